@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { capabilityProfileSchema } from './hardware';
+import { settingsPatchSchema, settingsSchema } from './settings';
+
+const none = z.object({}).strict();
+
+const noticeSchema = z.object({
+  id: z.string(),
+  level: z.enum(['info', 'warning', 'error']),
+  message: z.string(),
+  at: z.string(),
+});
+export type Notice = z.infer<typeof noticeSchema>;
+
+const appInfoSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  shell: z.enum(['electron', 'headless']),
+  dataDir: z.string(),
+  logDir: z.string(),
+  databasePath: z.string(),
+  settingsPath: z.string(),
+});
+export type AppInfo = z.infer<typeof appInfoSchema>;
+
+const kudosTotalsSchema = z.object({
+  today: z.number(),
+  week: z.number(),
+  allTime: z.number(),
+  bySource: z.object({ job: z.number(), rating: z.number(), uptime: z.number() }),
+  events: z.number().int().nonnegative(),
+});
+export type KudosTotals = z.infer<typeof kudosTotalsSchema>;
+
+const hordeStatusSchema = z.object({
+  url: z.string(),
+  reachable: z.boolean(),
+  /** The horde's own words: OK, DOWN, OVERLOADED; or why it could not be reached. */
+  message: z.string(),
+  version: z.string().nullable(),
+  checkedAt: z.string(),
+});
+export type HordeStatus = z.infer<typeof hordeStatusSchema>;
+
+/** The state line shown in the tray and the dashboard header. */
+const appStateSchema = z.object({ line: z.string(), worker: z.enum(['not-set-up', 'idle', 'working', 'paused', 'error']) });
+export type AppState = z.infer<typeof appStateSchema>;
+
+/**
+ * The one contract between the renderer and main. Every command has a request and a response
+ * schema; every event a payload schema. Both transports (Electron IPC, headless WebSocket)
+ * and the renderer's bridge are generic over this object.
+ */
+export const contract = {
+  commands: {
+    'app.info': { request: none, response: appInfoSchema },
+    'app.state': { request: none, response: appStateSchema },
+    'app.notices': { request: none, response: z.array(noticeSchema) },
+    'app.dismissNotice': { request: z.object({ id: z.string().max(100) }).strict(), response: z.array(noticeSchema) },
+    'hardware.profile': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: capabilityProfileSchema },
+    'settings.get': { request: none, response: settingsSchema },
+    'settings.update': { request: settingsPatchSchema, response: settingsSchema },
+    'kudos.totals': { request: none, response: kudosTotalsSchema },
+    'horde.status': { request: none, response: hordeStatusSchema },
+  },
+  events: {
+    'app.state': appStateSchema,
+    'app.notice': noticeSchema,
+    'settings.changed': settingsSchema,
+    'hardware.changed': capabilityProfileSchema,
+    'kudos.changed': kudosTotalsSchema,
+  },
+} as const;
+
+export type Contract = typeof contract;
+export type CommandName = keyof Contract['commands'];
+export type EventName = keyof Contract['events'];
+/** What a caller passes (defaults not yet applied). */
+export type CommandRequest<N extends CommandName> = z.input<Contract['commands'][N]['request']>;
+/** What a handler receives (parsed, defaults applied). */
+export type ParsedRequest<N extends CommandName> = z.output<Contract['commands'][N]['request']>;
+export type CommandResponse<N extends CommandName> = z.output<Contract['commands'][N]['response']>;
+export type EventPayload<E extends EventName> = z.output<Contract['events'][E]>;
+
+/** One handler per command: a missing one is a type error (see test/unit/contract.test.ts). */
+export type Handlers = { [N in CommandName]: (request: ParsedRequest<N>) => Promise<CommandResponse<N>> };
+
+export function isCommandName(name: unknown): name is CommandName {
+  return typeof name === 'string' && Object.hasOwn(contract.commands, name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.hasOwn(contract.events, name);
+}

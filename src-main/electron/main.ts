@@ -1,0 +1,72 @@
+import { app, type BrowserWindow } from 'electron';
+import ElectronStore from 'electron-store';
+import { deriveAppState } from '../core/appState';
+import { computeTotals } from '../core/kudos/ledger';
+import { trayMenuModel } from '../core/trayMenu';
+import { createApp, type HordeDeskApp } from '../node/app';
+import type { ConfFactory } from '../node/settingsStore';
+import { forwardEvents, registerIpc } from './ipc';
+import { createAppTray } from './tray';
+import { createMainWindow, installContentSecurityPolicy, isTrustedFrame } from './window';
+
+// electron-store extends conf, so the same settings port serves both shells.
+const electronStoreFactory: ConfFactory = (options) => new ElectronStore<Record<string, unknown>>(options);
+
+let core: HordeDeskApp | null = null;
+let window: BrowserWindow | null = null;
+let quitting = false;
+
+function showWindow(): void {
+  if (!core) return;
+  if (!window || window.isDestroyed()) {
+    window = createMainWindow();
+    forwardEvents(core, window.webContents);
+    // Closing the window keeps HordeDesk in the tray; Quit is in the tray menu.
+    window.on('close', (event) => {
+      if (!quitting) {
+        event.preventDefault();
+        window?.hide();
+      }
+    });
+  }
+  if (window.isMinimized()) window.restore();
+  window.show();
+  window.focus();
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  installContentSecurityPolicy();
+  core = createApp({ shell: 'electron', dataDir: app.getPath('userData'), settingsFactory: electronStoreFactory });
+  const running = core;
+  registerIpc(running, isTrustedFrame);
+  const tray = createAppTray(app.isPackaged, (action) => {
+    if (action === 'open') showWindow();
+    else app.quit();
+  });
+  const refreshTray = (): void => tray.render(trayMenuModel(deriveAppState(running.settings.get()), computeTotals(running.ledger, new Date()).today));
+  running.events.subscribe((name) => {
+    if (name === 'app.state' || name === 'kudos.changed') refreshTray();
+  });
+  refreshTray();
+  for (const notice of running.notices.list()) running.log.warn(`startup notice: ${notice.message}`);
+  showWindow();
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // Another HordeDesk is running: it shows its window (second-instance below) and we leave.
+  app.quit();
+} else {
+  app.on('second-instance', showWindow);
+  app.on('activate', showWindow);
+  app.on('before-quit', () => {
+    quitting = true;
+  });
+  // Keep running in the tray when every window is closed.
+  app.on('window-all-closed', () => undefined);
+  app.on('will-quit', () => core?.close());
+  start().catch((error: unknown) => {
+    console.error('HordeDesk could not start', error);
+    app.exit(1);
+  });
+}

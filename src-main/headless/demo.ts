@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import { startStandin } from '../../test/standin/server';
+import { createApp } from '../node/app';
+import { headlessConfFactory } from '../node/settingsStore';
+import { parseHeadlessArgs } from './args';
+import { startHeadlessServer } from './server';
+
+/**
+ * `npm run demo`: the headless app wired to the local horde stand-in, with its data in
+ * `.demo/` so a user's real HordeDesk data is never touched.
+ */
+async function main(): Promise<void> {
+  const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
+  const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
+  const standin = await startStandin();
+  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
+  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
+  let server;
+  try {
+    server = await startHeadlessServer(app, { port: args.port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    console.log(`Port ${args.port} is busy; using a free one.`);
+    server = await startHeadlessServer(app, { port: 0 });
+  }
+  console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
+  console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
+  const stop = async (): Promise<void> => {
+    await server.close();
+    await standin.close();
+    app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error(`The HordeDesk demo could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+/**
+ * Numbered database migrations, applied in order inside one transaction each; the version
+ * reached is kept in `PRAGMA user_version`. Never edit a released migration: add the next one.
+ * Each has its own test in test/unit/migrations.test.ts.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'kudos ledger',
+    // One row per kudos event the app learns of. (source, horde_ref) is unique so a reward
+    // reported twice (a retried submit, a re-synced rating) is only counted once.
+    sql: `
+      CREATE TABLE kudos_ledger (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL CHECK (source IN ('job', 'rating', 'uptime')),
+        amount      REAL    NOT NULL CHECK (amount >= 0),
+        at          INTEGER NOT NULL,
+        horde_ref   TEXT    NOT NULL CHECK (length(horde_ref) BETWEEN 1 AND 200),
+        detail      TEXT,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (source, horde_ref)
+      );
+      CREATE INDEX kudos_ledger_at ON kudos_ledger (at);
+    `,
+  },
+];

@@ -1,0 +1,52 @@
+import { useCallback, useState } from 'react';
+import type { AppState, Notice } from '../../src-main/common/contract';
+import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
+import { Dashboard } from './pages/Dashboard';
+import { Settings } from './pages/Settings';
+
+const PAGES = { dashboard: 'Dashboard', settings: 'Settings' } as const;
+type Page = keyof typeof PAGES;
+
+function Notices() {
+  const bridge = useBridge();
+  const notices = useCommand('app.notices', {});
+  useEvent('app.notice', useCallback((n: Notice) => notices.set([...(notices.data ?? []), n]), [notices.data, notices.set]));
+  if (!notices.data?.length) return null;
+  return (
+    <div className="notices">
+      {notices.data.map((n) => (
+        <div key={n.id} className={`notice ${n.level}`} role="alert" data-testid="notice">
+          <span>{n.message}</span>
+          <button aria-label="Dismiss" onClick={() => void bridge.invoke('app.dismissNotice', { id: n.id }).then(notices.set)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function App() {
+  const [page, setPage] = useState<Page>('dashboard');
+  const state = useCommand('app.state', {});
+  useEvent('app.state', useCallback((s: AppState) => state.set(s), [state.set]));
+  return (
+    <div className="app">
+      <nav>
+        <div className="brand">HordeDesk</div>
+        {(Object.keys(PAGES) as Page[]).map((p) => (
+          <button key={p} className={p === page ? 'active' : ''} onClick={() => setPage(p)}>
+            {PAGES[p]}
+          </button>
+        ))}
+        <div className="state" data-testid="state-line">
+          {state.data?.line ?? '…'}
+        </div>
+      </nav>
+      <main>
+        <Notices />
+        {page === 'dashboard' ? <Dashboard /> : <Settings />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,53 @@
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import type { CommandName, CommandRequest, CommandResponse, EventName, EventPayload } from '../../../src-main/common/contract';
+import type { Bridge } from './bridge';
+
+export const BridgeContext = createContext<Bridge | null>(null);
+
+export function useBridge(): Bridge {
+  const bridge = useContext(BridgeContext);
+  if (!bridge) throw new Error('useBridge outside BridgeContext');
+  return bridge;
+}
+
+export interface CommandState<T> {
+  data: T | undefined;
+  error: string | undefined;
+  loading: boolean;
+  reload: () => void;
+  set: (value: T) => void;
+}
+
+/** Runs a command on mount (and on reload); the last answer wins. */
+export function useCommand<N extends CommandName>(name: N, request: CommandRequest<N>): CommandState<CommandResponse<N>> {
+  const bridge = useBridge();
+  const [data, setData] = useState<CommandResponse<N>>();
+  const [error, setError] = useState<string>();
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const key = JSON.stringify(request);
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    bridge
+      .invoke(name, JSON.parse(key) as CommandRequest<N>)
+      .then((value) => {
+        if (!live) return;
+        setData(value);
+        setError(undefined);
+      })
+      .catch((e: unknown) => live && setError(e instanceof Error ? e.message : String(e)))
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [bridge, name, key, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, loading, reload, set: setData };
+}
+
+/** Calls `listener` for every event of that name while the component is mounted. */
+export function useEvent<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): void {
+  const bridge = useBridge();
+  useEffect(() => bridge.on(name, listener), [bridge, name, listener]);
+}

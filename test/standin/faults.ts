@@ -1,0 +1,134 @@
+import { STATUS_CODES } from 'node:http';
+import { z } from 'zod';
+import { json, type Answer } from './router';
+
+// Fault switches: tests (and a browser demo, through POST /__standin/faults) make the stand-in
+// misbehave the ways the real horde does.
+
+/**
+ * What `GET /v2/status/heartbeat` reports. The horde computes it from its own health only:
+ * "DOWN" when its database does not answer, "OVERLOADED" when requests queue up in waitress
+ * (horde/apis/v2/base.py Heartbeat). Horde-wide maintenance does not change it.
+ */
+export const heartbeatHealthSchema = z.enum(['OK', 'DOWN', 'OVERLOADED']);
+
+/** Validates fault settings from code and from HTTP alike, so a typo fails loudly. */
+export const faultPatchSchema = z.strictObject({
+  /** Answer with this 5xx status: the next `count` requests, or all of them without a count. */
+  error5xx: z
+    .strictObject({ status: z.number().int().min(500).max(599), count: z.number().int().positive().optional() })
+    .nullable()
+    .optional(),
+  /** Answer 429 with `Retry-After: retryAfterS` and no rc: the next `count` requests, or all. */
+  rateLimit: z
+    .strictObject({ retryAfterS: z.number().int().nonnegative(), count: z.number().int().positive().optional() })
+    .nullable()
+    .optional(),
+  /** Delay every answer by this many milliseconds. */
+  slowMs: z.number().int().nonnegative().max(600_000).optional(),
+  /**
+   * Horde-wide maintenance mode: `GET /v2/status/modes` says so, and (when later issues add it)
+   * `POST /v2/generate/async` answers 400 MaintenanceMode. Pops and submits are not blocked by
+   * it in the real horde (HORDE-PROTOCOL.md §2.12), and the heartbeat stays "OK".
+   */
+  maintenance: z.boolean().optional(),
+  /**
+   * The worker is in maintenance (owner's or the horde's flag): for the later pop endpoint to
+   * answer 403 WorkerMaintenance (§2.11). Nothing reads it yet.
+   */
+  workerMaintenance: z.boolean().optional(),
+  heartbeat: heartbeatHealthSchema.optional(),
+});
+
+/** Partial fault settings; `null` switches a counted fault off. */
+export type FaultPatch = z.input<typeof faultPatchSchema>;
+
+/** Every fault switch with its current value. */
+export interface StandinFaults {
+  error5xx: { status: number; count?: number } | null;
+  rateLimit: { retryAfterS: number; count?: number } | null;
+  slowMs: number;
+  maintenance: boolean;
+  workerMaintenance: boolean;
+  heartbeat: z.infer<typeof heartbeatHealthSchema>;
+}
+
+function defaults(): StandinFaults {
+  return { error5xx: null, rateLimit: null, slowMs: 0, maintenance: false, workerMaintenance: false, heartbeat: 'OK' };
+}
+
+/** The fault switches of one stand-in instance. */
+export class FaultState {
+  private faults: StandinFaults = defaults();
+
+  /** A copy of the current settings. */
+  current(): StandinFaults {
+    return structuredClone(this.faults);
+  }
+
+  /** Merges settings in; throws on anything the schema rejects. */
+  set(patch: FaultPatch): StandinFaults {
+    const parsed = faultPatchSchema.parse(patch);
+    for (const [key, value] of Object.entries(parsed)) {
+      if (value !== undefined) Object.assign(this.faults, { [key]: value });
+    }
+    return this.current();
+  }
+
+  /** Back to a healthy horde. */
+  reset(): void {
+    this.faults = defaults();
+  }
+
+  /**
+   * The answer a horde API request gets instead of its route, if a fault applies; consumes one
+   * use of a counted fault. Rate limiting comes first because flask-limiter rejects a request
+   * before any handler (or failure in it) runs.
+   */
+  intercept(path: string): Answer | undefined {
+    const limit = this.faults.rateLimit;
+    // The horde exempts the heartbeat from rate limits (`limiter.exempt`).
+    if (limit && path !== '/api/v2/status/heartbeat') {
+      this.faults.rateLimit = consume(limit);
+      return rateLimitAnswer(limit.retryAfterS);
+    }
+    const failure = this.faults.error5xx;
+    if (failure) {
+      this.faults.error5xx = consume(failure);
+      return serverErrorAnswer(failure.status);
+    }
+    return undefined;
+  }
+}
+
+function consume<T extends { count?: number }>(fault: T): T | null {
+  if (fault.count === undefined) return fault;
+  return fault.count > 1 ? { ...fault, count: fault.count - 1 } : null;
+}
+
+/**
+ * flask-limiter's 429: flask-restx turns RateLimitExceeded into `{message: <limit description>}`
+ * without rc, and flask-limiter adds Retry-After and X-RateLimit-* headers (inferred from their
+ * sources; HORDE-PROTOCOL.md §1.3). The description is the horde's default limit.
+ */
+export function rateLimitAnswer(retryAfterS: number): Answer {
+  const resetAt = Math.ceil(Date.now() / 1000) + retryAfterS;
+  return json(
+    429,
+    { message: '90 per 1 minute' },
+    {
+      'Retry-After': String(retryAfterS),
+      'X-RateLimit-Limit': '90',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': String(resetAt),
+    },
+  );
+}
+
+/**
+ * An unhandled failure: the horde answers 500 `{message: "Internal Server Error"}` (§1.3). Other
+ * 5xx come from the proxy in front of it; they are given the same JSON shape with their reason.
+ */
+export function serverErrorAnswer(status: number): Answer {
+  return json(status, { message: STATUS_CODES[status] ?? 'Server Error' });
+}

@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CONTROL_PREFIX, controlAnswer, type RequestLogEntry } from './control';
+import type { FaultPatch, StandinFaults } from './faults';
+import { json, matchRoute, methodNotAllowedAnswer, notFoundAnswer, type Answer, type Mount, type RouteRequest } from './router';
+import { ratingsV1Routes } from './routesV1';
+import { hordeV2Routes } from './routesV2';
+import { createStandinState, type StandinState } from './state';
+import type { UserTable } from './users';
+
+// A local AI Horde for tests and demos: node:http on 127.0.0.1, answering like the horde does
+// (HORDE-PROTOCOL.md), with switches to make it fail the ways the real one fails.
+
+export type { RequestLogEntry } from './control';
+export type { FaultPatch, StandinFaults } from './faults';
+export { STANDIN_KEYS, type StandinUser } from './users';
+export { BANNED_CLIENT_AGENT } from './routesV2';
+
+/** Options of {@link startStandin}. */
+export interface StandinOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Faults switched on from the first request. */
+  faults?: FaultPatch;
+}
+
+/** A running stand-in. */
+export interface StandinHandle {
+  /** e.g. "http://127.0.0.1:41234" */
+  url: string;
+  /** What the app's "horde URL" setting takes: `url + "/api"`. */
+  hordeApiUrl: string;
+  /** The ratings API root: `url + "/api/v1"`. */
+  ratingsApiUrl: string;
+  /** Every horde request so far, oldest first (control endpoints excluded). */
+  readonly requests: readonly RequestLogEntry[];
+  /** The accounts; tests may add users or change their details. */
+  readonly users: UserTable;
+  /** Current fault switches. */
+  faults(): StandinFaults;
+  /** Merges fault switches in (validated); returns the result. */
+  setFaults(patch: FaultPatch): StandinFaults;
+  /** Back to a healthy horde. */
+  resetFaults(): void;
+  clearRequests(): void;
+  /** Stops listening and drops open connections, including answers still being delayed. */
+  close(): Promise<void>;
+}
+
+/** Starts a stand-in with fresh, seeded state. */
+export async function startStandin(opts: StandinOptions = {}): Promise<StandinHandle> {
+  const state = createStandinState();
+  if (opts.faults) state.faults.set(opts.faults);
+  const log: RequestLogEntry[] = [];
+  const delays = new Set<() => void>();
+  const mounts: Mount<StandinState>[] = [
+    { prefix: '/api/v2', routes: hordeV2Routes },
+    { prefix: '/api/v1', routes: ratingsV1Routes },
+  ];
+
+  function delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        delays.delete(finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      delays.add(finish);
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://standin.invalid');
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      send(res, controlAnswer(method, url.pathname, body, { state, log }));
+      return;
+    }
+    const header = (name: string) => headerOf(req, name);
+    const entry: RequestLogEntry = {
+      method,
+      path: url.pathname,
+      query: url.search,
+      clientAgent: header('client-agent') ?? null,
+      apikeyPresent: header('apikey') !== undefined,
+      status: null,
+    };
+    log.push(entry);
+    const slowMs = state.faults.current().slowMs;
+    if (slowMs > 0) await delay(slowMs);
+    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, body, header));
+    entry.status = answer.status;
+    send(res, answer);
+  }
+
+  async function routeAnswer(method: string, url: URL, body: string, header: RouteRequest['header']): Promise<Answer> {
+    const match = matchRoute(mounts, method, url.pathname);
+    if (match.kind === 'none') return notFoundAnswer();
+    if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);
+    try {
+      return await match.route.handle({ method, params: match.params, query: url.searchParams, body, header }, state);
+    } catch (error) {
+      console.error('stand-in route failed', error);
+      return json(500, { message: 'Internal Server Error' });
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('stand-in failed', error);
+      send(res, json(500, { message: 'Internal Server Error' }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    hordeApiUrl: `${url}/api`,
+    ratingsApiUrl: `${url}/api/v1`,
+    requests: log,
+    users: state.users,
+    faults: () => state.faults.current(),
+    setFaults: (patch) => state.faults.set(patch),
+    resetFaults: () => state.faults.reset(),
+    clearRequests: () => {
+      log.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const finish of [...delays]) finish();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  // A client that gave up (timeout) has closed the socket; there is no one left to answer.
+  if (res.destroyed || res.writableEnded) return;
+  const payload = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}

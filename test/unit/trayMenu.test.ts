@@ -1,0 +1,16 @@
+import { expect, test } from 'vitest';
+import { trayMenuModel } from '../../src-main/core/trayMenu';
+
+test('the tray shows the state line first, then Open and Quit', () => {
+  const model = trayMenuModel({ worker: 'not-set-up', line: 'Worker not set up yet' }, 12.345);
+  expect(model.items[0]).toEqual({ kind: 'label', label: 'Worker not set up yet' });
+  expect(model.items.filter((i) => i.kind === 'action').map((i) => i.kind === 'action' && i.action)).toEqual(['open', 'quit']);
+  expect(model.tooltip).toBe('HordeDesk: Worker not set up yet · 12.3 kudos today');
+});
+
+test('the icon follows the worker state', () => {
+  expect(trayMenuModel({ worker: 'working', line: 'x' }, 0).icon).toBe('working');
+  expect(trayMenuModel({ worker: 'error', line: 'x' }, 0).icon).toBe('error');
+  expect(trayMenuModel({ worker: 'paused', line: 'x' }, 0).icon).toBe('paused');
+  expect(trayMenuModel({ worker: 'idle', line: 'x' }, 0).icon).toBe('idle');
+});
