@@ -3,13 +3,14 @@ import { startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
 import { parseHeadlessArgs } from './args';
+import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';
 
 /**
  * `npm run demo`: the headless app wired to the local horde stand-in, with its data in
  * `.demo/` so a user's real HordeDesk data is never touched.
  */
-async function main(): Promise<void> {
+runHeadless('The HordeDesk demo', async () => {
   const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
   const standin = await startStandin();
@@ -25,17 +26,5 @@ async function main(): Promise<void> {
   }
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
-  const stop = async (): Promise<void> => {
-    await server.close();
-    await standin.close();
-    app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-}
-
-main().catch((error: unknown) => {
-  console.error(`The HordeDesk demo could not start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  return [() => server.close(), () => standin.close(), () => app.close()];
 });

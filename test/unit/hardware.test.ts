@@ -91,7 +91,7 @@ describe('fixtures → capability profile', () => {
   test('RTX 3060: nvidia-smi replaces the 4095 MiB Windows figure, and the note says so', () => {
     const profile = profileOf(factsOf('windows-nvidia-rtx3060'));
     expect(profile.primaryGpu?.driverVersion).toBe('566.36');
-    expect(profile.notes.some((note) => note.includes('reported 4 GB') && note.includes('12 GB'))).toBe(true);
+    expect(profile.notes.some((note) => note.includes('Windows reported 4 GB') && note.includes('12 GB'))).toBe(true);
     expect(profile.os.platform).toBe('win32');
     expect(profile.executionProviders[0]?.reason).toContain('no CUDA');
   });

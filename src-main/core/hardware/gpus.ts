@@ -148,7 +148,7 @@ export function normalizeGpus(input: {
     // On Windows si's figure is often the 4095 MiB AdapterRAM cap (see WINDOWS_ADAPTER_RAM_CAP_MIB);
     // nvidia-smi asks the driver, so it wins. Say so when the two disagree, since the user may have seen the other number.
     if (input.platform === 'win32' && before.vramSource === 'systeminformation' && before.vramMiB !== null && merged.vramMiB !== null && Math.abs(before.vramMiB - merged.vramMiB) > merged.vramMiB * 0.05) {
-      notes.push(`The system reported ${formatGb(before.vramMiB)} of graphics memory for the ${merged.name}; NVIDIA's own tool reports ${formatGb(merged.vramMiB)}, which HordeDesk uses.`);
+      notes.push(`Windows reported ${formatGb(before.vramMiB)} of graphics memory for the ${merged.name}; NVIDIA's own tool reports ${formatGb(merged.vramMiB)}, which HordeDesk uses.`);
     }
     gpus[slot] = merged;
   }
