@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { executionProviderSchema } from './hardware';
+
+/** The horde's sampler names (HORDE-PROTOCOL §2.3, SD-ONNX §2.1) that HordeDesk implements. */
+export const HORDE_SAMPLERS = ['k_euler', 'k_euler_a', 'k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_lms', 'k_dpmpp_2m', 'k_dpmpp_2s_a', 'k_dpmpp_sde', 'DDIM', 'lcm'] as const;
+export const samplerNameSchema = z.enum(HORDE_SAMPLERS);
+export type SamplerName = z.infer<typeof samplerNameSchema>;
+
+const side = z.number().int().min(64, 'at least 64 pixels').max(3072, 'at most 3072 pixels (the horde cap)').multipleOf(64, 'a multiple of 64');
+
+/** One txt2img request, in the horde's own terms (payload field names where they exist). */
+export const generationParamsSchema = z.object({
+  /** The horde's prompt: the negative prompt follows `###`. */
+  prompt: z.string().max(20_000),
+  sampler_name: samplerNameSchema.default('k_euler'),
+  karras: z.boolean().default(true),
+  steps: z.number().int().min(1).max(500).default(20),
+  cfg_scale: z.number().min(0).max(100).default(7),
+  width: side.default(512),
+  height: side.default(512),
+  /** uint32; the horde sends it as a string in pops, the client converts. */
+  seed: z.number().int().min(0).max(0xffffffff),
+  clip_skip: z.number().int().min(1).max(12).default(1),
+  n: z.number().int().min(1).max(20).default(1),
+});
+export type GenerationParams = z.output<typeof generationParamsSchema>;
+export type GenerationRequest = z.input<typeof generationParamsSchema>;
+
+export const generationPhaseSchema = z.enum(['loading', 'encoding', 'sampling', 'decoding']);
+
+export const inferenceProgressSchema = z.object({
+  jobId: z.string(),
+  phase: generationPhaseSchema,
+  /** Image index within the job (0-based) and sampler step within that image (1-based). */
+  image: z.number().int().nonnegative(),
+  step: z.number().int().nonnegative(),
+  steps: z.number().int().nonnegative(),
+});
+export type InferenceProgress = z.infer<typeof inferenceProgressSchema>;
+
+export const providerStatusSchema = z.object({
+  provider: executionProviderSchema,
+  /** Why a better provider was not used, in words for the user; null when the first choice worked. */
+  fallbackReason: z.string().nullable(),
+});
+export type ProviderStatus = z.infer<typeof providerStatusSchema>;

@@ -1,0 +1,85 @@
+import type * as ort from 'onnxruntime-node';
+import type { TimedSession } from './sessions';
+import { idsTensor, requireSpec, sessionSpecs, toFloat32 } from './tensors';
+
+/** A tokenized prompt: 77-id windows and a weight per position (1 where unweighted). */
+export interface TokenizedPrompt {
+  chunks: Int32Array[];
+  weights: Float32Array[];
+  truncated: boolean;
+}
+
+export interface Conditioning {
+  /** [1, 77·chunks, hidden] as a flat array. */
+  data: Float32Array;
+  tokens: number;
+  hidden: number;
+}
+
+/** Pads a prompt with empty windows so positive and negative have the same length (as A1111 does). */
+export function padChunks(prompt: TokenizedPrompt, count: number, empty: Int32Array): TokenizedPrompt {
+  const chunks = [...prompt.chunks];
+  const weights = [...prompt.weights];
+  while (chunks.length < count) {
+    chunks.push(empty);
+    weights.push(new Float32Array(empty.length).fill(1));
+  }
+  return { chunks, weights, truncated: prompt.truncated };
+}
+
+/**
+ * Applies prompt weights the way A1111 and ComfyUI's "mean" normalisation do: scale each token's
+ * embedding, then restore the chunk's original mean so weights change emphasis, not overall level.
+ */
+export function applyWeights(hidden: Float32Array, weights: Float32Array, width: number): void {
+  if (weights.every((w) => w === 1)) return;
+  let before = 0;
+  for (const v of hidden) before += v;
+  for (let token = 0; token < weights.length; token += 1) {
+    const w = weights[token] as number;
+    if (w === 1) continue;
+    for (let c = 0; c < width; c += 1) hidden[token * width + c] = (hidden[token * width + c] as number) * w;
+  }
+  let after = 0;
+  for (const v of hidden) after += v;
+  if (after !== 0 && Number.isFinite(before / after)) {
+    const ratio = before / after;
+    for (let i = 0; i < hidden.length; i += 1) hidden[i] = (hidden[i] as number) * ratio;
+  }
+}
+
+/**
+ * Runs the text encoder once per 77-token window and concatenates the windows along the
+ * sequence axis, as SD's UNet accepts (SD-ONNX §1.5). With `clipSkip` > 1 and an encoder that
+ * exports `hidden_states.N`, the earlier layer is used; otherwise the last one and a warning.
+ */
+export async function encodePrompt(encoder: TimedSession, prompt: TokenizedPrompt, clipSkip: number, warnings: string[]): Promise<Conditioning> {
+  const { inputs, outputs } = sessionSpecs(encoder.session, 'text_encoder');
+  const idsSpec = requireSpec(inputs, ['input_ids'], 'text_encoder');
+  const hiddenOut = requireSpec(outputs, ['last_hidden_state'], 'text_encoder');
+  const layers = [...outputs.keys()].filter((n) => /^hidden_states\.\d+$/.test(n)).length;
+  let outName = hiddenOut.name;
+  if (clipSkip > 1) {
+    if (layers > 0) outName = `hidden_states.${layers - clipSkip}`;
+    else warnings.push(`clip_skip ${clipSkip} was asked for, but this text encoder only exports its last layer; used clip_skip 1.`);
+  }
+  const parts: Float32Array[] = [];
+  let width = 0;
+  for (let i = 0; i < prompt.chunks.length; i += 1) {
+    const ids = prompt.chunks[i] as Int32Array;
+    const result: ort.InferenceSession.ReturnType = await encoder.run({ [idsSpec.name]: idsTensor(idsSpec.type, ids, [1, ids.length]) });
+    const tensor = result[outName];
+    if (!tensor) throw new Error(`text_encoder did not return ${outName}`);
+    const hidden = Float32Array.from(toFloat32(tensor));
+    width = Number(tensor.dims[2]);
+    applyWeights(hidden, prompt.weights[i] as Float32Array, width);
+    parts.push(hidden);
+  }
+  const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part, offset);
+    offset += part.length;
+  }
+  return { data, tokens: data.length / width, hidden: width };
+}

@@ -1,0 +1,71 @@
+import { parentPort } from 'node:worker_threads';
+import { CancelledError, SdPipeline, type CancelSignal } from '../inference/pipeline/sdPipeline';
+import { ModelFormatError } from '../inference/pipeline/tensors';
+import { hostMessageSchema, type WorkerMessage } from './protocol';
+
+/**
+ * The inference worker thread: owns the ONNX Runtime sessions and runs one job at a time.
+ * Every message from the host is validated; every failure goes back as an `error` message.
+ */
+const port = parentPort;
+if (!port) throw new Error('inference.worker must run in a worker thread');
+
+let pipeline: SdPipeline | null = null;
+const running = new Map<string, CancelSignal>();
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+function errorMessage(requestId: number, error: unknown): WorkerMessage {
+  if (error instanceof CancelledError) return { type: 'error', requestId, code: 'cancelled', message: error.message };
+  if (error instanceof ModelFormatError) return { type: 'error', requestId, code: 'model-format', message: error.message };
+  const code = (error as { code?: unknown }).code;
+  return { type: 'error', requestId, code: typeof code === 'string' ? code : 'inference-failed', message: error instanceof Error ? error.message : String(error) };
+}
+
+// Jobs run one after another: a GPU gains nothing from two at once and memory would double.
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (raw: unknown) => {
+  const parsed = hostMessageSchema.safeParse(raw);
+  if (!parsed.success) return;
+  const message = parsed.data;
+  if (message.type === 'cancel') {
+    const signal = running.get(message.jobId);
+    if (signal) signal.aborted = true;
+    return;
+  }
+  if (message.type === 'run') running.set(message.jobId, { aborted: false });
+  queue = queue.then(async () => {
+    try {
+      if (message.type === 'load') {
+        await pipeline?.unload();
+        pipeline = null;
+        pipeline = await SdPipeline.load(message.modelDir, message.providers, () => undefined);
+        post({ type: 'loaded', requestId: message.requestId, status: pipeline.provider });
+      } else if (message.type === 'unload') {
+        await pipeline?.unload();
+        post({ type: 'unloaded', requestId: message.requestId });
+      } else {
+        const signal = running.get(message.jobId) ?? { aborted: false };
+        try {
+          if (!pipeline) throw new ModelFormatError('No model is loaded.');
+          if (signal.aborted) throw new CancelledError();
+          const start = performance.now();
+          const before = { ...pipeline.clock };
+          const out = await pipeline.generate(message.jobId, message.params, (progress) => post({ type: 'progress', progress }), signal);
+          const images = out.images.map((img) => {
+            const rgb = img.rgb.buffer.slice(img.rgb.byteOffset, img.rgb.byteOffset + img.rgb.byteLength) as ArrayBuffer;
+            return { width: img.width, height: img.height, seed: img.seed, rgb };
+          });
+          const stats = { wallMs: performance.now() - start, runMs: pipeline.clock.runMs - before.runMs, runs: pipeline.clock.runs - before.runs, stepMs: out.stepMs, warnings: out.warnings };
+          post({ type: 'result', requestId: message.requestId, images, stats }, images.map((i) => i.rgb));
+        } finally {
+          running.delete(message.jobId);
+        }
+      }
+    } catch (error) {
+      post(errorMessage(message.requestId, error));
+    }
+  });
+});
+
+post({ type: 'ready' });
