@@ -7,7 +7,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(import.meta.dirname, 'src-main/electron/main.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
+          // The inference worker thread: loaded by node/inferenceHost.ts from next to index.js.
+          'inference.worker': resolve(import.meta.dirname, 'src-main/workers/inference.worker.ts'),
+        },
+      },
     },
   },
   preload: {

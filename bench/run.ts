@@ -54,7 +54,7 @@ async function transport(): Promise<Row[]> {
   }
   ws.close();
   await server.close();
-  app.close();
+  await app.close();
   times.sort((a, b) => a - b);
   return [{ what: 'kudos.totals round trip over WebSocket', n, p50_ms: +percentile(times, 0.5).toFixed(3), p99_ms: +percentile(times, 0.99).toFixed(3) }];
 }

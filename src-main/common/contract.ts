@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { capabilityProfileSchema } from './hardware';
+import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
 const none = z.object({}).strict();
@@ -42,6 +43,25 @@ const hordeStatusSchema = z.object({
 });
 export type HordeStatus = z.infer<typeof hordeStatusSchema>;
 
+const modelEntrySchema = z.object({ name: z.string(), dir: z.string(), ready: z.boolean(), problem: z.string().nullable() });
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+const inferenceStatusSchema = z.object({ model: z.string().nullable(), provider: providerStatusSchema.nullable(), busyJobId: z.string().nullable() });
+export type InferenceStatus = z.infer<typeof inferenceStatusSchema>;
+
+const generationOutcomeSchema = z.object({
+  jobId: z.string(),
+  model: z.string(),
+  provider: providerStatusSchema,
+  images: z.array(z.object({ dataUrl: z.string().startsWith('data:image/png;base64,'), width: z.number().int(), height: z.number().int(), seed: z.number().int() })),
+  warnings: z.array(z.string()),
+  stats: z.object({ wallMs: z.number(), runMs: z.number(), runs: z.number().int(), meanStepMs: z.number() }),
+});
+export type GenerationOutcome = z.infer<typeof generationOutcomeSchema>;
+
+/** A model is named by its folder under the models directory, never by a path. */
+const modelName = z.string().min(1).max(200).regex(/^[^/\\]+$/, 'a model name, not a path').refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
+
 /** The state line shown in the tray and the dashboard header. */
 const appStateSchema = z.object({ line: z.string(), worker: z.enum(['not-set-up', 'idle', 'working', 'paused', 'error']) });
 export type AppState = z.infer<typeof appStateSchema>;
@@ -62,6 +82,11 @@ export const contract = {
     'settings.update': { request: settingsPatchSchema, response: settingsSchema },
     'kudos.totals': { request: none, response: kudosTotalsSchema },
     'horde.status': { request: none, response: hordeStatusSchema },
+    'models.list': { request: none, response: z.array(modelEntrySchema) },
+    'models.createTiny': { request: none, response: modelEntrySchema },
+    'inference.status': { request: none, response: inferenceStatusSchema },
+    'inference.generate': { request: z.object({ model: modelName, params: generationParamsSchema }).strict(), response: generationOutcomeSchema },
+    'inference.cancel': { request: z.object({ jobId: z.string().max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
   },
   events: {
     'app.state': appStateSchema,
@@ -69,6 +94,7 @@ export const contract = {
     'settings.changed': settingsSchema,
     'hardware.changed': capabilityProfileSchema,
     'kudos.changed': kudosTotalsSchema,
+    'inference.progress': inferenceProgressSchema,
   },
 } as const;
 

@@ -64,7 +64,16 @@ if (!app.requestSingleInstanceLock()) {
   });
   // Keep running in the tray when every window is closed.
   app.on('window-all-closed', () => undefined);
-  app.on('will-quit', () => core?.close());
+  // Let the core stop its inference worker and close the database before the process ends.
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (closed || !core) return;
+    event.preventDefault();
+    void core.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
+  });
   start().catch((error: unknown) => {
     console.error('HordeDesk could not start', error);
     app.exit(1);

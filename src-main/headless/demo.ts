@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
+import { writeTinyModel } from '../node/tinyModel';
 import { parseHeadlessArgs } from './args';
 import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';
@@ -16,6 +17,8 @@ runHeadless('The HordeDesk demo', async () => {
   const standin = await startStandin();
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
   app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
+  // The embedded default model: tiny, random weights, real architecture (Generate page).
+  await writeTinyModel(app.generation.modelsDir);
   let server;
   try {
     server = await startHeadlessServer(app, { port: args.port });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { clientAgent, APP_NAME } from '../common/appMeta';
 import type { AppInfo, Handlers } from '../common/contract';
 import type { CapabilityProfile } from '../common/hardware';
@@ -14,9 +15,12 @@ import { openDatabase } from './database';
 import { detectCapabilityProfileSafely } from './hardware';
 import { createNodeHttp } from './http';
 import { createSqliteKudosLedger } from './kudosLedger';
+import { createGenerationService, type GenerationService } from './generation';
+import { InferenceHost } from './inferenceHost';
 import { createFileLogger } from './logger';
 import { dataPaths } from './paths';
 import { createConfSettingsStore, type ConfFactory } from './settingsStore';
+import { writeTinyModel } from './tinyModel';
 
 export interface AppOptions {
   shell: 'electron' | 'headless';
@@ -37,8 +41,9 @@ export interface HordeDeskApp {
   notices: NoticeBoard;
   settings: SettingsService;
   ledger: KudosLedgerPort;
+  generation: GenerationService;
   log: Logger;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** The app's version, read from package.json once. */
@@ -89,6 +94,16 @@ export function createApp(options: AppOptions): HordeDeskApp {
   let profile: Promise<CapabilityProfile> | null = null;
   const hardwareLog = log.child('hardware');
 
+  const profileNow = (): Promise<CapabilityProfile> => handlers['hardware.profile']({ refresh: false });
+  const inferenceLog = log.child('inference');
+  const generation = createGenerationService({
+    modelsDir: join(options.dataDir, 'models'),
+    host: new InferenceHost(inferenceLog),
+    providers: async () => (await profileNow()).executionProviders.map((e) => e.id),
+    onProgress: (progress) => events.emit('inference.progress', progress),
+    log: inferenceLog,
+  });
+
   const info: AppInfo = {
     name: APP_NAME,
     version,
@@ -128,6 +143,16 @@ export function createApp(options: AppOptions): HordeDeskApp {
         return { url, reachable: false, message: error instanceof Error ? error.message : String(error), version: null, checkedAt };
       }
     },
+    'models.list': async () => generation.list(),
+    'models.createTiny': async () => {
+      const dir = await writeTinyModel(generation.modelsDir);
+      const entry = generation.list().find((m) => m.dir === dir);
+      if (!entry) throw new Error(`the tiny model was written to ${dir} but is not listed`);
+      return entry;
+    },
+    'inference.status': async () => generation.status(),
+    'inference.generate': async ({ model, params }) => generation.generate(model, params),
+    'inference.cancel': async ({ jobId }) => ({ cancelled: generation.cancel(jobId) }),
   };
 
   log.info(`${APP_NAME} ${version} started (${options.shell}); data in ${options.dataDir}`);
@@ -138,8 +163,10 @@ export function createApp(options: AppOptions): HordeDeskApp {
     notices,
     settings,
     ledger,
+    generation,
     log,
-    close() {
+    async close() {
+      await generation.close();
       opened.db.close();
     },
   };

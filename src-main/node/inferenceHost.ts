@@ -15,6 +15,9 @@ export interface GenerationResult {
   stats: RunStats;
 }
 
+/** A host message before its request id is assigned (Omit distributed over the union). */
+type Unnumbered<T> = T extends unknown ? Omit<T, 'requestId'> : never;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -90,7 +93,7 @@ export class InferenceHost {
     return worker;
   }
 
-  private request(message: Omit<Extract<HostMessage, { requestId: number }>, 'requestId'>, extra: Partial<Pending> = {}): Promise<unknown> {
+  private request(message: Unnumbered<Extract<HostMessage, { requestId: number }>>, extra: Partial<Pending> = {}): Promise<unknown> {
     const worker = this.spawn();
     const requestId = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { CancelledError, SdPipeline, type CancelSignal } from '../inference/pipeline/sdPipeline';
+import { SamplerAbortedError } from '../inference/samplers';
 import { ModelFormatError } from '../inference/pipeline/tensors';
 import { hostMessageSchema, type WorkerMessage } from './protocol';
 
@@ -15,7 +16,7 @@ const running = new Map<string, CancelSignal>();
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function errorMessage(requestId: number, error: unknown): WorkerMessage {
-  if (error instanceof CancelledError) return { type: 'error', requestId, code: 'cancelled', message: error.message };
+  if (error instanceof CancelledError || error instanceof SamplerAbortedError) return { type: 'error', requestId, code: 'cancelled', message: 'The job was cancelled.' };
   if (error instanceof ModelFormatError) return { type: 'error', requestId, code: 'model-format', message: error.message };
   const code = (error as { code?: unknown }).code;
   return { type: 'error', requestId, code: typeof code === 'string' ? code : 'inference-failed', message: error instanceof Error ? error.message : String(error) };

@@ -2,9 +2,10 @@ import { useCallback, useState } from 'react';
 import type { AppState, Notice } from '../../src-main/common/contract';
 import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
 import { Dashboard } from './pages/Dashboard';
+import { Generate } from './pages/Generate';
 import { Settings } from './pages/Settings';
 
-const PAGES = { dashboard: 'Dashboard', settings: 'Settings' } as const;
+const PAGES = { dashboard: 'Dashboard', generate: 'Generate', settings: 'Settings' } as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
@@ -45,7 +46,7 @@ export function App() {
       </nav>
       <main>
         <Notices />
-        {page === 'dashboard' ? <Dashboard /> : <Settings />}
+        {page === 'dashboard' ? <Dashboard /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

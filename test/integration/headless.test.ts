@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
-  app.close();
+  await app.close();
 });
 
 function connect(query: string, headers: Record<string, string> = { Origin: origin }): Promise<WebSocket> {

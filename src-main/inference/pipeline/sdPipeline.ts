@@ -2,10 +2,10 @@ import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../common/hardware';
 import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../common/inference';
 import { epsToDenoised, inputScale, runSampler, sigmaToTimestep } from '../samplers';
-import { loadTokenizerFromFolder, splitHordePrompt, tokenizePrompt, type ClipTokenizer } from '../tokenizer';
+import { loadTokenizerFromFolder, tokenizeHordePrompt, type ClipTokenizer } from '../tokenizer';
 import { inspectModelFolder, type ModelFolder, type SdComponent } from './modelFolder';
 import { chooseProvider, openSession, type RunClock, type TimedSession } from './sessions';
-import { encodePrompt, padChunks } from './textConditioning';
+import { encodePrompt } from './textConditioning';
 import { dimAccepts, floatTensor, ModelFormatError, requireSpec, sessionSpecs, timestepTensor, toFloat32 } from './tensors';
 
 /** SD 1.x/2.x latent scale (SD-ONNX §1.5). */
@@ -84,14 +84,9 @@ export class SdPipeline {
     };
     onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const encoder = await this.session('text_encoder');
-    const { positive, negative } = splitHordePrompt(params.prompt);
-    let pos = tokenizePrompt(positive, this.tokenizer);
-    let neg = tokenizePrompt(negative, this.tokenizer);
-    if (pos.truncated) warnings.push('The prompt was longer than HordeDesk encodes (3 × 75 tokens); the end was cut.');
-    const windows = Math.max(pos.chunks.length, neg.chunks.length);
-    const empty = tokenizePrompt('', this.tokenizer).chunks[0] as Int32Array;
-    pos = padChunks(pos, windows, empty);
-    neg = padChunks(neg, windows, empty);
+    // Split at ###; both halves get the same number of 77-token windows so CFG can pair them.
+    const { positive: pos, negative: neg } = tokenizeHordePrompt(params.prompt, this.tokenizer);
+    if (pos.truncated || neg.truncated) warnings.push('The prompt was longer than HordeDesk encodes (3 × 75 tokens); the end was cut.');
     const cond = await encodePrompt(encoder, pos, params.clip_skip, warnings);
     const useCfg = params.cfg_scale !== 1;
     const uncond = useCfg ? await encodePrompt(encoder, neg, params.clip_skip, warnings) : null;

@@ -62,7 +62,8 @@ export async function chooseProvider(probePath: string, preferred: readonly Exec
   const reasons: string[] = [];
   for (const provider of order) {
     try {
-      const probe = await ort.InferenceSession.create(probePath, sessionOptions(provider));
+      // Fatal-only logging: a provider that cannot load is expected here, and its reason is kept below.
+      const probe = await ort.InferenceSession.create(probePath, { ...sessionOptions(provider), logSeverityLevel: 4 });
       await probe.release();
       if (reasons.length) log(`using ${provider}; skipped: ${reasons.join('; ')}`);
       return { provider, fallbackReason: reasons.length ? reasons.join('; ') : null };

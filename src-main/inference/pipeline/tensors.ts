@@ -1,5 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import { float32ToHalf, halfToFloat32 } from './halfFloat';
+import { float32ToFloat16Bits, tensorDataToFloat32 } from '../graph/float16';
+
+// onnxruntime-node 1.30 cannot take float16 inputs as Float16Array ("not enough space: expected
+// N, got 0"), and onnxruntime-common switches to Float16Array as soon as the runtime has one
+// (Node 24, recent Electron). Hiding it in the thread that runs the pipeline, before the first
+// tensor is made, keeps ORT on its Uint16Array path, which works (checked on Node 24).
+delete (globalThis as { Float16Array?: unknown }).Float16Array;
 
 /** Element types the SD graphs use at their boundaries. */
 export type BoundaryType = 'float32' | 'float16' | 'int32' | 'int64';
@@ -49,10 +55,7 @@ export function requireSpec(specs: Map<string, IoSpec>, names: readonly string[]
 /** A float tensor in the element type the graph wants. */
 export function floatTensor(type: BoundaryType, data: Float32Array, dims: readonly number[]): ort.Tensor {
   if (type === 'float32') return new ort.Tensor('float32', data, dims);
-  if (type === 'float16') {
-    const F16 = (globalThis as { Float16Array?: new (src: Float32Array) => unknown }).Float16Array;
-    return new ort.Tensor('float16', (F16 ? new F16(data) : float32ToHalf(data)) as Uint16Array, dims);
-  }
+  if (type === 'float16') return new ort.Tensor('float16', float32ToFloat16Bits(data), dims);
   throw new ModelFormatError(`expected a float input, the model declares ${type}`);
 }
 
@@ -76,13 +79,10 @@ export function timestepTensor(spec: IoSpec, t: number, batch: number): ort.Tens
   return floatTensor(spec.type, new Float32Array(count).fill(t), dims);
 }
 
-/** Any float output as float32. */
+/** Any float output (float32, or float16 as bits) as float32. */
 export function toFloat32(tensor: ort.Tensor): Float32Array {
-  const data = tensor.data as unknown;
-  if (data instanceof Float32Array) return data;
-  if (data instanceof Uint16Array) return halfToFloat32(data);
-  if (ArrayBuffer.isView(data) && (data as { constructor: { name: string } }).constructor.name === 'Float16Array') return Float32Array.from(data as unknown as ArrayLike<number>);
-  throw new ModelFormatError(`expected a float output, got ${tensor.type}`);
+  if (tensor.type !== 'float32' && tensor.type !== 'float16') throw new ModelFormatError(`expected a float output, got ${tensor.type}`);
+  return tensorDataToFloat32(tensor.data, tensor.type);
 }
 
 /** True when the dimension accepts any size (symbolic) or exactly `size`. */

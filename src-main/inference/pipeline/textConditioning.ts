@@ -1,30 +1,13 @@
 import type * as ort from 'onnxruntime-node';
 import type { TimedSession } from './sessions';
+import type { TokenizedPrompt } from '../tokenizer';
 import { idsTensor, requireSpec, sessionSpecs, toFloat32 } from './tensors';
-
-/** A tokenized prompt: 77-id windows and a weight per position (1 where unweighted). */
-export interface TokenizedPrompt {
-  chunks: Int32Array[];
-  weights: Float32Array[];
-  truncated: boolean;
-}
 
 export interface Conditioning {
   /** [1, 77·chunks, hidden] as a flat array. */
   data: Float32Array;
   tokens: number;
   hidden: number;
-}
-
-/** Pads a prompt with empty windows so positive and negative have the same length (as A1111 does). */
-export function padChunks(prompt: TokenizedPrompt, count: number, empty: Int32Array): TokenizedPrompt {
-  const chunks = [...prompt.chunks];
-  const weights = [...prompt.weights];
-  while (chunks.length < count) {
-    chunks.push(empty);
-    weights.push(new Float32Array(empty.length).fill(1));
-  }
-  return { chunks, weights, truncated: prompt.truncated };
 }
 
 /**
@@ -57,11 +40,17 @@ export async function encodePrompt(encoder: TimedSession, prompt: TokenizedPromp
   const { inputs, outputs } = sessionSpecs(encoder.session, 'text_encoder');
   const idsSpec = requireSpec(inputs, ['input_ids'], 'text_encoder');
   const hiddenOut = requireSpec(outputs, ['last_hidden_state'], 'text_encoder');
-  const layers = [...outputs.keys()].filter((n) => /^hidden_states\.\d+$/.test(n)).length;
+  // hidden_states.0 is the embeddings, then one per layer: clip skip k takes index (count − k).
+  const count = (prefix: string): number => [...outputs.keys()].filter((n) => n.startsWith(prefix) && /\.\d+$/.test(n)).length;
   let outName = hiddenOut.name;
   if (clipSkip > 1) {
-    if (layers > 0) outName = `hidden_states.${layers - clipSkip}`;
-    else warnings.push(`clip_skip ${clipSkip} was asked for, but this text encoder only exports its last layer; used clip_skip 1.`);
+    const normed = count('normed_hidden_states.');
+    const raw = count('hidden_states.');
+    if (normed > clipSkip) outName = `normed_hidden_states.${normed - clipSkip}`;
+    else if (raw > clipSkip) {
+      outName = `hidden_states.${raw - clipSkip}`;
+      warnings.push(`clip_skip ${clipSkip}: this text encoder exports its layers without the final LayerNorm, so the result differs a little from the reference worker.`);
+    } else warnings.push(`clip_skip ${clipSkip} was asked for, but this text encoder only exports its last layer; used clip_skip 1.`);
   }
   const parts: Float32Array[] = [];
   let width = 0;

@@ -1,0 +1,87 @@
+/**
+ * Component registry: which builder makes which folder, and the weights each one expects.
+ */
+import { GraphBuilder } from './builder';
+import { type SdGraphConfig, validateConfig } from './config';
+import type { SdBuildOptions } from './io';
+import type { ModelSpec } from './onnxProto';
+import { textEncoderGraph } from './textEncoder';
+import { unetGraph } from './unet';
+import { vaeDecoderGraph, vaeEncoderGraph } from './vae';
+import { type WeightSource, type WeightSpec, elementCount } from './weights';
+
+/** A model component; the name is also its folder in the published layout. */
+export type SdComponent = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
+
+/** All components this package can build. */
+export const SD_COMPONENTS: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'];
+
+const GRAPHS: Record<SdComponent, (g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions) => void> = {
+  text_encoder: textEncoderGraph,
+  unet: unetGraph,
+  vae_decoder: vaeDecoderGraph,
+  vae_encoder: vaeEncoderGraph,
+};
+
+/** Builds one component's model (weights are fetched and handed to `opts.sink` as the graph is built). */
+export function buildComponent(component: SdComponent, config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+  validateConfig(config);
+  const g = new GraphBuilder({ opset: opts.opset ?? 17, dtype: opts.dtype ?? 'fp32', weights, ...(opts.sink ? { sink: opts.sink } : {}), name: component });
+  GRAPHS[component](g, config, opts);
+  return g.finish(`HordeDesk ${config.family} ${component}`);
+}
+
+/**
+ * Builds `text_encoder/model.onnx`: `input_ids` [batch, sequence] (int32 by default) →
+ * `last_hidden_state` [batch, sequence, hidden], `pooler_output` [batch, hidden] and, unless
+ * `hiddenStates: false`, `hidden_states.0..layers` (embeddings, then each layer's output before the
+ * final LayerNorm; clip skip k uses `hidden_states.{layers+1-k}` followed by the final LayerNorm).
+ */
+export function buildTextEncoder(config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+  return buildComponent('text_encoder', config, weights, opts);
+}
+
+/**
+ * Builds `unet/model.onnx`: `sample` [batch, 4, height, width], `timestep` [timestep_batch] (float32 by
+ * default; the raw discrete timestep 0..999, not σ), `encoder_hidden_states` [batch, sequence, cross] →
+ * `out_sample` [batch, 4, height, width] (ε prediction). height/width must be divisible by
+ * 2^(levels−1) (8 for SD1.5).
+ */
+export function buildUnet(config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+  return buildComponent('unet', config, weights, opts);
+}
+
+/**
+ * Builds `vae_decoder/model.onnx`: `latent_sample` [batch, 4, height, width] (already divided by the
+ * scaling factor) → `sample` [batch, 3, 8·height, 8·width] in about [−1, 1] (for 4 levels).
+ */
+export function buildVaeDecoder(config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+  return buildComponent('vae_decoder', config, weights, opts);
+}
+
+/**
+ * Builds `vae_encoder/model.onnx`: `sample` [batch, 3, H, W] in [−1, 1] → `latent_sample`
+ * [batch, 4, H/8, W/8], the distribution **mean** (deterministic, unlike the diffusers export which
+ * draws a sample), and `latent_parameters` [batch, 8, H/8, W/8] = mean ‖ logvar (optimum's name) for
+ * pipelines that sample themselves. Neither is multiplied by the scaling factor.
+ */
+export function buildVaeEncoder(config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+  return buildComponent('vae_encoder', config, weights, opts);
+}
+
+/**
+ * The diffusers-named weights a component reads, with their shapes, in graph order. Computed by
+ * walking the graph builder without a weight source (no tensors are allocated, nothing is encoded),
+ * so the list cannot drift from what the builder actually asks for.
+ */
+export function expectedWeights(config: SdGraphConfig, component: SdComponent): WeightSpec[] {
+  validateConfig(config);
+  const g = new GraphBuilder({ opset: 17, dtype: 'fp32', weights: null, name: component });
+  GRAPHS[component](g, config, {});
+  return g.weightLog;
+}
+
+/** Total number of parameters in a weight list. */
+export function parameterCount(weights: readonly WeightSpec[]): number {
+  return weights.reduce((sum, w) => sum + elementCount(w.shape), 0);
+}

@@ -1,0 +1,100 @@
+/**
+ * Writes a complete SD model folder in the published diffusers-ONNX layout plus a HordeDesk manifest.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILDER_VERSION, type FloatDtype, type Opset } from './builder';
+import { type SdComponent, buildComponent, expectedWeights, parameterCount } from './components';
+import type { SdGraphConfig } from './config';
+import { type InitializerSink, externalSink, inlineSink, writeModelFile } from './initializers';
+import { type SdIoDtypes, resolveOptions } from './io';
+import type { WeightSource } from './weights';
+
+/** Manifest file name, next to the component folders. */
+export const MANIFEST_FILE = 'hordedesk-model.json';
+/** Manifest `format` value. */
+export const MANIFEST_FORMAT = 'hordedesk-sd-onnx';
+/** Name of a component's external weight file, next to its model.onnx. */
+export const EXTERNAL_DATA_FILE = 'weights.pb';
+/** Components whose weights exceed this many bytes get external data (the protobuf limit is 2 GB). */
+export const DEFAULT_EXTERNAL_THRESHOLD_BYTES = 256 * 1024 * 1024;
+
+export interface WriteSdModelOptions {
+  config: SdGraphConfig;
+  weights: WeightSource;
+  dtype?: FloatDtype;
+  opset?: Opset;
+  io?: Partial<SdIoDtypes>;
+  /** Default: text_encoder, unet, vae_decoder (the encoder is only needed for img2img). */
+  components?: readonly SdComponent[];
+  /** A component whose weights exceed this many bytes stores them in `weights.pb`; 0 forces external data. */
+  externalThresholdBytes?: number;
+  /** Text encoder: output `hidden_states.*` too (default true). */
+  hiddenStates?: boolean;
+}
+
+/** What was written for one component. */
+export interface WrittenComponent {
+  component: SdComponent;
+  /** Path relative to the folder, e.g. `unet/model.onnx`. */
+  model: string;
+  /** Relative path of the external data file, or null when weights are inline. */
+  externalData: string | null;
+  parameters: number;
+  weightBytes: number;
+}
+
+/** The `hordedesk-model.json` manifest. */
+export interface SdModelManifest {
+  format: typeof MANIFEST_FORMAT;
+  family: SdGraphConfig['family'];
+  config: SdGraphConfig;
+  dtype: FloatDtype;
+  opset: Opset;
+  io: SdIoDtypes;
+  builderVersion: string;
+  components: WrittenComponent[];
+}
+
+/**
+ * Writes `<dir>/<component>/model.onnx` (+ `weights.pb` when large) for each component, then
+ * `<dir>/hordedesk-model.json`. Weights stream from `weights` one tensor at a time; the manifest is
+ * written last, so a folder without it is an interrupted conversion.
+ */
+export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdModelManifest {
+  const { dtype, opset, io, hiddenStates } = resolveOptions(opts);
+  const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
+  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
+  mkdirSync(dir, { recursive: true });
+  rmSync(join(dir, MANIFEST_FILE), { force: true });
+  const written: WrittenComponent[] = [];
+  for (const component of components) {
+    const folder = join(dir, component);
+    mkdirSync(folder, { recursive: true });
+    const parameters = parameterCount(expectedWeights(opts.config, component));
+    const weightBytes = parameters * (dtype === 'fp16' ? 2 : 4);
+    const external = weightBytes > threshold;
+    rmSync(join(folder, EXTERNAL_DATA_FILE), { force: true });
+    const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
+    try {
+      const model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates });
+      sink.close();
+      writeModelFile(join(folder, 'model.onnx'), model);
+    } finally {
+      sink.close();
+    }
+    written.push({ component, model: `${component}/model.onnx`, externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null, parameters, weightBytes });
+  }
+  const manifest: SdModelManifest = {
+    format: MANIFEST_FORMAT,
+    family: opts.config.family,
+    config: opts.config,
+    dtype,
+    opset,
+    io,
+    builderVersion: BUILDER_VERSION,
+    components: written,
+  };
+  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}

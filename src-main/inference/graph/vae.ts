@@ -1,0 +1,65 @@
+/**
+ * The KL-VAE decoder and encoder graphs (diffusers AutoencoderKL layout and weight names).
+ */
+import { type NormSettings, downsample, resnetBlock, upsample, vaeAttention } from './blocks';
+import { type GraphBuilder, attr } from './builder';
+import type { SdGraphConfig } from './config';
+import { DIMS, type SdBuildOptions, floatInput, floatOutput, resolveOptions } from './io';
+import { conv2d, groupNorm, silu } from './ops';
+
+function midBlock(g: GraphBuilder, h: string, prefix: string, ch: number, norm: NormSettings): string {
+  let x = resnetBlock(g, h, `${prefix}.resnets.0`, ch, ch, norm);
+  x = vaeAttention(g, x, `${prefix}.attentions.0`, ch, norm);
+  return resnetBlock(g, x, `${prefix}.resnets.1`, ch, ch, norm);
+}
+
+/** Adds the VAE decoder to `g`. */
+export function vaeDecoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
+  const { io } = resolveOptions(opts);
+  const v = config.vae;
+  const norm = { groups: v.normGroups, eps: v.eps };
+  const widths = [...v.blockOutChannels].reverse();
+  let ch = widths[0] as number;
+
+  const latent = floatInput(g, io, 'latent_sample', [DIMS.batch, v.latentChannels, DIMS.height, DIMS.width]);
+  let h = conv2d(g, latent, 'post_quant_conv', v.latentChannels, v.latentChannels, 1, { pad: 0 });
+  h = conv2d(g, h, 'decoder.conv_in', v.latentChannels, ch, 3);
+  h = midBlock(g, h, 'decoder.mid_block', ch, norm);
+  widths.forEach((width, i) => {
+    for (let j = 0; j <= v.layersPerBlock; j++) {
+      h = resnetBlock(g, h, `decoder.up_blocks.${i}.resnets.${j}`, ch, width, norm);
+      ch = width;
+    }
+    if (i < widths.length - 1) h = upsample(g, h, `decoder.up_blocks.${i}.upsamplers.0`, ch);
+  });
+  h = silu(g, groupNorm(g, h, 'decoder.conv_norm_out', ch, v.normGroups, v.eps));
+  h = conv2d(g, h, 'decoder.conv_out', ch, v.imageChannels, 3);
+  floatOutput(g, io, 'sample', h, [DIMS.batch, v.imageChannels, DIMS.imageHeight, DIMS.imageWidth]);
+}
+
+/** Adds the VAE encoder to `g`. */
+export function vaeEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
+  const { io } = resolveOptions(opts);
+  const v = config.vae;
+  const norm = { groups: v.normGroups, eps: v.eps };
+  const widths = v.blockOutChannels;
+  let ch = widths[0] as number;
+
+  const image = floatInput(g, io, 'sample', [DIMS.batch, v.imageChannels, DIMS.imageHeight, DIMS.imageWidth]);
+  let h = conv2d(g, image, 'encoder.conv_in', v.imageChannels, ch, 3);
+  widths.forEach((width, i) => {
+    for (let j = 0; j < v.layersPerBlock; j++) {
+      h = resnetBlock(g, h, `encoder.down_blocks.${i}.resnets.${j}`, ch, width, norm);
+      ch = width;
+    }
+    if (i < widths.length - 1) h = downsample(g, h, `encoder.down_blocks.${i}.downsamplers.0`, ch, true);
+  });
+  h = midBlock(g, h, 'encoder.mid_block', ch, norm);
+  h = silu(g, groupNorm(g, h, 'encoder.conv_norm_out', ch, v.normGroups, v.eps));
+  h = conv2d(g, h, 'encoder.conv_out', ch, 2 * v.latentChannels, 3);
+  const moments = conv2d(g, h, 'quant_conv', 2 * v.latentChannels, 2 * v.latentChannels, 1, { pad: 0 });
+  const [mean] = g.node('Split', [moments, g.constInt64([v.latentChannels, v.latentChannels])], { axis: attr.i(1) }, 2) as [string, string];
+  const latentShape = [DIMS.batch, v.latentChannels, DIMS.height, DIMS.width];
+  floatOutput(g, io, 'latent_sample', mean, latentShape);
+  floatOutput(g, io, 'latent_parameters', moments, [DIMS.batch, 2 * v.latentChannels, DIMS.height, DIMS.width]);
+}

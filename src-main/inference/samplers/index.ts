@@ -1,0 +1,11 @@
+/**
+ * Samplers for the Horde's k-diffusion/ComfyUI sampler names, over a denoiser callback the
+ * pipeline supplies (UNet + CFG + ε/v conversion). Pure: safe in a worker thread and in tests.
+ */
+export * from './schedule';
+export * from './noise';
+export * from './model';
+export { euler, eulerAncestral, lcm, dpmpp2m, lms, lmsCoefficient, LMS_ORDER } from './firstOrder';
+export { heun, dpm2, dpm2Ancestral, dpmpp2sAncestral, dpmppSde } from './secondOrder';
+export * from './registry';
+export * from './run';

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { ExecutionProvider } from '../common/hardware';
+import { generationParamsSchema, type GenerationRequest, type InferenceProgress, type ProviderStatus } from '../common/inference';
+import { UserFacingError } from '../common/result';
+import type { Logger } from '../core/log';
+import { inspectModelFolder } from '../inference/pipeline/modelFolder';
+import type { InferenceHost } from './inferenceHost';
+
+export interface ModelEntry {
+  name: string;
+  dir: string;
+  ready: boolean;
+  /** Why the folder cannot be used, in words for the user. */
+  problem: string | null;
+}
+
+export interface GenerationOutcome {
+  jobId: string;
+  model: string;
+  provider: ProviderStatus;
+  images: { dataUrl: string; width: number; height: number; seed: number }[];
+  warnings: string[];
+  stats: { wallMs: number; runMs: number; runs: number; meanStepMs: number };
+}
+
+/** Model folders under `<dataDir>/models`, each checked for the published SD ONNX layout. */
+export function listModelFolders(modelsDir: string): ModelEntry[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => {
+      const dir = join(modelsDir, d.name);
+      try {
+        inspectModelFolder(dir);
+        return { name: d.name, dir, ready: true, problem: null };
+      } catch (error) {
+        return { name: d.name, dir, ready: false, problem: error instanceof Error ? error.message : String(error) };
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The Generate page's service: one model loaded at a time in the inference worker, one job at a
+ * time, progress forwarded as events, images returned as PNG data URLs.
+ */
+export function createGenerationService(options: {
+  modelsDir: string;
+  host: InferenceHost;
+  providers: () => Promise<ExecutionProvider[]>;
+  onProgress: (progress: InferenceProgress) => void;
+  log: Logger;
+}) {
+  const { host, log } = options;
+  let loaded: { model: string; status: ProviderStatus } | null = null;
+  let busy: string | null = null;
+  mkdirSync(options.modelsDir, { recursive: true });
+
+  async function ensureModel(model: string): Promise<ProviderStatus> {
+    if (loaded?.model === model) return loaded.status;
+    const entry = listModelFolders(options.modelsDir).find((m) => m.name === model);
+    if (!entry) throw new UserFacingError('unknown-model', `There is no model called "${model}" in ${options.modelsDir}.`);
+    if (!entry.ready) throw new UserFacingError('model-format', entry.problem ?? 'The model folder is not usable.');
+    loaded = null;
+    const status = await host.load(entry.dir, await options.providers());
+    log.info(`loaded ${model} on ${status.provider}${status.fallbackReason ? ` (fell back: ${status.fallbackReason})` : ''}`);
+    loaded = { model, status };
+    return status;
+  }
+
+  return {
+    modelsDir: options.modelsDir,
+    list: () => listModelFolders(options.modelsDir),
+    status: () => ({ model: loaded?.model ?? null, provider: loaded?.status ?? null, busyJobId: busy }),
+    async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
+      const params = generationParamsSchema.parse(request);
+      if (busy) throw new UserFacingError('busy', 'An image is already being generated; wait for it or cancel it.');
+      const jobId = randomUUID();
+      busy = jobId;
+      try {
+        options.onProgress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
+        const provider = await ensureModel(model);
+        const result = await host.generate(jobId, params, options.onProgress);
+        const images = await Promise.all(
+          result.images.map(async (img) => {
+            const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+            return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
+          }),
+        );
+        const { stats } = result;
+        const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
+        return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
+      } finally {
+        busy = null;
+      }
+    },
+    cancel(jobId: string): boolean {
+      if (busy !== jobId) return false;
+      host.cancel(jobId);
+      return true;
+    },
+    async close(): Promise<void> {
+      await host.dispose();
+    },
+  };
+}
+
+export type GenerationService = ReturnType<typeof createGenerationService>;
