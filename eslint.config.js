@@ -11,7 +11,7 @@ const noNode = {
 const noElectron = { name: 'electron', message: "Only src-main/electron and src-main/preload import 'electron'." };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'test-results/**', 'playwright-report/**', 'bench-results/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'test-results/**', 'playwright-report/**', 'bench-results/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

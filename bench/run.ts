@@ -1,12 +1,17 @@
 /**
  * `npm run bench [-- suite...]`: prints numbers and writes bench-results/<suite>.json.
- * Suites so far: ledger (durable kudos writes), transport (command round trip over the
- * headless WebSocket). Inference, worker and rater suites arrive with their issues.
+ * Suites: ledger (durable kudos writes), transport (command round trip over the headless
+ * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
+ * [--steps 20] [--images 3] [--sampler k_euler]`). Worker and rater suites arrive with their issues.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { generationParamsSchema, type SamplerName } from '../src-main/common/inference';
+import type { ExecutionProvider } from '../src-main/common/hardware';
+import { SdPipeline } from '../src-main/inference/pipeline/sdPipeline';
+import { writeTinyModel } from '../src-main/node/tinyModel';
 import { startHeadlessServer } from '../src-main/headless/server';
 import { openDatabase } from '../src-main/node/database';
 import { createSqliteKudosLedger } from '../src-main/node/kudosLedger';
@@ -59,10 +64,62 @@ async function transport(): Promise<Row[]> {
   return [{ what: 'kudos.totals round trip over WebSocket', n, p50_ms: +percentile(times, 0.5).toFixed(3), p99_ms: +percentile(times, 0.99).toFixed(3) }];
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport };
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/**
+ * The SD pipeline on the tiny model (or `--model PATH`): per-step and per-image time, and the
+ * pipeline overhead ratio = pipeline wall time ÷ time inside ONNX Runtime (goal ≤ 1.05).
+ */
+async function inference(): Promise<Row[]> {
+  const modelDir = flag('model') ?? (await writeTinyModel(mkdtempSync(join(tmpdir(), 'hd-bench-model-'))));
+  const providers = (flag('provider') ?? 'cpu').split(',') as ExecutionProvider[];
+  const steps = Number(flag('steps') ?? 20);
+  const images = Number(flag('images') ?? 3);
+  const sizes = (flag('size') ?? (flag('model') ? '512' : '256,512')).split(',').map(Number);
+  const sampler = (flag('sampler') ?? 'k_euler') as SamplerName;
+  const pipeline = await SdPipeline.load(modelDir, providers, () => undefined);
+  const rows: Row[] = [];
+  for (const size of sizes) {
+    const params = generationParamsSchema.parse({ prompt: 'a lighthouse on a cliff at sunset ### blurry', seed: 1, steps, width: size, height: size, sampler_name: sampler });
+    await pipeline.generate('warmup', { ...params, steps: 2 }, () => undefined, { aborted: false });
+    const walls: number[] = [];
+    const stepTimes: number[] = [];
+    const before = { ...pipeline.clock };
+    for (let i = 0; i < images; i += 1) {
+      const t0 = performance.now();
+      const out = await pipeline.generate(`bench-${i}`, { ...params, seed: i }, () => undefined, { aborted: false });
+      walls.push(performance.now() - t0);
+      stepTimes.push(...out.stepMs);
+    }
+    const wall = walls.reduce((a, b) => a + b, 0);
+    const ort = pipeline.clock.runMs - before.runMs;
+    stepTimes.sort((a, b) => a - b);
+    rows.push({
+      model: flag('model') ? modelDir : 'tiny (random weights)',
+      provider: pipeline.provider.provider,
+      size: `${size}x${size}`,
+      steps,
+      sampler,
+      step_ms_p50: +percentile(stepTimes, 0.5).toFixed(2),
+      image_ms: +(wall / images).toFixed(1),
+      ort_runs: pipeline.clock.runs - before.runs,
+      overhead_ratio: +(wall / ort).toFixed(3),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    });
+  }
+  await pipeline.unload();
+  return rows;
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference };
 
 async function main(): Promise<void> {
-  const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  // Suite names are the bare words that are not a --flag's value.
+  const args = process.argv.slice(2);
+  const asked = args.filter((a, i) => !a.startsWith('-') && !(args[i - 1] ?? '').startsWith('--'));
   const unknown = asked.filter((s) => !SUITES[s]);
   if (unknown.length) throw new Error(`unknown suite(s) ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
   mkdirSync('bench-results', { recursive: true });
