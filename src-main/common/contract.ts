@@ -59,6 +59,49 @@ const generationOutcomeSchema = z.object({
 });
 export type GenerationOutcome = z.infer<typeof generationOutcomeSchema>;
 
+const workerStatusSchema = z.object({
+  state: z.enum(['stopped', 'running', 'pausing', 'paused', 'stopping', 'maintenance', 'error']),
+  message: z.string().nullable(),
+  current: z
+    .object({ jobId: z.string(), model: z.string(), phase: z.string(), image: z.number().int(), images: z.number().int(), step: z.number().int(), steps: z.number().int() })
+    .nullable(),
+  inFlight: z.number().int().nonnegative(),
+  stats: z.object({
+    startedAt: z.number().nullable(),
+    jobsDone: z.number().int(),
+    jobsFaulted: z.number().int(),
+    jobsDropped: z.number().int(),
+    imagesDone: z.number().int(),
+    megapixelsteps: z.number(),
+    generationMs: z.number(),
+    kudosSession: z.number(),
+  }),
+  mpsPerSecond: z.number(),
+  kudosPerHour: z.number(),
+  /** Job kudos in the ledger over the last 24 hours. */
+  kudos24h: z.number(),
+});
+export type WorkerStatusDto = z.infer<typeof workerStatusSchema>;
+
+const jobRecordSchema = z.object({
+  jobId: z.string(),
+  model: z.string(),
+  sampler: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  steps: z.number().int(),
+  state: z.enum(['ok', 'faulted', 'dropped']),
+  reason: z.string().nullable(),
+  reward: z.number(),
+  poppedAt: z.number(),
+  finishedAt: z.number(),
+  generationMs: z.number(),
+});
+export type JobRecordDto = z.infer<typeof jobRecordSchema>;
+
+const apiKeyStatusSchema = z.object({ set: z.boolean(), protection: z.string(), username: z.string().nullable() });
+export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
+
 /** A model is named by its folder under the models directory, never by a path. */
 const modelName = z.string().min(1).max(200).regex(/^[^/\\]+$/, 'a model name, not a path').refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
 
@@ -86,6 +129,18 @@ export const contract = {
     'models.createTiny': { request: none, response: modelEntrySchema },
     'inference.status': { request: none, response: inferenceStatusSchema },
     'inference.generate': { request: z.object({ model: modelName, params: generationParamsSchema }).strict(), response: generationOutcomeSchema },
+    'apiKey.status': { request: none, response: apiKeyStatusSchema },
+    'apiKey.set': { request: z.object({ apiKey: z.string().trim().max(200) }).strict(), response: apiKeyStatusSchema },
+    'apiKey.clear': { request: none, response: apiKeyStatusSchema },
+    'worker.status': { request: none, response: workerStatusSchema },
+    'worker.start': { request: none, response: workerStatusSchema },
+    'worker.pause': { request: none, response: workerStatusSchema },
+    'worker.stopNow': { request: none, response: workerStatusSchema },
+    'worker.leaveMaintenance': { request: none, response: workerStatusSchema },
+    'jobs.history': {
+      request: z.object({ limit: z.number().int().min(1).max(200).default(50), offset: z.number().int().min(0).default(0) }).strict(),
+      response: z.object({ total: z.number().int(), jobs: z.array(jobRecordSchema) }),
+    },
     'inference.cancel': { request: z.object({ jobId: z.string().max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
   },
   events: {
@@ -95,6 +150,7 @@ export const contract = {
     'hardware.changed': capabilityProfileSchema,
     'kudos.changed': kudosTotalsSchema,
     'inference.progress': inferenceProgressSchema,
+    'worker.status': workerStatusSchema,
   },
 } as const;
 

@@ -16,6 +16,11 @@ const workerName = z
   .max(100, 'A worker name has at most 100 characters')
   .refine((n) => n === '' || n.length >= 5, 'A worker name needs at least 5 characters');
 
+const nsfw = z.boolean();
+const blacklist = z.array(z.string().trim().min(1).max(100)).max(200, 'The horde keeps at most 200 blacklist words');
+const amount = z.number().int().min(1, 'At least 1 image per pop').max(20, 'The horde hands out at most 20 images per pop');
+const maxPixels = z.number().int().min(4096, 'At least 64×64 pixels').max(3072 * 3072, 'The horde caps images at 3072×3072').nullable();
+
 /**
  * User settings. The API key is deliberately absent: it lives in the OS secret store
  * (Electron safeStorage) or a 0600 file in headless mode, never in this JSON.
@@ -28,6 +33,14 @@ export const settingsSchema = z.object({
   ratingsUrl: httpUrl.default('https://ratings.aihorde.net/api/v1'),
   /** Horde worker name; unique horde-wide, so it is chosen at onboarding. Empty until then. */
   workerName: workerName.default(''),
+  /** Accept jobs flagged NSFW (the horde's `nsfw` pop flag). */
+  nsfw: nsfw.default(false),
+  /** Words: jobs whose prompt contains one are never sent to this worker. */
+  blacklist: blacklist.default([]),
+  /** Images per pop (`amount`); the horde lowers it for large images. */
+  amount: amount.default(1),
+  /** `max_pixels` to offer; null = the hardware profile's suggestion. */
+  maxPixels: maxPixels.default(null),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -35,7 +48,7 @@ export type Settings = z.infer<typeof settingsSchema>;
  * What the UI may change: any subset of the fields, version excluded. Built from the bare
  * field schemas because defaults inside a partial would fill in, and overwrite, absent fields.
  */
-export const settingsPatchSchema = z.object({ hordeUrl: httpUrl, ratingsUrl: httpUrl, workerName }).partial().strict();
+export const settingsPatchSchema = z.object({ hordeUrl: httpUrl, ratingsUrl: httpUrl, workerName, nsfw, blacklist, amount, maxPixels }).partial().strict();
 export type SettingsPatch = z.input<typeof settingsPatchSchema>;
 
 /** The defaults a fresh install starts with. */

@@ -1,11 +1,24 @@
-import type { AppState } from '../common/contract';
+import type { AppState, WorkerStatusDto } from '../common/contract';
 import type { Settings } from '../common/settings';
 
-/**
- * The one-line state for the tray and the dashboard. The worker itself arrives with its own
- * issue (#4); until a worker name is chosen there is nothing to start.
- */
-export function deriveAppState(settings: Settings): AppState {
+/** The one-line state for the tray and the dashboard, from the settings and the worker. */
+export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
-  return { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
+  const done = worker.stats.jobsDone;
+  switch (worker.state) {
+    case 'running':
+      return { worker: 'working', line: `Working · ${done} job${done === 1 ? '' : 's'} done` };
+    case 'pausing':
+      return { worker: 'working', line: 'Finishing the current job, then pausing' };
+    case 'stopping':
+      return { worker: 'working', line: 'Stopping' };
+    case 'paused':
+      return { worker: 'paused', line: 'Paused' };
+    case 'maintenance':
+      return { worker: 'error', line: 'In maintenance: see the dashboard' };
+    case 'error':
+      return { worker: 'error', line: `Stopped: ${worker.message ?? 'error'}` };
+    default:
+      return { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
+  }
 }

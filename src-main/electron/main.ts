@@ -1,9 +1,10 @@
-import { app, type BrowserWindow } from 'electron';
+import { app, safeStorage, type BrowserWindow } from 'electron';
 import ElectronStore from 'electron-store';
 import { deriveAppState } from '../core/appState';
 import { computeTotals } from '../core/kudos/ledger';
 import { trayMenuModel } from '../core/trayMenu';
 import { createApp, type HordeDeskApp } from '../node/app';
+import { createFileSecretStore, type SecretCipher } from '../node/fileSecrets';
 import type { ConfFactory } from '../node/settingsStore';
 import { forwardEvents, registerIpc } from './ipc';
 import { createAppTray } from './tray';
@@ -37,14 +38,19 @@ function showWindow(): void {
 async function start(): Promise<void> {
   await app.whenReady();
   installContentSecurityPolicy();
-  core = createApp({ shell: 'electron', dataDir: app.getPath('userData'), settingsFactory: electronStoreFactory });
+  const dataDir = app.getPath('userData');
+  // The API key is encrypted with the OS key store where Electron has one; else a 0600 file.
+  const cipher: SecretCipher | null = safeStorage.isEncryptionAvailable()
+    ? { encrypt: (plain) => safeStorage.encryptString(plain), decrypt: (data) => safeStorage.decryptString(data) }
+    : null;
+  core = createApp({ shell: 'electron', dataDir, settingsFactory: electronStoreFactory, secrets: createFileSecretStore(dataDir, cipher) });
   const running = core;
   registerIpc(running, isTrustedFrame);
   const tray = createAppTray(app.isPackaged, (action) => {
     if (action === 'open') showWindow();
     else app.quit();
   });
-  const refreshTray = (): void => tray.render(trayMenuModel(deriveAppState(running.settings.get()), computeTotals(running.ledger, new Date()).today));
+  const refreshTray = (): void => tray.render(trayMenuModel(deriveAppState(running.settings.get(), running.worker.status()), computeTotals(running.ledger, new Date()).today));
   running.events.subscribe((name) => {
     if (name === 'app.state' || name === 'kudos.changed') refreshTray();
   });

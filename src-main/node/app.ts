@@ -11,10 +11,17 @@ import { computeTotals, type KudosLedgerPort } from '../core/kudos/ledger';
 import type { Logger } from '../core/log';
 import { createNoticeBoard, type NoticeBoard } from '../core/notices';
 import { createSettingsService, type SettingsService } from '../core/settings/settingsService';
+import { checkApiKeyShape, type SecretStorePort } from '../core/secrets';
+import { HordeApiError } from '../core/horde/errors';
+import { UserFacingError } from '../common/result';
 import { openDatabase } from './database';
 import { detectCapabilityProfileSafely } from './hardware';
 import { createNodeHttp } from './http';
 import { createSqliteKudosLedger } from './kudosLedger';
+import { createFileSecretStore } from './fileSecrets';
+import { createImageDelivery } from './imageDelivery';
+import { createSqliteJobLog, type JobLog } from './jobLog';
+import { createWorkerService, type WorkerService } from './workerService';
 import { createGenerationService, type GenerationService } from './generation';
 import { InferenceHost } from './inferenceHost';
 import { createFileLogger } from './logger';
@@ -31,6 +38,8 @@ export interface AppOptions {
   detectHardware?: () => Promise<CapabilityProfile>;
   http?: HttpPort;
   now?: () => Date;
+  /** Electron passes a safeStorage-backed store; headless uses a 0600 file. */
+  secrets?: SecretStorePort;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -42,6 +51,9 @@ export interface HordeDeskApp {
   settings: SettingsService;
   ledger: KudosLedgerPort;
   generation: GenerationService;
+  worker: WorkerService;
+  jobLog: JobLog;
+  secrets: SecretStorePort;
   log: Logger;
   close(): Promise<void>;
 }
@@ -56,9 +68,17 @@ export function appVersion(): string {
 export function createApp(options: AppOptions): HordeDeskApp {
   const now = options.now ?? (() => new Date());
   const paths = dataPaths(options.dataDir);
-  // The API key joins this list when onboarding lands (#6); every log line is redacted with it.
-  const secrets: string[] = [];
-  const log = createFileLogger(paths.logs, 'app', () => secrets, options.echoLog);
+  const secretStore = options.secrets ?? createFileSecretStore(options.dataDir);
+  // Every log line is redacted with the current API key before it is written or echoed.
+  const secretsForLogs = (): string[] => {
+    try {
+      const key = secretStore.getApiKey();
+      return key ? [key] : [];
+    } catch {
+      return [];
+    }
+  };
+  const log = createFileLogger(paths.logs, 'app', secretsForLogs, options.echoLog);
   const events = createEventHub((error) => log.error('an event listener failed', error));
   const notices = createNoticeBoard(events, now);
 
@@ -68,6 +88,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     notices.add('error', opened.problem);
   }
   const ledger = createSqliteKudosLedger(opened.db);
+  const jobLog = createSqliteJobLog(opened.db);
 
   const settingsStore = createConfSettingsStore(options.settingsFactory, paths.settingsDir);
   const settings = createSettingsService(
@@ -78,7 +99,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     },
     (next) => {
       events.emit('settings.changed', next);
-      events.emit('app.state', deriveAppState(next));
+      events.emit('app.state', deriveAppState(next, worker.status()));
     },
   );
 
@@ -87,8 +108,9 @@ export function createApp(options: AppOptions): HordeDeskApp {
     baseUrl: () => settings.get().hordeUrl,
     http: options.http ?? createNodeHttp(),
     clientAgent: clientAgent(version),
-    apiKey: () => undefined,
+    apiKey: () => secretStore.getApiKey() ?? undefined,
   });
+  let username: string | null = null;
 
   const detect = options.detectHardware ?? (() => detectCapabilityProfileSafely());
   let profile: Promise<CapabilityProfile> | null = null;
@@ -104,6 +126,29 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log: inferenceLog,
   });
 
+  const worker = createWorkerService({
+    horde,
+    generation,
+    delivery: createImageDelivery(),
+    ledger,
+    jobLog,
+    settings,
+    secrets: secretStore,
+    suggestedMaxPixels: async () => (await profileNow()).maxPixels,
+    bridgeAgent: clientAgent(version),
+    log: log.child('worker'),
+    onStatus: (status) => {
+      events.emit('worker.status', status);
+      events.emit('app.state', deriveAppState(settings.get(), status));
+      if (status.stats.kudosSession !== lastKudos) {
+        lastKudos = status.stats.kudosSession;
+        events.emit('kudos.changed', computeTotals(ledger, now()));
+      }
+    },
+  });
+  let lastKudos = 0;
+  const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username });
+
   const info: AppInfo = {
     name: APP_NAME,
     version,
@@ -116,7 +161,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   const handlers: Handlers = {
     'app.info': async () => info,
-    'app.state': async () => deriveAppState(settings.get()),
+    'app.state': async () => deriveAppState(settings.get(), worker.status()),
     'app.notices': async () => notices.list(),
     'app.dismissNotice': async ({ id }) => notices.dismiss(id),
     'hardware.profile': async ({ refresh }) => {
@@ -153,6 +198,37 @@ export function createApp(options: AppOptions): HordeDeskApp {
     'inference.status': async () => generation.status(),
     'inference.generate': async ({ model, params }) => generation.generate(model, params),
     'inference.cancel': async ({ jobId }) => ({ cancelled: generation.cancel(jobId) }),
+    'apiKey.status': async () => keyStatus(),
+    'apiKey.set': async ({ apiKey }) => {
+      const problem = checkApiKeyShape(apiKey);
+      if (problem) throw new UserFacingError('invalid-api-key', problem, { fields: { apiKey: problem } });
+      // Check the key with the horde before keeping it; offline, keep it unchecked.
+      const previous = secretStore.getApiKey();
+      secretStore.setApiKey(apiKey);
+      try {
+        username = (await horde.findUser()).username;
+      } catch (error) {
+        if (error instanceof HordeApiError && (error.status === 401 || error.status === 404)) {
+          if (previous) secretStore.setApiKey(previous);
+          else secretStore.clearApiKey();
+          throw new UserFacingError('unknown-api-key', 'The horde does not know this API key. Check it at aihorde.net/register.', { fields: { apiKey: 'unknown to the horde' } });
+        }
+        username = null;
+        log.warn(`kept the API key without checking it: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return keyStatus();
+    },
+    'apiKey.clear': async () => {
+      secretStore.clearApiKey();
+      username = null;
+      return keyStatus();
+    },
+    'worker.status': async () => worker.status(),
+    'worker.start': async () => worker.start(),
+    'worker.pause': async () => worker.pause(),
+    'worker.stopNow': async () => worker.stopNow(),
+    'worker.leaveMaintenance': async () => worker.leaveMaintenance(),
+    'jobs.history': async ({ limit, offset }) => ({ total: jobLog.count(), jobs: jobLog.list(limit, offset) }),
   };
 
   log.info(`${APP_NAME} ${version} started (${options.shell}); data in ${options.dataDir}`);
@@ -164,8 +240,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
     settings,
     ledger,
     generation,
+    worker,
+    jobLog,
+    secrets: secretStore,
     log,
     async close() {
+      await worker.shutdown();
       await generation.close();
       opened.db.close();
     },

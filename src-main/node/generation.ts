@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ExecutionProvider } from '../common/hardware';
-import { generationParamsSchema, type GenerationRequest, type InferenceProgress, type ProviderStatus } from '../common/inference';
+import { generationParamsSchema, type GenerationParams, type GenerationRequest, type InferenceProgress, type ProviderStatus } from '../common/inference';
 import { UserFacingError } from '../common/result';
 import type { Logger } from '../core/log';
 import { inspectModelFolder } from '../inference/pipeline/modelFolder';
-import type { InferenceHost } from './inferenceHost';
+import type { GenerationResult, InferenceHost } from './inferenceHost';
 
 export interface ModelEntry {
   name: string;
@@ -71,31 +71,42 @@ export function createGenerationService(options: {
     return status;
   }
 
+  /** Runs one job on `model` (loading it first if needed); one job at a time, page or worker. */
+  async function run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
+    if (busy) throw new UserFacingError('busy', 'An image is already being generated; wait for it or cancel it.');
+    busy = jobId;
+    try {
+      const progress = (p: InferenceProgress): void => {
+        options.onProgress(p);
+        onProgress?.(p);
+      };
+      progress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
+      const provider = await ensureModel(model);
+      return { provider, result: await host.generate(jobId, params, progress) };
+    } finally {
+      busy = null;
+    }
+  }
+
   return {
     modelsDir: options.modelsDir,
     list: () => listModelFolders(options.modelsDir),
+    readyModels: () => listModelFolders(options.modelsDir).filter((m) => m.ready).map((m) => m.name),
     status: () => ({ model: loaded?.model ?? null, provider: loaded?.status ?? null, busyJobId: busy }),
+    run,
     async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
       const params = generationParamsSchema.parse(request);
-      if (busy) throw new UserFacingError('busy', 'An image is already being generated; wait for it or cancel it.');
       const jobId = randomUUID();
-      busy = jobId;
-      try {
-        options.onProgress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
-        const provider = await ensureModel(model);
-        const result = await host.generate(jobId, params, options.onProgress);
-        const images = await Promise.all(
-          result.images.map(async (img) => {
-            const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
-            return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
-          }),
-        );
-        const { stats } = result;
-        const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
-        return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
-      } finally {
-        busy = null;
-      }
+      const { provider, result } = await run(model, params, jobId);
+      const images = await Promise.all(
+        result.images.map(async (img) => {
+          const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+          return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
+        }),
+      );
+      const { stats } = result;
+      const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
+      return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
     },
     cancel(jobId: string): boolean {
       if (busy !== jobId) return false;

@@ -29,4 +29,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX kudos_ledger_at ON kudos_ledger (at);
     `,
   },
+  {
+    version: 2,
+    name: 'job log',
+    // The worker's History: one row per horde job (all images of a pop), newest kept.
+    sql: `
+      CREATE TABLE job_log (
+        id            INTEGER PRIMARY KEY,
+        job_id        TEXT    NOT NULL UNIQUE,
+        model         TEXT    NOT NULL,
+        sampler       TEXT    NOT NULL,
+        width         INTEGER NOT NULL,
+        height        INTEGER NOT NULL,
+        steps         INTEGER NOT NULL,
+        state         TEXT    NOT NULL CHECK (state IN ('ok', 'faulted', 'dropped')),
+        reason        TEXT,
+        reward        REAL    NOT NULL DEFAULT 0,
+        popped_at     INTEGER NOT NULL,
+        finished_at   INTEGER NOT NULL,
+        generation_ms INTEGER NOT NULL
+      );
+      CREATE INDEX job_log_finished ON job_log (finished_at);
+    `,
+  },
 ];

@@ -3,9 +3,10 @@ import type { AppState, Notice } from '../../src-main/common/contract';
 import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
 import { Dashboard } from './pages/Dashboard';
 import { Generate } from './pages/Generate';
+import { History } from './pages/History';
 import { Settings } from './pages/Settings';
 
-const PAGES = { dashboard: 'Dashboard', generate: 'Generate', settings: 'Settings' } as const;
+const PAGES = { dashboard: 'Dashboard', history: 'History', generate: 'Generate', settings: 'Settings' } as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
@@ -46,7 +47,7 @@ export function App() {
       </nav>
       <main>
         <Notices />
-        {page === 'dashboard' ? <Dashboard /> : page === 'generate' ? <Generate /> : <Settings />}
+        {page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { faultPatchSchema } from './faults';
+import type { StandinJobsApi } from './jobsHandle';
 import { json, type Answer } from './router';
 import type { StandinState } from './state';
 
@@ -8,6 +9,11 @@ import type { StandinState } from './state';
 //   POST   /__standin/faults    JSON patch of switches; `"reset": true` first restores a healthy horde
 //   GET    /__standin/requests  the request log
 //   DELETE /__standin/requests  empties the log
+//   GET    /__standin/jobs      every job id with its state (handle.jobs())
+//   GET    /__standin/queue     the queued requests (handle.queue())
+//   GET    /__standin/stats     totals (handle.stats())
+//   POST   /__standin/enqueue   {"mixed": {"count": 10, "seed": 1, ...MixedOptions}} or {"request": <async body>},
+//                               optionally with "apikey" (default: the requester); answers the {id, kudos} list
 // They are not part of the horde, so they are neither logged nor subject to faults.
 
 /** Path prefix of the control endpoints. */
@@ -32,6 +38,7 @@ export interface RequestLogEntry {
 export interface ControlContext {
   state: StandinState;
   log: RequestLogEntry[];
+  jobs: StandinJobsApi;
 }
 
 // Browsers send a preflight for a JSON POST from another origin (the headless demo UI).
@@ -56,6 +63,10 @@ function route(method: string, name: string, body: string, ctx: ControlContext):
     ctx.log.length = 0;
     return json(200, { message: 'OK' });
   }
+  if (method === 'GET' && name === 'jobs') return json(200, ctx.jobs.jobs());
+  if (method === 'GET' && name === 'queue') return json(200, ctx.jobs.queue());
+  if (method === 'GET' && name === 'stats') return json(200, ctx.jobs.stats());
+  if (method === 'POST' && name === 'enqueue') return enqueue(body, ctx);
   return json(404, { message: `No stand-in control endpoint ${method} ${CONTROL_PREFIX}${name}` });
 }
 
@@ -76,4 +87,35 @@ function setFaults(body: string, ctx: ControlContext): Answer {
   const { reset, ...patch } = result.data;
   if (reset) ctx.state.faults.reset();
   return json(200, ctx.state.faults.set(patch));
+}
+
+const enqueueSchema = z.strictObject({
+  apikey: z.string().optional(),
+  request: z.record(z.string(), z.unknown()).optional(),
+  mixed: z
+    .looseObject({ count: z.number().int().min(0).max(10_000), seed: z.union([z.number(), z.string()]) })
+    .optional(),
+});
+
+function enqueue(body: string, ctx: ControlContext): Answer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body || '{}');
+  } catch {
+    return json(400, { message: 'The body is not JSON.' });
+  }
+  const result = enqueueSchema.safeParse(parsed);
+  if (!result.success) return json(400, { message: 'Expected {"mixed": {count, seed, ...}} or {"request": {...}}.' });
+  const { apikey, request, mixed } = result.data;
+  try {
+    const queued = [];
+    if (request) queued.push(ctx.jobs.enqueue(request as { prompt: string }, { apikey }));
+    if (mixed) {
+      const { count, seed, ...options } = mixed;
+      queued.push(...ctx.jobs.enqueueMixed(count, seed, { ...options, apikey }));
+    }
+    return json(200, queued);
+  } catch (error) {
+    return json(400, { message: error instanceof Error ? error.message : String(error) });
+  }
 }

@@ -33,11 +33,27 @@ export const faultPatchSchema = z.strictObject({
    */
   maintenance: z.boolean().optional(),
   /**
-   * The worker is in maintenance (owner's or the horde's flag): for the later pop endpoint to
-   * answer 403 WorkerMaintenance (§2.11). Nothing reads it yet.
+   * Every worker counts as in maintenance (as if its owner had set it): pops get only the owner's
+   * own requests, else 403 WorkerMaintenance (§2.7 item 6, §2.11). Per-worker maintenance is
+   * separate: `PUT /v2/workers/{id}` or `handle.setWorkerMaintenance`.
    */
   workerMaintenance: z.boolean().optional(),
   heartbeat: heartbeatHealthSchema.optional(),
+  /**
+   * PUTs to upload URLs answer this 5xx (default 500) and store nothing: the next `count`
+   * uploads, or all of them without a count. Applies after the general faults above.
+   */
+  uploadFailures: z
+    .strictObject({ count: z.number().int().positive().optional(), status: z.number().int().min(500).max(599).optional() })
+    .nullable()
+    .optional(),
+  /** Pops find no job whatever is queued (they still check the worker in). */
+  popEmpty: z.boolean().optional(),
+  /**
+   * Submits are recorded at once but their answer is held back this many ms, so a client that
+   * times out and retries meets its own first submit (400 DuplicateGen). 0 turns it off.
+   */
+  submitTimeoutMs: z.number().int().nonnegative().max(600_000).optional(),
 });
 
 /** Partial fault settings; `null` switches a counted fault off. */
@@ -51,10 +67,23 @@ export interface StandinFaults {
   maintenance: boolean;
   workerMaintenance: boolean;
   heartbeat: z.infer<typeof heartbeatHealthSchema>;
+  uploadFailures: { count?: number; status?: number } | null;
+  popEmpty: boolean;
+  submitTimeoutMs: number;
 }
 
 function defaults(): StandinFaults {
-  return { error5xx: null, rateLimit: null, slowMs: 0, maintenance: false, workerMaintenance: false, heartbeat: 'OK' };
+  return {
+    error5xx: null,
+    rateLimit: null,
+    slowMs: 0,
+    maintenance: false,
+    workerMaintenance: false,
+    heartbeat: 'OK',
+    uploadFailures: null,
+    popEmpty: false,
+    submitTimeoutMs: 0,
+  };
 }
 
 /** The fault switches of one stand-in instance. */
@@ -98,6 +127,14 @@ export class FaultState {
       return serverErrorAnswer(failure.status);
     }
     return undefined;
+  }
+
+  /** The status an upload fails with, if `uploadFailures` applies; consumes one use. */
+  takeUploadFailure(): number | undefined {
+    const failure = this.faults.uploadFailures;
+    if (!failure) return undefined;
+    this.faults.uploadFailures = consume(failure);
+    return failure.status ?? 500;
   }
 }
 

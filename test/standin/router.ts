@@ -9,16 +9,25 @@ export interface RouteRequest {
   /** Values of `:name` segments, URL-decoded. */
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The body decoded as UTF-8. */
   body: string;
+  /** The body as sent (uploads are binary). */
+  rawBody: Buffer;
   /** A request header by case-insensitive name; undefined when absent. */
   header(name: string): string | undefined;
 }
 
-/** A JSON answer; the server serialises `body` and always sets a JSON content-type. */
+/**
+ * An answer. The server serialises `body` as JSON with a JSON content-type, unless `raw` is set:
+ * then it sends those bytes as they are, with whatever `headers` give (uploads answer empty 200s).
+ */
 export interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  raw?: Buffer | string;
+  /** Hold the answer back this long after the route ran (the `submitTimeoutMs` fault). */
+  delayMs?: number;
 }
 
 /** One endpoint: `pattern` is relative to its mount, e.g. "users/:id". */

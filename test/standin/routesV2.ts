@@ -3,7 +3,9 @@ import { activeModelBody, HORDE_VERSION, type StandinState } from './state';
 import { detailsAt } from './users';
 
 // The main API under /api/v2, following the horde's handlers (horde/apis/v2/base.py) as
-// summarised in HORDE-PROTOCOL.md §1 and §2.12. Later issues add pop/submit/async here.
+// summarised in HORDE-PROTOCOL.md §1 and §2.12. The worker side lives beside it: routesAsync.ts
+// (generate/async), routesPop.ts (generate/pop), routesSubmit.ts (generate/submit and the upload
+// URLs) and routesWorkers.ts (workers); server.ts mounts them all under /api/v2.
 
 /** The horde's text for a key that matches nobody (exceptions.InvalidAPIKey). */
 export const INVALID_API_KEY_MESSAGE =
@@ -19,8 +21,7 @@ export const BANNED_CLIENT_AGENT = 'My-Project:v0.0.1:My-Contact';
 
 /**
  * 403 BannedClientAgent for the banned placeholder agent, else undefined. Only `POST
- * /v2/generate/async` checks it in the horde, so no current route calls this; the async route
- * that later issues add must.
+ * /v2/generate/async` checks it in the horde (routesAsync.ts).
  */
 export function rejectBannedClientAgent(req: RouteRequest): Answer | undefined {
   if (req.header('client-agent') !== BANNED_CLIENT_AGENT) return undefined;

@@ -2,9 +2,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CONTROL_PREFIX, controlAnswer, type RequestLogEntry } from './control';
 import type { FaultPatch, StandinFaults } from './faults';
+import { createJobsApi, type StandinJobsApi } from './jobsHandle';
+import type { MixedOptions } from './mixed';
+import type { JobsOptions } from './queue';
 import { json, matchRoute, methodNotAllowedAnswer, notFoundAnswer, type Answer, type Mount, type RouteRequest } from './router';
+import { asyncRoutes } from './routesAsync';
+import { popRoutes } from './routesPop';
+import { submitRoutes, uploadRoutes } from './routesSubmit';
 import { ratingsV1Routes } from './routesV1';
 import { hordeV2Routes } from './routesV2';
+import { workerRoutes } from './routesWorkers';
 import { createStandinState, type StandinState } from './state';
 import type { UserTable } from './users';
 
@@ -15,6 +22,11 @@ export type { RequestLogEntry } from './control';
 export type { FaultPatch, StandinFaults } from './faults';
 export { STANDIN_KEYS, type StandinUser } from './users';
 export { BANNED_CLIENT_AGENT } from './routesV2';
+export type { JobInfo, RequestInfo, StandinJobsApi, StandinStats } from './jobsHandle';
+export type { MixedOptions } from './mixed';
+export type { JobsOptions, JobState } from './queue';
+export type { GenerationRequestBody } from './requests';
+export type { EnqueueResult } from './routesAsync';
 
 /** Options of {@link startStandin}. */
 export interface StandinOptions {
@@ -22,10 +34,16 @@ export interface StandinOptions {
   port?: number;
   /** Faults switched on from the first request. */
   faults?: FaultPatch;
+  /** Time scale, ttl override, abort sweep and bridge table of the worker side (queue.ts). */
+  jobs?: JobsOptions;
+  /** Defaults for `enqueueMixed` (sizes, models, shares); its models join the known ones. */
+  mixed?: MixedOptions;
+  /** More model names the stand-in's reference knows, so pops may serve them (e.g. a test model). */
+  models?: readonly string[];
 }
 
-/** A running stand-in. */
-export interface StandinHandle {
+/** A running stand-in. The worker-side methods are described in jobsHandle.ts. */
+export interface StandinHandle extends StandinJobsApi {
   /** e.g. "http://127.0.0.1:41234" */
   url: string;
   /** What the app's "horde URL" setting takes: `url + "/api"`. */
@@ -49,13 +67,16 @@ export interface StandinHandle {
 
 /** Starts a stand-in with fresh, seeded state. */
 export async function startStandin(opts: StandinOptions = {}): Promise<StandinHandle> {
-  const state = createStandinState();
+  const state = createStandinState(opts.jobs, [...(opts.models ?? []), ...(opts.mixed?.models ?? [])]);
   if (opts.faults) state.faults.set(opts.faults);
+  const jobsApi = createJobsApi(state, opts.mixed);
   const log: RequestLogEntry[] = [];
   const delays = new Set<() => void>();
   const mounts: Mount<StandinState>[] = [
-    { prefix: '/api/v2', routes: hordeV2Routes },
+    { prefix: '/api/v2', routes: [...hordeV2Routes, ...asyncRoutes, ...popRoutes, ...submitRoutes, ...workerRoutes] },
     { prefix: '/api/v1', routes: ratingsV1Routes },
+    // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
+    { prefix: '/upload', routes: uploadRoutes },
   ];
 
   function delay(ms: number): Promise<void> {
@@ -73,9 +94,10 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://standin.invalid');
     const method = req.method ?? 'GET';
-    const body = await readBody(req);
+    const rawBody = await readBody(req);
+    const body = rawBody.toString('utf8');
     if (url.pathname.startsWith(CONTROL_PREFIX)) {
-      send(res, controlAnswer(method, url.pathname, body, { state, log }));
+      send(res, controlAnswer(method, url.pathname, body, { state, log, jobs: jobsApi }));
       return;
     }
     const header = (name: string) => headerOf(req, name);
@@ -88,19 +110,21 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       status: null,
     };
     log.push(entry);
+    if (method === 'PUT') state.board.noteUploadAttempt(url.pathname);
     const slowMs = state.faults.current().slowMs;
     if (slowMs > 0) await delay(slowMs);
-    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, body, header));
+    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header }));
+    if (answer.delayMs) await delay(answer.delayMs);
     entry.status = answer.status;
     send(res, answer);
   }
 
-  async function routeAnswer(method: string, url: URL, body: string, header: RouteRequest['header']): Promise<Answer> {
+  async function routeAnswer(method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header'>): Promise<Answer> {
     const match = matchRoute(mounts, method, url.pathname);
     if (match.kind === 'none') return notFoundAnswer();
     if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);
     try {
-      return await match.route.handle({ method, params: match.params, query: url.searchParams, body, header }, state);
+      return await match.route.handle({ method, params: match.params, query: url.searchParams, ...request }, state);
     } catch (error) {
       console.error('stand-in route failed', error);
       return json(500, { message: 'Internal Server Error' });
@@ -122,8 +146,14 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  state.board.baseUrl = url;
+  // The horde's abort thread (§2.10); reads through the handle also sweep, so tests need not wait for it.
+  const sweepMs = opts.jobs?.sweepIntervalMs ?? 100;
+  const sweeper = sweepMs > 0 ? setInterval(() => state.board.sweep(), sweepMs) : undefined;
+  sweeper?.unref();
 
   return {
+    ...jobsApi,
     url,
     hordeApiUrl: `${url}/api`,
     ratingsApiUrl: `${url}/api/v1`,
@@ -137,6 +167,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        clearInterval(sweeper);
         for (const finish of [...delays]) finish();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
@@ -149,11 +180,11 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -161,6 +192,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 function send(res: ServerResponse, answer: Answer): void {
   // A client that gave up (timeout) has closed the socket; there is no one left to answer.
   if (res.destroyed || res.writableEnded) return;
+  if (answer.raw !== undefined) {
+    res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.raw) });
+    res.end(answer.raw);
+    return;
+  }
   const payload = JSON.stringify(answer.body);
   res.writeHead(answer.status, {
     ...answer.headers,

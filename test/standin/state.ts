@@ -1,5 +1,7 @@
 import { FaultState } from './faults';
+import { JobBoard, type JobsOptions } from './queue';
 import { createSeededUsers, type UserTable } from './users';
+import { WorkerRegistry } from './workers';
 
 // Everything a stand-in instance remembers. Each startStandin() gets its own, so parallel test
 // files never see each other's users or faults.
@@ -21,6 +23,8 @@ export interface StandinModel {
   queued: number;
   jobs: number;
   eta: number;
+  /** The model reference's baseline, for reward multipliers and ttl (§3.1, §2.10); not in the answer. */
+  baseline: string;
 }
 
 /** The mutable world of one stand-in. */
@@ -28,11 +32,18 @@ export interface StandinState {
   users: UserTable;
   faults: FaultState;
   models: StandinModel[];
+  /** Waiting requests, jobs, uploads and the workers (queue.ts, workers.ts). */
+  board: JobBoard;
 }
 
-/** Seeds a fresh state. */
-export function createStandinState(): StandinState {
-  return { users: createSeededUsers(), faults: new FaultState(), models: seedModels() };
+/** Seeds a fresh state; `extraModels` are added as known image models nobody serves yet. */
+export function createStandinState(jobs: JobsOptions = {}, extraModels: readonly string[] = []): StandinState {
+  const users = createSeededUsers();
+  const models = seedModels();
+  for (const name of extraModels) addKnownModel(models, name);
+  const workers = new WorkerRegistry(users, jobs.maintenanceAbortThreshold ?? 20);
+  const baselineOf = (name: string) => models.find((m) => m.name === name)?.baseline ?? 'stable_diffusion_1';
+  return { users, faults: new FaultState(), models, board: new JobBoard(jobs, workers, baselineOf) };
 }
 
 /**
@@ -42,12 +53,18 @@ export function createStandinState(): StandinState {
  */
 function seedModels(): StandinModel[] {
   return [
-    { name: 'AlbedoBase XL (SDXL)', known: true, type: 'image', count: 31, performance: 2.9, queued: 9437184, jobs: 6, eta: 104 },
-    { name: 'stable_diffusion', known: true, type: 'image', count: 12, performance: 1.6, queued: 0, jobs: 0, eta: 0 },
-    { name: 'Deliberate', known: true, type: 'image', count: 7, performance: 1.3, queued: 1310720, jobs: 4, eta: 144 },
-    { name: 'Anything Diffusion', known: true, type: 'image', count: 0, performance: 0, queued: 2621440, jobs: 2, eta: 10000 },
-    { name: 'my_custom_merge', known: false, type: 'image', count: 1, performance: 0.8, queued: 0, jobs: 0, eta: 0 },
+    { name: 'AlbedoBase XL (SDXL)', known: true, type: 'image', count: 31, performance: 2.9, queued: 9437184, jobs: 6, eta: 104, baseline: 'stable_diffusion_xl' },
+    { name: 'stable_diffusion', known: true, type: 'image', count: 12, performance: 1.6, queued: 0, jobs: 0, eta: 0, baseline: 'stable_diffusion_1' },
+    { name: 'Deliberate', known: true, type: 'image', count: 7, performance: 1.3, queued: 1310720, jobs: 4, eta: 144, baseline: 'stable_diffusion_1' },
+    { name: 'Anything Diffusion', known: true, type: 'image', count: 0, performance: 0, queued: 2621440, jobs: 2, eta: 10000, baseline: 'stable_diffusion_1' },
+    { name: 'my_custom_merge', known: false, type: 'image', count: 1, performance: 0.8, queued: 0, jobs: 0, eta: 0, baseline: 'stable_diffusion_1' },
   ];
+}
+
+/** Adds a model to the reference (pops may then serve it) unless it is there already. */
+export function addKnownModel(models: StandinModel[], name: string): void {
+  if (models.some((m) => m.name === name)) return;
+  models.push({ name, known: true, type: 'image', count: 0, performance: 0, queued: 0, jobs: 0, eta: 0, baseline: 'stable_diffusion_1' });
 }
 
 /** The `ActiveModel` JSON of one model. */

@@ -3,13 +3,26 @@ import {
   activeModelListSchema,
   heartbeatSchema,
   hordeErrorBodySchema,
+  modifyWorkerResponseSchema,
+  popResponseSchema,
+  submitResponseSchema,
   userDetailsSchema,
+  workerDetailsSchema,
   type ActiveModel,
   type Heartbeat,
+  type ModifyWorkerRequest,
+  type ModifyWorkerResponse,
+  type PopRequest,
+  type PopResponse,
+  type SubmitRequest,
+  type SubmitResponse,
   type UserDetails,
+  type WorkerDetails,
 } from '../../common/horde';
-import { createHordeApiError, HordeProtocolError, HordeUnreachableError, parseRetryAfter, redactSecret } from './errors';
-import { headerValue, transportFailureOf, type HttpPort, type HttpResponse } from './http';
+import { createHordeApiError, HordeMissingKeyError, HordeProtocolError, HordeUnreachableError, parseRetryAfter, redactSecret } from './errors';
+import { headerValue, transportFailureOf, type HttpPort, type HttpRequest, type HttpResponse } from './http';
+
+export { isMaintenanceError, isRetryable, retryAfterMsOf, submitOutcome, type SubmitOutcome } from './classify';
 
 /** Filters of `GET /v2/status/models`; the horde's defaults are type "image" and state "all". */
 export interface StatusModelsQuery {
@@ -30,6 +43,22 @@ export interface HordeClient {
   findUser(): Promise<UserDetails>;
   /** Models currently served, with demand figures. */
   statusModels(query?: StatusModelsQuery): Promise<ActiveModel[]>;
+  /** Checks the worker in and asks for up to `amount` images of one request; needs the key. */
+  pop(body: PopRequest, call?: CallOptions): Promise<PopResponse>;
+  /** Hands in one image (or reports it faulted); needs the key of the worker's owner. */
+  submit(body: SubmitRequest, call?: CallOptions): Promise<SubmitResponse>;
+  /** One worker by its UUID; moderators see more fields, the owner does not. */
+  getWorker(id: string, call?: CallOptions): Promise<WorkerDetails>;
+  /** One worker by its exact, case-sensitive name. */
+  getWorkerByName(name: string, call?: CallOptions): Promise<WorkerDetails>;
+  /** Changes maintenance, info, name or team of a worker; needs the owner's (or a moderator's) key. */
+  modifyWorker(id: string, body: ModifyWorkerRequest, call?: CallOptions): Promise<ModifyWorkerResponse>;
+}
+
+/** Per-call settings. */
+export interface CallOptions {
+  /** Overrides the client's limit for this one request. */
+  timeoutMs?: number;
 }
 
 /** How to reach the horde; getters are read on every call so settings changes apply at once. */
@@ -43,33 +72,53 @@ export interface HordeClientOptions {
   apiKey: () => string | undefined;
   /** Per-request limit; default 20 s. */
   timeoutMs?: number;
+  /** Limit for pops, which page through the queue on the horde and answer slower; default 40 s. */
+  popTimeoutMs?: number;
   /** Clock for `Retry-After` dates; injectable for tests. */
   now?: () => number;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+const DEFAULT_POP_TIMEOUT_MS = 40_000;
+
+interface Call<T> {
+  method: HttpRequest['method'];
+  path: string;
+  schema: z.ZodType<T>;
+  body?: unknown;
+  /** Fail before sending when no key is set: the horde would answer an unhelpful 400. */
+  needsKey?: boolean;
+  timeoutMs: number;
+}
 
 /** Creates a horde client that validates every answer and throws only the errors in ./errors. */
 export function createHordeClient(opts: HordeClientOptions): HordeClient {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const popTimeoutMs = opts.popTimeoutMs ?? DEFAULT_POP_TIMEOUT_MS;
   const now = opts.now ?? (() => Date.now());
 
-  async function get<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-    const endpoint = `GET /v2/${path.split('?')[0] ?? path}`;
+  async function send<T>(call: Call<T>): Promise<T> {
+    const endpoint = `${call.method} /v2/${call.path.split('?')[0] ?? call.path}`;
     const apiKey = opts.apiKey();
+    const hasKey = apiKey !== undefined && apiKey !== '';
+    if (call.needsKey && !hasKey) throw new HordeMissingKeyError(endpoint);
     const headers: Record<string, string> = { 'Client-Agent': opts.clientAgent, Accept: 'application/json' };
-    if (apiKey !== undefined && apiKey !== '') headers.apikey = apiKey;
-    const url = `${opts.baseUrl().replace(/\/+$/, '')}/v2/${path}`;
+    if (hasKey) headers.apikey = apiKey;
+    const request: HttpRequest = { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`, headers, timeoutMs: call.timeoutMs };
+    if (call.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      request.body = JSON.stringify(call.body);
+    }
 
     let response: HttpResponse;
     try {
-      response = await opts.http.request({ method: 'GET', url, headers, timeoutMs });
+      response = await opts.http.request(request);
     } catch (error) {
       // The port's own error never carries headers, but its message is rewritten anyway so a
       // future adapter that echoes the request cannot leak the key through `cause`.
       const reason = transportFailureOf(error);
       const detail = error instanceof Error ? redactSecret(error.message, apiKey) : 'no answer';
-      throw new HordeUnreachableError(endpoint, reason, timeoutMs, { cause: new Error(detail) });
+      throw new HordeUnreachableError(endpoint, reason, call.timeoutMs, { cause: new Error(detail) });
     }
 
     if (response.status < 200 || response.status >= 300) throw errorFromResponse(endpoint, response, apiKey, now());
@@ -79,17 +128,26 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
     } catch {
       throw new HordeProtocolError(endpoint, response.status, 'the answer is not JSON.');
     }
-    const result = schema.safeParse(parsed);
+    const result = call.schema.safeParse(parsed);
     if (!result.success) {
       throw new HordeProtocolError(endpoint, response.status, redactSecret(describeIssues(result.error), apiKey));
     }
     return result.data;
   }
 
+  const limit = (call: CallOptions | undefined, fallback: number) => call?.timeoutMs ?? fallback;
+  const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions) => send({ method: 'GET', path, schema, timeoutMs: limit(call, timeoutMs) });
+
   return {
     heartbeat: () => get('status/heartbeat', heartbeatSchema),
     findUser: () => get('find_user', userDetailsSchema),
     statusModels: (query) => get(`status/models${modelsQueryString(query)}`, activeModelListSchema),
+    pop: (body, call) => send({ method: 'POST', path: 'generate/pop', schema: popResponseSchema, body, needsKey: true, timeoutMs: limit(call, popTimeoutMs) }),
+    submit: (body, call) => send({ method: 'POST', path: 'generate/submit', schema: submitResponseSchema, body, needsKey: true, timeoutMs: limit(call, timeoutMs) }),
+    getWorker: (id, call) => get(`workers/${encodeURIComponent(id)}`, workerDetailsSchema, call),
+    getWorkerByName: (name, call) => get(`workers/name/${encodeURIComponent(name)}`, workerDetailsSchema, call),
+    modifyWorker: (id, body, call) =>
+      send({ method: 'PUT', path: `workers/${encodeURIComponent(id)}`, schema: modifyWorkerResponseSchema, body, needsKey: true, timeoutMs: limit(call, timeoutMs) }),
   };
 }
 

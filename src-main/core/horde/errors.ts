@@ -10,6 +10,8 @@ import type { HttpTransportFailure } from './http';
 /** What went wrong in a word, for the UI and for tests. */
 export type HordeErrorCode =
   | 'horde.invalidApiKey'
+  | 'horde.missingApiKey'
+  | 'horde.maintenance'
   | 'horde.rateLimited'
   | 'horde.serverError'
   | 'horde.rejected'
@@ -77,6 +79,19 @@ export class HordeUnreachableError extends UserFacingError {
   }
 }
 
+/** A call that needs the user's key was asked for while none is set; nothing was sent. */
+export class HordeMissingKeyError extends UserFacingError {
+  readonly endpoint: string;
+  constructor(endpoint: string) {
+    super('horde.missingApiKey', `HordeDesk needs an AI Horde API key for ${endpoint}. Enter one in settings.`);
+    this.name = 'HordeMissingKeyError';
+    this.endpoint = endpoint;
+  }
+}
+
+/** The rcs of a pop refused because the worker (or its owner's account) is in maintenance. */
+export const MAINTENANCE_RCS: readonly string[] = ['WorkerMaintenance', 'WorkerFlaggedMaintenance'];
+
 /** Builds the user-facing error for an error status; every text argument must already be redacted. */
 export function createHordeApiError(init: {
   endpoint: string;
@@ -95,6 +110,8 @@ export function createHordeApiError(init: {
     message = `The AI Horde is limiting how fast HordeDesk may call ${endpoint}; trying again in ${wait}.${said}`;
   } else if (code === 'horde.serverError') {
     message = `The AI Horde had a problem answering ${endpoint} (HTTP ${status}). Try again later.${said}`;
+  } else if (code === 'horde.maintenance') {
+    message = `The AI Horde has this worker in maintenance, so it gets no jobs.${said}`;
   } else if (code === 'horde.invalidApiKey') {
     message = `The AI Horde did not accept the API key.${said}`;
   } else {
@@ -112,6 +129,7 @@ function errorCodeFor(status: number, rc: string | undefined): HordeErrorCode {
   if (status === 429) return 'horde.rateLimited';
   if (status >= 500) return 'horde.serverError';
   if (status === 401 || rc === 'InvalidAPIKey') return 'horde.invalidApiKey';
+  if (status === 403 && rc !== undefined && MAINTENANCE_RCS.includes(rc)) return 'horde.maintenance';
   return 'horde.rejected';
 }
 

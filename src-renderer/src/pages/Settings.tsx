@@ -2,10 +2,11 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { Settings as SettingsValue } from '../../../src-main/common/settings';
 import { BridgeError } from '../bridge/bridge';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
+import { ApiKeyCard } from './ApiKeyCard';
 
-type Editable = Pick<SettingsValue, 'hordeUrl' | 'ratingsUrl' | 'workerName'>;
+type Editable = Pick<SettingsValue, 'hordeUrl' | 'ratingsUrl' | 'workerName'> & { nsfw: boolean; amount: string; blacklist: string; maxPixels: string };
 
-const FIELDS: { key: keyof Editable; label: string; help: string }[] = [
+const FIELDS: { key: 'hordeUrl' | 'ratingsUrl' | 'workerName'; label: string; help: string }[] = [
   { key: 'workerName', label: 'Worker name', help: 'How your worker appears on the horde. Unique horde-wide; 5 to 100 characters.' },
   { key: 'hordeUrl', label: 'AI Horde URL', help: 'The horde API, e.g. https://aihorde.net/api. Change it only for a private or development horde.' },
   { key: 'ratingsUrl', label: 'Ratings service URL', help: 'The ratings API, e.g. https://ratings.aihorde.net/api/v1.' },
@@ -20,7 +21,8 @@ export function Settings() {
   const [message, setMessage] = useState('');
 
   useEffect(() => {
-    if (settings.data) setForm({ hordeUrl: settings.data.hordeUrl, ratingsUrl: settings.data.ratingsUrl, workerName: settings.data.workerName });
+    const d = settings.data;
+    if (d) setForm({ hordeUrl: d.hordeUrl, ratingsUrl: d.ratingsUrl, workerName: d.workerName, nsfw: d.nsfw, amount: String(d.amount), blacklist: d.blacklist.join(', '), maxPixels: d.maxPixels === null ? '' : String(d.maxPixels) });
   }, [settings.data]);
 
   const save = (event: FormEvent): void => {
@@ -28,7 +30,15 @@ export function Settings() {
     if (!form) return;
     setMessage('');
     bridge
-      .invoke('settings.update', form)
+      .invoke('settings.update', {
+        hordeUrl: form.hordeUrl,
+        ratingsUrl: form.ratingsUrl,
+        workerName: form.workerName,
+        nsfw: form.nsfw,
+        amount: Number(form.amount),
+        blacklist: form.blacklist.split(',').map((w) => w.trim()).filter((w) => w !== ''),
+        maxPixels: form.maxPixels.trim() === '' ? null : Number(form.maxPixels),
+      })
       .then((saved) => {
         settings.set(saved);
         setErrors({});
@@ -44,6 +54,8 @@ export function Settings() {
 
   if (!form) return <p className="muted">{settings.error ?? 'Loading settings…'}</p>;
   return (
+    <div className="column">
+    <ApiKeyCard />
     <form className="card settings" onSubmit={save} data-testid="settings-form">
       <h2>Settings</h2>
       {FIELDS.map(({ key, label, help }) => (
@@ -53,11 +65,30 @@ export function Settings() {
           {errors[key] ? <small className="error" data-testid={`error-${key}`}>{errors[key]}</small> : <small className="muted">{help}</small>}
         </label>
       ))}
-      <p className="muted">Your API key is not stored here: it is kept in your system's secret store.</p>
+      <label className="check">
+        <input type="checkbox" name="nsfw" checked={form.nsfw} onChange={(e) => setForm({ ...form, nsfw: e.target.checked })} /> Accept jobs marked NSFW
+      </label>
+      <label>
+        <span>Images per pop</span>
+        <input name="amount" type="number" min={1} max={20} value={form.amount} onChange={(e) => setForm({ ...form, amount: e.target.value })} aria-invalid={errors.amount ? true : undefined} />
+        {errors.amount ? <small className="error">{errors.amount}</small> : <small className="muted">How many images to take from one request (1-20); the horde lowers it for big images.</small>}
+      </label>
+      <label>
+        <span>Blacklist</span>
+        <input name="blacklist" value={form.blacklist} onChange={(e) => setForm({ ...form, blacklist: e.target.value })} />
+        <small className="muted">Comma-separated words; jobs whose prompt contains one are never sent to you.</small>
+      </label>
+      <label>
+        <span>Largest image (max_pixels)</span>
+        <input name="maxPixels" placeholder="as suggested for this machine" value={form.maxPixels} onChange={(e) => setForm({ ...form, maxPixels: e.target.value })} aria-invalid={errors.maxPixels ? true : undefined} />
+        {errors.maxPixels ? <small className="error" data-testid="error-maxPixels">{errors.maxPixels}</small> : <small className="muted">Leave empty to use the Dashboard's suggestion.</small>}
+      </label>
+      <p className="muted">Your API key is not stored in settings: see the API key card.</p>
       <div className="actions">
         <button type="submit">Save</button>
         <span data-testid="settings-message">{message}</span>
       </div>
     </form>
+    </div>
   );
 }

@@ -1,0 +1,147 @@
+import { submitOutcome, isRetryable } from '../horde/client';
+import type { HordeJob } from './job';
+import type { JobRecord, RawImage, WorkerDeps } from './ports';
+import { backoffMs } from './stats';
+
+/** How long one PUT to R2 may take (reGen uses 10 s). */
+const UPLOAD_TIMEOUT_MS = 20_000;
+/** Extra time granted to a faulted submit after the ttl: the horde still wants to hear it. */
+const FAULT_GRACE_MS = 30_000;
+
+/** A 4xx from R2 (an expired or wrong signature) will not heal by retrying; anything else may. */
+function uploadRetryable(error: unknown): boolean {
+  const status = (error as { status?: unknown }).status;
+  return !(typeof status === 'number' && status >= 400 && status < 500);
+}
+
+type Outcome = { kind: 'reward'; reward: number } | { kind: 'dropped'; reason: string };
+
+/** What became of one popped job, for the stats. */
+export interface Delivered {
+  ids: readonly string[];
+  state: 'ok' | 'faulted' | 'dropped';
+  reason: string | null;
+  rewards: number;
+  /** width·height·steps·images / 10⁶ of what was generated (0 when faulted). */
+  megapixelsteps: number;
+}
+
+export interface DeliveryHooks {
+  onDelivered(result: Delivered): void;
+}
+
+/** The job-log row of a pop whose payload could not be read: ids are all HordeDesk knows. */
+function unreadable(ids: readonly string[], now: number): Omit<JobRecord, 'state' | 'reason' | 'reward' | 'finishedAt' | 'generationMs'> {
+  return { jobId: ids[0] ?? 'unknown', model: 'unknown', sampler: 'unknown', width: 0, height: 0, steps: 0, poppedAt: now };
+}
+
+/**
+ * The second half of a job: WebP, upload to each presigned URL (or base64 when there is none, or
+ * when the upload keeps failing), submit, record the reward in the ledger before anything else
+ * hears of it, and write the job log. Faulted jobs are reported honestly with `state: faulted`.
+ * Every delivery runs beside the next generation; `drain()` waits for all of them.
+ */
+export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks) {
+  const { clock, log } = deps;
+  const running = new Set<Promise<void>>();
+
+  function track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => log.error('delivery failed unexpectedly', error)).finally(() => running.delete(tracked));
+    running.add(tracked);
+  }
+
+  /** Retries `action` with backoff while it fails retryably and the deadline allows. */
+  async function withRetry<T>(what: string, deadline: number, action: () => Promise<T>, retryable: (error: unknown) => boolean = isRetryable): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await action();
+      } catch (error) {
+        const wait = backoffMs(attempt, (error as { retryAfterMs?: number | null }).retryAfterMs, 8_000);
+        if (!retryable(error) || clock.now() + wait >= deadline) throw error;
+        log.warn(`${what} failed (${error instanceof Error ? error.message : String(error)}); retry ${attempt + 1} in ${wait} ms`);
+        await clock.sleep(wait);
+      }
+    }
+  }
+
+  async function submit(body: Parameters<WorkerDeps['horde']['submit']>[0], deadline: number): Promise<Outcome> {
+    try {
+      const { reward } = await withRetry(`submit of ${body.id}`, deadline, () => deps.horde.submit(body));
+      return { kind: 'reward', reward };
+    } catch (error) {
+      const verdict = submitOutcome(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      if (verdict === 'drop') return { kind: 'dropped', reason: `the horde refused the result: ${reason}` };
+      return { kind: 'dropped', reason: `could not submit before the deadline: ${reason}` };
+    }
+  }
+
+  function describe(job: HordeJob): Omit<JobRecord, 'state' | 'reason' | 'reward' | 'finishedAt' | 'generationMs'> {
+    const { width, height, steps } = job.params;
+    return { jobId: job.ids[0] as string, model: job.model, sampler: job.samplerName, width, height, steps, poppedAt: job.receivedAt };
+  }
+
+  function record(ids: readonly string[], row: ReturnType<typeof describe>, state: Delivered['state'], reason: string | null, reward: number, generationMs: number): void {
+    deps.jobLog.record({ ...row, state, reason, reward, finishedAt: clock.now(), generationMs });
+    const megapixelsteps = state === 'ok' ? (row.width * row.height * row.steps * ids.length) / 1e6 : 0;
+    hooks.onDelivered({ ids, state, reason, rewards: reward, megapixelsteps });
+  }
+
+  async function deliverJob(job: HordeJob, images: RawImage[], generationMs: number): Promise<void> {
+    const deadline = job.deadlineAt;
+    let rewards = 0;
+    let problem: string | null = null;
+    for (const [index, id] of job.ids.entries()) {
+      const image = images[index];
+      if (!image) {
+        await submit({ id, generation: 'faulted', state: 'faulted', seed: job.seed }, deadline + FAULT_GRACE_MS);
+        problem ??= 'the engine returned fewer images than the job asked for';
+        continue;
+      }
+      const bytes = await deps.delivery.encodeWebp(image);
+      let generation = 'R2';
+      const url = job.r2Uploads[index];
+      if (url) {
+        try {
+          await withRetry(`upload of ${id}`, deadline, () => deps.delivery.upload(url, bytes, UPLOAD_TIMEOUT_MS), uploadRetryable);
+        } catch (error) {
+          // The horde also accepts the image inline and uploads it itself: slower, but not lost.
+          log.warn(`upload of ${id} kept failing (${error instanceof Error ? error.message : String(error)}); sending it inline`);
+          generation = deps.delivery.base64(bytes);
+        }
+      } else generation = deps.delivery.base64(bytes);
+      const outcome = await submit({ id, generation, state: 'ok', seed: image.seed }, deadline);
+      if (outcome.kind === 'reward') {
+        // On disk before the UI or the stats hear of it: a crash cannot lose a reward.
+        if (outcome.reward > 0) deps.ledger.record({ source: 'job', amount: outcome.reward, at: clock.now(), hordeRef: id, detail: job.model });
+        rewards += outcome.reward;
+      } else problem ??= outcome.reason;
+    }
+    record(job.ids, describe(job), problem ? 'dropped' : 'ok', problem, rewards, generationMs);
+  }
+
+  /** Reports each id as faulted (the horde requeues it) and logs the job. */
+  async function faultIds(ids: readonly string[], seed: number, deadline: number, row: ReturnType<typeof describe>, reason: string): Promise<void> {
+    for (const id of ids) {
+      const outcome = await submit({ id, generation: 'faulted', state: 'faulted', seed }, deadline + FAULT_GRACE_MS);
+      if (outcome.kind === 'dropped') log.warn(`faulted submit of ${id} not accepted: ${outcome.reason}`);
+    }
+    record(ids, row, 'faulted', reason, 0, 0);
+  }
+
+  return {
+    deliver(job: HordeJob, images: RawImage[], generationMs: number): void {
+      track(deliverJob(job, images, generationMs));
+    },
+    fault(job: HordeJob, reason: string): void {
+      track(faultIds(job.ids, job.seed, job.deadlineAt, describe(job), reason));
+    },
+    /** Faults ids from a pop whose payload could not be read (no usable job object). */
+    faultIds(ids: string[], reason: string, deadline: number): void {
+      track(faultIds(ids, 0, deadline, unreadable(ids, clock.now()), reason));
+    },
+    async drain(): Promise<void> {
+      while (running.size) await Promise.all([...running]);
+    },
+  };
+}

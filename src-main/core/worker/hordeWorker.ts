@@ -1,0 +1,248 @@
+import { UserFacingError } from '../../common/result';
+import { isMaintenanceError, isRetryable } from '../horde/client';
+import { checkJob, parsePop, type HordeJob } from './job';
+import { createDelivery, type Delivered } from './delivery';
+import type { WorkerDeps } from './ports';
+import { backoffMs, emptyStats, type WorkerStats } from './stats';
+
+/** What the worker is doing, for the tray, the dashboard and the tests. */
+export type WorkerState = 'stopped' | 'running' | 'pausing' | 'paused' | 'stopping' | 'maintenance' | 'error';
+
+export interface CurrentJob {
+  jobId: string;
+  model: string;
+  phase: string;
+  image: number;
+  images: number;
+  step: number;
+  steps: number;
+}
+
+export interface WorkerStatus {
+  state: WorkerState;
+  /** The horde's own words (maintenance) or ours (errors); null when all is well. */
+  message: string | null;
+  current: CurrentJob | null;
+  /** Jobs popped and not yet submitted. */
+  inFlight: number;
+  stats: WorkerStats;
+}
+
+/** Seconds to keep between the end of generation and the ttl, for upload and submit. */
+const SUBMIT_RESERVE_MS = 15_000;
+const IDLE_POP_MS = 2_000;
+
+/**
+ * The horde worker loop: pop → check → generate → (WebP, upload, submit, ledger) with one job
+ * popped ahead while the current one generates, and delivery running beside the next job, so
+ * the GPU does not wait on the network. Every popped job is submitted, ok or faulted, before
+ * its ttl; nothing is dropped silently.
+ */
+export class HordeWorker {
+  private state: WorkerState = 'stopped';
+  private message: string | null = null;
+  private current: CurrentJob | null = null;
+  private stats: WorkerStats = emptyStats();
+  private loop: Promise<void> | null = null;
+  private ahead: Promise<HordeJob | null> | null = null;
+  private cancelReason: string | null = null;
+  private readonly delivery;
+  private readonly inFlightIds = new Set<string>();
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly onStatus: (status: WorkerStatus) => void,
+  ) {
+    this.delivery = createDelivery(deps, {
+      onDelivered: (result) => this.finished(result),
+    });
+  }
+
+  status(): WorkerStatus {
+    return { state: this.state, message: this.message, current: this.current, inFlight: this.inFlightIds.size, stats: { ...this.stats } };
+  }
+
+  /** Starts popping jobs. Refused (with a sentence for the user) when no model is ready. */
+  start(): void {
+    if (this.state === 'running') return;
+    if (this.deps.generator.readyModels().length === 0) {
+      throw new UserFacingError('no-model-ready', 'No model is ready yet: install or create one before starting the worker.');
+    }
+    if (this.loop && (this.state === 'pausing' || this.state === 'stopping')) {
+      this.setState('running', null);
+      return;
+    }
+    this.stats.startedAt ??= this.deps.clock.now();
+    this.setState('running', null);
+    this.loop = this.run().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  /** Stops popping; jobs already popped are generated and submitted, then the worker is paused. */
+  pause(): void {
+    if (this.state === 'running') this.setState('pausing', null);
+  }
+
+  /** Stops at once: the job being generated and the one popped ahead are submitted as faulted. */
+  stopNow(): void {
+    if (this.state === 'stopped' || this.state === 'paused' || this.state === 'maintenance' || this.state === 'error') return;
+    this.setState('stopping', null);
+    this.cancelReason = 'the worker was stopped by its owner';
+    if (this.current) this.deps.generator.cancel(this.current.jobId);
+  }
+
+  /** Resolves when no job is popped, generating or being delivered. */
+  async whenIdle(): Promise<void> {
+    while (this.loop) await this.loop;
+    await this.delivery.drain();
+  }
+
+  private setState(state: WorkerState, message: string | null): void {
+    this.state = state;
+    this.message = message;
+    this.emit();
+  }
+
+  private emit(): void {
+    this.onStatus(this.status());
+  }
+
+  private wantsMoreJobs(): boolean {
+    return this.state === 'running';
+  }
+
+  private async run(): Promise<void> {
+    let job: HordeJob | null = null;
+    while (this.wantsMoreJobs() || job) {
+      job ??= await this.popOne();
+      if (!job) continue;
+      const next = await this.process(job);
+      job = next;
+    }
+    await this.delivery.drain();
+    if (this.state === 'pausing') this.setState('paused', null);
+    else if (this.state === 'stopping' || this.state === 'running') this.setState('stopped', null);
+    this.cancelReason = null;
+  }
+
+  /** Pops once; handles "no job", bad payloads, maintenance and errors. Null when there is no job. */
+  private async popOne(): Promise<HordeJob | null> {
+    let attempt = 0;
+    while (this.wantsMoreJobs()) {
+      const models = this.deps.generator.readyModels();
+      let raw: unknown;
+      try {
+        raw = await this.deps.horde.pop(this.deps.popBody(models));
+        attempt = 0;
+      } catch (error) {
+        if (isMaintenanceError(error)) {
+          this.deps.log.warn(`the horde put this worker in maintenance: ${(error as Error).message}`);
+          this.setState('maintenance', (error as Error).message);
+          return null;
+        }
+        if (isRetryable(error)) {
+          const wait = backoffMs(attempt, (error as { retryAfterMs?: number | null }).retryAfterMs);
+          attempt += 1;
+          this.deps.log.warn(`pop failed (${(error as Error).message}); retrying in ${Math.round(wait / 1000)} s`);
+          await this.deps.clock.sleep(wait);
+          continue;
+        }
+        this.deps.log.error('pop refused', error);
+        this.setState('error', error instanceof Error ? error.message : String(error));
+        return null;
+      }
+      const parsed = parsePop(raw, this.deps.clock.now());
+      if (parsed.kind === 'job') {
+        for (const id of parsed.job.ids) this.inFlightIds.add(id);
+        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels() });
+        if (verdict.ok) return parsed.job;
+        this.deps.log.warn(`cannot do job ${parsed.job.ids[0]}: ${verdict.reason}`);
+        this.delivery.fault(parsed.job, verdict.reason);
+        continue;
+      }
+      if (parsed.kind === 'invalid') {
+        this.deps.log.warn(`the horde sent a job HordeDesk cannot read (${parsed.reason}); reporting it as faulted`);
+        for (const id of parsed.ids) this.inFlightIds.add(id);
+        this.delivery.faultIds(parsed.ids, parsed.reason, this.deps.clock.now() + 60_000);
+        continue;
+      }
+      if (parsed.kind === 'garbage') this.deps.log.warn(`skipped an unreadable pop answer: ${parsed.reason}`);
+      await this.deps.clock.sleep(IDLE_POP_MS);
+    }
+    return null;
+  }
+
+  /** Generates one job and hands it to delivery; returns the job popped ahead meanwhile, if any. */
+  private async process(job: HordeJob): Promise<HordeJob | null> {
+    const { clock, generator, log } = this.deps;
+    const jobId = job.ids[0] as string;
+    if (this.state === 'stopping') {
+      this.delivery.fault(job, this.cancelReason ?? 'the worker was stopped');
+      return null;
+    }
+    const budget = job.deadlineAt - SUBMIT_RESERVE_MS - clock.now();
+    if (budget <= 0) {
+      this.delivery.fault(job, 'the job waited too long in HordeDesk to finish before its deadline');
+      return this.takeAhead();
+    }
+    this.current = { jobId, model: job.model, phase: 'loading', image: 0, images: job.ids.length, step: 0, steps: job.params.steps };
+    this.emit();
+    let timedOut = false;
+    const cancelTimer = clock.setTimer(budget, () => {
+      timedOut = true;
+      generator.cancel(jobId);
+    });
+    const started = clock.now();
+    let prefetched = false;
+    try {
+      const images = await generator.generate(job, (p) => {
+        this.current = { jobId, model: job.model, phase: p.phase, image: p.image, images: job.ids.length, step: p.step, steps: p.steps };
+        // Pop the next job while the last image is being finished, so the GPU does not wait on the network.
+        const lastImage = p.image === job.ids.length - 1;
+        if (!prefetched && lastImage && (p.phase === 'decoding' || p.step * 2 >= p.steps)) {
+          prefetched = true;
+          this.prefetch();
+        }
+        this.emit();
+      });
+      const generationMs = clock.now() - started;
+      this.stats.generationMs += generationMs;
+      this.delivery.deliver(job, images, generationMs);
+    } catch (error) {
+      const reason = timedOut ? 'generation would not have finished before the job deadline' : (this.cancelReason ?? `generation failed: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn(`job ${jobId} faulted: ${reason}`);
+      this.delivery.fault(job, reason);
+    } finally {
+      cancelTimer();
+      this.current = null;
+      this.emit();
+    }
+    if (!prefetched && this.wantsMoreJobs()) return null;
+    return this.takeAhead();
+  }
+
+  private prefetch(): void {
+    if (!this.wantsMoreJobs() || this.ahead) return;
+    this.ahead = this.popOne();
+  }
+
+  private async takeAhead(): Promise<HordeJob | null> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    return ahead ? await ahead : null;
+  }
+
+  private finished(result: Delivered): void {
+    for (const id of result.ids) this.inFlightIds.delete(id);
+    if (result.state === 'ok') {
+      this.stats.jobsDone += 1;
+      this.stats.imagesDone += result.ids.length;
+      this.stats.megapixelsteps += result.megapixelsteps;
+    } else if (result.state === 'faulted') this.stats.jobsFaulted += 1;
+    else this.stats.jobsDropped += 1;
+    this.stats.kudosSession += result.rewards;
+    if (result.reason) this.deps.log.info(`job ${result.ids[0]} ${result.state}: ${result.reason}`);
+    this.emit();
+  }
+}

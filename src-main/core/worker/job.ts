@@ -1,0 +1,201 @@
+import { popResponseSchema } from '../../common/horde';
+import { generationParamsSchema, HORDE_SAMPLERS, type GenerationParams, type SamplerName } from '../../common/inference';
+import { describeProblems, isOff, isRecord, isUsableId, parseSeed, popJobPayloadSchema, unsupportedFeatures, usableUploadUrl } from './jobSchema';
+
+// From a pop answer to a job HordeDesk can run, or a reason it cannot. The loop must answer every
+// id the horde handed out (ok or faulted), so reading an answer never throws and keeps the ids
+// whenever they are readable, however broken the rest is.
+
+/** One popped assignment: 1..20 images of the same request, all with the same parameters and seed. */
+export interface HordeJob {
+  /** One id per image, in the order the horde gave them; each is submitted on its own. */
+  ids: string[];
+  /** Presigned PUT URL per id, index-aligned; null where there is none (submit base64 instead). */
+  r2Uploads: (string | null)[];
+  model: string;
+  /** The sampler as the horde named it. `params.sampler_name` holds it only when HordeDesk has it. */
+  samplerName: string;
+  ttlSeconds: number;
+  /** Local clock when the answer arrived; the horde's ttl runs from its own pop time, a bit earlier. */
+  receivedAt: number;
+  /** receivedAt + ttl: after this the horde aborts the job and counts it against the worker. */
+  deadlineAt: number;
+  seed: number;
+  /** Ready for the engine once {@link checkJob} says ok; before that, values may be out of range. */
+  params: GenerationParams;
+  /** Requested features HordeDesk does not implement (e.g. "img2img", "loras"); any one declines the job. */
+  unsupported: string[];
+  /**
+   * The requester wants accidental NSFW censored (`use_nsfw_censor`). parsePop always sets it;
+   * optional so hand-built jobs (faulted stubs, tests) need not.
+   */
+  nsfwCensor?: boolean;
+}
+
+/** What a pop answer amounts to. */
+export type ParsedPop =
+  | { kind: 'none'; skipped: Record<string, number> }
+  | { kind: 'job'; job: HordeJob }
+  /** The ids are readable but the job is not: submit each as faulted so the horde requeues it now. */
+  | { kind: 'invalid'; ids: string[]; reason: string }
+  /** Nothing usable, not even an id: log it and pop again. */
+  | { kind: 'garbage'; reason: string };
+
+/** What this worker offers, for {@link checkJob}. */
+export interface JobCapabilities {
+  models: readonly string[];
+  maxPixels: number;
+  /** Highest step count accepted; default 150. */
+  maxSteps?: number;
+}
+
+/** Samplers whose steps count double for ttl and kudos (HORDE-PROTOCOL.md §2.6). */
+export const SECOND_ORDER: readonly string[] = ['k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_dpmpp_2s_a', 'k_dpmpp_sde'];
+
+const MAX_IDS = 20;
+const DEFAULT_MAX_STEPS = 150;
+const SAMPLERS: readonly string[] = HORDE_SAMPLERS;
+
+/** Extra ttl factors of §2.10 that the payload alone does not reveal to the stand-in. */
+export interface TtlOptions {
+  controlnet?: boolean;
+  /** A flux_1 / qwen_image / z_image_turbo model was requested. */
+  slowBaseline?: boolean;
+  extraSlowWorker?: boolean;
+}
+
+/**
+ * The horde's job ttl in seconds (§2.10): 30 + steps × 2 × megapixels-of-512², doubled for
+ * ControlNet, tripled for slow baselines, at least 150, then tripled for extra-slow workers. The
+ * horde stores it in an integer column, hence the rounding (inferred).
+ */
+export function jobTtlSeconds(params: Pick<GenerationParams, 'steps' | 'width' | 'height'>, secondOrder: boolean, options: TtlOptions = {}): number {
+  const steps = secondOrder ? params.steps * 2 : params.steps;
+  let ttl = 30 + steps * 2 * ((params.width * params.height) / (512 * 512));
+  if (options.controlnet) ttl *= 2;
+  if (options.slowBaseline) ttl *= 3;
+  ttl = Math.max(150, ttl);
+  if (options.extraSlowWorker) ttl *= 3;
+  return Math.round(ttl);
+}
+
+/** Reads a pop answer (as parsed JSON). Never throws. */
+export function parsePop(response: unknown, receivedAt: number): ParsedPop {
+  try {
+    return readAnswer(response, receivedAt);
+  } catch (error) {
+    // Unreachable for JSON input; kept so a surprise (a getter, a proxy object) cannot crash the loop.
+    return { kind: 'garbage', reason: `the answer could not be read: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
+  if (!isRecord(answer)) return { kind: 'garbage', reason: `the answer is ${answer === null ? 'null' : Array.isArray(answer) ? 'a list' : `a ${typeof answer}`}, not an object` };
+  const found = readIds(answer);
+  if ('garbage' in found) return { kind: 'garbage', reason: found.garbage };
+  const { ids } = found;
+  if (ids.length === 0) return { kind: 'none', skipped: readSkipped(answer.skipped) };
+  const invalid = (reason: string): ParsedPop => ({ kind: 'invalid', ids, reason });
+  if (found.problem) return invalid(found.problem);
+
+  const envelope = popResponseSchema.safeParse(answer);
+  if (!envelope.success) return invalid(describeProblems(envelope.error, 'answer'));
+  if (!isRecord(answer.payload)) return invalid('the job has no payload');
+  const payload = popJobPayloadSchema.safeParse(answer.payload);
+  if (!payload.success) return invalid(describeProblems(payload.error, 'payload'));
+  const p = payload.data;
+  const seed = parseSeed(p.seed);
+  if (seed === undefined) return invalid(`the seed ${JSON.stringify(p.seed)} is not an integer from 0 to 4294967295`);
+  const model = envelope.data.model;
+  if (!model) return invalid('the job names no model');
+  const ttl = envelope.data.ttl;
+  if (ttl !== null && ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) return invalid(`the ttl ${ttl} is not a positive number of seconds`);
+
+  const sampler = SAMPLERS.includes(p.sampler_name) ? (p.sampler_name as SamplerName) : 'k_euler';
+  const params: GenerationParams = {
+    prompt: p.prompt,
+    sampler_name: sampler,
+    karras: p.karras ?? true,
+    steps: p.ddim_steps,
+    cfg_scale: p.cfg_scale,
+    width: p.width,
+    height: p.height,
+    seed,
+    clip_skip: p.clip_skip ?? 1,
+    n: ids.length,
+  };
+  // Without a ttl, the horde's formula without its hidden factors is a floor of the real one.
+  const ttlSeconds = ttl ?? jobTtlSeconds(params, SECOND_ORDER.includes(p.sampler_name), { controlnet: !isOff(answer.payload.control_type) });
+  const uploads = envelope.data.r2_uploads ?? [];
+  const job: HordeJob = {
+    ids,
+    r2Uploads: ids.map((_, i) => usableUploadUrl(uploads[i]) ?? (i === 0 ? usableUploadUrl(envelope.data.r2_upload) : null)),
+    model,
+    samplerName: p.sampler_name,
+    ttlSeconds,
+    receivedAt,
+    deadlineAt: receivedAt + ttlSeconds * 1000,
+    seed,
+    params,
+    unsupported: unsupportedFeatures(answer, answer.payload),
+    nsfwCensor: p.use_nsfw_censor === true,
+  };
+  return { kind: 'job', job };
+}
+
+type IdsFound = { ids: string[]; problem?: string } | { garbage: string };
+
+/**
+ * The ids to answer. `ids` is authoritative; the legacy `id` (= ids[0]) only stands in when `ids`
+ * is missing or empty. Unusable or repeated entries make the job invalid but keep the usable ones,
+ * so they still get their faulted submit.
+ */
+function readIds(answer: Record<string, unknown>): IdsFound {
+  const raw = answer.ids;
+  const legacy = isUsableId(answer.id) ? [answer.id] : [];
+  if (Array.isArray(raw) && raw.length > 0) {
+    const ids = [...new Set(raw.filter(isUsableId))];
+    if (ids.length === 0) return { garbage: 'none of the job ids is usable' };
+    if (ids.length < raw.length) return { ids, problem: 'some job ids are repeated or unusable' };
+    if (ids.length > MAX_IDS) return { ids, problem: `the horde assigned ${ids.length} images at once; at most ${MAX_IDS} are possible` };
+    return { ids };
+  }
+  if (Array.isArray(raw) || raw === null || raw === undefined) {
+    if (legacy.length) return { ids: legacy };
+    const looksLikePop = ['ids', 'id', 'payload', 'skipped'].some((key) => key in answer);
+    return looksLikePop ? { ids: [] } : { garbage: 'the answer is not a pop answer (no ids, payload or skipped)' };
+  }
+  return legacy.length ? { ids: legacy, problem: 'the ids field is not a list' } : { garbage: 'the ids field is not a list' };
+}
+
+function readSkipped(skipped: unknown): Record<string, number> {
+  if (!isRecord(skipped)) return {};
+  // fromEntries defines own properties, so a "__proto__" key stays data.
+  return Object.fromEntries(Object.entries(skipped).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])));
+}
+
+/**
+ * Whether this worker can run the job as asked. Every problem is listed, in plain words for the
+ * log and the faulted submit. After `ok`, `job.params` passes the engine's schema.
+ */
+export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: true } | { ok: false; reason: string } {
+  const { params } = job;
+  const maxSteps = capabilities.maxSteps ?? DEFAULT_MAX_STEPS;
+  const problems: string[] = [];
+  if (job.unsupported.length) problems.push(`it asks for features HordeDesk does not support: ${job.unsupported.join(', ')}`);
+  if (!capabilities.models.includes(job.model)) problems.push(`the model "${job.model}" is not one this worker offers`);
+  if (!SAMPLERS.includes(job.samplerName)) problems.push(`the sampler "${job.samplerName}" is not supported by HordeDesk`);
+  const size = `${params.width}×${params.height}`;
+  if (!(params.width >= 64 && params.height >= 64 && params.width % 64 === 0 && params.height % 64 === 0)) {
+    problems.push(`the size ${size} is not made of multiples of 64 pixels`);
+  } else if (params.width * params.height > capabilities.maxPixels) {
+    problems.push(`the size ${size} is more than this worker's limit of ${capabilities.maxPixels} pixels`);
+  }
+  if (!(Number.isInteger(params.steps) && params.steps >= 1 && params.steps <= maxSteps)) problems.push(`${params.steps} steps is outside 1..${maxSteps}`);
+  // Whatever the rules above do not cover (cfg scale, clip skip, prompt length) the engine's own schema does.
+  if (problems.length === 0) {
+    const checked = generationParamsSchema.safeParse(params);
+    if (!checked.success) problems.push(describeProblems(checked.error, 'params'));
+  }
+  return problems.length ? { ok: false, reason: `HordeDesk cannot run this job: ${problems.join('; ')}` } : { ok: true };
+}

@@ -1,0 +1,78 @@
+import type { PopRequest } from '../../common/horde';
+import type { InferenceProgress } from '../../common/inference';
+import type { KudosLedgerPort } from '../kudos/ledger';
+import type { Logger } from '../log';
+import type { HordeJob } from './job';
+
+/** Time, injectable so tests run the loop on a fake clock if they want to. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+/** One generated image, as the inference engine returns it. */
+export interface RawImage {
+  width: number;
+  height: number;
+  seed: number;
+  rgb: ArrayBuffer;
+}
+
+/** The inference engine as the worker sees it (node/workerAdapters.ts wires InferenceHost). */
+export interface GeneratorPort {
+  /** Model names (as the horde knows them) that are installed and loadable. */
+  readyModels(): string[];
+  generate(job: HordeJob, onProgress: (progress: InferenceProgress) => void): Promise<RawImage[]>;
+  /** Stops the job at the next sampler step; its generate() rejects. */
+  cancel(jobId: string): void;
+}
+
+/** How an image leaves the machine. */
+export interface DeliveryPort {
+  encodeWebp(image: RawImage): Promise<Uint8Array>;
+  /** HTTP PUT of the bytes to a presigned URL; throws unless the answer is 200. */
+  upload(url: string, bytes: Uint8Array, timeoutMs: number): Promise<void>;
+  base64(bytes: Uint8Array): string;
+}
+
+/** The horde endpoints the loop uses (core/horde/client.ts). */
+export interface WorkerHordePort {
+  pop(body: PopRequest): Promise<unknown>;
+  submit(body: { id: string; generation: string; state: 'ok' | 'faulted'; seed: number; gen_metadata?: { type: string; value: string; ref?: string }[] }): Promise<{ reward: number }>;
+}
+
+/** One finished (or faulted, or dropped) job for the History page. */
+export interface JobRecord {
+  jobId: string;
+  model: string;
+  sampler: string;
+  width: number;
+  height: number;
+  steps: number;
+  state: 'ok' | 'faulted' | 'dropped';
+  reason: string | null;
+  reward: number;
+  poppedAt: number;
+  finishedAt: number;
+  generationMs: number;
+}
+
+export interface JobLogPort {
+  record(job: JobRecord): void;
+}
+
+/** What the worker needs from the rest of the app. */
+export interface WorkerDeps {
+  horde: WorkerHordePort;
+  generator: GeneratorPort;
+  delivery: DeliveryPort;
+  ledger: KudosLedgerPort;
+  jobLog: JobLogPort;
+  clock: Clock;
+  log: Logger;
+  /** The pop body for this machine and these settings (models filled from the generator). */
+  popBody(models: string[]): PopRequest;
+  maxPixels(): number;
+}

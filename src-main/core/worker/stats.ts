@@ -1,0 +1,35 @@
+/** Running totals for the dashboard, the tray tooltip and the benchmark. */
+export interface WorkerStats {
+  startedAt: number | null;
+  jobsDone: number;
+  jobsFaulted: number;
+  jobsDropped: number;
+  imagesDone: number;
+  /** Σ width·height·steps / 10⁶ over finished images (the horde's megapixelsteps). */
+  megapixelsteps: number;
+  /** Time spent generating (not waiting for the network). */
+  generationMs: number;
+  kudosSession: number;
+}
+
+export function emptyStats(): WorkerStats {
+  return { startedAt: null, jobsDone: 0, jobsFaulted: 0, jobsDropped: 0, imagesDone: 0, megapixelsteps: 0, generationMs: 0, kudosSession: 0 };
+}
+
+/** Megapixelsteps per second of generation time: the horde's measure of worker speed. */
+export function mpsPerSecond(stats: WorkerStats): number {
+  return stats.generationMs > 0 ? stats.megapixelsteps / (stats.generationMs / 1000) : 0;
+}
+
+/** Kudos per hour since the worker was started in this session. */
+export function kudosPerHour(stats: WorkerStats, now: number): number {
+  if (stats.startedAt === null) return 0;
+  const hours = (now - stats.startedAt) / 3_600_000;
+  return hours > 0 ? stats.kudosSession / hours : 0;
+}
+
+/** Exponential backoff for horde errors: 1 s, 2 s, 4 s … capped, or what Retry-After says. */
+export function backoffMs(attempt: number, retryAfterMs: number | null | undefined, capMs = 30_000): number {
+  if (retryAfterMs !== null && retryAfterMs !== undefined && retryAfterMs > 0) return Math.min(retryAfterMs, 5 * 60_000);
+  return Math.min(capMs, 1000 * 2 ** Math.max(0, attempt));
+}

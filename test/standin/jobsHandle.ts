@@ -1,0 +1,174 @@
+import { mixedRequests, type MixedOptions } from './mixed';
+import { matchRequest } from './popMatch';
+import type { Job, JobState } from './queue';
+import type { GenerationRequestBody } from './requests';
+import { isAnswer } from './router';
+import { enqueueRequest, type EnqueueResult } from './routesAsync';
+import { workerDetails } from './routesWorkers';
+import { addKnownModel, type StandinState } from './state';
+import { STANDIN_KEYS } from './users';
+
+// What tests see of the worker side of the stand-in, and how they steer it. Every read first runs
+// the abort sweep, so a test with an injected clock sees late jobs aborted without waiting for
+// the timer.
+
+/** One image id as tests see it. */
+export interface JobInfo {
+  id: string;
+  requestId: string;
+  state: JobState;
+  /** Name of the worker it was popped by; null while waiting. */
+  worker: string | null;
+  model: string | null;
+  /** The ttl its pop reported. */
+  ttl: number | null;
+  /** Whether its pop gave an R2 upload URL. */
+  r2: boolean;
+  /** Submits that reached this id, whatever their outcome (faults intercepted before the route excluded). */
+  submitCount: number;
+  /** Stored uploads, and every PUT to its upload path (refused and faulted ones too). */
+  uploadCount: number;
+  uploadAttempts: number;
+  /** The submit's reward (0 when aborted or faulted); null before. */
+  reward: number | null;
+  submitState: string | null;
+  abortReason: Job['abortReason'];
+}
+
+/** One queued request. "faulted": given up after too many faulted jobs. */
+export interface RequestInfo {
+  id: string;
+  state: 'waiting' | 'processing' | 'done' | 'faulted';
+  ownerId: number;
+  n: number;
+  waiting: number;
+  processing: number;
+  done: number;
+  faults: number;
+  models: string[];
+  r2: boolean;
+  /** Per-image value before the baseline multiplier. */
+  kudos: number;
+}
+
+/** Totals since start. */
+export interface StandinStats {
+  requests: number;
+  jobs: Record<JobState, number>;
+  pops: number;
+  emptyPops: number;
+  submits: number;
+  uploads: number;
+  refusedUploads: number;
+  /** Sum of submit rewards (before bridge multipliers). */
+  rewards: number;
+  workers: number;
+}
+
+/** The handle methods for the worker side. */
+export interface StandinJobsApi {
+  /** Queues a request as the requester (or the user of `apikey`); throws when it is invalid. */
+  enqueue(body: GenerationRequestBody, opts?: { apikey?: string }): EnqueueResult;
+  /** Queues `count` realistic requests drawn deterministically from `seed` (mixed.ts); their models become known. */
+  enqueueMixed(count: number, seed: number | string, opts?: MixedOptions & { apikey?: string }): EnqueueResult[];
+  jobs(): JobInfo[];
+  job(id: string): JobInfo | undefined;
+  queue(): RequestInfo[];
+  stats(): StandinStats;
+  /** WorkerDetails of every registered worker, online or not. */
+  workers(): Record<string, unknown>[];
+  worker(name: string): Record<string, unknown> | undefined;
+  /** Sets or clears a worker's maintenance, as its owner's PUT would; throws for an unknown name. */
+  setWorkerMaintenance(name: string, on: boolean, message?: string): void;
+  /** The last image delivered for a job (uploaded, or decoded from a base64 submit). */
+  image(id: string): Buffer | undefined;
+  /** Runs the abort sweep now; returns the ids it aborted. */
+  sweep(): string[];
+  /** Deletes a request and its jobs as if it had expired; later submits for them get 404. */
+  expireRequest(id: string): boolean;
+  /**
+   * Whether the named worker is done with the queue: none of its jobs is processing and no waiting
+   * image is one its last pop could take (requests it may not serve are left waiting, as the horde
+   * leaves them). False for an unknown name.
+   */
+  drained(workerName: string): boolean;
+}
+
+/** Builds the worker-side handle methods over one stand-in's state. */
+export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions = {}): StandinJobsApi {
+  const board = state.board;
+
+  function ownerOf(apikey: string | undefined): number {
+    const user = state.users.byKey(apikey ?? STANDIN_KEYS.requester);
+    if (!user) throw new Error('enqueue: no stand-in user has that API key');
+    return user.id;
+  }
+
+  function enqueue(body: GenerationRequestBody, opts: { apikey?: string } = {}): EnqueueResult {
+    const result = enqueueRequest(state, body, ownerOf(opts.apikey));
+    if (isAnswer(result)) throw new Error(`enqueue: the stand-in refused the request: ${JSON.stringify(result.body)}`);
+    return result;
+  }
+
+  function jobInfo(job: Job): JobInfo {
+    const worker = job.workerId ? board.workers.get(job.workerId) : undefined;
+    const { id, requestId, state: jobState, model, ttl, r2, submitCount, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
+    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, submitCount, uploadCount, uploadAttempts, reward, submitState, abortReason };
+  }
+
+  const jobs = () => {
+    board.sweep();
+    return [...board.jobs.values()].map(jobInfo);
+  };
+
+  return {
+    enqueue,
+    enqueueMixed(count, seed, opts = {}) {
+      const options = { ...mixedDefaults, ...opts };
+      for (const model of options.models ?? []) addKnownModel(state.models, model);
+      return mixedRequests(count, seed, options).map((body) => enqueue(body, opts));
+    },
+    jobs,
+    job: (id) => jobs().find((job) => job.id === id),
+    queue() {
+      board.sweep();
+      return [...board.requests.values()].map((wp) => {
+        const count = (s: JobState) => board.jobsOf(wp, s).length;
+        const [waiting, processing, done] = [count('waiting'), count('processing'), count('done')];
+        const derived = wp.faulted ? 'faulted' : waiting ? 'waiting' : processing ? 'processing' : 'done';
+        const r = wp.request;
+        return { id: wp.id, state: derived, ownerId: wp.ownerId, n: r.n, waiting, processing, done, faults: wp.faults, models: r.models, r2: r.r2, kudos: wp.kudos };
+      });
+    },
+    stats() {
+      const all = jobs();
+      const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
+      for (const job of all) byState[job.state] += 1;
+      const { pops, emptyPops, submits, uploads, refusedUploads, rewards } = board.counters;
+      return { requests: board.requests.size, jobs: byState, pops, emptyPops, submits, uploads, refusedUploads, rewards, workers: board.workers.all().length };
+    },
+    workers: () => board.workers.all().map((w) => workerDetails(state, w, 0)),
+    worker(name) {
+      const worker = board.workers.named(name);
+      return worker && workerDetails(state, worker, 0);
+    },
+    setWorkerMaintenance(name, on, message) {
+      const worker = board.workers.named(name);
+      if (!worker) throw new Error(`setWorkerMaintenance: no worker named "${name}"`);
+      board.workers.setMaintenance(worker, on, message);
+    },
+    image: (id) => board.uploads.get(id),
+    sweep: () => board.sweep(),
+    expireRequest: (id) => board.expire(id),
+    drained(workerName) {
+      board.sweep();
+      const worker = board.workers.named(workerName);
+      if (!worker) return false;
+      if ([...board.jobs.values()].some((job) => job.state === 'processing' && job.workerId === worker.id)) return false;
+      const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
+      return [...board.requests.values()].every(
+        (wp) => wp.faulted || board.jobsOf(wp, 'waiting').length === 0 || !matchRequest(wp, worker, inMaintenance, state.users).ok,
+      );
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { describe, expect, test } from 'vitest';
+import { generationParamsSchema } from '../../src-main/common/inference';
+import { checkJob, jobTtlSeconds, SECOND_ORDER, type HordeJob, type JobCapabilities } from '../../src-main/core/worker/job';
+
+const CAPS: JobCapabilities = { models: ['stable_diffusion', 'Deliberate'], maxPixels: 1024 * 1024 };
+
+/** A job as parsePop builds it from the recorded exchange, with changes. */
+function job(changes: Partial<Omit<HordeJob, 'params'>> & { params?: Partial<HordeJob['params']> } = {}): HordeJob {
+  const { params, ...rest } = changes;
+  return {
+    ids: ['fe43cbd3-0656-4538-8415-fa3e82b0e5e6'],
+    r2Uploads: [null],
+    model: 'stable_diffusion',
+    samplerName: params?.sampler_name ?? 'k_euler',
+    ttlSeconds: 150,
+    receivedAt: 0,
+    deadlineAt: 150_000,
+    seed: 1051973111,
+    params: { prompt: 'a lighthouse', sampler_name: 'k_euler', karras: true, steps: 20, cfg_scale: 7, width: 512, height: 512, seed: 1051973111, clip_skip: 1, n: 1, ...params },
+    unsupported: [],
+    ...rest,
+  };
+}
+
+describe('checkJob', () => {
+  test('the recorded job passes, and its params then satisfy the engine schema', () => {
+    const recorded = job();
+    expect(checkJob(recorded, CAPS)).toEqual({ ok: true });
+    expect(generationParamsSchema.safeParse(recorded.params).success).toBe(true);
+  });
+
+  test.each<[string, HordeJob, JobCapabilities, RegExp]>([
+    ['a model not offered', job({ model: 'AlbedoBase XL (SDXL)' }), CAPS, /model "AlbedoBase XL \(SDXL\)" is not one this worker offers/],
+    ['a sampler HordeDesk lacks', job({ samplerName: 'k_dpm_fast' }), CAPS, /sampler "k_dpm_fast" is not supported/],
+    ['a made-up sampler', job({ samplerName: 'euler' }), CAPS, /sampler "euler"/],
+    ['a width not a multiple of 64', job({ params: { width: 500 } }), CAPS, /500×512 is not made of multiples of 64/],
+    ['a zero height', job({ params: { height: 0 } }), CAPS, /512×0/],
+    ['negative sizes whose product is positive', job({ params: { width: -64, height: -64 } }), CAPS, /multiples of 64/],
+    ['more pixels than offered', job({ params: { width: 1024, height: 1088 } }), CAPS, /1024×1088 is more than this worker's limit of 1048576 pixels/],
+    ['zero steps', job({ params: { steps: 0 } }), CAPS, /0 steps is outside 1\.\.150/],
+    ['more steps than the default limit', job({ params: { steps: 151 } }), CAPS, /151 steps is outside 1\.\.150/],
+    ['more steps than a custom limit', job({ params: { steps: 60 } }), { ...CAPS, maxSteps: 50 }, /60 steps is outside 1\.\.50/],
+    ['an unsupported feature', job({ unsupported: ['img2img', 'loras'] }), CAPS, /features HordeDesk does not support: img2img, loras/],
+    ['a cfg scale beyond the engine range', job({ params: { cfg_scale: 250 } }), CAPS, /params\.cfg_scale/],
+    ['a clip skip beyond 12', job({ params: { clip_skip: 13 } }), CAPS, /params\.clip_skip/],
+  ])('refuses %s', (_name, candidate, caps, reason) => {
+    const verdict = checkJob(candidate, caps);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? '' : verdict.reason).toMatch(reason);
+    expect(verdict.ok ? '' : verdict.reason).toMatch(/^HordeDesk cannot run this job: /);
+  });
+
+  test.each<[string, HordeJob, JobCapabilities]>([
+    ['exactly the pixel limit', job({ params: { width: 1024, height: 1024 } }), CAPS],
+    ['exactly the step limit', job({ params: { steps: 150 } }), CAPS],
+    ['one step', job({ params: { steps: 1 } }), CAPS],
+    ['a raised step limit', job({ params: { steps: 300 } }), { ...CAPS, maxSteps: 300 }],
+    ['every sampler HordeDesk has', job({ samplerName: 'k_dpmpp_sde', params: { sampler_name: 'k_dpmpp_sde' } }), CAPS],
+    ['a portrait size', job({ params: { width: 576, height: 1024 } }), CAPS],
+  ])('accepts %s', (_name, candidate, caps) => {
+    expect(checkJob(candidate, caps)).toEqual({ ok: true });
+  });
+
+  test('lists every problem at once, so the log says all that is wrong', () => {
+    const verdict = checkJob(job({ model: 'x', samplerName: 'dpmsolver', params: { width: 100 } }), CAPS);
+    expect(verdict).toEqual({ ok: false, reason: expect.stringMatching(/model "x".*; the sampler "dpmsolver".*; the size 100×512/) });
+  });
+});
+
+describe('jobTtlSeconds (HORDE-PROTOCOL §2.10)', () => {
+  const size = (width: number, height: number, steps: number) => ({ width, height, steps });
+
+  test.each<[string, number, boolean, Parameters<typeof jobTtlSeconds>[2], number]>([
+    ['512², 30 steps: the 150 s floor', 512, false, {}, 150],
+    ['1024², 30 steps, first order', 1024, false, {}, 270],
+    ['1024², 30 steps, second order counts 60', 1024, true, {}, 510],
+    ['1024², 30 steps, ControlNet doubles', 1024, false, { controlnet: true }, 540],
+    ['1024², 30 steps, slow baseline triples', 1024, false, { slowBaseline: true }, 810],
+    ['512², 30 steps, extra-slow worker triples the floor', 512, false, { extraSlowWorker: true }, 450],
+  ])('%s', (_name, side, secondOrder, options, expected) => {
+    expect(jobTtlSeconds(size(side, side, 30), secondOrder, options)).toBe(expected);
+  });
+
+  test('a fractional result is rounded like the horde integer column', () => {
+    // 30 + 100 × 2 × (576·768 / 512²) = 367.5
+    expect(jobTtlSeconds(size(576, 768, 100), false)).toBe(368);
+  });
+
+  test('the second-order list is the horde one', () => {
+    expect([...SECOND_ORDER].sort()).toEqual(['k_dpm_2', 'k_dpm_2_a', 'k_dpmpp_2s_a', 'k_dpmpp_sde', 'k_heun']);
+  });
+});
