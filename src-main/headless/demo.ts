@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { startStandin } from '../../test/standin/server';
+import { STANDIN_KEYS, startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
-import { writeTinyModel } from '../node/tinyModel';
+import { TINY_MODEL_NAME, writeTinyModel } from '../node/tinyModel';
 import { parseHeadlessArgs } from './args';
 import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';
@@ -14,11 +14,24 @@ import { startHeadlessServer } from './server';
 runHeadless('The HordeDesk demo', async () => {
   const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
-  const standin = await startStandin();
+  // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
+  // so honest faults show up too.
+  const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
-  // The embedded default model: tiny, random weights, real architecture (Generate page).
+  const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
+  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName });
+  // The stand-in's throw-away worker-owner key: demo data only, never a real horde key.
+  app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
+  // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
+  // Keep a few requests waiting, like a busy horde.
+  let batch = 0;
+  const topUp = (): void => {
+    if (standin.queue().filter((r) => r.state === 'waiting').length < 3) standin.enqueueMixed(3, `demo-${batch++}`);
+  };
+  topUp();
+  const feeder = setInterval(topUp, 2000);
+  if (!args.idle) await app.worker.start();
   let server;
   try {
     server = await startHeadlessServer(app, { port: args.port });
@@ -28,6 +41,7 @@ runHeadless('The HordeDesk demo', async () => {
     server = await startHeadlessServer(app, { port: 0 });
   }
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
+  console.log(args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
-  return [() => server.close(), () => standin.close(), () => app.close()];
+  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close()];
 });

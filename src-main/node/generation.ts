@@ -71,11 +71,21 @@ export function createGenerationService(options: {
     return status;
   }
 
-  /** Runs one job on `model` (loading it first if needed); one job at a time, page or worker. */
+  // One job at a time, page or worker, in the order they were asked for.
+  let turn: Promise<unknown> = Promise.resolve();
+  const cancelledWhileWaiting = new Set<string>();
+
+  /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
   async function run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
-    if (busy) throw new UserFacingError('busy', 'An image is already being generated; wait for it or cancel it.');
+    const previous = turn;
+    let release = (): void => undefined;
+    turn = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous.catch(() => undefined);
     busy = jobId;
     try {
+      if (cancelledWhileWaiting.delete(jobId)) throw new UserFacingError('cancelled', 'The job was cancelled.');
       const progress = (p: InferenceProgress): void => {
         options.onProgress(p);
         onProgress?.(p);
@@ -85,6 +95,7 @@ export function createGenerationService(options: {
       return { provider, result: await host.generate(jobId, params, progress) };
     } finally {
       busy = null;
+      release();
     }
   }
 
@@ -109,8 +120,8 @@ export function createGenerationService(options: {
       return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
     },
     cancel(jobId: string): boolean {
-      if (busy !== jobId) return false;
-      host.cancel(jobId);
+      if (busy === jobId) host.cancel(jobId);
+      else cancelledWhileWaiting.add(jobId);
       return true;
     },
     async close(): Promise<void> {

@@ -6,7 +6,8 @@ import { expect, startDemo, test } from './fixtures';
 
 test('the dashboard shows this machine, the horde stand-in and the kudos ledger', async ({ page, demo }) => {
   await page.goto(demo.url);
-  await expect(page.getByTestId('state-line')).toHaveText('Worker not set up yet');
+  // The demo sets up a worker and starts it on the stand-in's jobs.
+  await expect(page.getByTestId('state-line')).toContainText('Working');
   // What the page shows must be what detection finds on this very machine (no GPU here: CPU).
   const profile = await detectCapabilityProfile();
   await expect(page.getByTestId('gpu-name')).toHaveText(profile.primaryGpu ? new RegExp(`^${profile.primaryGpu.name.replace(/[()]/g, '.')}`) : 'No usable GPU (CPU only)');
@@ -16,7 +17,7 @@ test('the dashboard shows this machine, the horde stand-in and the kudos ledger'
   await expect(page.getByTestId('max-pixels')).toContainText('px');
   await expect(page.getByTestId('families').locator('li')).toHaveCount(3);
   await expect(page.getByTestId('horde-status')).toContainText('Reachable — OK');
-  await expect(page.getByTestId('kudos-all')).toHaveText('0');
+  await expect(page.getByTestId('kudos-all')).toHaveText(/^[\d,.]+$/);
   await expect(page.getByTestId('data-dir')).toHaveText(demo.dataDir);
 });
 
@@ -36,12 +37,12 @@ test('settings are validated by the app and kept across a restart', async ({ pag
   await page.goto(demo.url);
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByLabel('Worker name').fill('abc');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByTestId('error-workerName')).toContainText('at least 5 characters');
   await page.getByLabel('Worker name').fill('Desk Dreamer 01');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByTestId('settings-message')).toHaveText('Saved.');
-  await expect(page.getByTestId('state-line')).toHaveText('Worker "Desk Dreamer 01" is idle');
+  await expect(page.getByTestId('state-line')).toContainText('Working');
 
   await demo.stop();
   const again = await startDemo(demo.dataDir);

@@ -242,7 +242,7 @@ export class HordeWorker {
     } else if (result.state === 'faulted') this.stats.jobsFaulted += 1;
     else this.stats.jobsDropped += 1;
     this.stats.kudosSession += result.rewards;
-    if (result.reason) this.deps.log.info(`job ${result.ids[0]} ${result.state}: ${result.reason}`);
+    this.deps.log.info(`job ${result.ids[0]} ${result.state}${result.reason ? `: ${result.reason}` : ''}${result.rewards ? ` (+${result.rewards} kudos)` : ''}`);
     this.emit();
   }
 }
