@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { capabilityProfileSchema } from './hardware';
+import { aestheticSchema, artifactsSchema, datasetSchema, ratingHistoryRequestSchema, ratingHistorySchema, ratingImageSchema, ratingStatusSchema } from './ratings';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
@@ -141,6 +142,19 @@ export const contract = {
       request: z.object({ limit: z.number().int().min(1).max(200).default(50), offset: z.number().int().min(0).default(0) }).strict(),
       response: z.object({ total: z.number().int(), jobs: z.array(jobRecordSchema) }),
     },
+    'rating.status': { request: none, response: ratingStatusSchema },
+    /** The image to rate now, then the next ones for the page to preload (count ≥ 1). */
+    'rating.queue': { request: z.object({ count: z.number().int().min(1).max(5).default(3) }).strict(), response: z.array(ratingImageSchema) },
+    'rating.rate': {
+      request: z.object({ imageId: z.string().min(1).max(100), rating: aestheticSchema, artifacts: artifactsSchema.nullable() }).strict(),
+      response: ratingStatusSchema,
+    },
+    'rating.undo': { request: none, response: z.object({ imageId: z.string().nullable(), status: ratingStatusSchema }) },
+    'rating.skip': { request: z.object({ imageId: z.string().min(1).max(100) }).strict(), response: ratingStatusSchema },
+    'rating.downloadSession': { request: z.object({ count: z.number().int().min(25).max(500), datasetId: z.string().max(100).nullable().default(null) }).strict(), response: ratingStatusSchema },
+    'rating.datasets': { request: none, response: z.array(datasetSchema) },
+    'rating.history': { request: ratingHistoryRequestSchema, response: ratingHistorySchema },
+    'rating.export': { request: z.object({ format: z.enum(['csv', 'json']) }).strict(), response: z.object({ filename: z.string(), mime: z.string(), content: z.string() }) },
     'inference.cancel': { request: z.object({ jobId: z.string().max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
   },
   events: {
@@ -151,6 +165,7 @@ export const contract = {
     'kudos.changed': kudosTotalsSchema,
     'inference.progress': inferenceProgressSchema,
     'worker.status': workerStatusSchema,
+    'rating.status': ratingStatusSchema,
   },
 } as const;
 

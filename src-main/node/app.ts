@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientAgent, APP_NAME } from '../common/appMeta';
+import { toDataset } from '../common/ratingsApi';
 import type { AppInfo, Handlers } from '../common/contract';
 import type { CapabilityProfile } from '../common/hardware';
 import { deriveAppState } from '../core/appState';
@@ -21,7 +22,13 @@ import { createSqliteKudosLedger } from './kudosLedger';
 import { createFileSecretStore } from './fileSecrets';
 import { createImageDelivery } from './imageDelivery';
 import { createSqliteJobLog, type JobLog } from './jobLog';
-import { createWorkerService, type WorkerService } from './workerService';
+import { createWorkerService, nodeClock, type WorkerService } from './workerService';
+import { createRatingsClient } from '../core/rating/client';
+import { exportRatings } from '../core/rating/export';
+import { createRater, type Rater } from '../core/rating/raterService';
+import { createImageCache } from './imageCache';
+import { createRatingsRemote } from './ratingsRemote';
+import { createSqliteRatingStore } from './ratingStore';
 import { createGenerationService, type GenerationService } from './generation';
 import { InferenceHost } from './inferenceHost';
 import { createFileLogger } from './logger';
@@ -40,6 +47,8 @@ export interface AppOptions {
   now?: () => Date;
   /** Electron passes a safeStorage-backed store; headless uses a 0600 file. */
   secrets?: SecretStorePort;
+  /** Start the rater's download and sync loops (default true; tests that do not rate turn them off). */
+  startRater?: boolean;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -52,6 +61,7 @@ export interface HordeDeskApp {
   ledger: KudosLedgerPort;
   generation: GenerationService;
   worker: WorkerService;
+  rater: Rater;
   jobLog: JobLog;
   secrets: SecretStorePort;
   log: Logger;
@@ -147,6 +157,28 @@ export function createApp(options: AppOptions): HordeDeskApp {
     },
   });
   let lastKudos = 0;
+
+  const ratingStore = createSqliteRatingStore(opened.db, ledger);
+  const imageCache = createImageCache(join(options.dataDir, 'rating-cache'));
+  const ratingsClient = createRatingsClient({ baseUrl: () => settings.get().ratingsUrl, http: options.http ?? createNodeHttp(), clientAgent: clientAgent(version), apiKey: () => secretStore.getApiKey() ?? undefined });
+  let lastRatingKudos = 0;
+  const rater = createRater({
+    store: ratingStore,
+    cache: imageCache,
+    remote: createRatingsRemote(ratingsClient, horde, clientAgent(version), () => secretStore.getApiKey()),
+    clock: nodeClock,
+    log: log.child('rating'),
+    onStatus: (status) => {
+      events.emit('rating.status', status);
+      if (status.sessionKudos !== lastRatingKudos) {
+        lastRatingKudos = status.sessionKudos;
+        events.emit('kudos.changed', computeTotals(ledger, now()));
+      }
+    },
+  });
+  if (options.startRater !== false) rater.start();
+  const dataUrl = (bytes: Uint8Array | null): string | null => (bytes ? `data:image/webp;base64,${Buffer.from(bytes).toString('base64')}` : null);
+
   const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username });
 
   const info: AppInfo = {
@@ -228,6 +260,18 @@ export function createApp(options: AppOptions): HordeDeskApp {
     'worker.pause': async () => worker.pause(),
     'worker.stopNow': async () => worker.stopNow(),
     'worker.leaveMaintenance': async () => worker.leaveMaintenance(),
+    'rating.status': async () => rater.status(),
+    'rating.queue': async ({ count }) => rater.queue(count),
+    'rating.rate': async ({ imageId, rating, artifacts }) => rater.rate(imageId, rating, artifacts),
+    'rating.undo': async () => rater.undo(),
+    'rating.skip': async ({ imageId }) => rater.skip(imageId),
+    'rating.downloadSession': async ({ count, datasetId }) => rater.downloadSession(count, datasetId),
+    'rating.datasets': async () => (await ratingsClient.datasets()).map(toDataset),
+    'rating.history': async (filter) => {
+      const history = ratingStore.history(filter);
+      return { ...history, rows: history.rows.map((r) => ({ ...r, thumbnail: dataUrl(r.thumbnail) })) };
+    },
+    'rating.export': async ({ format }) => exportRatings(ratingStore.all(), format, now()),
     'jobs.history': async ({ limit, offset }) => ({ total: jobLog.count(), jobs: jobLog.list(limit, offset) }),
   };
 
@@ -241,10 +285,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
     ledger,
     generation,
     worker,
+    rater,
     jobLog,
     secrets: secretStore,
     log,
     async close() {
+      rater.stop();
       await worker.shutdown();
       await generation.close();
       opened.db.close();

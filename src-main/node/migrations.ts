@@ -52,4 +52,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_log_finished ON job_log (finished_at);
     `,
   },
+  {
+    version: 3,
+    name: 'rating cache and queue',
+    // Images downloaded for rating (files on disk, index here) and every rating made. A rating is
+    // inserted before the page advances; `state` walks pending → sending → sent | refused, and a
+    // rating found in `sending` after a crash is reconciled with the service before any resend.
+    sql: `
+      CREATE TABLE rating_images (
+        image_id    TEXT    PRIMARY KEY,
+        dataset_id  TEXT,
+        instruction TEXT,
+        file        TEXT    NOT NULL,
+        mime        TEXT    NOT NULL,
+        bytes       INTEGER NOT NULL,
+        fetched_at  INTEGER NOT NULL,
+        status      TEXT    NOT NULL CHECK (status IN ('queued', 'rated', 'skipped')),
+        seq         INTEGER NOT NULL
+      );
+      CREATE INDEX rating_images_queue ON rating_images (status, seq);
+      CREATE TABLE ratings (
+        id          INTEGER PRIMARY KEY,
+        image_id    TEXT    NOT NULL UNIQUE,
+        rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 10),
+        artifacts   INTEGER CHECK (artifacts BETWEEN 0 AND 5),
+        rated_at    INTEGER NOT NULL,
+        state       TEXT    NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'refused')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        reward      REAL,
+        reason      TEXT,
+        sent_at     INTEGER,
+        thumbnail   BLOB
+      );
+      CREATE INDEX ratings_state ON ratings (state, id);
+    `,
+  },
 ];

@@ -4,9 +4,11 @@ import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
 import { Dashboard } from './pages/Dashboard';
 import { Generate } from './pages/Generate';
 import { History } from './pages/History';
+import { Rate } from './pages/Rate';
+import { RatingHistory } from './pages/RatingHistory';
 import { Settings } from './pages/Settings';
 
-const PAGES = { dashboard: 'Dashboard', history: 'History', generate: 'Generate', settings: 'Settings' } as const;
+const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', generate: 'Generate', settings: 'Settings' } as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
@@ -47,7 +49,7 @@ export function App() {
       </nav>
       <main>
         <Notices />
-        {page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'generate' ? <Generate /> : <Settings />}
+        {page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

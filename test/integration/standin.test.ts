@@ -93,8 +93,8 @@ describe('main API', () => {
     expect(badState.body).toMatchObject({ rc: 'BadRequest' });
   });
 
-  test('unknown paths and the not-yet-built ratings API answer 404 with a JSON message', async () => {
-    for (const path of ['/api/v2/no_such_thing', '/elsewhere', '/api/v1/rating/new']) {
+  test('unknown paths, in the horde and the ratings API, answer 404 with a JSON message', async () => {
+    for (const path of ['/api/v2/no_such_thing', '/elsewhere', '/api/v1/no_such_thing']) {
       const { status, body } = await call(path);
       expect(status).toBe(404);
       expect(body.message).toEqual(expect.any(String));

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { ratingsFaultDefaults, ratingsFaultFields, type RatingsFaults } from './ratingsFaults';
 import { json, type Answer } from './router';
 
 // Fault switches: tests (and a browser demo, through POST /__standin/faults) make the stand-in
@@ -54,13 +55,15 @@ export const faultPatchSchema = z.strictObject({
    * times out and retries meets its own first submit (400 DuplicateGen). 0 turns it off.
    */
   submitTimeoutMs: z.number().int().nonnegative().max(600_000).optional(),
+  /** The ratings service's switches (ratingsFaults.ts). */
+  ...ratingsFaultFields,
 });
 
 /** Partial fault settings; `null` switches a counted fault off. */
 export type FaultPatch = z.input<typeof faultPatchSchema>;
 
-/** Every fault switch with its current value. */
-export interface StandinFaults {
+/** Every fault switch with its current value; the ratings ones are described in ratingsFaults.ts. */
+export interface StandinFaults extends RatingsFaults {
   error5xx: { status: number; count?: number } | null;
   rateLimit: { retryAfterS: number; count?: number } | null;
   slowMs: number;
@@ -83,6 +86,7 @@ function defaults(): StandinFaults {
     uploadFailures: null,
     popEmpty: false,
     submitTimeoutMs: 0,
+    ...ratingsFaultDefaults(),
   };
 }
 

@@ -5,6 +5,10 @@ import type { FaultPatch, StandinFaults } from './faults';
 import { createJobsApi, type StandinJobsApi } from './jobsHandle';
 import type { MixedOptions } from './mixed';
 import type { JobsOptions } from './queue';
+import type { RatingsOptions } from './ratingsBoard';
+import { isRatingsPath, RATINGS_IMAGE_PREFIX } from './ratingsFaults';
+import { createRatingsApi, type StandinRatingsApi } from './ratingsHandle';
+import { ratingsImageRoutes } from './ratingsImages';
 import { json, matchRoute, methodNotAllowedAnswer, notFoundAnswer, type Answer, type Mount, type RouteRequest } from './router';
 import { asyncRoutes } from './routesAsync';
 import { popRoutes } from './routesPop';
@@ -27,6 +31,8 @@ export type { MixedOptions } from './mixed';
 export type { JobsOptions, JobState } from './queue';
 export type { GenerationRequestBody } from './requests';
 export type { EnqueueResult } from './routesAsync';
+export type { RatingsOptions } from './ratingsBoard';
+export type { RatingImageInfo, RatingInfo, RatingsStats, StandinRatingsApi } from './ratingsHandle';
 
 /** Options of {@link startStandin}. */
 export interface StandinOptions {
@@ -40,10 +46,12 @@ export interface StandinOptions {
   mixed?: MixedOptions;
   /** More model names the stand-in's reference knows, so pops may serve them (e.g. a test model). */
   models?: readonly string[];
+  /** Cadence of validation images of the ratings service (ratingsBoard.ts). */
+  ratings?: RatingsOptions;
 }
 
-/** A running stand-in. The worker-side methods are described in jobsHandle.ts. */
-export interface StandinHandle extends StandinJobsApi {
+/** A running stand-in. The worker-side methods are in jobsHandle.ts, the ratings ones in ratingsHandle.ts. */
+export interface StandinHandle extends StandinJobsApi, StandinRatingsApi {
   /** e.g. "http://127.0.0.1:41234" */
   url: string;
   /** What the app's "horde URL" setting takes: `url + "/api"`. */
@@ -70,6 +78,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
   const state = createStandinState(opts.jobs, [...(opts.models ?? []), ...(opts.mixed?.models ?? [])]);
   if (opts.faults) state.faults.set(opts.faults);
   const jobsApi = createJobsApi(state, opts.mixed);
+  state.ratings.configure(opts.ratings);
   const log: RequestLogEntry[] = [];
   const delays = new Set<() => void>();
   const mounts: Mount<StandinState>[] = [
@@ -77,6 +86,8 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     { prefix: '/api/v1', routes: ratingsV1Routes },
     // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
     { prefix: '/upload', routes: uploadRoutes },
+    // The image URLs the ratings API hands out; the real ones point at the service's storage.
+    { prefix: RATINGS_IMAGE_PREFIX, routes: ratingsImageRoutes },
   ];
 
   function delay(ms: number): Promise<void> {
@@ -111,6 +122,11 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     };
     log.push(entry);
     if (method === 'PUT') state.board.noteUploadAttempt(url.pathname);
+    // `ratingsDown`: no HTTP answer at all, as when the service's host is unreachable.
+    if (state.faults.current().ratingsDown && isRatingsPath(url.pathname)) {
+      res.destroy();
+      return;
+    }
     const slowMs = state.faults.current().slowMs;
     if (slowMs > 0) await delay(slowMs);
     const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header }));
@@ -154,6 +170,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
 
   return {
     ...jobsApi,
+    ...createRatingsApi(state),
     url,
     hordeApiUrl: `${url}/api`,
     ratingsApiUrl: `${url}/api/v1`,

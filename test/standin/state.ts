@@ -1,5 +1,6 @@
 import { FaultState } from './faults';
 import { JobBoard, type JobsOptions } from './queue';
+import { RatingsBoard } from './ratingsBoard';
 import { createSeededUsers, type UserTable } from './users';
 import { WorkerRegistry } from './workers';
 
@@ -34,6 +35,8 @@ export interface StandinState {
   models: StandinModel[];
   /** Waiting requests, jobs, uploads and the workers (queue.ts, workers.ts). */
   board: JobBoard;
+  /** The ratings service: datasets, handed-out images and their ratings (ratingsBoard.ts). */
+  ratings: RatingsBoard;
 }
 
 /** Seeds a fresh state; `extraModels` are added as known image models nobody serves yet. */
@@ -43,7 +46,7 @@ export function createStandinState(jobs: JobsOptions = {}, extraModels: readonly
   for (const name of extraModels) addKnownModel(models, name);
   const workers = new WorkerRegistry(users, jobs.maintenanceAbortThreshold ?? 20);
   const baselineOf = (name: string) => models.find((m) => m.name === name)?.baseline ?? 'stable_diffusion_1';
-  return { users, faults: new FaultState(), models, board: new JobBoard(jobs, workers, baselineOf) };
+  return { users, faults: new FaultState(), models, board: new JobBoard(jobs, workers, baselineOf), ratings: new RatingsBoard() };
 }
 
 /**

@@ -68,7 +68,7 @@ export function WorkerCard() {
         <dd>{n(s.mpsPerSecond, 3)} megapixelsteps/s</dd>
         <dt>Kudos</dt>
         <dd data-testid="worker-kudos">
-          {n(s.stats.kudosSession)} this session · {n(s.kudosPerHour)}/hour · {n(s.kudos24h)} in 24 h
+          {n(s.stats.kudosSession)} this session ({n(s.kudosPerHour)}/h) · {n(s.kudos24h)} in 24 h ({n(s.kudos24h / 24)}/h)
         </dd>
       </dl>
     </section>

@@ -1,0 +1,163 @@
+import type { z } from 'zod';
+import { aestheticSchema, artifactsSchema } from '../../common/ratings';
+import {
+  imageRatingsSchema,
+  newRatingImageSchema,
+  ratingsDatasetListSchema,
+  ratingsErrorBodySchema,
+  submitRatingAnswerSchema,
+  type ImageRatings,
+  type NewRatingImage,
+  type RatingsDataset,
+  type SubmitRatingAnswer,
+  type SubmitRatingBody,
+} from '../../common/ratingsApi';
+import { parseRetryAfter, redactSecret } from '../horde/errors';
+import { headerValue, transportFailureOf, type HttpPort, type HttpRequest, type HttpResponse } from '../horde/http';
+import { RatingsApiError, RatingsInputError, RatingsProtocolError, RatingsUnreachableError } from './clientErrors';
+
+export {
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  RatingsApiError,
+  RatingsInputError,
+  RatingsProtocolError,
+  RatingsUnreachableError,
+  ratingOutcome,
+  type RatingOutcome,
+  type RatingsErrorCode,
+} from './clientErrors';
+
+/** The scores of one rating: aesthetic 1..10 and, when the user gave one, artifacts 0..5. */
+export interface RatingScores {
+  rating: number;
+  artifacts: number | null;
+}
+
+/** Per-call settings. */
+export interface RatingsCallOptions {
+  /** Overrides the client's limit for this one request. */
+  timeoutMs?: number;
+}
+
+/** The typed calls HordeDesk makes to the ratings service (HORDE-PROTOCOL.md §4.1). */
+export interface RatingsClient {
+  /** The next image to rate: from the default dataset, or one dataset (and one model of it). */
+  newImage(datasetId?: string, options?: RatingsCallOptions & { model?: string }): Promise<NewRatingImage>;
+  /** Sends one rating; `artifacts` goes out only when not null. Resolves with the kudos reward. */
+  submit(imageId: string, scores: RatingScores, call?: RatingsCallOptions): Promise<SubmitRatingAnswer>;
+  /** The datasets a user may pick from. */
+  datasets(call?: RatingsCallOptions): Promise<RatingsDataset[]>;
+  /** Everyone's ratings of one image: how a client finds out whether its own rating arrived. */
+  imageRatings(imageId: string, call?: RatingsCallOptions): Promise<ImageRatings>;
+}
+
+/** How to reach the service; getters are read on every call so settings changes apply at once. */
+export interface RatingsClientOptions {
+  /** API root including the version, e.g. "https://ratings.aihorde.net/api/v1". */
+  baseUrl: () => string;
+  http: HttpPort;
+  /** "HordeDesk:<version>:<contact>", sent as `Client-Agent` on every call. */
+  clientAgent: string;
+  /** The user's key ("0000000000" rates anonymously), or undefined to send none. */
+  apiKey: () => string | undefined;
+  /** Per-request limit; default 20 s. */
+  timeoutMs?: number;
+  /** Clock for `Retry-After` dates; injectable for tests. */
+  now?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+interface Call<T> {
+  method: 'GET' | 'POST';
+  path: string;
+  schema: z.ZodType<T>;
+  body?: unknown;
+  timeoutMs?: number;
+}
+
+/** Creates a ratings client that validates every answer and throws only the errors in ./clientErrors. */
+export function createRatingsClient(opts: RatingsClientOptions): RatingsClient {
+  const defaultTimeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const now = opts.now ?? (() => Date.now());
+
+  async function send<T>(call: Call<T>): Promise<T> {
+    const endpoint = `${call.method} /${call.path.split('?')[0] ?? call.path}`;
+    const timeoutMs = call.timeoutMs ?? defaultTimeout;
+    const apiKey = opts.apiKey();
+    const headers: Record<string, string> = { 'Client-Agent': opts.clientAgent, Accept: 'application/json' };
+    if (apiKey !== undefined && apiKey !== '') headers.apikey = apiKey;
+    const request: HttpRequest = { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`, headers, timeoutMs };
+    if (call.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      request.body = JSON.stringify(call.body);
+    }
+
+    let response: HttpResponse;
+    try {
+      response = await opts.http.request(request);
+    } catch (error) {
+      // Only the redacted text travels on, in case a port's message ever echoes the request.
+      const detail = error instanceof Error ? redactSecret(error.message, apiKey) : 'no answer';
+      throw new RatingsUnreachableError(endpoint, transportFailureOf(error), timeoutMs, { cause: new Error(detail) });
+    }
+
+    if (response.status < 200 || response.status >= 300) throw errorFromResponse(endpoint, response, apiKey, now());
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(response.body);
+    } catch {
+      throw new RatingsProtocolError(endpoint, response.status, 'the answer is not JSON.');
+    }
+    const result = call.schema.safeParse(parsed);
+    if (!result.success) throw new RatingsProtocolError(endpoint, response.status, redactSecret(describeIssues(result.error), apiKey));
+    return result.data;
+  }
+
+  const segment = (value: string) => encodeURIComponent(value);
+
+  return {
+    async newImage(datasetId, options = {}) {
+      if (options.model !== undefined && datasetId === undefined) throw new RatingsInputError('A model filter needs a dataset to pick from.');
+      const parts = ['rating/new', datasetId, options.model].filter((p): p is string => p !== undefined);
+      const path = parts.map((p, i) => (i === 0 ? p : segment(p))).join('/');
+      return send({ method: 'GET', path, schema: newRatingImageSchema, timeoutMs: options.timeoutMs });
+    },
+    async submit(imageId, scores, call = {}) {
+      const body = ratingBody(scores);
+      return send({ method: 'POST', path: `rating/${segment(imageId)}`, schema: submitRatingAnswerSchema, body, timeoutMs: call.timeoutMs });
+    },
+    datasets: (call = {}) => send({ method: 'GET', path: 'datasets', schema: ratingsDatasetListSchema, timeoutMs: call.timeoutMs }),
+    imageRatings: (imageId, call = {}) =>
+      send({ method: 'GET', path: `image/ratings/${segment(imageId)}?format=json`, schema: imageRatingsSchema, timeoutMs: call.timeoutMs }),
+  };
+}
+
+/** Checks the scales before sending: the service's 400 would only say the same, later. */
+function ratingBody(scores: RatingScores): SubmitRatingBody {
+  const rating = aestheticSchema.safeParse(scores.rating);
+  if (!rating.success) throw new RatingsInputError(`Cannot send rating ${String(scores.rating)}: ratings are whole numbers from 1 to 10.`);
+  if (scores.artifacts === null) return { rating: rating.data };
+  const artifacts = artifactsSchema.safeParse(scores.artifacts);
+  if (!artifacts.success) throw new RatingsInputError(`Cannot send artifacts ${String(scores.artifacts)}: artifacts are whole numbers from 0 to 5.`);
+  return { rating: rating.data, artifacts: artifacts.data };
+}
+
+function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: string | undefined, now: number): RatingsApiError {
+  // A 429 from a limiter or a 5xx from a proxy may not be JSON; the status still tells the story.
+  let serviceMessage: string | undefined;
+  try {
+    const result = ratingsErrorBodySchema.safeParse(JSON.parse(response.body));
+    if (result.success) serviceMessage = redactSecret(result.data.message, apiKey);
+  } catch {
+    serviceMessage = undefined;
+  }
+  const retryAfterMs = parseRetryAfter(headerValue(response.headers, 'retry-after'), now);
+  return new RatingsApiError({ status: response.status, retryAfterMs, endpoint, serviceMessage });
+}
+
+function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(whole answer)'}: ${issue.message}`);
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return `${shown.join('; ')}${more}.`;
+}
