@@ -3,7 +3,7 @@
  * Suites: ledger (durable kudos writes), transport (command round trip over the headless
  * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
  * [--steps 20] [--images 3] [--sampler k_euler]`), worker (`-- worker [--jobs 40] [--size 128]`).
- * The rater suite arrives with its issue.
+ * rater (`-- rater [--ratings 100]`).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,10 @@ import { openDatabase } from '../src-main/node/database';
 import { createSqliteKudosLedger } from '../src-main/node/kudosLedger';
 import { testApp } from '../test/helpers/app';
 import { until, workerRig } from '../test/helpers/worker';
-import { startStandin } from '../test/standin/server';
+import { STANDIN_KEYS, startStandin } from '../test/standin/server';
+import { presetDataDir, startHeadless } from '../test/helpers/headlessProcess';
+import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
+import { chromium } from 'playwright-core';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
 import { createGenerationService } from '../src-main/node/generation';
@@ -176,7 +179,69 @@ async function worker(): Promise<Row[]> {
   ];
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker };
+/**
+ * The rater: keypress-to-next-image in Chromium with the queue preloaded (goal < 50 ms), and sync
+ * throughput to the stand-in on loopback (ratings/s).
+ */
+async function rater(): Promise<Row[]> {
+  const count = Number(flag('ratings') ?? 100);
+  const standin = await startStandin({ ratings: { validationEvery: 0 } });
+  const dataDir = mkdtempSync(join(tmpdir(), 'hd-bench-rater-'));
+  presetDataDir(dataDir, { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl }, STANDIN_KEYS.workerOwner);
+  const app = await startHeadless(dataDir);
+  await app.call('rating.downloadSession', { count: Math.max(25, count), datasetId: null });
+  await app.waitFor<RatingStatus>('rating.status', (s) => s.download === null && s.cached >= count);
+  const rows: Row[] = [];
+
+  // Keypress → next image painted, in the real page.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  standin.setFaults({ ratingsDown: true });
+  try {
+    const page = await browser.newPage();
+    await page.goto(app.url);
+    await page.getByRole('button', { name: 'Rate', exact: true }).click();
+    await page.getByTestId('rate-image').waitFor();
+    const keys = Math.min(40, count - 10);
+    const times: number[] = [];
+    for (let i = 0; i < keys; i += 1) {
+      const ms = await page.evaluate(async (digit) => {
+        const img = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement;
+        const before = img.src;
+        const t0 = performance.now();
+        window.dispatchEvent(new KeyboardEvent('keydown', { key: digit, bubbles: true }));
+        window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+        for (;;) {
+          await new Promise((r) => requestAnimationFrame(() => r(null)));
+          const now = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement | null;
+          if (now && now.src !== before && now.complete) return performance.now() - t0;
+        }
+      }, String(1 + (i % 9)));
+      times.push(ms);
+    }
+    times.sort((a, b) => a - b);
+    rows.push({ what: 'keypress → next image painted (Chromium, preloaded queue)', n: keys, p50_ms: +percentile(times, 0.5).toFixed(1), p95_ms: +percentile(times, 0.95).toFixed(1), max_ms: +(times.at(-1) ?? 0).toFixed(1) });
+  } finally {
+    await browser.close();
+  }
+
+  // Sync throughput: everything rated offline goes out when the network is back.
+  for (let rated = 0; rated < count; rated += 1) {
+    const [image] = await app.call<RatingImage[]>('rating.queue', { count: 1 });
+    if (!image) break;
+    await app.call('rating.rate', { imageId: image.imageId, rating: 5, artifacts: 1 });
+  }
+  const pending = (await app.call<RatingStatus>('rating.status')).pendingSync;
+  const t0 = performance.now();
+  standin.setFaults({ ratingsDown: false });
+  await app.waitFor<RatingStatus>('rating.status', (s) => s.pendingSync === 0, 5);
+  const seconds = (performance.now() - t0) / 1000;
+  rows.push({ what: 'sync to the stand-in after the network returns', n: pending, p50_ms: '', p95_ms: '', max_ms: '', ratings_per_s: +(pending / seconds).toFixed(1) } as Row);
+  await app.stop();
+  await standin.close();
+  return rows;
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.

@@ -33,7 +33,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
     insertRating: db.prepare("INSERT INTO ratings (image_id, rating, artifacts, rated_at, state, thumbnail) VALUES (?, ?, ?, ?, 'pending', ?)"),
     lastRating: db.prepare('SELECT image_id, state FROM ratings ORDER BY id DESC LIMIT 1'),
     deleteRating: db.prepare("DELETE FROM ratings WHERE image_id = ? AND state = 'pending'"),
-    pending: db.prepare("SELECT image_id, rating, artifacts, state FROM ratings WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?"),
+    pending: db.prepare("SELECT image_id, rating, artifacts, rated_at, state FROM ratings WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?"),
     pendingCount: db.prepare("SELECT COUNT(*) AS n FROM ratings WHERE state IN ('pending', 'sending')"),
     sending: db.prepare("UPDATE ratings SET state = 'sending', attempts = attempts + 1 WHERE image_id = ?"),
     sent: db.prepare("UPDATE ratings SET state = 'sent', reward = ?, sent_at = ?, reason = NULL WHERE image_id = ?"),
@@ -78,7 +78,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
       q.setStatus.run('skipped', null, imageId, 'queued');
     },
     pending: (n) =>
-      (q.pending.all(n) as Row[]).map((r): PendingRating => ({ imageId: String(r.image_id), rating: Number(r.rating), artifacts: r.artifacts === null ? null : Number(r.artifacts), state: r.state as 'pending' | 'sending' })),
+      (q.pending.all(n) as Row[]).map((r): PendingRating => ({ imageId: String(r.image_id), rating: Number(r.rating), artifacts: r.artifacts === null ? null : Number(r.artifacts), ratedAt: Number(r.rated_at), state: r.state as 'pending' | 'sending' })),
     pendingCount: () => count(q.pendingCount),
     markSending: (id) => void q.sending.run(id),
     markSent(imageId, reward, at) {

@@ -13,6 +13,8 @@ export function presetDataDir(dir: string, settings: { hordeUrl: string; ratings
 
 /** `npm run headless` as a separate process, and a WebSocket client of its contract. */
 export interface HeadlessProcess {
+  /** The page address it printed, token included. */
+  url: string;
   call<T = unknown>(name: string, payload?: unknown): Promise<T>;
   /** Resolves with the first `rating.status`-like answer that satisfies `check` (polling the command). */
   waitFor<T>(name: string, check: (value: T) => boolean, pollMs?: number): Promise<T>;
@@ -54,6 +56,7 @@ export async function startHeadless(dataDir: string): Promise<HeadlessProcess> {
     });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    url,
     call,
     async waitFor<T>(name: string, check: (value: T) => boolean, pollMs = 50): Promise<T> {
       for (;;) {

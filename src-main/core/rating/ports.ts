@@ -14,6 +14,7 @@ export interface PendingRating {
   imageId: string;
   rating: number;
   artifacts: number | null;
+  ratedAt: number;
   /** 'sending' after a crash means: it may have arrived; ask the service before sending again. */
   state: 'pending' | 'sending';
 }

@@ -10,6 +10,8 @@ const PREFETCH = 8;
 const CACHE_LIMIT = 520;
 // Short enough that sync resumes soon after the network comes back.
 const MAX_BACKOFF_MS = 10_000;
+/** A new rating waits this long before it is sent, so Undo can still take it back. */
+export const UNDO_WINDOW_MS = 5_000;
 
 export interface RaterOptions {
   store: RatingStorePort;
@@ -77,6 +79,8 @@ export function createRater(options: RaterOptions) {
   async function syncOne(): Promise<number> {
     const [next] = store.pending(1);
     if (!next) return -1;
+    const age = clock.now() - next.ratedAt;
+    if (next.state === 'pending' && age < UNDO_WINDOW_MS) return -(UNDO_WINDOW_MS - age);
     if (next.state === 'sending') {
       // It may have arrived before the crash: ask the service, never send twice.
       const [name, raters] = await Promise.all([remote.username(), remote.ratedBy(next.imageId)]);
@@ -126,8 +130,9 @@ export function createRater(options: RaterOptions) {
         continue;
       }
       if (wait < 0) {
+        // Nothing to send yet (-1), or the oldest rating is still inside its undo window.
         cleanCache();
-        await nap(5_000);
+        await nap(wait === -1 ? 5_000 : -wait);
         continue;
       }
       failures += 1;
