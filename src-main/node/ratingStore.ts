@@ -20,6 +20,19 @@ function transaction<T>(db: DatabaseSync, work: () => T): T {
 const cached = (r: Row): CachedImage => ({ imageId: String(r.image_id), datasetId: (r.dataset_id as string | null) ?? null, instruction: (r.instruction as string | null) ?? null, file: String(r.file), mime: String(r.mime) });
 const dtoState = (state: unknown): 'pending' | 'sent' | 'refused' => (state === 'sending' ? 'pending' : (state as 'pending' | 'sent' | 'refused'));
 
+/** A `ratings` row as the app sees it ('sending' shows as pending). */
+function ratingRow(r: Row) {
+  return {
+    imageId: String(r.image_id),
+    rating: Number(r.rating),
+    artifacts: r.artifacts === null ? null : Number(r.artifacts),
+    ratedAt: Number(r.rated_at),
+    state: dtoState(r.state),
+    reward: r.reward === null ? null : Number(r.reward),
+    reason: (r.reason as string | null) ?? null,
+  };
+}
+
 /** The rater's tables (migration 3) and its ledger rows, on the app database. */
 export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPort): RatingStorePort {
   const q = {
@@ -105,28 +118,10 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
       return {
         total,
         histogram,
-        rows: rows.map((r) => ({
-          imageId: String(r.image_id),
-          rating: Number(r.rating),
-          artifacts: r.artifacts === null ? null : Number(r.artifacts),
-          ratedAt: Number(r.rated_at),
-          state: dtoState(r.state),
-          reward: r.reward === null ? null : Number(r.reward),
-          reason: (r.reason as string | null) ?? null,
-          thumbnail: r.thumbnail instanceof Uint8Array ? r.thumbnail : null,
-        })),
+        rows: rows.map((r) => ({ ...ratingRow(r), thumbnail: r.thumbnail instanceof Uint8Array ? r.thumbnail : null })),
       };
     },
-    all: () =>
-      (q.all.all() as Row[]).map((r) => ({
-        imageId: String(r.image_id),
-        rating: Number(r.rating),
-        artifacts: r.artifacts === null ? null : Number(r.artifacts),
-        ratedAt: Number(r.rated_at),
-        state: dtoState(r.state),
-        reward: r.reward === null ? null : Number(r.reward),
-        reason: (r.reason as string | null) ?? null,
-      })),
+    all: () => (q.all.all() as Row[]).map(ratingRow),
     removable: () => (q.removable.all() as Row[]).map((r) => ({ imageId: String(r.image_id), file: String(r.file) })),
     forgetFile: (id) => void q.forget.run(id),
   };

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log';
 import type { SecretStorePort } from '../core/secrets';
 import type { SettingsService } from '../core/settings/settingsService';
 import { HordeWorker, type WorkerStatus } from '../core/worker/hordeWorker';
+import { hordeDeskPopBody } from '../core/worker/popBody';
 import type { Clock, DeliveryPort, JobLogPort } from '../core/worker/ports';
 import { kudosPerHour, mpsPerSecond } from '../core/worker/stats';
 import type { GenerationService } from './generation';
@@ -54,30 +55,8 @@ export function createWorkerService(options: WorkerServiceOptions) {
   });
 
   const popBody = (models: string[]): PopRequest => {
-    const s = settings.get();
-    return {
-      name: s.workerName,
-      models,
-      bridge_agent: options.bridgeAgent,
-      nsfw: s.nsfw,
-      max_pixels: maxPixels,
-      threads: 1,
-      amount: s.amount,
-      blacklist: s.blacklist,
-      require_upfront_kudos: false,
-      // Only what HordeDesk really implements: txt2img on SD 1.x. No img2img, inpainting,
-      // post-processing, ControlNet or LoRA yet, so the horde sends none of those.
-      allow_img2img: false,
-      allow_painting: false,
-      allow_unsafe_ipaddr: true,
-      allow_post_processing: false,
-      allow_controlnet: false,
-      allow_sdxl_controlnet: false,
-      allow_lora: false,
-      extra_slow_worker: false,
-      limit_max_steps: false,
-      priority_usernames: [],
-    };
+    const { workerName, nsfw, amount, blacklist } = settings.get();
+    return hordeDeskPopBody({ name: workerName, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist });
   };
 
   const worker = new HordeWorker(

@@ -7,6 +7,7 @@ import { clientAgent } from '../../src-main/common/appMeta';
 import { createHordeClient } from '../../src-main/core/horde/client';
 import { silentLogger, type Logger } from '../../src-main/core/log';
 import { HordeWorker, type WorkerStatus } from '../../src-main/core/worker/hordeWorker';
+import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 import type { GeneratorPort, RawImage, WorkerDeps } from '../../src-main/core/worker/ports';
 import { openDatabase } from '../../src-main/node/database';
 import { createNodeHttp } from '../../src-main/node/http';
@@ -64,27 +65,8 @@ export function workerRig(hordeApiUrl: string, generator: GeneratorPort, overrid
   const ledger = createSqliteKudosLedger(opened.db);
   const jobLog = createSqliteJobLog(opened.db);
   const horde = createHordeClient({ baseUrl: () => hordeApiUrl, http: createNodeHttp(), clientAgent: clientAgent('0.1.0'), apiKey: () => STANDIN_KEYS.workerOwner });
-  const popBody = (models: string[]): PopRequest => ({
-    name: overrides.name ?? 'HordeDesk Test Worker',
-    models,
-    bridge_agent: clientAgent('0.1.0'),
-    nsfw: false,
-    max_pixels: 262144,
-    threads: 1,
-    amount: 4,
-    blacklist: [],
-    require_upfront_kudos: false,
-    allow_img2img: false,
-    allow_painting: false,
-    allow_unsafe_ipaddr: true,
-    allow_post_processing: false,
-    allow_controlnet: false,
-    allow_sdxl_controlnet: false,
-    allow_lora: false,
-    extra_slow_worker: false,
-    limit_max_steps: false,
-    priority_usernames: [],
-  });
+  const popBody = (models: string[]): PopRequest =>
+    hordeDeskPopBody({ name: overrides.name ?? 'HordeDesk Test Worker', models, bridgeAgent: clientAgent('0.1.0'), maxPixels: 262144, nsfw: false, amount: 4, blacklist: [] });
   const deps: WorkerDeps = {
     horde,
     generator,

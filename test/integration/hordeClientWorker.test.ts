@@ -7,6 +7,7 @@ import { createHordeClient, isMaintenanceError, isRetryable, submitOutcome } fro
 import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../../src-main/core/horde/errors';
 import { parsePop } from '../../src-main/core/worker/job';
 import { createNodeHttp } from '../../src-main/node/http';
+import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 
 // The worker endpoints over real HTTP, against a bare node:http server that records what it got
 // and answers what each test tells it to, the way the horde does (HORDE-PROTOCOL.md §2.2–2.12).
@@ -18,27 +19,7 @@ function fixtureText(name: string): string {
   return readFileSync(new URL(`../fixtures/horde/${name}`, import.meta.url), 'utf8');
 }
 
-const POP_BODY: PopRequest = {
-  name: 'Desk Dreamer 01',
-  models: ['stable_diffusion'],
-  bridge_agent: AGENT,
-  nsfw: false,
-  max_pixels: 1048576,
-  threads: 1,
-  amount: 2,
-  blacklist: [],
-  require_upfront_kudos: false,
-  allow_img2img: false,
-  allow_painting: false,
-  allow_unsafe_ipaddr: true,
-  allow_post_processing: false,
-  allow_controlnet: false,
-  allow_sdxl_controlnet: false,
-  allow_lora: false,
-  extra_slow_worker: false,
-  limit_max_steps: false,
-  priority_usernames: [],
-};
+const POP_BODY: PopRequest = hordeDeskPopBody({ name: 'Desk Dreamer 01', models: ['stable_diffusion'], bridgeAgent: AGENT, maxPixels: 1048576, nsfw: false, amount: 2, blacklist: [] });
 
 interface Seen {
   method: string;

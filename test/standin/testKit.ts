@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { StandinHandle } from './server';
 import { STANDIN_KEYS } from './users';
+import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 
 // Small helpers for tests that talk to the stand-in with plain fetch, so they exercise the HTTP
 // surface and no app code.
@@ -55,28 +56,8 @@ export async function putUpload(url: string, bytes: Uint8Array): Promise<number>
 
 /** A HordeDesk-like pop body (every field explicit, as the app sends it). */
 export function hordeDeskPop(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'HordeDesk Test Worker',
-    models: ['stable_diffusion'],
-    bridge_agent: 'HordeDesk:0.1.0:https://example.org/hordedesk',
-    nsfw: false,
-    max_pixels: 1048576,
-    threads: 1,
-    amount: 1,
-    blacklist: [],
-    require_upfront_kudos: false,
-    allow_img2img: false,
-    allow_painting: false,
-    allow_unsafe_ipaddr: true,
-    allow_post_processing: false,
-    allow_controlnet: false,
-    allow_sdxl_controlnet: false,
-    allow_lora: false,
-    extra_slow_worker: false,
-    limit_max_steps: false,
-    priority_usernames: [],
-    ...overrides,
-  };
+  const body = hordeDeskPopBody({ name: 'HordeDesk Test Worker', models: ['stable_diffusion'], bridgeAgent: 'HordeDesk:0.1.0:https://example.org/hordedesk', maxPixels: 1048576, nsfw: false, amount: 1, blacklist: [] });
+  return { ...body, ...overrides };
 }
 
 /** Pops as the seeded worker owner. */

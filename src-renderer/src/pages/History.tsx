@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { WorkerStatusDto } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
+import { Pager } from '../components/Pager';
 
 const PAGE = 50;
 
@@ -59,17 +60,7 @@ export function History() {
               ))}
             </tbody>
           </table>
-          <div className="actions">
-            <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-              Newer
-            </button>
-            <span className="muted">
-              {offset + 1}–{Math.min(offset + PAGE, h.total)} of {h.total}
-            </span>
-            <button disabled={offset + PAGE >= h.total} onClick={() => setOffset(offset + PAGE)}>
-              Older
-            </button>
-          </div>
+          <Pager offset={offset} pageSize={PAGE} total={h.total} onChange={setOffset} />
         </>
       )}
     </section>

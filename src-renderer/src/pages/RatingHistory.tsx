@@ -2,6 +2,7 @@ import { useCallback, useRef, useState } from 'react';
 import type { RatingRow, RatingStatus } from '../../../src-main/common/ratings';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
 import { RatingExport, RatingHistogram } from './RatingHistoryParts';
+import { Pager } from '../components/Pager';
 
 const PAGE = 25;
 const SCORES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -124,17 +125,7 @@ export function RatingHistory() {
                 ))}
               </tbody>
             </table>
-            <div className="actions">
-              <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-                Newer
-              </button>
-              <span className="muted" data-testid="ratings-range">
-                {offset + 1}–{Math.min(offset + PAGE, h.total)} of {h.total}
-              </span>
-              <button disabled={offset + PAGE >= h.total} onClick={() => setOffset(offset + PAGE)}>
-                Older
-              </button>
-            </div>
+            <Pager offset={offset} pageSize={PAGE} total={h.total} onChange={setOffset} testId="ratings-range" />
           </>
         )}
       </section>
