@@ -109,6 +109,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     },
     (next) => {
       events.emit('settings.changed', next);
+      rater.wake();
       events.emit('app.state', deriveAppState(next, worker.status()));
     },
   );
@@ -248,6 +249,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
         username = null;
         log.warn(`kept the API key without checking it: ${error instanceof Error ? error.message : String(error)}`);
       }
+      rater.wake();
       return keyStatus();
     },
     'apiKey.clear': async () => {

@@ -158,18 +158,18 @@ export function createRater(options: RaterOptions) {
         if (message?.startsWith('Download')) message = null;
         emit();
       } catch (error) {
-        if (download) download.failed += 1;
         if (remote.classify(error).kind === 'refused') {
-          // One bad image (not an image, too large, refused): say so and go on with the next.
+          // One bad image (not an image, too large, refused): say so, count it, go on with the next.
+          if (download) download.failed += 1;
           message = `Skipped an image: ${remote.classify(error).message}`;
           log.warn(message);
           emit();
           await nap(500);
           continue;
         }
+        // Offline or the service is struggling: a session download waits and resumes, it is not lost.
         const wait = noteFailure(error, 'Download paused');
         failures += 1;
-        if (!online && download) download = null;
         await nap(Math.max(wait, Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** Math.min(failures, 6))));
       }
     }
@@ -194,6 +194,8 @@ export function createRater(options: RaterOptions) {
       stopped = true;
       nudge();
     },
+    /** Retries at once (after a settings change: a new URL or key may fix what failed). */
+    wake: nudge,
     queue(count: number): RatingImage[] {
       return store.queued(count).flatMap((img) => {
         const src = cache.dataUrl(img.file, img.mime);
