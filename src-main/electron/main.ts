@@ -48,9 +48,26 @@ async function start(): Promise<void> {
   registerIpc(running, isTrustedFrame);
   const tray = createAppTray(app.isPackaged, (action) => {
     if (action === 'open') showWindow();
-    else app.quit();
+    else if (action === 'quit') app.quit();
+    else if (action === 'pause') running.worker.pause();
+    else if (action === 'stopNow') running.worker.stopNow();
+    else {
+      // Starting can be refused (no key, no model): show the window so the reason is visible.
+      running.worker.start().catch((error: unknown) => {
+        running.notices.add('warning', error instanceof Error ? error.message : String(error));
+        showWindow();
+      });
+    }
   });
-  const refreshTray = (): void => tray.render(trayMenuModel(deriveAppState(running.settings.get(), running.worker.status()), computeTotals(running.ledger, new Date()).today));
+  // app.state arrives with every sampler step; rebuild the native menu only when it changes.
+  let shown = '';
+  const refreshTray = (): void => {
+    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status()), computeTotals(running.ledger, new Date()).today);
+    const key = JSON.stringify(model);
+    if (key === shown) return;
+    shown = key;
+    tray.render(model);
+  };
   running.events.subscribe((name) => {
     if (name === 'app.state' || name === 'kudos.changed') refreshTray();
   });

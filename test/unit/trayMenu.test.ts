@@ -1,10 +1,15 @@
 import { expect, test } from 'vitest';
 import { trayMenuModel } from '../../src-main/core/trayMenu';
 
-test('the tray shows the state line first, then Open and Quit', () => {
+const actions = (m: ReturnType<typeof trayMenuModel>): string[] => m.items.flatMap((i) => (i.kind === 'action' ? [i.action] : []));
+
+test('the tray shows the state line first, then the worker controls that fit the state, Open and Quit', () => {
   const model = trayMenuModel({ worker: 'not-set-up', line: 'Worker not set up yet' }, 12.345);
   expect(model.items[0]).toEqual({ kind: 'label', label: 'Worker not set up yet' });
-  expect(model.items.filter((i) => i.kind === 'action').map((i) => i.kind === 'action' && i.action)).toEqual(['open', 'quit']);
+  expect(actions(model)).toEqual(['open', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'working', line: 'Working' }, 0))).toEqual(['pause', 'stopNow', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'paused', line: 'Paused' }, 0))).toEqual(['start', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0))).toEqual(['start', 'open', 'quit']);
   expect(model.tooltip).toBe('HordeDesk: Worker not set up yet · 12.3 kudos today');
 });
 
