@@ -3,6 +3,7 @@ import { defaultBridges, type BridgeSpec } from './bridges';
 import { baselineMultiplier, imageKudos, jobTtl } from './kudos';
 import { seedNumber, type ResolvedRequest } from './requests';
 import type { StandinWorker, WorkerRegistry } from './workers';
+import { mulberry32 } from '../../src-main/inference/graph/weights';
 
 // The horde's waiting prompts and their jobs (HORDE-PROTOCOL.md §2.1, §2.10): each image of a
 // request is a job id from the start, "waiting" until a pop hands it to a worker. A job that is
@@ -85,17 +86,8 @@ export function requestKudos(request: ResolvedRequest): number {
   });
 }
 
-/** Mulberry32: a small deterministic generator. Returns floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32: a small deterministic generator of floats in [0, 1), shared with the graph builder's test weights. */
+export const createRng = mulberry32;
 
 /** The queue of one stand-in. */
 export class JobBoard {

@@ -2,6 +2,8 @@ import sharp from 'sharp';
 import { DEFAULT_HUGE_IMAGE_BYTES, takeRatingsFault } from './ratingsFaults';
 import { json, type Route } from './router';
 import type { StandinState } from './state';
+// A seeded PRNG (Math.random would make images differ between runs).
+import { mulberry32 } from '../../src-main/inference/graph/weights';
 
 // The images behind the URLs `GET /rating/new` hands out. The real service points at its own
 // storage; the stand-in serves real, decodable WebP bytes from itself so a client exercises its
@@ -59,17 +61,6 @@ function seedOf(id: string): number {
   return hash;
 }
 
-/** A small seeded PRNG; Math.random would make images differ between runs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What `ratingsBadImage` serves: a web page, labelled as a WebP to prove the label is not trusted. */
 const NOT_AN_IMAGE = '<!doctype html><html><head><title>Bucket error</title></head><body><h1>AccessDenied</h1></body></html>';

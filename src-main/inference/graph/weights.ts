@@ -77,8 +77,8 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small 32-bit generator; quality is ample for test weights. */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded 32-bit generator of floats in [0, 1); ample for test weights and test data. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
