@@ -100,7 +100,14 @@ const jobRecordSchema = z.object({
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 
-const apiKeyStatusSchema = z.object({ set: z.boolean(), protection: z.string(), username: z.string().nullable() });
+const apiKeyStatusSchema = z.object({
+  set: z.boolean(),
+  protection: z.string(),
+  /** Who the horde says the key belongs to (find_user); null until checked or when offline. */
+  username: z.string().nullable(),
+  kudos: z.number().nullable(),
+  trusted: z.boolean().nullable(),
+});
 export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
 
 /** A model is named by its folder under the models directory, never by a path. */
@@ -124,6 +131,9 @@ export const contract = {
     'hardware.profile': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: capabilityProfileSchema },
     'settings.get': { request: none, response: settingsSchema },
     'settings.update': { request: settingsPatchSchema, response: settingsSchema },
+    /** Settings as a JSON file to keep or move to another machine; never the API key. */
+    'settings.export': { request: none, response: z.object({ filename: z.string(), content: z.string() }) },
+    'settings.import': { request: z.object({ content: z.string().max(200_000) }).strict(), response: settingsSchema },
     'kudos.totals': { request: none, response: kudosTotalsSchema },
     'horde.status': { request: none, response: hordeStatusSchema },
     'models.list': { request: none, response: z.array(modelEntrySchema) },
@@ -134,6 +144,8 @@ export const contract = {
     'apiKey.set': { request: z.object({ apiKey: z.string().trim().max(200) }).strict(), response: apiKeyStatusSchema },
     'apiKey.clear': { request: none, response: apiKeyStatusSchema },
     'worker.status': { request: none, response: workerStatusSchema },
+    /** Whether the horde would let this key's owner use a worker name. */
+    'worker.checkName': { request: z.object({ name: z.string().max(200) }).strict(), response: z.object({ available: z.boolean(), message: z.string() }) },
     'worker.start': { request: none, response: workerStatusSchema },
     'worker.pause': { request: none, response: workerStatusSchema },
     'worker.stopNow': { request: none, response: workerStatusSchema },

@@ -18,10 +18,15 @@ runHeadless('The HordeDesk demo', async () => {
   // so honest faults show up too.
   const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
+  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName });
-  // The stand-in's throw-away worker-owner key: demo data only, never a real horde key.
-  app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
+  if (args.fresh) {
+    console.log('Fresh start: onboarding will ask for an API key. The stand-in accepts this one:', STANDIN_KEYS.workerOwner);
+  } else {
+    // Pre-onboarded with the stand-in's throw-away worker-owner key: demo data only, never a real key.
+    app.settings.update({ workerName, onboarded: true });
+    app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
+  }
   // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
   // Keep a few requests waiting, like a busy horde.
@@ -31,7 +36,7 @@ runHeadless('The HordeDesk demo', async () => {
   };
   topUp();
   const feeder = setInterval(topUp, 2000);
-  if (!args.idle) await app.worker.start();
+  if (!args.idle && !args.fresh) await app.worker.start();
   let server;
   try {
     server = await startHeadlessServer(app, { port: args.port });
@@ -41,7 +46,7 @@ runHeadless('The HordeDesk demo', async () => {
     server = await startHeadlessServer(app, { port: 0 });
   }
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
-  console.log(args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
+  console.log(args.fresh ? 'Open the page to go through onboarding.' : args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
   return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close()];
 });

@@ -121,7 +121,11 @@ export function createApp(options: AppOptions): HordeDeskApp {
     clientAgent: clientAgent(version),
     apiKey: () => secretStore.getApiKey() ?? undefined,
   });
-  let username: string | null = null;
+  let user: { username: string; kudos: number | null; trusted: boolean | null } | null = null;
+  const checkUser = async (): Promise<void> => {
+    const details = await horde.findUser();
+    user = { username: details.username, kudos: typeof details.kudos === 'number' ? details.kudos : null, trusted: typeof details.trusted === 'boolean' ? details.trusted : null };
+  };
 
   const detect = options.detectHardware ?? (() => detectCapabilityProfileSafely());
   let profile: Promise<CapabilityProfile> | null = null;
@@ -180,7 +184,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   if (options.startRater !== false) rater.start();
   const dataUrl = (bytes: Uint8Array | null): string | null => (bytes ? `data:image/webp;base64,${Buffer.from(bytes).toString('base64')}` : null);
 
-  const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username });
+  const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null });
 
   const info: AppInfo = {
     name: APP_NAME,
@@ -210,6 +214,25 @@ export function createApp(options: AppOptions): HordeDeskApp {
     },
     'settings.get': async () => settings.get(),
     'settings.update': async (patch) => settings.update(patch),
+    'settings.export': async () => {
+      // Everything but what is machine-specific bookkeeping; the API key is never in settings.
+      const { schemaVersion, onboarded: _onboarded, ...rest } = settings.get();
+      return { filename: 'hordedesk-settings.json', content: `${JSON.stringify({ schemaVersion, ...rest }, null, 2)}\n` };
+    },
+    'settings.import': async ({ content }) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(content);
+      } catch {
+        throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file (it is not JSON).');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file.');
+      const { schemaVersion, ...patch } = parsed as Record<string, unknown>;
+      if (schemaVersion !== undefined && schemaVersion !== settings.get().schemaVersion) {
+        throw new UserFacingError('invalid-settings-file', `This settings file is version ${String(schemaVersion)}; this HordeDesk reads version ${settings.get().schemaVersion}.`);
+      }
+      return settings.update(patch);
+    },
     'kudos.totals': async () => computeTotals(ledger, now()),
     'horde.status': async () => {
       const url = settings.get().hordeUrl;
@@ -239,14 +262,14 @@ export function createApp(options: AppOptions): HordeDeskApp {
       const previous = secretStore.getApiKey();
       secretStore.setApiKey(apiKey);
       try {
-        username = (await horde.findUser()).username;
+        await checkUser();
       } catch (error) {
         if (error instanceof HordeApiError && (error.status === 401 || error.status === 404)) {
           if (previous) secretStore.setApiKey(previous);
           else secretStore.clearApiKey();
           throw new UserFacingError('unknown-api-key', 'The horde does not know this API key. Check it at aihorde.net/register.', { fields: { apiKey: 'unknown to the horde' } });
         }
-        username = null;
+        user = null;
         log.warn(`kept the API key without checking it: ${error instanceof Error ? error.message : String(error)}`);
       }
       rater.wake();
@@ -254,10 +277,29 @@ export function createApp(options: AppOptions): HordeDeskApp {
     },
     'apiKey.clear': async () => {
       secretStore.clearApiKey();
-      username = null;
+      user = null;
       return keyStatus();
     },
     'worker.status': async () => worker.status(),
+    'worker.checkName': async ({ name }) => {
+      const trimmed = name.trim();
+      if (trimmed.length < 5 || trimmed.length > 100) return { available: false, message: 'A worker name has 5 to 100 characters.' };
+      if (/colab|tpu|google/i.test(trimmed)) return { available: false, message: 'The horde refuses new worker names containing "colab", "tpu" or "google".' };
+      let existing: { id: string } | null = null;
+      try {
+        existing = await horde.getWorkerByName(trimmed);
+      } catch (error) {
+        if (!(error instanceof HordeApiError && error.status === 404)) return { available: true, message: `Could not ask the horde (${error instanceof Error ? error.message : String(error)}); the name is checked again at the first pop.` };
+      }
+      if (!existing) return { available: true, message: 'The name is free.' };
+      try {
+        const mine = (await horde.findUser()).worker_ids ?? [];
+        if (mine.includes(existing.id)) return { available: true, message: 'This is already your worker.' };
+      } catch {
+        // Without the owner's details, the name is taken as far as we can tell.
+      }
+      return { available: false, message: 'Another user owns a worker with this name; the horde would refuse it. Pick another.' };
+    },
     'worker.start': async () => worker.start(),
     'worker.pause': async () => worker.pause(),
     'worker.stopNow': async () => worker.stopNow(),

@@ -3,6 +3,7 @@ import type { AppState, Notice } from '../../src-main/common/contract';
 import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
 import { Dashboard } from './pages/Dashboard';
 import { Generate } from './pages/Generate';
+import { Onboarding } from './pages/Onboarding';
 import { History } from './pages/History';
 import { Rate } from './pages/Rate';
 import { RatingHistory } from './pages/RatingHistory';
@@ -33,13 +34,16 @@ function Notices() {
 export function App() {
   const [page, setPage] = useState<Page>('dashboard');
   const state = useCommand('app.state', {});
+  const settings = useCommand('settings.get', {});
   useEvent('app.state', useCallback((s: AppState) => state.set(s), [state.set]));
+  // First run: onboarding until it is finished or skipped.
+  const onboarding = settings.data !== undefined && !settings.data.onboarded;
   return (
     <div className="app">
       <nav>
         <div className="brand">HordeDesk</div>
         {(Object.keys(PAGES) as Page[]).map((p) => (
-          <button key={p} className={p === page ? 'active' : ''} onClick={() => setPage(p)}>
+          <button key={p} className={p === page && !onboarding ? 'active' : ''} disabled={onboarding} onClick={() => setPage(p)}>
             {PAGES[p]}
           </button>
         ))}
@@ -49,7 +53,14 @@ export function App() {
       </nav>
       <main>
         <Notices />
-        {page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'generate' ? <Generate /> : <Settings />}
+        {onboarding ? (
+          <Onboarding
+            onDone={() => {
+              settings.reload();
+              setPage('dashboard');
+            }}
+          />
+        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

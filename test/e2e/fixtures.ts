@@ -15,8 +15,8 @@ export interface DemoProcess {
 }
 
 /** Starts `npm run demo`'s entry exactly as a user would, on a fresh data folder, and reads its URLs. */
-export async function startDemo(dataDir = mkdtempSync(join(tmpdir(), 'hordedesk-e2e-'))): Promise<DemoProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/headless/demo.ts', '--port', '0', '--data-dir', dataDir], {
+export async function startDemo(dataDir = mkdtempSync(join(tmpdir(), 'hordedesk-e2e-')), extraArgs: string[] = []): Promise<DemoProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/headless/demo.ts', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });
