@@ -1,4 +1,4 @@
-import { app, safeStorage, type BrowserWindow } from 'electron';
+import { app, Notification, safeStorage, type BrowserWindow } from 'electron';
 import ElectronStore from 'electron-store';
 import { deriveAppState } from '../core/appState';
 import { computeTotals } from '../core/kudos/ledger';
@@ -43,7 +43,13 @@ async function start(): Promise<void> {
   const cipher: SecretCipher | null = safeStorage.isEncryptionAvailable()
     ? { encrypt: (plain) => safeStorage.encryptString(plain), decrypt: (data) => safeStorage.decryptString(data) }
     : null;
-  core = createApp({ shell: 'electron', dataDir, settingsFactory: electronStoreFactory, secrets: createFileSecretStore(dataDir, cipher) });
+  core = createApp({
+    shell: 'electron',
+    dataDir,
+    settingsFactory: electronStoreFactory,
+    secrets: createFileSecretStore(dataDir, cipher),
+    notifier: { show: (note) => Notification.isSupported() && new Notification({ title: note.title, body: note.body }).show() },
+  });
   const running = core;
   registerIpc(running, isTrustedFrame);
   const tray = createAppTray(app.isPackaged, (action) => {

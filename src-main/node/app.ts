@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientAgent, APP_NAME } from '../common/appMeta';
 import { toDataset } from '../common/ratingsApi';
-import type { AppInfo, Handlers } from '../common/contract';
+import type { AppInfo, Handlers, WorkerStatusDto } from '../common/contract';
+import type { RatingStatus } from '../common/ratings';
 import type { CapabilityProfile } from '../common/hardware';
 import { deriveAppState } from '../core/appState';
 import { createEventHub, type EventHub } from '../core/events';
@@ -13,6 +14,7 @@ import type { Logger } from '../core/log';
 import { createNoticeBoard, type NoticeBoard } from '../core/notices';
 import { createSettingsService, type SettingsService } from '../core/settings/settingsService';
 import { checkApiKeyShape, type SecretStorePort } from '../core/secrets';
+import { ratingNote, workerNote, type Note, type NotifierPort } from '../core/notify';
 import { HordeApiError } from '../core/horde/errors';
 import { UserFacingError } from '../common/result';
 import { openDatabase } from './database';
@@ -49,6 +51,8 @@ export interface AppOptions {
   secrets?: SecretStorePort;
   /** Start the rater's download and sync loops (default true; tests that do not rate turn them off). */
   startRater?: boolean;
+  /** Desktop notifications (Electron); headless shows them as in-app notices. */
+  notifier?: NotifierPort;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -141,6 +145,13 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log: inferenceLog,
   });
 
+  const notifier: NotifierPort = options.notifier ?? { show: (note) => void notices.add('info', `${note.title}: ${note.body}`) };
+  const notify = (note: Note | null): void => {
+    if (note && settings.get().notifications) notifier.show(note);
+  };
+  let lastWorkerState: WorkerStatusDto['state'] | null = null;
+  let lastRatingStatus: RatingStatus | null = null;
+
   const worker = createWorkerService({
     horde,
     generation,
@@ -153,6 +164,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
     bridgeAgent: clientAgent(version),
     log: log.child('worker'),
     onStatus: (status) => {
+      notify(workerNote(lastWorkerState, status));
+      lastWorkerState = status.state;
       events.emit('worker.status', status);
       events.emit('app.state', deriveAppState(settings.get(), status));
       if (status.stats.kudosSession !== lastKudos) {
@@ -174,6 +187,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
     clock: nodeClock,
     log: log.child('rating'),
     onStatus: (status) => {
+      notify(ratingNote(lastRatingStatus, status));
+      lastRatingStatus = status;
       events.emit('rating.status', status);
       if (status.sessionKudos !== lastRatingKudos) {
         lastRatingKudos = status.sessionKudos;

@@ -3,6 +3,8 @@ import type { Settings as SettingsValue } from '../../../src-main/common/setting
 import { BridgeError } from '../bridge/bridge';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
+import { ScheduleCard } from './ScheduleCard';
+import { SettingsFileCard } from './SettingsFileCard';
 
 type Editable = Pick<SettingsValue, 'hordeUrl' | 'ratingsUrl' | 'workerName'> & { nsfw: boolean; amount: string; blacklist: string; maxPixels: string };
 
@@ -89,6 +91,8 @@ export function Settings() {
         <span data-testid="settings-message">{message}</span>
       </div>
     </form>
+    <ScheduleCard />
+    <SettingsFileCard onImported={settings.reload} />
     </div>
   );
 }

@@ -1,0 +1,220 @@
+import type { WorkerState } from '../worker/hordeWorker';
+import type { Clock } from '../worker/ports';
+import { decide, type Decision, type ScheduleCause, type ScheduleFacts, type ScheduleRules } from './idlePolicy';
+
+/** What the operating system tells about the user. null means "cannot tell here". */
+export interface IdleSourcePort {
+  /** Seconds since the last keyboard or mouse input. */
+  idleSeconds(): number | null;
+  onBattery(): boolean | null;
+  /** Whether another app (a game, a video) fills the screen. */
+  fullScreen(): boolean | null;
+}
+
+/** The GPU's temperature, or null when it cannot be read. Must not reject (a rejection reads as null). */
+export interface TemperaturePort {
+  gpuTempC(): Promise<number | null>;
+}
+
+/** The worker as the schedule drives it (HordeWorker fits, via a small adapter for state()). */
+export interface WorkerControlPort {
+  state(): WorkerState;
+  /** May throw (no model, no API key); the message is shown as the schedule's reason. */
+  start(): Promise<void> | void;
+  pause(): void;
+  stopNow(): void;
+}
+
+/** The schedule as the tray and dashboard show it. */
+export interface ScheduleStatus {
+  reason: string;
+  waiting: boolean;
+  cause: ScheduleCause | 'startFailed' | 'checkFailed' | 'checking';
+  snoozedUntil: number | null;
+  finishThenPause: boolean;
+  /** The user started the worker outside the schedule; see ScheduleInput.manualStart. */
+  manualStart: boolean;
+  rules: ScheduleRules;
+}
+
+/** What createScheduler needs. */
+export interface SchedulerOptions {
+  clock: Clock;
+  idle: IdleSourcePort;
+  temperature: TemperaturePort;
+  worker: WorkerControlPort;
+  rules: ScheduleRules;
+  /** Called whenever status() changes. */
+  onStatus?: (status: ScheduleStatus) => void;
+  /** Milliseconds between checks (default 5000). The first check runs on the clock's next timer (0 ms). */
+  tickMs?: number;
+}
+
+/** The running schedule. Every command re-checks at once; `tick()` resolves when that check is done. */
+export interface Scheduler {
+  status(): ScheduleStatus;
+  /** Holds the worker (finishing jobs in hand) for `ms` from now. */
+  snooze(ms: number): Promise<void>;
+  clearSnooze(): Promise<void>;
+  /** "Finish the current job, then pause": nothing starts by itself until userStarted(). */
+  finishThenPause(): Promise<void>;
+  /**
+   * The user pressed Start: clears "finish then pause" and the snooze, and lets the worker run even
+   * when the idle or hours rules would not (until they agree by themselves). Starts the worker unless
+   * battery, heat or a full-screen app holds it.
+   */
+  userStarted(): Promise<void>;
+  setRules(rules: ScheduleRules): Promise<void>;
+  /** Runs one check now (or joins the one under way, and runs once more after it). */
+  tick(): Promise<void>;
+  /** Stops ticking; leaves the worker as it is. */
+  stop(): void;
+}
+
+const DEFAULT_TICK_MS = 5_000;
+
+function safe<T>(read: () => T | null): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Drives a worker from the idle policy: every `tickMs` on the Clock port it reads the idle source and
+ * the GPU temperature, calls `decide`, and applies start / pause / stopNow. Start failures are caught
+ * and reported in the reason ("Could not start: …"); the next check tries again.
+ */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { clock, idle, temperature, worker } = options;
+  const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+  let rules: ScheduleRules = options.rules;
+  let snoozedUntil: number | null = null;
+  let finishThenPause = false;
+  let manualStart = false;
+  let pausedByHeat = false;
+  let stopped = false;
+  let cancelTimer: (() => void) | null = null;
+  let current: ScheduleStatus = {
+    reason: 'Checking the schedule', waiting: false, cause: 'checking', snoozedUntil, finishThenPause, manualStart, rules,
+  };
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+
+  function publish(next: Omit<ScheduleStatus, 'snoozedUntil' | 'finishThenPause' | 'manualStart' | 'rules'>): void {
+    const status: ScheduleStatus = { ...next, snoozedUntil, finishThenPause, manualStart, rules };
+    const changed = (Object.keys(status) as (keyof ScheduleStatus)[]).some((key) => status[key] !== current[key]);
+    current = status;
+    if (changed) options.onStatus?.(status);
+  }
+
+  async function readFacts(): Promise<ScheduleFacts> {
+    let gpuTempC: number | null = null;
+    if (rules.maxGpuTempC !== null) {
+      try {
+        gpuTempC = await temperature.gpuTempC();
+      } catch {
+        gpuTempC = null;
+      }
+    }
+    return {
+      now: clock.now(),
+      idleSeconds: safe(() => idle.idleSeconds()),
+      onBattery: safe(() => idle.onBattery()),
+      fullScreen: safe(() => idle.fullScreen()),
+      gpuTempC,
+    };
+  }
+
+  async function apply(decision: Decision): Promise<string | null> {
+    try {
+      if (decision.action === 'start') await worker.start();
+      else if (decision.action === 'pause') worker.pause();
+      else if (decision.action === 'stopNow') worker.stopNow();
+      return null;
+    } catch (error) {
+      return messageOf(error);
+    }
+  }
+
+  async function evaluate(): Promise<void> {
+    const facts = await readFacts();
+    if (snoozedUntil !== null && facts.now >= snoozedUntil) snoozedUntil = null;
+    const decision = decide({ rules, facts, snoozedUntil, finishThenPause, workerState: worker.state(), pausedByHeat, manualStart });
+    pausedByHeat = decision.pausedByHeat;
+    manualStart = decision.manualStart;
+    const failure = await apply(decision);
+    if (failure !== null) publish({ reason: `Could not start: ${failure}`, waiting: false, cause: 'startFailed' });
+    else publish({ reason: decision.reason, waiting: decision.waiting, cause: decision.cause });
+  }
+
+  function tick(): Promise<void> {
+    if (inFlight) {
+      again = true;
+      return inFlight;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        again = false;
+        try {
+          await evaluate();
+        } catch (error) {
+          publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
+        }
+      } while (again && !stopped);
+    };
+    inFlight = run().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  }
+
+  function arm(delay: number): void {
+    if (stopped) return;
+    cancelTimer = clock.setTimer(delay, () => {
+      cancelTimer = null;
+      void tick().finally(() => arm(tickMs));
+    });
+  }
+
+  arm(0);
+
+  return {
+    status: () => current,
+    snooze(ms) {
+      snoozedUntil = clock.now() + Math.max(0, ms);
+      manualStart = false;
+      return tick();
+    },
+    clearSnooze() {
+      snoozedUntil = null;
+      return tick();
+    },
+    finishThenPause() {
+      finishThenPause = true;
+      manualStart = false;
+      return tick();
+    },
+    userStarted() {
+      finishThenPause = false;
+      snoozedUntil = null;
+      manualStart = true;
+      return tick();
+    },
+    setRules(next) {
+      rules = next;
+      return tick();
+    },
+    tick,
+    stop() {
+      stopped = true;
+      cancelTimer?.();
+      cancelTimer = null;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { useEffect, useState } from 'react';
+import type { ScheduleRules } from '../../../src-main/common/settings';
+import { BridgeError } from '../bridge/bridge';
+import { useBridge, useCommand } from '../bridge/BridgeContext';
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** When the worker runs by itself: idle rules, battery, hours, heat; plus notifications and autostart. */
+export function ScheduleCard() {
+  const bridge = useBridge();
+  const settings = useCommand('settings.get', {});
+  const [rules, setRules] = useState<ScheduleRules | null>(null);
+  const [extras, setExtras] = useState({ notifications: false, autostart: false });
+  const [message, setMessage] = useState('');
+  useEffect(() => {
+    if (settings.data) {
+      setRules(settings.data.schedule);
+      setExtras({ notifications: settings.data.notifications, autostart: settings.data.autostart });
+    }
+  }, [settings.data]);
+  if (!rules) return null;
+  const set = <K extends keyof ScheduleRules>(key: K, value: ScheduleRules[K]): void => setRules({ ...rules, [key]: value });
+  const save = (): void => {
+    setMessage('');
+    bridge
+      .invoke('settings.update', { schedule: rules, ...extras })
+      .then((s) => {
+        settings.set(s);
+        setMessage('Saved.');
+      })
+      .catch((e: unknown) => setMessage(e instanceof BridgeError ? `${e.message} ${Object.values(e.fields).join(' ')}` : String(e)));
+  };
+  return (
+    <section className="card settings" data-testid="schedule-card">
+      <h2>When to work</h2>
+      <label>
+        <span>Mode</span>
+        <select name="scheduleMode" value={rules.mode} onChange={(e) => set('mode', e.target.value as ScheduleRules['mode'])}>
+          <option value="idle">Only when I am away (no keyboard or mouse input)</option>
+          <option value="always">Always</option>
+          <option value="never">Only when I press Start</option>
+        </select>
+      </label>
+      <div className="row">
+        <label>
+          <span>Minutes without input</span>
+          <input name="scheduleIdleMinutes" type="number" min={1} max={120} value={rules.idleMinutes} onChange={(e) => set('idleMinutes', Number(e.target.value))} />
+        </label>
+        <label>
+          <span>When I come back</span>
+          <select name="scheduleOnReturn" value={rules.onReturn} onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}>
+            <option value="finish">Finish the job in hand, then stop</option>
+            <option value="stopNow">Stop at once (the job is reported as faulted)</option>
+          </select>
+        </label>
+        <label>
+          <span>GPU temperature limit (°C)</span>
+          <input name="scheduleMaxTemp" placeholder="none" value={rules.maxGpuTempC ?? ''} onChange={(e) => set('maxGpuTempC', e.target.value.trim() === '' ? null : Number(e.target.value))} />
+        </label>
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={rules.pauseOnBattery} onChange={(e) => set('pauseOnBattery', e.target.checked)} /> Not on battery
+      </label>
+      <div>
+        <span>Hours (empty = any time)</span>
+        {rules.windows.map((w, i) => (
+          <div className="row" key={i}>
+            {DAYS.map((d, day) => (
+              <label className="check" key={d}>
+                <input
+                  type="checkbox"
+                  checked={w.days.includes(day)}
+                  onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x)))}
+                />
+                {d}
+              </label>
+            ))}
+            <input aria-label="From" value={w.start} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
+            <input aria-label="To" value={w.end} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
+            <button onClick={() => set('windows', rules.windows.filter((_, j) => j !== i))}>Remove</button>
+          </div>
+        ))}
+        <button onClick={() => set('windows', [...rules.windows, { days: [0, 1, 2, 3, 4, 5, 6], start: '22:00', end: '08:00' }])}>Add hours</button>
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} /> Notify me (maintenance, a rating session synced)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={extras.autostart} onChange={(e) => setExtras({ ...extras, autostart: e.target.checked })} /> Start HordeDesk when I log in (desktop app)
+      </label>
+      <div className="actions">
+        <button onClick={save}>Save schedule</button>
+        <span data-testid="schedule-message">{message}</span>
+      </div>
+    </section>
+  );
+}
