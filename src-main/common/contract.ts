@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { capabilityProfileSchema } from './hardware';
+import { kudosChartsSchema, kudosReconcileSchema } from './kudosViews';
 import { aestheticSchema, artifactsSchema, datasetSchema, ratingHistoryRequestSchema, ratingHistorySchema, ratingImageSchema, ratingStatusSchema } from './ratings';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
 import { settingsPatchSchema, settingsSchema } from './settings';
@@ -110,6 +111,19 @@ const apiKeyStatusSchema = z.object({
 });
 export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
 
+const scheduleStatusSchema = z.object({
+  /** Plain words for the dashboard and the tray: why the worker runs or waits. */
+  reason: z.string(),
+  waiting: z.boolean(),
+  cause: z.string(),
+  snoozedUntil: z.number().nullable(),
+  finishThenPause: z.boolean(),
+  manualStart: z.boolean(),
+  /** Headless demo only: the idle source can be driven from the page. */
+  simulated: z.boolean(),
+});
+export type ScheduleStatusDto = z.infer<typeof scheduleStatusSchema>;
+
 /** A model is named by its folder under the models directory, never by a path. */
 const modelName = z.string().min(1).max(200).regex(/^[^/\\]+$/, 'a model name, not a path').refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
 
@@ -135,6 +149,9 @@ export const contract = {
     'settings.export': { request: none, response: z.object({ filename: z.string(), content: z.string() }) },
     'settings.import': { request: z.object({ content: z.string().max(200_000) }).strict(), response: settingsSchema },
     'kudos.totals': { request: none, response: kudosTotalsSchema },
+    'kudos.charts': { request: none, response: kudosChartsSchema },
+    /** The local ledger beside the horde's own numbers, with the differences explained. */
+    'kudos.reconcile': { request: none, response: kudosReconcileSchema },
     'horde.status': { request: none, response: hordeStatusSchema },
     'models.list': { request: none, response: z.array(modelEntrySchema) },
     'models.createTiny': { request: none, response: modelEntrySchema },
@@ -150,6 +167,11 @@ export const contract = {
     'worker.pause': { request: none, response: workerStatusSchema },
     'worker.stopNow': { request: none, response: workerStatusSchema },
     'worker.leaveMaintenance': { request: none, response: workerStatusSchema },
+    'schedule.status': { request: none, response: scheduleStatusSchema },
+    'schedule.snooze': { request: z.object({ minutes: z.number().int().min(1).max(24 * 60) }).strict(), response: scheduleStatusSchema },
+    'schedule.clearSnooze': { request: none, response: scheduleStatusSchema },
+    /** Headless demo: pretend the user left (`away`) or came back (`back`). */
+    'schedule.simulate': { request: z.object({ presence: z.enum(['away', 'back']) }).strict(), response: scheduleStatusSchema },
     'jobs.history': {
       request: z.object({ limit: z.number().int().min(1).max(200).default(50), offset: z.number().int().min(0).default(0) }).strict(),
       response: z.object({ total: z.number().int(), jobs: z.array(jobRecordSchema) }),
@@ -178,6 +200,9 @@ export const contract = {
     'inference.progress': inferenceProgressSchema,
     'worker.status': workerStatusSchema,
     'rating.status': ratingStatusSchema,
+    'schedule.status': scheduleStatusSchema,
+    /** Main asks the page to show one of its pages (tray: Rate images). */
+    'app.navigate': z.object({ page: z.enum(['dashboard', 'rate', 'settings']) }),
   },
 } as const;
 

@@ -2,7 +2,7 @@ import type { AppState, WorkerStatusDto } from '../common/contract';
 import type { Settings } from '../common/settings';
 
 /** The one-line state for the tray and the dashboard, from the settings and the worker. */
-export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>): AppState {
+export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>, schedule?: { waiting: boolean; reason: string }): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
   const done = worker.stats.jobsDone;
   switch (worker.state) {
@@ -13,12 +13,13 @@ export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto,
     case 'stopping':
       return { worker: 'working', line: 'Stopping' };
     case 'paused':
-      return { worker: 'paused', line: 'Paused' };
+      return schedule?.waiting ? { worker: 'idle', line: schedule.reason } : { worker: 'paused', line: 'Paused' };
     case 'maintenance':
       return { worker: 'error', line: 'In maintenance: see the dashboard' };
     case 'error':
       return { worker: 'error', line: `Stopped: ${worker.message ?? 'error'}` };
     default:
-      return { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
+      // Stopped: waiting for the schedule (idle time, hours, battery…) says why; otherwise idle.
+      return schedule?.waiting ? { worker: 'idle', line: schedule.reason } : { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
   }
 }

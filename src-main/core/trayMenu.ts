@@ -1,6 +1,6 @@
 import type { AppState } from '../common/contract';
 
-export type TrayAction = 'open' | 'start' | 'pause' | 'stopNow' | 'quit';
+export type TrayAction = 'open' | 'start' | 'pause' | 'stopNow' | 'snooze' | 'rate' | 'quit';
 
 export interface TrayMenuModel {
   tooltip: string;
@@ -15,9 +15,13 @@ function workerItems(state: AppState): TrayMenuModel['items'] {
     return [
       { kind: 'action', action: 'pause', label: 'Finish current job, then pause' },
       { kind: 'action', action: 'stopNow', label: 'Stop now' },
+      { kind: 'action', action: 'snooze', label: 'Snooze 1 hour' },
     ];
   }
-  return [{ kind: 'action', action: 'start', label: 'Start worker' }];
+  return [
+    { kind: 'action', action: 'start', label: 'Start worker' },
+    { kind: 'action', action: 'snooze', label: 'Snooze 1 hour' },
+  ];
 }
 
 /** The tray menu as data, derived from the core state; electron/tray.ts only renders it. */
@@ -31,6 +35,7 @@ export function trayMenuModel(state: AppState, todayKudos: number): TrayMenuMode
       { kind: 'separator' },
       ...workerItems(state),
       { kind: 'separator' },
+      { kind: 'action', action: 'rate', label: 'Rate images' },
       { kind: 'action', action: 'open', label: 'Open HordeDesk' },
       { kind: 'action', action: 'quit', label: 'Quit' },
     ],

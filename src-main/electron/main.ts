@@ -5,6 +5,7 @@ import { computeTotals } from '../core/kudos/ledger';
 import { trayMenuModel } from '../core/trayMenu';
 import { createApp, type HordeDeskApp } from '../node/app';
 import { createFileSecretStore, type SecretCipher } from '../node/fileSecrets';
+import { createElectronIdleSource, setAutostart } from './idleSource';
 import type { ConfFactory } from '../node/settingsStore';
 import { forwardEvents, registerIpc } from './ipc';
 import { createAppTray } from './tray';
@@ -49,17 +50,23 @@ async function start(): Promise<void> {
     settingsFactory: electronStoreFactory,
     secrets: createFileSecretStore(dataDir, cipher),
     notifier: { show: (note) => Notification.isSupported() && new Notification({ title: note.title, body: note.body }).show() },
+    idleSource: createElectronIdleSource(),
   });
+  setAutostart(core.settings.get().autostart);
   const running = core;
   registerIpc(running, isTrustedFrame);
   const tray = createAppTray(app.isPackaged, (action) => {
     if (action === 'open') showWindow();
     else if (action === 'quit') app.quit();
-    else if (action === 'pause') running.worker.pause();
-    else if (action === 'stopNow') running.worker.stopNow();
-    else {
-      // Starting can be refused (no key, no model): show the window so the reason is visible.
-      running.worker.start().catch((error: unknown) => {
+    else if (action === 'rate') {
+      showWindow();
+      running.events.emit('app.navigate', { page: 'rate' });
+    } else {
+      // The same commands the Dashboard uses, so the scheduler hears of the user's choice.
+      const command = action === 'start' ? 'worker.start' : action === 'pause' ? 'worker.pause' : action === 'stopNow' ? 'worker.stopNow' : null;
+      const run = command ? running.handlers[command]({}) : running.handlers['schedule.snooze']({ minutes: 60 });
+      run.catch((error: unknown) => {
+        // Starting can be refused (no key, no model): show the window so the reason is visible.
         running.notices.add('warning', error instanceof Error ? error.message : String(error));
         showWindow();
       });
@@ -68,13 +75,14 @@ async function start(): Promise<void> {
   // app.state arrives with every sampler step; rebuild the native menu only when it changes.
   let shown = '';
   const refreshTray = (): void => {
-    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status()), computeTotals(running.ledger, new Date()).today);
+    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status(), running.scheduler.status()), computeTotals(running.ledger, new Date()).today);
     const key = JSON.stringify(model);
     if (key === shown) return;
     shown = key;
     tray.render(model);
   };
-  running.events.subscribe((name) => {
+  running.events.subscribe((name, payload) => {
+    if (name === 'settings.changed') setAutostart((payload as { autostart: boolean }).autostart);
     if (name === 'app.state' || name === 'kudos.changed') refreshTray();
   });
   refreshTray();

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { STANDIN_KEYS, startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
+import { createSimulatedIdleSource } from '../node/idleSource';
 import { TINY_MODEL_NAME, writeTinyModel } from '../node/tinyModel';
 import { parseHeadlessArgs } from './args';
 import { runHeadless } from './lifecycle';
@@ -17,13 +18,17 @@ runHeadless('The HordeDesk demo', async () => {
   // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
   // so honest faults show up too.
   const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
-  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
+  // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
+  const simulatedIdle = createSimulatedIdleSource();
+  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
   app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
   if (args.fresh) {
     console.log('Fresh start: onboarding will ask for an API key. The stand-in accepts this one:', STANDIN_KEYS.workerOwner);
   } else {
     // Pre-onboarded with the stand-in's throw-away worker-owner key: demo data only, never a real key.
+    // Working at once, visibly; switch to "only when idle" in Settings and use the Dashboard's Away/Back buttons.
+    if (!app.settings.get().onboarded) app.settings.update({ schedule: { ...app.settings.get().schedule, mode: 'always' } });
     app.settings.update({ workerName, onboarded: true });
     app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
   }

@@ -10,11 +10,18 @@ import { createEventHub, type EventHub } from '../core/events';
 import { createHordeClient } from '../core/horde/client';
 import type { HttpPort } from '../core/horde/http';
 import { computeTotals, type KudosLedgerPort } from '../core/kudos/ledger';
+import { buildKudosCharts, chartsSince } from '../core/kudos/charts';
+import { reconcile } from '../core/kudos/reconcile';
+import type { UserDetails, WorkerDetails } from '../common/horde';
+import { ledgerRowsSince, ledgerTotalsBySource } from './kudosQueries';
 import type { Logger } from '../core/log';
 import { createNoticeBoard, type NoticeBoard } from '../core/notices';
 import { createSettingsService, type SettingsService } from '../core/settings/settingsService';
 import { checkApiKeyShape, type SecretStorePort } from '../core/secrets';
 import { ratingNote, workerNote, type Note, type NotifierPort } from '../core/notify';
+import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../core/schedule/scheduler';
+import { createUnknownIdleSource, type SimulatedIdleSource } from './idleSource';
+import { createGpuTemperatureSource } from './gpuTemperature';
 import { HordeApiError } from '../core/horde/errors';
 import { UserFacingError } from '../common/result';
 import { openDatabase } from './database';
@@ -53,6 +60,12 @@ export interface AppOptions {
   startRater?: boolean;
   /** Desktop notifications (Electron); headless shows them as in-app notices. */
   notifier?: NotifierPort;
+  /** Where idle time comes from: powerMonitor in Electron; unknown (never blocks) in headless. */
+  idleSource?: IdleSourcePort;
+  /** The demo's simulated idle source, driven by `schedule.simulate`. */
+  simulatedIdle?: SimulatedIdleSource;
+  /** Run the idle scheduler (default true; tests that drive the worker by hand turn it off). */
+  startScheduler?: boolean;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -66,6 +79,7 @@ export interface HordeDeskApp {
   generation: GenerationService;
   worker: WorkerService;
   rater: Rater;
+  scheduler: Scheduler;
   jobLog: JobLog;
   secrets: SecretStorePort;
   log: Logger;
@@ -114,7 +128,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
     (next) => {
       events.emit('settings.changed', next);
       rater.wake();
-      events.emit('app.state', deriveAppState(next, worker.status()));
+      void scheduler.setRules(next.schedule);
+      events.emit('app.state', deriveAppState(next, worker.status(), scheduler.status()));
     },
   );
 
@@ -167,7 +182,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
       notify(workerNote(lastWorkerState, status));
       lastWorkerState = status.state;
       events.emit('worker.status', status);
-      events.emit('app.state', deriveAppState(settings.get(), status));
+      events.emit('app.state', deriveAppState(settings.get(), status, scheduler.status()));
       if (status.stats.kudosSession !== lastKudos) {
         lastKudos = status.stats.kudosSession;
         events.emit('kudos.changed', computeTotals(ledger, now()));
@@ -199,6 +214,34 @@ export function createApp(options: AppOptions): HordeDeskApp {
   if (options.startRater !== false) rater.start();
   const dataUrl = (bytes: Uint8Array | null): string | null => (bytes ? `data:image/webp;base64,${Buffer.from(bytes).toString('base64')}` : null);
 
+  const simulated = options.simulatedIdle ?? null;
+  const scheduleDto = (status: ScheduleStatus) => ({
+    reason: status.reason,
+    waiting: status.waiting,
+    cause: status.cause,
+    snoozedUntil: status.snoozedUntil,
+    finishThenPause: status.finishThenPause,
+    manualStart: status.manualStart,
+    simulated: simulated !== null,
+  });
+  const scheduler = createScheduler({
+    clock: nodeClock,
+    idle: simulated ?? options.idleSource ?? createUnknownIdleSource(),
+    temperature: createGpuTemperatureSource(),
+    worker: {
+      state: () => worker.status().state,
+      start: async () => void (await worker.start()),
+      pause: () => worker.pause(),
+      stopNow: () => worker.stopNow(),
+    },
+    rules: settings.get().schedule,
+    onStatus: (status) => {
+      events.emit('schedule.status', scheduleDto(status));
+      events.emit('app.state', deriveAppState(settings.get(), worker.status(), status));
+    },
+  });
+  if (options.startScheduler === false) scheduler.stop();
+
   const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null });
 
   const info: AppInfo = {
@@ -213,7 +256,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   const handlers: Handlers = {
     'app.info': async () => info,
-    'app.state': async () => deriveAppState(settings.get(), worker.status()),
+    'app.state': async () => deriveAppState(settings.get(), worker.status(), scheduler.status()),
     'app.notices': async () => notices.list(),
     'app.dismissNotice': async ({ id }) => notices.dismiss(id),
     'hardware.profile': async ({ refresh }) => {
@@ -249,6 +292,27 @@ export function createApp(options: AppOptions): HordeDeskApp {
       return settings.update(patch);
     },
     'kudos.totals': async () => computeTotals(ledger, now()),
+    'kudos.charts': async () => {
+      const at = now();
+      return buildKudosCharts({ rows: ledgerRowsSince(opened.db, chartsSince(at)), allTime: ledgerTotalsBySource(opened.db), now: at });
+    },
+    'kudos.reconcile': async () => {
+      let details: UserDetails | null = null;
+      let workerDetails: WorkerDetails | null = null;
+      let problem: string | null = null;
+      if (!secretStore.getApiKey()) problem = 'No API key is set, so the horde cannot be asked.';
+      else {
+        try {
+          details = await horde.findUser();
+          const name = settings.get().workerName;
+          if (name) workerDetails = await horde.getWorkerByName(name).catch(() => null);
+        } catch (error) {
+          problem = error instanceof Error ? error.message : String(error);
+        }
+      }
+      // Non-reGen bridges are credited ×0.75 of the announced reward (HORDE-PROTOCOL §2.8).
+      return reconcile({ ledgerTotals: ledgerTotalsBySource(opened.db), user: details, worker: workerDetails, bridgeMultiplier: 0.75, trusted: null, now: now(), problem });
+    },
     'horde.status': async () => {
       const url = settings.get().hordeUrl;
       const checkedAt = now().toISOString();
@@ -315,9 +379,36 @@ export function createApp(options: AppOptions): HordeDeskApp {
       }
       return { available: false, message: 'Another user owns a worker with this name; the horde would refuse it. Pick another.' };
     },
-    'worker.start': async () => worker.start(),
-    'worker.pause': async () => worker.pause(),
-    'worker.stopNow': async () => worker.stopNow(),
+    // The user's own Start/Pause/Stop go through the scheduler, so it does not undo them.
+    'worker.start': async () => {
+      const status = await worker.start();
+      await scheduler.userStarted();
+      return status;
+    },
+    'worker.pause': async () => {
+      await scheduler.finishThenPause();
+      return worker.pause();
+    },
+    'worker.stopNow': async () => {
+      await scheduler.finishThenPause();
+      return worker.stopNow();
+    },
+    'schedule.status': async () => scheduleDto(scheduler.status()),
+    'schedule.snooze': async ({ minutes }) => {
+      await scheduler.snooze(minutes * 60_000);
+      return scheduleDto(scheduler.status());
+    },
+    'schedule.clearSnooze': async () => {
+      await scheduler.clearSnooze();
+      return scheduleDto(scheduler.status());
+    },
+    'schedule.simulate': async ({ presence }) => {
+      if (!simulated) throw new UserFacingError('not-simulated', 'Idle is only simulated in the demo; here HordeDesk reads it from the system.');
+      if (presence === 'away') simulated.set(24 * 3600);
+      else simulated.reportActivity();
+      await scheduler.tick();
+      return scheduleDto(scheduler.status());
+    },
     'worker.leaveMaintenance': async () => worker.leaveMaintenance(),
     'rating.status': async () => rater.status(),
     'rating.queue': async ({ count }) => rater.queue(count),
@@ -348,7 +439,9 @@ export function createApp(options: AppOptions): HordeDeskApp {
     jobLog,
     secrets: secretStore,
     log,
+    scheduler,
     async close() {
+      scheduler.stop();
       rater.stop();
       await worker.shutdown();
       await generation.close();

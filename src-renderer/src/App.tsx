@@ -5,11 +5,12 @@ import { Dashboard } from './pages/Dashboard';
 import { Generate } from './pages/Generate';
 import { Onboarding } from './pages/Onboarding';
 import { History } from './pages/History';
+import { Kudos } from './pages/Kudos';
 import { Rate } from './pages/Rate';
 import { RatingHistory } from './pages/RatingHistory';
 import { Settings } from './pages/Settings';
 
-const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', generate: 'Generate', settings: 'Settings' } as const;
+const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', kudos: 'Kudos', generate: 'Generate', settings: 'Settings' } as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
@@ -36,6 +37,7 @@ export function App() {
   const state = useCommand('app.state', {});
   const settings = useCommand('settings.get', {});
   useEvent('app.state', useCallback((s: AppState) => state.set(s), [state.set]));
+  useEvent('app.navigate', useCallback((n: { page: 'dashboard' | 'rate' | 'settings' }) => setPage(n.page), []));
   // First run: onboarding until it is finished or skipped.
   const onboarding = settings.data !== undefined && !settings.data.onboarded;
   return (
@@ -60,7 +62,7 @@ export function App() {
               setPage('dashboard');
             }}
           />
-        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'generate' ? <Generate /> : <Settings />}
+        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

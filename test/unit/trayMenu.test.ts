@@ -6,10 +6,10 @@ const actions = (m: ReturnType<typeof trayMenuModel>): string[] => m.items.flatM
 test('the tray shows the state line first, then the worker controls that fit the state, Open and Quit', () => {
   const model = trayMenuModel({ worker: 'not-set-up', line: 'Worker not set up yet' }, 12.345);
   expect(model.items[0]).toEqual({ kind: 'label', label: 'Worker not set up yet' });
-  expect(actions(model)).toEqual(['open', 'open', 'quit']);
-  expect(actions(trayMenuModel({ worker: 'working', line: 'Working' }, 0))).toEqual(['pause', 'stopNow', 'open', 'quit']);
-  expect(actions(trayMenuModel({ worker: 'paused', line: 'Paused' }, 0))).toEqual(['start', 'open', 'quit']);
-  expect(actions(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0))).toEqual(['start', 'open', 'quit']);
+  expect(actions(model)).toEqual(['open', 'rate', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'working', line: 'Working' }, 0))).toEqual(['pause', 'stopNow', 'snooze', 'rate', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'paused', line: 'Paused' }, 0))).toEqual(['start', 'snooze', 'rate', 'open', 'quit']);
+  expect(actions(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0))).toEqual(['start', 'snooze', 'rate', 'open', 'quit']);
   expect(model.tooltip).toBe('HordeDesk: Worker not set up yet · 12.3 kudos today');
 });
 

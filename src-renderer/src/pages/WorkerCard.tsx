@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { CommandName, WorkerStatusDto } from '../../../src-main/common/contract';
 import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
+import { ScheduleLine } from './ScheduleLine';
 
 const STATE_WORDS: Record<WorkerStatusDto['state'], string> = {
   stopped: 'Stopped',
@@ -51,6 +52,7 @@ export function WorkerCard() {
         {busy && <button onClick={() => act('worker.stopNow')}>Stop now</button>}
       </div>
       {error && <p className="error" data-testid="worker-error">{error}</p>}
+      <ScheduleLine />
       {c && (
         <p data-testid="worker-current">
           Job {c.jobId.slice(0, 8)} · {c.model} · image {c.image + 1}/{c.images} · {c.phase}
