@@ -12,6 +12,7 @@ import type { HttpPort } from '../core/horde/http';
 import { computeTotals, type KudosLedgerPort } from '../core/kudos/ledger';
 import { buildKudosCharts, chartsSince } from '../core/kudos/charts';
 import { reconcile } from '../core/kudos/reconcile';
+import { bookUptime } from '../core/kudos/uptime';
 import type { UserDetails, WorkerDetails } from '../common/horde';
 import { ledgerRowsSince, ledgerTotalsBySource } from './kudosQueries';
 import type { Logger } from '../core/log';
@@ -242,6 +243,19 @@ export function createApp(options: AppOptions): HordeDeskApp {
   });
   if (options.startScheduler === false) scheduler.stop();
 
+  // Uptime kudos only show in the horde's worker record: read it every 10 minutes while working.
+  const uptimeTimer = setInterval(() => {
+    const name = settings.get().workerName;
+    if (!name || worker.status().state !== 'running') return;
+    void horde
+      .getWorkerByName(name)
+      .then((details) => {
+        if (bookUptime(ledger, details.kudos_details?.uptime, now().getTime()) > 0) events.emit('kudos.changed', computeTotals(ledger, now()));
+      })
+      .catch((error: unknown) => log.warn(`could not read uptime kudos: ${error instanceof Error ? error.message : String(error)}`));
+  }, 10 * 60_000);
+  uptimeTimer.unref();
+
   const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null });
 
   const info: AppInfo = {
@@ -306,6 +320,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
           details = await horde.findUser();
           const name = settings.get().workerName;
           if (name) workerDetails = await horde.getWorkerByName(name).catch(() => null);
+          if (bookUptime(ledger, workerDetails?.kudos_details?.uptime, now().getTime()) > 0) events.emit('kudos.changed', computeTotals(ledger, now()));
         } catch (error) {
           problem = error instanceof Error ? error.message : String(error);
         }
@@ -441,6 +456,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log,
     scheduler,
     async close() {
+      clearInterval(uptimeTimer);
       scheduler.stop();
       rater.stop();
       await worker.shutdown();

@@ -63,7 +63,11 @@ export function createWorkerService(options: WorkerServiceOptions) {
     {
       horde: options.horde,
       generator: {
-        readyModels: () => generation.readyModels(),
+        // The models the user chose (all ready ones by default) that are really ready.
+        readyModels: () => {
+          const chosen = settings.get().models;
+          return generation.readyModels().filter((m) => chosen === null || chosen.includes(m));
+        },
         async generate(job, onProgress) {
           const { result } = await generation.run(job.model, job.params, job.ids[0] as string, onProgress);
           return result.images;

@@ -30,7 +30,8 @@ test('first run: key checked with the horde, worker name checked, hardware, mode
 
     await expect(onboarding).toBeHidden();
     await expect(page.getByTestId('worker-card')).toBeVisible();
-    await expect(page.getByTestId('state-line')).toContainText('My Desk Worker');
+    // "Only when idle" with 2 minutes: the tray and the page say what the worker waits for.
+    await expect(page.getByTestId('state-line')).toContainText('Waiting for 2 minutes without keyboard or mouse input');
     await page.getByRole('button', { name: 'Settings' }).click();
     await expect(page.getByLabel('Worker name')).toHaveValue('My Desk Worker');
   } finally {

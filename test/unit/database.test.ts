@@ -85,3 +85,17 @@ describe('kudos ledger', () => {
     opened.db.close();
   });
 });
+
+describe('uptime kudos', () => {
+  test('the horde’s running uptime total is booked as the difference, once', async () => {
+    const { bookUptime } = await import('../../src-main/core/kudos/uptime');
+    const opened = openDatabase(join(tempDir(), 'hordedesk.db'));
+    const ledger = createSqliteKudosLedger(opened.db);
+    expect(bookUptime(ledger, 52, 1000)).toBe(52);
+    expect(bookUptime(ledger, 52, 2000)).toBe(0);
+    expect(bookUptime(ledger, 104, 3000)).toBe(52);
+    expect(bookUptime(ledger, null, 4000)).toBe(0);
+    expect(ledger.sumSince(0)).toEqual([{ source: 'uptime', total: 104, count: 2 }]);
+    opened.db.close();
+  });
+});

@@ -3,6 +3,7 @@ import type { Settings as SettingsValue } from '../../../src-main/common/setting
 import { BridgeError } from '../bridge/bridge';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
+import { ModelsChoice } from './ModelsChoice';
 import { ScheduleCard } from './ScheduleCard';
 import { SettingsFileCard } from './SettingsFileCard';
 
@@ -91,6 +92,7 @@ export function Settings() {
         <span data-testid="settings-message">{message}</span>
       </div>
     </form>
+    <ModelsChoice />
     <ScheduleCard />
     <SettingsFileCard onImported={settings.reload} />
     </div>
