@@ -69,8 +69,10 @@ export function createRater(options: RaterOptions) {
   function noteFailure(error: unknown, what: string): number {
     const verdict = remote.classify(error);
     if (verdict.kind === 'retry') online = false;
-    message = verdict.kind === 'wait' ? `The ratings service asks to slow down; waiting ${Math.ceil((verdict.retryAfterMs ?? 60_000) / 1000)} s.` : `${what}: ${verdict.message}`;
-    log.warn(message);
+    const next = verdict.kind === 'wait' ? `The ratings service asks to slow down; waiting ${Math.ceil((verdict.retryAfterMs ?? 60_000) / 1000)} s.` : `${what}: ${verdict.message}`;
+    // An outage repeats the same failure every backoff: log it once, not every 10 s.
+    if (next !== message) log.warn(next);
+    message = next;
     emit();
     return verdict.retryAfterMs ?? 0;
   }
