@@ -3,7 +3,7 @@
  * Suites: ledger (durable kudos writes), transport (command round trip over the headless
  * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
  * [--steps 20] [--images 3] [--sampler k_euler]`), worker (`-- worker [--jobs 40] [--size 128]`).
- * rater (`-- rater [--ratings 100]`).
+ * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { STANDIN_KEYS, startStandin } from '../test/standin/server';
 import { presetDataDir, startHeadless } from '../test/helpers/headlessProcess';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
+import { convertBench } from './convert';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
 import { createGenerationService } from '../src-main/node/generation';
@@ -241,7 +242,12 @@ async function rater(): Promise<Row[]> {
   return rows;
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater };
+/** Checkpoint conversion: MB/s and peak RSS against the largest tensor (streaming, not whole-file). */
+async function convert(): Promise<Row[]> {
+  return (await convertBench({ sizeMb: Number(flag('size-mb') ?? 1024) })) as Row[];
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.

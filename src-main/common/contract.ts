@@ -124,6 +124,30 @@ const scheduleStatusSchema = z.object({
 });
 export type ScheduleStatusDto = z.infer<typeof scheduleStatusSchema>;
 
+const catalogSchema = z.object({
+  /** Where the reference came from: fetched now, the cached copy (offline), or nowhere. */
+  source: z.enum(['network', 'cache', 'none']),
+  fetchedAt: z.string().nullable(),
+  message: z.string().nullable(),
+  entries: z.array(
+    z.object({
+      name: z.string(),
+      family: z.string(),
+      baseline: z.string(),
+      nsfw: z.boolean(),
+      inpainting: z.boolean(),
+      sizeBytes: z.number().nullable(),
+      fits: z.boolean(),
+      fitReason: z.string(),
+      demand: z.object({ queuedMps: z.number(), jobs: z.number(), workers: z.number(), opportunity: z.number() }),
+      installed: z.boolean(),
+    }),
+  ),
+  installed: z.array(z.object({ name: z.string(), bytes: z.number(), ready: z.boolean(), problem: z.string().nullable() })),
+  freeBytes: z.number().nullable(),
+});
+export type CatalogDto = z.infer<typeof catalogSchema>;
+
 /** A model is named by its folder under the models directory, never by a path. */
 const modelName = z.string().min(1).max(200).regex(/^[^/\\]+$/, 'a model name, not a path').refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
 
@@ -155,6 +179,8 @@ export const contract = {
     'horde.status': { request: none, response: hordeStatusSchema },
     'models.list': { request: none, response: z.array(modelEntrySchema) },
     'models.createTiny': { request: none, response: modelEntrySchema },
+    'models.catalog': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: catalogSchema },
+    'models.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: catalogSchema },
     'inference.status': { request: none, response: inferenceStatusSchema },
     'inference.generate': { request: z.object({ model: modelName, params: generationParamsSchema }).strict(), response: generationOutcomeSchema },
     'apiKey.status': { request: none, response: apiKeyStatusSchema },

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { startModelFileServer } from '../../test/standin/modelsServer';
 import { STANDIN_KEYS, startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
@@ -21,7 +22,9 @@ runHeadless('The HordeDesk demo', async () => {
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl });
+  // A small model reference in the horde's format, served locally like the real GitHub file.
+  const references = await startModelFileServer({ 'stable_diffusion.json': Buffer.from(JSON.stringify(demoModelReference())) });
+  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, modelReferenceUrl: `${references.url}/stable_diffusion.json` });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
   if (args.fresh) {
     console.log('Fresh start: onboarding will ask for an API key. The stand-in accepts this one:', STANDIN_KEYS.workerOwner);
@@ -53,5 +56,26 @@ runHeadless('The HordeDesk demo', async () => {
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
   console.log(args.fresh ? 'Open the page to go through onboarding.' : args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
-  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close()];
+  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close(), () => references.close()];
 });
+
+/** Three records in the reference's real shape: the demo's tiny model, an SD 1.5 and an SDXL one. */
+function demoModelReference(): Record<string, unknown> {
+  const record = (name: string, baseline: string, size: number, nsfw = false) => ({
+    name,
+    baseline,
+    type: 'ckpt',
+    inpainting: false,
+    nsfw,
+    description: `${name} (demo record)`,
+    version: '1',
+    style: 'generalist',
+    config: { files: [{ path: `${name}.safetensors` }], download: [{ file_name: `${name}.safetensors`, file_path: '', file_url: `https://example.invalid/${name}.safetensors` }] },
+    size_on_disk_bytes: size,
+  });
+  return {
+    [TINY_MODEL_NAME]: record(TINY_MODEL_NAME, 'stable diffusion 1', 20_000_000),
+    stable_diffusion: record('stable_diffusion', 'stable diffusion 1', 2_132_626_066),
+    'AlbedoBase XL (SDXL)': record('AlbedoBase XL (SDXL)', 'stable_diffusion_xl', 6_938_040_682),
+  };
+}

@@ -37,6 +37,7 @@ import { createRatingsClient } from '../core/rating/client';
 import { exportRatings } from '../core/rating/export';
 import { createRater, type Rater } from '../core/rating/raterService';
 import { createImageCache } from './imageCache';
+import { createModelCatalog } from './modelCatalog';
 import { createRatingsRemote } from './ratingsRemote';
 import { createSqliteRatingStore } from './ratingStore';
 import { createGenerationService, type GenerationService } from './generation';
@@ -258,6 +259,17 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null });
 
+  const catalog = createModelCatalog({
+    dataDir: options.dataDir,
+    modelsDir: generation.modelsDir,
+    http: options.http ?? createNodeHttp(),
+    horde,
+    referenceUrl: () => settings.get().modelReferenceUrl,
+    clientAgent: clientAgent(version),
+    profile: profileNow,
+    log: log.child('models'),
+  });
+
   const info: AppInfo = {
     name: APP_NAME,
     version,
@@ -344,6 +356,11 @@ export function createApp(options: AppOptions): HordeDeskApp {
       const entry = generation.list().find((m) => m.dir === dir);
       if (!entry) throw new Error(`the tiny model was written to ${dir} but is not listed`);
       return entry;
+    },
+    'models.catalog': async ({ refresh }) => catalog.view(refresh),
+    'models.delete': async ({ name }) => {
+      if (generation.status().model === name) throw new UserFacingError('model-in-use', `${name} is loaded; stop the worker (and the Generate page) before deleting it.`);
+      return catalog.remove(name);
     },
     'inference.status': async () => generation.status(),
     'inference.generate': async ({ model, params }) => generation.generate(model, params),

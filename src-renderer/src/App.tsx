@@ -6,11 +6,12 @@ import { Generate } from './pages/Generate';
 import { Onboarding } from './pages/Onboarding';
 import { History } from './pages/History';
 import { Kudos } from './pages/Kudos';
+import { Models } from './pages/Models';
 import { Rate } from './pages/Rate';
 import { RatingHistory } from './pages/RatingHistory';
 import { Settings } from './pages/Settings';
 
-const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', kudos: 'Kudos', generate: 'Generate', settings: 'Settings' } as const;
+const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', kudos: 'Kudos', models: 'Models', generate: 'Generate', settings: 'Settings' } as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
@@ -62,7 +63,7 @@ export function App() {
               setPage('dashboard');
             }}
           />
-        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'generate' ? <Generate /> : <Settings />}
+        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'models' ? <Models /> : page === 'generate' ? <Generate /> : <Settings />}
       </main>
     </div>
   );

@@ -1,0 +1,159 @@
+// Reads a torch.save zip checkpoint (.ckpt/.pt): restricted unpickling of data.pkl, then tensor bytes read on
+// demand from the STORED `<prefix>/data/<key>` entries with positioned reads.
+import { closeSync, openSync } from 'node:fs';
+import { type CkptDtype, type TensorRef, DTYPE_BYTES } from './allowList';
+import { type UnpickleLimits, DEFAULT_UNPICKLE_LIMITS, unpickle } from './unpickle';
+import { type ZipIndex, CkptFormatError, entryDataOffset, readExact, readZipIndex } from './zip';
+
+/** An open checkpoint: tensor names, shapes and dtypes, and on-demand F32 reads. Call close() when done. */
+export interface CkptFile {
+  names(): string[];
+  shape(name: string): number[];
+  dtype(name: string): CkptDtype;
+  /** The tensor converted to F32 (F16/BF16 widened exactly; integers and F64 converted as by Number). */
+  read(name: string): Float32Array;
+  /** The `<prefix>/` inside the archive, e.g. `archive/`. */
+  readonly prefix: string;
+  close(): void;
+}
+
+/** Options for {@link openCkpt}. */
+export interface OpenCkptOptions {
+  /** Pickle VM limits (defaults: {@link DEFAULT_UNPICKLE_LIMITS}). */
+  readonly limits?: UnpickleLimits;
+  /** Largest accepted data.pkl in bytes (default 256 MiB). */
+  readonly maxPickleBytes?: number;
+}
+
+function isTensor(v: unknown): v is TensorRef {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'tensor';
+}
+
+/** Picks the state dict: `{'state_dict': {...}}` (PyTorch Lightning) or the top-level dict itself. */
+function stateDict(top: unknown): Map<string, TensorRef> {
+  if (!(top instanceof Map)) throw new CkptFormatError('Checkpoint does not contain a dictionary of tensors.');
+  const nested = top.get('state_dict');
+  const dict = nested instanceof Map ? nested : top;
+  const out = new Map<string, TensorRef>();
+  for (const [k, v] of dict) if (typeof k === 'string' && isTensor(v)) out.set(k, v);
+  if (out.size === 0) throw new CkptFormatError('Checkpoint contains no tensors.');
+  return out;
+}
+
+/** Element strides of a row-major contiguous tensor of this shape. */
+function contiguousStrides(size: readonly number[]): number[] {
+  const out = new Array<number>(size.length);
+  let s = 1;
+  for (let i = size.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= size[i] ?? 1;
+  }
+  return out;
+}
+
+/** Converts raw little-endian elements of `dtype` to F32. */
+export function toFloat32(bytes: Uint8Array, dtype: CkptDtype, count: number): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (let i = 0; i < count; i++) {
+    switch (dtype) {
+      case 'F32': out[i] = view.getFloat32(i * 4, true); break;
+      case 'F64': out[i] = view.getFloat64(i * 8, true); break;
+      case 'F16': out[i] = halfToFloat(view.getUint16(i * 2, true)); break;
+      case 'BF16': u32[0] = view.getUint16(i * 2, true) << 16; out[i] = f32[0] ?? 0; break;
+      case 'I64': out[i] = Number(view.getBigInt64(i * 8, true)); break;
+      case 'I32': out[i] = view.getInt32(i * 4, true); break;
+      case 'I16': out[i] = view.getInt16(i * 2, true); break;
+      case 'I8': out[i] = view.getInt8(i); break;
+      case 'U8': case 'BOOL': out[i] = view.getUint8(i); break;
+    }
+  }
+  return out;
+}
+
+/** IEEE 754 binary16 bits → number (exact). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Finds `<prefix>/data.pkl`; a non-zip file starting with a pickle header is the legacy torch.save format. */
+function locatePickle(fd: number): { index: ZipIndex; prefix: string } {
+  const head = readExact(fd, 0, 4, 'file header');
+  if (head.readUInt32LE(0) !== 0x04034b50) {
+    if (head[0] === 0x80) {
+      throw new CkptFormatError('This checkpoint uses the legacy (pre-1.6) torch.save format, which is not supported; re-save it with a recent PyTorch or use a .safetensors version.');
+    }
+    throw new CkptFormatError('Not a torch checkpoint: the file is not a ZIP archive.');
+  }
+  const index = readZipIndex(fd);
+  const pkl = [...index.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
+  if (pkl === undefined) throw new CkptFormatError('Checkpoint archive has no <name>/data.pkl entry.');
+  const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
+  const order = index.entries.get(`${prefix}byteorder`);
+  if (order !== undefined) {
+    const text = readExact(fd, entryDataOffset(fd, index, order), Math.min(order.size, 16), 'byteorder').toString('latin1');
+    if (text.trim() !== 'little') throw new CkptFormatError(`Checkpoint byte order "${text.trim()}" is not supported.`);
+  }
+  return { index, prefix };
+}
+
+/**
+ * Opens a torch.save zip checkpoint and indexes its tensors without reading tensor data.
+ * Throws UnsafeCheckpointError when the pickle names a global outside the allow-list (nothing is executed),
+ * CkptFormatError for legacy, truncated, compressed or otherwise unsupported files.
+ */
+export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile {
+  const fd = openSync(path, 'r');
+  try {
+    const { index, prefix } = locatePickle(fd);
+    const pklEntry = index.entries.get(`${prefix}data.pkl`);
+    if (pklEntry === undefined) throw new CkptFormatError('Checkpoint archive has no data.pkl entry.');
+    const maxPkl = options.maxPickleBytes ?? 256 * 1024 * 1024;
+    if (pklEntry.size > maxPkl) throw new CkptFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
+    const pickle = readExact(fd, entryDataOffset(fd, index, pklEntry), pklEntry.size, 'data.pkl');
+    const tensors = stateDict(unpickle(pickle, options.limits ?? DEFAULT_UNPICKLE_LIMITS));
+    const tensor = (name: string): TensorRef => {
+      const t = tensors.get(name);
+      if (t === undefined) throw new Error(`Checkpoint has no tensor "${name}".`);
+      return t;
+    };
+    let closed = false;
+    return {
+      prefix,
+      names: () => [...tensors.keys()],
+      shape: (name) => [...tensor(name).size],
+      dtype: (name) => tensor(name).storage.dtype,
+      read(name: string): Float32Array {
+        if (closed) throw new Error('Checkpoint is closed.');
+        const t = tensor(name);
+        const count = t.size.reduce((a, b) => a * b, 1);
+        const want = contiguousStrides(t.size);
+        if (count > 0 && t.size.some((s, i) => s > 1 && t.stride[i] !== want[i])) {
+          throw new CkptFormatError(`Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`);
+        }
+        const { storage } = t;
+        if (t.offset + count > storage.numel) throw new CkptFormatError(`Tensor "${name}" lies outside its storage.`);
+        const entry = index.entries.get(`${prefix}data/${storage.key}`);
+        if (entry === undefined) throw new CkptFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
+        const el = DTYPE_BYTES[storage.dtype];
+        if (entry.size < storage.numel * el) throw new CkptFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
+        const start = entryDataOffset(fd, index, entry) + t.offset * el;
+        return toFloat32(readExact(fd, start, count * el, `tensor "${name}"`), storage.dtype, count);
+      },
+      close(): void {
+        if (!closed) closeSync(fd);
+        closed = true;
+      },
+    };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Converts an original single-file SD 1.x `.safetensors` checkpoint (ldm layout) into a HordeDesk
+ * ONNX model folder, streaming one tensor at a time from disk into the graph builder.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import {
+  MANIFEST_FILE,
+  SD15_CONFIG,
+  WeightError,
+  expectedWeights,
+  writeSdModelFolder,
+  type FloatDtype,
+  type Opset,
+  type SdComponent,
+  type SdGraphConfig,
+  type SdIoDtypes,
+  type SdModelManifest,
+  type WeightSource,
+} from '../graph';
+import { writeTokenizerFiles } from '../tokenizer';
+import { assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
+import { SafetensorsReader, type SafetensorsEntry } from './safetensors';
+
+/** Version of this converter, recorded in the manifest as `converterVersion`. */
+export const CONVERTER_VERSION = '1.0.0';
+
+const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+const LISTED_PROBLEMS = 25;
+
+/** The checkpoint lacks tensors the model needs, or has them in the wrong shape; `problems` lists each one. */
+export class ConversionError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super(message);
+    this.name = 'ConversionError';
+  }
+}
+
+/** Options of `convertCheckpoint`. */
+export interface ConvertOptions {
+  /** Stored weight precision of the ONNX models (default fp16). */
+  dtype?: FloatDtype;
+  /** 17 (default, DirectML-safe) or 21. */
+  opset?: Opset;
+  /** Architecture (default `SD15_CONFIG`). */
+  config?: SdGraphConfig;
+  components?: readonly SdComponent[];
+  io?: Partial<SdIoDtypes>;
+  externalThresholdBytes?: number;
+  /** Written to `tokenizer/` with `writeTokenizerFiles` when given. */
+  tokenizer?: { vocabJson?: string; mergesTxt: string };
+  /** Replace an existing `outDir` (default false: an existing folder is an error). */
+  overwrite?: boolean;
+  /** Called after each tensor is read: `done` of `total` tensors, the diffusers name just read. */
+  onProgress?: (done: number, total: number, tensorName: string) => void;
+}
+
+/** The written `hordedesk-model.json`. */
+export interface ConvertManifest extends SdModelManifest {
+  converterVersion: string;
+  source: { file: string; family: 'sd1'; tensors: number };
+}
+
+/** Resolved location of one needed tensor. */
+interface PlannedTensor {
+  component: SdComponent;
+  name: string;
+  shape: readonly number[];
+  entry: SafetensorsEntry;
+}
+
+const stripOnes = (s: readonly number[]): string => {
+  const out = [...s];
+  while (out.length > 2 && out.at(-1) === 1) out.pop();
+  return out.join(',');
+};
+
+/**
+ * Resolves every tensor the components need to a checkpoint entry, checking presence, shape and dtype
+ * without reading any tensor data. Throws a `ConversionError` listing every problem found.
+ */
+export function planConversion(reader: SafetensorsReader, config: SdGraphConfig, components: readonly SdComponent[]): Map<string, PlannedTensor> {
+  const plan = new Map<string, PlannedTensor>();
+  const problems: string[] = [];
+  for (const component of components) {
+    for (const { name, shape } of expectedWeights(config, component)) {
+      const ldm = diffusersToLdm(name, component, config);
+      const key = [ldm.key, ...(ldm.alternatives ?? [])].find((k) => reader.entries.has(k));
+      const entry = key === undefined ? undefined : reader.entry(key);
+      if (!entry) problems.push(`missing ${ldm.key} (${component} ${name}, shape [${shape.join(', ')}])`);
+      else if (stripOnes(entry.shape) !== stripOnes(shape)) problems.push(`${entry.name}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
+      else if (!READABLE_DTYPES.has(entry.dtype)) problems.push(`${entry.name}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
+      else plan.set(`${component}/${name}`, { component, name, shape, entry });
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
+    const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
+    throw new ConversionError(`${reader.path}: ${problems.length} tensor(s) missing or mis-shaped:\n  ${shown}${more}`, problems);
+  }
+  return plan;
+}
+
+/** A `WeightSource` for one component that reads planned tensors from the checkpoint on demand. */
+export function plannedWeightSource(reader: SafetensorsReader, plan: ReadonlyMap<string, PlannedTensor>, component: SdComponent, onRead?: (name: string) => void): WeightSource {
+  return {
+    get(name, shape) {
+      const p = plan.get(`${component}/${name}`);
+      if (!p) throw new WeightError(name, `Weight ${name} (${component}) was not planned for conversion`);
+      if (stripOnes(p.shape) !== stripOnes(shape)) throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
+      const data = reader.read(p.entry.name);
+      onRead?.(name);
+      return data;
+    },
+  };
+}
+
+/**
+ * Converts an SD 1.x ldm `.safetensors` checkpoint into an ONNX model folder at `outDir`. The file's
+ * header and every needed tensor's presence/shape are checked before anything is written; the folder
+ * is built at `outDir + '.partial'` and renamed into place, so a failure leaves no output behind.
+ */
+export async function convertCheckpoint(checkpointPath: string, outDir: string, opts: ConvertOptions = {}): Promise<ConvertManifest> {
+  await Promise.resolve();
+  const config = opts.config ?? SD15_CONFIG;
+  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
+  if (existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
+  const reader = new SafetensorsReader(checkpointPath);
+  const staging = `${outDir}.partial`;
+  try {
+    const detectionKey = sd1DetectionKey(config);
+    assertSupportedFamily(detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey), checkpointPath, detectionKey);
+    const plan = planConversion(reader, config, components);
+    rmSync(staging, { recursive: true, force: true });
+    let done = 0;
+    const written: SdModelManifest['components'] = [];
+    for (const component of components) {
+      const weights = plannedWeightSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name));
+      const part = writeSdModelFolder(staging, {
+        config,
+        weights,
+        components: [component],
+        dtype: opts.dtype ?? 'fp16',
+        opset: opts.opset ?? 17,
+        ...(opts.io ? { io: opts.io } : {}),
+        ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
+      });
+      written.push(...part.components);
+    }
+    if (opts.tokenizer) writeTokenizerFiles(staging, opts.tokenizer);
+    const last = JSON.parse(readFileSync(join(staging, MANIFEST_FILE), 'utf8')) as SdModelManifest;
+    const full: ConvertManifest = {
+      ...last,
+      components: written,
+      converterVersion: CONVERTER_VERSION,
+      source: { file: basename(checkpointPath), family: 'sd1', tensors: reader.entries.size },
+    };
+    writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
+    if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
+    renameSync(staging, outDir);
+    return full;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,219 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ensureFreeSpace, type StatfsFn } from './diskSpace';
+
+// Resumable, verified model downloads: bytes go to `<dest>.partial`, a later call resumes it
+// with an HTTP Range request, and only a file whose sha256 matches is renamed into place.
+
+/** What {@link DownloadOptions.onProgress} receives. `total` and `etaSeconds` may be unknown. */
+export interface DownloadProgress {
+  bytes: number;
+  total: number | null;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+/** Options of {@link downloadFile}. */
+export interface DownloadOptions {
+  url: string;
+  dest: string;
+  /** Expected lowercase hex digest; null skips verification. */
+  sha256: string | null;
+  /** Size from the reference, for the free-space check and progress before headers arrive. */
+  expectedBytes?: number;
+  onProgress?: (progress: DownloadProgress) => void;
+  /** Aborting keeps the `.partial` file so a later call resumes (pause = cancel + resume). */
+  signal?: AbortSignal;
+  /** Retries on network errors and 5xx answers (default 4). */
+  retries?: number;
+  /** Delay before retry `attempt` (1-based); default 500 ms doubling, capped at 15 s. */
+  backoffMs?: (attempt: number) => number;
+  /** Test seams. */
+  statfs?: StatfsFn;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** The outcome of a finished download. */
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** True when bytes from an earlier attempt were reused. */
+  resumed: boolean;
+}
+
+/** A download failed for a reason worth telling the user; `retryable` says if trying later may help. */
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The downloaded bytes do not hash to what the reference promised; the partial file is gone. */
+export class ChecksumError extends Error {
+  override readonly name = 'ChecksumError';
+}
+
+/** The path of the in-progress file for `dest`. */
+export const partialPathOf = (dest: string): string => `${dest}.partial`;
+
+const defaultBackoff = (attempt: number): number => Math.min(15_000, 500 * 2 ** (attempt - 1));
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+async function hashExisting(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Parses `bytes start-end/total`; null when malformed. `total` is null for `*`. */
+export function parseContentRange(header: string | null): { start: number; total: number | null } | null {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
+  if (!m) return null;
+  return { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+/**
+ * One attempt: requests the rest of the partial file and appends it. Returns the byte count
+ * on disk and the hash over all of it. Throws DownloadError (retryable or not) on failure.
+ */
+async function attempt(opts: DownloadOptions, partial: string): Promise<{ bytes: number; hash: Hash }> {
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  let offset = await sizeOf(partial);
+  const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+  let response: Response;
+  try {
+    response = await (opts.fetch ?? fetch)(opts.url, { headers, signal: opts.signal, redirect: 'follow' });
+  } catch (error) {
+    if (opts.signal?.aborted) throw error;
+    throw new DownloadError(`Could not reach ${opts.url}: ${(error as Error).message}`, true, { cause: error });
+  }
+  let total: number | null = opts.expectedBytes ?? null;
+  if (response.status === 416 && offset > 0) {
+    // Nothing left to send: the partial file may already be whole.
+    await response.body?.cancel();
+    const range = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+    if (range && Number(range[1]) === offset) {
+      const hash = createHash('sha256');
+      await hashExisting(partial, hash);
+      return { bytes: offset, hash };
+    }
+    await unlink(partial);
+    throw new DownloadError('The server rejected the resume range; starting over.', true);
+  }
+  if (response.status >= 500 || response.status === 429) {
+    await response.body?.cancel();
+    throw new DownloadError(`The server answered ${response.status} for ${opts.url}.`, true);
+  }
+  if (response.status !== 200 && response.status !== 206) {
+    await response.body?.cancel();
+    throw new DownloadError(`The download of ${opts.url} failed: HTTP ${response.status}.`, false);
+  }
+  if (response.status === 206) {
+    const range = parseContentRange(response.headers.get('content-range'));
+    if (!range || range.start !== offset) {
+      await response.body?.cancel();
+      await unlink(partial).catch(() => undefined);
+      throw new DownloadError('The server answered a different range than asked; starting over.', true);
+    }
+    total = range.total ?? total;
+  } else {
+    offset = 0; // A 200 is the whole file: restart from zero.
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(length)) total = length;
+  }
+  const hash = createHash('sha256');
+  if (offset > 0) await hashExisting(partial, hash);
+  const file = await open(partial, offset > 0 ? 'a' : 'w');
+  let bytes = offset;
+  let received = 0;
+  try {
+    const reader = response.body?.getReader();
+    for (let next = await reader?.read(); next && !next.done; next = await reader?.read()) {
+      const chunk = next.value;
+      await file.write(chunk);
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+      received += chunk.byteLength;
+      const elapsed = Math.max(0.001, (now() - startedAt) / 1000);
+      const bytesPerSecond = received / elapsed;
+      const etaSeconds = total !== null && bytesPerSecond > 0 ? Math.max(0, total - bytes) / bytesPerSecond : null;
+      opts.onProgress?.({ bytes, total, bytesPerSecond, etaSeconds });
+      if (opts.signal?.aborted) {
+        await reader?.cancel().catch(() => undefined);
+        opts.signal.throwIfAborted();
+      }
+    }
+  } catch (error) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw new DownloadError(`The connection dropped after ${bytes} bytes: ${(error as Error).message}`, true, { cause: error });
+  } finally {
+    await file.close();
+  }
+  if (total !== null && bytes < total) {
+    throw new DownloadError(`The server closed the connection after ${bytes} of ${total} bytes.`, true);
+  }
+  return { bytes, hash };
+}
+
+/**
+ * Downloads `url` to `dest`, resuming an earlier `.partial`, verifying the sha256 and renaming
+ * into place. Rejects with {@link DiskSpaceError} before any byte when the disk is too full,
+ * {@link ChecksumError} on a wrong hash (the partial is deleted), {@link DownloadError} on HTTP
+ * and network failures (the partial is kept), or the signal's reason when aborted.
+ */
+export async function downloadFile(opts: DownloadOptions): Promise<DownloadResult> {
+  const partial = partialPathOf(opts.dest);
+  const dir = dirname(opts.dest);
+  opts.signal?.throwIfAborted();
+  const already = await sizeOf(partial);
+  if (opts.expectedBytes !== undefined) await ensureFreeSpace(dir, opts.expectedBytes - already, opts.statfs);
+  await mkdir(dir, { recursive: true });
+  const retries = opts.retries ?? 4;
+  for (let tries = 0; ; tries++) {
+    try {
+      const { bytes, hash } = await attempt(opts, partial);
+      const digest = hash.digest('hex');
+      if (opts.sha256 !== null && digest !== opts.sha256.toLowerCase()) {
+        await unlink(partial).catch(() => undefined);
+        throw new ChecksumError(`The file from ${opts.url} is damaged: sha256 ${digest}, expected ${opts.sha256}. It was deleted.`);
+      }
+      await rename(partial, opts.dest);
+      return { path: opts.dest, bytes, sha256: digest, resumed: already > 0 };
+    } catch (error) {
+      if (!(error instanceof DownloadError) || !error.retryable || tries >= retries || opts.signal?.aborted) throw error;
+      await sleep((opts.backoffMs ?? defaultBackoff)(tries + 1), opts.signal);
+    }
+  }
+}

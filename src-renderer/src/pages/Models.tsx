@@ -1,0 +1,92 @@
+import { useState } from 'react';
+import type { CatalogDto } from '../../../src-main/common/contract';
+import { useBridge, useCommand } from '../bridge/BridgeContext';
+
+const gb = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 2 : 1)} GB`);
+
+/** The horde's models: what fits this machine, what the horde wants now, and what is installed. */
+export function Models() {
+  const bridge = useBridge();
+  const catalog = useCommand('models.catalog', { refresh: false });
+  const [error, setError] = useState('');
+  const [onlyFitting, setOnlyFitting] = useState(true);
+  const c: CatalogDto | undefined = catalog.data;
+  const remove = (name: string): void => {
+    setError('');
+    bridge
+      .invoke('models.delete', { name })
+      .then(catalog.set)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  };
+  const refresh = (): void => void bridge.invoke('models.catalog', { refresh: true }).then(catalog.set);
+  return (
+    <div className="column" data-testid="models-page">
+      <section className="card">
+        <header>
+          <h2>Installed models</h2>
+          <span className="muted">{c?.freeBytes !== null && c?.freeBytes !== undefined ? `${gb(c.freeBytes)} free` : ''}</span>
+        </header>
+        {error && <p className="error">{error}</p>}
+        {!c || c.installed.length === 0 ? (
+          <p className="muted">No model folders yet.</p>
+        ) : (
+          <table>
+            <tbody>
+              {c.installed.map((m) => (
+                <tr key={m.name} data-testid="installed-model">
+                  <td>{m.name}</td>
+                  <td>{gb(m.bytes)}</td>
+                  <td className={m.ready ? 'ok' : 'error'}>{m.ready ? 'ready' : m.problem}</td>
+                  <td>
+                    <button onClick={() => remove(m.name)}>Delete</button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card">
+        <header>
+          <h2>The horde's models</h2>
+          <button onClick={refresh}>Refresh</button>
+        </header>
+        {c?.message && <p className="notes" data-testid="catalog-message">{c.message}</p>}
+        <label className="check">
+          <input type="checkbox" checked={onlyFitting} onChange={(e) => setOnlyFitting(e.target.checked)} /> Only models that fit this machine
+        </label>
+        {c && (
+          <table data-testid="catalog">
+            <thead>
+              <tr>
+                <th>Model</th>
+                <th>Family</th>
+                <th>Size</th>
+                <th>Demand now</th>
+                <th>Fits?</th>
+              </tr>
+            </thead>
+            <tbody>
+              {c.entries
+                .filter((e) => !onlyFitting || e.fits)
+                .map((e) => (
+                  <tr key={e.name} data-testid="catalog-row">
+                    <td>
+                      {e.name}
+                      {e.nsfw ? ' (NSFW)' : ''}
+                      {e.installed ? ' · installed' : ''}
+                    </td>
+                    <td>{e.baseline}</td>
+                    <td>{gb(e.sizeBytes)}</td>
+                    <td>{e.demand.jobs ? `${e.demand.jobs} images waiting, ${e.demand.workers} workers` : 'none queued'}</td>
+                    <td className={e.fits ? 'ok' : 'muted'}>{e.fitReason}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        )}
+        <p className="muted">Downloading and converting checkpoints from here comes next; today a model is a Stable Diffusion ONNX folder placed under models/ in the data folder.</p>
+      </section>
+    </div>
+  );
+}
