@@ -180,6 +180,9 @@ export const contract = {
     'models.list': { request: none, response: z.array(modelEntrySchema) },
     'models.createTiny': { request: none, response: modelEntrySchema },
     'models.catalog': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: catalogSchema },
+    /** Downloads and converts a catalog model in the background; progress comes as `models.progress`. */
+    'models.install': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: z.object({ started: z.boolean() }) },
+    'models.cancelInstall': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }) },
     'models.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: catalogSchema },
     'inference.status': { request: none, response: inferenceStatusSchema },
     'inference.generate': { request: z.object({ model: modelName, params: generationParamsSchema }).strict(), response: generationOutcomeSchema },
@@ -227,6 +230,15 @@ export const contract = {
     'worker.status': workerStatusSchema,
     'rating.status': ratingStatusSchema,
     'schedule.status': scheduleStatusSchema,
+    'models.progress': z.object({
+      name: z.string(),
+      phase: z.enum(['downloading', 'converting', 'done', 'failed', 'cancelled']),
+      bytes: z.number(),
+      total: z.number().nullable(),
+      bytesPerSecond: z.number(),
+      etaSeconds: z.number().nullable(),
+      message: z.string().nullable(),
+    }),
     /** Main asks the page to show one of its pages (tray: Rate images). */
     'app.navigate': z.object({ page: z.enum(['dashboard', 'rate', 'settings']) }),
   },

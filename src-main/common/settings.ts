@@ -60,6 +60,8 @@ export const settingsSchema = z.object({
   maxPixels: maxPixels.default(null),
   /** The horde's image model reference (the catalog); cached, the last copy is used offline. */
   modelReferenceUrl: httpUrl.default('https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json'),
+  /** Where SD 1.x's CLIP tokenizer files (vocab.json, merges.txt) are fetched once for converted checkpoints. */
+  clipTokenizerUrl: httpUrl.default('https://huggingface.co/openai/clip-vit-large-patch14/resolve/main'),
   /** Models to serve, by folder name; null = every model that is ready. */
   models: z.array(z.string().min(1).max(200)).max(300).nullable().default(null),
   schedule: scheduleRulesSchema.default(scheduleRulesSchema.parse({})),
@@ -77,7 +79,7 @@ export type Settings = z.infer<typeof settingsSchema>;
  * field schemas because defaults inside a partial would fill in, and overwrite, absent fields.
  */
 export const settingsPatchSchema = z
-  .object({ hordeUrl: httpUrl, ratingsUrl: httpUrl, workerName, nsfw, blacklist, amount, maxPixels, modelReferenceUrl: httpUrl, models: z.array(z.string().min(1).max(200)).max(300).nullable(), schedule: scheduleRulesSchema, notifications: z.boolean(), autostart: z.boolean(), onboarded: z.boolean() })
+  .object({ hordeUrl: httpUrl, ratingsUrl: httpUrl, workerName, nsfw, blacklist, amount, maxPixels, modelReferenceUrl: httpUrl, clipTokenizerUrl: httpUrl, models: z.array(z.string().min(1).max(200)).max(300).nullable(), schedule: scheduleRulesSchema, notifications: z.boolean(), autostart: z.boolean(), onboarded: z.boolean() })
   .partial()
   .strict();
 export type SettingsPatch = z.input<typeof settingsPatchSchema>;

@@ -1,4 +1,11 @@
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ldmCheckpointTensors } from '../inference/convert/synthetic';
+import { writeSafetensors } from '../inference/convert/safetensors';
+import { makeTinyConfig, seededRandomWeights } from '../inference/graph';
+import { TINY_VOCAB_SIZE } from '../inference/tokenizer';
 import { startModelFileServer } from '../../test/standin/modelsServer';
 import { STANDIN_KEYS, startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
@@ -18,13 +25,18 @@ runHeadless('The HordeDesk demo', async () => {
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
   // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
   // so honest faults show up too.
-  const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
+  const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME, 'tiny-sd-checkpoint'], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
   // A small model reference in the horde's format, served locally like the real GitHub file.
-  const references = await startModelFileServer({ 'stable_diffusion.json': Buffer.from(JSON.stringify(demoModelReference())) });
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, modelReferenceUrl: `${references.url}/stable_diffusion.json` });
+  // Plus a real (tiny, random-weight) SD 1.x checkpoint in the original single-file layout, so
+  // Install on the Models page downloads and converts it like any horde model.
+  const checkpoint = tinyCheckpoint();
+  const references = await startModelFileServer({ 'tiny-sd-checkpoint.safetensors': checkpoint });
+  const reference = demoModelReference(`${references.url}/tiny-sd-checkpoint.safetensors`, checkpoint);
+  const referenceServer = await startModelFileServer({ 'stable_diffusion.json': Buffer.from(JSON.stringify(reference)) });
+  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, modelReferenceUrl: `${referenceServer.url}/stable_diffusion.json` });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
   if (args.fresh) {
     console.log('Fresh start: onboarding will ask for an API key. The stand-in accepts this one:', STANDIN_KEYS.workerOwner);
@@ -56,11 +68,20 @@ runHeadless('The HordeDesk demo', async () => {
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
   console.log(args.fresh ? 'Open the page to go through onboarding.' : args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
-  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close(), () => references.close()];
+  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close(), () => references.close(), () => referenceServer.close()];
 });
 
-/** Three records in the reference's real shape: the demo's tiny model, an SD 1.5 and an SDXL one. */
-function demoModelReference(): Record<string, unknown> {
+/** A tiny SD 1.x checkpoint in the ldm single-file layout (F16, seeded random weights). */
+function tinyCheckpoint(): Buffer {
+  const path = join(mkdtempSync(join(tmpdir(), 'hordedesk-demo-')), 'tiny.safetensors');
+  writeSafetensors(path, ldmCheckpointTensors(makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE }), seededRandomWeights(7), 'F16'));
+  const bytes = readFileSync(path);
+  rmSync(path, { force: true });
+  return bytes;
+}
+
+/** Records in the reference's real shape: the tiny checkpoint (installable), an SD 1.5 and an SDXL one. */
+function demoModelReference(tinyUrl: string, tinyBytes: Buffer): Record<string, unknown> {
   const record = (name: string, baseline: string, size: number, nsfw = false) => ({
     name,
     baseline,
@@ -73,7 +94,11 @@ function demoModelReference(): Record<string, unknown> {
     config: { files: [{ path: `${name}.safetensors` }], download: [{ file_name: `${name}.safetensors`, file_path: '', file_url: `https://example.invalid/${name}.safetensors` }] },
     size_on_disk_bytes: size,
   });
+  const sha256 = createHash('sha256').update(tinyBytes).digest('hex');
+  const tiny: Record<string, unknown> = record('tiny-sd-checkpoint', 'stable diffusion 1', tinyBytes.length);
+  tiny.config = { files: [{ path: 'tiny-sd-checkpoint.safetensors', sha256sum: sha256 }], download: [{ file_name: 'tiny-sd-checkpoint.safetensors', file_path: '', file_url: tinyUrl }] };
   return {
+    'tiny-sd-checkpoint': tiny,
     [TINY_MODEL_NAME]: record(TINY_MODEL_NAME, 'stable diffusion 1', 20_000_000),
     stable_diffusion: record('stable_diffusion', 'stable diffusion 1', 2_132_626_066),
     'AlbedoBase XL (SDXL)': record('AlbedoBase XL (SDXL)', 'stable_diffusion_xl', 6_938_040_682),

@@ -38,6 +38,7 @@ import { exportRatings } from '../core/rating/export';
 import { createRater, type Rater } from '../core/rating/raterService';
 import { createImageCache } from './imageCache';
 import { createModelCatalog } from './modelCatalog';
+import { createModelInstaller } from './modelInstaller';
 import { createRatingsRemote } from './ratingsRemote';
 import { createSqliteRatingStore } from './ratingStore';
 import { createGenerationService, type GenerationService } from './generation';
@@ -270,6 +271,18 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log: log.child('models'),
   });
 
+  const installer = createModelInstaller({
+    dataDir: options.dataDir,
+    modelsDir: generation.modelsDir,
+    clipTokenizerUrl: () => settings.get().clipTokenizerUrl,
+    clientAgent: clientAgent(version),
+    onProgress: (progress) => {
+      events.emit('models.progress', progress);
+      if (progress.phase === 'done') notify({ title: 'Model ready', body: `${progress.name} is downloaded and converted; the worker can serve it.` });
+    },
+    log: log.child('models'),
+  });
+
   const info: AppInfo = {
     name: APP_NAME,
     version,
@@ -358,6 +371,14 @@ export function createApp(options: AppOptions): HordeDeskApp {
       return entry;
     },
     'models.catalog': async ({ refresh }) => catalog.view(refresh),
+    'models.install': async ({ name }) => {
+      const entry = await catalog.entry(name);
+      if (!entry) throw new UserFacingError('unknown-model', `The model reference has no model called ${name}.`);
+      if (!entry.fits) throw new UserFacingError('model-does-not-fit', `${name}: ${entry.fitReason}`);
+      installer.start(entry);
+      return { started: true };
+    },
+    'models.cancelInstall': async ({ name }) => ({ cancelled: installer.cancel(name) }),
     'models.delete': async ({ name }) => {
       if (generation.status().model === name) throw new UserFacingError('model-in-use', `${name} is loaded; stop the worker (and the Generate page) before deleting it.`);
       return catalog.remove(name);

@@ -69,6 +69,14 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
 
   return {
     view,
+    /** One full catalog entry (with its download URLs and checksums), for the installer. */
+    async entry(name: string) {
+      await load(false);
+      const found = memo?.records.find((r) => r.name === name);
+      if (!found) return null;
+      const installed = (await store.listInstalled()).map((m) => m.name);
+      return buildCatalog([found], await options.profile(), [], installed)[0] ?? null;
+    },
     async remove(name: string): Promise<CatalogDto> {
       await store.deleteModel(name);
       return view(false);

@@ -2,11 +2,13 @@
  * Converts an original single-file SD 1.x `.safetensors` checkpoint (ldm layout) into a HordeDesk
  * ONNX model folder, streaming one tensor at a time from disk into the graph builder.
  */
+import { openCkpt } from './ckpt/ckptReader';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   MANIFEST_FILE,
   SD15_CONFIG,
+  makeTinyConfig,
   WeightError,
   expectedWeights,
   writeSdModelFolder,
@@ -20,7 +22,7 @@ import {
 } from '../graph';
 import { writeTokenizerFiles } from '../tokenizer';
 import { assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
-import { SafetensorsReader, type SafetensorsEntry } from './safetensors';
+import { CheckpointFormatError, SafetensorsReader } from './safetensors';
 
 /** Version of this converter, recorded in the manifest as `converterVersion`. */
 export const CONVERTER_VERSION = '1.0.0';
@@ -69,7 +71,7 @@ interface PlannedTensor {
   component: SdComponent;
   name: string;
   shape: readonly number[];
-  entry: SafetensorsEntry;
+  entry: { name: string; dtype: string; shape: readonly number[] };
 }
 
 const stripOnes = (s: readonly number[]): string => {
@@ -78,11 +80,41 @@ const stripOnes = (s: readonly number[]): string => {
   return out.join(',');
 };
 
+/** What the converter reads from a checkpoint: `.safetensors` (SafetensorsReader) or `.ckpt` (ckpt/). */
+export interface CheckpointTensors {
+  readonly path: string;
+  readonly entries: ReadonlyMap<string, unknown>;
+  entry(name: string): { name: string; dtype: string; shape: readonly number[] } | undefined;
+  read(name: string): Float32Array;
+  close(): void;
+}
+
+/** Opens a checkpoint by its extension; `.ckpt` goes through the restricted unpickler. */
+export function openCheckpoint(path: string): CheckpointTensors {
+  if (!path.toLowerCase().endsWith('.ckpt')) return new SafetensorsReader(path);
+  const ckpt = openCkpt(path);
+  const entries = new Map(ckpt.names().map((name) => [name, { name, dtype: ckpt.dtype(name), shape: ckpt.shape(name) }]));
+  return { path, entries, entry: (name) => entries.get(name), read: (name) => ckpt.read(name), close: () => ckpt.close() };
+}
+
+/**
+ * The architecture from the checkpoint itself: SD 1.5 sizes when the UNet's first conv has 320
+ * channels; HordeDesk's tiny test config when it has the tiny width. Anything else is refused.
+ */
+export function configForCheckpoint(reader: CheckpointTensors): SdGraphConfig {
+  const first = reader.entry('model.diffusion_model.input_blocks.0.0.weight')?.shape[0];
+  if (first === SD15_CONFIG.unet.blockOutChannels[0]) return SD15_CONFIG;
+  const vocab = reader.entry('cond_stage_model.transformer.text_model.embeddings.token_embedding.weight')?.shape[0];
+  const tiny = makeTinyConfig(vocab === undefined ? {} : { vocabSize: vocab });
+  if (first === tiny.unet.blockOutChannels[0]) return tiny;
+  throw new CheckpointFormatError(`${reader.path}: a UNet of width ${String(first)} is neither SD 1.x nor HordeDesk's test model; HordeDesk cannot convert it.`);
+}
+
 /**
  * Resolves every tensor the components need to a checkpoint entry, checking presence, shape and dtype
  * without reading any tensor data. Throws a `ConversionError` listing every problem found.
  */
-export function planConversion(reader: SafetensorsReader, config: SdGraphConfig, components: readonly SdComponent[]): Map<string, PlannedTensor> {
+export function planConversion(reader: CheckpointTensors, config: SdGraphConfig, components: readonly SdComponent[]): Map<string, PlannedTensor> {
   const plan = new Map<string, PlannedTensor>();
   const problems: string[] = [];
   for (const component of components) {
@@ -105,7 +137,7 @@ export function planConversion(reader: SafetensorsReader, config: SdGraphConfig,
 }
 
 /** A `WeightSource` for one component that reads planned tensors from the checkpoint on demand. */
-export function plannedWeightSource(reader: SafetensorsReader, plan: ReadonlyMap<string, PlannedTensor>, component: SdComponent, onRead?: (name: string) => void): WeightSource {
+export function plannedWeightSource(reader: CheckpointTensors, plan: ReadonlyMap<string, PlannedTensor>, component: SdComponent, onRead?: (name: string) => void): WeightSource {
   return {
     get(name, shape) {
       const p = plan.get(`${component}/${name}`);
@@ -125,10 +157,10 @@ export function plannedWeightSource(reader: SafetensorsReader, plan: ReadonlyMap
  */
 export async function convertCheckpoint(checkpointPath: string, outDir: string, opts: ConvertOptions = {}): Promise<ConvertManifest> {
   await Promise.resolve();
-  const config = opts.config ?? SD15_CONFIG;
   const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
   if (existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
-  const reader = new SafetensorsReader(checkpointPath);
+  const reader = openCheckpoint(checkpointPath);
+  const config = opts.config ?? configForCheckpoint(reader);
   const staging = `${outDir}.partial`;
   try {
     const detectionKey = sd1DetectionKey(config);

@@ -1,6 +1,18 @@
-import { useState } from 'react';
-import type { CatalogDto } from '../../../src-main/common/contract';
-import { useBridge, useCommand } from '../bridge/BridgeContext';
+import { useCallback, useState } from 'react';
+import type { CatalogDto, EventPayload } from '../../../src-main/common/contract';
+import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
+
+type Progress = EventPayload<'models.progress'>;
+
+function progressText(p: Progress): string {
+  if (p.phase === 'downloading') {
+    const pct = p.total ? ` ${Math.floor((100 * p.bytes) / p.total)}%` : '';
+    const speed = p.bytesPerSecond ? ` · ${(p.bytesPerSecond / 1024 ** 2).toFixed(1)} MB/s` : '';
+    const eta = p.etaSeconds !== null ? ` · ${Math.ceil(p.etaSeconds)} s left` : '';
+    return `Downloading${pct}${speed}${eta}`;
+  }
+  return p.message ?? p.phase;
+}
 
 const gb = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 2 : 1)} GB`);
 
@@ -10,6 +22,21 @@ export function Models() {
   const catalog = useCommand('models.catalog', { refresh: false });
   const [error, setError] = useState('');
   const [onlyFitting, setOnlyFitting] = useState(true);
+  const [progress, setProgress] = useState<Record<string, Progress>>({});
+  useEvent(
+    'models.progress',
+    useCallback(
+      (p: Progress) => {
+        setProgress((all) => ({ ...all, [p.name]: p }));
+        if (p.phase === 'done') catalog.reload();
+      },
+      [catalog.reload],
+    ),
+  );
+  const install = (name: string): void => {
+    setError('');
+    void bridge.invoke('models.install', { name }).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  };
   const c: CatalogDto | undefined = catalog.data;
   const remove = (name: string): void => {
     setError('');
@@ -64,6 +91,7 @@ export function Models() {
                 <th>Size</th>
                 <th>Demand now</th>
                 <th>Fits?</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -80,12 +108,20 @@ export function Models() {
                     <td>{gb(e.sizeBytes)}</td>
                     <td>{e.demand.jobs ? `${e.demand.jobs} images waiting, ${e.demand.workers} workers` : 'none queued'}</td>
                     <td className={e.fits ? 'ok' : 'muted'}>{e.fitReason}</td>
+                    <td data-testid="install-cell">
+                      {progress[e.name] && progress[e.name]?.phase !== 'done' && <span data-testid="install-progress">{progressText(progress[e.name] as Progress)} </span>}
+                      {e.fits && !e.installed && (progress[e.name]?.phase === 'downloading' || progress[e.name]?.phase === 'converting' ? (
+                        <button onClick={() => void bridge.invoke('models.cancelInstall', { name: e.name })}>Cancel</button>
+                      ) : (
+                        <button onClick={() => install(e.name)}>{progress[e.name]?.phase === 'cancelled' ? 'Resume' : 'Install'}</button>
+                      ))}
+                    </td>
                   </tr>
                 ))}
             </tbody>
           </table>
         )}
-        <p className="muted">Downloading and converting checkpoints from here comes next; today a model is a Stable Diffusion ONNX folder placed under models/ in the data folder.</p>
+        <p className="muted">Install downloads the checkpoint (resumable, checked against the reference's sha256), converts it to ONNX on this machine and deletes the checkpoint. You can also put a Stable Diffusion ONNX folder under models/ yourself.</p>
       </section>
     </div>
   );
