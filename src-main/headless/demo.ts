@@ -52,7 +52,9 @@ runHeadless('The HordeDesk demo', async () => {
   // Keep a few requests waiting, like a busy horde.
   let batch = 0;
   const topUp = (): void => {
-    if (standin.queue().filter((r) => r.state === 'waiting').length < 3) standin.enqueueMixed(3, `demo-${batch++}`);
+    // Count only what the built-in model can serve, so requests for a model not installed yet
+    // (tiny-sd-checkpoint, until Install) never starve the worker.
+    if (standin.queue().filter((r) => r.state === 'waiting' && r.models.includes(TINY_MODEL_NAME)).length < 3) standin.enqueueMixed(3, `demo-${batch++}`);
   };
   topUp();
   const feeder = setInterval(topUp, 2000);
