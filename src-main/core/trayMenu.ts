@@ -25,10 +25,10 @@ function workerItems(state: AppState): TrayMenuModel['items'] {
 }
 
 /** The tray menu as data, derived from the core state; electron/tray.ts only renders it. */
-export function trayMenuModel(state: AppState, todayKudos: number): TrayMenuModel {
+export function trayMenuModel(state: AppState, todayKudos: number, activity: string | null = null): TrayMenuModel {
   const icon = state.worker === 'working' ? 'working' : state.worker === 'error' ? 'error' : state.worker === 'paused' ? 'paused' : 'idle';
   return {
-    tooltip: `HordeDesk: ${state.line} · ${todayKudos.toLocaleString('en-US', { maximumFractionDigits: 1 })} kudos today`,
+    tooltip: `HordeDesk: ${state.line} · ${todayKudos.toLocaleString('en-US', { maximumFractionDigits: 1 })} kudos today${activity ? ` · ${activity}` : ''}`,
     icon,
     items: [
       { kind: 'label', label: state.line },

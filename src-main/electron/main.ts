@@ -74,8 +74,9 @@ async function start(): Promise<void> {
   });
   // app.state arrives with every sampler step; rebuild the native menu only when it changes.
   let shown = '';
+  let activity: string | null = null;
   const refreshTray = (): void => {
-    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status(), running.scheduler.status()), computeTotals(running.ledger, new Date()).today);
+    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status(), running.scheduler.status()), computeTotals(running.ledger, new Date()).today, activity);
     const key = JSON.stringify(model);
     if (key === shown) return;
     shown = key;
@@ -83,6 +84,11 @@ async function start(): Promise<void> {
   };
   running.events.subscribe((name, payload) => {
     if (name === 'settings.changed') setAutostart((payload as { autostart: boolean }).autostart);
+    if (name === 'models.progress') {
+      const p = payload as { name: string; phase: string; bytes: number; total: number | null };
+      activity = p.phase === 'downloading' ? `Downloading ${p.name}${p.total ? ` ${Math.floor((100 * p.bytes) / p.total)}%` : ''}` : p.phase === 'converting' ? `Converting ${p.name}` : null;
+      refreshTray();
+    }
     if (name === 'app.state' || name === 'kudos.changed') refreshTray();
   });
   refreshTray();

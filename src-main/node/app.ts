@@ -276,6 +276,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     modelsDir: generation.modelsDir,
     clipTokenizerUrl: () => settings.get().clipTokenizerUrl,
     clientAgent: clientAgent(version),
+    weightDtype: async () => ((await profileNow()).executionProviders[0]?.id ?? 'cpu') === 'cpu' ? 'fp32' : 'fp16',
     onProgress: (progress) => {
       events.emit('models.progress', progress);
       if (progress.phase === 'done') notify({ title: 'Model ready', body: `${progress.name} is downloaded and converted; the worker can serve it.` });

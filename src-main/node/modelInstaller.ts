@@ -46,7 +46,16 @@ export interface InstallProgress {
  * space checked first), converts it to ONNX with HordeDesk's own converter, writes the manifest,
  * then deletes the checkpoint. Cancelling keeps the partial download for a later resume.
  */
-export function createModelInstaller(options: { dataDir: string; modelsDir: string; clipTokenizerUrl: () => string; clientAgent: string; onProgress: (p: InstallProgress) => void; log: Logger }) {
+export function createModelInstaller(options: {
+  dataDir: string;
+  modelsDir: string;
+  clipTokenizerUrl: () => string;
+  clientAgent: string;
+  /** fp16 weights for GPU providers; fp32 for the CPU, which would widen fp16 to fp32 copies anyway. */
+  weightDtype: () => Promise<'fp16' | 'fp32'>;
+  onProgress: (p: InstallProgress) => void;
+  log: Logger;
+}) {
   const downloads = join(options.dataDir, 'downloads');
   const store = createModelStore(options.modelsDir);
   const running = new Map<string, AbortController>();
@@ -86,8 +95,7 @@ export function createModelInstaller(options: { dataDir: string; modelsDir: stri
       reader.close();
       const tokenizer = config === SD15_CONFIG ? await clipTokenizer() : tinyTokenizerFiles();
       const dir = store.dirFor(name);
-      // fp32: the CPU provider widens fp16 weights anyway; GPU builds will choose fp16 here.
-      await convertInWorker(checkpoint, dir, { dtype: 'fp32', config, tokenizer, overwrite: true }, (done, total) => report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }));
+      await convertInWorker(checkpoint, dir, { dtype: await options.weightDtype(), config, tokenizer, overwrite: true }, (done, total) => report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }));
       await store.writeManifest(dir, { name, source: file.url, sha256: downloaded.sha256, converterVersion: CONVERTER_VERSION, provider: 'any' });
       rmSync(checkpoint, { force: true });
       report({ phase: 'done', bytes: downloaded.bytes, total: downloaded.bytes, message: `${name} is installed.` });

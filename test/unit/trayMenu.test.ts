@@ -19,3 +19,7 @@ test('the icon follows the worker state', () => {
   expect(trayMenuModel({ worker: 'paused', line: 'x' }, 0).icon).toBe('paused');
   expect(trayMenuModel({ worker: 'idle', line: 'x' }, 0).icon).toBe('idle');
 });
+
+test('a model download in progress shows in the tooltip', () => {
+  expect(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0, 'Downloading stable_diffusion 42%').tooltip).toBe('HordeDesk: Idle · 0 kudos today · Downloading stable_diffusion 42%');
+});
