@@ -20,7 +20,8 @@ import {
   type WorkerDetails,
 } from '../../common/horde';
 import { createHordeApiError, HordeMissingKeyError, HordeProtocolError, HordeUnreachableError, parseRetryAfter, redactSecret } from './errors';
-import { headerValue, transportFailureOf, type HttpPort, type HttpRequest, type HttpResponse } from './http';
+import { headerValue, type HttpPort, type HttpRequest, type HttpResponse } from './http';
+import { sendJson } from './jsonCall';
 
 export { isMaintenanceError, isRetryable, retryAfterMsOf, submitOutcome, type SubmitOutcome } from './classify';
 
@@ -102,37 +103,15 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
     const apiKey = opts.apiKey();
     const hasKey = apiKey !== undefined && apiKey !== '';
     if (call.needsKey && !hasKey) throw new HordeMissingKeyError(endpoint);
-    const headers: Record<string, string> = { 'Client-Agent': opts.clientAgent, Accept: 'application/json' };
-    if (hasKey) headers.apikey = apiKey;
-    const request: HttpRequest = { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`, headers, timeoutMs: call.timeoutMs };
-    if (call.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      request.body = JSON.stringify(call.body);
-    }
-
-    let response: HttpResponse;
-    try {
-      response = await opts.http.request(request);
-    } catch (error) {
-      // The port's own error never carries headers, but its message is rewritten anyway so a
-      // future adapter that echoes the request cannot leak the key through `cause`.
-      const reason = transportFailureOf(error);
-      const detail = error instanceof Error ? redactSecret(error.message, apiKey) : 'no answer';
-      throw new HordeUnreachableError(endpoint, reason, call.timeoutMs, { cause: new Error(detail) });
-    }
-
-    if (response.status < 200 || response.status >= 300) throw errorFromResponse(endpoint, response, apiKey, now());
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(response.body);
-    } catch {
-      throw new HordeProtocolError(endpoint, response.status, 'the answer is not JSON.');
-    }
-    const result = call.schema.safeParse(parsed);
-    if (!result.success) {
-      throw new HordeProtocolError(endpoint, response.status, redactSecret(describeIssues(result.error), apiKey));
-    }
-    return result.data;
+    return sendJson(
+      opts.http,
+      { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`, clientAgent: opts.clientAgent, apiKey, body: call.body, timeoutMs: call.timeoutMs, schema: call.schema },
+      {
+        unreachable: (reason, detail) => new HordeUnreachableError(endpoint, reason, call.timeoutMs, { cause: new Error(detail) }),
+        status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
+        protocol: (status, detail) => new HordeProtocolError(endpoint, status, detail),
+      },
+    );
   }
 
   const limit = (call: CallOptions | undefined, fallback: number) => call?.timeoutMs ?? fallback;
@@ -188,11 +167,3 @@ function modelsQueryString(query: StatusModelsQuery | undefined): string {
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
-function describeIssues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, 3).map((issue) => {
-    const where = issue.path.length ? issue.path.map(String).join('.') : '(whole answer)';
-    return `${where}: ${issue.message}`;
-  });
-  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
-  return `${shown.join('; ')}${more}.`;
-}

@@ -13,7 +13,8 @@ import {
   type SubmitRatingBody,
 } from '../../common/ratingsApi';
 import { parseRetryAfter, redactSecret } from '../horde/errors';
-import { headerValue, transportFailureOf, type HttpPort, type HttpRequest, type HttpResponse } from '../horde/http';
+import { headerValue, type HttpPort, type HttpResponse } from '../horde/http';
+import { sendJson } from '../horde/jsonCall';
 import { RatingsApiError, RatingsInputError, RatingsProtocolError, RatingsUnreachableError } from './clientErrors';
 
 export {
@@ -85,33 +86,15 @@ export function createRatingsClient(opts: RatingsClientOptions): RatingsClient {
     const endpoint = `${call.method} /${call.path.split('?')[0] ?? call.path}`;
     const timeoutMs = call.timeoutMs ?? defaultTimeout;
     const apiKey = opts.apiKey();
-    const headers: Record<string, string> = { 'Client-Agent': opts.clientAgent, Accept: 'application/json' };
-    if (apiKey !== undefined && apiKey !== '') headers.apikey = apiKey;
-    const request: HttpRequest = { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`, headers, timeoutMs };
-    if (call.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      request.body = JSON.stringify(call.body);
-    }
-
-    let response: HttpResponse;
-    try {
-      response = await opts.http.request(request);
-    } catch (error) {
-      // Only the redacted text travels on, in case a port's message ever echoes the request.
-      const detail = error instanceof Error ? redactSecret(error.message, apiKey) : 'no answer';
-      throw new RatingsUnreachableError(endpoint, transportFailureOf(error), timeoutMs, { cause: new Error(detail) });
-    }
-
-    if (response.status < 200 || response.status >= 300) throw errorFromResponse(endpoint, response, apiKey, now());
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(response.body);
-    } catch {
-      throw new RatingsProtocolError(endpoint, response.status, 'the answer is not JSON.');
-    }
-    const result = call.schema.safeParse(parsed);
-    if (!result.success) throw new RatingsProtocolError(endpoint, response.status, redactSecret(describeIssues(result.error), apiKey));
-    return result.data;
+    return sendJson(
+      opts.http,
+      { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`, clientAgent: opts.clientAgent, apiKey, body: call.body, timeoutMs, schema: call.schema },
+      {
+        unreachable: (reason, detail) => new RatingsUnreachableError(endpoint, reason, timeoutMs, { cause: new Error(detail) }),
+        status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
+        protocol: (status, detail) => new RatingsProtocolError(endpoint, status, detail),
+      },
+    );
   }
 
   const segment = (value: string) => encodeURIComponent(value);
@@ -156,8 +139,3 @@ function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: str
   return new RatingsApiError({ status: response.status, retryAfterMs, endpoint, serviceMessage });
 }
 
-function describeIssues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, 3).map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(whole answer)'}: ${issue.message}`);
-  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
-  return `${shown.join('; ')}${more}.`;
-}
