@@ -137,9 +137,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
   );
 
   const version = appVersion();
+  const http = options.http ?? createNodeHttp();
+  /** Tells every page the ledger changed, with fresh totals. */
+  const kudosChanged = (): void => events.emit('kudos.changed', computeTotals(ledger, now()));
   const horde = createHordeClient({
     baseUrl: () => settings.get().hordeUrl,
-    http: options.http ?? createNodeHttp(),
+    http,
     clientAgent: clientAgent(version),
     apiKey: () => secretStore.getApiKey() ?? undefined,
   });
@@ -188,7 +191,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
       events.emit('app.state', deriveAppState(settings.get(), status, scheduler.status()));
       if (status.stats.kudosSession !== lastKudos) {
         lastKudos = status.stats.kudosSession;
-        events.emit('kudos.changed', computeTotals(ledger, now()));
+        kudosChanged();
       }
     },
   });
@@ -196,7 +199,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   const ratingStore = createSqliteRatingStore(opened.db, ledger);
   const imageCache = createImageCache(join(options.dataDir, 'rating-cache'));
-  const ratingsClient = createRatingsClient({ baseUrl: () => settings.get().ratingsUrl, http: options.http ?? createNodeHttp(), clientAgent: clientAgent(version), apiKey: () => secretStore.getApiKey() ?? undefined });
+  const ratingsClient = createRatingsClient({ baseUrl: () => settings.get().ratingsUrl, http, clientAgent: clientAgent(version), apiKey: () => secretStore.getApiKey() ?? undefined });
   let lastRatingKudos = 0;
   const rater = createRater({
     store: ratingStore,
@@ -210,7 +213,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
       events.emit('rating.status', status);
       if (status.sessionKudos !== lastRatingKudos) {
         lastRatingKudos = status.sessionKudos;
-        events.emit('kudos.changed', computeTotals(ledger, now()));
+        kudosChanged();
       }
     },
   });
@@ -252,7 +255,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     void horde
       .getWorkerByName(name)
       .then((details) => {
-        if (bookUptime(ledger, details.kudos_details?.uptime, now().getTime()) > 0) events.emit('kudos.changed', computeTotals(ledger, now()));
+        if (bookUptime(ledger, details.kudos_details?.uptime, now().getTime()) > 0) kudosChanged();
       })
       .catch((error: unknown) => log.warn(`could not read uptime kudos: ${error instanceof Error ? error.message : String(error)}`));
   }, 10 * 60_000);
@@ -263,7 +266,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const catalog = createModelCatalog({
     dataDir: options.dataDir,
     modelsDir: generation.modelsDir,
-    http: options.http ?? createNodeHttp(),
+    http,
     horde,
     referenceUrl: () => settings.get().modelReferenceUrl,
     clientAgent: clientAgent(version),
@@ -346,7 +349,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
           details = await horde.findUser();
           const name = settings.get().workerName;
           if (name) workerDetails = await horde.getWorkerByName(name).catch(() => null);
-          if (bookUptime(ledger, workerDetails?.kudos_details?.uptime, now().getTime()) > 0) events.emit('kudos.changed', computeTotals(ledger, now()));
+          if (bookUptime(ledger, workerDetails?.kudos_details?.uptime, now().getTime()) > 0) kudosChanged();
         } catch (error) {
           problem = error instanceof Error ? error.message : String(error);
         }

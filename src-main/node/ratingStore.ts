@@ -38,6 +38,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
   const q = {
     queued: db.prepare("SELECT * FROM rating_images WHERE status = 'queued' ORDER BY seq LIMIT ?"),
     queuedCount: db.prepare("SELECT COUNT(*) AS n FROM rating_images WHERE status = 'queued'"),
+    queuedImage: db.prepare("SELECT * FROM rating_images WHERE image_id = ? AND status = 'queued'"),
     has: db.prepare('SELECT 1 FROM rating_images WHERE image_id = ?'),
     maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM rating_images'),
     minSeq: db.prepare('SELECT COALESCE(MIN(seq), 0) AS s FROM rating_images'),
@@ -65,6 +66,10 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
   return {
     queued: (n) => (q.queued.all(n) as Row[]).map(cached),
     queuedCount: () => count(q.queuedCount),
+    queuedImage(imageId) {
+      const row = q.queuedImage.get(imageId) as Row | undefined;
+      return row ? cached(row) : undefined;
+    },
     has: (id) => q.has.get(id) !== undefined,
     addImage(img) {
       const seq = Number((q.maxSeq.get() as { s: number }).s) + 1;

@@ -31,6 +31,8 @@ export interface HistoryFilter {
 export interface RatingStorePort {
   queued(count: number): CachedImage[];
   queuedCount(): number;
+  /** The image if it is waiting for a rating; undefined once rated or skipped. */
+  queuedImage(imageId: string): CachedImage | undefined;
   has(imageId: string): boolean;
   addImage(image: CachedImage & { bytes: number; fetchedAt: number }): void;
   /** Writes the rating durably and takes the image off the queue, in one transaction. */

@@ -205,7 +205,7 @@ export function createRater(options: RaterOptions) {
       });
     },
     async rate(imageId: string, rating: number, artifacts: number | null): Promise<RatingStatus> {
-      const image = store.queued(CACHE_LIMIT).find((i) => i.imageId === imageId);
+      const image = store.queuedImage(imageId);
       if (!image) throw new UserFacingError('not-queued', 'That image is not waiting for a rating (already rated or skipped).');
       const thumbnail = await cache.thumbnail(image.file);
       store.rate(imageId, rating, artifacts, clock.now(), thumbnail);
