@@ -4,10 +4,22 @@ type ExportRow = Omit<RatingRow, 'thumbnail'>;
 
 const COLUMNS = ['image_id', 'rating', 'artifacts', 'rated_at', 'state', 'reward', 'reason'] as const;
 
-/** Quotes a CSV field when it holds a comma, quote or line break (RFC 4180). */
-function csvField(value: string | number | null): string {
+/**
+ * Text that a spreadsheet would run as a formula when it opens the file: a cell starting with
+ * `=`, `+`, `-` or `@`, or with a tab or carriage return in front of one (OWASP "CSV injection").
+ * Image ids and refusal reasons come from the ratings service, so they are outside text.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV field: text that could start a formula gets a leading `'` (shown, never evaluated),
+ * then the field is quoted when it holds a comma, quote or line break (RFC 4180). Numbers are
+ * written as numbers: a negative reward is a value, not a formula.
+ */
+export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  if (typeof value === 'number') return String(value);
+  const text = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
