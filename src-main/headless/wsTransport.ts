@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -7,21 +6,12 @@ import { dispatch } from '../common/dispatch';
 import { clientMessageSchema, type ServerMessage } from '../common/wire';
 import type { EventHub } from '../core/events';
 import type { Logger } from '../core/log';
+import { checkAccess, originFormUrl, type AccessRule } from './access';
 
-export interface WebSocketTransportOptions {
-  token: string;
-  /** The page origin allowed to connect (http://127.0.0.1:<port>); blocks other sites' pages. */
-  allowedOrigin: () => string;
+export interface WebSocketTransportOptions extends AccessRule {
   handlers: Handlers;
   events: EventHub;
   log: Logger;
-}
-
-function tokenMatches(given: string | null, expected: string): boolean {
-  if (given === null) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
@@ -39,15 +29,17 @@ export function attachWebSocketTransport(server: Server, options: WebSocketTrans
   const { log } = options;
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
-    if (!tokenMatches(url.searchParams.get('token'), options.token)) {
+    // A client that resets the connection mid-handshake must not become an uncaught 'error'.
+    socket.on('error', () => socket.destroy());
+    const url = originFormUrl(request.url);
+    if (url?.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    const verdict = checkAccess(request, url.searchParams.get('token'), options, false);
+    if (verdict === 'token') {
       log.warn('refused a WebSocket without the right token');
       return refuse(socket, 401, 'Unauthorized');
     }
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== options.allowedOrigin()) {
-      log.warn(`refused a WebSocket from origin ${origin}`);
+    if (verdict === 'origin') {
+      log.warn(`refused a WebSocket from origin ${JSON.stringify(request.headers.origin)}`);
       return refuse(socket, 403, 'Forbidden');
     }
     wss.handleUpgrade(request, socket, head, (ws) => serve(ws));

@@ -1,4 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -11,10 +14,21 @@ let app: HordeDeskApp;
 let server: HeadlessServer;
 let token: string;
 let origin: string;
+let base: string;
+let rendererDir: string;
+/** Written just outside the served folder: no answer may ever contain it. */
+const SECRET = `secret-${randomBytes(8).toString('hex')}`;
 
 beforeAll(async () => {
-  const rendererDir = mkdtempSync(join(tmpdir(), 'hordedesk-renderer-'));
+  base = mkdtempSync(join(tmpdir(), 'hordedesk-serve-'));
+  rendererDir = join(base, 'renderer');
+  mkdirSync(join(rendererDir, 'assets'), { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>HordeDesk</title>');
+  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("renderer")');
+  writeFileSync(join(base, 'secret.txt'), SECRET);
+  // A sibling whose name starts with the served folder's: `startsWith(root)` without a separator lets it through.
+  mkdirSync(join(base, 'renderer-private'));
+  writeFileSync(join(base, 'renderer-private', 'secret.txt'), SECRET);
   app = testApp();
   server = await startHeadlessServer(app, { rendererDir });
   token = new URL(server.url).hash.replace('#token=', '');
@@ -25,6 +39,37 @@ afterAll(async () => {
   await server.close();
   await app.close();
 });
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Sends the request target exactly as given: `fetch` would resolve `..` and `%2e%2e` before sending. */
+function raw(path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path, method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Writes bytes on a fresh TCP connection and returns the status line of the answer. */
+function rawTcp(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(server.port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('close', () => resolve(answer.split('\r\n', 1)[0] ?? ''));
+    socket.on('error', reject);
+  });
+}
 
 function connect(query: string, headers: Record<string, string> = { Origin: origin }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -54,19 +99,101 @@ describe('headless entry', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32}$/);
   });
 
-  test('serves the renderer with a CSP and refuses paths outside it', async () => {
-    const page = await fetch(`${origin}/`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ws://127.0.0.1:${server.port}`);
-    const escape = await fetch(`${origin}/..%2f..%2fpackage.json`);
-    expect([403, 404]).toContain(escape.status);
-    expect(await escape.text()).not.toContain('hordedesk');
+  test('serves the renderer with its security headers, index.html at /', async () => {
+    for (const path of ['/', '/assets/app.js', '/nothing-here.js']) {
+      const answer = await raw(path);
+      expect(answer.status, path).toBe(path === '/nothing-here.js' ? 404 : 200);
+      expect(answer.headers['content-security-policy'], path).toContain(`connect-src 'self' ws://127.0.0.1:${server.port} ws://localhost:${server.port}`);
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(answer.headers['referrer-policy'], path).toBe('no-referrer');
+      expect(answer.headers['cache-control'], path).toBe('no-store');
+    }
+    expect((await raw('/')).body).toContain('<title>HordeDesk</title>');
+    expect((await raw('/assets/app.js')).headers['content-type']).toMatch(/^text\/javascript/);
+    const head = await raw('/', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+      const refused = await raw('/', { method });
+      expect(refused.status, method).toBe(405);
+      expect(refused.headers['x-content-type-options']).toBe('nosniff');
+    }
   });
 
-  test('the socket refuses a missing or wrong token, and other sites', async () => {
+  // Each of these names the secret under a naive `join(root, decodeURIComponent(path))`, or
+  // under `resolve`, or under a `startsWith(root)` check without the separator.
+  const escapes = [
+    '/../secret.txt',
+    '/assets/../../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/%2E%2E/secret.txt',
+    '/.%2e/secret.txt',
+    '/..%2fsecret.txt',
+    '/%2e%2e%2fsecret.txt',
+    '/assets%2f..%2f..%2fsecret.txt',
+    '/..%2frenderer-private%2fsecret.txt',
+    '/../renderer-private/secret.txt',
+    '/..%5csecret.txt',
+    '/..\\secret.txt',
+    '/%252e%252e/secret.txt',
+  ];
+  test.each(escapes)('never serves a file outside the renderer folder: %s', async (path) => {
+    const answer = await raw(path);
+    expect([400, 403, 404]).toContain(answer.status);
+    expect(answer.body).not.toContain(SECRET);
+  });
+
+  test('the traversal cases are real: a naive join would reach the secret', () => {
+    // Keeps the cases above honest: if the fixture moved, they would pass for the wrong reason.
+    const naive = (path: string): string => join(rendererDir, decodeURIComponent(path));
+    expect(existsSync(naive('/..%2fsecret.txt'))).toBe(true);
+    expect(existsSync(naive('/%2e%2e/secret.txt'))).toBe(true);
+    expect(existsSync(naive('/..%2frenderer-private%2fsecret.txt'))).toBe(true);
+  });
+
+  test('never serves an absolute path, plain or encoded', async () => {
+    const secret = join(base, 'secret.txt');
+    for (const path of [`/${secret}`, `/${encodeURIComponent(secret)}`, `//${secret.slice(1)}`, `http://127.0.0.1:${server.port}${secret}`, `/${secret.replaceAll('/', '\\')}`]) {
+      const answer = await raw(path);
+      expect([400, 403, 404], path).toContain(answer.status);
+      expect(answer.body, path).not.toContain(SECRET);
+    }
+  });
+
+  test('a malformed address gets a 400 and the server keeps answering', async () => {
+    for (const path of ['/%', '/%E0%A4%A', '/%zz', '/assets/%C0']) {
+      const answer = await raw(path);
+      expect(answer.status, path).toBe(400);
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect((await raw('/')).status, `after ${path}`).toBe(200);
+    }
+    expect(await rawTcp('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect(await rawTcp('GET http://[/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect((await raw('/')).status).toBe(200);
+    const ws = await connect(`?token=${token}`);
+    expect(await call(ws, 1, 'app.info', {})).toMatchObject({ ok: true });
+    ws.close();
+  });
+
+  test('the socket refuses a missing or wrong token, and other sites; accepts localhost', async () => {
     await expect(connect('')).rejects.toThrow('HTTP 401');
     await expect(connect('?token=wrong')).rejects.toThrow('HTTP 401');
     await expect(connect(`?token=${token}`, { Origin: 'https://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(connect(`?token=${token}`, { Origin: `http://localhost:${server.port + 1}` })).rejects.toThrow('HTTP 403');
+    const ws = await connect(`?token=${token}`, { Origin: `http://localhost:${server.port}` });
+    expect(await call(ws, 1, 'app.info', {})).toMatchObject({ ok: true });
+    ws.close();
+  });
+
+  test('the page can ask why it cannot connect: wrong token 401, foreign origin 403', async () => {
+    const ask = (headers: Record<string, string>): Promise<number> => raw('/session', { headers }).then((a) => a.status);
+    const bearer = { Authorization: `Bearer ${token}` };
+    expect(await ask({ ...bearer, Host: `127.0.0.1:${server.port}` })).toBe(204);
+    expect(await ask({ ...bearer, Host: `localhost:${server.port}` })).toBe(204);
+    expect(await ask({ Authorization: 'Bearer wrong', Host: `127.0.0.1:${server.port}` })).toBe(401);
+    expect(await ask({ Host: `127.0.0.1:${server.port}` })).toBe(401);
+    expect(await ask({ ...bearer, Host: `evil.example:${server.port}` })).toBe(403);
+    expect(await ask({ ...bearer, Host: `127.0.0.1:${server.port}`, Origin: 'https://evil.example' })).toBe(403);
   });
 
   test('commands run through the contract and events reach the page', async () => {
