@@ -49,7 +49,56 @@ describe('settings', () => {
     const store = memoryStore({ schemaVersion: 1, hordeUrl: 'ftp://nope', ratingsUrl: 'https://r/api/v1', workerName: '' });
     createSettingsService(store, (m) => problems.push(m), () => {});
     expect(store.quarantined).toBe(1);
-    expect(problems[0]).toMatch(/hordeUrl/);
+    expect(problems[0]).toContain('AI Horde URL: The address must start with https://');
+  });
+
+  test.each([
+    ['a tab in the worker name', { workerName: 'Desk\tDreamer' }, 'Worker name: A worker name cannot contain tabs, line breaks or invisible characters.'],
+    ['plain http to a remote horde', { hordeUrl: 'http://aihorde.example/api' }, 'AI Horde URL: Use https:// for the AI Horde'],
+    ['a long blacklist word', { blacklist: ['a', 'b'.repeat(101)] }, 'Blacklist word 2 is longer than 100 characters.'],
+    ['text for max_pixels', { maxPixels: 'abc' }, 'Largest image (max_pixels): Enter a whole number of pixels'],
+    ['a bad hours row', { schedule: { windows: [{ days: [1], start: '8', end: '17:00' }] } }, 'Hours, row 1, from: Use 24-hour time, e.g. 18:30.'],
+  ])('a stored file with %s is moved aside and the message uses the page’s words', (_, values, words) => {
+    const problems: string[] = [];
+    const store = memoryStore({ schemaVersion: 1, ...values });
+    const s = createSettingsService(store, (m) => problems.push(m), () => {});
+    expect(store.quarantined).toBe(1);
+    expect(store.written).toEqual([]);
+    expect(s.get()).toEqual(defaultSettings());
+    expect(problems[0]).toContain(words);
+    expect(problems[0]).not.toMatch(/expected|Invalid input|Too big/);
+  });
+
+  test('a change with one bad field saves nothing, and the message names each bad field in the page’s words', () => {
+    const store = memoryStore({});
+    const s = createSettingsService(store, () => {}, () => {});
+    s.update({ workerName: 'Desk Dreamer 01', nsfw: false });
+    const before = s.get();
+    const error = (() => {
+      try {
+        s.update({ nsfw: true, amount: 4, workerName: 'Desk\u202eDreamer', maxPixels: 'abc' });
+      } catch (e) {
+        return e;
+      }
+    })() as UserFacingError;
+    expect(error).toBeInstanceOf(UserFacingError);
+    expect(error.fields).toEqual({ workerName: expect.stringContaining('invisible') as unknown, maxPixels: expect.stringContaining('pixels') as unknown });
+    expect(error.message).toMatch(/^Not saved\. Worker name: A worker name cannot contain .* Largest image \(max_pixels\): Enter a whole number of pixels/);
+    // Nothing half-saved: the good fields of the refused change were not applied either.
+    expect(s.get()).toEqual(before);
+    expect(store.written).toHaveLength(1);
+  });
+
+  test('an empty worker name is allowed only until one is chosen: a fresh install starts empty, no change can empty it again', () => {
+    const store = memoryStore({});
+    const s = createSettingsService(store, () => {}, () => {});
+    expect(s.get().workerName).toBe('');
+    s.update({ onboarded: true });
+    expect(s.get()).toMatchObject({ workerName: '', onboarded: true });
+    s.update({ workerName: 'Desk Dreamer 01' });
+    expect(() => s.update({ workerName: '' })).toThrow(UserFacingError);
+    expect(() => s.update({ workerName: '   ' })).toThrow(UserFacingError);
+    expect(s.get().workerName).toBe('Desk Dreamer 01');
   });
 
   test('updates are validated field by field and the file keeps the last good value', () => {

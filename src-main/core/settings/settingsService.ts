@@ -1,6 +1,7 @@
 import { defaultSettings, settingsPatchSchema, settingsSchema, SETTINGS_VERSION, type Settings, type SettingsPatch } from '../../common/settings';
 import { fieldErrors } from '../../common/dispatch';
 import { UserFacingError } from '../../common/result';
+import { describeSettingsProblems } from './settingsFile';
 
 /** Thrown by a store whose file exists but is not readable JSON. */
 export class CorruptSettingsError extends Error {
@@ -71,8 +72,7 @@ export function createSettingsService(
       const migrated = migrateSettings(raw, migrations);
       const parsed = settingsSchema.safeParse(migrated);
       if (!parsed.success) {
-        const fields = Object.entries(fieldErrors(parsed.error)).map(([k, v]) => `${k}: ${v}`);
-        throw new CorruptSettingsError(`it holds values HordeDesk cannot use (${fields.join('; ')})`);
+        throw new CorruptSettingsError(`it holds values HordeDesk cannot use (${describeSettingsProblems(fieldErrors(parsed.error)).join(' ')})`);
       }
       if (migrated.schemaVersion !== raw.schemaVersion) store.write(parsed.data);
       return parsed.data;
@@ -89,7 +89,8 @@ export function createSettingsService(
     update(patch) {
       const parsedPatch = settingsPatchSchema.safeParse(patch);
       if (!parsedPatch.success) {
-        throw new UserFacingError('invalid-settings', 'Some settings are not valid.', { fields: fieldErrors(parsedPatch.error) });
+        const fields = fieldErrors(parsedPatch.error);
+        throw new UserFacingError('invalid-settings', `Not saved. ${describeSettingsProblems(fields).join(' ')}`, { fields });
       }
       const next = settingsSchema.parse({ ...current, ...parsedPatch.data });
       store.write(next);
