@@ -18,6 +18,7 @@ import { ledgerRowsSince, ledgerTotalsBySource } from './kudosQueries';
 import type { Logger } from '../core/log';
 import { createNoticeBoard, type NoticeBoard } from '../core/notices';
 import { createSettingsService, type SettingsService } from '../core/settings/settingsService';
+import { parseSettingsFile } from '../core/settings/settingsFile';
 import { checkApiKeyShape, type SecretStorePort } from '../core/secrets';
 import { ratingNote, workerNote, type Note, type NotifierPort } from '../core/notify';
 import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../core/schedule/scheduler';
@@ -320,20 +321,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
       const { schemaVersion, onboarded: _onboarded, ...rest } = settings.get();
       return { filename: 'hordedesk-settings.json', content: `${JSON.stringify({ schemaVersion, ...rest }, null, 2)}\n` };
     },
-    'settings.import': async ({ content }) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(content);
-      } catch {
-        throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file (it is not JSON).');
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file.');
-      const { schemaVersion, ...patch } = parsed as Record<string, unknown>;
-      if (schemaVersion !== undefined && schemaVersion !== settings.get().schemaVersion) {
-        throw new UserFacingError('invalid-settings-file', `This settings file is version ${String(schemaVersion)}; this HordeDesk reads version ${settings.get().schemaVersion}.`);
-      }
-      return settings.update(patch);
-    },
+    // Same checks and words as the Settings page; all of it applies or none (core/settings/settingsFile.ts).
+    'settings.import': async ({ content }) => settings.update(parseSettingsFile(content)),
     'kudos.totals': async () => computeTotals(ledger, now()),
     'kudos.charts': async () => {
       const at = now();
