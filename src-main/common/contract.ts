@@ -108,6 +108,8 @@ const apiKeyStatusSchema = z.object({
   username: z.string().nullable(),
   kudos: z.number().nullable(),
   trusted: z.boolean().nullable(),
+  /** Services the settings now point at another origin than the one confirmed for the key; nothing keyed goes there until confirmed. */
+  pendingOrigins: z.array(z.object({ service: z.enum(['horde', 'ratings']), origin: z.string(), previousOrigin: z.string(), previousUrl: z.string() })),
 });
 export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
 
@@ -189,6 +191,10 @@ export const contract = {
     'apiKey.status': { request: none, response: apiKeyStatusSchema },
     'apiKey.set': { request: z.object({ apiKey: z.string().trim().max(200) }).strict(), response: apiKeyStatusSchema },
     'apiKey.clear': { request: none, response: apiKeyStatusSchema },
+    /** "Send my key there": binds the key to the horde and ratings origins the settings show now. */
+    'apiKey.confirmOrigins': { request: none, response: apiKeyStatusSchema },
+    /** "Go back": puts the horde and ratings URLs back to the ones confirmed for the key. */
+    'apiKey.revertOrigins': { request: none, response: apiKeyStatusSchema },
     'worker.status': { request: none, response: workerStatusSchema },
     /** Whether the horde would let this key's owner use a worker name. */
     'worker.checkName': { request: z.object({ name: z.string().max(200) }).strict(), response: z.object({ available: z.boolean(), message: z.string() }) },

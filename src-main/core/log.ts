@@ -19,6 +19,26 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out.replace(KEY_NEAR_NAME, '$1[redacted]');
 }
 
+/**
+ * The secrets every log line is cleaned of, kept in memory. The app sets them when the key is
+ * set or cleared, so writing a line never reads the secret store (safeStorage decrypts on each read).
+ */
+export interface Redactor {
+  redact(text: string): string;
+  setSecrets(secrets: readonly string[]): void;
+}
+
+/** A {@link Redactor} holding `initial` until told otherwise. */
+export function createRedactor(initial: readonly string[] = []): Redactor {
+  let secrets = [...initial];
+  return {
+    redact: (text) => redactSecrets(text, secrets),
+    setSecrets(next) {
+      secrets = [...next];
+    },
+  };
+}
+
 /** A logger that drops everything: for tests that do not look at logs. */
 export function silentLogger(): Logger {
   const logger: Logger = { info() {}, warn() {}, error() {}, child: () => logger };

@@ -1,12 +1,19 @@
+import type { KeyUrls } from './keyOrigin';
+
 /**
  * Where the API key lives: Electron safeStorage in the app, a 0600 file in headless mode. Never
  * in settings JSON, never in a log line, never sent to the renderer (it only learns whether a key
- * is set).
+ * is set). The service URLs the user confirmed for the key live beside it, so a settings file
+ * cannot move them.
  */
 export interface SecretStorePort {
   getApiKey(): string | null;
   setApiKey(key: string): void;
   clearApiKey(): void;
+  /** The horde and ratings URLs whose origins the key is confirmed for; null when none were stored. */
+  getKeyUrls(): KeyUrls | null;
+  /** Stores the confirmed URLs; null forgets them. */
+  setKeyUrls(urls: KeyUrls | null): void;
   /** Plain words on how the key is protected, for the Settings page. */
   readonly protection: string;
 }

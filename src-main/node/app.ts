@@ -15,7 +15,7 @@ import { reconcile } from '../core/kudos/reconcile';
 import { bookUptime } from '../core/kudos/uptime';
 import type { UserDetails, WorkerDetails } from '../common/horde';
 import { ledgerRowsSince, ledgerTotalsBySource } from './kudosQueries';
-import type { Logger } from '../core/log';
+import { createRedactor, type Logger } from '../core/log';
 import { createNoticeBoard, type NoticeBoard } from '../core/notices';
 import { createSettingsService, type SettingsService } from '../core/settings/settingsService';
 import { parseSettingsFile } from '../core/settings/settingsFile';
@@ -45,6 +45,7 @@ import { createSqliteRatingStore } from './ratingStore';
 import { createGenerationService, type GenerationService } from './generation';
 import { InferenceHost } from './inferenceHost';
 import { createFileLogger } from './logger';
+import { createKeyBinding } from '../core/keyBinding';
 import { dataPaths } from './paths';
 import { createConfSettingsStore, type ConfFactory } from './settingsStore';
 import { writeTinyModel } from './tinyModel';
@@ -100,17 +101,20 @@ export function appVersion(): string {
 export function createApp(options: AppOptions): HordeDeskApp {
   const now = options.now ?? (() => new Date());
   const paths = dataPaths(options.dataDir);
-  const secretStore = options.secrets ?? createFileSecretStore(options.dataDir);
-  // Every log line is redacted with the current API key before it is written or echoed.
-  const secretsForLogs = (): string[] => {
-    try {
-      const key = secretStore.getApiKey();
-      return key ? [key] : [];
-    } catch {
-      return [];
-    }
-  };
-  const log = createFileLogger(paths.logs, 'app', secretsForLogs, options.echoLog);
+  // The key is read once and after each change; every log line is redacted with that copy
+  // before it is written or echoed. The key is bound to the horde and ratings origins the user
+  // confirmed (core/keyBinding): a settings change cannot send it elsewhere unasked.
+  const redactor = createRedactor();
+  let keyReadError: unknown = null;
+  const keys = createKeyBinding(
+    options.secrets ?? createFileSecretStore(options.dataDir),
+    () => ({ horde: settings.get().hordeUrl, ratings: settings.get().ratingsUrl }),
+    (key) => redactor.setSecrets(key ? [key] : []),
+    (error) => (keyReadError = error),
+  );
+  const secretStore = keys.store;
+  const log = createFileLogger(paths.logs, 'app', redactor, options.echoLog);
+  if (keyReadError !== null) log.error('the API key could not be read; HordeDesk goes on as if none were set', keyReadError);
   const events = createEventHub((error) => log.error('an event listener failed', error));
   const notices = createNoticeBoard(events, now);
 
@@ -146,6 +150,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     http,
     clientAgent: clientAgent(version),
     apiKey: () => secretStore.getApiKey() ?? undefined,
+    confirmedKeyUrl: () => keys.confirmedUrl('horde'),
   });
   let user: { username: string; kudos: number | null; trusted: boolean | null } | null = null;
   const checkUser = async (): Promise<void> => {
@@ -200,7 +205,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   const ratingStore = createSqliteRatingStore(opened.db, ledger);
   const imageCache = createImageCache(join(options.dataDir, 'rating-cache'));
-  const ratingsClient = createRatingsClient({ baseUrl: () => settings.get().ratingsUrl, http, clientAgent: clientAgent(version), apiKey: () => secretStore.getApiKey() ?? undefined });
+  const ratingsClient = createRatingsClient({ baseUrl: () => settings.get().ratingsUrl, http, clientAgent: clientAgent(version), apiKey: () => secretStore.getApiKey() ?? undefined, confirmedKeyUrl: () => keys.confirmedUrl('ratings') });
   let lastRatingKudos = 0;
   const rater = createRater({
     store: ratingStore,
@@ -262,7 +267,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   }, 10 * 60_000);
   uptimeTimer.unref();
 
-  const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null });
+  const keyStatus = () => ({ set: secretStore.getApiKey() !== null, protection: secretStore.protection, username: user?.username ?? null, kudos: user?.kudos ?? null, trusted: user?.trusted ?? null, pendingOrigins: keys.pending() });
 
   const catalog = createModelCatalog({
     dataDir: options.dataDir,
@@ -384,20 +389,33 @@ export function createApp(options: AppOptions): HordeDeskApp {
       const problem = checkApiKeyShape(apiKey);
       if (problem) throw new UserFacingError('invalid-api-key', problem, { fields: { apiKey: problem } });
       // Check the key with the horde before keeping it; offline, keep it unchecked.
-      const previous = secretStore.getApiKey();
-      secretStore.setApiKey(apiKey);
+      // Setting the key confirms the horde and ratings origins the settings show now.
+      const previous = keys.snapshot();
+      keys.set(apiKey);
       try {
         await checkUser();
       } catch (error) {
         if (error instanceof HordeApiError && (error.status === 401 || error.status === 404)) {
-          if (previous) secretStore.setApiKey(previous);
-          else secretStore.clearApiKey();
+          keys.restore(previous);
           throw new UserFacingError('unknown-api-key', 'The horde does not know this API key. Check it at aihorde.net/register.', { fields: { apiKey: 'unknown to the horde' } });
         }
         user = null;
         log.warn(`kept the API key without checking it: ${error instanceof Error ? error.message : String(error)}`);
       }
       rater.wake();
+      return keyStatus();
+    },
+    'apiKey.confirmOrigins': async () => {
+      const pending = keys.pending();
+      keys.confirm();
+      if (pending.length) log.info(`the user confirmed sending the API key to ${pending.map((p) => p.origin).join(' and ')}`);
+      rater.wake();
+      return keyStatus();
+    },
+    'apiKey.revertOrigins': async () => {
+      const back: { hordeUrl?: string; ratingsUrl?: string } = {};
+      for (const p of keys.pending()) back[p.service === 'horde' ? 'hordeUrl' : 'ratingsUrl'] = p.previousUrl;
+      if (Object.keys(back).length) settings.update(back);
       return keyStatus();
     },
     'apiKey.clear': async () => {

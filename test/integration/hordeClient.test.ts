@@ -170,14 +170,18 @@ describe('against a misbehaving server', () => {
     expect(error).toMatchObject({ status: 429, retryAfterMs: 30_000 });
   });
 
-  test('the client sends its headers to any horde URL', async () => {
+  test('the client sends its headers to any horde URL; the key only where an answer depends on it', async () => {
     let seen: IncomingMessage['headers'] = {};
     respond = (req, res) => {
       seen = req.headers;
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ message: 'OK' }));
+      res.end(JSON.stringify({ message: 'OK', username: 'a#1', id: 1, kudos: 0, kudos_details: {} }));
     };
     await client({ baseUrl: () => `${rawUrl}/` }).heartbeat();
+    expect(seen['client-agent']).toBe(AGENT);
+    // The heartbeat and status/models are the same for everyone: the key stays home.
+    expect(seen.apikey).toBeUndefined();
+    await client({ baseUrl: () => `${rawUrl}/` }).findUser();
     expect(seen['client-agent']).toBe(AGENT);
     expect(seen.apikey).toBe(STANDIN_KEYS.workerOwner);
   });

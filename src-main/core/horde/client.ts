@@ -71,6 +71,11 @@ export interface HordeClientOptions {
   clientAgent: string;
   /** The user's key, or undefined to send none. */
   apiKey: () => string | undefined;
+  /**
+   * The horde URL whose origin the user confirmed for the key (see core/keyOrigin); a call with
+   * the key to another origin is refused. Absent: no binding (tests, tools).
+   */
+  confirmedKeyUrl?: () => string | null;
   /** Per-request limit; default 20 s. */
   timeoutMs?: number;
   /** Limit for pops, which page through the queue on the horde and answer slower; default 40 s. */
@@ -89,6 +94,8 @@ interface Call<T> {
   body?: unknown;
   /** Fail before sending when no key is set: the horde would answer an unhelpful 400. */
   needsKey?: boolean;
+  /** Never send the key: the answer is the same for everyone. */
+  keyless?: boolean;
   timeoutMs: number;
 }
 
@@ -100,12 +107,22 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
 
   async function send<T>(call: Call<T>): Promise<T> {
     const endpoint = `${call.method} /v2/${call.path.split('?')[0] ?? call.path}`;
-    const apiKey = opts.apiKey();
+    const apiKey = call.keyless ? undefined : opts.apiKey();
     const hasKey = apiKey !== undefined && apiKey !== '';
     if (call.needsKey && !hasKey) throw new HordeMissingKeyError(endpoint);
     return sendJson(
       opts.http,
-      { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`, clientAgent: opts.clientAgent, apiKey, body: call.body, timeoutMs: call.timeoutMs, schema: call.schema },
+      {
+        method: call.method,
+        url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`,
+        clientAgent: opts.clientAgent,
+        apiKey,
+        body: call.body,
+        timeoutMs: call.timeoutMs,
+        schema: call.schema,
+        confirmedKeyUrl: opts.confirmedKeyUrl?.(),
+        serviceName: 'the AI Horde',
+      },
       {
         unreachable: (reason, detail) => new HordeUnreachableError(endpoint, reason, call.timeoutMs, { cause: new Error(detail) }),
         status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
@@ -115,12 +132,12 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
   }
 
   const limit = (call: CallOptions | undefined, fallback: number) => call?.timeoutMs ?? fallback;
-  const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions) => send({ method: 'GET', path, schema, timeoutMs: limit(call, timeoutMs) });
+  const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions, keyless = false) => send({ method: 'GET', path, schema, keyless, timeoutMs: limit(call, timeoutMs) });
 
   return {
-    heartbeat: () => get('status/heartbeat', heartbeatSchema),
+    heartbeat: () => get('status/heartbeat', heartbeatSchema, undefined, true),
     findUser: () => get('find_user', userDetailsSchema),
-    statusModels: (query) => get(`status/models${modelsQueryString(query)}`, activeModelListSchema),
+    statusModels: (query) => get(`status/models${modelsQueryString(query)}`, activeModelListSchema, undefined, true),
     pop: (body, call) => send({ method: 'POST', path: 'generate/pop', schema: popResponseSchema, body, needsKey: true, timeoutMs: limit(call, popTimeoutMs) }),
     submit: (body, call) => send({ method: 'POST', path: 'generate/submit', schema: submitResponseSchema, body, needsKey: true, timeoutMs: limit(call, timeoutMs) }),
     getWorker: (id, call) => get(`workers/${encodeURIComponent(id)}`, workerDetailsSchema, call),

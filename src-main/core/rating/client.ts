@@ -61,6 +61,11 @@ export interface RatingsClientOptions {
   clientAgent: string;
   /** The user's key ("0000000000" rates anonymously), or undefined to send none. */
   apiKey: () => string | undefined;
+  /**
+   * The ratings URL whose origin the user confirmed for the key (see core/keyOrigin); a call
+   * with the key to another origin is refused. Absent: no binding (tests, tools).
+   */
+  confirmedKeyUrl?: () => string | null;
   /** Per-request limit; default 20 s. */
   timeoutMs?: number;
   /** Clock for `Retry-After` dates; injectable for tests. */
@@ -88,7 +93,17 @@ export function createRatingsClient(opts: RatingsClientOptions): RatingsClient {
     const apiKey = opts.apiKey();
     return sendJson(
       opts.http,
-      { method: call.method, url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`, clientAgent: opts.clientAgent, apiKey, body: call.body, timeoutMs, schema: call.schema },
+      {
+        method: call.method,
+        url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`,
+        clientAgent: opts.clientAgent,
+        apiKey,
+        body: call.body,
+        timeoutMs,
+        schema: call.schema,
+        confirmedKeyUrl: opts.confirmedKeyUrl?.(),
+        serviceName: 'the ratings service',
+      },
       {
         unreachable: (reason, detail) => new RatingsUnreachableError(endpoint, reason, timeoutMs, { cause: new Error(detail) }),
         status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
