@@ -2,6 +2,7 @@ import { useCallback } from 'react';
 import type { KudosTotals } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
 import { HardwareCard } from './HardwareCard';
+import { KeyOriginCard } from './KeyOriginCard';
 import { WorkerCard } from './WorkerCard';
 
 const kudos = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -97,6 +98,7 @@ export function Dashboard() {
     <div className="grid">
       <HardwareCard />
       <div className="column">
+        <KeyOriginCard />
         <WorkerCard />
         <KudosCard />
         <HordeCard />

@@ -3,6 +3,7 @@ import type { Settings as SettingsValue } from '../../../src-main/common/setting
 import { BridgeError } from '../bridge/bridge';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
+import { KeyOriginCard } from './KeyOriginCard';
 import { ModelsChoice } from './ModelsChoice';
 import { ScheduleCard } from './ScheduleCard';
 import { SettingsFileCard } from './SettingsFileCard';
@@ -58,6 +59,7 @@ export function Settings() {
   if (!form) return <p className="muted">{settings.error ?? 'Loading settings…'}</p>;
   return (
     <div className="column">
+    <KeyOriginCard onSettings={settings.set} />
     <ApiKeyCard />
     <form className="card settings" onSubmit={save} data-testid="settings-form">
       <h2>Settings</h2>
