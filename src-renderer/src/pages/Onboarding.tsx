@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { ScheduleRules } from '../../../src-main/common/settings';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
+import { settingsErrors } from './settingsErrors';
 import { HardwareCard } from './HardwareCard';
 
 const FAMILY = { sd1: 'Stable Diffusion 1.x', sd2: 'Stable Diffusion 2.x', sdxl: 'SDXL' } as const;
@@ -14,13 +15,14 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState<string | null>(null);
   const [nameCheck, setNameCheck] = useState<{ available: boolean; message: string } | null>(null);
   const [mode, setMode] = useState<ScheduleRules['mode'] | null>(null);
-  const [idleMinutes, setIdleMinutes] = useState<number | null>(null);
+  const [idleMinutes, setIdleMinutes] = useState<string | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState('');
   const s = settings.data;
   if (!s) return <p className="muted">Loading…</p>;
   const workerName = name ?? s.workerName;
   const chosenMode = mode ?? s.schedule.mode;
-  const minutes = idleMinutes ?? s.schedule.idleMinutes;
+  const minutes = idleMinutes ?? String(s.schedule.idleMinutes);
 
   const check = (): void => {
     setNameCheck(null);
@@ -31,7 +33,11 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
     bridge
       .invoke('settings.update', { workerName, schedule: { ...s.schedule, mode: chosenMode, idleMinutes: minutes }, onboarded: true })
       .then(onDone)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => {
+        const refused = settingsErrors(e, (field) => field === 'workerName' || (field === 'schedule.idleMinutes' && chosenMode === 'idle'));
+        setErrors(refused.fields);
+        setError(refused.message);
+      });
   };
   const skip = (): void => void bridge.invoke('settings.update', { onboarded: true }).then(onDone);
 
@@ -53,7 +59,8 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
       <section className="card settings">
         <label>
           <span>Worker name (5-100 characters, unique on the horde)</span>
-          <input name="onboardingWorkerName" value={workerName} onChange={(e) => setName(e.target.value)} />
+          <input name="onboardingWorkerName" value={workerName} onChange={(e) => setName(e.target.value)} aria-invalid={errors.workerName ? true : undefined} />
+          {errors.workerName && <small className="error" data-testid="error-onboardingWorkerName">{errors.workerName}</small>}
         </label>
         <div className="actions">
           <button onClick={check} disabled={workerName.trim().length < 5}>
@@ -94,7 +101,8 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
         {chosenMode === 'idle' && (
           <label>
             <span>Minutes without input before starting</span>
-            <input name="idleMinutes" type="number" min={1} max={120} value={minutes} onChange={(e) => setIdleMinutes(Number(e.target.value))} />
+            <input name="idleMinutes" inputMode="numeric" value={minutes} onChange={(e) => setIdleMinutes(e.target.value)} aria-invalid={errors['schedule.idleMinutes'] ? true : undefined} />
+            {errors['schedule.idleMinutes'] && <small className="error" data-testid="error-idleMinutes">{errors['schedule.idleMinutes']}</small>}
           </label>
         )}
         <p className="muted">On battery the worker waits, and when you come back it finishes the job in hand and stops taking new ones.</p>

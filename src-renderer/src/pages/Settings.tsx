@@ -1,14 +1,38 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Settings as SettingsValue } from '../../../src-main/common/settings';
-import { BridgeError } from '../bridge/bridge';
+import type { SettingsPatch, Settings as SettingsValue } from '../../../src-main/common/settings';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
 import { KeyOriginCard } from './KeyOriginCard';
 import { ModelsChoice } from './ModelsChoice';
 import { ScheduleCard } from './ScheduleCard';
 import { SettingsFileCard } from './SettingsFileCard';
+import { settingsErrors } from './settingsErrors';
 
+/** The form as typed: numbers stay text so the app, not the page, decides what they mean. */
 type Editable = Pick<SettingsValue, 'hordeUrl' | 'ratingsUrl' | 'workerName'> & { nsfw: boolean; amount: string; blacklist: string; maxPixels: string };
+
+function formOf(d: SettingsValue): Editable {
+  return { hordeUrl: d.hordeUrl, ratingsUrl: d.ratingsUrl, workerName: d.workerName, nsfw: d.nsfw, amount: String(d.amount), blacklist: d.blacklist.join(', '), maxPixels: d.maxPixels === null ? '' : String(d.maxPixels) };
+}
+
+/**
+ * Only the fields the user changed: a field left as it was is not checked again (an install whose
+ * onboarding was skipped has no worker name yet, and may still change its horde URL).
+ */
+function changes(form: Editable, saved: Editable): SettingsPatch {
+  const patch: SettingsPatch = {};
+  if (form.hordeUrl !== saved.hordeUrl) patch.hordeUrl = form.hordeUrl;
+  if (form.ratingsUrl !== saved.ratingsUrl) patch.ratingsUrl = form.ratingsUrl;
+  if (form.workerName !== saved.workerName) patch.workerName = form.workerName;
+  if (form.nsfw !== saved.nsfw) patch.nsfw = form.nsfw;
+  if (form.amount !== saved.amount) patch.amount = form.amount;
+  // Commas separate words; empty entries between commas are just spacing.
+  if (form.blacklist !== saved.blacklist) patch.blacklist = form.blacklist.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  if (form.maxPixels !== saved.maxPixels) patch.maxPixels = form.maxPixels;
+  return patch;
+}
+
+const ON_FORM = new Set(['hordeUrl', 'ratingsUrl', 'workerName', 'nsfw', 'amount', 'blacklist', 'maxPixels']);
 
 const FIELDS: { key: 'hordeUrl' | 'ratingsUrl' | 'workerName'; label: string; help: string }[] = [
   { key: 'workerName', label: 'Worker name', help: 'How your worker appears on the horde. Unique horde-wide; 5 to 100 characters.' },
@@ -26,33 +50,24 @@ export function Settings() {
 
   useEffect(() => {
     const d = settings.data;
-    if (d) setForm({ hordeUrl: d.hordeUrl, ratingsUrl: d.ratingsUrl, workerName: d.workerName, nsfw: d.nsfw, amount: String(d.amount), blacklist: d.blacklist.join(', '), maxPixels: d.maxPixels === null ? '' : String(d.maxPixels) });
+    if (d) setForm(formOf(d));
   }, [settings.data]);
 
   const save = (event: FormEvent): void => {
     event.preventDefault();
-    if (!form) return;
+    if (!form || !settings.data) return;
     setMessage('');
     bridge
-      .invoke('settings.update', {
-        hordeUrl: form.hordeUrl,
-        ratingsUrl: form.ratingsUrl,
-        workerName: form.workerName,
-        nsfw: form.nsfw,
-        amount: Number(form.amount),
-        blacklist: form.blacklist.split(',').map((w) => w.trim()).filter((w) => w !== ''),
-        maxPixels: form.maxPixels.trim() === '' ? null : Number(form.maxPixels),
-      })
+      .invoke('settings.update', changes(form, formOf(settings.data)))
       .then((saved) => {
         settings.set(saved);
         setErrors({});
         setMessage('Saved.');
       })
       .catch((e: unknown) => {
-        if (e instanceof BridgeError) {
-          setErrors(e.fields);
-          setMessage(e.message);
-        } else setMessage(String(e));
+        const refused = settingsErrors(e, (field) => ON_FORM.has(field));
+        setErrors(refused.fields);
+        setMessage(refused.message);
       });
   };
 
@@ -72,20 +87,21 @@ export function Settings() {
       ))}
       <label className="check">
         <input type="checkbox" name="nsfw" checked={form.nsfw} onChange={(e) => setForm({ ...form, nsfw: e.target.checked })} /> Accept jobs marked NSFW
+        {errors.nsfw && <small className="error" data-testid="error-nsfw">{errors.nsfw}</small>}
       </label>
       <label>
         <span>Images per pop</span>
-        <input name="amount" type="number" min={1} max={20} value={form.amount} onChange={(e) => setForm({ ...form, amount: e.target.value })} aria-invalid={errors.amount ? true : undefined} />
-        {errors.amount ? <small className="error">{errors.amount}</small> : <small className="muted">How many images to take from one request (1-20); the horde lowers it for big images.</small>}
+        <input name="amount" inputMode="numeric" value={form.amount} onChange={(e) => setForm({ ...form, amount: e.target.value })} aria-invalid={errors.amount ? true : undefined} />
+        {errors.amount ? <small className="error" data-testid="error-amount">{errors.amount}</small> : <small className="muted">How many images to take from one request (1-20); the horde lowers it for big images.</small>}
       </label>
       <label>
         <span>Blacklist</span>
-        <input name="blacklist" value={form.blacklist} onChange={(e) => setForm({ ...form, blacklist: e.target.value })} />
-        <small className="muted">Comma-separated words; jobs whose prompt contains one are never sent to you.</small>
+        <input name="blacklist" value={form.blacklist} onChange={(e) => setForm({ ...form, blacklist: e.target.value })} aria-invalid={errors.blacklist ? true : undefined} />
+        {errors.blacklist ? <small className="error" data-testid="error-blacklist">{errors.blacklist}</small> : <small className="muted">Comma-separated words; jobs whose prompt contains one are never sent to you.</small>}
       </label>
       <label>
         <span>Largest image (max_pixels)</span>
-        <input name="maxPixels" placeholder="as suggested for this machine" value={form.maxPixels} onChange={(e) => setForm({ ...form, maxPixels: e.target.value })} aria-invalid={errors.maxPixels ? true : undefined} />
+        <input name="maxPixels" inputMode="numeric" placeholder="as suggested for this machine" value={form.maxPixels} onChange={(e) => setForm({ ...form, maxPixels: e.target.value })} aria-invalid={errors.maxPixels ? true : undefined} />
         {errors.maxPixels ? <small className="error" data-testid="error-maxPixels">{errors.maxPixels}</small> : <small className="muted">Leave empty to use the Dashboard's suggestion.</small>}
       </label>
       <p className="muted">Your API key is not stored in settings: see the API key card.</p>
