@@ -1,7 +1,13 @@
 import { defineConfig } from '@playwright/test';
+import { resolveChromium } from './test/helpers/browser';
 
-// Browser tests drive the real renderer, served by the real headless entry, in Chromium.
-// Debian's chromium is used (no browser download): set CHROMIUM_PATH to use another one.
+// Browser tests drive the real renderer, served by the real headless entry, in Chromium:
+// CHROMIUM_PATH, else the system's /usr/bin/chromium, else the build inside the
+// @sparticuz/chromium npm package (test/helpers/browser.ts), so no browser download or apt step.
+const browser = await resolveChromium();
+// Said once, by the runner (workers load this file too), so a failing run shows which browser it used.
+if (process.env.TEST_WORKER_INDEX === undefined) console.log(`Chromium: ${browser.executablePath} (${browser.source})`);
+
 export default defineConfig({
   testDir: 'test/e2e',
   testMatch: '**/*.spec.ts',
@@ -11,10 +17,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    },
+    launchOptions: { executablePath: browser.executablePath, args: browser.args },
     trace: 'retain-on-failure',
   },
 });
