@@ -7,6 +7,7 @@ import { writeSafetensors } from '../inference/convert/safetensors';
 import { makeTinyConfig, seededRandomWeights } from '../inference/graph';
 import { TINY_VOCAB_SIZE } from '../inference/tokenizer';
 import { startModelFileServer } from '../../test/standin/modelsServer';
+import { createDemoFeed, demoMixed } from '../../test/standin/demoFeed';
 import { STANDIN_KEYS, startStandin } from '../../test/standin/server';
 import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
@@ -24,8 +25,10 @@ runHeadless('The HordeDesk demo', async () => {
   const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
   // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
-  // so honest faults show up too.
-  const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME, 'tiny-sd-checkpoint'], minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 } });
+  // so honest faults and "why no jobs" reasons show up too. The ratings service keeps its images
+  // and ratings in the data folder, so ratings pending when the demo stopped (or crashed) are
+  // delivered after a restart instead of being refused as gone.
+  const standin = await startStandin({ mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']), ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') } });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
@@ -49,15 +52,12 @@ runHeadless('The HordeDesk demo', async () => {
   }
   // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
-  // Keep a few requests waiting, like a busy horde.
-  let batch = 0;
-  const topUp = (): void => {
-    // Count only what the built-in model can serve, so requests for a model not installed yet
-    // (tiny-sd-checkpoint, until Install) never starve the worker.
-    if (standin.queue().filter((r) => r.state === 'waiting' && r.models.includes(TINY_MODEL_NAME)).length < 3) standin.enqueueMixed(3, `demo-${batch++}`);
-  };
-  topUp();
-  const feeder = setInterval(topUp, 2000);
+  // Keep requests waiting like a busy horde: counted by what this worker's pops can take, so
+  // requests it cannot (a model not installed yet, img2img, LoRA) never starve it; those are
+  // capped and expire after a while, as requests nobody serves do on the horde.
+  const feed = createDemoFeed(standin, { workerName: () => app.settings.get().workerName, models: [TINY_MODEL_NAME] });
+  feed.tick();
+  const feeder = setInterval(() => feed.tick(), 2000);
   if (!args.idle && !args.fresh) await app.worker.start();
   let server;
   try {

@@ -23,8 +23,10 @@ export interface HeadlessProcess {
   stop(): Promise<void>;
 }
 
-export async function startHeadless(dataDir: string): Promise<HeadlessProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/headless/main.ts', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `entry` runs another headless entry (e.g. the demo's) with extra `args`. */
+export async function startHeadless(dataDir: string, opts: { entry?: string; args?: string[] } = {}): Promise<HeadlessProcess> {
+  const entry = opts.entry ?? 'src-main/headless/main.ts';
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {

@@ -55,6 +55,15 @@ export const faultPatchSchema = z.strictObject({
    * times out and retries meets its own first submit (400 DuplicateGen). 0 turns it off.
    */
   submitTimeoutMs: z.number().int().nonnegative().max(600_000).optional(),
+  /**
+   * The next `count` requests (all without a count) get no answer: the socket is destroyed, as a
+   * dropped connection looks to a client. Before the route by default, so nothing happened; with
+   * `afterRoute` the route ran first (a submit is booked), so the client cannot know it arrived.
+   */
+  dropConnections: z
+    .strictObject({ count: z.number().int().positive().optional(), afterRoute: z.boolean().optional() })
+    .nullable()
+    .optional(),
   /** The ratings service's switches (ratingsFaults.ts). */
   ...ratingsFaultFields,
 });
@@ -73,6 +82,7 @@ export interface StandinFaults extends RatingsFaults {
   uploadFailures: { count?: number; status?: number } | null;
   popEmpty: boolean;
   submitTimeoutMs: number;
+  dropConnections: { count?: number; afterRoute?: boolean } | null;
 }
 
 function defaults(): StandinFaults {
@@ -86,6 +96,7 @@ function defaults(): StandinFaults {
     uploadFailures: null,
     popEmpty: false,
     submitTimeoutMs: 0,
+    dropConnections: null,
     ...ratingsFaultDefaults(),
   };
 }
@@ -131,6 +142,14 @@ export class FaultState {
       return serverErrorAnswer(failure.status);
     }
     return undefined;
+  }
+
+  /** Whether to drop this request's connection, and when; consumes one use of `dropConnections`. */
+  takeDrop(): { afterRoute: boolean } | undefined {
+    const drop = this.faults.dropConnections;
+    if (!drop) return undefined;
+    this.faults.dropConnections = consume(drop);
+    return { afterRoute: drop.afterRoute ?? false };
   }
 
   /** The status an upload fails with, if `uploadFailures` applies; consumes one use. */

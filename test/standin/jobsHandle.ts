@@ -1,5 +1,5 @@
 import { mixedRequests, type MixedOptions } from './mixed';
-import { matchRequest } from './popMatch';
+import { matchRequest, type SkipReason } from './popMatch';
 import type { Job, JobState } from './queue';
 import type { GenerationRequestBody } from './requests';
 import { isAnswer } from './router';
@@ -26,6 +26,8 @@ export interface JobInfo {
   r2: boolean;
   /** Submits that reached this id, whatever their outcome (faults intercepted before the route excluded). */
   submitCount: number;
+  /** Submits that arrived after an earlier submit's answer had been written to the worker: true duplicates. */
+  resubmitsAfterAnswer: number;
   /** Stored uploads, and every PUT to its upload path (refused and faulted ones too). */
   uploadCount: number;
   uploadAttempts: number;
@@ -49,6 +51,19 @@ export interface RequestInfo {
   r2: boolean;
   /** Per-image value before the baseline multiplier. */
   kudos: number;
+}
+
+/** One request with waiting images, as a named worker's next pop would judge it. */
+export interface WaitingOutlook {
+  id: string;
+  /** Images still waiting. */
+  waiting: number;
+  /** Stand-in seconds since it was queued. */
+  ageS: number;
+  /** Whether the worker's last pop (its models, flags and bridge) could take it. */
+  servable: boolean;
+  /** Why not, under the horde's `skipped` key; null when servable or filtered silently. */
+  reason: SkipReason | null;
 }
 
 /** Totals since start. */
@@ -92,6 +107,11 @@ export interface StandinJobsApi {
    * leaves them). False for an unknown name.
    */
   drained(workerName: string): boolean;
+  /**
+   * Every request with waiting images as the named worker's next pop would judge it (from what
+   * its last pop declared), oldest first; null for a worker that never popped.
+   */
+  outlook(workerName: string): WaitingOutlook[] | null;
 }
 
 /** Builds the worker-side handle methods over one stand-in's state. */
@@ -112,8 +132,8 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
 
   function jobInfo(job: Job): JobInfo {
     const worker = job.workerId ? board.workers.get(job.workerId) : undefined;
-    const { id, requestId, state: jobState, model, ttl, r2, submitCount, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
-    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, submitCount, uploadCount, uploadAttempts, reward, submitState, abortReason };
+    const { id, requestId, state: jobState, model, ttl, r2, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
+    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason };
   }
 
   const jobs = () => {
@@ -169,6 +189,19 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
       return [...board.requests.values()].every(
         (wp) => wp.faulted || board.jobsOf(wp, 'waiting').length === 0 || !matchRequest(wp, worker, inMaintenance, state.users).ok,
       );
+    },
+    outlook(workerName) {
+      board.sweep();
+      const worker = board.workers.named(workerName);
+      if (!worker) return null;
+      const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
+      const now = board.nowS();
+      return [...board.requests.values()]
+        .filter((wp) => !wp.faulted && board.jobsOf(wp, 'waiting').length > 0)
+        .map((wp) => {
+          const match = matchRequest(wp, worker, inMaintenance, state.users);
+          return { id: wp.id, waiting: board.jobsOf(wp, 'waiting').length, ageS: now - wp.createdAt, servable: match.ok, reason: match.ok ? null : match.reason };
+        });
     },
   };
 }

@@ -52,6 +52,9 @@ export interface Job {
   r2: boolean;
   /** Submits that reached this id (whatever their outcome). */
   submitCount: number;
+  /** Submit answers written to the worker's socket, and submits that came after one had been. */
+  submitsAnswered: number;
+  resubmitsAfterAnswer: number;
   /** Successful PUTs to its upload URL, and every PUT to its upload path (refused and faulted ones too). */
   uploadCount: number;
   uploadAttempts: number;
@@ -135,7 +138,7 @@ export class JobBoard {
   private addJob(wp: WaitingRequest, index: number): Job {
     const job: Job = {
       id: randomUUID(), requestId: wp.id, index, state: 'waiting', workerId: null, model: null, poppedAt: null,
-      ttl: null, deadline: null, r2: false, submitCount: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
+      ttl: null, deadline: null, r2: false, submitCount: 0, submitsAnswered: 0, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
       submitState: null, abortReason: null,
     };
     this.jobs.set(job.id, job);

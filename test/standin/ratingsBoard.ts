@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { unitHash } from './ratingsFaults';
 
 // What the ratings stand-in remembers: the datasets, every image it handed out, and who rated
@@ -56,6 +58,9 @@ export interface RatingsImage {
   ratings: StoredRating[];
   /** Submits that reached the route for this id, per user id, whatever their outcome. */
   submitsByUser: Map<number, number>;
+  /** Per user id: submit answers written to the client, and submits that came after one had been. */
+  answeredByUser: Map<number, number>;
+  resubmitsAfterAnswer: number;
 }
 
 /** Counters since start (or the last reset). */
@@ -98,7 +103,21 @@ function zeroCounters(): RatingsCounters {
 export interface RatingsOptions {
   /** Every n-th issued image is a validation image; 0 turns them off. Default 10. */
   validationEvery?: number;
+  /**
+   * A journal file (JSON lines) that keeps images and ratings across stand-in restarts, as the
+   * real service keeps them: read at start, appended before each answer. Counters of refused,
+   * duplicate and invalid submits are not kept. Default: in memory only.
+   */
+  stateFile?: string;
 }
+
+/** One line of the journal: the state changes, in order. */
+type JournalEntry =
+  | { t: 'issue'; datasetId: string; model: string | null }
+  | { t: 'submit'; id: string; userId: number }
+  | { t: 'answered'; id: string; userId: number }
+  | { t: 'accept'; id: string; rating: StoredRating; obeyed: boolean }
+  | { t: 'reset' };
 
 /** The ratings service's state in one stand-in instance. */
 export class RatingsBoard {
@@ -109,28 +128,89 @@ export class RatingsBoard {
   // (which counts issued images) starts over.
   private epoch = 0;
 
+  private journalPath: string | null = null;
+
   configure(options: RatingsOptions = {}): void {
     if (options.validationEvery !== undefined) this.validationEvery = Math.max(0, Math.floor(options.validationEvery));
+    if (options.stateFile !== undefined && options.stateFile !== this.journalPath) this.openJournal(options.stateFile);
   }
 
   /** Mints the next image of a dataset; every `validationEvery`-th one is a validation image. */
   issue(datasetId: string, model: string | null): RatingsImage {
+    this.write({ t: 'issue', datasetId, model });
     this.counters.issued += 1;
     const seq = this.counters.issued;
     const id = uuidFrom(`rating-image:${this.epoch}:${seq}`);
     const isValidation = this.validationEvery > 0 && seq % this.validationEvery === 0;
     const validation = isValidation ? validationTarget(id) : null;
     if (validation) this.counters.validationIssued += 1;
-    const image: RatingsImage = { id, datasetId, model, validation, ratings: [], submitsByUser: new Map() };
+    const image: RatingsImage = { id, datasetId, model, validation, ratings: [], submitsByUser: new Map(), answeredByUser: new Map(), resubmitsAfterAnswer: 0 };
     this.images.set(id, image);
     return image;
   }
 
+  /** Counts a submit that reached an image (whatever its outcome). */
+  noteSubmit(image: RatingsImage, userId: number): void {
+    this.write({ t: 'submit', id: image.id, userId });
+    if ((image.answeredByUser.get(userId) ?? 0) > 0) image.resubmitsAfterAnswer += 1;
+    image.submitsByUser.set(userId, (image.submitsByUser.get(userId) ?? 0) + 1);
+    this.counters.submits += 1;
+  }
+
+  /** Notes that the answer to a user's submit reached the client's socket. */
+  noteAnswered(image: RatingsImage, userId: number): void {
+    this.write({ t: 'answered', id: image.id, userId });
+    image.answeredByUser.set(userId, (image.answeredByUser.get(userId) ?? 0) + 1);
+  }
+
+  /** Keeps an accepted rating; `obeyed` says whether a validation image was answered as told. */
+  accept(image: RatingsImage, rating: StoredRating, obeyed: boolean): void {
+    this.write({ t: 'accept', id: image.id, rating, obeyed });
+    if (image.validation) this.counters[obeyed ? 'validationPassed' : 'validationFailed'] += 1;
+    image.ratings.push(rating);
+    this.counters.accepted += 1;
+    this.counters.rewards += rating.reward;
+  }
+
   /** Forgets every image and zeroes the counters. */
   reset(): void {
+    this.write({ t: 'reset' });
     this.images.clear();
     this.counters = zeroCounters();
     this.epoch += 1;
+  }
+
+  /** Appends one change to the journal before it takes effect (nothing without a journal). */
+  private write(entry: JournalEntry): void {
+    if (this.journalPath) appendFileSync(this.journalPath, `${JSON.stringify(entry)}\n`);
+  }
+
+  /**
+   * Replays a journal into this (fresh) board, then appends to it. Ids are derived from the
+   * issue sequence, so replaying the issues mints the same ids and later ones never repeat them.
+   * A torn last line (a crash mid-append) is ignored.
+   */
+  private openJournal(path: string): void {
+    this.journalPath = null;
+    if (existsSync(path)) {
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        let entry: JournalEntry;
+        try {
+          entry = JSON.parse(line) as JournalEntry;
+        } catch {
+          continue;
+        }
+        const image = 'id' in entry ? this.images.get(entry.id) : undefined;
+        if (entry.t === 'issue') this.issue(entry.datasetId, entry.model);
+        else if (entry.t === 'reset') this.reset();
+        else if (entry.t === 'submit' && image) this.noteSubmit(image, entry.userId);
+        else if (entry.t === 'answered' && image) this.noteAnswered(image, entry.userId);
+        else if (entry.t === 'accept' && image) this.accept(image, entry.rating, entry.obeyed);
+      }
+    } else {
+      mkdirSync(dirname(path), { recursive: true });
+    }
+    this.journalPath = path;
   }
 }
 

@@ -22,6 +22,8 @@ export interface RatingImageInfo {
   submitCount: number;
   /** The same, per username. */
   submitsByUser: Record<string, number>;
+  /** Submits that arrived after the same user's earlier submit had been answered: true duplicates. */
+  resubmitsAfterAnswer: number;
   /** The first accepted rating's scores; null while nobody has rated it. */
   rating: number | null;
   artifacts: number | null;
@@ -74,6 +76,7 @@ export function createRatingsApi(state: StandinState): StandinRatingsApi {
           model: image.model,
           submitCount,
           submitsByUser,
+          resubmitsAfterAnswer: image.resubmitsAfterAnswer,
           rating: first?.rating ?? null,
           artifacts: first?.artifacts ?? null,
           validation: image.validation ? { ...image.validation } : null,

@@ -28,6 +28,8 @@ export interface Answer {
   raw?: Buffer | string;
   /** Hold the answer back this long after the route ran (the `submitTimeoutMs` fault). */
   delayMs?: number;
+  /** Called once the answer was written to a live socket (not for dropped or abandoned requests). */
+  onSent?: () => void;
 }
 
 /** One endpoint: `pattern` is relative to its mount, e.g. "users/:id". */

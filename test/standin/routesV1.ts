@@ -2,6 +2,7 @@ import { answersInstruction, instructionFor, RATINGS_DATASETS, rewardFor, type R
 import { badJsonAnswer, isRefused, RATINGS_IMAGE_PREFIX, takeRatingsFault } from './ratingsFaults';
 import { isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
 import type { StandinState } from './state';
+import type { StandinUser } from './users';
 import { checkBody, parseJsonBody, type BodySpec } from './validate';
 
 /**
@@ -73,31 +74,34 @@ const submit: Route<StandinState> = {
     const image = board.images.get(req.params.id ?? '');
     if (!image) return message(404, 'Image not found');
 
-    image.submitsByUser.set(user.id, (image.submitsByUser.get(user.id) ?? 0) + 1);
-    board.counters.submits += 1;
-    if (isRefused(state.faults.current(), image.id)) {
-      board.counters.refused += 1;
-      return message(403, 'This image is not available for rating any more');
-    }
-    if (image.ratings.some((r) => r.userId === user.id)) {
-      board.counters.duplicates += 1;
-      return message(403, 'You have already rated this image');
-    }
-
-    const rating = body.rating as number;
-    const artifacts = typeof body.artifacts === 'number' ? body.artifacts : null;
-    const obeyed = image.validation ? answersInstruction(image.validation, rating, artifacts) : true;
-    if (image.validation) board.counters[obeyed ? 'validationPassed' : 'validationFailed'] += 1;
-    const anonymous = key === ANONYMOUS_KEY;
-    const reward = rewardFor(anonymous, artifacts, !obeyed);
-    const username = typeof user.details.username === 'string' ? user.details.username : `user#${user.id}`;
-    image.ratings.push({ userId: user.id, username, rating, artifacts, reward });
-    board.counters.accepted += 1;
-    board.counters.rewards += reward;
-    const text = anonymous ? 'Rating submitted. Log in to receive kudos for ratings.' : 'Rating submitted';
-    return json(200, { reward, message: text });
+    board.noteSubmit(image, user.id);
+    // A client that got any answer and sends again has really sent the rating twice.
+    return { ...judge(state, image, user, key, body), onSent: () => board.noteAnswered(image, user.id) };
   },
 };
+
+/** The verdict on a submit that reached an image: refused, a repeat, or a rating kept. */
+function judge(state: StandinState, image: RatingsImage, user: StandinUser, key: string, body: Record<string, unknown>): Answer {
+  const board = state.ratings;
+  if (isRefused(state.faults.current(), image.id)) {
+    board.counters.refused += 1;
+    return message(403, 'This image is not available for rating any more');
+  }
+  if (image.ratings.some((r) => r.userId === user.id)) {
+    board.counters.duplicates += 1;
+    return message(403, 'You have already rated this image');
+  }
+
+  const rating = body.rating as number;
+  const artifacts = typeof body.artifacts === 'number' ? body.artifacts : null;
+  const obeyed = image.validation ? answersInstruction(image.validation, rating, artifacts) : true;
+  const anonymous = key === ANONYMOUS_KEY;
+  const reward = rewardFor(anonymous, artifacts, !obeyed);
+  const username = typeof user.details.username === 'string' ? user.details.username : `user#${user.id}`;
+  board.accept(image, { userId: user.id, username, rating, artifacts, reward }, obeyed);
+  const text = anonymous ? 'Rating submitted. Log in to receive kudos for ratings.' : 'Rating submitted';
+  return json(200, { reward, message: text });
+}
 
 /** `GET /image/ratings/{image_id}?format=json|html` (json when absent, a stand-in choice). */
 const imageRatings: Route<StandinState> = {

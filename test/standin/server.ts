@@ -26,7 +26,7 @@ export type { RequestLogEntry } from './control';
 export type { FaultPatch, StandinFaults } from './faults';
 export { STANDIN_KEYS, type StandinUser } from './users';
 export { BANNED_CLIENT_AGENT } from './routesV2';
-export type { JobInfo, RequestInfo, StandinJobsApi, StandinStats } from './jobsHandle';
+export type { JobInfo, RequestInfo, StandinJobsApi, StandinStats, WaitingOutlook } from './jobsHandle';
 export type { MixedOptions } from './mixed';
 export type { JobsOptions, JobState } from './queue';
 export type { GenerationRequestBody } from './requests';
@@ -71,6 +71,12 @@ export interface StandinHandle extends StandinJobsApi, StandinRatingsApi {
   clearRequests(): void;
   /** Stops listening and drops open connections, including answers still being delayed. */
   close(): Promise<void>;
+  /**
+   * A horde restart: stops listening and drops every connection, stays down `downMs`, then
+   * listens on the same port again. What it knows (queue, jobs, ratings) survives, as the real
+   * one's database does.
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** Starts a stand-in with fresh, seeded state. */
@@ -127,9 +133,18 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       res.destroy();
       return;
     }
+    const drop = state.faults.takeDrop();
+    if (drop && !drop.afterRoute) {
+      res.destroy();
+      return;
+    }
     const slowMs = state.faults.current().slowMs;
     if (slowMs > 0) await delay(slowMs);
     const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header }));
+    if (drop) {
+      res.destroy();
+      return;
+    }
     if (answer.delayMs) await delay(answer.delayMs);
     entry.status = answer.status;
     send(res, answer);
@@ -153,13 +168,21 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       send(res, json(500, { message: 'Internal Server Error' }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const stop = () =>
+    new Promise<void>((resolve, reject) => {
+      for (const finish of [...delays]) finish();
+      server.close((error) => (error ? reject(error) : resolve()));
+      server.closeAllConnections();
+    });
+  await listen(opts.port ?? 0);
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   state.board.baseUrl = url;
@@ -182,13 +205,15 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     clearRequests: () => {
       log.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        clearInterval(sweeper);
-        for (const finish of [...delays]) finish();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => {
+      clearInterval(sweeper);
+      return stop();
+    },
+    async restart(downMs = 0) {
+      await stop();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await listen(port);
+    },
   };
 }
 
@@ -212,6 +237,7 @@ function send(res: ServerResponse, answer: Answer): void {
   if (answer.raw !== undefined) {
     res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.raw) });
     res.end(answer.raw);
+    answer.onSent?.();
     return;
   }
   const payload = JSON.stringify(answer.body);
@@ -221,4 +247,5 @@ function send(res: ServerResponse, answer: Answer): void {
     'Content-Length': Buffer.byteLength(payload),
   });
   res.end(payload);
+  answer.onSent?.();
 }
