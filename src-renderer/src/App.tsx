@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { AppState, Notice } from '../../src-main/common/contract';
-import { useBridge, useCommand, useEvent } from './bridge/BridgeContext';
+import { useBridge, useCommand, useConnection, useEvent } from './bridge/BridgeContext';
+import { AddressNotValid, ConnectionBanner } from './components/ConnectionBanner';
 import { Dashboard } from './pages/Dashboard';
 import { Generate } from './pages/Generate';
 import { Onboarding } from './pages/Onboarding';
@@ -33,7 +34,27 @@ function Notices() {
   );
 }
 
+/**
+ * The shell: the refusal page when the app will not take this address, a waiting banner until
+ * the first connection, then the pages (kept on screen, but taking no input, while the
+ * connection is lost, so a half-filled form survives a restart of the app).
+ */
 export function App() {
+  const connection = useConnection();
+  if (connection.state === 'refused') return <AddressNotValid refusal={connection.refusal} />;
+  if (connection.opens === 0) {
+    return (
+      <div className="app-waiting">
+        <ConnectionBanner connection={connection} />
+      </div>
+    );
+  }
+  return <Shell />;
+}
+
+function Shell() {
+  const connection = useConnection();
+  const connected = connection.state === 'open';
   const [page, setPage] = useState<Page>('dashboard');
   const state = useCommand('app.state', {});
   const settings = useCommand('settings.get', {});
@@ -51,19 +72,23 @@ export function App() {
           </button>
         ))}
         <div className="state" data-testid="state-line">
-          {state.data?.line ?? '…'}
+          {connected ? (state.data?.line ?? '…') : 'Not connected'}
         </div>
       </nav>
       <main>
-        <Notices />
-        {onboarding ? (
-          <Onboarding
-            onDone={() => {
-              settings.reload();
-              setPage('dashboard');
-            }}
-          />
-        ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'models' ? <Models /> : page === 'generate' ? <Generate /> : <Settings />}
+        <ConnectionBanner connection={connection} />
+        {/* A disabled fieldset disables every button and field inside it, whatever the page. */}
+        <fieldset className="shell-input" disabled={!connected} data-testid="shell-input">
+          <Notices />
+          {onboarding ? (
+            <Onboarding
+              onDone={() => {
+                settings.reload();
+                setPage('dashboard');
+              }}
+            />
+          ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'models' ? <Models /> : page === 'generate' ? <Generate /> : <Settings />}
+        </fieldset>
       </main>
     </div>
   );

@@ -1,6 +1,6 @@
-import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { CommandName, CommandRequest, CommandResponse, EventName, EventPayload } from '../../../src-main/common/contract';
-import type { Bridge } from './bridge';
+import type { Bridge, Connection } from './bridge';
 
 export const BridgeContext = createContext<Bridge | null>(null);
 
@@ -8,6 +8,12 @@ export function useBridge(): Bridge {
   const bridge = useContext(BridgeContext);
   if (!bridge) throw new Error('useBridge outside BridgeContext');
   return bridge;
+}
+
+/** The connection to the app, re-rendering on every change (always open inside Electron). */
+export function useConnection(): Connection {
+  const bridge = useBridge();
+  return useSyncExternalStore(bridge.onConnection, bridge.connection);
 }
 
 export interface CommandState<T> {
@@ -18,9 +24,13 @@ export interface CommandState<T> {
   set: (value: T) => void;
 }
 
-/** Runs a command on mount (and on reload); the last answer wins. */
+/**
+ * Runs a command on mount, on reload, and again each time the connection comes back (the app
+ * may have restarted, and events were missed meanwhile); the last answer wins.
+ */
 export function useCommand<N extends CommandName>(name: N, request: CommandRequest<N>): CommandState<CommandResponse<N>> {
   const bridge = useBridge();
+  const { opens } = useConnection();
   const [data, setData] = useState<CommandResponse<N>>();
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(true);
@@ -41,7 +51,7 @@ export function useCommand<N extends CommandName>(name: N, request: CommandReque
     return () => {
       live = false;
     };
-  }, [bridge, name, key, tick]);
+  }, [bridge, name, key, tick, opens]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload, set: setData };
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type RefObject } from 'react';
 import type { RatingStatus } from '../../../src-main/common/ratings';
+import { useConnection } from '../bridge/BridgeContext';
 import { RateHelp, RateLegend } from './RateHelp';
 import { RatePad } from './RatePad';
 import { useRateQueue, type RateQueue } from './RateQueue';
@@ -40,7 +41,7 @@ function EmptyQueue({ status, loading, onRetry }: { status: RatingStatus | undef
 }
 
 /** The keyboard: one listener on the window while the page is shown. */
-function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>, setKeys: (s: RatingKeyState) => void): void {
+function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>, setKeys: (s: RatingKeyState) => void, connectedRef: RefObject<boolean>, onIgnored: () => void): void {
   const latest = useRef(queue);
   useEffect(() => {
     latest.current = queue;
@@ -52,6 +53,12 @@ function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>,
       if (!result.handled) return;
       e.preventDefault();
       if (e.repeat) return; // a held key does not rate, skip or undo again and again
+      // Without the app nothing can be rated: no choice is kept, nothing is queued to send later;
+      // the page says so. The help is local and still opens.
+      if (!connectedRef.current && result.action?.type !== 'help') {
+        onIgnored();
+        return;
+      }
       const q = latest.current;
       const action: RatingKeyAction | null = result.action;
       // While an action is on its way, a second one waits for the user to press again; the chosen
@@ -64,7 +71,7 @@ function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>,
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [keysRef, setKeys]);
+  }, [keysRef, setKeys, connectedRef, onIgnored]);
 }
 
 /** Rate images for the horde's aesthetic dataset, by keyboard or mouse, online or off. */
@@ -76,7 +83,15 @@ export function Rate() {
     keysRef.current = s;
     setKeysState(s);
   }).current;
-  useRatingKeyboard(queue, keysRef, setKeys);
+  const connected = useConnection().state === 'open';
+  const connectedRef = useRef(connected);
+  const [ignoredKeys, setIgnoredKeys] = useState(0);
+  useEffect(() => {
+    connectedRef.current = connected;
+    if (connected) setIgnoredKeys(0);
+  }, [connected]);
+  const onIgnored = useRef(() => setIgnoredKeys((n) => n + 1)).current;
+  useRatingKeyboard(queue, keysRef, setKeys, connectedRef, onIgnored);
 
   const { current, status } = queue;
   const toggleHelp = (): void => setKeys({ ...keysRef.current, helpOpen: !keysRef.current.helpOpen });
@@ -90,6 +105,12 @@ export function Rate() {
   return (
     <div className="rate">
       <section className="rate-stage" data-testid="rate-stage">
+        {!connected && (
+          <p className="rate-banner warning" role="alert" data-testid="rate-offline">
+            Not connected to HordeDesk: rating keys do nothing until it is back.
+            {ignoredKeys > 0 && ` ${ignoredKeys} key ${ignoredKeys === 1 ? 'press was' : 'presses were'} ignored; nothing was rated.`}
+          </p>
+        )}
         {status?.message && (
           <p className="rate-banner warning" role="status" data-testid="rate-message">
             {status.message}
@@ -117,7 +138,7 @@ export function Rate() {
             {queue.note}
           </p>
         )}
-        <RatePad selected={keys.selected} disabled={!current} onSelect={(rating) => setKeys({ ...keysRef.current, selected: rating })} onArtifacts={sendWith} onUndo={queue.undo} onSkip={queue.skip} />
+        <RatePad selected={keys.selected} disabled={!current || !connected} onSelect={(rating) => setKeys({ ...keysRef.current, selected: rating })} onArtifacts={sendWith} onUndo={queue.undo} onSkip={queue.skip} />
         <RateLegend onHelp={toggleHelp} />
       </section>
       <aside className="column rate-side">

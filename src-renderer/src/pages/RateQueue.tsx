@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RatingImage, RatingStatus } from '../../../src-main/common/ratings';
-import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
+import { useBridge, useCommand, useConnection, useEvent } from '../bridge/BridgeContext';
 
 /** How many images the page holds: the one shown and the next ones, decoded ahead. */
 const QUEUE_SIZE = 5;
@@ -78,6 +78,15 @@ export function useRateQueue(): RateQueue {
   const refill = useCallback(() => fetchQueue(false), [fetchQueue]);
 
   useEffect(() => refill(), [refill]);
+
+  // The connection came back (maybe to a restarted app): what is on screen may be stale.
+  const { opens } = useConnection();
+  const seenOpens = useRef(opens);
+  useEffect(() => {
+    if (opens === seenOpens.current) return;
+    seenOpens.current = opens;
+    refill();
+  }, [opens, refill]);
 
   // Top up while a download brings new images in, or when images appear after an empty queue.
   const cached = status.data?.cached ?? 0;
