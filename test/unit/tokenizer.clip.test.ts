@@ -1,9 +1,8 @@
 // The tokenizer against OpenAI's real CLIP merges (SD-ONNX §3.2). The file lives in ../shared, outside the
-// repository; on a checkout without it these tests are skipped, and the reason is printed.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// repository: without it these tests fail in CI and are skipped elsewhere with a loud warning (test/helpers/sharedData).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ClipTokenizer,
@@ -17,13 +16,10 @@ import {
   vocabToJson,
   writeTokenizerFiles,
 } from '../../src-main/inference/tokenizer';
+import { sharedData } from '../helpers/sharedData';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MERGES_GZ = join(REPO_ROOT, '../shared/data/clip/bpe_simple_vocab_16e6.txt.gz');
-const haveMerges = existsSync(MERGES_GZ);
-if (!haveMerges) {
-  console.warn(`[tokenizer.clip] SKIPPED: OpenAI's CLIP merges not found at ${MERGES_GZ}; the real-vocabulary tests need them.`);
-}
+const merges = sharedData('clip/bpe_simple_vocab_16e6.txt.gz', 'tokenizer.clip.test.ts (the real CLIP vocabulary tests)');
+const MERGES_GZ = merges.path;
 
 // Published vectors quoted in SD-ONNX §3.2, BOS/EOS included; the last one is marked [computed] there.
 const PUBLISHED: readonly [string, number[]][] = [
@@ -40,7 +36,7 @@ const SAMPLES = [
   "it's a café in Zürich — 日本語 🐱 ﬁne",
 ];
 
-describe.skipIf(!haveMerges)('ClipTokenizer with the real CLIP merges', () => {
+describe.skipIf(merges.skip)('ClipTokenizer with the real CLIP merges', () => {
   let tokenizer: ClipTokenizer;
   let tempDir: string;
 
