@@ -49,11 +49,14 @@ export class Opaque {
   ) {}
 }
 
-/** An allowed callable implemented in TypeScript (pure data transformation). */
+/**
+ * An allowed callable implemented in TypeScript (pure data transformation). `charge(n)` bills the VM's item budget
+ * for work proportional to `n`, so a memoised argument re-used many times cannot make the reader quadratic.
+ */
 export class SafeFn {
   constructor(
     readonly name: string,
-    readonly call: (args: readonly unknown[]) => unknown,
+    readonly call: (args: readonly unknown[], charge: (items: number) => void) => unknown,
   ) {}
 }
 
@@ -79,8 +82,9 @@ function intTuple(v: unknown, what: string): number[] {
   return [...(v as number[])];
 }
 
-function rebuildTensorV2(args: readonly unknown[]): TensorRef {
+function rebuildTensorV2(args: readonly unknown[], charge: (items: number) => void): TensorRef {
   const [storage, offset, size, stride] = args;
+  charge((Array.isArray(size) ? size.length : 0) + (Array.isArray(stride) ? stride.length : 0));
   if (typeof storage !== 'object' || storage === null || (storage as StorageRef).kind !== 'storage') {
     throw new CkptFormatError('_rebuild_tensor_v2: first argument is not a storage.');
   }
@@ -93,17 +97,24 @@ function rebuildTensorV2(args: readonly unknown[]): TensorRef {
 
 const firstArg = (name: string): SafeFn => new SafeFn(name, (args) => args[0]);
 
-function rebuildFromTypeV2(args: readonly unknown[]): unknown {
+const REBUILD_FROM_TYPE_V2 = 'torch._tensor._rebuild_from_type_v2';
+
+/** `_rebuild_from_type_v2(func, type, args, state)` → `func(*args)`; func may not be itself (no recursion). */
+function rebuildFromTypeV2(args: readonly unknown[], charge: (items: number) => void): unknown {
   const [func, , inner] = args;
-  if (!(func instanceof SafeFn) || !Array.isArray(inner)) throw new CkptFormatError('_rebuild_from_type_v2: malformed arguments.');
-  return func.call(inner);
+  if (!(func instanceof SafeFn) || func.name === REBUILD_FROM_TYPE_V2 || !Array.isArray(inner)) {
+    throw new CkptFormatError('_rebuild_from_type_v2: malformed arguments.');
+  }
+  charge(inner.length);
+  return func.call(inner, charge);
 }
 
-function codecsEncode(args: readonly unknown[]): Uint8Array {
+function codecsEncode(args: readonly unknown[], charge: (items: number) => void): Uint8Array {
   const [text, encoding] = args;
   if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
     throw new CkptFormatError('_codecs.encode: only latin1 text is supported.');
   }
+  charge(text.length);
   return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 }
 
@@ -124,14 +135,21 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, AllowedGlobal> = new Map<strin
   ['torch._utils._rebuild_tensor_v2', new SafeFn('torch._utils._rebuild_tensor_v2', rebuildTensorV2)],
   ['torch._utils._rebuild_parameter', firstArg('torch._utils._rebuild_parameter')],
   ['torch._utils._rebuild_parameter_with_state', firstArg('torch._utils._rebuild_parameter_with_state')],
-  ['torch._tensor._rebuild_from_type_v2', new SafeFn('torch._tensor._rebuild_from_type_v2', rebuildFromTypeV2)],
+  [REBUILD_FROM_TYPE_V2, new SafeFn(REBUILD_FROM_TYPE_V2, rebuildFromTypeV2)],
   ['_codecs.encode', new SafeFn('_codecs.encode', codecsEncode)],
   ...Object.entries(STORAGES).map(([n, d]): [string, AllowedGlobal] => [`torch.${n}`, new StorageType(d)]),
   ...OPAQUE.map((n): [string, AllowedGlobal] => [n, new OpaqueType(n)]),
 ]);
 
+/** Longest `module` + `name` looked up; every allowed global is far shorter. */
+const MAX_GLOBAL_NAME = 256;
+
 /** Resolves `module.name` against the allow-list, or throws {@link UnsafeCheckpointError} naming it. */
 export function resolveGlobal(module: string, name: string): AllowedGlobal {
+  if (module.length + name.length > MAX_GLOBAL_NAME) {
+    const shown = `${module.slice(0, 40)}.${name.slice(0, 40)}…`;
+    throw new UnsafeCheckpointError(`Refusing to load checkpoint: its pickle references a Python global with an implausibly long name ("${shown}"); nothing from this file was executed.`, shown);
+  }
   const full = `${module}.${name}`;
   const found = ALLOWED_GLOBALS.get(full);
   if (found === undefined) {

@@ -17,11 +17,14 @@ export interface CkptFile {
   close(): void;
 }
 
+/** Default largest data.pkl: an SD checkpoint's is well under 1 MiB, optimizer state included. */
+export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+
 /** Options for {@link openCkpt}. */
 export interface OpenCkptOptions {
   /** Pickle VM limits (defaults: {@link DEFAULT_UNPICKLE_LIMITS}). */
   readonly limits?: UnpickleLimits;
-  /** Largest accepted data.pkl in bytes (default 256 MiB). */
+  /** Largest accepted data.pkl in bytes (default {@link MAX_PICKLE_BYTES}). */
   readonly maxPickleBytes?: number;
 }
 
@@ -115,7 +118,7 @@ export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile 
     const { index, prefix } = locatePickle(fd);
     const pklEntry = index.entries.get(`${prefix}data.pkl`);
     if (pklEntry === undefined) throw new CkptFormatError('Checkpoint archive has no data.pkl entry.');
-    const maxPkl = options.maxPickleBytes ?? 256 * 1024 * 1024;
+    const maxPkl = options.maxPickleBytes ?? MAX_PICKLE_BYTES;
     if (pklEntry.size > maxPkl) throw new CkptFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
     const pickle = readExact(fd, entryDataOffset(fd, index, pklEntry), pklEntry.size, 'data.pkl');
     const tensors = stateDict(unpickle(pickle, options.limits ?? DEFAULT_UNPICKLE_LIMITS));

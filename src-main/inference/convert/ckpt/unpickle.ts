@@ -7,27 +7,51 @@ import {
 } from './allowList';
 import { CkptFormatError } from './zip';
 
-/** Resource limits that bound what a hostile pickle can make the VM allocate. */
+/**
+ * Resource limits that bound what a hostile pickle can make the VM do. Every opcode costs O(1) plus work that is
+ * charged to one of these budgets, so time is linear in the pickle and memory is bounded by the limits.
+ */
 export interface UnpickleLimits {
-  /** Most values on the stack at once (also bounds nesting built without MARK). */
+  /** Most opcodes executed. */
+  readonly maxOpcodes: number;
+  /** Most values on the stack at once. */
   readonly maxStack: number;
   /** Most memo entries. */
   readonly maxMemo: number;
-  /** Most open MARKs (nesting depth). */
+  /** Most open MARKs. */
   readonly maxMarks: number;
-  /** Most items added to lists/dicts in total. */
+  /** Deepest container nesting, as the containers are built (a list in a dict in a tuple is 3). */
+  readonly maxDepth: number;
+  /** Most objects created: containers, strings, bytes, big ints, call results. */
+  readonly maxObjects: number;
+  /** Most items put into containers or handed to calls, in total (BUILD merges count each key). */
   readonly maxItems: number;
-  /** Longest single str/bytes value in bytes. */
+  /** Longest single str/bytes/LONG value in bytes. */
   readonly maxStringBytes: number;
+  /** Most str/bytes/LONG bytes materialised in total. */
+  readonly maxTotalBytes: number;
 }
 
-/** Defaults: generous for real SD checkpoints (~1-3k tensors), small next to a hostile file's ambitions. */
+/**
+ * Defaults. Real SD checkpoints (1-3k tensors, optimizer state included) use a few hundred thousand opcodes and
+ * under 100k objects; a hostile file is stopped at a few hundred MB of heap at most.
+ */
 export const DEFAULT_UNPICKLE_LIMITS: UnpickleLimits = {
-  maxStack: 1_000_000, maxMemo: 1_000_000, maxMarks: 1_000, maxItems: 20_000_000, maxStringBytes: 64 * 1024 * 1024,
+  maxOpcodes: 20_000_000,
+  maxStack: 1_000_000,
+  maxMemo: 500_000,
+  maxMarks: 100,
+  maxDepth: 100,
+  maxObjects: 500_000,
+  maxItems: 2_000_000,
+  maxStringBytes: 16 * 1024 * 1024,
+  maxTotalBytes: 128 * 1024 * 1024,
 };
 
+/** Longest GLOBAL line read (module or name); allowed names are far shorter. */
+const MAX_GLOBAL_LINE = 256;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const tuple = (items: unknown[]): readonly unknown[] => Object.freeze(items);
 
 function limit(what: string, max: number): never {
   throw new UnsafeCheckpointError(`Refusing to load checkpoint: its pickle exceeds the ${what} limit (${max}); the file looks hostile or corrupt.`);
@@ -38,16 +62,27 @@ function persistentLoad(pid: unknown): StorageRef {
   if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new CkptFormatError('Unsupported persistent id in checkpoint pickle.');
   const [, type, key, location, numel] = pid as unknown[];
   if (!(type instanceof StorageType)) throw new CkptFormatError('Persistent storage id does not name a torch storage type.');
-  if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new CkptFormatError('Persistent storage id has an invalid key.');
+  if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key)) throw new CkptFormatError('Persistent storage id has an invalid key.');
   if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new CkptFormatError('Persistent storage id has an invalid size.');
-  return { kind: 'storage', dtype: type.dtype, key, location: typeof location === 'string' ? location : '', numel };
+  return { kind: 'storage', dtype: type.dtype, key, location: typeof location === 'string' ? location.slice(0, 64) : '', numel };
 }
 
-function call(fn: unknown, args: unknown, op: string): unknown {
-  if (!Array.isArray(args)) throw new CkptFormatError(`${op} arguments are not a tuple.`);
-  if (fn instanceof SafeFn) return fn.call(args);
-  if (fn instanceof OpaqueType) return new Opaque(fn.name, args);
-  throw new UnsafeCheckpointError(`Refusing to load checkpoint: ${op} targets something that is not an allowed callable.`);
+/**
+ * Decodes a little-endian two's-complement integer in linear time (building a BigInt byte by byte with shifts is
+ * quadratic: a 256 KB LONG4 took 87 s that way). Safe integers come back as numbers, the rest as bigint.
+ */
+export function decodeLong(b: Uint8Array): number | bigint {
+  const n = b.length;
+  if (n === 0) return 0;
+  const negative = ((b[n - 1] ?? 0) & 0x80) !== 0;
+  if (n <= 6) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + (b[i] ?? 0);
+    return negative ? v - 2 ** (8 * n) : v;
+  }
+  let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
+  if (negative) v -= 1n << BigInt(8 * n);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 /**
@@ -60,7 +95,12 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
+  // Nesting depth of each container, as built: a container is 1 deeper than the deepest thing put into it.
+  const depths = new WeakMap<object, number>();
+  let opcodes = 0;
+  let objects = 0;
   let items = 0;
+  let totalBytes = 0;
 
   const need = (n: number): number => {
     if (n < 0 || pos + n > data.length) throw new CkptFormatError('Checkpoint pickle is truncated.');
@@ -75,23 +115,54 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     const v = view.getBigUint64(need(8), true);
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
   };
+  const created = <T>(v: T): T => {
+    if (++objects > limits.maxObjects) limit('object', limits.maxObjects);
+    return v;
+  };
+  const count = (n: number): void => {
+    items += n;
+    if (items > limits.maxItems) limit('container item', limits.maxItems);
+  };
+  const chargeBytes = (n: number): void => {
+    totalBytes += n;
+    if (totalBytes > limits.maxTotalBytes) limit('total string size', limits.maxTotalBytes);
+  };
   const bytes = (n: number): Uint8Array => {
     if (n > limits.maxStringBytes) limit('string size', limits.maxStringBytes);
     const at = need(n);
+    chargeBytes(n);
+    created(null);
     return data.subarray(at, at + n);
   };
   const text = (n: number): string => {
+    const raw = bytes(n);
     try {
-      return utf8.decode(bytes(n));
-    } catch (e) {
-      if (e instanceof UnsafeCheckpointError || e instanceof CkptFormatError) throw e;
+      return utf8.decode(raw);
+    } catch {
       throw new CkptFormatError('Checkpoint pickle contains invalid UTF-8 text.');
     }
   };
   const line = (): string => {
-    const end = data.indexOf(0x0a, pos);
-    if (end < 0 || end - pos > 1024) throw new CkptFormatError('Checkpoint pickle has a malformed GLOBAL.');
-    return Buffer.from(data.subarray(need(end - pos + 1), end)).toString('latin1');
+    const end = data.subarray(pos, pos + MAX_GLOBAL_LINE + 1).indexOf(0x0a);
+    if (end < 0) throw new CkptFormatError('Checkpoint pickle has a malformed GLOBAL.');
+    return Buffer.from(data.subarray(need(end + 1), pos - 1)).toString('latin1');
+  };
+  const depthOf = (v: unknown): number => (typeof v === 'object' && v !== null ? (depths.get(v) ?? 0) : 0);
+  /** Records that `children` went into `container`, refusing nesting past the limit. */
+  const nest = (container: object, children: readonly unknown[]): void => {
+    let d = depths.get(container) ?? 1;
+    for (const c of children) d = Math.max(d, depthOf(c) + 1);
+    if (d > limits.maxDepth) limit('nesting depth', limits.maxDepth);
+    depths.set(container, d);
+  };
+  const container = <T extends object>(v: T, children: readonly unknown[] = []): T => {
+    created(v);
+    nest(v, children);
+    return v;
+  };
+  const tuple = (children: unknown[]): readonly unknown[] => {
+    count(children.length);
+    return container(Object.freeze(children), children);
   };
   const push = (v: unknown): void => {
     if (stack.length >= limits.maxStack) limit('stack', limits.maxStack);
@@ -120,29 +191,35 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     if (!memo.has(i)) throw new CkptFormatError(`Checkpoint pickle reads missing memo entry ${i}.`);
     push(memo.get(i));
   };
-  const count = (n: number): void => {
-    items += n;
-    if (items > limits.maxItems) limit('container item', limits.maxItems);
-  };
   const setItems = (target: unknown, kv: unknown[]): void => {
     if (!(target instanceof Map) || kv.length % 2 !== 0) throw new CkptFormatError('SETITEM(S) on a non-dict.');
     count(kv.length / 2);
+    nest(target, kv);
     for (let i = 0; i < kv.length; i += 2) target.set(kv[i], kv[i + 1]);
   };
   const append = (target: unknown, vs: unknown[]): void => {
     if (!Array.isArray(target) || Object.isFrozen(target)) throw new CkptFormatError('APPEND(S) on a non-list.');
     count(vs.length);
+    nest(target, vs);
     for (const v of vs) target.push(v);
   };
-  const long = (n: number): number | bigint => {
-    const b = bytes(n);
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] ?? 0);
-    if (n > 0 && ((b[n - 1] ?? 0) & 0x80) !== 0) v -= 1n << BigInt(8 * n);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  const addItems = (target: unknown, vs: unknown[]): void => {
+    if (!(target instanceof Set)) throw new CkptFormatError('ADDITEMS on a non-set.');
+    count(vs.length);
+    nest(target, vs);
+    for (const v of vs) target.add(v);
+  };
+  /** REDUCE/NEWOBJ: only allow-listed stand-ins run, and the work they do is charged to the item budget. */
+  const call = (fn: unknown, args: unknown, op: string): unknown => {
+    if (!Array.isArray(args)) throw new CkptFormatError(`${op} arguments are not a tuple.`);
+    count(args.length);
+    if (fn instanceof SafeFn) return created(fn.call(args, count));
+    if (fn instanceof OpaqueType) return created(new Opaque(fn.name, args));
+    throw new UnsafeCheckpointError(`Refusing to load checkpoint: ${op} targets something that is not an allowed callable.`);
   };
 
   for (;;) {
+    if (++opcodes > limits.maxOpcodes) limit('opcode', limits.maxOpcodes);
     const op = u8();
     switch (op) {
       case 0x80: { const proto = u8(); if (proto > 5) throw new CkptFormatError(`Unsupported pickle protocol ${proto}.`); break; } // PROTO
@@ -161,8 +238,8 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
       case 0x4a: push(view.getInt32(need(4), true)); break; // BININT
       case 0x4b: push(u8()); break; // BININT1
       case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(long(u8())); break; // LONG1
-      case 0x8b: push(long(u32())); break; // LONG4
+      case 0x8a: push(decodeLong(bytes(u8()))); break; // LONG1
+      case 0x8b: push(decodeLong(bytes(u32()))); break; // LONG4
       case 0x47: push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
       case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
       case 0x58: push(text(u32())); break; // BINUNICODE
@@ -172,22 +249,22 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
       case 0x43: push(bytes(u8()).slice()); break; // SHORT_BINBYTES
       case 0x42: push(bytes(u32()).slice()); break; // BINBYTES
       case 0x8e: push(bytes(u64()).slice()); break; // BINBYTES8
-      case 0x7d: push(new Map<unknown, unknown>()); break; // EMPTY_DICT
-      case 0x5d: push([]); break; // EMPTY_LIST
+      case 0x7d: push(container(new Map<unknown, unknown>())); break; // EMPTY_DICT
+      case 0x5d: push(container<unknown[]>([])); break; // EMPTY_LIST
       case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x8f: push(new Set<unknown>()); break; // EMPTY_SET
-      case 0x64: { const kv = popMark(); const d = new Map<unknown, unknown>(); setItems(d, kv); push(d); break; } // DICT
-      case 0x6c: { const vs = popMark(); const l: unknown[] = []; append(l, vs); push(l); break; } // LIST
+      case 0x8f: push(container(new Set<unknown>())); break; // EMPTY_SET
+      case 0x64: { const kv = popMark(); const d = container(new Map<unknown, unknown>()); setItems(d, kv); push(d); break; } // DICT
+      case 0x6c: { const vs = popMark(); const l = container<unknown[]>([]); append(l, vs); push(l); break; } // LIST
       case 0x74: push(tuple(popMark())); break; // TUPLE
       case 0x85: push(tuple([pop()])); break; // TUPLE1
       case 0x86: { const b = pop(); push(tuple([pop(), b])); break; } // TUPLE2
       case 0x87: { const c = pop(); const b = pop(); push(tuple([pop(), b, c])); break; } // TUPLE3
-      case 0x91: push(new Set(popMark())); break; // FROZENSET
+      case 0x91: { const vs = popMark(); const fs = container(new Set<unknown>()); addItems(fs, vs); push(fs); break; } // FROZENSET
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const kv = popMark(); setItems(top(), kv); break; } // SETITEMS
       case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
       case 0x65: { const vs = popMark(); append(top(), vs); break; } // APPENDS
-      case 0x90: { const vs = popMark(); const s = top(); if (!(s instanceof Set)) throw new CkptFormatError('ADDITEMS on a non-set.'); count(vs.length); vs.forEach((v) => s.add(v)); break; }
+      case 0x90: { const vs = popMark(); addItems(top(), vs); break; } // ADDITEMS
       case 0x71: put(u8()); break; // BINPUT
       case 0x72: put(u32()); break; // LONG_BINPUT
       case 0x94: put(memo.size); break; // MEMOIZE
@@ -207,13 +284,16 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
         const state = pop();
         const obj = top();
         if (obj instanceof Opaque) obj.state = state;
-        else if (obj instanceof Map && state instanceof Map) for (const [k, v] of state) obj.set(k, v);
-        else if (!(typeof obj === 'object' && obj !== null && (obj as { kind?: unknown }).kind === 'tensor')) {
+        else if (obj instanceof Map && state instanceof Map) {
+          count(state.size);
+          nest(obj, [...state.values()]);
+          for (const [k, v] of state) obj.set(k, v);
+        } else if (!(typeof obj === 'object' && obj !== null && (obj as { kind?: unknown }).kind === 'tensor')) {
           throw new CkptFormatError('BUILD on an object that cannot take state.');
         }
         break;
       }
-      case 0x51: push(persistentLoad(pop())); break; // BINPERSID
+      case 0x51: push(created(persistentLoad(pop()))); break; // BINPERSID
       default:
         throw new CkptFormatError(`Unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}.`);
     }

@@ -35,7 +35,10 @@ const SIG_EOCD64 = 0x06064b50;
 const SIG_EOCD64_LOCATOR = 0x07064b50;
 const EOCD_MIN = 22;
 const MAX_COMMENT = 0xffff;
-const MAX_CENTRAL_DIR = 256 * 1024 * 1024;
+/** Largest central directory read (torch writes ~100 bytes per storage: an SD checkpoint's is ~300 KB). */
+const MAX_CENTRAL_DIR = 64 * 1024 * 1024;
+/** Most entries indexed (one per tensor storage plus a handful: SD checkpoints have 1-3k). */
+export const MAX_ZIP_ENTRIES = 200_000;
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 
@@ -126,6 +129,7 @@ export function readZipIndex(fd: number): ZipIndex {
   const cd = centralDirLocation(fd, buf, at);
   if (cd.size > MAX_CENTRAL_DIR) throw new CkptFormatError('ZIP central directory is implausibly large.');
   if (cd.offset + cd.size > fileSize) throw new CkptFormatError('ZIP central directory lies beyond the end of the file (truncated?).');
+  if (cd.count > MAX_ZIP_ENTRIES) throw new CkptFormatError(`ZIP archive lists ${cd.count} entries; more than ${MAX_ZIP_ENTRIES} is not a checkpoint HordeDesk reads.`);
   const dir = readExact(fd, cd.offset, cd.size, 'central directory');
   const entries = new Map<string, ZipEntry>();
   let p = 0;
