@@ -122,7 +122,8 @@ export function createModelStore(modelsDir: string): ModelStore {
         throw error;
       }
       const models: InstalledModel[] = [];
-      for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      // `<name>.partial` is a conversion in progress (or one a crash cut short): never an installed model.
+      for (const entry of entries.filter((e) => e.isDirectory() && !e.name.endsWith('.partial')).sort((a, b) => a.name.localeCompare(b.name))) {
         const dir = join(root, entry.name);
         const manifest = await readManifest(dir);
         let problem: string | null = null;

@@ -25,6 +25,12 @@ async function fakeOnnx(dir: string): Promise<void> {
 }
 
 describe('model store', () => {
+  test('a conversion in progress (<name>.partial) is not an installed model', async () => {
+    const store = createModelStore(join(root, 'models'));
+    await fakeOnnx(`${store.dirFor('Deliberate')}.partial`);
+    expect(await store.listInstalled()).toEqual([]);
+  });
+
   test('writes manifests, lists models with disk use and readiness, deletes', async () => {
     const store = createModelStore(join(root, 'models'));
     expect(await store.listInstalled()).toEqual([]);

@@ -56,6 +56,11 @@ export interface ConvertOptions {
   tokenizer?: { vocabJson?: string; mergesTxt: string };
   /** Replace an existing `outDir` (default false: an existing folder is an error). */
   overwrite?: boolean;
+  /**
+   * false: leave the finished folder at `outDir + '.partial'` and let the caller move it into place (the installer
+   * does, so a Cancel that lands at any moment before its rename leaves nothing installed). Default true.
+   */
+  commit?: boolean;
   /** Called after each tensor is read: `done` of `total` tensors, the diffusers name just read. */
   onProgress?: (done: number, total: number, tensorName: string) => void;
 }
@@ -151,20 +156,31 @@ export function plannedWeightSource(reader: CheckpointTensors, plan: ReadonlyMap
 }
 
 /**
- * Converts an SD 1.x ldm `.safetensors` checkpoint into an ONNX model folder at `outDir`. The file's
- * header and every needed tensor's presence/shape are checked before anything is written; the folder
- * is built at `outDir + '.partial'` and renamed into place, so a failure leaves no output behind.
+ * Converts an SD 1.x ldm checkpoint (`.safetensors`, or `.ckpt` through the restricted reader) into an ONNX model
+ * folder at `outDir`. The file's header and every needed tensor's presence/shape are checked before anything is
+ * written; the folder is built at `outDir + '.partial'` and renamed into place, so a failure leaves no output behind.
  */
 export async function convertCheckpoint(checkpointPath: string, outDir: string, opts: ConvertOptions = {}): Promise<ConvertManifest> {
   await Promise.resolve();
-  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
-  if (existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
+  if ((opts.commit ?? true) && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const reader = openCheckpoint(checkpointPath);
+  try {
+    return convertOpenCheckpoint(reader, outDir, opts);
+  } finally {
+    reader.close();
+  }
+}
+
+/** {@link convertCheckpoint} for a checkpoint that is already open (the convert worker detects its config first). */
+export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string, opts: ConvertOptions = {}): ConvertManifest {
+  const commit = opts.commit ?? true;
+  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
+  if (commit && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const config = opts.config ?? configForCheckpoint(reader);
   const staging = `${outDir}.partial`;
   try {
     const detectionKey = sd1DetectionKey(config);
-    assertSupportedFamily(detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey), checkpointPath, detectionKey);
+    assertSupportedFamily(detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey), reader.path, detectionKey);
     const plan = planConversion(reader, config, components);
     rmSync(staging, { recursive: true, force: true });
     let done = 0;
@@ -188,16 +204,16 @@ export async function convertCheckpoint(checkpointPath: string, outDir: string, 
       ...last,
       components: written,
       converterVersion: CONVERTER_VERSION,
-      source: { file: basename(checkpointPath), family: 'sd1', tensors: reader.entries.size },
+      source: { file: basename(reader.path), family: 'sd1', tensors: reader.entries.size },
     };
     writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
-    if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
-    renameSync(staging, outDir);
+    if (commit) {
+      if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
+      renameSync(staging, outDir);
+    }
     return full;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
-  } finally {
-    reader.close();
   }
 }
