@@ -126,10 +126,12 @@ const maxPixels = wholeNumberOrEmpty(4096, 3072 * 3072, 'Enter a whole number of
 
 const hhmm = z.string({ error: 'Use 24-hour time, e.g. 18:30.' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Use 24-hour time, e.g. 18:30.');
 
+const DAYS = 'Days are numbered 0 (Sunday) to 6 (Saturday).';
+
 /** One "hours" row: on these days, from start to end (a row may cross midnight). */
 const hoursWindow = z.object(
   {
-    days: z.array(z.number().int().min(0).max(6), { error: 'Days are numbered 0 (Sunday) to 6 (Saturday).' }).min(1, 'Pick at least one day.'),
+    days: z.array(z.number({ error: DAYS }).int(DAYS).min(0, DAYS).max(6, DAYS), { error: DAYS }).min(1, 'Pick at least one day.'),
     start: hhmm,
     end: hhmm,
   },
