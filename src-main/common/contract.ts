@@ -143,6 +143,8 @@ const catalogSchema = z.object({
       fitReason: z.string(),
       demand: z.object({ queuedMps: z.number(), jobs: z.number(), workers: z.number(), opportunity: z.number() }),
       installed: z.boolean(),
+      /** Null when the reference gives a sha256 for the file Install fetches; otherwise why it cannot be verified. */
+      unverified: z.string().nullable(),
     }),
   ),
   installed: z.array(z.object({ name: z.string(), bytes: z.number(), ready: z.boolean(), problem: z.string().nullable() })),
@@ -183,7 +185,11 @@ export const contract = {
     'models.createTiny': { request: none, response: modelEntrySchema },
     'models.catalog': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: catalogSchema },
     /** Downloads and converts a catalog model in the background; progress comes as `models.progress`. */
-    'models.install': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: z.object({ started: z.boolean() }) },
+    'models.install': {
+      /** `allowUnverified`: the user chose "Install anyway" for a file with no sha256 to check. */
+      request: z.object({ name: z.string().min(1).max(200), allowUnverified: z.boolean().default(false) }).strict(),
+      response: z.object({ started: z.boolean() }),
+    },
     'models.cancelInstall': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }) },
     'models.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: catalogSchema },
     'inference.status': { request: none, response: inferenceStatusSchema },

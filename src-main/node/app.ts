@@ -38,6 +38,7 @@ import { createRatingsClient } from '../core/rating/client';
 import { exportRatings } from '../core/rating/export';
 import { createRater, type Rater } from '../core/rating/raterService';
 import { createImageCache } from './imageCache';
+import { isVerifiable, unverifiedReason } from '../core/models/verification';
 import { createModelCatalog } from './modelCatalog';
 import { createModelInstaller } from './modelInstaller';
 import { createRatingsRemote } from './ratingsRemote';
@@ -369,11 +370,15 @@ export function createApp(options: AppOptions): HordeDeskApp {
       return entry;
     },
     'models.catalog': async ({ refresh }) => catalog.view(refresh),
-    'models.install': async ({ name }) => {
+    'models.install': async ({ name, allowUnverified }) => {
       const entry = await catalog.entry(name);
       if (!entry) throw new UserFacingError('unknown-model', `The model reference has no model called ${name}.`);
       if (!entry.fits) throw new UserFacingError('model-does-not-fit', `${name}: ${entry.fitReason}`);
-      installer.start(entry);
+      // A file with no sha256 to check is installed only after the user's "Install anyway".
+      const verifiable = isVerifiable(entry.downloads);
+      if (!verifiable && !allowUnverified) throw new UserFacingError('unverified-model', `${name}: this file cannot be verified. ${unverifiedReason(entry.downloads)} To go ahead, choose Install anyway on the Models page.`);
+      if (!verifiable) log.child('models').warn(`installing ${name} without a sha256 to check it against: the user chose "Install anyway"`);
+      installer.start({ ...entry, allowUnverified: !verifiable && allowUnverified });
       return { started: true };
     },
     'models.cancelInstall': async ({ name }) => ({ cancelled: installer.cancel(name) }),

@@ -7,8 +7,12 @@ import type { HordeClient } from '../core/horde/client';
 import type { HttpPort } from '../core/horde/http';
 import type { Logger } from '../core/log';
 import { buildCatalog } from '../core/models/catalog';
+import { isVerifiable, unverifiedReason } from '../core/models/verification';
 import { freeBytes } from './diskSpace';
 import { createModelStore } from './modelStore';
+
+/** The model reference is about 1 MiB today; a reply far beyond that is not a reference. */
+export const MAX_REFERENCE_BYTES = 32 * 1024 * 1024;
 
 /**
  * The Models page's data: the horde's model reference (fetched, cached in the data folder, the
@@ -34,7 +38,7 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
   async function load(refresh: boolean): Promise<{ message: string | null }> {
     if (memo && !refresh) return { message: null };
     try {
-      const response = await options.http.request({ method: 'GET', url: options.referenceUrl(), headers: { 'Client-Agent': options.clientAgent }, timeoutMs: 30_000 });
+      const response = await options.http.request({ method: 'GET', url: options.referenceUrl(), headers: { 'Client-Agent': options.clientAgent }, timeoutMs: 30_000, maxBytes: MAX_REFERENCE_BYTES });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const reference: unknown = JSON.parse(response.body);
       const parsed = parseModelReference(reference);
@@ -61,7 +65,7 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
       source: memo?.source ?? 'none',
       fetchedAt: memo?.fetchedAt ?? null,
       message,
-      entries: entries.map(({ downloads: _downloads, ...entry }) => entry),
+      entries: entries.map(({ downloads, ...entry }) => ({ ...entry, unverified: isVerifiable(downloads) ? null : unverifiedReason(downloads) })),
       installed,
       freeBytes: free,
     };

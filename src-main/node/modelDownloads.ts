@@ -6,6 +6,19 @@ import { ensureFreeSpace, type StatfsFn } from './diskSpace';
 
 // Resumable, verified model downloads: bytes go to `<dest>.partial`, a later call resumes it
 // with an HTTP Range request, and only a file whose sha256 matches is renamed into place.
+// A file with no sha256 to check is not fetched unless the caller says the user agreed, and no
+// file is read past its size limit, whatever the server's headers claim (or leave out).
+
+/** The most a download may weigh when nothing says how big it should be (the largest SDXL checkpoints are ~14 GiB). */
+export const MAX_DOWNLOAD_BYTES = 16 * 1024 ** 3;
+
+/**
+ * The size limit for a file the reference says weighs `expectedBytes`: a quarter more plus
+ * 1 MiB (a reference rounds, and a few entries list an older file), else {@link MAX_DOWNLOAD_BYTES}.
+ */
+export function downloadLimitFor(expectedBytes: number | undefined): number {
+  return expectedBytes === undefined ? MAX_DOWNLOAD_BYTES : Math.ceil(expectedBytes * 1.25) + 1024 * 1024;
+}
 
 /** What {@link DownloadOptions.onProgress} receives. `total` and `etaSeconds` may be unknown. */
 export interface DownloadProgress {
@@ -19,10 +32,14 @@ export interface DownloadProgress {
 export interface DownloadOptions {
   url: string;
   dest: string;
-  /** Expected lowercase hex digest; null skips verification. */
+  /** Expected hex digest; null only with `allowUnverified` (a file with nothing to check it against). */
   sha256: string | null;
-  /** Size from the reference, for the free-space check and progress before headers arrive. */
+  /** The user agreed to install a file that cannot be verified (sha256 null); refused otherwise. */
+  allowUnverified?: boolean;
+  /** Size from the reference, for the free-space check, progress before headers arrive and the size limit. */
   expectedBytes?: number;
+  /** Most bytes the file may have; default {@link downloadLimitFor}(expectedBytes). */
+  maxBytes?: number;
   onProgress?: (progress: DownloadProgress) => void;
   /** Aborting keeps the `.partial` file so a later call resumes (pause = cancel + resume). */
   signal?: AbortSignal;
@@ -60,6 +77,15 @@ export class DownloadError extends Error {
 /** The downloaded bytes do not hash to what the reference promised; the partial file is gone. */
 export class ChecksumError extends Error {
   override readonly name = 'ChecksumError';
+}
+
+/** There is no (valid) sha256 to check the file against and the user did not agree to go without; nothing was fetched. */
+export class UnverifiedDownloadError extends Error {
+  override readonly name = 'UnverifiedDownloadError';
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${+(bytes / 1024 ** 3).toFixed(2)} GiB` : `${+(bytes / 1024 ** 2).toFixed(2)} MiB`;
 }
 
 /** The path of the in-progress file for `dest`. */
@@ -107,7 +133,7 @@ export function parseContentRange(header: string | null): { start: number; total
  * One attempt: requests the rest of the partial file and appends it. Returns the byte count
  * on disk and the hash over all of it. Throws DownloadError (retryable or not) on failure.
  */
-async function attempt(opts: DownloadOptions, partial: string): Promise<{ bytes: number; hash: Hash }> {
+async function attempt(opts: DownloadOptions, partial: string, maxBytes: number): Promise<{ bytes: number; hash: Hash }> {
   const now = opts.now ?? Date.now;
   const startedAt = now();
   let offset = await sizeOf(partial);
@@ -153,15 +179,27 @@ async function attempt(opts: DownloadOptions, partial: string): Promise<{ bytes:
     const length = Number(response.headers.get('content-length') ?? NaN);
     if (Number.isFinite(length)) total = length;
   }
+  const tooLarge = (): DownloadError => new DownloadError(`The file at ${opts.url} is larger than the ${formatSize(maxBytes)} HordeDesk accepts for it${opts.expectedBytes === undefined ? '' : ` (the model reference says ${formatSize(opts.expectedBytes)})`}, so it was not kept.`, false);
+  if (total !== null && total > maxBytes) {
+    await response.body?.cancel();
+    await unlink(partial).catch(() => undefined);
+    throw tooLarge();
+  }
   const hash = createHash('sha256');
   if (offset > 0) await hashExisting(partial, hash);
   const file = await open(partial, offset > 0 ? 'a' : 'w');
   let bytes = offset;
   let received = 0;
+  let overLimit = false;
   try {
     const reader = response.body?.getReader();
     for (let next = await reader?.read(); next && !next.done; next = await reader?.read()) {
       const chunk = next.value;
+      if (bytes + chunk.byteLength > maxBytes) {
+        // Whatever Content-Length said (or did not say), nothing past the limit is written.
+        await reader?.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
       await file.write(chunk);
       hash.update(chunk);
       bytes += chunk.byteLength;
@@ -177,9 +215,14 @@ async function attempt(opts: DownloadOptions, partial: string): Promise<{ bytes:
     }
   } catch (error) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    if (error instanceof DownloadError) {
+      overLimit = true;
+      throw error;
+    }
     throw new DownloadError(`The connection dropped after ${bytes} bytes: ${(error as Error).message}`, true, { cause: error });
   } finally {
     await file.close();
+    if (overLimit) await unlink(partial).catch(() => undefined);
   }
   if (total !== null && bytes < total) {
     throw new DownloadError(`The server closed the connection after ${bytes} of ${total} bytes.`, true);
@@ -189,7 +232,9 @@ async function attempt(opts: DownloadOptions, partial: string): Promise<{ bytes:
 
 /**
  * Downloads `url` to `dest`, resuming an earlier `.partial`, verifying the sha256 and renaming
- * into place. Rejects with {@link DiskSpaceError} before any byte when the disk is too full,
+ * into place. Rejects with {@link UnverifiedDownloadError} before any request when there is no
+ * valid sha256 and no consent, with a non-retryable {@link DownloadError} when the file passes
+ * its size limit (the partial is deleted), {@link DiskSpaceError} before any byte when the disk is too full,
  * {@link ChecksumError} on a wrong hash (the partial is deleted), {@link DownloadError} on HTTP
  * and network failures (the partial is kept), or the signal's reason when aborted.
  */
@@ -197,13 +242,20 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   const partial = partialPathOf(opts.dest);
   const dir = dirname(opts.dest);
   opts.signal?.throwIfAborted();
+  if (opts.sha256 === null && opts.allowUnverified !== true) {
+    throw new UnverifiedDownloadError(`${opts.url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`);
+  }
+  if (opts.sha256 !== null && !/^[0-9a-f]{64}$/i.test(opts.sha256)) {
+    throw new UnverifiedDownloadError(`${opts.url} cannot be verified: "${opts.sha256.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`);
+  }
+  const maxBytes = opts.maxBytes ?? downloadLimitFor(opts.expectedBytes);
   const already = await sizeOf(partial);
   if (opts.expectedBytes !== undefined) await ensureFreeSpace(dir, opts.expectedBytes - already, opts.statfs);
   await mkdir(dir, { recursive: true });
   const retries = opts.retries ?? 4;
   for (let tries = 0; ; tries++) {
     try {
-      const { bytes, hash } = await attempt(opts, partial);
+      const { bytes, hash } = await attempt(opts, partial, maxBytes);
       const digest = hash.digest('hex');
       if (opts.sha256 !== null && digest !== opts.sha256.toLowerCase()) {
         await unlink(partial).catch(() => undefined);

@@ -84,7 +84,7 @@ describe('downloadFile', () => {
 
   test('non-2xx answers fail clearly without retrying', async () => {
     await serve();
-    const error = await downloadFile({ url: `${server?.url}/missing.ckpt`, dest: join(dir, 'x'), sha256: null }).catch((e: unknown) => e);
+    const error = await downloadFile({ url: `${server?.url}/missing.ckpt`, dest: join(dir, 'x'), sha256: sha }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DownloadError);
     expect((error as Error).message).toMatch(/HTTP 404/);
     expect(server?.requests).toHaveLength(1);

@@ -23,6 +23,8 @@ export function Models() {
   const [error, setError] = useState('');
   const [onlyFitting, setOnlyFitting] = useState(true);
   const [progress, setProgress] = useState<Record<string, Progress>>({});
+  /** The model whose "cannot be verified" warning is open, waiting for Install anyway or Cancel. */
+  const [confirming, setConfirming] = useState<string | null>(null);
   useEvent(
     'models.progress',
     useCallback(
@@ -33,9 +35,10 @@ export function Models() {
       [catalog.reload],
     ),
   );
-  const install = (name: string): void => {
+  const install = (name: string, allowUnverified = false): void => {
     setError('');
-    void bridge.invoke('models.install', { name }).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    setConfirming(null);
+    void bridge.invoke('models.install', { name, allowUnverified }).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   };
   const c: CatalogDto | undefined = catalog.data;
   const remove = (name: string): void => {
@@ -103,6 +106,7 @@ export function Models() {
                       {e.name}
                       {e.nsfw ? ' (NSFW)' : ''}
                       {e.installed ? ' · installed' : ''}
+                      {e.unverified && !e.installed ? <span className="muted"> · cannot be verified</span> : null}
                     </td>
                     <td>{e.baseline}</td>
                     <td>{gb(e.sizeBytes)}</td>
@@ -112,8 +116,13 @@ export function Models() {
                       {progress[e.name] && progress[e.name]?.phase !== 'done' && <span data-testid="install-progress">{progressText(progress[e.name] as Progress)} </span>}
                       {e.fits && !e.installed && (progress[e.name]?.phase === 'downloading' || progress[e.name]?.phase === 'converting' ? (
                         <button onClick={() => void bridge.invoke('models.cancelInstall', { name: e.name })}>Cancel</button>
+                      ) : confirming === e.name && e.unverified ? (
+                        <span data-testid="unverified-consent">
+                          <strong>This file cannot be verified.</strong> {e.unverified}{' '}
+                          <button onClick={() => install(e.name, true)}>Install anyway</button> <button onClick={() => setConfirming(null)}>Cancel</button>
+                        </span>
                       ) : (
-                        <button onClick={() => install(e.name)}>{progress[e.name]?.phase === 'cancelled' ? 'Resume' : 'Install'}</button>
+                        <button onClick={() => (e.unverified ? setConfirming(e.name) : install(e.name))}>{progress[e.name]?.phase === 'cancelled' ? 'Resume' : 'Install'}</button>
                       ))}
                     </td>
                   </tr>
@@ -121,7 +130,7 @@ export function Models() {
             </tbody>
           </table>
         )}
-        <p className="muted">Install downloads the checkpoint (resumable, checked against the reference's sha256), converts it to ONNX on this machine and deletes the checkpoint. You can also put a Stable Diffusion ONNX folder under models/ yourself.</p>
+        <p className="muted">Install downloads the checkpoint (resumable, checked against the reference's sha256; a file the reference gives no sha256 for is installed only if you choose Install anyway), converts it to ONNX on this machine and deletes the checkpoint. You can also put a Stable Diffusion ONNX folder under models/ yourself.</p>
       </section>
     </div>
   );

@@ -1,0 +1,24 @@
+import type { CatalogDownload } from './catalog';
+
+// Whether HordeDesk can check what Install downloads. The reference's `config.files` may give a
+// sha256 per file; a file without one could be damaged or replaced on its host unnoticed, so it
+// is installed only when the user says so on the Models page.
+
+/** The file Install fetches and converts: the first .safetensors or .ckpt of the entry. */
+export function checkpointDownload(downloads: readonly CatalogDownload[]): CatalogDownload | undefined {
+  return downloads.find((d) => /\.(safetensors|ckpt)$/i.test(d.fileName));
+}
+
+/** True when the file Install fetches has a sha256 to check it against (or there is no such file). */
+export function isVerifiable(downloads: readonly CatalogDownload[]): boolean {
+  const file = checkpointDownload(downloads);
+  return file === undefined || file.sha256 !== null;
+}
+
+/** Why a file cannot be verified, in the words the Models page shows under "This file cannot be verified." */
+export function unverifiedReason(downloads: readonly CatalogDownload[]): string {
+  const file = checkpointDownload(downloads);
+  // The host part by pattern: core has no URL class (no DOM, no Node), and a name is all we show.
+  const host = (file && /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]+)/i.exec(file.url)?.[1]) || 'its host';
+  return `The model reference gives no sha256 for it, so a damaged or replaced download from ${host} would go unnoticed. Install it only if you trust that source.`;
+}
