@@ -49,22 +49,74 @@ function readExactly(fd: number, into: Uint8Array, position: number, what: strin
   }
 }
 
+/** A value from the header for an error message, cut short: a hostile header must not make a megabyte message. */
+function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? typeof v;
+  } catch {
+    text = 'a value nested too deeply to print'; // JSON.stringify recurses; JSON.parse does not
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 function parseEntry(file: string, name: string, raw: unknown, dataStart: number, dataLength: number): SafetensorsEntry {
-  const where = `${file}: tensor "${name}"`;
+  const where = `${file}: tensor "${name.length > 200 ? `${name.slice(0, 200)}…` : name}"`;
   if (typeof raw !== 'object' || raw === null) throw new CheckpointFormatError(`${where}: header entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BYTES)) throw new CheckpointFormatError(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BYTES)) throw new CheckpointFormatError(`${where}: unknown dtype ${shown(dtype)}`);
   const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointFormatError(`${where}: invalid shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointFormatError(`${where}: invalid shape ${shown(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    throw new CheckpointFormatError(`${where}: invalid data_offsets ${JSON.stringify(offsets)}`);
+    throw new CheckpointFormatError(`${where}: invalid data_offsets ${shown(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new CheckpointFormatError(`${where}: data_offsets end ${end} is before begin ${begin}`);
   if (end > dataLength) throw new CheckpointFormatError(`${where}: data [${begin}, ${end}) lies beyond the end of the file (data section is ${dataLength} bytes; truncated file?)`);
   const want = (shape as number[]).reduce((a, b) => a * b, 1) * (SAFETENSORS_DTYPE_BYTES[dtype] ?? 0);
-  if (end - begin !== want) throw new CheckpointFormatError(`${where}: ${end - begin} bytes stored but ${dtype} [${shape.join(', ')}] needs ${want}`);
+  if (end - begin !== want) throw new CheckpointFormatError(`${where}: ${end - begin} bytes stored but ${dtype} ${shown(shape)} needs ${want}`);
   return { name, dtype, shape: [...(shape as number[])], begin: dataStart + begin, end: dataStart + end };
+}
+
+/**
+ * Parses and checks the JSON header of a safetensors file of `fileSize` bytes whose header is `headerBytes` long
+ * (the data section starts at 8 + headerBytes.length). Throws `CheckpointFormatError` naming the problem.
+ */
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  fileSize: number,
+  path: string,
+): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+  } catch (error) {
+    throw new CheckpointFormatError(`${path}: header is not valid UTF-8 JSON (${(error as Error).message.slice(0, 200)})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointFormatError(`${path}: header is not a JSON object`);
+  const dataStart = 8 + headerBytes.length;
+  if (dataStart > fileSize) throw new CheckpointFormatError(`${path}: header length ${headerBytes.length} exceeds the file size ${fileSize} (truncated file?)`);
+  const entries = new Map<string, SafetensorsEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointFormatError(`${path}: __metadata__ is not an object`);
+      // The format maps strings to strings; anything else (nested arrays especially) is refused, not stringified.
+      const pairs = Object.entries(raw);
+      const bad = pairs.find(([, v]) => typeof v !== 'string');
+      if (bad) throw new CheckpointFormatError(`${path}: __metadata__ value of ${shown(bad[0])} is not a string`);
+      metadata = Object.fromEntries(pairs) as Record<string, string>;
+      continue;
+    }
+    entries.set(name, parseEntry(path, name, raw, dataStart, fileSize - dataStart));
+  }
+  const sorted = [...entries.values()].filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1] as SafetensorsEntry;
+    const cur = sorted[i] as SafetensorsEntry;
+    if (cur.begin < prev.end) throw new CheckpointFormatError(`${path}: tensors "${prev.name}" and "${cur.name}" overlap`);
+  }
+  return { entries, metadata };
 }
 
 /**
@@ -93,30 +145,7 @@ export class SafetensorsReader {
       if (8 + headerLen > this.fileSize) throw new CheckpointFormatError(`${path}: header length ${headerLen} exceeds the file size ${this.fileSize} (truncated file?)`);
       const headerBytes = new Uint8Array(headerLen);
       readExactly(this.fd, headerBytes, 8, path);
-      let header: unknown;
-      try {
-        header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
-      } catch (error) {
-        throw new CheckpointFormatError(`${path}: header is not valid UTF-8 JSON (${(error as Error).message})`);
-      }
-      if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointFormatError(`${path}: header is not a JSON object`);
-      const dataStart = 8 + headerLen;
-      const entries = new Map<string, SafetensorsEntry>();
-      let metadata: Record<string, string> = {};
-      for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-        if (name === '__metadata__') {
-          if (typeof raw !== 'object' || raw === null) throw new CheckpointFormatError(`${path}: __metadata__ is not an object`);
-          metadata = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
-          continue;
-        }
-        entries.set(name, parseEntry(path, name, raw, dataStart, this.fileSize - dataStart));
-      }
-      const sorted = [...entries.values()].filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
-      for (let i = 1; i < sorted.length; i++) {
-        const prev = sorted[i - 1] as SafetensorsEntry;
-        const cur = sorted[i] as SafetensorsEntry;
-        if (cur.begin < prev.end) throw new CheckpointFormatError(`${path}: tensors "${prev.name}" and "${cur.name}" overlap`);
-      }
+      const { entries, metadata } = parseSafetensorsHeader(headerBytes, this.fileSize, path);
       this.entries = entries;
       this.metadata = metadata;
     } catch (error) {
