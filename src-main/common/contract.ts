@@ -68,6 +68,10 @@ const workerStatusSchema = z.object({
     .object({ jobId: z.string(), model: z.string(), phase: z.string(), image: z.number().int(), images: z.number().int(), step: z.number().int(), steps: z.number().int() })
     .nullable(),
   inFlight: z.number().int().nonnegative(),
+  /** Why the last pops found no job: the horde's `skipped` counts and one sentence; null once a job arrives. */
+  noJobs: z
+    .object({ since: z.number(), at: z.number(), skipped: z.array(z.object({ reason: z.string(), count: z.number().int() })), text: z.string() })
+    .nullable(),
   stats: z.object({
     startedAt: z.number().nullable(),
     jobsDone: z.number().int(),

@@ -141,6 +141,33 @@ export const popMessageSchema = z.looseObject({ id: z.string().nullish(), messag
 export type PopMessage = z.infer<typeof popMessageSchema>;
 
 /**
+ * Keys of a pop's `skipped` (§2.3): why waiting requests were not given to this worker. The first
+ * twelve are always sent (0 when none); the last four only when not 0. The horde may add more.
+ */
+export const POP_SKIP_REASONS = [
+  'bridge_version', 'untrusted', 'performance', 'controlnet', 'post-processing', 'lora',
+  'nsfw', 'unsafe_ip', 'painting', 'img2img', 'worker_id', 'models',
+  'max_pixels', 'kudos', 'blacklist', 'step_count',
+] as const;
+export type PopSkipReason = (typeof POP_SKIP_REASONS)[number];
+
+/**
+ * `skipped` of a pop answer: a count per reason, e.g. `{"models": 12, "max_pixels": 3}`. Loose on
+ * purpose: unknown reasons pass, and a null count means 0. Read entry by entry with
+ * {@link popSkipCountSchema} (core/worker/skipped.ts), so one odd count hides nothing else.
+ */
+export const popSkippedSchema = z.record(z.string(), z.number().nullable());
+export type PopSkipped = z.infer<typeof popSkippedSchema>;
+
+/** One count of `skipped` as the worker uses it: a whole number of requests, null read as 0. */
+export const popSkipCountSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .nullable()
+  .transform((count) => count ?? 0);
+
+/**
  * The pop answer's envelope. The horde marshals it without `skip_none`, so every key may be null
  * (§2.3). `payload` is only required to be an object here: its fields are checked per job by
  * core/worker/job.ts, so a malformed payload still yields the ids and an honest `faulted` submit
@@ -159,7 +186,7 @@ export const popResponseSchema = z.looseObject({
   source_processing: z.string().nullish(),
   extra_source_images: z.array(z.unknown()).nullish(),
   /** Why waiting requests were not given to us, e.g. `{"models": 12}`; meaningful without a job. */
-  skipped: z.record(z.string(), z.number().nullable()).nullish(),
+  skipped: popSkippedSchema.nullish(),
   messages: z.array(popMessageSchema).nullish(),
 });
 export type PopResponse = z.infer<typeof popResponseSchema>;

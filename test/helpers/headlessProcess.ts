@@ -9,6 +9,8 @@ export function presetDataDir(dir: string, settings: { hordeUrl: string; ratings
   writeFileSync(join(dir, 'settings.json'), JSON.stringify({ schemaVersion: 1, workerName: '', ...settings }));
   writeFileSync(join(dir, 'secrets', 'apikey'), apiKey, { mode: 0o600 });
   chmodSync(join(dir, 'secrets', 'apikey'), 0o600);
+  // The key is confirmed for these services, as if the user had set it with these URLs in place.
+  writeFileSync(join(dir, 'secrets', 'apikey-origins.json'), JSON.stringify({ horde: settings.hordeUrl, ratings: settings.ratingsUrl }), { mode: 0o600 });
 }
 
 /** `npm run headless` as a separate process, and a WebSocket client of its contract. */

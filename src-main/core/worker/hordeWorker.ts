@@ -3,6 +3,7 @@ import { isMaintenanceError, isRetryable } from '../horde/client';
 import { checkJob, parsePop, type HordeJob } from './job';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
+import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { backoffMs, emptyStats, type WorkerStats } from './stats';
 
 /** What the worker is doing, for the tray, the dashboard and the tests. */
@@ -25,6 +26,8 @@ export interface WorkerStatus {
   current: CurrentJob | null;
   /** Jobs popped and not yet submitted. */
   inFlight: number;
+  /** Why the last pops found no job (the horde's `skipped`, in words); null once a job arrives. */
+  noJobs: NoJobs | null;
   stats: WorkerStats;
 }
 
@@ -42,6 +45,7 @@ export class HordeWorker {
   private state: WorkerState = 'stopped';
   private message: string | null = null;
   private current: CurrentJob | null = null;
+  private noJobs: NoJobs | null = null;
   private stats: WorkerStats = emptyStats();
   private loop: Promise<void> | null = null;
   private ahead: Promise<HordeJob | null> | null = null;
@@ -59,7 +63,7 @@ export class HordeWorker {
   }
 
   status(): WorkerStatus {
-    return { state: this.state, message: this.message, current: this.current, inFlight: this.inFlightIds.size, stats: { ...this.stats } };
+    return { state: this.state, message: this.message, current: this.current, inFlight: this.inFlightIds.size, noJobs: this.noJobs, stats: { ...this.stats } };
   }
 
   /** Starts popping jobs. Refused (with a sentence for the user) when no model is ready. */
@@ -73,6 +77,7 @@ export class HordeWorker {
       return;
     }
     this.stats.startedAt ??= this.deps.clock.now();
+    this.noJobs = null;
     this.setState('running', null);
     this.loop = this.run().finally(() => {
       this.loop = null;
@@ -153,6 +158,8 @@ export class HordeWorker {
         return null;
       }
       const parsed = parsePop(raw, this.deps.clock.now());
+      if (parsed.kind === 'none') this.noteNoJob(parsed.skipped);
+      else this.noJobs = null;
       if (parsed.kind === 'job') {
         for (const id of parsed.job.ids) this.inFlightIds.add(id);
         const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels() });
@@ -171,6 +178,18 @@ export class HordeWorker {
       await this.deps.clock.sleep(IDLE_POP_MS);
     }
     return null;
+  }
+
+  /** Keeps why the pop was empty; tells the user (and the log) when the reasons change. */
+  private noteNoJob(skipped: unknown): void {
+    const now = this.deps.clock.now();
+    const counts = readSkipCounts(skipped);
+    const text = describeNoJobs(counts, { maxPixels: this.deps.maxPixels() });
+    const changed = this.noJobs?.text !== text;
+    this.noJobs = { since: this.noJobs?.since ?? now, at: now, skipped: counts, text };
+    if (!changed) return;
+    this.deps.log.info(text);
+    this.emit();
   }
 
   /** Generates one job and hands it to delivery; returns the job popped ahead meanwhile, if any. */

@@ -45,6 +45,11 @@ export function WorkerCard() {
           {s.state === 'maintenance' ? `The horde says: ${s.message}` : s.message}
         </p>
       )}
+      {s.state === 'running' && s.noJobs && !c && (
+        <p className="notes" data-testid="worker-no-jobs" title={s.noJobs.skipped.map((k) => `${k.reason}: ${k.count}`).join(', ')}>
+          {s.noJobs.text} <span className="muted">(since {new Date(s.noJobs.since).toLocaleTimeString()})</span>
+        </p>
+      )}
       <div className="actions">
         {s.state !== 'running' && s.state !== 'maintenance' && <button onClick={() => act('worker.start')}>Start</button>}
         {s.state === 'maintenance' && <button onClick={() => act('worker.leaveMaintenance')}>Leave maintenance and start</button>}
