@@ -87,8 +87,9 @@ export function createModelInstaller(options: {
   }
 
   /** A checkpoint kept from an earlier, cancelled conversion is used again when it still matches its sha256. */
-  async function keptCheckpoint(path: string, sha256: string | null): Promise<{ bytes: number; sha256: string } | null> {
+  async function keptCheckpoint(path: string, sha256: string | null, onChecking: () => void): Promise<{ bytes: number; sha256: string } | null> {
     if (sha256 === null || !existsSync(path)) return null;
+    onChecking();
     const digest = await sha256Of(path);
     if (digest === sha256.toLowerCase()) return { bytes: statSync(path).size, sha256: digest };
     rmSync(path, { force: true });
@@ -111,7 +112,7 @@ export function createModelInstaller(options: {
     try {
       mkdirSync(downloads, { recursive: true });
       const downloaded =
-        (await keptCheckpoint(checkpoint, file.sha256)) ??
+        (await keptCheckpoint(checkpoint, file.sha256, () => report({ phase: 'downloading', message: 'Checking the checkpoint downloaded earlier…' }))) ??
         (await downloadFile({
           url: file.url,
           dest: checkpoint,

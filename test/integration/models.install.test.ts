@@ -41,7 +41,15 @@ function sd15Header(): Buffer {
   return readFileSync(path);
 }
 
-async function setup(files: Record<string, Buffer>, opts: { ceilings?: Parameters<typeof createModelInstaller>[0]['convertCeilings'] } = {}) {
+/** Cancels from inside the progress callback at the first converted tensor: before any later message is handled. */
+function cancelAtFirstTensor(p: InstallProgress, installer: { cancel(name: string): boolean }): void {
+  if (p.phase === 'converting' && p.bytes === 1 && /tensors/.test(p.message ?? '')) expect(installer.cancel(p.name)).toBe(true);
+}
+
+async function setup(
+  files: Record<string, Buffer>,
+  opts: { ceilings?: Parameters<typeof createModelInstaller>[0]['convertCeilings']; onProgress?: (p: InstallProgress, installer: { cancel(name: string): boolean }) => void } = {},
+) {
   server = await startModelFileServer(files);
   const progress: InstallProgress[] = [];
   const modelsDir = join(root, 'models');
@@ -51,7 +59,10 @@ async function setup(files: Record<string, Buffer>, opts: { ceilings?: Parameter
     clipTokenizerUrl: () => `${server?.url ?? ''}/clip`,
     clientAgent: 'test',
     weightDtype: async () => 'fp32',
-    onProgress: (p) => progress.push(p),
+    onProgress: (p) => {
+      progress.push(p);
+      opts.onProgress?.(p, installer);
+    },
     log: silentLogger(),
     ...(opts.ceilings ? { convertCeilings: opts.ceilings } : {}),
   });
@@ -74,49 +85,34 @@ describe('installing a model', () => {
 });
 
 describe('Cancel really stops a conversion', () => {
-  test('cancelled mid-convert: the worker stops, no .partial, nothing listed', async () => {
+  test('cancelled mid-convert: the worker stops, no .partial, nothing listed; the next Install reuses the download', async () => {
     const body = tinyCheckpoint();
-    const { installer, progress, entry, store, modelsDir } = await setup({ '/tiny.safetensors': body });
-    const seen: InstallProgress[] = [];
-    const run = installer.install(entry('tiny.safetensors', body));
-    // Cancel as soon as the first tensor has been converted.
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        const p = progress.find((x) => x.phase === 'converting' && x.bytes >= 1 && /tensors/.test(x.message ?? ''));
-        if (p) {
-          seen.push(p);
-          clearInterval(poll);
-          expect(installer.cancel('Tiny Test')).toBe(true);
-          resolve();
-        }
-      }, 1);
-    });
-    await run;
-    expect(seen).toHaveLength(1);
+    let cancelling = true;
+    const { installer, progress, entry, store, modelsDir } = await setup({ '/tiny.safetensors': body }, { onProgress: (p, i) => { if (cancelling) cancelAtFirstTensor(p, i); } });
+    await installer.install(entry('tiny.safetensors', body));
+    cancelling = false;
     expect(progress.at(-1)).toMatchObject({ phase: 'cancelled', message: expect.stringMatching(/nothing was installed/) });
     expect(progress.some((p) => p.phase === 'done')).toBe(false);
     expect(await store.listInstalled()).toEqual([]);
     expect(existsSync(modelsDir) ? readdirSync(modelsDir) : []).toEqual([]);
+
+    // Install again: the kept checkpoint still matches its sha256, so it is converted without a second download.
+    await installer.install(entry('tiny.safetensors', body));
+    expect(progress.at(-1)?.phase).toBe('done');
+    expect(server?.requests.filter((r) => r.path === '/tiny.safetensors')).toHaveLength(1);
+    expect((await store.listInstalled()).map((m) => [m.name, m.ready])).toEqual([['Tiny Test', true]]);
   });
 
   test('a cancelled re-install leaves the installed model and its manifest exactly as they were', async () => {
     const body = tinyCheckpoint();
-    const { installer, progress, entry, store, modelsDir } = await setup({ '/tiny.safetensors': body });
+    let cancelling = false;
+    const { installer, progress, entry, store, modelsDir } = await setup({ '/tiny.safetensors': body }, { onProgress: (p, i) => { if (cancelling) cancelAtFirstTensor(p, i); } });
     await installer.install(entry('tiny.safetensors', body));
     const manifestPath = join(modelsDir, 'Tiny Test', MANIFEST_FILE);
     const before = readFileSync(manifestPath, 'utf8');
     progress.length = 0;
-    const run = installer.install(entry('tiny.safetensors', body));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (progress.some((x) => x.phase === 'converting' && x.bytes >= 1)) {
-          clearInterval(poll);
-          installer.cancel('Tiny Test');
-          resolve();
-        }
-      }, 1);
-    });
-    await run;
+    cancelling = true;
+    await installer.install(entry('tiny.safetensors', body));
     expect(progress.at(-1)?.phase).toBe('cancelled');
     expect(readFileSync(manifestPath, 'utf8')).toBe(before);
     expect(readdirSync(modelsDir)).toEqual(['Tiny Test']);
@@ -127,15 +123,10 @@ describe('Cancel really stops a conversion', () => {
 describe('a hostile .ckpt cannot freeze or crash the app', () => {
   test('the main thread keeps ticking while a 20 MB nested-dict bomb is parsed, and the bomb is refused clearly', { timeout: 60_000 }, async () => {
     const body = ckptWithPickle(nestedDictBomb(Math.floor((20 * 1024 * 1024) / 9)));
-    const { installer, progress, entry, store } = await setup({ '/bomb.ckpt': body });
     let ticks = 0;
-    const ticker = setInterval(() => ticks++, 1);
     const ticksAt = new Map<string, number>();
-    const original = progress.push.bind(progress);
-    progress.push = (...items: InstallProgress[]): number => {
-      for (const p of items) if (!ticksAt.has(p.phase)) ticksAt.set(p.phase, ticks);
-      return original(...items);
-    };
+    const { installer, progress, entry, store } = await setup({ '/bomb.ckpt': body }, { onProgress: (p) => void (ticksAt.has(p.phase) || ticksAt.set(p.phase, ticks)) });
+    const ticker = setInterval(() => ticks++, 1);
     try {
       await installer.install(entry('bomb.ckpt', body));
     } finally {
