@@ -20,6 +20,7 @@ import { testApp } from '../test/helpers/app';
 import { until, workerRig } from '../test/helpers/worker';
 import { STANDIN_KEYS, startStandin } from '../test/standin/server';
 import { presetDataDir, startHeadless } from '../test/helpers/headlessProcess';
+import { resolveChromium } from '../test/helpers/browser';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
@@ -188,14 +189,18 @@ async function rater(): Promise<Row[]> {
   const count = Number(flag('ratings') ?? 100);
   const standin = await startStandin({ ratings: { validationEvery: 0 } });
   const dataDir = mkdtempSync(join(tmpdir(), 'hd-bench-rater-'));
-  presetDataDir(dataDir, { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl }, STANDIN_KEYS.workerOwner);
+  // Onboarded, or the page shows onboarding instead of the Rate page and the bench waits for ever.
+  // The worker is never started by itself: this measures the rater alone.
+  const settings = { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, onboarded: true, schedule: { mode: 'never' } };
+  presetDataDir(dataDir, settings, STANDIN_KEYS.workerOwner);
   const app = await startHeadless(dataDir);
   await app.call('rating.downloadSession', { count: Math.max(25, count), datasetId: null });
   await app.waitFor<RatingStatus>('rating.status', (s) => s.download === null && s.cached >= count);
   const rows: Row[] = [];
 
   // Keypress → next image painted, in the real page.
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const choice = await resolveChromium();
+  const browser = await chromium.launch({ executablePath: choice.executablePath, args: choice.args });
   standin.setFaults({ ratingsDown: true });
   try {
     const page = await browser.newPage();
