@@ -72,6 +72,8 @@ export interface AppOptions {
   simulatedIdle?: SimulatedIdleSource;
   /** Run the idle scheduler (default true; tests that drive the worker by hand turn it off). */
   startScheduler?: boolean;
+  /** Another inference worker entry (the soak bench wraps the real one to crash it on purpose). */
+  inferenceWorkerUrl?: URL;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -167,7 +169,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const inferenceLog = log.child('inference');
   const generation = createGenerationService({
     modelsDir: join(options.dataDir, 'models'),
-    host: new InferenceHost(inferenceLog),
+    host: new InferenceHost(inferenceLog, options.inferenceWorkerUrl),
     providers: async () => (await profileNow()).executionProviders.map((e) => e.id),
     onProgress: (progress) => events.emit('inference.progress', progress),
     log: inferenceLog,
