@@ -18,7 +18,11 @@ export function isVerifiable(downloads: readonly CatalogDownload[]): boolean {
 /** Why a file cannot be verified, in the words the Models page shows under "This file cannot be verified." */
 export function unverifiedReason(downloads: readonly CatalogDownload[]): string {
   const file = checkpointDownload(downloads);
-  // The host part by pattern: core has no URL class (no DOM, no Node), and a name is all we show.
-  const host = (file && /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]+)/i.exec(file.url)?.[1]) || 'its host';
+  let host = 'its host';
+  try {
+    if (file) host = new URL(file.url).host;
+  } catch {
+    // A reference URL that does not parse keeps the generic words.
+  }
   return `The model reference gives no sha256 for it, so a damaged or replaced download from ${host} would go unnoticed. Install it only if you trust that source.`;
 }
