@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { createKeyBinding, legacyKeyUrls } from '../../src-main/core/keyBinding';
-import { keyDestinationProblem, parseKeyUrls, pendingOrigins, type KeyUrls } from '../../src-main/core/keyOrigin';
+import { createHordeClient, isRetryable } from '../../src-main/core/horde/client';
+import { KeyDestinationError, keyDestinationProblem, parseKeyUrls, pendingOrigins, type KeyUrls } from '../../src-main/core/keyOrigin';
+import { createRatingsClient, ratingOutcome } from '../../src-main/core/rating/client';
 import type { SecretStorePort } from '../../src-main/core/secrets';
 
 const HORDE = 'https://aihorde.net/api';
@@ -110,5 +112,37 @@ describe('createKeyBinding', () => {
     const keys = createKeyBinding(store, () => ({ horde: HORDE, ratings: RATINGS }), () => undefined, (e) => errors.push(e));
     expect(keys.apiKey()).toBeNull();
     expect(String(errors[0])).toContain('decrypt failed');
+  });
+});
+
+describe('the clients hold the key back from an unconfirmed origin', () => {
+  test('the ratings client sends nothing, and the rater keeps the rating to send later (not refused)', async () => {
+    let sent = 0;
+    const ratings = createRatingsClient({
+      baseUrl: () => 'https://ratings.example/api/v1',
+      http: { request: async () => ((sent += 1), { status: 200, headers: {}, body: '{"reward":1}' }) },
+      clientAgent: 'test',
+      apiKey: () => 'k'.repeat(22),
+      confirmedKeyUrl: () => RATINGS,
+    });
+    const error = await ratings.submit('image-1', { rating: 5, artifacts: null }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeyDestinationError);
+    expect(sent).toBe(0);
+    expect(ratingOutcome(error).kind).toBe('retry');
+  });
+
+  test('the horde client refuses a pop to another origin; the worker loop does not retry it', async () => {
+    let sent = 0;
+    const horde = createHordeClient({
+      baseUrl: () => 'https://horde.example/api',
+      http: { request: async () => ((sent += 1), { status: 200, headers: {}, body: '{}' }) },
+      clientAgent: 'test',
+      apiKey: () => 'k'.repeat(22),
+      confirmedKeyUrl: () => HORDE,
+    });
+    const error = await horde.pop({ name: 'w', models: ['m'] } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeyDestinationError);
+    expect(isRetryable(error)).toBe(false);
+    expect(sent).toBe(0);
   });
 });
