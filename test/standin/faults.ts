@@ -59,9 +59,10 @@ export const faultPatchSchema = z.strictObject({
    * The next `count` requests (all without a count) get no answer: the socket is destroyed, as a
    * dropped connection looks to a client. Before the route by default, so nothing happened; with
    * `afterRoute` the route ran first (a submit is booked), so the client cannot know it arrived.
+   * `path` limits it to requests whose path starts with it (e.g. "/api/v2/generate/submit").
    */
   dropConnections: z
-    .strictObject({ count: z.number().int().positive().optional(), afterRoute: z.boolean().optional() })
+    .strictObject({ count: z.number().int().positive().optional(), afterRoute: z.boolean().optional(), path: z.string().startsWith('/').optional() })
     .nullable()
     .optional(),
   /** The ratings service's switches (ratingsFaults.ts). */
@@ -82,7 +83,7 @@ export interface StandinFaults extends RatingsFaults {
   uploadFailures: { count?: number; status?: number } | null;
   popEmpty: boolean;
   submitTimeoutMs: number;
-  dropConnections: { count?: number; afterRoute?: boolean } | null;
+  dropConnections: { count?: number; afterRoute?: boolean; path?: string } | null;
 }
 
 function defaults(): StandinFaults {
@@ -145,9 +146,9 @@ export class FaultState {
   }
 
   /** Whether to drop this request's connection, and when; consumes one use of `dropConnections`. */
-  takeDrop(): { afterRoute: boolean } | undefined {
+  takeDrop(path: string): { afterRoute: boolean } | undefined {
     const drop = this.faults.dropConnections;
-    if (!drop) return undefined;
+    if (!drop || (drop.path !== undefined && !path.startsWith(drop.path))) return undefined;
     this.faults.dropConnections = consume(drop);
     return { afterRoute: drop.afterRoute ?? false };
   }

@@ -24,6 +24,8 @@ export interface JobInfo {
   ttl: number | null;
   /** Whether its pop gave an R2 upload URL. */
   r2: boolean;
+  /** Whether the pop answer that assigned it reached the worker (false: lost on the way, or still waiting). */
+  popDelivered: boolean;
   /** Submits that reached this id, whatever their outcome (faults intercepted before the route excluded). */
   submitCount: number;
   /** Submits that arrived after an earlier submit's answer had been written to the worker: true duplicates. */
@@ -132,8 +134,8 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
 
   function jobInfo(job: Job): JobInfo {
     const worker = job.workerId ? board.workers.get(job.workerId) : undefined;
-    const { id, requestId, state: jobState, model, ttl, r2, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
-    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason };
+    const { id, requestId, state: jobState, model, ttl, r2, popDelivered, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
+    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, popDelivered, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason };
   }
 
   const jobs = () => {

@@ -50,6 +50,8 @@ export interface Job {
   deadline: number | null;
   /** Whether the pop handed out an R2 upload URL for it. */
   r2: boolean;
+  /** Whether the answer of the pop that assigned it reached the worker's socket (a dropped one did not). */
+  popDelivered: boolean;
   /** Submits that reached this id (whatever their outcome). */
   submitCount: number;
   /** Submit answers written to the worker's socket, and submits that came after one had been. */
@@ -138,7 +140,7 @@ export class JobBoard {
   private addJob(wp: WaitingRequest, index: number): Job {
     const job: Job = {
       id: randomUUID(), requestId: wp.id, index, state: 'waiting', workerId: null, model: null, poppedAt: null,
-      ttl: null, deadline: null, r2: false, submitCount: 0, submitsAnswered: 0, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
+      ttl: null, deadline: null, r2: false, popDelivered: false, submitCount: 0, submitsAnswered: 0, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
       submitState: null, abortReason: null,
     };
     this.jobs.set(job.id, job);

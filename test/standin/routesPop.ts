@@ -1,7 +1,7 @@
 import { resolveBridge } from './bridges';
 import { safeAmount } from './kudos';
 import { emptyAnswer, jobAnswer, matchRequest, payloadFor, type SkipReason } from './popMatch';
-import type { WaitingRequest } from './queue';
+import type { Job, WaitingRequest } from './queue';
 import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
 import { invalidApiKey } from './routesV2';
 import type { StandinState } from './state';
@@ -120,7 +120,8 @@ const pop: Route<StandinState> = {
           if (match.reason) skipped[match.reason] = (skipped[match.reason] ?? 0) + 1;
           continue;
         }
-        return json(200, startJobs(state, wp, worker, match.models));
+        const jobs = startJobs(state, wp, worker, match.models);
+        return { ...json(200, jobs.answer), onSent: () => jobs.assigned.forEach((job) => (job.popDelivered = true)) };
       }
     }
     board.counters.emptyPops += 1;
@@ -138,7 +139,7 @@ function queueOrder(state: StandinState, ownerId: number, priorityUsernames: rea
 }
 
 /** Assigns up to the safe amount of a request's images and builds the pop answer. */
-function startJobs(state: StandinState, wp: WaitingRequest, worker: StandinWorker, models: string[]): Record<string, unknown> {
+function startJobs(state: StandinState, wp: WaitingRequest, worker: StandinWorker, models: string[]): { answer: Record<string, unknown>; assigned: Job[] } {
   const board = state.board;
   const r = wp.request;
   const count = safeAmount({
@@ -156,7 +157,7 @@ function startJobs(state: StandinState, wp: WaitingRequest, worker: StandinWorke
   // One seed per assignment: the request's (plus seed_variation per image index) or a fresh random one.
   const base = wp.seed ?? Math.floor(board.random() * 4294967296);
   const seed = (base + (r.params.seed_variation ?? 0) * (jobs[0]?.index ?? 0)) % 4294967296;
-  return jobAnswer(wp, jobs, payloadFor(wp, seed, jobs.length), (id) => board.uploadUrl(id));
+  return { answer: jobAnswer(wp, jobs, payloadFor(wp, seed, jobs.length), (id) => board.uploadUrl(id)), assigned: jobs };
 }
 
 /** The pop route, mounted under `/api/v2`. */

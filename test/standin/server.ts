@@ -133,7 +133,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       res.destroy();
       return;
     }
-    const drop = state.faults.takeDrop();
+    const drop = state.faults.takeDrop(url.pathname);
     if (drop && !drop.afterRoute) {
       res.destroy();
       return;

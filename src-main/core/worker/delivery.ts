@@ -1,4 +1,5 @@
 import { submitOutcome, isRetryable } from '../horde/client';
+import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../horde/errors';
 import type { HordeJob } from './job';
 import type { JobRecord, RawImage, WorkerDeps } from './ports';
 import { backoffMs } from './stats';
@@ -65,10 +66,26 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks) {
   }
 
   async function submit(body: Parameters<WorkerDeps['horde']['submit']>[0], deadline: number): Promise<Outcome> {
+    // Whether an attempt went out and no answer came back (a timeout, a dropped connection, an
+    // unreadable answer): the horde may have booked it.
+    let mayHaveArrived = false;
+    const attempt = async () => {
+      try {
+        return await deps.horde.submit(body);
+      } catch (error) {
+        if (error instanceof HordeUnreachableError || error instanceof HordeProtocolError) mayHaveArrived = true;
+        throw error;
+      }
+    };
     try {
-      const { reward } = await withRetry(`submit of ${body.id}`, deadline, () => deps.horde.submit(body));
+      const { reward } = await withRetry(`submit of ${body.id}`, deadline, attempt);
       return { kind: 'reward', reward };
     } catch (error) {
+      // The retry of a submit that did arrive meets the first one: delivered, reward not known.
+      if (mayHaveArrived && error instanceof HordeApiError && error.rc === 'DuplicateGen') {
+        log.info(`submit of ${body.id}: an earlier attempt had arrived (its answer was lost), so the horde has it; the reward is not known here`);
+        return { kind: 'reward', reward: 0 };
+      }
       const verdict = submitOutcome(error);
       const reason = error instanceof Error ? error.message : String(error);
       if (verdict === 'drop') return { kind: 'dropped', reason: `the horde refused the result: ${reason}` };
