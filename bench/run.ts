@@ -3,7 +3,9 @@
  * Suites: ledger (durable kudos writes), transport (command round trip over the headless
  * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
  * [--steps 20] [--images 3] [--sampler k_euler]`), worker (`-- worker [--jobs 40] [--size 128]`).
- * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`).
+ * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`), soak (`-- soak
+ * [--minutes 2]`: the demo stream with injected faults; exits non-zero if a job or rating was lost
+ * or duplicated).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import { resolveChromium } from '../test/helpers/browser';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
+import { soakBench } from './soak';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
 import { createGenerationService } from '../src-main/node/generation';
@@ -252,7 +255,19 @@ async function convert(): Promise<Row[]> {
   return (await convertBench({ sizeMb: Number(flag('size-mb') ?? 1024) })) as Row[];
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert };
+/** Problems a suite found that make the whole run fail (the soak's lost or duplicated items). */
+const failures: string[] = [];
+
+/** The demo stream for `--minutes` (default 2) with faults injected; see bench/soak.ts. */
+async function soak(): Promise<Row[]> {
+  const minutes = Number(flag('minutes') ?? 2);
+  if (!(minutes > 0)) throw new Error(`--minutes must be a positive number, got ${flag('minutes')}`);
+  const result = await soakBench({ minutes });
+  failures.push(...result.failures.map((f) => `soak: ${f}`));
+  return result.rows;
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.
@@ -266,6 +281,10 @@ async function main(): Promise<void> {
     console.log(`\n== ${name}`);
     console.table(rows);
     writeFileSync(join('bench-results', `${name}.json`), JSON.stringify({ suite: name, node: process.version, at: new Date().toISOString(), rows }, null, 2));
+  }
+  if (failures.length) {
+    console.error(`\nFAILED:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+    process.exitCode = 1;
   }
 }
 
