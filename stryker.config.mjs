@@ -1,7 +1,8 @@
 // @ts-check
 // Mutation testing (StrykerJS + its vitest runner) of the modules that guard the user. Run through
 // `npm run mutate [-- group...]` (scripts/mutate.mjs), which runs one Stryker per group with
-// HORDEDESK_MUTATE_GROUP set; each group mutates its modules and runs only its own tests.
+// HORDEDESK_MUTATE_GROUP set; each group mutates its modules and runs only its own tests
+// (vitest.mutate.config.ts).
 import { readFileSync } from 'node:fs';
 
 /**
@@ -63,9 +64,9 @@ if (!group) throw new Error(`stryker.config.mjs: no group "${name}" (groups: ${O
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.config.ts', related: false },
+  // The group's tests only (vitest.mutate.config.ts narrows `include`; see there why not `testFiles`).
+  vitest: { configFile: 'vitest.mutate.config.ts', related: false, pool: 'forks' },
   mutate: group.mutate,
-  testFiles: group.testFiles,
   coverageAnalysis: 'perTest',
   // Zod schemas are built when a module loads: ignoring static mutants would skip most of them.
   ignoreStatic: false,

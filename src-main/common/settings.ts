@@ -27,7 +27,7 @@ function serviceUrl(what: string) {
     .trim()
     .superRefine((url, ctx) => {
       const problem = checkServiceUrl(url, what);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem !== undefined) ctx.addIssue(problem);
     })
     .transform((url) => url.replace(/\/+$/, ''));
 }
@@ -51,7 +51,7 @@ function workerNameSchema(allowEmpty: boolean) {
         : codePoints(name) < 5 ? 'A worker name needs at least 5 characters.'
         : codePoints(name) > 100 ? 'A worker name has at most 100 characters.'
         : undefined;
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem !== undefined) ctx.addIssue(problem);
     });
 }
 
@@ -62,21 +62,21 @@ function workerNameSchema(allowEmpty: boolean) {
 function textList(words: { item: string; list: string; most: number; longest: number }) {
   return z.array(z.unknown(), { error: `${words.list} must be a list of words.` }).transform((items, ctx): string[] => {
     if (items.length > words.most) {
-      ctx.addIssue({ code: 'custom', message: `${words.list} can hold at most ${words.most} entries; this one has ${items.length}.` });
+      ctx.addIssue(`${words.list} can hold at most ${words.most} entries; this one has ${items.length}.`);
       return z.NEVER;
     }
     const texts: string[] = [];
     for (const [index, item] of items.entries()) {
       const name = `${words.item} ${index + 1}`;
-      const text = typeof item === 'string' ? item.trim() : undefined;
+      const text = typeof item === 'string' ? item.trim() : '';
       const problem =
-        text === undefined ? `${name} is not text.`
+        typeof item !== 'string' ? `${name} is not text.`
         : text === '' ? `${name} is empty.`
         : HIDDEN_CHARACTER.test(text) ? `${name} contains tabs, line breaks or invisible characters.`
         : codePoints(text) > words.longest ? `${name} is longer than ${words.longest} characters.`
         : undefined;
-      if (problem !== undefined || text === undefined) {
-        ctx.addIssue({ code: 'custom', message: problem ?? `${name} is not text.` });
+      if (problem !== undefined) {
+        ctx.addIssue(problem);
         return z.NEVER;
       }
       texts.push(text);
@@ -92,9 +92,12 @@ function textList(words: { item: string; list: string; most: number; longest: nu
  */
 function wholeNumber(min: number, max: number, message: string) {
   return z.union([z.number(), z.string()], { error: message }).transform((value, ctx): number => {
-    const n = typeof value === 'number' ? value : /^\s*[+-]?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message });
+    // Digits only, as typed or as a number would print: signs, fractions, exponents, NaN and
+    // Infinity are all "not a whole number in range", so one test covers both kinds of input.
+    const text = String(value).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!(n >= min && n <= max)) {
+      ctx.addIssue(message);
       return z.NEVER;
     }
     return n;
@@ -108,7 +111,7 @@ function wholeNumberOrEmpty(min: number, max: number, message: string) {
     if (value === null || (typeof value === 'string' && value.trim() === '')) return null;
     const parsed = number.safeParse(value);
     if (parsed.success) return parsed.data;
-    ctx.addIssue({ code: 'custom', message });
+    ctx.addIssue(message);
     return z.NEVER;
   });
 }
@@ -159,9 +162,7 @@ export type ScheduleRules = z.infer<typeof scheduleRulesSchema>;
 export type ScheduleRulesInput = z.input<typeof scheduleRulesSchema>;
 
 /** Refuses unknown names with the name said; the API key gets its own answer (it is never a setting). */
-function unknownSettings(issue: { code?: string; keys?: readonly string[] }): string | undefined {
-  if (issue.code !== 'unrecognized_keys') return undefined;
-  const keys = issue.keys ?? [];
+function unknownSettings(keys: readonly string[]): string {
   if (keys.some((k) => /^api_?key$/i.test(k))) return 'The API key is never kept in settings: enter it on the API key card.';
   return `HordeDesk has no setting called ${keys.map((k) => JSON.stringify(k.slice(0, 60))).join(', ')}.`;
 }
@@ -227,7 +228,7 @@ export const settingsPatchSchema = z
       autostart: onOff,
       onboarded: onOff,
     },
-    { error: (issue) => unknownSettings(issue) ?? 'Settings must be a set of named values.' },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownSettings(issue.keys) : 'Settings must be a set of named values.') },
   )
   .partial();
 export type SettingsPatch = z.input<typeof settingsPatchSchema>;

@@ -50,6 +50,12 @@ describe('each settings field refuses bad input with the page’s own words, on 
     ['a line separator', { workerName: 'Desk\u2028Dreamer' }, { workerName: HIDDEN_NAME }],
     ['a DEL control', { workerName: 'Desk\u007fDreamer' }, { workerName: HIDDEN_NAME }],
     ['a name that is not text', { workerName: 12345 }, { workerName: NAME_RANGE }],
+    ['a 4-character name', { workerName: 'abcd' }, { workerName: 'A worker name needs at least 5 characters.' }],
+    ['4 emoji (8 UTF-16 units, 4 characters as the horde counts)', { workerName: '🖥🖥🖥🖥' }, { workerName: 'A worker name needs at least 5 characters.' }],
+    ['101 emoji', { workerName: '🖥'.repeat(101) }, { workerName: 'A worker name has at most 100 characters.' }],
+    ...['\u0085', '\u00ad', '\u115f', '\u1160', '\u1680', '\u2000', '\u2005', '\u200a', '\u2029', '\u202f', '\u205f', '\u2066', '\u3000', '\u3164', '\ue000', '\uffa0', '\u{f0000}'].map(
+      (c): [string, unknown, Record<string, string>] => [`the hidden character U+${c.codePointAt(0)?.toString(16).toUpperCase() ?? ''} inside the name`, { workerName: `Desk${c}Dreamer` }, { workerName: HIDDEN_NAME }],
+    ),
     // Blacklist: a word is named by its position, as the user counts.
     ['a blacklist word over 100 characters', { blacklist: ['ok', 'fine', 'x'.repeat(101)] }, { blacklist: 'Blacklist word 3 is longer than 100 characters.' }],
     ['an empty blacklist word', { blacklist: ['ok', ' '] }, { blacklist: 'Blacklist word 2 is empty.' }],
@@ -65,6 +71,14 @@ describe('each settings field refuses bad input with the page’s own words, on 
     ['too many pixels', { maxPixels: '9437185' }, { maxPixels: PIXELS }],
     ['a boolean as max_pixels', { maxPixels: true }, { maxPixels: PIXELS }],
     ['"abc" images per pop', { amount: 'abc' }, { amount: AMOUNT }],
+    ['"x20" images per pop', { amount: 'x20' }, { amount: AMOUNT }],
+    ['"20x" images per pop', { amount: '20x' }, { amount: AMOUNT }],
+    ['"+5" images per pop', { amount: '+5' }, { amount: AMOUNT }],
+    ['"2 0" images per pop', { amount: '2 0' }, { amount: AMOUNT }],
+    ['Infinity images per pop', { amount: Number.POSITIVE_INFINITY }, { amount: AMOUNT }],
+    ['max_pixels with thousands separators', { maxPixels: '1,048,576' }, { maxPixels: PIXELS }],
+    ['max_pixels as width×height', { maxPixels: '1024x1024' }, { maxPixels: PIXELS }],
+    ['a 400-digit max_pixels', { maxPixels: '9'.repeat(400) }, { maxPixels: PIXELS }],
     ['an empty images per pop', { amount: '' }, { amount: AMOUNT }],
     ['0 images per pop', { amount: 0 }, { amount: AMOUNT }],
     ['21 images per pop', { amount: '21' }, { amount: AMOUNT }],
@@ -78,6 +92,9 @@ describe('each settings field refuses bad input with the page’s own words, on 
     // Models to serve.
     ['an empty model name', { models: ['sd15', ''] }, { models: 'Model 2 is empty.' }],
     ['a model name over 200 characters', { models: ['m'.repeat(201)] }, { models: 'Model 1 is longer than 200 characters.' }],
+    ['a model that is not text', { models: [null] }, { models: 'Model 1 is not text.' }],
+    ['301 models', { models: Array.from({ length: 301 }, (_, i) => `m${i}`) }, { models: 'The list of models to serve can hold at most 300 entries; this one has 301.' }],
+    ['models that are not a list', { models: 'all' }, { models: 'The list of models to serve must be a list of words.' }],
     // The schedule: one message per field, on that field.
     ['0 idle minutes', { schedule: { ...schedule, idleMinutes: 0 } }, { 'schedule.idleMinutes': MINUTES }],
     ['"soon" idle minutes', { schedule: { ...schedule, idleMinutes: 'soon' } }, { 'schedule.idleMinutes': MINUTES }],
@@ -105,6 +122,10 @@ describe('each settings field refuses bad input with the page’s own words, on 
     // The whole change.
     ['the API key', { apiKey: 'abcdefghijklmnopqrstuv' }, { '(request)': 'The API key is never kept in settings: enter it on the API key card.' }],
     ['an unknown setting', { colour: 'blue' }, { '(request)': 'HordeDesk has no setting called "colour".' }],
+    ['the API key beside an unknown setting', { colour: 'blue', api_key: 'x' }, { '(request)': 'The API key is never kept in settings: enter it on the API key card.' }],
+    ['the API key spelt APIKEY', { APIKEY: 'x' }, { '(request)': 'The API key is never kept in settings: enter it on the API key card.' }],
+    ['a setting whose name only contains "apikey"', { myapikey: 'x', apiKeyOld: 'y' }, { '(request)': 'HordeDesk has no setting called "myapikey", "apiKeyOld".' }],
+    ['a setting with a 100-character name (shown cut at 60)', { ['k'.repeat(100)]: 1 }, { '(request)': `HordeDesk has no setting called "${'k'.repeat(60)}".` }],
     ['a change that is not an object', 'hordeUrl=x', { '(request)': 'Settings must be a set of named values.' }],
   ])('%s', (_, patch, fields) => {
     expect(check(patch)).toEqual({ fields });
@@ -127,6 +148,16 @@ describe('good input is saved as the user meant it', () => {
     ['a 5-character name and a 100-character name', { workerName: 'abcde' }, { workerName: 'abcde' }],
     ['100 characters counted as the horde counts them (code points)', { workerName: '🖥'.repeat(100) }, { workerName: '🖥'.repeat(100) }],
     ['blacklist words are trimmed', { blacklist: [' cat ', 'x'.repeat(100)] }, { blacklist: ['cat', 'x'.repeat(100)] }],
+    ['a blacklist word of 100 emoji', { blacklist: ['🐈'.repeat(100)] }, { blacklist: ['🐈'.repeat(100)] }],
+    ['200 blacklist words, the horde’s most', { blacklist: Array.from({ length: 200 }, (_, i) => `w${i}`) }, { blacklist: Array.from({ length: 200 }, (_, i) => `w${i}`) }],
+    ['300 models', { models: Array.from({ length: 300 }, (_, i) => `m${i}`) }, { models: Array.from({ length: 300 }, (_, i) => `m${i}`) }],
+    ['several trailing slashes go', { hordeUrl: 'https://aihorde.net/api///' }, { hordeUrl: 'https://aihorde.net/api' }],
+    ['images per pop with spaces around', { amount: ' 20 ' }, { amount: 20 }],
+    ['images per pop with leading zeros', { amount: '007' }, { amount: 7 }],
+    ['the top of max_pixels', { maxPixels: 3072 * 3072 }, { maxPixels: 9_437_184 }],
+    ['the edges of the schedule numbers', { schedule: { ...schedule, idleMinutes: 1, maxGpuTempC: 100 } }, { schedule: { ...schedule, idleMinutes: 1, maxGpuTempC: 100 } }],
+    ['the other edges of the schedule numbers', { schedule: { ...schedule, idleMinutes: '120', maxGpuTempC: 50 } }, { schedule: { ...schedule, idleMinutes: 120, maxGpuTempC: 50 } }],
+    ['every toggle, on and off', { nsfw: true, notifications: false, autostart: true, onboarded: true }, { nsfw: true, notifications: false, autostart: true, onboarded: true }],
     ['an empty max_pixels field means "as suggested"', { maxPixels: '  ' }, { maxPixels: null }],
     ['null max_pixels means "as suggested"', { maxPixels: null }, { maxPixels: null }],
     ['max_pixels typed as text', { maxPixels: ' 1048576 ' }, { maxPixels: 1_048_576 }],
@@ -148,5 +179,35 @@ describe('good input is saved as the user meant it', () => {
 
   test('the defaults pass their own checks and come back unchanged', () => {
     expect(settingsSchema.parse(defaultSettings())).toEqual(defaultSettings());
+  });
+
+  test('a fresh install starts with exactly these settings', () => {
+    expect(defaultSettings()).toStrictEqual({
+      schemaVersion: 1,
+      hordeUrl: 'https://aihorde.net/api',
+      ratingsUrl: 'https://ratings.aihorde.net/api/v1',
+      workerName: '',
+      nsfw: false,
+      blacklist: [],
+      amount: 1,
+      maxPixels: null,
+      modelReferenceUrl: 'https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json',
+      clipTokenizerUrl: 'https://huggingface.co/openai/clip-vit-large-patch14/resolve/main',
+      models: null,
+      schedule: { mode: 'idle', idleMinutes: 5, onReturn: 'finish', pauseOnBattery: true, windows: [], maxGpuTempC: null },
+      notifications: false,
+      autostart: false,
+      onboarded: false,
+    });
+  });
+
+  test.each<[string, unknown, Record<string, string>]>([
+    ['a file that is not an object', 5, { '(request)': 'Settings must be a set of named values.' }],
+    ['a file from another settings version', { ...defaultSettings(), schemaVersion: 2 }, { schemaVersion: 'This HordeDesk reads settings version 1.' }],
+    ['a stored schedule that is a string', { ...defaultSettings(), schedule: 'idle' }, { schedule: 'The schedule must be a set of named rules.' }],
+    ['a stored toggle that is text', { ...defaultSettings(), onboarded: 'yes' }, { onboarded: 'Must be on or off.' }],
+  ])('the stored file: %s is refused in words', (_, stored, fields) => {
+    const parsed = settingsSchema.safeParse(stored);
+    expect(parsed.success ? {} : fieldErrors(parsed.error)).toEqual(fields);
   });
 });

@@ -28,7 +28,13 @@ describe('which hosts are this computer', () => {
     ['::ffff:127.0.0.1', false],
     ['aihorde.net', false],
     ['', false],
-  ])('%s → %s', (host, loopback) => {
+    // Junk around a loopback address does not make it one.
+    ['1[27.0.0.1', false],
+    ['12]7.0.0.1', false],
+    ['127.0.0. 1', false],
+    ['127.0.0.1 ', false],
+    ['127.0.0.0x1', false],
+  ])('%j → %s', (host, loopback) => {
     expect(isLoopbackHost(host)).toBe(loopback);
   });
 });
@@ -90,6 +96,7 @@ describe('originOf', () => {
     ['  https://AIHORDE.net:443/api/v2  ', 'https://aihorde.net'],
     ['http://127.0.0.1:7777/api', 'http://127.0.0.1:7777'],
     ['https://ratings.aihorde.net:8443/api/v1', 'https://ratings.aihorde.net:8443'],
+    ['\u00a0https://aihorde.net/api\u00a0', 'https://aihorde.net'],
   ])('%s → %s', (url, origin) => {
     expect(originOf(url)).toBe(origin);
   });
