@@ -53,6 +53,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
     sent: db.prepare("UPDATE ratings SET state = 'sent', reward = ?, sent_at = ?, reason = NULL WHERE image_id = ?"),
     refused: db.prepare("UPDATE ratings SET state = 'refused', reason = ? WHERE image_id = ?"),
     problem: db.prepare("UPDATE ratings SET state = 'pending', reason = ? WHERE image_id = ?"),
+    problemInFlight: db.prepare("UPDATE ratings SET reason = ? WHERE image_id = ?"),
     histogram: db.prepare('SELECT rating, COUNT(*) AS n FROM ratings GROUP BY rating'),
     all: db.prepare('SELECT image_id, rating, artifacts, rated_at, state, reward, reason FROM ratings ORDER BY id'),
     removable: db.prepare(
@@ -106,7 +107,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
       });
     },
     markRefused: (id, reason) => void q.refused.run(reason, id),
-    noteProblem: (id, reason) => void q.problem.run(reason, id),
+    noteProblem: (id, reason, maybeArrived) => void (maybeArrived ? q.problemInFlight : q.problem).run(reason, id),
     history(f: HistoryFilter) {
       const where = ['rating BETWEEN ? AND ?'];
       const args: (string | number)[] = [f.minRating, f.maxRating];

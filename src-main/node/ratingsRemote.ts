@@ -1,6 +1,7 @@
 import { ANONYMOUS_API_KEY } from '../common/horde';
 import type { HordeClient } from '../core/horde/client';
 import { ratingOutcome, type RatingsClient } from '../core/rating/client';
+import { RatingsUnreachableError } from '../core/rating/clientErrors';
 import type { RatingsRemotePort } from '../core/rating/ports';
 import { fetchImage, ImageFetchError } from './imageFetch';
 
@@ -30,7 +31,7 @@ export function createRatingsRemote(client: RatingsClient, horde: HordeClient, c
       }
       if (error instanceof ImageFetchError) return { kind: 'retry', retryAfterMs: null, message: error.message };
       const outcome = ratingOutcome(error);
-      return { kind: outcome.kind, retryAfterMs: outcome.kind === 'wait' ? outcome.retryAfterMs : null, message: outcome.reason };
+      return { kind: outcome.kind, retryAfterMs: outcome.kind === 'wait' ? outcome.retryAfterMs : null, message: outcome.reason, unanswered: error instanceof RatingsUnreachableError };
     },
   };
 }

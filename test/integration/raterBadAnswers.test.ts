@@ -39,3 +39,22 @@ test('bad answers from the ratings service (wrong JSON, non-image bytes, a huge 
   expect(standin.ratings().find((r) => r.id === first.imageId)?.ratings).toHaveLength(1);
   await app.close();
 }, 60_000);
+
+test('a rating whose answer is lost (the service took it, the connection dropped) is delivered once and not marked refused', async () => {
+  standin = await startStandin({ ratings: { validationEvery: 0 } });
+  const app = testApp({ startRater: false });
+  app.settings.update({ ratingsUrl: standin.ratingsApiUrl, hordeUrl: standin.hordeApiUrl });
+  app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
+  app.rater.start();
+  await until(() => app.rater.status().cached >= 2, 50);
+  const [image] = await app.handlers['rating.queue']({ count: 1 });
+  // The submit is recorded by the service, then the socket is destroyed before the answer.
+  standin.setFaults({ dropConnections: { count: 1, afterRoute: true, path: `/api/v1/rating/${image!.imageId}` } });
+  await app.handlers['rating.rate']({ imageId: image!.imageId, rating: 8, artifacts: 0 });
+  await until(() => app.rater.status().pendingSync === 0, 150);
+  const history = await app.handlers['rating.history']({ state: 'all', minRating: 1, maxRating: 10, limit: 50, offset: 0 });
+  const row = history.rows.find((r) => r.imageId === image!.imageId);
+  expect(row?.state).toBe('sent');
+  expect(standin.ratings().find((r) => r.id === image!.imageId)?.ratings).toHaveLength(1);
+  await app.close();
+}, 60_000);

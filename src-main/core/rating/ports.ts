@@ -46,7 +46,11 @@ export interface RatingStorePort {
   /** Marks it sent and books the reward in the kudos ledger, in one transaction. */
   markSent(imageId: string, reward: number, at: number): void;
   markRefused(imageId: string, reason: string): void;
-  noteProblem(imageId: string, reason: string): void;
+  /**
+   * Notes why a send failed. `maybeArrived`: no answer came back (timeout, dropped connection),
+   * so the service may have taken it; the rating stays `sending` and the next try asks first.
+   */
+  noteProblem(imageId: string, reason: string, maybeArrived?: boolean): void;
   history(filter: HistoryFilter): Omit<RatingHistory, 'rows'> & { rows: (Omit<RatingRow, 'thumbnail'> & { thumbnail: Uint8Array | null })[] };
   /** Every rating, oldest first, for export. */
   all(): Omit<RatingRow, 'thumbnail'>[];
@@ -73,5 +77,6 @@ export interface RatingsRemotePort {
   /** The user's name as the service records it; null when unknown. */
   username(): Promise<string | null>;
   /** 'refused' (403), 'gone' (404/410), 'wait' (429), 'stop' (401), 'retry' (anything transient). */
-  classify(error: unknown): { kind: 'refused' | 'gone' | 'wait' | 'stop' | 'retry'; retryAfterMs: number | null; message: string };
+  /** `unanswered`: the request got no answer at all (it may or may not have reached the service). */
+  classify(error: unknown): { kind: 'refused' | 'gone' | 'wait' | 'stop' | 'retry'; retryAfterMs: number | null; message: string; unanswered?: boolean };
 }

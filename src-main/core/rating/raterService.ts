@@ -106,8 +106,9 @@ export function createRater(options: RaterOptions) {
         store.markRefused(next.imageId, verdict.kind === 'gone' ? `the image is gone from the service (${verdict.message})` : `the service refused it: ${verdict.message}`);
         return 0;
       }
-      // Not sent after all: back to pending (the service answered, or nothing left this machine).
-      store.noteProblem(next.imageId, verdict.message);
+      // The service answered no: back to pending. No answer at all: it may have arrived, so it
+      // stays `sending` and the next try asks the service before sending again.
+      store.noteProblem(next.imageId, verdict.message, verdict.unanswered === true);
       if (verdict.kind === 'stop') {
         message = `The ratings service rejected the API key: ${verdict.message}`;
         emit();
