@@ -30,7 +30,9 @@ export function createImageDelivery(): DeliveryPort {
       } catch (error) {
         throw new UploadError(null, `upload failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
-      await response.arrayBuffer().catch(() => undefined);
+      // The answer's body means nothing to us; drop it unread rather than buffer whatever R2 (or
+      // anything pretending to be it) sends back.
+      await response.body?.cancel().catch(() => undefined);
       if (response.status !== 200) throw new UploadError(response.status, `upload answered HTTP ${response.status}`);
     },
     base64: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
