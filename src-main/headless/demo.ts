@@ -13,7 +13,7 @@ import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/settingsStore';
 import { createSimulatedIdleSource } from '../node/idleSource';
 import { TINY_MODEL_NAME, writeTinyModel } from '../node/tinyModel';
-import { parseHeadlessArgs } from './args';
+import { parseHeadlessArgs, tokenFromEnvironment } from './args';
 import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';
 
@@ -21,8 +21,9 @@ import { startHeadlessServer } from './server';
  * `npm run demo`: the headless app wired to the local horde stand-in, with its data in
  * `.demo/` so a user's real HordeDesk data is never touched.
  */
-runHeadless('The HordeDesk demo', async () => {
+runHeadless('The HordeDesk demo', async (guard) => {
   const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
+  const token = tokenFromEnvironment(process.env);
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
   // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
   // so honest faults and "why no jobs" reasons show up too. The ratings service keeps its images
@@ -32,6 +33,7 @@ runHeadless('The HordeDesk demo', async () => {
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
+  guard.useLogger(app.log.child('process'));
   // A small model reference in the horde's format, served locally like the real GitHub file.
   // Plus a real (tiny, random-weight) SD 1.x checkpoint in the original single-file layout, so
   // Install on the Models page downloads and converts it like any horde model.
@@ -61,11 +63,11 @@ runHeadless('The HordeDesk demo', async () => {
   if (!args.idle && !args.fresh) await app.worker.start();
   let server;
   try {
-    server = await startHeadlessServer(app, { port: args.port });
+    server = await startHeadlessServer(app, { port: args.port, token });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     console.log(`Port ${args.port} is busy; using a free one.`);
-    server = await startHeadlessServer(app, { port: 0 });
+    server = await startHeadlessServer(app, { port: 0, token });
   }
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
   console.log(args.fresh ? 'Open the page to go through onboarding.' : args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
