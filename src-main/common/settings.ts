@@ -68,10 +68,13 @@ function textList(words: { item: string; list: string; most: number; longest: nu
     const texts: string[] = [];
     for (const [index, item] of items.entries()) {
       const name = `${words.item} ${index + 1}`;
-      const text = typeof item === 'string' ? item.trim() : '';
+      if (typeof item !== 'string') {
+        ctx.addIssue(`${name} is not text.`);
+        return z.NEVER;
+      }
+      const text = item.trim();
       const problem =
-        typeof item !== 'string' ? `${name} is not text.`
-        : text === '' ? `${name} is empty.`
+        text === '' ? `${name} is empty.`
         : HIDDEN_CHARACTER.test(text) ? `${name} contains tabs, line breaks or invisible characters.`
         : codePoints(text) > words.longest ? `${name} is longer than ${words.longest} characters.`
         : undefined;
@@ -127,7 +130,8 @@ const models = textList({ item: 'Model', list: 'The list of models to serve', mo
 const amount = wholeNumber(1, 20, 'Enter a whole number from 1 to 20 (the horde hands out at most 20 images per pop).');
 const maxPixels = wholeNumberOrEmpty(4096, 3072 * 3072, 'Enter a whole number of pixels from 4096 (64×64) to 9437184 (3072×3072), e.g. 1048576 for 1024×1024, or leave the field empty to use the suggestion.');
 
-const hhmm = z.string({ error: 'Use 24-hour time, e.g. 18:30.' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Use 24-hour time, e.g. 18:30.');
+// One message for "not text" and "not HH:MM": the schema's own error covers the pattern check too.
+const hhmm = z.string({ error: 'Use 24-hour time, e.g. 18:30.' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/);
 
 const DAYS = 'Days are numbered 0 (Sunday) to 6 (Saturday).';
 

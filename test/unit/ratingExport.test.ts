@@ -72,7 +72,9 @@ describe('ratings CSV export', () => {
   });
 
   test('JSON export keeps the text exactly as it is (no spreadsheet involved)', () => {
-    const { content } = exportRatings([{ ...base, imageId: '=x', reason: null }], 'json', new Date(0));
+    const { content, filename, mime } = exportRatings([{ ...base, imageId: '=x', reason: null }], 'json', new Date(0));
+    expect(filename).toBe('hordedesk-ratings-1970-01-01.json');
+    expect(mime).toBe('application/json');
     expect(JSON.parse(content)[0].image_id).toBe('=x');
   });
 });
