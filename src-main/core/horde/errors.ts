@@ -140,11 +140,20 @@ function errorCodeFor(status: number, rc: string | undefined): HordeErrorCode {
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  // A server (or a proxy) asking for days or "for ever" would park the worker or the rater
+  // unattended; an hour is the most we honour before asking again.
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
+
+/** The longest Retry-After wait honoured (1 hour). */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** Replaces every occurrence of the secret; short secrets are left alone to keep text readable. */
 export function redactSecret(text: string, secret: string | undefined): string {
