@@ -26,7 +26,7 @@ export function checkServiceUrl(raw: string, what = 'this service'): string | un
   if (text === '') return `Enter the address of ${what}, e.g. https://…`;
   if (text.length > MAX_SERVICE_URL_LENGTH) return `That address is too long (at most ${MAX_SERVICE_URL_LENGTH} characters).`;
   // Control characters and bidirectional overrides make an address read differently than it is.
-  if (/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069\s]/.test(text)) return 'The address contains spaces or invisible characters.';
+  if (/[\p{Cc}\p{Cf}\p{Z}\s]/u.test(text)) return 'The address contains spaces or invisible characters.';
   let url: URL;
   try {
     url = new URL(text);
