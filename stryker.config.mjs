@@ -23,7 +23,7 @@ export const groups = {
   /** Static serving, the token and origin checks, the WebSocket transport. */
   server: {
     mutate: ['src-main/headless/server.ts', 'src-main/headless/wsTransport.ts', 'src-main/headless/access.ts'],
-    testFiles: ['test/integration/headless*.test.ts', 'test/unit/headless*.test.ts', 'test/unit/access*.test.ts', 'test/integration/bridgeReconnect.test.ts'],
+    testFiles: ['test/integration/headless.test.ts', 'test/integration/bridgeReconnect.test.ts'],
   },
   /** The restricted unpickler and its limits, the ZIP reader, the streamed safetensors reader. */
   readers: {
@@ -38,12 +38,12 @@ export const groups = {
   /** The API key kept out of every log line and error text. */
   redaction: {
     mutate: ['src-main/core/log.ts', functionLines('src-main/core/horde/errors.ts', 'redactSecret')],
-    testFiles: ['test/integration/logRedaction.test.ts', 'test/unit/log*.test.ts', 'test/unit/redact*.test.ts', 'test/integration/httpKeySafety.test.ts', 'test/integration/hordeClient.test.ts'],
+    testFiles: ['test/unit/redaction.test.ts', 'test/integration/logRedaction.test.ts'],
   },
   /** Resumable downloads: size, sha256, refusal of what cannot be verified. */
   downloads: {
     mutate: ['src-main/node/modelDownloads.ts'],
-    testFiles: ['test/integration/models.download*.test.ts', 'test/integration/models.verify*.test.ts'],
+    testFiles: ['test/integration/models.download.test.ts', 'test/integration/models.downloadLimits.test.ts', 'test/integration/models.verify.app.test.ts'],
   },
   /** The settings schema and the one rule for service URLs. */
   settings: {
