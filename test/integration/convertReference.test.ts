@@ -10,40 +10,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src-main/core/log';
-import { tensorDataToFloat32 } from '../../src-main/inference/graph';
 import { createModelInstaller, type InstallProgress } from '../../src-main/node/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
-import { sharedData } from '../helpers/sharedData';
+import { REFERENCE_TOLERANCE as TOLERANCE, ldmReference, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 
-const TOLERANCE = 1e-4;
-const data = sharedData('ldm-reference/tiny', 'convertReference.test.ts (converter vs the original SD code)');
-
-interface Bundle {
-  get(name: string): { data: Float32Array | Int32Array; dims: number[] };
-}
-
-/** Reads the README's bundle format: u32 header length, JSON header, raw little-endian arrays. */
-function readBundle(path: string): Bundle {
-  const bytes = readFileSync(path);
-  const n = bytes.readUInt32LE(0);
-  const header = JSON.parse(bytes.toString('utf8', 4, 4 + n)) as Record<string, { dtype: 'float32' | 'int32'; shape: number[]; offset: number; bytes: number }>;
-  return {
-    get(name) {
-      const h = header[name];
-      if (!h) throw new Error(`${path} has no array ${name}`);
-      const raw = bytes.buffer.slice(bytes.byteOffset + 4 + n + h.offset, bytes.byteOffset + 4 + n + h.offset + h.bytes);
-      return { data: h.dtype === 'int32' ? new Int32Array(raw) : new Float32Array(raw), dims: h.shape };
-    },
-  };
-}
-
-function maxAbsDiff(actual: ort.Tensor, expected: { data: Float32Array | Int32Array; dims: number[] }): number {
-  expect(actual.dims).toEqual(expected.dims);
-  const a = tensorDataToFloat32(actual.data, actual.type);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (expected.data[i] ?? 0)));
-  return m;
-}
+const data = ldmReference('convertReference.test.ts');
 
 describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint into models that match the original code', () => {
   let root: string;
@@ -52,10 +23,7 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
   let inputs: Bundle;
   let ref: Bundle;
   const sessions: ort.InferenceSession[] = [];
-  const feed = (name: string): ort.Tensor => {
-    const { data: d, dims } = inputs.get(name);
-    return d instanceof Int32Array ? new ort.Tensor('int32', d, dims) : new ort.Tensor('float32', d, dims);
-  };
+  const feed = (name: string): ort.Tensor => toTensor(inputs.get(name));
   const open = async (component: string): Promise<ort.InferenceSession> => {
     const s = await ort.InferenceSession.create(join(modelDir, component, 'model.onnx'));
     sessions.push(s);

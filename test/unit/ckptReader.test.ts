@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { halfToFloat, openCkpt } from '../../src-main/inference/convert/ckpt/ckptReader';
 import { CkptFormatError } from '../../src-main/inference/convert/ckpt/zip';
 
@@ -11,8 +11,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'ckpt-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('openCkpt on a lightning-style protocol 2 checkpoint', () => {
-  const ckpt = openCkpt(join(FIX, 'lightning.ckpt'));
-  afterAll(() => ckpt.close());
+  // Opened in each test, not once for the describe: code that runs outside a test counts as "static" for mutation
+  // testing, which then runs every test of the group for each of its mutants.
+  let ckpt: ReturnType<typeof openCkpt>;
+  beforeEach(() => {
+    ckpt = openCkpt(join(FIX, 'lightning.ckpt'));
+  });
+  afterEach(() => ckpt.close());
 
   test('lists the tensors of state_dict (metadata such as global_step is skipped)', () => {
     expect(ckpt.prefix).toBe('archive/');
