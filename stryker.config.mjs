@@ -43,7 +43,7 @@ export const groups = {
   /** Resumable downloads: size, sha256, refusal of what cannot be verified. */
   downloads: {
     mutate: ['src-main/node/modelDownloads.ts'],
-    testFiles: ['test/integration/models.download.test.ts', 'test/integration/models.downloadLimits.test.ts', 'test/integration/models.verify.app.test.ts'],
+    testFiles: ['test/integration/models.download.test.ts', 'test/integration/models.downloadLimits.test.ts', 'test/integration/models.downloadAnswers.test.ts', 'test/integration/models.verify.app.test.ts'],
   },
   /** The settings schema and the one rule for service URLs. */
   settings: {

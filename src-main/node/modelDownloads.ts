@@ -107,8 +107,8 @@ async function hashExisting(path: string, hash: Hash): Promise<void> {
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // The caller has just checked that the signal is not aborted.
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(done, ms);
     function done(): void {
       signal?.removeEventListener('abort', onAbort);

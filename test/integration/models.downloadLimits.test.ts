@@ -59,7 +59,7 @@ describe('a file that cannot be verified', () => {
     const dest = join(dir, 'model.safetensors');
     const error = await downloadFile({ url, dest, sha256: null }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnverifiedDownloadError);
-    expect((error as Error).message).toBe(`${url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`);
+    expect(String(error)).toBe(`UnverifiedDownloadError: ${url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`);
     expect(files?.requests).toEqual([]);
     expect(existsSync(dest)).toBe(false);
   });
@@ -67,6 +67,13 @@ describe('a file that cannot be verified', () => {
   test('a digest that is not a sha256 is refused the same way', async () => {
     const url = await serveFile();
     await expect(downloadFile({ url, dest: join(dir, 'm'), sha256: 'not-a-digest' })).rejects.toBeInstanceOf(UnverifiedDownloadError);
+    // A real digest with anything before or after it is no digest either.
+    for (const bad of [`x${sha}`, `${sha}x`]) {
+      await expect(downloadFile({ url, dest: join(dir, 'm'), sha256: bad })).rejects.toBeInstanceOf(UnverifiedDownloadError);
+    }
+    const long = `${'not a digest '.repeat(10)}`;
+    const error = await downloadFile({ url, dest: join(dir, 'm'), sha256: long }).catch((e: unknown) => e);
+    expect(String(error)).toBe(`UnverifiedDownloadError: ${url} cannot be verified: "${long.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`);
     expect(files?.requests).toEqual([]);
   });
 
