@@ -65,7 +65,7 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
   if (typeof raw !== 'object' || raw === null) throw new CheckpointFormatError(`${where}: header entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BYTES)) throw new CheckpointFormatError(`${where}: unknown dtype ${shown(dtype)}`);
-  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointFormatError(`${where}: invalid shape ${shown(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
     throw new CheckpointFormatError(`${where}: invalid data_offsets ${shown(offsets)}`);
@@ -91,7 +91,7 @@ export function parseSafetensorsHeader(
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (error) {
-    throw new CheckpointFormatError(`${path}: header is not valid UTF-8 JSON (${(error as Error).message.slice(0, 200)})`);
+    throw new CheckpointFormatError(`${path}: header is not valid UTF-8 JSON (${(error as Error).message})`); // V8 quotes at most a few characters
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointFormatError(`${path}: header is not a JSON object`);
   const dataStart = 8 + headerBytes.length;

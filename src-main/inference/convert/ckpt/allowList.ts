@@ -27,7 +27,6 @@ export interface StorageRef {
   readonly kind: 'storage';
   readonly dtype: CkptDtype;
   readonly key: string;
-  readonly location: string;
   readonly numel: number;
 }
 
@@ -38,6 +37,11 @@ export interface TensorRef {
   readonly offset: number;
   readonly size: readonly number[];
   readonly stride: readonly number[];
+}
+
+/** Whether a decoded value is a tensor (what `_rebuild_tensor_v2` made). */
+export function isTensor(v: unknown): v is TensorRef {
+  return (v as { kind?: unknown } | null | undefined)?.kind === 'tensor';
 }
 
 /** A harmless allowed object (numpy scalar, lightning callback, ...) kept as inert data, never constructed. */
@@ -54,10 +58,7 @@ export class Opaque {
  * for work proportional to `n`, so a memoised argument re-used many times cannot make the reader quadratic.
  */
 export class SafeFn {
-  constructor(
-    readonly name: string,
-    readonly call: (args: readonly unknown[], charge: (items: number) => void) => unknown,
-  ) {}
+  constructor(readonly call: (args: readonly unknown[], charge: (items: number) => void) => unknown) {}
 }
 
 /** An allowed storage class such as `torch.HalfStorage`: only a dtype token. */
@@ -74,7 +75,7 @@ export class OpaqueType {
 export type AllowedGlobal = SafeFn | StorageType | OpaqueType;
 
 function isInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
 function intTuple(v: unknown, what: string): number[] {
@@ -85,7 +86,7 @@ function intTuple(v: unknown, what: string): number[] {
 function rebuildTensorV2(args: readonly unknown[], charge: (items: number) => void): TensorRef {
   const [storage, offset, size, stride] = args;
   charge((Array.isArray(size) ? size.length : 0) + (Array.isArray(stride) ? stride.length : 0));
-  if (typeof storage !== 'object' || storage === null || (storage as StorageRef).kind !== 'storage') {
+  if ((storage as Partial<StorageRef> | null)?.kind !== 'storage') {
     throw new CkptFormatError('_rebuild_tensor_v2: first argument is not a storage.');
   }
   if (!isInt(offset)) throw new CkptFormatError('_rebuild_tensor_v2: storage offset is not a non-negative integer.');
@@ -95,17 +96,17 @@ function rebuildTensorV2(args: readonly unknown[], charge: (items: number) => vo
   return { kind: 'tensor', storage: storage as StorageRef, offset, size: sz, stride: st };
 }
 
-const firstArg = (name: string): SafeFn => new SafeFn(name, (args) => args[0]);
+const firstArg = (): SafeFn => new SafeFn((args) => args[0]);
 
-const REBUILD_FROM_TYPE_V2 = 'torch._tensor._rebuild_from_type_v2';
-
-/** `_rebuild_from_type_v2(func, type, args, state)` → `func(*args)`; func may not be itself (no recursion). */
+/**
+ * `_rebuild_from_type_v2(func, type, args, state)` → `func(*args)`; func may not be itself (no recursion). It hands
+ * `args` on as it is (no work per item), so only `func` charges.
+ */
 function rebuildFromTypeV2(args: readonly unknown[], charge: (items: number) => void): unknown {
   const [func, , inner] = args;
-  if (!(func instanceof SafeFn) || func.name === REBUILD_FROM_TYPE_V2 || !Array.isArray(inner)) {
+  if (!(func instanceof SafeFn) || func.call === rebuildFromTypeV2 || !Array.isArray(inner)) {
     throw new CkptFormatError('_rebuild_from_type_v2: malformed arguments.');
   }
-  charge(inner.length);
   return func.call(inner, charge);
 }
 
@@ -131,12 +132,12 @@ const OPAQUE = [
 
 /** The allow-list: `module.name` → inert stand-in. Everything else is refused with {@link UnsafeCheckpointError}. */
 export const ALLOWED_GLOBALS: ReadonlyMap<string, AllowedGlobal> = new Map<string, AllowedGlobal>([
-  ['collections.OrderedDict', new SafeFn('collections.OrderedDict', () => new Map<unknown, unknown>())],
-  ['torch._utils._rebuild_tensor_v2', new SafeFn('torch._utils._rebuild_tensor_v2', rebuildTensorV2)],
-  ['torch._utils._rebuild_parameter', firstArg('torch._utils._rebuild_parameter')],
-  ['torch._utils._rebuild_parameter_with_state', firstArg('torch._utils._rebuild_parameter_with_state')],
-  [REBUILD_FROM_TYPE_V2, new SafeFn(REBUILD_FROM_TYPE_V2, rebuildFromTypeV2)],
-  ['_codecs.encode', new SafeFn('_codecs.encode', codecsEncode)],
+  ['collections.OrderedDict', new SafeFn(() => new Map<unknown, unknown>())],
+  ['torch._utils._rebuild_tensor_v2', new SafeFn(rebuildTensorV2)],
+  ['torch._utils._rebuild_parameter', firstArg()],
+  ['torch._utils._rebuild_parameter_with_state', firstArg()],
+  ['torch._tensor._rebuild_from_type_v2', new SafeFn(rebuildFromTypeV2)],
+  ['_codecs.encode', new SafeFn(codecsEncode)],
   ...Object.entries(STORAGES).map(([n, d]): [string, AllowedGlobal] => [`torch.${n}`, new StorageType(d)]),
   ...OPAQUE.map((n): [string, AllowedGlobal] => [n, new OpaqueType(n)]),
 ]);

@@ -1,9 +1,9 @@
 // Reads a torch.save zip checkpoint (.ckpt/.pt): restricted unpickling of data.pkl, then tensor bytes read on
 // demand from the STORED `<prefix>/data/<key>` entries with positioned reads.
 import { closeSync, openSync } from 'node:fs';
-import { type CkptDtype, type TensorRef, DTYPE_BYTES } from './allowList';
-import { type UnpickleLimits, DEFAULT_UNPICKLE_LIMITS, unpickle } from './unpickle';
-import { type ZipIndex, CkptFormatError, entryDataOffset, readExact, readZipIndex } from './zip';
+import { type CkptDtype, type TensorRef, DTYPE_BYTES, isTensor } from './allowList';
+import { type UnpickleLimits, unpickle } from './unpickle';
+import { type ZipEntry, type ZipIndex, CkptFormatError, entryDataOffset, readExact, readZipIndex } from './zip';
 
 /** An open checkpoint: tensor names, shapes and dtypes, and on-demand F32 reads. Call close() when done. */
 export interface CkptFile {
@@ -22,14 +22,10 @@ export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** Options for {@link openCkpt}. */
 export interface OpenCkptOptions {
-  /** Pickle VM limits (defaults: {@link DEFAULT_UNPICKLE_LIMITS}). */
+  /** Pickle VM limits (defaults: `DEFAULT_UNPICKLE_LIMITS`). */
   readonly limits?: UnpickleLimits;
   /** Largest accepted data.pkl in bytes (default {@link MAX_PICKLE_BYTES}). */
   readonly maxPickleBytes?: number;
-}
-
-function isTensor(v: unknown): v is TensorRef {
-  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'tensor';
 }
 
 /** Picks the state dict: `{'state_dict': {...}}` (PyTorch Lightning) or the top-level dict itself. */
@@ -87,7 +83,7 @@ export function halfToFloat(h: number): number {
 }
 
 /** Finds `<prefix>/data.pkl`; a non-zip file starting with a pickle header is the legacy torch.save format. */
-function locatePickle(fd: number): { index: ZipIndex; prefix: string } {
+function locatePickle(fd: number): { index: ZipIndex; prefix: string; pklEntry: ZipEntry } {
   const head = readExact(fd, 0, 4, 'file header');
   if (head.readUInt32LE(0) !== 0x04034b50) {
     if (head[0] === 0x80) {
@@ -96,15 +92,15 @@ function locatePickle(fd: number): { index: ZipIndex; prefix: string } {
     throw new CkptFormatError('Not a torch checkpoint: the file is not a ZIP archive.');
   }
   const index = readZipIndex(fd);
-  const pkl = [...index.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (pkl === undefined) throw new CkptFormatError('Checkpoint archive has no <name>/data.pkl entry.');
-  const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
+  const pklEntry = [...index.entries.values()].find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
+  if (pklEntry === undefined) throw new CkptFormatError('Checkpoint archive has no <name>/data.pkl entry.');
+  const prefix = pklEntry.name.slice(0, pklEntry.name.length - 'data.pkl'.length);
   const order = index.entries.get(`${prefix}byteorder`);
   if (order !== undefined) {
     const text = readExact(fd, entryDataOffset(fd, index, order), Math.min(order.size, 16), 'byteorder').toString('latin1');
     if (text.trim() !== 'little') throw new CkptFormatError(`Checkpoint byte order "${text.trim()}" is not supported.`);
   }
-  return { index, prefix };
+  return { index, prefix, pklEntry };
 }
 
 /**
@@ -115,13 +111,11 @@ function locatePickle(fd: number): { index: ZipIndex; prefix: string } {
 export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile {
   const fd = openSync(path, 'r');
   try {
-    const { index, prefix } = locatePickle(fd);
-    const pklEntry = index.entries.get(`${prefix}data.pkl`);
-    if (pklEntry === undefined) throw new CkptFormatError('Checkpoint archive has no data.pkl entry.');
+    const { index, prefix, pklEntry } = locatePickle(fd);
     const maxPkl = options.maxPickleBytes ?? MAX_PICKLE_BYTES;
     if (pklEntry.size > maxPkl) throw new CkptFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
     const pickle = readExact(fd, entryDataOffset(fd, index, pklEntry), pklEntry.size, 'data.pkl');
-    const tensors = stateDict(unpickle(pickle, options.limits ?? DEFAULT_UNPICKLE_LIMITS));
+    const tensors = stateDict(unpickle(pickle, options.limits));
     const tensor = (name: string): TensorRef => {
       const t = tensors.get(name);
       if (t === undefined) throw new Error(`Checkpoint has no tensor "${name}".`);

@@ -3,7 +3,7 @@
 // int number (bigint beyond 2^53), float number. Globals resolve through the allow-list and are never executed;
 // REDUCE/NEWOBJ/BUILD only ever call the TypeScript stand-ins in allowList.ts. The VM is iterative (no recursion).
 import {
-  type StorageRef, Opaque, OpaqueType, SafeFn, StorageType, UnsafeCheckpointError, resolveGlobal,
+  type StorageRef, Opaque, OpaqueType, SafeFn, StorageType, UnsafeCheckpointError, isTensor, resolveGlobal,
 } from './allowList';
 import { CkptFormatError } from './zip';
 
@@ -60,11 +60,11 @@ function limit(what: string, max: number): never {
 /** Interprets `('storage', StorageType, key, location, numel)` from BINPERSID. */
 function persistentLoad(pid: unknown): StorageRef {
   if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new CkptFormatError('Unsupported persistent id in checkpoint pickle.');
-  const [, type, key, location, numel] = pid as unknown[];
+  const [, type, key, , numel] = pid as unknown[]; // the location ('cpu', 'cuda:0') does not matter here
   if (!(type instanceof StorageType)) throw new CkptFormatError('Persistent storage id does not name a torch storage type.');
   if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key)) throw new CkptFormatError('Persistent storage id has an invalid key.');
-  if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new CkptFormatError('Persistent storage id has an invalid size.');
-  return { kind: 'storage', dtype: type.dtype, key, location: typeof location === 'string' ? location.slice(0, 64) : '', numel };
+  if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new CkptFormatError('Persistent storage id has an invalid size.');
+  return { kind: 'storage', dtype: type.dtype, key, numel: numel as number };
 }
 
 /**
@@ -73,13 +73,8 @@ function persistentLoad(pid: unknown): StorageRef {
  */
 export function decodeLong(b: Uint8Array): number | bigint {
   const n = b.length;
-  if (n === 0) return 0;
+  if (n === 0) return 0; // BigInt('0x') is a SyntaxError
   const negative = ((b[n - 1] ?? 0) & 0x80) !== 0;
-  if (n <= 6) {
-    let v = 0;
-    for (let i = n - 1; i >= 0; i--) v = v * 256 + (b[i] ?? 0);
-    return negative ? v - 2 ** (8 * n) : v;
-  }
   let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
   if (negative) v -= 1n << BigInt(8 * n);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -103,7 +98,7 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
   let totalBytes = 0;
 
   const need = (n: number): number => {
-    if (n < 0 || pos + n > data.length) throw new CkptFormatError('Checkpoint pickle is truncated.');
+    if (pos + n > data.length) throw new CkptFormatError('Checkpoint pickle is truncated.');
     const at = pos;
     pos += n;
     return at;
@@ -111,10 +106,8 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
   const u8 = (): number => data[need(1)] ?? 0;
   const u16 = (): number => view.getUint16(need(2), true);
   const u32 = (): number => view.getUint32(need(4), true);
-  const u64 = (): number => {
-    const v = view.getBigUint64(need(8), true);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-  };
+  // Beyond 2^53 the number is approximate, but then far past every length limit anyway.
+  const u64 = (): number => Number(view.getBigUint64(need(8), true));
   const created = <T>(v: T): T => {
     if (++objects > limits.maxObjects) limit('object', limits.maxObjects);
     return v;
@@ -147,7 +140,7 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     if (end < 0) throw new CkptFormatError('Checkpoint pickle has a malformed GLOBAL.');
     return Buffer.from(data.subarray(need(end + 1), pos - 1)).toString('latin1');
   };
-  const depthOf = (v: unknown): number => (typeof v === 'object' && v !== null ? (depths.get(v) ?? 0) : 0);
+  const depthOf = (v: unknown): number => depths.get(v as object) ?? 0; // a WeakMap has nothing for a primitive
   /** Records that `children` went into `container`, refusing nesting past the limit. */
   const nest = (container: object, children: readonly unknown[]): void => {
     let d = depths.get(container) ?? 1;
@@ -288,7 +281,7 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
           count(state.size);
           nest(obj, [...state.values()]);
           for (const [k, v] of state) obj.set(k, v);
-        } else if (!(typeof obj === 'object' && obj !== null && (obj as { kind?: unknown }).kind === 'tensor')) {
+        } else if (!isTensor(obj)) {
           throw new CkptFormatError('BUILD on an object that cannot take state.');
         }
         break;
