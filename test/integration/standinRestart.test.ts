@@ -73,3 +73,19 @@ test('dropped connections: before the route nothing happens, after it the submit
   await submitAs(standin, { id: b, generation, state: 'ok', seed: 1 });
   expect(standin.job(b)?.resubmitsAfterAnswer).toBe(1);
 });
+
+test('a slow submit that reaches the route after its own retry was answered is not a duplicate', async () => {
+  const standin = await start({ mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+  standin.enqueueMixed(1, 'slow');
+  const id = ((await popAs(standin, hordeDeskPop())).body.ids as string[])[0] as string;
+  const generation = tinyWebpBytes().toString('base64');
+  // The first submit waits 500 ms before the horde looks at it (the worker would have timed out).
+  standin.setFaults({ slowMs: 500 });
+  const first = submitAs(standin, { id, generation, state: 'ok', seed: 1 });
+  await new Promise((r) => setTimeout(r, 50));
+  standin.setFaults({ slowMs: 0 });
+  // The worker's retry is booked and answered first; the original then meets DuplicateGen.
+  expect((await submitAs(standin, { id, generation, state: 'ok', seed: 1 })).status).toBe(200);
+  expect((await first).body.rc).toBe('DuplicateGen');
+  expect(standin.job(id)).toMatchObject({ submitCount: 2, resubmitsAfterAnswer: 0 });
+});

@@ -56,6 +56,8 @@ export interface Job {
   submitCount: number;
   /** Submit answers written to the worker's socket, and submits that came after one had been. */
   submitsAnswered: number;
+  /** performance.now() when the first submit answer was written to the worker; null before. */
+  firstAnsweredAt: number | null;
   resubmitsAfterAnswer: number;
   /** Successful PUTs to its upload URL, and every PUT to its upload path (refused and faulted ones too). */
   uploadCount: number;
@@ -140,7 +142,7 @@ export class JobBoard {
   private addJob(wp: WaitingRequest, index: number): Job {
     const job: Job = {
       id: randomUUID(), requestId: wp.id, index, state: 'waiting', workerId: null, model: null, poppedAt: null,
-      ttl: null, deadline: null, r2: false, popDelivered: false, submitCount: 0, submitsAnswered: 0, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
+      ttl: null, deadline: null, r2: false, popDelivered: false, submitCount: 0, submitsAnswered: 0, firstAnsweredAt: null, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
       submitState: null, abortReason: null,
     };
     this.jobs.set(job.id, job);

@@ -58,7 +58,11 @@ export interface RatingsImage {
   ratings: StoredRating[];
   /** Submits that reached the route for this id, per user id, whatever their outcome. */
   submitsByUser: Map<number, number>;
-  /** Per user id: submit answers written to the client, and submits that came after one had been. */
+  /**
+   * Per user id: when the first submit answer was written to the client (performance.now(); replayed
+   * journal entries get negative times in their order). A submit that *arrived* after it is a true
+   * duplicate; one that arrived earlier and reached the route late (a slow answer) is not.
+   */
   answeredByUser: Map<number, number>;
   resubmitsAfterAnswer: number;
 }
@@ -150,17 +154,18 @@ export class RatingsBoard {
   }
 
   /** Counts a submit that reached an image (whatever its outcome). */
-  noteSubmit(image: RatingsImage, userId: number): void {
+  noteSubmit(image: RatingsImage, userId: number, receivedAt: number = performance.now()): void {
     this.write({ t: 'submit', id: image.id, userId });
-    if ((image.answeredByUser.get(userId) ?? 0) > 0) image.resubmitsAfterAnswer += 1;
+    const answeredAt = image.answeredByUser.get(userId);
+    if (answeredAt !== undefined && receivedAt > answeredAt) image.resubmitsAfterAnswer += 1;
     image.submitsByUser.set(userId, (image.submitsByUser.get(userId) ?? 0) + 1);
     this.counters.submits += 1;
   }
 
   /** Notes that the answer to a user's submit reached the client's socket. */
-  noteAnswered(image: RatingsImage, userId: number): void {
+  noteAnswered(image: RatingsImage, userId: number, at: number = performance.now()): void {
     this.write({ t: 'answered', id: image.id, userId });
-    image.answeredByUser.set(userId, (image.answeredByUser.get(userId) ?? 0) + 1);
+    if (!image.answeredByUser.has(userId)) image.answeredByUser.set(userId, at);
   }
 
   /** Keeps an accepted rating; `obeyed` says whether a validation image was answered as told. */
@@ -193,7 +198,11 @@ export class RatingsBoard {
   private openJournal(path: string): void {
     this.journalPath = null;
     if (existsSync(path)) {
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      // Replayed events keep their order, all before anything that arrives from now on.
+      let replayAt = -lines.length - 1;
+      for (const line of lines) {
+        replayAt += 1;
         let entry: JournalEntry;
         try {
           entry = JSON.parse(line) as JournalEntry;
@@ -203,8 +212,8 @@ export class RatingsBoard {
         const image = 'id' in entry ? this.images.get(entry.id) : undefined;
         if (entry.t === 'issue') this.issue(entry.datasetId, entry.model);
         else if (entry.t === 'reset') this.reset();
-        else if (entry.t === 'submit' && image) this.noteSubmit(image, entry.userId);
-        else if (entry.t === 'answered' && image) this.noteAnswered(image, entry.userId);
+        else if (entry.t === 'submit' && image) this.noteSubmit(image, entry.userId, replayAt);
+        else if (entry.t === 'answered' && image) this.noteAnswered(image, entry.userId, replayAt);
         else if (entry.t === 'accept' && image) this.accept(image, entry.rating, entry.obeyed);
       }
     } else {

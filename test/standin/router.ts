@@ -15,6 +15,8 @@ export interface RouteRequest {
   rawBody: Buffer;
   /** A request header by case-insensitive name; undefined when absent. */
   header(name: string): string | undefined;
+  /** performance.now() when the request arrived, before any injected delay. */
+  receivedAt: number;
 }
 
 /**

@@ -43,10 +43,14 @@ const submit: Route<StandinState> = {
     if (!user) return invalidApiKey();
     if (user.id !== worker.ownerId) return hordeError(403, 'WrongCredentials', 'Wrong credentials to submit as this worker.');
     job.submitCount += 1;
-    // A worker that got an answer and submits again has really sent the job twice.
-    if (job.submitsAnswered > 0) job.resubmitsAfterAnswer += 1;
+    // A worker that got an answer and then submits again has really sent the job twice. A submit
+    // that arrived before that answer and reached this route late (a slow horde) has not.
+    if (job.firstAnsweredAt !== null && req.receivedAt > job.firstAnsweredAt) job.resubmitsAfterAnswer += 1;
     board.counters.submits += 1;
-    const answer = { ...settle(state, job, worker, body), onSent: () => void (job.submitsAnswered += 1) };
+    const answer = { ...settle(state, job, worker, body), onSent: () => {
+        job.submitsAnswered += 1;
+        job.firstAnsweredAt ??= performance.now();
+      } };
     const delayMs = state.faults.current().submitTimeoutMs;
     return delayMs > 0 ? { ...answer, delayMs } : answer;
   },

@@ -74,8 +74,8 @@ const submit: Route<StandinState> = {
     const image = board.images.get(req.params.id ?? '');
     if (!image) return message(404, 'Image not found');
 
-    board.noteSubmit(image, user.id);
-    // A client that got any answer and sends again has really sent the rating twice.
+    board.noteSubmit(image, user.id, req.receivedAt);
+    // A client that got any answer and then sends again has really sent the rating twice.
     return { ...judge(state, image, user, key, body), onSent: () => board.noteAnswered(image, user.id) };
   },
 };

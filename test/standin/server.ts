@@ -109,6 +109,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now();
     const url = new URL(req.url ?? '/', 'http://standin.invalid');
     const method = req.method ?? 'GET';
     const rawBody = await readBody(req);
@@ -140,7 +141,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     }
     const slowMs = state.faults.current().slowMs;
     if (slowMs > 0) await delay(slowMs);
-    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header }));
+    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header, receivedAt }));
     if (drop) {
       res.destroy();
       return;
@@ -150,7 +151,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     send(res, answer);
   }
 
-  async function routeAnswer(method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header'>): Promise<Answer> {
+  async function routeAnswer(method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header' | 'receivedAt'>): Promise<Answer> {
     const match = matchRoute(mounts, method, url.pathname);
     if (match.kind === 'none') return notFoundAnswer();
     if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);
