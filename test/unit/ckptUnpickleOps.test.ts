@@ -29,7 +29,7 @@ describe('each opcode decodes as Python would', () => {
     ['TUPLE2', pickle(K(1), K(2), OP.TUPLE2), [1, 2]],
     ['TUPLE3', pickle(K(1), K(2), K(3), OP.TUPLE3), [1, 2, 3]],
     ['TUPLE', pickle(OP.MARK, K(1), K(2), K(3), K(4), OP.TUPLE), [1, 2, 3, 4]],
-    ['LIST', pickle(OP.MARK, K(1), K(2), OP.LIST), [1, 2]],
+    ['LIST (a list, not a tuple: it takes APPEND)', pickle(OP.MARK, K(1), K(2), OP.LIST, K(3), OP.APPEND), [1, 2, 3]],
     ['APPEND', pickle(OP.EMPTY_LIST, K(1), OP.APPEND, K(2), OP.APPEND), [1, 2]],
     ['APPENDS', pickle(OP.EMPTY_LIST, OP.MARK, K(1), K(2), OP.APPENDS), [1, 2]],
     ['DICT', pickle(OP.MARK, K(1), K(2), K(3), K(4), OP.DICT), new Map([[1, 2], [3, 4]])],

@@ -169,6 +169,17 @@ describe('the end records', () => {
     expect(readAll(archive([one()], { comment: Buffer.concat([u32(SIG.eocd), Buffer.alloc(40, 1)]) }))).toEqual(new Map([['a', 'abc']]));
   });
 
+  test('a ZIP64 archive whose locator starts the file is read (its end record then sits at byte 20)', () => {
+    const record = Buffer.concat([u32(SIG.eocd64), u64(44), u16(45), u16(45), u32(0), u32(0), u64(0), u64(0), u64(0), u64(0)]);
+    const z = Buffer.concat([u32(SIG.locator), u32(0), u64(42), u32(1), u32(SIG.eocd), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(0), u32(0), u16(record.length), record]);
+    expect(readAll(z).size).toBe(0);
+  });
+
+  test('a directory that ends exactly at the end of the file is inside it', () => {
+    const z = Buffer.concat([u32(SIG.eocd), u16(0), u16(0), u16(0), u16(0), u32(22), u32(0), u16(0)]);
+    expect(readAll(z).size).toBe(0);
+  });
+
   test.each([4, 6])('a multi-disk archive is refused (disk field at +%i)', (field) => {
     const z = archive([one()]);
     refuses(patch(z, at(z, SIG.eocd) + field, (b, o) => b.writeUInt16LE(1, o)), /^Multi-disk ZIP archives are not supported\.$/);
@@ -219,12 +230,17 @@ describe('the central directory', () => {
     ['more entries counted than listed', (z) => { z.writeUInt16LE(2, at(z, SIG.eocd) + 8); z.writeUInt16LE(2, at(z, SIG.eocd) + 10); }],
     ['a broken entry signature', (z, cd) => z.writeUInt32LE(0, cd)],
     ['a name longer than the directory', (z, cd) => z.writeUInt16LE(0xffff, cd + 28)],
+    ['a name a little longer than the directory', (z, cd) => z.writeUInt16LE(z.readUInt16LE(cd + 28) + 10, cd + 28)],
     ['an extra field longer than the directory', (z, cd) => z.writeUInt16LE(0xffff, cd + 30)],
     ['a comment longer than the directory', (z, cd) => z.writeUInt16LE(0xffff, cd + 32)],
   ])('%s: corrupt', (_name, edit) => {
     const z = archive([one()]);
     edit(z, at(z, SIG.central));
     refuses(z, /^ZIP central directory is corrupt\.$/);
+  });
+
+  test('an entry with an empty name (a 46-byte directory) is read', () => {
+    expect(readAll(archive([one({ name: '' })]))).toEqual(new Map([['', 'abc']]));
   });
 
   test('entries with extra fields and comments are all read, each at its own offset', () => {
@@ -280,6 +296,18 @@ describe('an entry\'s data', () => {
   test('a local header past the end of the file is refused', () => {
     const z = archive([one()]);
     refuses(patch(z, at(z, SIG.central) + 42, (b, o) => b.writeUInt32LE(b.length, o)), /could not read local header of "a"/);
+  });
+
+  test('an entry whose data runs exactly to the end of the file is inside it', () => {
+    const z = archive([one()]);
+    const cd = at(z, SIG.central);
+    const size = z.length - 31; // the local header is 30 bytes plus the 1-byte name
+    z.writeUInt32LE(size, cd + 20);
+    z.writeUInt32LE(size, cd + 24);
+    withFile(z, (fd) => {
+      const index = readZipIndex(fd);
+      expect(entryDataOffset(fd, index, index.entries.get('a')!)).toBe(31);
+    });
   });
 
   test('the data starts after the local header\'s own name and extra field', () => {

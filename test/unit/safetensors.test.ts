@@ -66,6 +66,14 @@ describe('parseSafetensorsHeader refuses each malformed header with a message na
     expect(() => parse({ w: { dtype: 'F32', shape: new Array(100).fill(-1), data_offsets: [0, 4] } })).toThrow(/invalid shape \[(-1,){26}-…$/);
   });
 
+  test('names of 200 characters and values of 80 are shown whole; a value too deep to print is described', () => {
+    const name = 'n'.repeat(200);
+    const dtype = 'D'.repeat(78); // 80 characters with its quotes
+    expect(() => parse({ [name]: { dtype, shape: [1], data_offsets: [0, 4] } })).toThrow(new RegExp(`^x\\.safetensors: tensor "${name}": unknown dtype "${dtype}"$`));
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(() => parse(`{"w":{"dtype":${deep},"shape":[1],"data_offsets":[0,4]}}`)).toThrow(/tensor "w": unknown dtype a value nested too deeply to print$/);
+  });
+
   test('a header that is the whole file, with no tensors, is accepted', () => {
     expect(parseSafetensorsHeader(Buffer.from('{}'), 10, 'x').entries.size).toBe(0);
     expect(() => parseSafetensorsHeader(Buffer.from('{}'), 9, 'x')).toThrow(/header length 2 exceeds the file size 9/);
@@ -101,6 +109,7 @@ describe('SafetensorsReader', () => {
     ['a header length of 0 (8 bytes of zeros)', 0, /header length 0 is outside 2\.\.104857600 bytes \(not a safetensors file\?\)/],
     ['a 1-byte header', 1, /header length 1 is outside 2\.\./],
     ['a header length past the limit', 100 * 1024 * 1024 + 1, /header length 104857601 is outside/],
+    ['a header length at the limit, in a short file', 100 * 1024 * 1024, /header length 104857600 exceeds the file size 8 \(truncated file\?\)/],
   ])('refuses %s', (_label, length, message) => {
     expect(() => new SafetensorsReader(lengthOnly(`len-${length}`, length))).toThrow(message);
   });
@@ -116,11 +125,13 @@ describe('SafetensorsReader', () => {
     writeSafetensors(path, [
       { name: 'a', dtype: 'F32', shape: [4], data: Float32Array.from([1, 2, 3, 4]) },
       { name: 'b', dtype: 'F32', shape: [64], data: new Float32Array(64).fill(7) },
+      { name: 'h', dtype: 'F16', shape: [4], data: new Float32Array(4).fill(1) },
     ]);
     const r = new SafetensorsReader(path);
     try {
       truncateSync(path, r.entry('b')!.begin + 40); // 10 of b's 64 values are left
       expect(Array.from(r.read('a'))).toEqual([1, 2, 3, 4]);
+      expect(() => r.read('h')).toThrow(/shrinks\.safetensors: tensor "h": unexpected end of file/);
       expect(() => r.read('b')).toThrow(CheckpointFormatError);
       expect(() => r.read('b')).toThrow(/shrinks\.safetensors: tensor "b": unexpected end of file/);
       truncateSync(path, r.entry('b')!.begin);
@@ -139,6 +150,10 @@ describe('SafetensorsReader', () => {
     } finally {
       r.close();
     }
+  });
+
+  test('format errors are CheckpointFormatErrors by name', () => {
+    expect(() => parse([])).toThrow(expect.objectContaining({ name: 'CheckpointFormatError' }));
   });
 
   test('close() is idempotent; a read after it is refused', () => {
