@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, test } from 'vitest';
-import { configForCheckpoint, convertCheckpoint, planConversion } from '../../src-main/inference/convert/convert';
+import { configForCheckpoint, convertCheckpoint, planConversion, type CheckpointTensors } from '../../src-main/inference/convert/convert';
 import { LDM_PREFIX, assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from '../../src-main/inference/convert/ldmKeys';
 import { SafetensorsReader } from '../../src-main/inference/convert/safetensors';
 import { SD_COMPONENTS } from '../../src-main/inference/graph';
@@ -45,6 +45,20 @@ describe.skipIf(data.skip)('the ldm key mapping on the original code\'s checkpoi
         const stored1x1 = entry.shape.length === shape.length + 2 && entry.shape.slice(-2).every((d) => d === 1);
         expect(ldm.transform === 'squeeze1x1', `${name} → ${entry.name} [${entry.shape.join(', ')}]`).toBe(stored1x1);
       }
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('a checkpoint that saved CLIP without "text_model." (older transformers) maps to the same tensors', () => {
+    const reader = new SafetensorsReader(checkpoint);
+    try {
+      const older = (name: string): string => name.replace(`${LDM_PREFIX.textEncoder}text_model.`, LDM_PREFIX.textEncoder);
+      const entries = new Map([...reader.entries.values()].map((e) => [older(e.name), { ...e, name: older(e.name) }]));
+      const renamed: CheckpointTensors = { path: checkpoint, entries, entry: (name) => entries.get(name), read: (name) => reader.read(name), close: () => undefined };
+      const plan = planConversion(renamed, configForCheckpoint(reader), ['text_encoder']);
+      expect([...plan.values()].map((p) => p.entry.name)).toEqual([...plan.values()].map((p) => older(diffusersToLdm(p.name, 'text_encoder', configForCheckpoint(reader)).key)));
+      expect(plan.size).toBe(36);
     } finally {
       reader.close();
     }

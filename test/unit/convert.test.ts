@@ -104,6 +104,9 @@ describe('diffusersToLdm', () => {
       'model.diffusion_model.output_blocks.8.2.conv.weight', SD1_DETECTION_KEY, 'model.diffusion_model.out.2.bias',
       'first_stage_model.decoder.up.3.upsample.conv.weight', 'first_stage_model.decoder.up.0.block.0.nin_shortcut.weight', 'first_stage_model.decoder.norm_out.weight',
       'first_stage_model.post_quant_conv.weight', 'cond_stage_model.transformer.text_model.final_layer_norm.weight',
+      // the second layer of each down block (input_blocks.i: block (i-1)//3, layer (i-1)%3; SD-ONNX.md §5.2)
+      'model.diffusion_model.input_blocks.2.1.proj_in.weight', 'model.diffusion_model.input_blocks.5.0.in_layers.2.weight',
+      'model.diffusion_model.input_blocks.8.1.transformer_blocks.0.attn1.to_q.weight', 'model.diffusion_model.input_blocks.11.0.out_layers.3.bias',
     ]) expect(keys.has(k), k).toBe(true);
     expect(diffusersToLdm('decoder.mid_block.attentions.0.to_out.0.weight', 'vae_decoder', SD15_CONFIG)).toEqual({ key: 'first_stage_model.decoder.mid.attn_1.proj_out.weight', transform: 'squeeze1x1' });
     expect(diffusersToLdm('decoder.mid_block.resnets.1.norm1.bias', 'vae_decoder', SD15_CONFIG).key).toBe('first_stage_model.decoder.mid.block_2.norm1.bias');
@@ -120,17 +123,53 @@ describe('diffusersToLdm', () => {
     expect(diffusersToLdm('up_blocks.1.attentions.1.proj_out.weight', 'unet', TINY_CONFIG).key).toBe('model.diffusion_model.output_blocks.3.1.proj_out.weight');
   });
 
+  test.each<[string, 'unet' | 'vae_decoder' | 'vae_encoder' | 'text_encoder']>([
+    ['bogus.weight', 'unet'],
+    ['x.time_embedding.linear_1.weight', 'unet'],
+    ['x.down_blocks.0.resnets.0.conv1.weight', 'unet'],
+    ['x.down_blocks.0.downsamplers.0.conv.weight', 'unet'],
+    ['x.mid_block.resnets.0.conv1.weight', 'unet'],
+    ['x.up_blocks.0.resnets.0.conv1.weight', 'unet'],
+    ['x.up_blocks.0.upsamplers.0.conv.weight', 'unet'],
+    ['mid_block.resnets.0.conv1.weight', 'vae_decoder'],
+    ['x.decoder.conv_in.weight', 'vae_decoder'],
+    ['x.quant_conv.weight', 'vae_encoder'],
+    ['decoder.x.mid_block.attentions.0.to_q.weight', 'vae_decoder'],
+    ['decoder.x.mid_block.resnets.0.conv1.weight', 'vae_decoder'],
+    ['encoder.x.down_blocks.0.resnets.0.conv1.weight', 'vae_encoder'],
+    ['encoder.x.down_blocks.0.downsamplers.0.conv.weight', 'vae_encoder'],
+    ['decoder.x.up_blocks.0.resnets.0.conv1.weight', 'vae_decoder'],
+    ['decoder.x.up_blocks.0.upsamplers.0.conv.weight', 'vae_decoder'],
+    ['decoder.x.conv_in.weight', 'vae_decoder'],
+    ['decoder.conv_in.weight.x', 'vae_decoder'],
+  ])('refuses %s (%s), a name outside the SD 1.x layout, instead of mapping a near miss', (name, component) => {
+    expect(() => diffusersToLdm(name, component, SD15_CONFIG)).toThrow(CheckpointFormatError);
+    expect(() => diffusersToLdm(name, component, SD15_CONFIG)).toThrow(`No ldm key is known for ${component.startsWith('vae') ? 'vae' : component} tensor "${name}"`);
+  });
+
+  test('CLIP names: the text_model. layout, with the older layout without it as the alternative', () => {
+    expect(diffusersToLdm('text_model.final_layer_norm.weight', 'text_encoder', SD15_CONFIG)).toEqual({
+      key: 'cond_stage_model.transformer.text_model.final_layer_norm.weight',
+      alternatives: ['cond_stage_model.transformer.final_layer_norm.weight'],
+    });
+    expect(diffusersToLdm('final_layer_norm.weight', 'text_encoder', SD15_CONFIG)).toEqual({ key: 'cond_stage_model.transformer.final_layer_norm.weight' });
+  });
+
   test('detects families and explains the unsupported ones', () => {
     const shapes = new Map<string, number[]>([['model.diffusion_model.input_blocks.0.0.weight', [320, 4, 3, 3]]]);
     const sd1 = [SD1_DETECTION_KEY, 'model.diffusion_model.input_blocks.0.0.weight'];
     expect(detectLdmFamily(sd1, (k) => shapes.get(k))).toBe('sd1');
-    expect(detectLdmFamily(sd1, () => [320, 9, 3, 3])).toBe('sd1-inpainting');
+    const inpainting = new Map<string, number[]>([['model.diffusion_model.input_blocks.0.0.weight', [320, 9, 3, 3]]]);
+    expect(detectLdmFamily(sd1, (k) => inpainting.get(k))).toBe('sd1-inpainting');
     expect(detectLdmFamily([...sd1, 'cond_stage_model.model.ln_final.weight'], () => undefined)).toBe('sd2');
     expect(detectLdmFamily(['conditioner.embedders.0.transformer.x'], () => undefined)).toBe('sdxl');
     expect(detectLdmFamily(['unet.conv_in.weight'], () => undefined)).toBe('unknown');
     expect(() => assertSupportedFamily('sd1-inpainting', 'x.safetensors')).toThrow(/inpainting models are not supported yet/);
     expect(() => assertSupportedFamily('sdxl', 'x.safetensors')).toThrow(/SDXL checkpoint; only SD 1.x/);
     expect(() => assertSupportedFamily('sd2', 'x.safetensors')).toThrow(/SD 2.x/);
+    expect(() => assertSupportedFamily('unknown', 'x.safetensors', 'some.key')).toThrow(
+      'x.safetensors does not look like an SD 1.x ldm checkpoint (no "some.key"); diffusers-layout or other files are not supported',
+    );
     expect(() => assertSupportedFamily('sd1', 'x.safetensors')).not.toThrow();
   });
 });

@@ -73,10 +73,8 @@ function unetKey(name: string, config: SdGraphConfig): string {
   m = /^down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)$/.exec(name);
   if (m) return `input_blocks.${(Number(m[1]) + 1) * (lpb + 1)}.0.op.${m[2]}`;
   m = /^mid_block\.(resnets|attentions)\.(\d+)\.(.+)$/.exec(name);
-  if (m) {
-    const slot = m[1] === 'attentions' ? 1 : Number(m[2]) * 2;
-    return `middle_block.${slot}.${m[1] === 'resnets' ? unetResnetRest(m[3] as string) : m[3]}`;
-  }
+  // The resnet renames touch no attention name (norm, proj_in, transformer_blocks, proj_out), so both take them.
+  if (m) return `middle_block.${m[1] === 'attentions' ? 1 : Number(m[2]) * 2}.${unetResnetRest(m[3] as string)}`;
   m = /^up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)$/.exec(name);
   if (m) {
     const index = Number(m[1]) * (lpb + 1) + Number(m[3]);
@@ -85,7 +83,7 @@ function unetKey(name: string, config: SdGraphConfig): string {
   m = /^up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)$/.exec(name);
   if (m) {
     const block = Number(m[1]);
-    const hasAttention = attentionLevels[levels - 1 - block] ?? false;
+    const hasAttention = attentionLevels[levels - 1 - block] === true;
     return `output_blocks.${block * (lpb + 1) + lpb}.${hasAttention ? 2 : 1}.conv.${m[2]}`;
   }
   return unmapped(name, 'unet');
