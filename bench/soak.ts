@@ -76,7 +76,8 @@ export interface SoakResult {
 }
 
 /** Runs the soak for `minutes` (fractions allowed), then drains and counts. */
-export async function soakBench(opts: { minutes: number }): Promise<SoakResult> {
+export async function soakBench(opts: { minutes: number; without?: string[] }): Promise<SoakResult> {
+  const steps = CYCLE.filter((step) => !(opts.without ?? []).some((word) => step.what.includes(word)));
   const dataDir = mkdtempSync(join(tmpdir(), 'hd-soak-'));
   // Honest faults (hires_fix, samplers it lacks) count as aborts on the horde; the maintenance
   // rule (20 an hour) is not what this measures, so it is out of reach here.
@@ -116,10 +117,10 @@ export async function soakBench(opts: { minutes: number }): Promise<SoakResult> 
 
   const started = Date.now();
   const endAt = started + opts.minutes * 60_000;
-  const samples: { s: number; rss: number; heap: number; jobs: number }[] = [];
+  const samples: { s: number; rss: number; heap: number; external: number; jobs: number }[] = [];
   const sample = (): void => {
-    const { rss, heapUsed } = process.memoryUsage();
-    samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), jobs: app.worker.status().stats.jobsDone });
+    const { rss, heapUsed, external } = process.memoryUsage();
+    samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), external: mb(external), jobs: app.worker.status().stats.jobsDone });
   };
   // A worker that stops by itself (an error, maintenance) would stall a user's machine: note it.
   const states = new Map<string, number>();
@@ -135,7 +136,7 @@ export async function soakBench(opts: { minutes: number }): Promise<SoakResult> 
   const undo: { at: number; patch: FaultPatch }[] = [];
   for (let cycle = 0; ; cycle += 1) {
     let over = false;
-    for (const step of CYCLE) {
+    for (const step of steps) {
       const at = started + (cycle * CYCLE_S + step.at) * 1000;
       if (at > endAt) {
         over = true;
@@ -232,6 +233,9 @@ export async function soakBench(opts: { minutes: number }): Promise<SoakResult> 
     { what: 'RSS MB start → end', value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
     { what: 'heap MB start → end', value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
     { what: 'RSS MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.rss}`).join(' ') },
+    { what: 'external (Buffers, native) MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.external}`).join(' ') },
+    // Start-up (model load, first fault cycle) is not growth: the trend is fitted after it.
+    { what: 'RSS trend after the first 2 min (MB per 10 min, least squares)', value: rssTrend(samples.filter((s) => s.s >= 120)) },
     { what: 'open handles at start', value: `${handlesAtStart.total} (${handlesAtStart.text})` },
     { what: 'open handles before close', value: `${handlesAtEnd.total} (${handlesAtEnd.text})` },
     { what: 'open handles after close', value: `${handlesAfterClose.total} (${handlesAfterClose.text})` },
@@ -245,6 +249,17 @@ export async function soakBench(opts: { minutes: number }): Promise<SoakResult> 
 }
 
 /** About eight samples spread over the run, first and last included. */
+/** Least-squares slope of RSS over time, in MB per 10 minutes ('n/a' with too few samples). */
+function rssTrend(samples: { s: number; rss: number }[]): string {
+  if (samples.length < 3) return 'n/a';
+  const n = samples.length;
+  const mt = samples.reduce((a, p) => a + p.s, 0) / n;
+  const mr = samples.reduce((a, p) => a + p.rss, 0) / n;
+  const cov = samples.reduce((a, p) => a + (p.s - mt) * (p.rss - mr), 0);
+  const vt = samples.reduce((a, p) => a + (p.s - mt) ** 2, 0);
+  return vt === 0 ? 'n/a' : ((cov / vt) * 600).toFixed(1);
+}
+
 function pickSamples<T>(samples: T[]): T[] {
   if (samples.length <= 8) return samples;
   const step = (samples.length - 1) / 7;
