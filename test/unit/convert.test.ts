@@ -135,6 +135,7 @@ describe('diffusersToLdm', () => {
     ['x.decoder.conv_in.weight', 'vae_decoder'],
     ['x.quant_conv.weight', 'vae_encoder'],
     ['decoder.x.mid_block.attentions.0.to_q.weight', 'vae_decoder'],
+    ['decoder.mid_block.attentions.0.to_q.weight_x', 'vae_decoder'],
     ['decoder.x.mid_block.resnets.0.conv1.weight', 'vae_decoder'],
     ['encoder.x.down_blocks.0.resnets.0.conv1.weight', 'vae_encoder'],
     ['encoder.x.down_blocks.0.downsamplers.0.conv.weight', 'vae_encoder'],
