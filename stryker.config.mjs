@@ -23,7 +23,7 @@ export const groups = {
   /** Static serving, the token and origin checks, the WebSocket transport. */
   server: {
     mutate: ['src-main/headless/server.ts', 'src-main/headless/wsTransport.ts', 'src-main/headless/access.ts'],
-    testFiles: ['test/integration/headless.test.ts', 'test/integration/bridgeReconnect.test.ts'],
+    testFiles: ['test/integration/headless.test.ts', 'test/integration/headlessServer.test.ts', 'test/integration/bridgeReconnect.test.ts'],
   },
   /** The restricted unpickler and its limits, the ZIP reader, the streamed safetensors reader. */
   readers: {

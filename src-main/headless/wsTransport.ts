@@ -57,7 +57,7 @@ export function attachWebSocketTransport(server: Server, options: WebSocketTrans
         try {
           parsed = isBinary ? undefined : JSON.parse(String(data));
         } catch {
-          parsed = undefined;
+          // Not JSON: `parsed` stays undefined, and the schema below refuses it.
         }
         const message = clientMessageSchema.safeParse(parsed);
         if (!message.success) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect as connectTcp } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
@@ -16,6 +16,8 @@ let token: string;
 let origin: string;
 let base: string;
 let rendererDir: string;
+/** Every log line the app wrote, as its console echo shows it. */
+const logLines: string[] = [];
 /** Written just outside the served folder: no answer may ever contain it. */
 const SECRET = `secret-${randomBytes(8).toString('hex')}`;
 
@@ -25,11 +27,12 @@ beforeAll(async () => {
   mkdirSync(join(rendererDir, 'assets'), { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>HordeDesk</title>');
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log("renderer")');
+  writeFileSync(join(rendererDir, '.env'), SECRET);
   writeFileSync(join(base, 'secret.txt'), SECRET);
   // A sibling whose name starts with the served folder's: `startsWith(root)` without a separator lets it through.
   mkdirSync(join(base, 'renderer-private'));
   writeFileSync(join(base, 'renderer-private', 'secret.txt'), SECRET);
-  app = testApp();
+  app = testApp({ echoLog: (line) => logLines.push(line) });
   server = await startHeadlessServer(app, { rendererDir });
   token = new URL(server.url).hash.replace('#token=', '');
   origin = `http://127.0.0.1:${server.port}`;
@@ -58,6 +61,27 @@ function raw(path: string, init: { method?: string; headers?: Record<string, str
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Writes bytes on a fresh TCP connection and returns the status line of the answer as soon as it arrives. */
+function statusLine(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(server.port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (!answer.includes('\r\n')) return;
+      socket.destroy();
+      resolve(answer.split('\r\n', 1)[0] ?? '');
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+/** A WebSocket upgrade request for `target`, as a non-browser client would send it. */
+function upgrade(target: string, headers = ''): string {
+  return `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${headers}\r\n`;
 }
 
 /** Writes bytes on a fresh TCP connection and returns the status line of the answer. */
@@ -109,6 +133,8 @@ describe('headless entry', () => {
       expect(answer.headers['cache-control'], path).toBe('no-store');
     }
     expect((await raw('/')).body).toContain('<title>HordeDesk</title>');
+    const missing = await raw('/nothing-here.js');
+    expect([missing.headers['content-type'], missing.body]).toEqual(['text/plain; charset=utf-8', 'Not found']);
     expect((await raw('/assets/app.js')).headers['content-type']).toMatch(/^text\/javascript/);
     const head = await raw('/', { method: 'HEAD' });
     expect(head.status).toBe(200);
@@ -116,6 +142,7 @@ describe('headless entry', () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
       const refused = await raw('/', { method });
       expect(refused.status, method).toBe(405);
+      expect(refused.headers.allow, method).toBe('GET, HEAD');
       expect(refused.headers['x-content-type-options']).toBe('nosniff');
     }
   });
@@ -143,6 +170,14 @@ describe('headless entry', () => {
     expect(answer.body).not.toContain(SECRET);
   });
 
+  test('serves only the files there at start, never a dotfile', async () => {
+    const dotfile = await raw('/.env');
+    expect(dotfile.status).toBe(404);
+    expect(dotfile.body).not.toContain(SECRET);
+    writeFileSync(join(rendererDir, 'assets', 'late.js'), 'console.log("late")');
+    expect((await raw('/assets/late.js')).status).toBe(404);
+  });
+
   test('the traversal cases are real: a naive join would reach the secret', () => {
     // Keeps the cases above honest: if the fixture moved, they would pass for the wrong reason.
     const naive = (path: string): string => join(rendererDir, decodeURIComponent(path));
@@ -164,9 +199,11 @@ describe('headless entry', () => {
     for (const path of ['/%', '/%E0%A4%A', '/%zz', '/assets/%C0']) {
       const answer = await raw(path);
       expect(answer.status, path).toBe(400);
+      expect([answer.headers['content-type'], answer.body]).toEqual(['text/plain; charset=utf-8', 'Bad request']);
       expect(answer.headers['x-content-type-options']).toBe('nosniff');
       expect((await raw('/')).status, `after ${path}`).toBe(200);
     }
+    expect((await raw(`http://127.0.0.1:${server.port}/`)).status).toBe(400);
     expect(await rawTcp('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect(await rawTcp('GET http://[/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
     expect((await raw('/')).status).toBe(200);
@@ -185,12 +222,44 @@ describe('headless entry', () => {
     ws.close();
   });
 
+  test('the socket refuses with a plain status line and logs why; only /ws in origin form', async () => {
+    expect(await statusLine(upgrade('/elsewhere'))).toBe('HTTP/1.1 404 Not Found');
+    expect(await statusLine(upgrade('/ws?token=wrong'))).toBe('HTTP/1.1 401 Unauthorized');
+    expect(await statusLine(upgrade(`/ws?token=${token}`, 'Origin: https://evil.example\r\n'))).toBe('HTTP/1.1 403 Forbidden');
+    expect(await statusLine(upgrade(`http://127.0.0.1:${server.port}/ws?token=${token}`))).toBe('HTTP/1.1 404 Not Found');
+    expect(await statusLine(upgrade(`//127.0.0.1:${server.port}/ws?token=${token}`))).toBe('HTTP/1.1 404 Not Found');
+    const log = logLines.join('\n');
+    expect(log).toContain('[headless] refused a WebSocket without the right token');
+    expect(log).toContain('[headless] refused a WebSocket from origin "https://evil.example"');
+  });
+
+  test('a non-browser client (no Origin) with the token connects, even through a forwarded port', async () => {
+    const forwarded = upgrade(`/ws?token=${token}`).replace(`Host: 127.0.0.1:${server.port}`, 'Host: localhost:8022');
+    expect(await statusLine(forwarded)).toBe('HTTP/1.1 101 Switching Protocols');
+  });
+
+  test('is reachable at 127.0.0.1 only, not at the machine\'s other addresses', async () => {
+    const reachable = (host: string): Promise<boolean> =>
+      new Promise((resolve) => {
+        const socket = connectTcp({ host, port: server.port });
+        socket.once('connect', () => (socket.destroy(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      });
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .map((a) => a?.address)
+      .filter((a): a is string => a !== undefined && a !== '127.0.0.1');
+    expect(await reachable('127.0.0.1')).toBe(true);
+    for (const address of new Set(['::1', ...others])) expect(await reachable(address), address).toBe(false);
+  });
+
   test('the page can ask why it cannot connect: wrong token 401, foreign origin 403', async () => {
     const ask = (headers: Record<string, string>): Promise<number> => raw('/session', { headers }).then((a) => a.status);
     const bearer = { Authorization: `Bearer ${token}` };
     expect(await ask({ ...bearer, Host: `127.0.0.1:${server.port}` })).toBe(204);
     expect(await ask({ ...bearer, Host: `localhost:${server.port}` })).toBe(204);
     expect(await ask({ Authorization: 'Bearer wrong', Host: `127.0.0.1:${server.port}` })).toBe(401);
+    expect(await ask({ Authorization: `NotBearer ${token}`, Host: `127.0.0.1:${server.port}` })).toBe(401);
     expect(await ask({ Host: `127.0.0.1:${server.port}` })).toBe(401);
     expect(await ask({ ...bearer, Host: `evil.example:${server.port}` })).toBe(403);
     expect(await ask({ ...bearer, Host: `127.0.0.1:${server.port}`, Origin: 'https://evil.example' })).toBe(403);
@@ -210,6 +279,7 @@ describe('headless entry', () => {
     );
     expect(await call(ws, 4, 'settings.update', { workerName: 'Desk Dreamer 01' })).toMatchObject({ ok: true });
     expect(await event).toMatchObject({ workerName: 'Desk Dreamer 01' });
+    expect(logLines.join('\n')).toContain('[headless] dropped a malformed WebSocket message');
     expect(await call(ws, 5, 'app.state', {})).toMatchObject({ ok: true, value: { worker: 'idle', line: 'Worker "Desk Dreamer 01" is idle' } });
     ws.close();
   });
