@@ -8,6 +8,7 @@ import { createApp, type HordeDeskApp } from '../src-main/node/app';
 import { headlessConfFactory } from '../src-main/node/settingsStore';
 import { TINY_MODEL_NAME, writeTinyModel } from '../src-main/node/tinyModel';
 import { createDemoFeed, demoMixed } from '../test/standin/demoFeed';
+import { ratingsImageCacheBytes } from '../test/standin/ratingsImages';
 import { startStandin, STANDIN_KEYS, type FaultPatch, type StandinHandle } from '../test/standin/server';
 import { SOAK_CRASH_CHANNEL } from './soakChannel';
 
@@ -118,10 +119,13 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
   const started = Date.now();
   const endAt = started + opts.minutes * 60_000;
   const samples: { s: number; rss: number; heap: number; external: number; standin: number; jobs: number }[] = [];
-  // The stand-in runs in this process and keeps every uploaded image (as a horde's storage would):
-  // that is its memory, not the app's, so it is measured and set apart.
-  const standinStored = (): number => standin.jobs().reduce((sum, job) => sum + (standin.image(job.id)?.length ?? 0), 0);
+  // The stand-in runs in this process and keeps every uploaded image (as a horde's storage would)
+  // and up to 512 generated rating images: its memory, not the app's, so it is measured apart.
+  const standinStored = (): number => ratingsImageCacheBytes() + standin.jobs().reduce((sum, job) => sum + (standin.image(job.id)?.length ?? 0), 0);
   const sample = (): void => {
+    // With `node --expose-gc` (NODE_OPTIONS), collect first: then `external` counts only live
+    // Buffers, not ones V8 has not got round to freeing (a small, steady heap rarely triggers it).
+    (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed, external } = process.memoryUsage();
     samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), external: mb(external), standin: mb(standinStored()), jobs: app.worker.status().stats.jobsDone });
   };
@@ -238,9 +242,9 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
     { what: 'RSS MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.rss}`).join(' ') },
     { what: 'external (Buffers, native) MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.external}`).join(' ') },
     // Start-up (model load, first fault cycle) is not growth: the trend is fitted after it.
-    { what: "the stand-in's stored uploads MB samples (s:MB; same process)", value: pickSamples(samples).map((s) => `${s.s}:${s.standin}`).join(' ') },
+    { what: "the stand-in's stored images MB samples (s:MB; same process)", value: pickSamples(samples).map((s) => `${s.s}:${s.standin}`).join(' ') },
     { what: 'RSS trend after the first 2 min (MB per 10 min, least squares)', value: rssTrend(samples.filter((s) => s.s >= 120)) },
-    { what: "RSS trend less the stand-in's stored uploads (the app's own)", value: rssTrend(samples.filter((s) => s.s >= 120).map((s) => ({ s: s.s, rss: s.rss - s.standin }))) },
+    { what: "RSS trend less the stand-in's stored images (the app's own)", value: rssTrend(samples.filter((s) => s.s >= 120).map((s) => ({ s: s.s, rss: s.rss - s.standin }))) },
     { what: 'open handles at start', value: `${handlesAtStart.total} (${handlesAtStart.text})` },
     { what: 'open handles before close', value: `${handlesAtEnd.total} (${handlesAtEnd.text})` },
     { what: 'open handles after close', value: `${handlesAfterClose.total} (${handlesAfterClose.text})` },

@@ -16,6 +16,14 @@ export const RATINGS_IMAGE_SIZE = 256;
 // It is bounded because a long demo may hand out thousands of ids.
 const CACHE_LIMIT = 512;
 const cache = new Map<string, Promise<Buffer>>();
+const cachedSizes = new Map<string, number>();
+
+/** Bytes of generated images held in the cache (the soak bench sets the stand-in's memory apart). */
+export function ratingsImageCacheBytes(): number {
+  let total = 0;
+  for (const size of cachedSizes.values()) total += size;
+  return total;
+}
 
 /** The WebP bytes of one image id: a gradient between two colours of the id, with seeded noise. */
 export function ratingsImageBytes(id: string): Promise<Buffer> {
@@ -25,8 +33,12 @@ export function ratingsImageBytes(id: string): Promise<Buffer> {
   cache.set(id, made);
   if (cache.size > CACHE_LIMIT) {
     const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
+    if (oldest !== undefined) {
+      cache.delete(oldest);
+      cachedSizes.delete(oldest);
+    }
   }
+  made.then((bytes) => void (cache.get(id) === made && cachedSizes.set(id, bytes.length)), () => undefined);
   // A failed render must not stay cached as a rejected promise.
   made.catch(() => cache.delete(id));
   return made;
