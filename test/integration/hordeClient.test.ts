@@ -8,6 +8,7 @@ import { createHordeClient, type HordeClientOptions } from '../../src-main/core/
 import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../../src-main/core/horde/errors';
 import { createNodeHttp } from '../../src-main/node/http';
 import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
+import { failure } from '../helpers/failure';
 
 const AGENT = 'HordeDesk:0.1.0:https://github.com/hordedesk/hordedesk';
 
@@ -23,16 +24,6 @@ afterEach(async () => {
 
 function client(overrides: Partial<HordeClientOptions> = {}) {
   return createHordeClient({ baseUrl: () => standin.hordeApiUrl, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => apiKey, ...overrides });
-}
-
-/** Awaits a rejection and hands back the error for closer inspection. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** The key must not surface anywhere a log line or UI could pick it up: message, props, cause. */

@@ -8,6 +8,7 @@ import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../../
 import { parsePop } from '../../src-main/core/worker/job';
 import { createNodeHttp } from '../../src-main/node/http';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
+import { failure } from '../helpers/failure';
 
 // The worker endpoints over real HTTP, against a bare node:http server that records what it got
 // and answers what each test tells it to, the way the horde does (HORDE-PROTOCOL.md §2.2–2.12).
@@ -68,14 +69,6 @@ function horde() {
 }
 function reply(status: number, body: unknown, headers?: Record<string, string>): void {
   replies.push({ status, body: typeof body === 'string' ? body : JSON.stringify(body), headers });
-}
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: unknown) => error,
-  );
 }
 
 describe('pop', () => {

@@ -7,6 +7,7 @@ import { KeyDestinationError } from '../../src-main/core/keyOrigin';
 import { createRatingsClient, RatingsProtocolError } from '../../src-main/core/rating/client';
 import { createNodeHttp } from '../../src-main/node/http';
 import { json, startRecordingServer, type RecordingServer } from '../helpers/recordingServer';
+import { failure } from '../helpers/failure';
 
 // Over real sockets: two local servers on two ports are two origins. The key must never reach
 // the second one, whatever the first answers; and no answer is read past its byte limit.
@@ -22,15 +23,6 @@ async function server(handle: Parameters<typeof startRecordingServer>[0]): Promi
   const s = await startRecordingServer(handle);
   servers.push(s);
   return s;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** A server that answers every request like a friendly horde, and a first one redirecting to it. */

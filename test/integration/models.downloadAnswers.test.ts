@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { DownloadError, downloadFile, parseContentRange, partialPathOf, type DownloadProgress } from '../../src-main/node/modelDownloads';
 import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { failure } from '../helpers/failure';
 
 // How downloadFile meets each kind of server answer: sizes from headers, ranges that do not fit,
 // statuses worth a retry, failed and cut connections, progress figures, the wait between retries.
@@ -72,14 +73,6 @@ function tickingClock(): () => number {
   return () => (t += 1000) - 1000;
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the download to fail');
-    },
-    (error: unknown) => error,
-  );
-}
 
 /** Lets pending I/O callbacks and promise jobs run (setImmediate is left real under the fake timers below). */
 async function settle(rounds = 50): Promise<void> {

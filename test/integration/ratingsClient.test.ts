@@ -14,6 +14,7 @@ import { createNodeHttp } from '../../src-main/node/http';
 import { fetchImage } from '../../src-main/node/imageFetch';
 import { RATINGS_DATASETS } from '../standin/ratingsBoard';
 import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
+import { failure } from '../helpers/failure';
 
 // The ratings client over the real Node HTTP port against the stand-in: happy paths, the error
 // statuses as ratingOutcome sees them, unreadable and missing answers, headers, and the key
@@ -33,15 +34,6 @@ afterEach(async () => {
 
 function client(overrides: Partial<RatingsClientOptions> = {}) {
   return createRatingsClient({ baseUrl: () => standin.ratingsApiUrl, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => apiKey, ...overrides });
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function expectNoKey(error: unknown): void {

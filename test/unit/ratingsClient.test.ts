@@ -11,6 +11,7 @@ import {
   RatingsUnreachableError,
 } from '../../src-main/core/rating/client';
 import { HttpTransportError, type HttpPort, type HttpRequest, type HttpResponse } from '../../src-main/core/horde/http';
+import { failure } from '../helpers/failure';
 
 // The ratings client over a scripted HTTP port: exact requests, answer parsing, error mapping,
 // redaction, and the ratingOutcome table, without any server.
@@ -35,15 +36,6 @@ function scripted(...answers: (Partial<HttpResponse> | Error)[]): HttpPort & { s
 
 function client(http: HttpPort) {
   return createRatingsClient({ baseUrl: () => BASE, http, clientAgent: 'HordeDesk:0.1.0:test', apiKey: () => KEY, timeoutMs: 1234, now: () => NOW });
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => ({ status, headers, body: JSON.stringify(body) });
