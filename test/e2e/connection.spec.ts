@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import WebSocket from 'ws';
-import { presetDataDir } from '../helpers/headlessProcess';
+import { presetDataDir, spawnHeadless } from '../helpers/headlessProcess';
 import { STANDIN_KEYS, startStandin, type StandinHandle } from '../standin/server';
 import { expect, test } from './fixtures';
 
@@ -43,22 +42,8 @@ function dataFolder(): string {
 
 /** `npm run headless`'s entry as its own process, with a command client for checks behind the page's back. */
 async function startApp(dataDir: string, port: number, token: string): Promise<AppProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/headless/main.ts', '--port', String(port), '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HORDEDESK_TOKEN: token },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /(http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`headless exited with ${code}:\n${output}`)));
-  });
+  const { child, url } = await spawnHeadless('src-main/headless/main.ts', ['--port', String(port), '--data-dir', dataDir], { ...process.env, HORDEDESK_TOKEN: token });
+  const exited = new Promise<void>((resolve) => child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()));
   const actualPort = Number(new URL(url).port);
   const app: AppProcess = {
     url,

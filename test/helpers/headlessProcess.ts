@@ -25,10 +25,12 @@ export interface HeadlessProcess {
   stop(): Promise<void>;
 }
 
-/** `entry` runs another headless entry (e.g. the demo's) with extra `args`. */
-export async function startHeadless(dataDir: string, opts: { entry?: string; args?: string[] } = {}): Promise<HeadlessProcess> {
-  const entry = opts.entry ?? 'src-main/headless/main.ts';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a headless entry with tsx and waits for the address it prints (its output so far is in
+ * the error if it exits first).
+ */
+export async function spawnHeadless(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -40,6 +42,12 @@ export async function startHeadless(dataDir: string, opts: { entry?: string; arg
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`headless exited with ${code}:\n${output}`)));
   });
+  return { child, url };
+}
+
+/** `entry` runs another headless entry (e.g. the demo's) with extra `args`. */
+export async function startHeadless(dataDir: string, opts: { entry?: string; args?: string[] } = {}): Promise<HeadlessProcess> {
+  const { child, url } = await spawnHeadless(opts.entry ?? 'src-main/headless/main.ts', ['--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])]);
   const { host, hash } = new URL(url);
   const ws = new WebSocket(`ws://${host}/ws?token=${hash.replace('#token=', '')}`);
   await new Promise((resolve, reject) => {
