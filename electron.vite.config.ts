@@ -10,7 +10,7 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve(import.meta.dirname, 'src-main/electron/main.ts'),
-          // The inference worker thread: loaded by node/inferenceHost.ts from next to index.js.
+          // The inference worker thread: loaded by node/inference/inferenceHost.ts from next to index.js.
           'inference.worker': resolve(import.meta.dirname, 'src-main/workers/inference.worker.ts'),
           'convert.worker': resolve(import.meta.dirname, 'src-main/workers/convert.worker.ts'),
         },

@@ -50,7 +50,7 @@ export const groups = {
   },
   /** Resumable downloads: size, sha256, refusal of what cannot be verified. */
   downloads: {
-    mutate: ['src-main/node/modelDownloads.ts'],
+    mutate: ['src-main/node/models/modelDownloads.ts'],
     testFiles: ['test/integration/models.download.test.ts', 'test/integration/models.downloadLimits.test.ts', 'test/integration/models.downloadAnswers.test.ts', 'test/integration/models.verify.app.test.ts'],
   },
   /** The settings schema and the one rule for service URLs. */

@@ -5,11 +5,11 @@ import { BroadcastChannel } from 'node:worker_threads';
 import type { WorkerStatusDto } from '../src-main/common/contract';
 import type { RatingStatus } from '../src-main/common/ratings';
 import { createApp, type HordeDeskApp } from '../src-main/node/app';
-import { headlessConfFactory } from '../src-main/node/settingsStore';
-import { TINY_MODEL_NAME, writeTinyModel } from '../src-main/node/tinyModel';
-import { createDemoFeed, demoMixed } from '../test/standin/demoFeed';
-import { ratingsImageCacheBytes } from '../test/standin/ratingsImages';
-import { startStandin, STANDIN_KEYS, type FaultPatch, type StandinHandle } from '../test/standin/server';
+import { headlessConfFactory } from '../src-main/node/system/settingsStore';
+import { TINY_MODEL_NAME, writeTinyModel } from '../src-main/node/models/tinyModel';
+import { createDemoFeed, demoMixed } from '../src-main/standin/demoFeed';
+import { ratingsImageCacheBytes } from '../src-main/standin/ratingsImages';
+import { startStandin, STANDIN_KEYS, type FaultPatch, type StandinHandle } from '../src-main/standin/server';
 import { SOAK_CRASH_CHANNEL } from './soakChannel';
 
 // `npm run bench -- soak --minutes N`: the demo's stream (stand-in, the headless app's core with

@@ -1,6 +1,6 @@
 import { createApp } from '../node/app';
-import { defaultDataDir } from '../node/paths';
-import { headlessConfFactory } from '../node/settingsStore';
+import { defaultDataDir } from '../node/system/paths';
+import { headlessConfFactory } from '../node/system/settingsStore';
 import { parseHeadlessArgs, tokenFromEnvironment } from './args';
 import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';

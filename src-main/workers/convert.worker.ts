@@ -6,7 +6,7 @@ import type { TokenizerFiles } from '../inference/tokenizer';
 
 /**
  * Checkpoint conversion off the main thread. Everything that reads the checkpoint runs here, config detection
- * included: a hostile `.ckpt` can only make this thread slow or big, and the host (node/convertHost.ts) stops it
+ * included: a hostile `.ckpt` can only make this thread slow or big, and the host (node/models/convertHost.ts) stops it
  * at its time and heap ceilings or on Cancel. The folder is left at `<outDir>.partial`; the host moves it into place.
  *
  * Protocol: → `detected` (which tokenizer the model needs) ← `tokenizer` (its files) → `progress`… → `done` | `error`.

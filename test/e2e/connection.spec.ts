@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import WebSocket from 'ws';
 import { presetDataDir, spawnHeadless } from '../helpers/headlessProcess';
-import { STANDIN_KEYS, startStandin, type StandinHandle } from '../standin/server';
+import { STANDIN_KEYS, startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { expect, test } from './fixtures';
 
 // The page and the app process it talks to, apart: the app is killed mid-session (SIGKILL, as

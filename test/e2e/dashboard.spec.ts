@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectCapabilityProfile } from '../../src-main/node/hardware';
+import { detectCapabilityProfile } from '../../src-main/node/system/hardware';
 import { expect, startDemo, test } from './fixtures';
 
 test('the dashboard shows this machine, the horde stand-in and the kudos ledger', async ({ page, demo }) => {

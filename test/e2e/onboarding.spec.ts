@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STANDIN_KEYS } from '../standin/server';
+import { STANDIN_KEYS } from '../../src-main/standin/server';
 import { expect, startDemo, test } from './fixtures';
 
 test('first run: key checked with the horde, worker name checked, hardware, models, idle mode; then the dashboard', async ({ page }) => {

@@ -3,7 +3,7 @@ import { expect, test, type DemoProcess } from './fixtures';
 
 // The Rate and Ratings pages against the demo: the real headless app, its ratings backend and the
 // stand-in's ratings service. Keyboard only on the Rate page (the documented scheme in
-// src-renderer/src/pages/ratingKeys.ts): digits choose, Q W E R T Y = artifacts 0-5 send,
+// src-renderer/src/rating/ratingKeys.ts): digits choose, Q W E R T Y = artifacts 0-5 send,
 // Enter sends without artifacts, Backspace undoes, S skips, ? shows the help.
 
 /** The artifacts row: Q W E R T Y = artifacts 0-5. */

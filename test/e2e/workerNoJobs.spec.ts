@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyModel } from '../../src-main/node/tinyModel';
+import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 import { presetDataDir, startHeadless } from '../helpers/headlessProcess';
-import { tinyWebpBase64 } from '../standin/mixed';
-import { startStandin, STANDIN_KEYS } from '../standin/server';
+import { tinyWebpBase64 } from '../../src-main/standin/mixed';
+import { startStandin, STANDIN_KEYS } from '../../src-main/standin/server';
 import { expect, test } from './fixtures';
 
 // A worker that shows "Working" but gets no jobs says why on the Dashboard, in words, from the

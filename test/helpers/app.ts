@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capabilityProfileSchema, type CapabilityProfile } from '../../src-main/common/hardware';
 import { createApp, type AppOptions, type HordeDeskApp } from '../../src-main/node/app';
-import { headlessConfFactory } from '../../src-main/node/settingsStore';
+import { headlessConfFactory } from '../../src-main/node/system/settingsStore';
 
 /** A CPU-only profile for tests that are not about hardware detection. */
 export function cpuProfile(): CapabilityProfile {

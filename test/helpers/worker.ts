@@ -9,13 +9,13 @@ import { silentLogger, type Logger } from '../../src-main/core/log';
 import { HordeWorker, type WorkerStatus } from '../../src-main/core/worker/hordeWorker';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 import type { GeneratorPort, RawImage, WorkerDeps } from '../../src-main/core/worker/ports';
-import { openDatabase } from '../../src-main/node/database';
-import { createNodeHttp } from '../../src-main/node/http';
-import { createImageDelivery } from '../../src-main/node/imageDelivery';
-import { createSqliteJobLog } from '../../src-main/node/jobLog';
-import { createSqliteKudosLedger } from '../../src-main/node/kudosLedger';
-import { nodeClock } from '../../src-main/node/workerService';
-import { STANDIN_KEYS } from '../standin/server';
+import { openDatabase } from '../../src-main/node/storage/database';
+import { createNodeHttp } from '../../src-main/node/system/http';
+import { createImageDelivery } from '../../src-main/node/worker/imageDelivery';
+import { createSqliteJobLog } from '../../src-main/node/worker/jobLog';
+import { createSqliteKudosLedger } from '../../src-main/node/kudos/kudosLedger';
+import { nodeClock } from '../../src-main/node/worker/workerService';
+import { STANDIN_KEYS } from '../../src-main/standin/server';
 
 /**
  * A generator double for loop tests: real-sized RGB images with per-step progress, in a few ms,

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src-main/core/log';
-import { createModelInstaller, type InstallProgress } from '../../src-main/node/modelInstaller';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { REFERENCE_TOLERANCE as TOLERANCE, ldmReference, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 
 const data = ldmReference('convertReference.test.ts');

@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from 'vitest';
-import { TINY_MODEL_NAME } from '../../src-main/node/tinyModel';
-import { createDemoFeed, demoMixed } from '../standin/demoFeed';
-import { startStandin, type StandinHandle } from '../standin/server';
-import { hordeDeskPop, manualClock, popAs, submitAs, tinyWebpBytes } from '../standin/testKit';
+import { TINY_MODEL_NAME } from '../../src-main/node/models/tinyModel';
+import { createDemoFeed, demoMixed } from '../../src-main/standin/demoFeed';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
+import { hordeDeskPop, manualClock, popAs, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
 // The demo's request stream (issue 10, item 6): after a few minutes the demo worker got no jobs
 // while the queue was "full" of requests it can never take. Here the demo's own mix is driven on

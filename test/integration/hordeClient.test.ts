@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { UserFacingError } from '../../src-main/common/result';
 import { createHordeClient, type HordeClientOptions } from '../../src-main/core/horde/client';
 import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../../src-main/core/horde/errors';
-import { createNodeHttp } from '../../src-main/node/http';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
+import { createNodeHttp } from '../../src-main/node/system/http';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
 import { failure } from '../helpers/failure';
 
 const AGENT = 'HordeDesk:0.1.0:https://github.com/hordedesk/hordedesk';

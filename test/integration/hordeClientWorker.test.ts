@@ -6,7 +6,7 @@ import type { PopRequest } from '../../src-main/common/horde';
 import { createHordeClient, isMaintenanceError, isRetryable, submitOutcome } from '../../src-main/core/horde/client';
 import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../../src-main/core/horde/errors';
 import { parsePop } from '../../src-main/core/worker/job';
-import { createNodeHttp } from '../../src-main/node/http';
+import { createNodeHttp } from '../../src-main/node/system/http';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 import { failure } from '../helpers/failure';
 

@@ -5,7 +5,7 @@ import { HordeProtocolError } from '../../src-main/core/horde/errors';
 import { HttpBodyTooLargeError } from '../../src-main/core/horde/http';
 import { KeyDestinationError } from '../../src-main/core/keyOrigin';
 import { createRatingsClient, RatingsProtocolError } from '../../src-main/core/rating/client';
-import { createNodeHttp } from '../../src-main/node/http';
+import { createNodeHttp } from '../../src-main/node/system/http';
 import { json, startRecordingServer, type RecordingServer } from '../helpers/recordingServer';
 import { failure } from '../helpers/failure';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { generationParamsSchema } from '../../src-main/common/inference';
 import { silentLogger } from '../../src-main/core/log';
-import { InferenceHost } from '../../src-main/node/inferenceHost';
-import { writeTinyModel } from '../../src-main/node/tinyModel';
+import { InferenceHost } from '../../src-main/node/inference/inferenceHost';
+import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 
 const params = generationParamsSchema.parse({ prompt: 'x', seed: 1 });
 

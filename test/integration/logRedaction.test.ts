@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createRedactor, type Logger } from '../../src-main/core/log';
 import type { SecretStorePort } from '../../src-main/core/secrets';
-import { createFileLogger } from '../../src-main/node/logger';
+import { createFileLogger } from '../../src-main/node/system/logger';
 import { testApp } from '../helpers/app';
 
 // Every place a log line can end up (the area's file, the console echo of headless, child

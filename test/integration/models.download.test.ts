@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { DiskSpaceError } from '../../src-main/node/diskSpace';
-import { ChecksumError, DownloadError, downloadFile, partialPathOf, type DownloadProgress } from '../../src-main/node/modelDownloads';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { DiskSpaceError } from '../../src-main/node/models/diskSpace';
+import { ChecksumError, DownloadError, downloadFile, partialPathOf, type DownloadProgress } from '../../src-main/node/models/modelDownloads';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 
 const body = randomBytes(300 * 1024);
 const sha = createHash('sha256').update(body).digest('hex');

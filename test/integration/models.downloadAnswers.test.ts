@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { DownloadError, downloadFile, parseContentRange, partialPathOf, type DownloadProgress } from '../../src-main/node/modelDownloads';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { DownloadError, downloadFile, parseContentRange, partialPathOf, type DownloadProgress } from '../../src-main/node/models/modelDownloads';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { failure } from '../helpers/failure';
 
 // How downloadFile meets each kind of server answer: sizes from headers, ranges that do not fit,

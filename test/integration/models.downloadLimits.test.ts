@@ -5,9 +5,9 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { DownloadError, downloadFile, downloadLimitFor, MAX_DOWNLOAD_BYTES, partialPathOf, UnverifiedDownloadError } from '../../src-main/node/modelDownloads';
+import { DownloadError, downloadFile, downloadLimitFor, MAX_DOWNLOAD_BYTES, partialPathOf, UnverifiedDownloadError } from '../../src-main/node/models/modelDownloads';
 import { startRecordingServer, type RecordingServer } from '../helpers/recordingServer';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 
 // What HordeDesk cannot check it does not fetch unasked, and no download is read past its limit,
 // whatever the server says about its length (or leaves out).

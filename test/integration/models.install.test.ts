@@ -9,9 +9,9 @@ import { silentLogger } from '../../src-main/core/log';
 import { ldmCheckpointTensors, writeSafetensors } from '../../src-main/inference/convert';
 import { makeTinyConfig, seededRandomWeights } from '../../src-main/inference/graph';
 import { TINY_VOCAB_SIZE, parseMerges, readMergesFile, vocabFromMerges } from '../../src-main/inference/tokenizer';
-import { CLIP_TOKENIZER_FILES, createModelInstaller, type InstallProgress } from '../../src-main/node/modelInstaller';
-import { MANIFEST_FILE, createModelStore } from '../../src-main/node/modelStore';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { CLIP_TOKENIZER_FILES, createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
+import { MANIFEST_FILE, createModelStore } from '../../src-main/node/models/modelStore';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { ckptWithPickle, nestedDictBomb } from '../helpers/ckptZip';
 import { sharedData } from '../helpers/sharedData';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parseModelReference } from '../../src-main/common/modelReference';
-import { assertInside, createModelStore, folderNameOf, MANIFEST_FILE } from '../../src-main/node/modelStore';
-import { startModelFileServer } from '../standin/modelsServer';
+import { assertInside, createModelStore, folderNameOf, MANIFEST_FILE } from '../../src-main/node/models/modelStore';
+import { startModelFileServer } from '../../src-main/standin/modelsServer';
 
 let root: string;
 beforeEach(async () => {

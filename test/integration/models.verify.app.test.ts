@@ -4,7 +4,7 @@ import type { EventPayload } from '../../src-main/common/contract';
 import type { HordeDeskApp } from '../../src-main/node/app';
 import { testApp } from '../helpers/app';
 import { until } from '../helpers/worker';
-import { startModelFileServer, type ModelFileServer } from '../standin/modelsServer';
+import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 
 // A reference entry without a sha256 is installed only with the user's explicit "Install anyway";
 // the reference itself is read only up to its byte limit.

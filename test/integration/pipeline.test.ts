@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generationParamsSchema, HORDE_SAMPLERS, type GenerationRequest } from '../../src-main/common/inference';
 import { SdPipeline } from '../../src-main/inference/pipeline/sdPipeline';
-import { writeTinyModel } from '../../src-main/node/tinyModel';
+import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 
 let modelsDir: string;
 let pipeline: SdPipeline;

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from 'vitest';
 import type { RatingStatus } from '../../src-main/common/ratings';
 import { testApp } from '../helpers/app';
 import { until } from '../helpers/worker';
-import { STANDIN_KEYS, startStandin, type StandinHandle } from '../standin/server';
+import { STANDIN_KEYS, startStandin, type StandinHandle } from '../../src-main/standin/server';
 
 let standin: StandinHandle;
 afterAll(async () => {

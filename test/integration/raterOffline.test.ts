@@ -5,7 +5,7 @@ import { afterAll, expect, test } from 'vitest';
 import type { RatingImage, RatingStatus } from '../../src-main/common/ratings';
 import type { KudosTotals } from '../../src-main/common/contract';
 import { presetDataDir, startHeadless, type HeadlessProcess } from '../helpers/headlessProcess';
-import { STANDIN_KEYS, startStandin, type StandinHandle } from '../standin/server';
+import { STANDIN_KEYS, startStandin, type StandinHandle } from '../../src-main/standin/server';
 
 let standin: StandinHandle;
 let app: HeadlessProcess | undefined;

@@ -10,10 +10,10 @@ import {
   RatingsUnreachableError,
   type RatingsClientOptions,
 } from '../../src-main/core/rating/client';
-import { createNodeHttp } from '../../src-main/node/http';
-import { fetchImage } from '../../src-main/node/imageFetch';
-import { RATINGS_DATASETS } from '../standin/ratingsBoard';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
+import { createNodeHttp } from '../../src-main/node/system/http';
+import { fetchImage } from '../../src-main/node/rating/imageFetch';
+import { RATINGS_DATASETS } from '../../src-main/standin/ratingsBoard';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
 import { failure } from '../helpers/failure';
 
 // The ratings client over the real Node HTTP port against the stand-in: happy paths, the error

@@ -2,9 +2,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { fetchImage, ImageFetchError, sniffImageMime } from '../../src-main/node/imageFetch';
-import { startStandin, type StandinHandle } from '../standin/server';
-import { hordeCall } from '../standin/testKit';
+import { fetchImage, ImageFetchError, sniffImageMime } from '../../src-main/node/rating/imageFetch';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
+import { hordeCall } from '../helpers/standinKit';
 
 // fetchImage against the ratings stand-in (real images, HTML, 26 MB images, a dead service) and
 // against small purpose-built servers for what the stand-in cannot do: streaming without a

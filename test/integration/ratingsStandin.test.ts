@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { RATINGS_DATASETS } from '../standin/ratingsBoard';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
-import { hordeCall } from '../standin/testKit';
+import { RATINGS_DATASETS } from '../../src-main/standin/ratingsBoard';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { hordeCall } from '../helpers/standinKit';
 
 // The ratings stand-in is the oracle for the rater's tests, so its HTTP surface is tested here
 // with plain fetch (no app code): shapes, real image bytes, the 403/404/401/400 paths, validation

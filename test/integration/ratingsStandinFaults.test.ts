@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
-import { hordeCall } from '../standin/testKit';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { hordeCall } from '../helpers/standinKit';
 
 // The ratings stand-in's fault switches, set from code and over POST /__standin/faults, seen
 // with plain fetch: a dead service, unreadable answers, bad and huge images, refused ids, and the

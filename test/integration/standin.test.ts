@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
 
 // The stand-in is the oracle for every horde-facing test, so it is tested against the protocol
 // notes and the recorded server answers, with plain fetch (no app code involved).

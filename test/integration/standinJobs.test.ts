@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../standin/server';
-import { hordeCall, hordeDeskPop, hordeFixture, popAs, putUpload, submitAs, tinyWebpBytes } from '../standin/testKit';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { hordeCall, hordeDeskPop, hordeFixture, popAs, putUpload, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
 // The stand-in's worker side against the recorded exchanges (shared/data/horde-exchange, copied
 // to test/fixtures/horde): the same requests must get answers with the same key sets.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../standin/server';
-import { DROPPED_JOBS_MAINTENANCE_MESSAGE, OWNER_MAINTENANCE_MESSAGE } from '../standin/workers';
-import { hordeCall, hordeDeskPop, manualClock, popAs, putUpload, submitAs, tinyWebpBytes } from '../standin/testKit';
+import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../../src-main/standin/server';
+import { DROPPED_JOBS_MAINTENANCE_MESSAGE, OWNER_MAINTENANCE_MESSAGE } from '../../src-main/standin/workers';
+import { hordeCall, hordeDeskPop, manualClock, popAs, putUpload, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
 // Job lifecycle rules: compare-and-set submits, the ttl clock and abort sweep, faulted requeues,
 // automatic and owner maintenance, and worker edits. Time is moved by hand (manualClock), so no

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { defaultBridges, HORDEDESK_SAMPLERS, resolveBridge, UNLISTED_BRIDGE } from '../standin/bridges';
-import { baselineMultiplier, imageKudos, jobTtl, safeAmount, type ImageCost } from '../standin/kudos';
-import { mixedRequests } from '../standin/mixed';
-import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../standin/server';
-import { hordeDeskPop, popAs, putUpload, submitAs, tinyWebpBytes } from '../standin/testKit';
+import { defaultBridges, HORDEDESK_SAMPLERS, resolveBridge, UNLISTED_BRIDGE } from '../../src-main/standin/bridges';
+import { baselineMultiplier, imageKudos, jobTtl, safeAmount, type ImageCost } from '../../src-main/standin/kudos';
+import { mixedRequests } from '../../src-main/standin/mixed';
+import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../../src-main/standin/server';
+import { hordeDeskPop, popAs, putUpload, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
 // The request generator, job matching by capabilities and flags, batching, and the kudos and ttl
 // numbers the stand-in answers with.

@@ -2,8 +2,8 @@ import { mkdtempSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../standin/server';
-import { hordeCall, hordeDeskPop, popAs, submitAs, tinyWebpBytes } from '../standin/testKit';
+import { startStandin, STANDIN_KEYS, type StandinHandle, type StandinOptions } from '../../src-main/standin/server';
+import { hordeCall, hordeDeskPop, popAs, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
 // What the soak benchmark and the demo lean on: the ratings journal, a horde restart that keeps
 // the queue, dropped connections, and telling a true duplicate submit from a retry.

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { startStandin, type StandinHandle } from '../standin/server';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
 const MODEL = 'tiny-sd-test';

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { startStandin, type StandinHandle } from '../standin/server';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
 // The answer to a submit is lost after the horde booked it (a dropped connection, a timeout):

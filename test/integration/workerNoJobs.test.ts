@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from 'vitest';
-import { tinyWebpBase64 } from '../standin/mixed';
-import { startStandin, type StandinHandle } from '../standin/server';
+import { tinyWebpBase64 } from '../../src-main/standin/mixed';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
 // A running worker whose pops come back empty says why, from the horde's `skipped` counts

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, expect, test } from 'vitest';
-import { startStandin, type StandinHandle } from '../standin/server';
+import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 import type { WorkerHordePort } from '../../src-main/core/worker/ports';
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, test } from 'vitest';
 import { computeTotals } from '../../src-main/core/kudos/ledger';
-import { DatabaseTooNewError, migrate, openDatabase } from '../../src-main/node/database';
-import { createSqliteKudosLedger } from '../../src-main/node/kudosLedger';
-import { MIGRATIONS } from '../../src-main/node/migrations';
+import { DatabaseTooNewError, migrate, openDatabase } from '../../src-main/node/storage/database';
+import { createSqliteKudosLedger } from '../../src-main/node/kudos/kudosLedger';
+import { MIGRATIONS } from '../../src-main/node/storage/migrations';
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'hordedesk-db-'));
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fetchImage, ImageFetchError, sniffImageMime } from '../../src-main/node/imageFetch';
+import { fetchImage, ImageFetchError, sniffImageMime } from '../../src-main/node/rating/imageFetch';
 
 // Images to rate come from hosts the ratings service names. Property: whatever bytes arrive,
 // the format check names PNG, JPEG or WebP only for bytes that start like one, and a download

@@ -7,7 +7,7 @@ import { UserFacingError } from '../../src-main/common/result';
 import { defaultSettings, settingsPatchSchema, settingsSchema, type Settings } from '../../src-main/common/settings';
 import { parseSettingsFile } from '../../src-main/core/settings/settingsFile';
 import { CorruptSettingsError, createSettingsService, migrateSettings, SETTINGS_MIGRATIONS, type SettingsStorePort } from '../../src-main/core/settings/settingsService';
-import { createConfSettingsStore, headlessConfFactory } from '../../src-main/node/settingsStore';
+import { createConfSettingsStore, headlessConfFactory } from '../../src-main/node/system/settingsStore';
 import { anyJson, brokenJsonText, mutatedJson } from '../helpers/fuzzJson';
 
 // settings.json is a file anyone (another program, a sync tool, a bad disk) may have written;
@@ -24,7 +24,7 @@ function memoryStore(content: unknown): SettingsStorePort & { quarantined: numbe
     quarantined: 0,
     written: [] as Settings[],
     read(): Record<string, unknown> {
-      // As node/settingsStore.ts: anything but an object is a corrupt file.
+      // As node/system/settingsStore.ts: anything but an object is a corrupt file.
       if (typeof current !== 'object' || current === null || Array.isArray(current)) throw new CorruptSettingsError('it does not hold a settings object');
       return current as Record<string, unknown>;
     },

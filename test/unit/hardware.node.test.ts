@@ -8,7 +8,7 @@ afterEach(() => {
 
 describe('detectCapabilityProfile on this machine', () => {
   test('returns a valid profile; without a usable GPU it plans for the CPU alone', async () => {
-    const { detectCapabilityProfile } = await import('../../src-main/node/hardware');
+    const { detectCapabilityProfile } = await import('../../src-main/node/system/hardware');
     const profile = await detectCapabilityProfile();
     expect(capabilityProfileSchema.parse(profile)).toEqual(profile);
     expect(profile.memoryMiB).toBeGreaterThan(0);
@@ -20,7 +20,7 @@ describe('detectCapabilityProfile on this machine', () => {
   });
 
   test('runNvidiaSmi: false still gives a valid profile', async () => {
-    const { detectCapabilityProfile } = await import('../../src-main/node/hardware');
+    const { detectCapabilityProfile } = await import('../../src-main/node/system/hardware');
     expect(capabilityProfileSchema.safeParse(await detectCapabilityProfile({ runNvidiaSmi: false })).success).toBe(true);
   });
 });
@@ -29,7 +29,7 @@ describe('detectCapabilityProfileSafely', () => {
   test('never rejects: a systeminformation failure gives a CPU profile with a note', async () => {
     const broken = () => Promise.reject(new Error('powershell is not available'));
     vi.doMock('systeminformation', () => ({ default: { graphics: broken, osInfo: broken, cpu: broken, mem: broken } }));
-    const { detectCapabilityProfile, detectCapabilityProfileSafely } = await import('../../src-main/node/hardware');
+    const { detectCapabilityProfile, detectCapabilityProfileSafely } = await import('../../src-main/node/system/hardware');
     await expect(detectCapabilityProfile({ runNvidiaSmi: false })).rejects.toThrow('powershell');
 
     const profile = await detectCapabilityProfileSafely({ runNvidiaSmi: false });

@@ -1,9 +1,9 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, test } from 'vitest';
-import { migrate } from '../../src-main/node/database';
-import { createSqliteKudosLedger } from '../../src-main/node/kudosLedger';
-import { ledgerRowsSince, ledgerTotalsBySource } from '../../src-main/node/kudosQueries';
-import { MIGRATIONS } from '../../src-main/node/migrations';
+import { migrate } from '../../src-main/node/storage/database';
+import { createSqliteKudosLedger } from '../../src-main/node/kudos/kudosLedger';
+import { ledgerRowsSince, ledgerTotalsBySource } from '../../src-main/node/kudos/kudosQueries';
+import { MIGRATIONS } from '../../src-main/node/storage/migrations';
 
 function ledgerDb(): DatabaseSync {
   const db = new DatabaseSync(':memory:');

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { AESTHETIC_SCALE, ARTIFACT_KEYS, ARTIFACT_SCALE, INITIAL_RATING_KEY_STATE, handleRatingKey, type KeyModifiers, type RatingKeyAction, type RatingKeyState } from '../../src-renderer/src/pages/ratingKeys';
+import { AESTHETIC_SCALE, ARTIFACT_KEYS, ARTIFACT_SCALE, INITIAL_RATING_KEY_STATE, handleRatingKey, type KeyModifiers, type RatingKeyAction, type RatingKeyState } from '../../src-renderer/src/rating/ratingKeys';
 
 /** Presses keys in order from the initial state; returns the last state and every action. */
 function press(keys: (string | [string, KeyModifiers])[], from: RatingKeyState = INITIAL_RATING_KEY_STATE): { state: RatingKeyState; actions: RatingKeyAction[] } {

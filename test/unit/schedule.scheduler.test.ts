@@ -3,8 +3,8 @@ import { DEFAULT_SCHEDULE_RULES, type ScheduleRules } from '../../src-main/core/
 import { createScheduler, type ScheduleStatus, type WorkerControlPort } from '../../src-main/core/schedule/scheduler';
 import type { WorkerState } from '../../src-main/core/worker/hordeWorker';
 import type { Clock } from '../../src-main/core/worker/ports';
-import { createSimulatedIdleSource } from '../../src-main/node/idleSource';
-import { parseGpuTemperature, readGpuTemperature } from '../../src-main/node/gpuTemperature';
+import { createSimulatedIdleSource } from '../../src-main/node/system/idleSource';
+import { parseGpuTemperature, readGpuTemperature } from '../../src-main/node/system/gpuTemperature';
 
 /** A clock that moves only when told; timers fire in order as it passes them. */
 function fakeClock(start = new Date(2025, 0, 6, 14, 0).getTime()) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createSettingsService } from '../../src-main/core/settings/settingsService';
-import { createConfSettingsStore, headlessConfFactory } from '../../src-main/node/settingsStore';
+import { createConfSettingsStore, headlessConfFactory } from '../../src-main/node/system/settingsStore';
 
 describe('settings on disk (conf)', () => {
   test('saved settings survive a restart', () => {

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { describeNoJobs, readSkipCounts } from '../../src-main/core/worker/skipped';
-import { hordeFixture } from '../standin/testKit';
+import { hordeFixture } from '../helpers/standinKit';
 
 // An empty pop's `skipped` (HORDE-PROTOCOL.md §2.3), read and put in words for the worker card.
 

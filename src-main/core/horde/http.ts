@@ -1,4 +1,4 @@
-// The port through which core code speaks HTTP. Adapters (src-main/node/http.ts, test fakes)
+// The port through which core code speaks HTTP. Adapters (src-main/node/system/http.ts, test fakes)
 // implement it; core stays free of fetch, timers and Node.
 
 /** One HTTP exchange as core code sees it: text in, text out, no streaming. */

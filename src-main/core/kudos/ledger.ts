@@ -23,7 +23,7 @@ export interface LedgerSum {
 }
 
 /**
- * The durable kudos ledger (SQLite in node/kudosLedger.ts). `record` returns only once the
+ * The durable kudos ledger (SQLite in node/kudos/kudosLedger.ts). `record` returns only once the
  * row is on disk, so callers acknowledge a reward after it. Recording the same
  * (source, hordeRef) twice keeps the first row and reports `inserted: false`.
  */

@@ -27,7 +27,7 @@ export interface HistoryFilter {
   maxRating: number;
 }
 
-/** The SQLite side of rating: cache index, queue, ratings, ledger rows (node/ratingStore.ts). */
+/** The SQLite side of rating: cache index, queue, ratings, ledger rows (node/rating/ratingStore.ts). */
 export interface RatingStorePort {
   queued(count: number): CachedImage[];
   queuedCount(): number;
@@ -67,7 +67,7 @@ export interface ImageCachePort {
   remove(file: string): void;
 }
 
-/** The ratings service as the rater needs it (core/rating/client.ts + node/imageFetch.ts). */
+/** The ratings service as the rater needs it (core/rating/client.ts + node/rating/imageFetch.ts). */
 export interface RatingsRemotePort {
   newImage(datasetId: string | null): Promise<{ id: string; url: string; datasetId: string | null; instruction: string | null }>;
   fetchImage(url: string): Promise<{ bytes: Uint8Array; mime: string }>;

@@ -11,7 +11,7 @@ export class CorruptSettingsError extends Error {
   }
 }
 
-/** The settings port: electron-store in Electron, conf in headless (node/settingsStore.ts). */
+/** The settings port: electron-store in Electron, conf in headless (node/system/settingsStore.ts). */
 export interface SettingsStorePort {
   readonly path: string;
   /** The stored object, `{}` when there is no file yet; throws CorruptSettingsError. */

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { ExecutionProvider } from '../../common/hardware';
+import { generationParamsSchema, type GenerationParams, type GenerationRequest, type InferenceProgress, type ProviderStatus } from '../../common/inference';
+import { UserFacingError } from '../../common/result';
+import type { Logger } from '../../core/log';
+import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
+import type { GenerationResult, InferenceHost } from './inferenceHost';
+
+export interface ModelEntry {
+  name: string;
+  dir: string;
+  ready: boolean;
+  /** Why the folder cannot be used, in words for the user. */
+  problem: string | null;
+}
+
+export interface GenerationOutcome {
+  jobId: string;
+  model: string;
+  provider: ProviderStatus;
+  images: { dataUrl: string; width: number; height: number; seed: number }[];
+  warnings: string[];
+  stats: { wallMs: number; runMs: number; runs: number; meanStepMs: number };
+}
+
+/** Model folders under `<dataDir>/models`, each checked for the published SD ONNX layout. */
+export function listModelFolders(modelsDir: string): ModelEntry[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => {
+      const dir = join(modelsDir, d.name);
+      try {
+        inspectModelFolder(dir);
+        return { name: d.name, dir, ready: true, problem: null };
+      } catch (error) {
+        return { name: d.name, dir, ready: false, problem: error instanceof Error ? error.message : String(error) };
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The Generate page's service: one model loaded at a time in the inference worker, one job at a
+ * time, progress forwarded as events, images returned as PNG data URLs.
+ */
+export function createGenerationService(options: {
+  modelsDir: string;
+  host: InferenceHost;
+  providers: () => Promise<ExecutionProvider[]>;
+  onProgress: (progress: InferenceProgress) => void;
+  log: Logger;
+}) {
+  const { host, log } = options;
+  let loaded: { model: string; status: ProviderStatus } | null = null;
+  let busy: string | null = null;
+  mkdirSync(options.modelsDir, { recursive: true });
+
+  async function ensureModel(model: string): Promise<ProviderStatus> {
+    if (loaded?.model === model) return loaded.status;
+    const entry = listModelFolders(options.modelsDir).find((m) => m.name === model);
+    if (!entry) throw new UserFacingError('unknown-model', `There is no model called "${model}" in ${options.modelsDir}.`);
+    if (!entry.ready) throw new UserFacingError('model-format', entry.problem ?? 'The model folder is not usable.');
+    loaded = null;
+    const status = await host.load(entry.dir, await options.providers());
+    log.info(`loaded ${model} on ${status.provider}${status.fallbackReason ? ` (fell back: ${status.fallbackReason})` : ''}`);
+    loaded = { model, status };
+    return status;
+  }
+
+  // One job at a time, page or worker, in the order they were asked for.
+  let turn: Promise<unknown> = Promise.resolve();
+  const cancelledWhileWaiting = new Set<string>();
+
+  /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
+  async function run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
+    const previous = turn;
+    let release = (): void => undefined;
+    turn = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous.catch(() => undefined);
+    busy = jobId;
+    try {
+      if (cancelledWhileWaiting.delete(jobId)) throw new UserFacingError('cancelled', 'The job was cancelled.');
+      const progress = (p: InferenceProgress): void => {
+        options.onProgress(p);
+        onProgress?.(p);
+      };
+      progress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
+      const provider = await ensureModel(model);
+      return { provider, result: await host.generate(jobId, params, progress) };
+    } finally {
+      busy = null;
+      release();
+    }
+  }
+
+  return {
+    modelsDir: options.modelsDir,
+    list: () => listModelFolders(options.modelsDir),
+    readyModels: () => listModelFolders(options.modelsDir).filter((m) => m.ready).map((m) => m.name),
+    status: () => ({ model: loaded?.model ?? null, provider: loaded?.status ?? null, busyJobId: busy }),
+    run,
+    async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
+      const params = generationParamsSchema.parse(request);
+      const jobId = randomUUID();
+      const { provider, result } = await run(model, params, jobId);
+      const images = await Promise.all(
+        result.images.map(async (img) => {
+          const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+          return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
+        }),
+      );
+      const { stats } = result;
+      const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
+      return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
+    },
+    cancel(jobId: string): boolean {
+      if (busy === jobId) host.cancel(jobId);
+      else cancelledWhileWaiting.add(jobId);
+      return true;
+    },
+    async close(): Promise<void> {
+      await host.dispose();
+    },
+  };
+}
+
+export type GenerationService = ReturnType<typeof createGenerationService>;

@@ -1,0 +1,138 @@
+import { Worker } from 'node:worker_threads';
+import type { ExecutionProvider } from '../../common/hardware';
+import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../common/inference';
+import { UserFacingError } from '../../common/result';
+import type { Logger } from '../../core/log';
+import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunStats } from '../../workers/protocol';
+
+/** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
+export function defaultWorkerUrl(): URL {
+  return import.meta.url.endsWith('.ts') ? new URL('../../workers/inference.worker.ts', import.meta.url) : new URL('./inference.worker.js', import.meta.url);
+}
+
+export interface GenerationResult {
+  images: GeneratedImage[];
+  stats: RunStats;
+}
+
+/** A host message before its request id is assigned (Omit distributed over the union). */
+type Unnumbered<T> = T extends unknown ? Omit<T, 'requestId'> : never;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  jobId?: string;
+  onProgress?: (progress: InferenceProgress) => void;
+}
+
+/**
+ * Runs the SD pipeline in a worker thread so the main thread never blocks. If the worker dies,
+ * every request in flight fails with a clear error and the next request starts a fresh worker
+ * (reloading the last model first).
+ */
+export class InferenceHost {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private lastLoad: { modelDir: string; providers: ExecutionProvider[] } | null = null;
+  private loaded = false;
+  private disposed = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly workerUrl: URL = defaultWorkerUrl(),
+  ) {}
+
+  /** Loads a model folder, trying `providers` in order; resolves with the provider in use. */
+  async load(modelDir: string, providers: ExecutionProvider[]): Promise<ProviderStatus> {
+    this.lastLoad = { modelDir, providers };
+    const status = (await this.request({ type: 'load', modelDir, providers })) as ProviderStatus;
+    this.loaded = true;
+    return status;
+  }
+
+  /** Generates `params.n` images; progress arrives per sampler step. */
+  async generate(jobId: string, params: GenerationParams, onProgress?: (progress: InferenceProgress) => void): Promise<GenerationResult> {
+    if (!this.loaded) {
+      if (!this.lastLoad) throw new UserFacingError('no-model', 'No model is loaded yet.');
+      await this.load(this.lastLoad.modelDir, this.lastLoad.providers);
+    }
+    return (await this.request({ type: 'run', jobId, params }, { jobId, onProgress })) as GenerationResult;
+  }
+
+  /** Stops a running job at the next sampler step; its promise rejects with code `cancelled`. */
+  cancel(jobId: string): void {
+    this.worker?.postMessage({ type: 'cancel', jobId } satisfies HostMessage);
+  }
+
+  /** Releases the model's sessions (GPU memory) but keeps the worker. */
+  async unload(): Promise<void> {
+    if (!this.worker) return;
+    await this.request({ type: 'unload' });
+    this.loaded = false;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+  }
+
+  private spawn(): Worker {
+    if (this.worker) return this.worker;
+    if (this.disposed) throw new UserFacingError('disposed', 'The inference engine has been shut down.');
+    // Running from TypeScript sources (dev, tests): the worker needs tsx's loader too.
+    const execArgv = this.workerUrl.pathname.endsWith('.ts') ? [...process.execArgv.filter((a) => !a.startsWith('--input-type')), '--import', 'tsx'] : process.execArgv;
+    const worker = new Worker(this.workerUrl, { execArgv });
+    worker.on('message', (raw: unknown) => this.onMessage(raw));
+    worker.on('error', (error) => this.onCrash(worker, error));
+    worker.on('exit', (code) => this.onCrash(worker, new Error(`exit code ${code}`)));
+    this.worker = worker;
+    this.loaded = false;
+    return worker;
+  }
+
+  private request(message: Unnumbered<Extract<HostMessage, { requestId: number }>>, extra: Partial<Pending> = {}): Promise<unknown> {
+    const worker = this.spawn();
+    const requestId = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject, ...extra });
+      worker.postMessage({ ...message, requestId } as HostMessage);
+    });
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = workerMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.log.error('the inference worker sent a malformed message', parsed.error);
+      return;
+    }
+    const message = parsed.data;
+    if (message.type === 'ready') return;
+    if (message.type === 'progress') {
+      for (const pending of this.pending.values()) if (pending.jobId === message.progress.jobId) pending.onProgress?.(message.progress);
+      return;
+    }
+    const pending = this.pending.get(message.requestId);
+    if (!pending) return;
+    this.pending.delete(message.requestId);
+    if (message.type === 'error') pending.reject(new UserFacingError(message.code, message.message));
+    else if (message.type === 'loaded') pending.resolve(message.status);
+    else if (message.type === 'result') pending.resolve({ images: message.images, stats: message.stats });
+    else pending.resolve(undefined);
+  }
+
+  private onCrash(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    this.loaded = false;
+    if (this.disposed) return;
+    this.log.error('the inference worker stopped unexpectedly; a fresh one starts with the next request', error);
+    const failure = new UserFacingError('worker-crashed', `The image generator stopped unexpectedly (${error.message}). HordeDesk restarted it; the job in progress was not finished.`, { cause: error });
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(failure);
+    }
+  }
+}

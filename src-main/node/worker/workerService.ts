@@ -1,0 +1,121 @@
+import type { WorkerStatusDto } from '../../common/contract';
+import type { PopRequest } from '../../common/horde';
+import { UserFacingError } from '../../common/result';
+import type { HordeClient } from '../../core/horde/client';
+import type { KudosLedgerPort } from '../../core/kudos/ledger';
+import type { Logger } from '../../core/log';
+import type { SecretStorePort } from '../../core/secrets';
+import type { SettingsService } from '../../core/settings/settingsService';
+import { HordeWorker, type WorkerStatus } from '../../core/worker/hordeWorker';
+import { hordeDeskPopBody } from '../../core/worker/popBody';
+import type { Clock, DeliveryPort, JobLogPort } from '../../core/worker/ports';
+import { kudosPerHour, mpsPerSecond } from '../../core/worker/stats';
+import type { GenerationService } from '../inference/generation';
+
+/** Timers on Node's event loop; unref'd so a sleeping worker never keeps a process alive. */
+export const nodeClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface WorkerServiceOptions {
+  horde: HordeClient;
+  generation: GenerationService;
+  delivery: DeliveryPort;
+  ledger: KudosLedgerPort;
+  jobLog: JobLogPort;
+  settings: SettingsService;
+  secrets: SecretStorePort;
+  suggestedMaxPixels: () => Promise<number>;
+  bridgeAgent: string;
+  log: Logger;
+  clock?: Clock;
+  onStatus: (status: WorkerStatusDto) => void;
+}
+
+/**
+ * The horde worker wired to this app: settings and the hardware profile make the pop, the
+ * inference worker thread generates, sharp and fetch deliver, SQLite keeps the ledger and log.
+ */
+export function createWorkerService(options: WorkerServiceOptions) {
+  const clock = options.clock ?? nodeClock;
+  const { settings, generation } = options;
+  let maxPixels = 262144;
+
+  const toDto = (status: WorkerStatus): WorkerStatusDto => ({
+    ...status,
+    mpsPerSecond: mpsPerSecond(status.stats),
+    kudosPerHour: kudosPerHour(status.stats, clock.now()),
+    kudos24h: options.ledger.sumSince(clock.now() - 24 * 3600_000).find((r) => r.source === 'job')?.total ?? 0,
+  });
+
+  const popBody = (models: string[]): PopRequest => {
+    const { workerName, nsfw, amount, blacklist } = settings.get();
+    return hordeDeskPopBody({ name: workerName, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist });
+  };
+
+  const worker = new HordeWorker(
+    {
+      horde: options.horde,
+      generator: {
+        // The models the user chose (all ready ones by default) that are really ready.
+        readyModels: () => {
+          const chosen = settings.get().models;
+          return generation.readyModels().filter((m) => chosen === null || chosen.includes(m));
+        },
+        async generate(job, onProgress) {
+          const { result } = await generation.run(job.model, job.params, job.ids[0] as string, onProgress);
+          return result.images;
+        },
+        cancel: (jobId) => void generation.cancel(jobId),
+      },
+      delivery: options.delivery,
+      ledger: options.ledger,
+      jobLog: options.jobLog,
+      clock,
+      log: options.log,
+      popBody,
+      maxPixels: () => maxPixels,
+    },
+    (status) => options.onStatus(toDto(status)),
+  );
+
+  return {
+    status: () => toDto(worker.status()),
+    async start(): Promise<WorkerStatusDto> {
+      if (!options.secrets.getApiKey()) throw new UserFacingError('no-api-key', 'Set your AI Horde API key in Settings first.');
+      if (settings.get().workerName === '') throw new UserFacingError('no-worker-name', 'Choose a worker name in Settings first.');
+      maxPixels = settings.get().maxPixels ?? (await options.suggestedMaxPixels());
+      worker.start();
+      return toDto(worker.status());
+    },
+    pause: () => {
+      worker.pause();
+      return toDto(worker.status());
+    },
+    stopNow: () => {
+      worker.stopNow();
+      return toDto(worker.status());
+    },
+    /** Asks the horde to lift maintenance (PUT workers/{id}), then starts again. */
+    async leaveMaintenance(): Promise<WorkerStatusDto> {
+      const name = settings.get().workerName;
+      const details = await options.horde.getWorkerByName(name);
+      await options.horde.modifyWorker(details.id, { maintenance: false });
+      options.log.info(`asked the horde to take worker ${name} out of maintenance`);
+      return this.start();
+    },
+    /** On quit: stop popping, fault what cannot finish, and wait for deliveries (bounded). */
+    async shutdown(graceMs = 20_000): Promise<void> {
+      worker.stopNow();
+      await Promise.race([worker.whenIdle(), clock.sleep(graceMs)]);
+    },
+  };
+}
+
+export type WorkerService = ReturnType<typeof createWorkerService>;

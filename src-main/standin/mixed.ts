@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { HORDEDESK_SAMPLERS } from './bridges';
+import { createRng } from './queue';
+import type { GenerationRequestBody } from './requests';
+
+// Realistic requests for soak tests and demos, the same for the same seed: every sampler HordeDesk
+// implements (cycled, so any 11 requests with supported samplers cover them all) and now and then
+// k_dpm_fast/dpmsolver; karras on and off; sizes in multiples of 64; batches; R2 and inline
+// delivery; seeds as strings (numbers, words, or none); clip_skip; and a share of requests with
+// a feature HordeDesk does not implement: hires_fix and tiling reach it (and must be faulted),
+// while post-processing, LoRA, img2img and ControlNet only reach a worker whose pop allows them.
+
+/** Knobs of {@link mixedRequests}; every one has a default. */
+export interface MixedOptions {
+  /** Smallest and largest side in px, multiples of 64. Defaults 64 and 1024. */
+  minSize?: number;
+  maxSize?: number;
+  /** Each request names one of these. Default ["stable_diffusion"]. */
+  models?: readonly string[];
+  /** Steps are drawn from 1..maxSteps (1..8 for lcm). Default 50. */
+  maxSteps?: number;
+  /** Images per request: 1, or 2..maxN (always 1 when maxN is 1). Default 4. */
+  maxN?: number;
+  /** Share of requests with `r2: true`. Default 0.5. */
+  r2Share?: number;
+  /** Share of requests using one feature HordeDesk does not implement. Default 0.15. */
+  unsupportedShare?: number;
+  /** Share of requests with a sampler HordeDesk does not implement. Default 0.08. */
+  unsupportedSamplerShare?: number;
+  /** Share of requests flagged NSFW (only `nsfw: true` workers get those). Default 0. */
+  nsfwShare?: number;
+}
+
+const UNSUPPORTED_SAMPLERS = ['k_dpm_fast', 'dpmsolver'];
+const SUBJECTS = ['a lighthouse on a cliff', 'a red fox in snow', 'a cabin by a lake', 'an old robot reading', 'a city street at night', 'a bowl of ramen', 'a sailing ship in a storm', 'a desert canyon'];
+const STYLES = ['at sunset', 'watercolor', 'oil painting', 'studio photo', 'pixel art', 'misty morning', 'ink sketch', 'cinematic lighting'];
+const NEGATIVES = ['blurry, lowres', 'text, watermark', 'deformed hands'];
+
+let tinyWebp: string | undefined;
+/** An 8×8 WebP in base64 (test/fixtures/horde/tiny.webp) for img2img and ControlNet sources. */
+export function tinyWebpBase64(): string {
+  tinyWebp ??= readFileSync(new URL('../../test/fixtures/horde/tiny.webp', import.meta.url)).toString('base64');
+  return tinyWebp;
+}
+
+/** A numeric seed for the generator from a number or any text. */
+function seedOf(seed: number | string): number {
+  if (typeof seed === 'number') return seed >>> 0;
+  let hash = 2166136261;
+  for (const char of seed) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 16777619) >>> 0;
+  return hash;
+}
+
+/** `count` request bodies, deterministic for a given seed and options. */
+export function mixedRequests(count: number, seed: number | string, opts: MixedOptions = {}): GenerationRequestBody[] {
+  const minSize = opts.minSize ?? 64;
+  const maxSize = opts.maxSize ?? 1024;
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  if (minSize % 64 || maxSize % 64 || minSize < 64 || maxSize < minSize) throw new RangeError('sizes must be multiples of 64 with 64 <= minSize <= maxSize');
+  const models = opts.models ?? ['stable_diffusion'];
+  if (models.length === 0) throw new RangeError('models must not be empty');
+  const rng = createRng(seedOf(seed));
+  const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
+  const chance = (share: number) => rng() < share;
+  const offset = int(0, HORDEDESK_SAMPLERS.length - 1);
+  let supported = 0;
+
+  const bodies: GenerationRequestBody[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const sampler = chance(opts.unsupportedSamplerShare ?? 0.08)
+      ? pick(UNSUPPORTED_SAMPLERS)
+      : (HORDEDESK_SAMPLERS[(offset + supported++) % HORDEDESK_SAMPLERS.length] as string);
+    const lcm = sampler === 'lcm';
+    const params: NonNullable<GenerationRequestBody['params']> = {
+      sampler_name: sampler as NonNullable<NonNullable<GenerationRequestBody['params']>['sampler_name']>,
+      karras: chance(0.5),
+      width: int(minSize / 64, maxSize / 64) * 64,
+      height: int(minSize / 64, maxSize / 64) * 64,
+      steps: lcm ? int(1, 8) : int(1, opts.maxSteps ?? 50),
+      cfg_scale: lcm ? int(2, 4) / 2 : int(2, 24) / 2,
+      n: (opts.maxN ?? 4) <= 1 || chance(0.55) ? 1 : int(2, opts.maxN ?? 4),
+    };
+    const seedKind = rng();
+    if (seedKind < 0.7) params.seed = String(int(0, 4294967295));
+    else if (seedKind < 0.8) params.seed = `${pick(['sunrise', 'pebble', 'orbit'])}-${int(1, 99)}`;
+    if (chance(0.3)) params.clip_skip = int(1, 2);
+    const body: GenerationRequestBody = {
+      prompt: `${pick(SUBJECTS)}, ${pick(STYLES)}${chance(0.3) ? `###${pick(NEGATIVES)}` : ''}`,
+      params,
+      models: [pick(models)],
+      nsfw: chance(opts.nsfwShare ?? 0),
+      censor_nsfw: false,
+      r2: chance(opts.r2Share ?? 0.5),
+    };
+    if (chance(opts.unsupportedShare ?? 0.15)) addUnsupported(body, params, pick(['post_processing', 'loras', 'img2img', 'hires_fix', 'tiling', 'control_type']));
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+function addUnsupported(body: GenerationRequestBody, params: NonNullable<GenerationRequestBody['params']>, feature: string): void {
+  switch (feature) {
+    case 'post_processing':
+      params.post_processing = [params.width === params.height ? 'RealESRGAN_x4plus' : 'GFPGAN'];
+      break;
+    case 'loras':
+      params.loras = [{ name: '247778', model: 0.8 }];
+      break;
+    case 'img2img':
+      body.source_image = tinyWebpBase64();
+      body.source_processing = 'img2img';
+      params.denoising_strength = 0.6;
+      break;
+    case 'hires_fix':
+      params.hires_fix = true;
+      break;
+    case 'tiling':
+      params.tiling = true;
+      break;
+    default:
+      params.control_type = 'canny';
+      body.source_image = tinyWebpBase64();
+  }
+}

@@ -1,0 +1,137 @@
+import { useEffect, useState } from 'react';
+import type { ScheduleRules } from '../../../src-main/common/settings';
+import { useBridge, useCommand } from '../bridge/BridgeContext';
+import { settingsErrors } from '../settings/settingsErrors';
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** The rules as typed: the two number fields stay text until the app has checked them. */
+type Draft = Omit<ScheduleRules, 'idleMinutes' | 'maxGpuTempC'> & { idleMinutes: string; maxGpuTempC: string };
+
+function draftOf(rules: ScheduleRules): Draft {
+  return { ...rules, idleMinutes: String(rules.idleMinutes), maxGpuTempC: rules.maxGpuTempC === null ? '' : String(rules.maxGpuTempC) };
+}
+
+/** Fields this card shows an error next to; anything else goes in the line under the button. */
+function shownHere(field: string): boolean {
+  return /^schedule\.(idleMinutes|maxGpuTempC|windows(\.\d+)?)(\.|$)/.test(field);
+}
+
+const PART = { days: 'Days', start: 'From', end: 'To' } as Record<string, string>;
+
+/** The messages for one row of hours, each led by the part of the row it is about. */
+function rowErrors(errors: Record<string, string>, row: number): string[] {
+  const prefix = `schedule.windows.${row}`;
+  return Object.entries(errors)
+    .filter(([field]) => field === prefix || field.startsWith(`${prefix}.`))
+    .map(([field, message]) => {
+      const part = PART[field.slice(prefix.length + 1).split('.')[0] ?? ''];
+      return part ? `${part}: ${message}` : message;
+    });
+}
+
+/** When the worker runs by itself: idle rules, battery, hours, heat; plus notifications and autostart. */
+export function ScheduleCard() {
+  const bridge = useBridge();
+  const settings = useCommand('settings.get', {});
+  const [rules, setRules] = useState<Draft | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [extras, setExtras] = useState({ notifications: false, autostart: false });
+  const [message, setMessage] = useState('');
+  useEffect(() => {
+    if (settings.data) {
+      setRules(draftOf(settings.data.schedule));
+      setExtras({ notifications: settings.data.notifications, autostart: settings.data.autostart });
+    }
+  }, [settings.data]);
+  if (!rules) return null;
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]): void => setRules({ ...rules, [key]: value });
+  const save = (): void => {
+    setMessage('');
+    bridge
+      .invoke('settings.update', { schedule: rules, ...extras })
+      .then((s) => {
+        settings.set(s);
+        setErrors({});
+        setMessage('Saved.');
+      })
+      .catch((e: unknown) => {
+        // Each message once: next to its field, or (if no field here shows it) in the line below.
+        const refused = settingsErrors(e, shownHere);
+        setErrors(refused.fields);
+        setMessage(refused.message);
+      });
+  };
+  return (
+    <section className="card settings" data-testid="schedule-card">
+      <h2>When to work</h2>
+      <label>
+        <span>Mode</span>
+        <select name="scheduleMode" value={rules.mode} onChange={(e) => set('mode', e.target.value as ScheduleRules['mode'])}>
+          <option value="idle">Only when I am away (no keyboard or mouse input)</option>
+          <option value="always">Always</option>
+          <option value="never">Only when I press Start</option>
+        </select>
+      </label>
+      <div className="row">
+        <label>
+          <span>Minutes without input</span>
+          <input name="scheduleIdleMinutes" inputMode="numeric" value={rules.idleMinutes} onChange={(e) => set('idleMinutes', e.target.value)} aria-invalid={errors['schedule.idleMinutes'] ? true : undefined} />
+          {errors['schedule.idleMinutes'] && <small className="error" data-testid="error-schedule-idleMinutes">{errors['schedule.idleMinutes']}</small>}
+        </label>
+        <label>
+          <span>When I come back</span>
+          <select name="scheduleOnReturn" value={rules.onReturn} onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}>
+            <option value="finish">Finish the job in hand, then stop</option>
+            <option value="stopNow">Stop at once (the job is reported as faulted)</option>
+          </select>
+        </label>
+        <label>
+          <span>GPU temperature limit (°C)</span>
+          <input name="scheduleMaxTemp" inputMode="numeric" placeholder="none" value={rules.maxGpuTempC} onChange={(e) => set('maxGpuTempC', e.target.value)} aria-invalid={errors['schedule.maxGpuTempC'] ? true : undefined} />
+          {errors['schedule.maxGpuTempC'] && <small className="error" data-testid="error-schedule-maxGpuTempC">{errors['schedule.maxGpuTempC']}</small>}
+        </label>
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={rules.pauseOnBattery} onChange={(e) => set('pauseOnBattery', e.target.checked)} /> Not on battery
+      </label>
+      <div>
+        <span>Hours (empty = any time)</span>
+        {rules.windows.map((w, i) => (
+          <div className="row" key={i}>
+            {DAYS.map((d, day) => (
+              <label className="check" key={d}>
+                <input
+                  type="checkbox"
+                  checked={w.days.includes(day)}
+                  onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x)))}
+                />
+                {d}
+              </label>
+            ))}
+            <input aria-label="From" value={w.start} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
+            <input aria-label="To" value={w.end} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
+            <button onClick={() => set('windows', rules.windows.filter((_, j) => j !== i))}>Remove</button>
+            {rowErrors(errors, i).map((m) => (
+              <small className="error" key={m} data-testid={`error-schedule-hours-${i + 1}`}>
+                {m}
+              </small>
+            ))}
+          </div>
+        ))}
+        {errors['schedule.windows'] && <small className="error">{errors['schedule.windows']}</small>}
+        <button onClick={() => set('windows', [...rules.windows, { days: [0, 1, 2, 3, 4, 5, 6], start: '22:00', end: '08:00' }])}>Add hours</button>
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} /> Notify me (maintenance, a rating session synced)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={extras.autostart} onChange={(e) => setExtras({ ...extras, autostart: e.target.checked })} /> Start HordeDesk when I log in (desktop app)
+      </label>
+      <div className="actions">
+        <button onClick={save}>Save schedule</button>
+        <span data-testid="schedule-message">{message}</span>
+      </div>
+    </section>
+  );
+}
