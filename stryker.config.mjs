@@ -25,9 +25,9 @@ export const groups = {
     mutate: ['src-main/headless/server.ts', 'src-main/headless/wsTransport.ts', 'src-main/headless/access.ts'],
     testFiles: ['test/integration/headless.test.ts', 'test/integration/headlessServer.test.ts', 'test/integration/bridgeReconnect.test.ts'],
   },
-  /** The restricted unpickler and its limits, the ZIP reader, the streamed safetensors reader. */
+  /** The restricted unpickler and its limits, the ZIP reader, the streamed safetensors reader, their one error class. */
   readers: {
-    mutate: ['src-main/inference/convert/ckpt/**/*.ts', 'src-main/inference/convert/safetensors.ts'],
+    mutate: ['src-main/inference/convert/ckpt/**/*.ts', 'src-main/inference/convert/safetensors.ts', 'src-main/inference/convert/formatError.ts'],
     // Not ckptFuzz.test.ts: it only asserts "no crash", which these tests check case by case, and its 12 s would run
     // for every surviving mutant.
     testFiles: [

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { OpaqueType, SafeFn, StorageType, UnsafeCheckpointError, resolveGlobal } from '../../src-main/inference/convert/ckpt/allowList';
 import { DEFAULT_UNPICKLE_LIMITS, unpickle } from '../../src-main/inference/convert/ckpt/unpickle';
-import { CkptFormatError } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
 import { OP, global, int, pickle, storage, str, tensor, tuple } from '../helpers/pickle';
 
 const split = (full: string): [string, string] => {
@@ -89,7 +89,7 @@ describe('the stand-ins', () => {
     ['a fractional stride', [okStorage, int(0), ints(2), tuple([OP.BINFLOAT, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0])], /_rebuild_tensor_v2: stride is not a tuple/],
     ['size and stride of different ranks', [okStorage, int(0), ints(2, 3), ints(3)], /size and stride differ in rank/],
   ])('_rebuild_tensor_v2 refuses %s', (_name, args, message) => {
-    expect(() => unpickle(rebuild(...args))).toThrow(CkptFormatError);
+    expect(() => unpickle(rebuild(...args))).toThrow(CheckpointFormatError);
     expect(() => unpickle(rebuild(...args))).toThrow(message);
   });
 

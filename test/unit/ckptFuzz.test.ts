@@ -10,8 +10,9 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { UnsafeCheckpointError } from '../../src-main/inference/convert/ckpt/allowList';
 import { openCkpt } from '../../src-main/inference/convert/ckpt/ckptReader';
 import { unpickle } from '../../src-main/inference/convert/ckpt/unpickle';
-import { CkptFormatError, entryDataOffset, readExact, readZipIndex } from '../../src-main/inference/convert/ckpt/zip';
-import { CheckpointFormatError, SafetensorsReader, parseSafetensorsHeader, writeSafetensors } from '../../src-main/inference/convert/safetensors';
+import { entryDataOffset, readExact, readZipIndex } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
+import { SafetensorsReader, parseSafetensorsHeader, writeSafetensors } from '../../src-main/inference/convert/safetensors';
 
 const FIX = fileURLToPath(new URL('../fixtures/ckpt', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-fuzz-'));
@@ -90,7 +91,7 @@ const opcodeSoup = fc.array(opcode, { maxLength: 60 }).map((ops) => Uint8Array.f
 describe('fuzz: the pickle reader', () => {
   // Read inside the tests that use them: code run outside a test counts as "static" for mutation testing.
   const seeds = (): Uint8Array[] => [fixturePickle('lightning.ckpt'), fixturePickle('bare_proto4.ckpt')];
-  const check = (bytes: Uint8Array): void => parsesOrFailsClearly(() => void unpickle(bytes), CkptFormatError, UnsafeCheckpointError);
+  const check = (bytes: Uint8Array): void => parsesOrFailsClearly(() => void unpickle(bytes), CheckpointFormatError, UnsafeCheckpointError);
 
   test('the seeds parse', () => {
     for (const v of seeds()) expect(unpickle(v)).toBeInstanceOf(Map);
@@ -132,7 +133,7 @@ describe('fuzz: the ZIP reader and openCkpt', () => {
       } finally {
         ckpt.close();
       }
-    }, CkptFormatError, UnsafeCheckpointError);
+    }, CheckpointFormatError, UnsafeCheckpointError);
   };
 
   test('random bytes, bare and behind a ZIP local-header signature', () => {

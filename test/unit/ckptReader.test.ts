@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { halfToFloat, openCkpt } from '../../src-main/inference/convert/ckpt/ckptReader';
+import { openCkpt } from '../../src-main/inference/convert/ckpt/ckptReader';
+import { fromHalfBits } from '../../src-main/inference/graph/float16';
 import { DEFAULT_UNPICKLE_LIMITS } from '../../src-main/inference/convert/ckpt/unpickle';
-import { CkptFormatError } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
 import { ckptWithPickle, storedZip } from '../helpers/ckptZip';
 import { OP, dictPickle, global, int, pickle, str, tensor } from '../helpers/pickle';
 
@@ -75,7 +76,7 @@ describe('format errors', () => {
     const p = join(tmp, 'legacy.ckpt');
     // Legacy files begin with a protocol 2 pickle of the magic number (LONG1 0x1950a86a20f9469cfc6c).
     writeFileSync(p, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
-    expect(() => openCkpt(p)).toThrow(CkptFormatError);
+    expect(() => openCkpt(p)).toThrow(CheckpointFormatError);
     expect(() => openCkpt(p)).toThrow(/legacy \(pre-1\.6\) torch\.save format/);
   });
 
@@ -88,7 +89,7 @@ describe('format errors', () => {
   test.each([100, 1000, 2000, 2480])('a zip truncated to %i bytes is refused', (n) => {
     const p = join(tmp, `trunc${n}.ckpt`);
     writeFileSync(p, readFileSync(join(FIX, 'lightning.ckpt')).subarray(0, n));
-    expect(() => openCkpt(p)).toThrow(CkptFormatError);
+    expect(() => openCkpt(p)).toThrow(CheckpointFormatError);
     expect(() => openCkpt(p)).toThrow(/truncated|corrupt/);
   });
 
@@ -101,16 +102,17 @@ describe('format errors', () => {
   });
 });
 
-describe('halfToFloat', () => {
+// The F16 decoder the reader uses is the graph builder's own (one decoder in the code base).
+describe('fromHalfBits', () => {
   test('decodes zero, subnormals, normals, infinities and NaN', () => {
-    expect(halfToFloat(0x0000)).toBe(0);
-    expect(halfToFloat(0x0001)).toBe(2 ** -24);
-    expect(halfToFloat(0x3c00)).toBe(1);
-    expect(halfToFloat(0xc000)).toBe(-2);
-    expect(halfToFloat(0x7bff)).toBe(65504);
-    expect(halfToFloat(0x7c00)).toBe(Infinity);
-    expect(halfToFloat(0xfc00)).toBe(-Infinity);
-    expect(halfToFloat(0x7e00)).toBeNaN();
+    expect(fromHalfBits(0x0000)).toBe(0);
+    expect(fromHalfBits(0x0001)).toBe(2 ** -24);
+    expect(fromHalfBits(0x3c00)).toBe(1);
+    expect(fromHalfBits(0xc000)).toBe(-2);
+    expect(fromHalfBits(0x7bff)).toBe(65504);
+    expect(fromHalfBits(0x7c00)).toBe(Infinity);
+    expect(fromHalfBits(0xfc00)).toBe(-Infinity);
+    expect(fromHalfBits(0x7e00)).toBeNaN();
   });
 });
 
@@ -124,7 +126,7 @@ function ckptFile(name: string, pickleBytes: Uint8Array, storages: Record<string
   return p;
 }
 const refusesWith = (path: string, message: RegExp): void => {
-  expect(() => openCkpt(path)).toThrow(CkptFormatError);
+  expect(() => openCkpt(path)).toThrow(CheckpointFormatError);
   expect(() => openCkpt(path)).toThrow(message);
 };
 const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -246,7 +248,7 @@ describe('reading a tensor', () => {
   ])('%s is refused', (name, t, data, message) => {
     const ckpt = one(`${name}.ckpt`, t, data);
     try {
-      expect(() => ckpt.read('w')).toThrow(CkptFormatError);
+      expect(() => ckpt.read('w')).toThrow(CheckpointFormatError);
       expect(() => ckpt.read('w')).toThrow(message);
     } finally {
       ckpt.close();
@@ -270,7 +272,7 @@ describe('reading a tensor', () => {
     const before = openFds();
     for (let i = 0; i < 20; i++) {
       openCkpt(good).close();
-      expect(() => openCkpt(bad)).toThrow(CkptFormatError);
+      expect(() => openCkpt(bad)).toThrow(CheckpointFormatError);
     }
     expect(openFds()).toBe(before);
     const ckpt = openCkpt(good);

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { UnsafeCheckpointError } from '../../src-main/inference/convert/ckpt/allowList';
 import { openCkpt } from '../../src-main/inference/convert/ckpt/ckptReader';
 import { DEFAULT_UNPICKLE_LIMITS, unpickle } from '../../src-main/inference/convert/ckpt/unpickle';
-import { CkptFormatError } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
 import { nestedDictBomb } from '../helpers/ckptZip';
 import { callInWorker, stopWorkers } from '../helpers/inWorker';
 
@@ -105,8 +105,8 @@ describe('malformed pickles', () => {
     ['unbalanced stack', pk(0x80, 2, 'N', 'N', '.')],
     ['missing memo', pk(0x80, 2, 'h', 7, '.')],
     ['bad persistent id', pk(0x80, 2, 'X', u32(3), 'abc', 'Q', '.')],
-  ])('%s → CkptFormatError', (_name, p) => {
-    expect(() => unpickle(p)).toThrow(CkptFormatError);
+  ])('%s → CheckpointFormatError', (_name, p) => {
+    expect(() => unpickle(p)).toThrow(CheckpointFormatError);
   });
 
   test('plain data decodes: ints, floats, strings, tuples, dicts', () => {
@@ -185,7 +185,7 @@ describe('time and memory stay bounded', () => {
     // l = [f, None, l] with f = torch._tensor._rebuild_from_type_v2; then f(*l)
     const f = ['c', 'torch._tensor\n_rebuild_from_type_v2\n'];
     const p = pk(0x80, 2, ...f, 'q', 0, ']', 'q', 1, 'h', 0, 'a', 'N', 'a', 'h', 1, 'a', 0x30, 'h', 0, 'h', 1, 'R', '.');
-    expect(() => unpickle(p)).toThrow(CkptFormatError);
+    expect(() => unpickle(p)).toThrow(CheckpointFormatError);
   });
 
   test('an absurdly long STACK_GLOBAL name is refused without echoing it', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { Opaque, UnsafeCheckpointError, type TensorRef } from '../../src-main/inference/convert/ckpt/allowList';
 import { DEFAULT_UNPICKLE_LIMITS, decodeLong, unpickle, type UnpickleLimits } from '../../src-main/inference/convert/ckpt/unpickle';
-import { CkptFormatError } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
 import { OP, global, int, pickle, pk, storage, str, tensor, tuple, u32, u64 } from '../helpers/pickle';
 
 const K = (n: number): number[] => [OP.BININT1, n];
@@ -117,7 +117,7 @@ describe('malformed pickles are refused with a message that says what is wrong',
     ['BUILD of a dict onto a list', pickle(OP.EMPTY_LIST, OP.EMPTY_DICT, OP.BUILD), /BUILD on an object that cannot take state/],
     ['BUILD onto an int', pickle(K(1), OP.EMPTY_DICT, OP.BUILD), /BUILD on an object that cannot take state/],
   ])('%s', (_name, bytes, message) => {
-    expect(() => unpickle(bytes)).toThrow(CkptFormatError);
+    expect(() => unpickle(bytes)).toThrow(CheckpointFormatError);
     expect(() => unpickle(bytes)).toThrow(message);
   });
 
@@ -155,7 +155,7 @@ describe('persistent storage ids', () => {
     ['a size given as text', persid(...ok, str('0'), str('cpu'), str('1')), /invalid size/],
     ['a fractional size', persid(...ok, str('0'), str('cpu'), [OP.BINFLOAT, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), /invalid size/],
   ])('%s is refused', (_name, bytes, message) => {
-    expect(() => unpickle(bytes)).toThrow(CkptFormatError);
+    expect(() => unpickle(bytes)).toThrow(CheckpointFormatError);
     expect(() => unpickle(bytes)).toThrow(message);
   });
 });

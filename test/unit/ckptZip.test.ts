@@ -2,7 +2,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { CkptFormatError, entryDataOffset, readExact, readZipIndex } from '../../src-main/inference/convert/ckpt/zip';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
+import { entryDataOffset, readExact, readZipIndex } from '../../src-main/inference/convert/ckpt/zip';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-zip-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,7 +63,7 @@ describe('readZipIndex', () => {
     // Drop the ZIP64 extra length to zero in the central header: the reader must notice.
     const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     z.writeUInt16LE(0, cd + 30);
-    withFile(z, (fd) => expect(() => readZipIndex(fd)).toThrow(CkptFormatError));
+    withFile(z, (fd) => expect(() => readZipIndex(fd)).toThrow(CheckpointFormatError));
   });
 
   test('a non-STORED method is refused by entryDataOffset', () => {
@@ -150,7 +151,7 @@ function readAll(z: Buffer): Map<string, string> {
   });
 }
 const refuses = (z: Buffer, message: RegExp): void => {
-  expect(() => readAll(z)).toThrow(CkptFormatError);
+  expect(() => readAll(z)).toThrow(CheckpointFormatError);
   expect(() => readAll(z)).toThrow(message);
 };
 const one = (spec: Partial<EntrySpec> = {}): EntrySpec => ({ name: 'a', data: Buffer.from('abc'), ...spec });
@@ -326,10 +327,10 @@ describe('an entry\'s data', () => {
       try {
         readZipIndex(fd);
       } catch (e) {
-        return e as CkptFormatError;
+        return e as CheckpointFormatError;
       }
       throw new Error('no error');
     });
-    expect(error).toMatchObject({ name: 'CkptFormatError', code: 'ckpt-format' });
+    expect(error).toMatchObject({ name: 'CheckpointFormatError', code: 'ckpt-format' });
   });
 });

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { CheckpointFormatError, SafetensorsReader, parseSafetensorsHeader, writeSafetensors } from '../../src-main/inference/convert/safetensors';
+import { CheckpointFormatError } from '../../src-main/inference/convert/formatError';
+import { SafetensorsReader, parseSafetensorsHeader, writeSafetensors } from '../../src-main/inference/convert/safetensors';
 
 const root = mkdtempSync(join(tmpdir(), 'hordedesk-safetensors-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

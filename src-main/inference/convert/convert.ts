@@ -22,7 +22,8 @@ import {
 } from '../graph';
 import { writeTokenizerFiles } from '../tokenizer';
 import { assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
-import { CheckpointFormatError, SafetensorsReader } from './safetensors';
+import { CheckpointFormatError } from './formatError';
+import { SafetensorsReader } from './safetensors';
 
 /** Version of this converter, recorded in the manifest as `converterVersion`. */
 export const CONVERTER_VERSION = '1.0.0';

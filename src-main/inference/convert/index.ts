@@ -3,15 +3,15 @@
  *
  * - `convertCheckpoint(path, outDir, opts)` → `ConvertManifest` (streams tensors; checks all before writing; atomic rename,
  *   or `commit: false` to leave `<outDir>.partial` for the caller); `convertOpenCheckpoint` for an open reader.
- * - `SafetensorsReader` (validated header, per-tensor reads, F32/F16/BF16 → f32), `parseSafetensorsHeader`, `writeSafetensors`,
- *   `CheckpointFormatError`.
+ * - `SafetensorsReader` (validated header, per-tensor reads, F32/F16/BF16 → f32), `parseSafetensorsHeader`, `writeSafetensors`.
+ * - `CheckpointFormatError`: what both readers (safetensors and `ckpt/`) throw for a malformed or unsupported file.
  * - `diffusersToLdm(name, component, config)`, `detectLdmFamily`, `assertSupportedFamily`, `sd1DetectionKey`.
  * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks.
  */
 export { CONVERTER_VERSION, ConversionError, convertCheckpoint, convertOpenCheckpoint, planConversion, plannedWeightSource, type ConvertManifest, type ConvertOptions } from './convert';
 export { LDM_PREFIX, SD1_DETECTION_KEY, assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey, type LdmFamily, type LdmKey } from './ldmKeys';
+export { CheckpointFormatError } from './formatError';
 export {
-  CheckpointFormatError,
   MAX_HEADER_BYTES,
   SAFETENSORS_DTYPE_BYTES,
   SafetensorsReader,

@@ -5,7 +5,7 @@
  * so tiny test configs map the same way as SD 1.5.
  */
 import type { SdComponent, SdGraphConfig } from '../graph';
-import { CheckpointFormatError } from './safetensors';
+import { CheckpointFormatError } from './formatError';
 
 /** ldm key prefixes of the SD1 components. */
 export const LDM_PREFIX = { unet: 'model.diffusion_model.', vae: 'first_stage_model.', textEncoder: 'cond_stage_model.transformer.' } as const;

@@ -9,14 +9,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../graph';
-
-/** A malformed or unsupported checkpoint file; the message names the file and, where relevant, the tensor. */
-export class CheckpointFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointFormatError';
-  }
-}
+import { CheckpointFormatError } from './formatError';
 
 /** Largest accepted JSON header (the format's own limit). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // The closed set of Python globals a checkpoint pickle may name, each mapped to an inert TypeScript stand-in.
 // Nothing here ever runs Python code: a global not in ALLOWED_GLOBALS is refused the moment the pickle names it.
 import { UserFacingError } from '../../../common/result';
-import { CkptFormatError } from './zip';
+import { CheckpointFormatError } from '../formatError';
 
 /** The checkpoint names a Python global outside the allow-list, or exceeds a resource limit (hostile file). */
 export class UnsafeCheckpointError extends UserFacingError {
@@ -79,7 +79,7 @@ function isInt(v: unknown): v is number {
 }
 
 function intTuple(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every(isInt)) throw new CkptFormatError(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers.`);
+  if (!Array.isArray(v) || !v.every(isInt)) throw new CheckpointFormatError(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers.`);
   return [...(v as number[])];
 }
 
@@ -87,12 +87,12 @@ function rebuildTensorV2(args: readonly unknown[], charge: (items: number) => vo
   const [storage, offset, size, stride] = args;
   charge((Array.isArray(size) ? size.length : 0) + (Array.isArray(stride) ? stride.length : 0));
   if ((storage as Partial<StorageRef> | null)?.kind !== 'storage') {
-    throw new CkptFormatError('_rebuild_tensor_v2: first argument is not a storage.');
+    throw new CheckpointFormatError('_rebuild_tensor_v2: first argument is not a storage.');
   }
-  if (!isInt(offset)) throw new CkptFormatError('_rebuild_tensor_v2: storage offset is not a non-negative integer.');
+  if (!isInt(offset)) throw new CheckpointFormatError('_rebuild_tensor_v2: storage offset is not a non-negative integer.');
   const sz = intTuple(size, 'size');
   const st = intTuple(stride, 'stride');
-  if (sz.length !== st.length) throw new CkptFormatError('_rebuild_tensor_v2: size and stride differ in rank.');
+  if (sz.length !== st.length) throw new CheckpointFormatError('_rebuild_tensor_v2: size and stride differ in rank.');
   return { kind: 'tensor', storage: storage as StorageRef, offset, size: sz, stride: st };
 }
 
@@ -105,7 +105,7 @@ const firstArg = (): SafeFn => new SafeFn((args) => args[0]);
 function rebuildFromTypeV2(args: readonly unknown[], charge: (items: number) => void): unknown {
   const [func, , inner] = args;
   if (!(func instanceof SafeFn) || func.call === rebuildFromTypeV2 || !Array.isArray(inner)) {
-    throw new CkptFormatError('_rebuild_from_type_v2: malformed arguments.');
+    throw new CheckpointFormatError('_rebuild_from_type_v2: malformed arguments.');
   }
   return func.call(inner, charge);
 }
@@ -113,7 +113,7 @@ function rebuildFromTypeV2(args: readonly unknown[], charge: (items: number) => 
 function codecsEncode(args: readonly unknown[], charge: (items: number) => void): Uint8Array {
   const [text, encoding] = args;
   if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
-    throw new CkptFormatError('_codecs.encode: only latin1 text is supported.');
+    throw new CheckpointFormatError('_codecs.encode: only latin1 text is supported.');
   }
   charge(text.length);
   return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);

@@ -1,9 +1,11 @@
 // Reads a torch.save zip checkpoint (.ckpt/.pt): restricted unpickling of data.pkl, then tensor bytes read on
 // demand from the STORED `<prefix>/data/<key>` entries with positioned reads.
 import { closeSync, openSync } from 'node:fs';
+import { fromHalfBits } from '../../graph/float16';
 import { type CkptDtype, type TensorRef, DTYPE_BYTES, isTensor } from './allowList';
 import { type UnpickleLimits, unpickle } from './unpickle';
-import { type ZipEntry, type ZipIndex, CkptFormatError, entryDataOffset, readExact, readZipIndex } from './zip';
+import { CheckpointFormatError } from '../formatError';
+import { type ZipEntry, type ZipIndex, entryDataOffset, readExact, readZipIndex } from './zip';
 
 /** An open checkpoint: tensor names, shapes and dtypes, and on-demand F32 reads. Call close() when done. */
 export interface CkptFile {
@@ -30,12 +32,12 @@ export interface OpenCkptOptions {
 
 /** Picks the state dict: `{'state_dict': {...}}` (PyTorch Lightning) or the top-level dict itself. */
 function stateDict(top: unknown): Map<string, TensorRef> {
-  if (!(top instanceof Map)) throw new CkptFormatError('Checkpoint does not contain a dictionary of tensors.');
+  if (!(top instanceof Map)) throw new CheckpointFormatError('Checkpoint does not contain a dictionary of tensors.');
   const nested = top.get('state_dict');
   const dict = nested instanceof Map ? nested : top;
   const out = new Map<string, TensorRef>();
   for (const [k, v] of dict) if (typeof k === 'string' && isTensor(v)) out.set(k, v);
-  if (out.size === 0) throw new CkptFormatError('Checkpoint contains no tensors.');
+  if (out.size === 0) throw new CheckpointFormatError('Checkpoint contains no tensors.');
   return out;
 }
 
@@ -60,7 +62,7 @@ export function toFloat32(bytes: Uint8Array, dtype: CkptDtype, count: number): F
     switch (dtype) {
       case 'F32': out[i] = view.getFloat32(i * 4, true); break;
       case 'F64': out[i] = view.getFloat64(i * 8, true); break;
-      case 'F16': out[i] = halfToFloat(view.getUint16(i * 2, true)); break;
+      case 'F16': out[i] = fromHalfBits(view.getUint16(i * 2, true)); break;
       case 'BF16': u32[0] = view.getUint16(i * 2, true) << 16; out[i] = f32[0] ?? 0; break;
       case 'I64': out[i] = Number(view.getBigInt64(i * 8, true)); break;
       case 'I32': out[i] = view.getInt32(i * 4, true); break;
@@ -72,33 +74,23 @@ export function toFloat32(bytes: Uint8Array, dtype: CkptDtype, count: number): F
   return out;
 }
 
-/** IEEE 754 binary16 bits → number (exact). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 /** Finds `<prefix>/data.pkl`; a non-zip file starting with a pickle header is the legacy torch.save format. */
 function locatePickle(fd: number): { index: ZipIndex; prefix: string; pklEntry: ZipEntry } {
   const head = readExact(fd, 0, 4, 'file header');
   if (head.readUInt32LE(0) !== 0x04034b50) {
     if (head[0] === 0x80) {
-      throw new CkptFormatError('This checkpoint uses the legacy (pre-1.6) torch.save format, which is not supported; re-save it with a recent PyTorch or use a .safetensors version.');
+      throw new CheckpointFormatError('This checkpoint uses the legacy (pre-1.6) torch.save format, which is not supported; re-save it with a recent PyTorch or use a .safetensors version.');
     }
-    throw new CkptFormatError('Not a torch checkpoint: the file is not a ZIP archive.');
+    throw new CheckpointFormatError('Not a torch checkpoint: the file is not a ZIP archive.');
   }
   const index = readZipIndex(fd);
   const pklEntry = [...index.entries.values()].find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
-  if (pklEntry === undefined) throw new CkptFormatError('Checkpoint archive has no <name>/data.pkl entry.');
+  if (pklEntry === undefined) throw new CheckpointFormatError('Checkpoint archive has no <name>/data.pkl entry.');
   const prefix = pklEntry.name.slice(0, pklEntry.name.length - 'data.pkl'.length);
   const order = index.entries.get(`${prefix}byteorder`);
   if (order !== undefined) {
     const text = readExact(fd, entryDataOffset(fd, index, order), Math.min(order.size, 16), 'byteorder').toString('latin1');
-    if (text.trim() !== 'little') throw new CkptFormatError(`Checkpoint byte order "${text.trim()}" is not supported.`);
+    if (text.trim() !== 'little') throw new CheckpointFormatError(`Checkpoint byte order "${text.trim()}" is not supported.`);
   }
   return { index, prefix, pklEntry };
 }
@@ -106,14 +98,14 @@ function locatePickle(fd: number): { index: ZipIndex; prefix: string; pklEntry: 
 /**
  * Opens a torch.save zip checkpoint and indexes its tensors without reading tensor data.
  * Throws UnsafeCheckpointError when the pickle names a global outside the allow-list (nothing is executed),
- * CkptFormatError for legacy, truncated, compressed or otherwise unsupported files.
+ * CheckpointFormatError for legacy, truncated, compressed or otherwise unsupported files.
  */
 export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile {
   const fd = openSync(path, 'r');
   try {
     const { index, prefix, pklEntry } = locatePickle(fd);
     const maxPkl = options.maxPickleBytes ?? MAX_PICKLE_BYTES;
-    if (pklEntry.size > maxPkl) throw new CkptFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
+    if (pklEntry.size > maxPkl) throw new CheckpointFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
     const pickle = readExact(fd, entryDataOffset(fd, index, pklEntry), pklEntry.size, 'data.pkl');
     const tensors = stateDict(unpickle(pickle, options.limits));
     const tensor = (name: string): TensorRef => {
@@ -133,14 +125,14 @@ export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile 
         const count = t.size.reduce((a, b) => a * b, 1);
         const want = contiguousStrides(t.size);
         if (count > 0 && t.size.some((s, i) => s > 1 && t.stride[i] !== want[i])) {
-          throw new CkptFormatError(`Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`);
+          throw new CheckpointFormatError(`Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`);
         }
         const { storage } = t;
-        if (t.offset + count > storage.numel) throw new CkptFormatError(`Tensor "${name}" lies outside its storage.`);
+        if (t.offset + count > storage.numel) throw new CheckpointFormatError(`Tensor "${name}" lies outside its storage.`);
         const entry = index.entries.get(`${prefix}data/${storage.key}`);
-        if (entry === undefined) throw new CkptFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
+        if (entry === undefined) throw new CheckpointFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
         const el = DTYPE_BYTES[storage.dtype];
-        if (entry.size < storage.numel * el) throw new CkptFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
+        if (entry.size < storage.numel * el) throw new CheckpointFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
         const start = entryDataOffset(fd, index, entry) + t.offset * el;
         return toFloat32(readExact(fd, start, count * el, `tensor "${name}"`), storage.dtype, count);
       },

@@ -5,7 +5,7 @@
 import {
   type StorageRef, Opaque, OpaqueType, SafeFn, StorageType, UnsafeCheckpointError, isTensor, resolveGlobal,
 } from './allowList';
-import { CkptFormatError } from './zip';
+import { CheckpointFormatError } from '../formatError';
 
 /**
  * Resource limits that bound what a hostile pickle can make the VM do. Every opcode costs O(1) plus work that is
@@ -59,11 +59,11 @@ function limit(what: string, max: number): never {
 
 /** Interprets `('storage', StorageType, key, location, numel)` from BINPERSID. */
 function persistentLoad(pid: unknown): StorageRef {
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new CkptFormatError('Unsupported persistent id in checkpoint pickle.');
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new CheckpointFormatError('Unsupported persistent id in checkpoint pickle.');
   const [, type, key, , numel] = pid as unknown[]; // the location ('cpu', 'cuda:0') does not matter here
-  if (!(type instanceof StorageType)) throw new CkptFormatError('Persistent storage id does not name a torch storage type.');
-  if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key)) throw new CkptFormatError('Persistent storage id has an invalid key.');
-  if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new CkptFormatError('Persistent storage id has an invalid size.');
+  if (!(type instanceof StorageType)) throw new CheckpointFormatError('Persistent storage id does not name a torch storage type.');
+  if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key)) throw new CheckpointFormatError('Persistent storage id has an invalid key.');
+  if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new CheckpointFormatError('Persistent storage id has an invalid size.');
   return { kind: 'storage', dtype: type.dtype, key, numel: numel as number };
 }
 
@@ -82,7 +82,7 @@ export function decodeLong(b: Uint8Array): number | bigint {
 
 /**
  * Runs the pickle in `data` and returns its top value. Throws {@link UnsafeCheckpointError} for any global outside
- * the allow-list or any exceeded limit, and CkptFormatError for malformed or unsupported pickles.
+ * the allow-list or any exceeded limit, and CheckpointFormatError for malformed or unsupported pickles.
  */
 export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPICKLE_LIMITS): unknown {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -98,7 +98,7 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
   let totalBytes = 0;
 
   const need = (n: number): number => {
-    if (pos + n > data.length) throw new CkptFormatError('Checkpoint pickle is truncated.');
+    if (pos + n > data.length) throw new CheckpointFormatError('Checkpoint pickle is truncated.');
     const at = pos;
     pos += n;
     return at;
@@ -132,12 +132,12 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     try {
       return utf8.decode(raw);
     } catch {
-      throw new CkptFormatError('Checkpoint pickle contains invalid UTF-8 text.');
+      throw new CheckpointFormatError('Checkpoint pickle contains invalid UTF-8 text.');
     }
   };
   const line = (): string => {
     const end = data.subarray(pos, pos + MAX_GLOBAL_LINE + 1).indexOf(0x0a);
-    if (end < 0) throw new CkptFormatError('Checkpoint pickle has a malformed GLOBAL.');
+    if (end < 0) throw new CheckpointFormatError('Checkpoint pickle has a malformed GLOBAL.');
     return Buffer.from(data.subarray(need(end + 1), pos - 1)).toString('latin1');
   };
   const depthOf = (v: unknown): number => depths.get(v as object) ?? 0; // a WeakMap has nothing for a primitive
@@ -162,17 +162,17 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     stack.push(v);
   };
   const pop = (): unknown => {
-    if (stack.length === 0) throw new CkptFormatError('Checkpoint pickle pops an empty stack.');
+    if (stack.length === 0) throw new CheckpointFormatError('Checkpoint pickle pops an empty stack.');
     return stack.pop();
   };
   const top = (): unknown => {
-    if (stack.length === 0) throw new CkptFormatError('Checkpoint pickle reads an empty stack.');
+    if (stack.length === 0) throw new CheckpointFormatError('Checkpoint pickle reads an empty stack.');
     return stack[stack.length - 1];
   };
   const popMark = (): unknown[] => {
     const inner = stack;
     const outer = marks.pop();
-    if (outer === undefined) throw new CkptFormatError('Checkpoint pickle has no MARK to pop to.');
+    if (outer === undefined) throw new CheckpointFormatError('Checkpoint pickle has no MARK to pop to.');
     stack = outer;
     return inner;
   };
@@ -181,30 +181,30 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     memo.set(i, top());
   };
   const get = (i: number): void => {
-    if (!memo.has(i)) throw new CkptFormatError(`Checkpoint pickle reads missing memo entry ${i}.`);
+    if (!memo.has(i)) throw new CheckpointFormatError(`Checkpoint pickle reads missing memo entry ${i}.`);
     push(memo.get(i));
   };
   const setItems = (target: unknown, kv: unknown[]): void => {
-    if (!(target instanceof Map) || kv.length % 2 !== 0) throw new CkptFormatError('SETITEM(S) on a non-dict.');
+    if (!(target instanceof Map) || kv.length % 2 !== 0) throw new CheckpointFormatError('SETITEM(S) on a non-dict.');
     count(kv.length / 2);
     nest(target, kv);
     for (let i = 0; i < kv.length; i += 2) target.set(kv[i], kv[i + 1]);
   };
   const append = (target: unknown, vs: unknown[]): void => {
-    if (!Array.isArray(target) || Object.isFrozen(target)) throw new CkptFormatError('APPEND(S) on a non-list.');
+    if (!Array.isArray(target) || Object.isFrozen(target)) throw new CheckpointFormatError('APPEND(S) on a non-list.');
     count(vs.length);
     nest(target, vs);
     for (const v of vs) target.push(v);
   };
   const addItems = (target: unknown, vs: unknown[]): void => {
-    if (!(target instanceof Set)) throw new CkptFormatError('ADDITEMS on a non-set.');
+    if (!(target instanceof Set)) throw new CheckpointFormatError('ADDITEMS on a non-set.');
     count(vs.length);
     nest(target, vs);
     for (const v of vs) target.add(v);
   };
   /** REDUCE/NEWOBJ: only allow-listed stand-ins run, and the work they do is charged to the item budget. */
   const call = (fn: unknown, args: unknown, op: string): unknown => {
-    if (!Array.isArray(args)) throw new CkptFormatError(`${op} arguments are not a tuple.`);
+    if (!Array.isArray(args)) throw new CheckpointFormatError(`${op} arguments are not a tuple.`);
     count(args.length);
     if (fn instanceof SafeFn) return created(fn.call(args, count));
     if (fn instanceof OpaqueType) return created(new Opaque(fn.name, args));
@@ -215,10 +215,10 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
     if (++opcodes > limits.maxOpcodes) limit('opcode', limits.maxOpcodes);
     const op = u8();
     switch (op) {
-      case 0x80: { const proto = u8(); if (proto > 5) throw new CkptFormatError(`Unsupported pickle protocol ${proto}.`); break; } // PROTO
+      case 0x80: { const proto = u8(); if (proto > 5) throw new CheckpointFormatError(`Unsupported pickle protocol ${proto}.`); break; } // PROTO
       case 0x95: u64(); break; // FRAME: framing is only a read hint
       case 0x2e: { // STOP
-        if (marks.length !== 0 || stack.length !== 1) throw new CkptFormatError('Checkpoint pickle ends with an unbalanced stack.');
+        if (marks.length !== 0 || stack.length !== 1) throw new CheckpointFormatError('Checkpoint pickle ends with an unbalanced stack.');
         return stack[0];
       }
       case 0x28: if (marks.length >= limits.maxMarks) limit('nesting (MARK)', limits.maxMarks); marks.push(stack); stack = []; break;
@@ -267,7 +267,7 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw new CkptFormatError('STACK_GLOBAL needs two strings.');
+        if (typeof module !== 'string' || typeof name !== 'string') throw new CheckpointFormatError('STACK_GLOBAL needs two strings.');
         push(resolveGlobal(module, name));
         break;
       }
@@ -282,13 +282,13 @@ export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPI
           nest(obj, [...state.values()]);
           for (const [k, v] of state) obj.set(k, v);
         } else if (!isTensor(obj)) {
-          throw new CkptFormatError('BUILD on an object that cannot take state.');
+          throw new CheckpointFormatError('BUILD on an object that cannot take state.');
         }
         break;
       }
       case 0x51: push(created(persistentLoad(pop()))); break; // BINPERSID
       default:
-        throw new CkptFormatError(`Unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}.`);
+        throw new CheckpointFormatError(`Unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}.`);
     }
   }
 }

@@ -2,15 +2,7 @@
 // It reads only the end-of-central-directory records, the central directory and, on demand,
 // one local header per entry: never the whole file. torch writes STORED entries only.
 import { fstatSync, readSync } from 'node:fs';
-import { UserFacingError } from '../../../common/result';
-
-/** A malformed, truncated or unsupported checkpoint file. */
-export class CkptFormatError extends UserFacingError {
-  constructor(message: string) {
-    super('ckpt-format', message);
-    this.name = 'CkptFormatError';
-  }
-}
+import { CheckpointFormatError } from '../formatError';
 
 /** One central-directory entry. Sizes and offsets are byte counts in the archive file. */
 export interface ZipEntry {
@@ -48,7 +40,7 @@ export function readExact(fd: number, position: number, length: number, what: st
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done);
-    if (n <= 0) throw new CkptFormatError(`Checkpoint is truncated: could not read ${what} (${length} bytes at ${position}).`);
+    if (n <= 0) throw new CheckpointFormatError(`Checkpoint is truncated: could not read ${what} (${length} bytes at ${position}).`);
     done += n;
   }
   return buf;
@@ -56,13 +48,13 @@ export function readExact(fd: number, position: number, length: number, what: st
 
 function u64(buf: Buffer, at: number, what: string): number {
   const v = buf.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CkptFormatError(`ZIP ${what} is out of range.`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CheckpointFormatError(`ZIP ${what} is out of range.`);
   return Number(v);
 }
 
 /** Finds the end-of-central-directory record by scanning the file tail backwards. */
 function findEocd(fd: number, fileSize: number): { buf: Buffer; at: number } {
-  if (fileSize < EOCD_MIN) throw new CkptFormatError('Checkpoint is too small to be a ZIP archive (truncated?).');
+  if (fileSize < EOCD_MIN) throw new CheckpointFormatError('Checkpoint is too small to be a ZIP archive (truncated?).');
   const tailLen = Math.min(fileSize, EOCD_MIN + MAX_COMMENT);
   const tailStart = fileSize - tailLen;
   const tail = readExact(fd, tailStart, tailLen, 'archive tail');
@@ -71,7 +63,7 @@ function findEocd(fd: number, fileSize: number): { buf: Buffer; at: number } {
     const commentLen = tail.readUInt16LE(i + 20);
     if (i + EOCD_MIN + commentLen === tailLen) return { buf: tail.subarray(i, i + EOCD_MIN), at: tailStart + i };
   }
-  throw new CkptFormatError('No ZIP end-of-central-directory record found: the checkpoint is truncated or not a torch zip archive.');
+  throw new CheckpointFormatError('No ZIP end-of-central-directory record found: the checkpoint is truncated or not a torch zip archive.');
 }
 
 /** Reads the central directory location, following the ZIP64 locator when the 32-bit fields are saturated. */
@@ -79,14 +71,14 @@ function centralDirLocation(fd: number, eocd: Buffer, eocdAt: number): { offset:
   let count = eocd.readUInt16LE(10);
   let size = eocd.readUInt32LE(12);
   let offset = eocd.readUInt32LE(16);
-  if (eocd.readUInt16LE(4) !== 0 || eocd.readUInt16LE(6) !== 0) throw new CkptFormatError('Multi-disk ZIP archives are not supported.');
+  if (eocd.readUInt16LE(4) !== 0 || eocd.readUInt16LE(6) !== 0) throw new CheckpointFormatError('Multi-disk ZIP archives are not supported.');
   if (count === U16_MAX || size === U32_MAX || offset === U32_MAX) {
-    if (eocdAt < 20) throw new CkptFormatError('ZIP64 end-of-central-directory locator is missing.');
+    if (eocdAt < 20) throw new CheckpointFormatError('ZIP64 end-of-central-directory locator is missing.');
     const loc = readExact(fd, eocdAt - 20, 20, 'ZIP64 locator');
-    if (loc.readUInt32LE(0) !== SIG_EOCD64_LOCATOR) throw new CkptFormatError('ZIP64 end-of-central-directory locator is missing.');
+    if (loc.readUInt32LE(0) !== SIG_EOCD64_LOCATOR) throw new CheckpointFormatError('ZIP64 end-of-central-directory locator is missing.');
     const rec64At = u64(loc, 8, 'ZIP64 record offset');
     const rec = readExact(fd, rec64At, 56, 'ZIP64 end-of-central-directory record');
-    if (rec.readUInt32LE(0) !== SIG_EOCD64) throw new CkptFormatError('ZIP64 end-of-central-directory record is corrupt.');
+    if (rec.readUInt32LE(0) !== SIG_EOCD64) throw new CheckpointFormatError('ZIP64 end-of-central-directory record is corrupt.');
     count = u64(rec, 32, 'entry count');
     size = u64(rec, 40, 'central directory size');
     offset = u64(rec, 48, 'central directory offset');
@@ -105,7 +97,7 @@ function applyZip64Extra(extra: Buffer, e: { size: number; compressedSize: numbe
     if (id === 0x0001) {
       let q = 0;
       const next = (field: string): number => {
-        if (q + 8 > body.length) throw new CkptFormatError(`ZIP64 extra field of "${name}" lacks ${field}.`);
+        if (q + 8 > body.length) throw new CheckpointFormatError(`ZIP64 extra field of "${name}" lacks ${field}.`);
         const v = u64(body, q, field);
         q += 8;
         return v;
@@ -118,7 +110,7 @@ function applyZip64Extra(extra: Buffer, e: { size: number; compressedSize: numbe
     p += 4 + len;
   }
   if (e.size === U32_MAX || e.compressedSize === U32_MAX || e.localHeaderOffset === U32_MAX) {
-    throw new CkptFormatError(`ZIP entry "${name}" needs a ZIP64 extra field but has none.`);
+    throw new CheckpointFormatError(`ZIP entry "${name}" needs a ZIP64 extra field but has none.`);
   }
 }
 
@@ -127,18 +119,18 @@ export function readZipIndex(fd: number): ZipIndex {
   const fileSize = fstatSync(fd).size;
   const { buf, at } = findEocd(fd, fileSize);
   const cd = centralDirLocation(fd, buf, at);
-  if (cd.size > MAX_CENTRAL_DIR) throw new CkptFormatError('ZIP central directory is implausibly large.');
-  if (cd.offset + cd.size > fileSize) throw new CkptFormatError('ZIP central directory lies beyond the end of the file (truncated?).');
-  if (cd.count > MAX_ZIP_ENTRIES) throw new CkptFormatError(`ZIP archive lists ${cd.count} entries; more than ${MAX_ZIP_ENTRIES} is not a checkpoint HordeDesk reads.`);
+  if (cd.size > MAX_CENTRAL_DIR) throw new CheckpointFormatError('ZIP central directory is implausibly large.');
+  if (cd.offset + cd.size > fileSize) throw new CheckpointFormatError('ZIP central directory lies beyond the end of the file (truncated?).');
+  if (cd.count > MAX_ZIP_ENTRIES) throw new CheckpointFormatError(`ZIP archive lists ${cd.count} entries; more than ${MAX_ZIP_ENTRIES} is not a checkpoint HordeDesk reads.`);
   const dir = readExact(fd, cd.offset, cd.size, 'central directory');
   const entries = new Map<string, ZipEntry>();
   let p = 0;
   for (let i = 0; i < cd.count; i++) {
-    if (p + 46 > dir.length || dir.readUInt32LE(p) !== SIG_CENTRAL) throw new CkptFormatError('ZIP central directory is corrupt.');
+    if (p + 46 > dir.length || dir.readUInt32LE(p) !== SIG_CENTRAL) throw new CheckpointFormatError('ZIP central directory is corrupt.');
     const nameLen = dir.readUInt16LE(p + 28);
     const extraLen = dir.readUInt16LE(p + 30);
     const commentLen = dir.readUInt16LE(p + 32);
-    if (p + 46 + nameLen + extraLen + commentLen > dir.length) throw new CkptFormatError('ZIP central directory is corrupt.');
+    if (p + 46 + nameLen + extraLen + commentLen > dir.length) throw new CheckpointFormatError('ZIP central directory is corrupt.');
     const name = dir.toString('utf8', p + 46, p + 46 + nameLen);
     const e = {
       name,
@@ -156,17 +148,17 @@ export function readZipIndex(fd: number): ZipIndex {
 
 /**
  * Returns the absolute file offset of a STORED entry's data, reading its local header.
- * Throws CkptFormatError for compressed entries or data that would run past the end of the file.
+ * Throws CheckpointFormatError for compressed entries or data that would run past the end of the file.
  */
 export function entryDataOffset(fd: number, index: ZipIndex, entry: ZipEntry): number {
   if (entry.method !== 0) {
     const how = entry.method === 8 ? 'DEFLATE-compressed' : `compressed (method ${entry.method})`;
-    throw new CkptFormatError(`ZIP entry "${entry.name}" is ${how}; only STORED entries (as torch.save writes) are supported.`);
+    throw new CheckpointFormatError(`ZIP entry "${entry.name}" is ${how}; only STORED entries (as torch.save writes) are supported.`);
   }
-  if (entry.compressedSize !== entry.size) throw new CkptFormatError(`STORED ZIP entry "${entry.name}" has inconsistent sizes.`);
+  if (entry.compressedSize !== entry.size) throw new CheckpointFormatError(`STORED ZIP entry "${entry.name}" has inconsistent sizes.`);
   const head = readExact(fd, entry.localHeaderOffset, 30, `local header of "${entry.name}"`);
-  if (head.readUInt32LE(0) !== SIG_LOCAL) throw new CkptFormatError(`ZIP local header of "${entry.name}" is corrupt.`);
+  if (head.readUInt32LE(0) !== SIG_LOCAL) throw new CheckpointFormatError(`ZIP local header of "${entry.name}" is corrupt.`);
   const start = entry.localHeaderOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
-  if (start + entry.size > index.fileSize) throw new CkptFormatError(`ZIP entry "${entry.name}" runs past the end of the file (truncated?).`);
+  if (start + entry.size > index.fileSize) throw new CheckpointFormatError(`ZIP entry "${entry.name}" runs past the end of the file (truncated?).`);
   return start;
 }
