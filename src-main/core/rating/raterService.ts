@@ -1,5 +1,6 @@
 import type { RatingImage, RatingStatus } from '../../common/ratings';
 import { UserFacingError } from '../../common/result';
+import { backoffMs, type BackoffPolicy } from '../backoff';
 import type { Logger } from '../log';
 import type { Clock } from '../worker/ports';
 import type { ImageCachePort, RatingStorePort, RatingsRemotePort } from './ports';
@@ -10,6 +11,12 @@ const PREFETCH = 8;
 const CACHE_LIMIT = 520;
 // Short enough that sync resumes soon after the network comes back.
 const MAX_BACKOFF_MS = 10_000;
+/** Waits between failed prefetches: 2 s, 4 s, 8 s, then 10 s (at least what the service asked). */
+export const PREFETCH_RETRY: BackoffPolicy = { baseMs: 2_000, capMs: MAX_BACKOFF_MS };
+/** A failed sync's wait (its own or the service's) doubles per failure in a row, 5 times at most, up to 10 s. */
+export function syncRetry(wait: number): BackoffPolicy {
+  return { baseMs: wait, capMs: MAX_BACKOFF_MS, maxDoublings: 5 };
+}
 /** A new rating waits this long before it is sent, so Undo can still take it back. */
 export const UNDO_WINDOW_MS = 5_000;
 
@@ -139,7 +146,7 @@ export function createRater(options: RaterOptions) {
         continue;
       }
       failures += 1;
-      await nap(Math.min(MAX_BACKOFF_MS, wait * 2 ** Math.min(failures - 1, 5)));
+      await nap(backoffMs(syncRetry(wait), failures - 1));
     }
   }
 
@@ -173,7 +180,7 @@ export function createRater(options: RaterOptions) {
         // Offline or the service is struggling: a session download waits and resumes, it is not lost.
         const wait = noteFailure(error, 'Download paused');
         failures += 1;
-        await nap(Math.max(wait, Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** Math.min(failures, 6))));
+        await nap(Math.max(wait, backoffMs(PREFETCH_RETRY, failures - 1)));
       }
     }
   }

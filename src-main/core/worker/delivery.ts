@@ -1,13 +1,15 @@
+import { backoffMs, type BackoffPolicy } from '../backoff';
 import { submitOutcome, isRetryable } from '../horde/client';
 import { HordeApiError, HordeProtocolError, HordeUnreachableError } from '../horde/errors';
 import type { HordeJob } from './job';
 import type { JobRecord, RawImage, WorkerDeps } from './ports';
-import { backoffMs } from './stats';
 
 /** How long one PUT to R2 may take (reGen uses 10 s). */
 const UPLOAD_TIMEOUT_MS = 20_000;
 /** Extra time granted to a faulted submit after the ttl: the horde still wants to hear it. */
 const FAULT_GRACE_MS = 30_000;
+/** Waits between upload and submit retries: 1 s, 2 s, 4 s, 8 s (the job's deadline is near), or Retry-After up to 5 minutes. */
+export const DELIVERY_RETRY: BackoffPolicy = { baseMs: 1_000, capMs: 8_000, retryAfterCapMs: 5 * 60_000 };
 
 /** A 4xx from R2 (an expired or wrong signature) will not heal by retrying; anything else may. */
 function uploadRetryable(error: unknown): boolean {
@@ -57,7 +59,7 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks) {
       try {
         return await action();
       } catch (error) {
-        const wait = backoffMs(attempt, (error as { retryAfterMs?: number | null }).retryAfterMs, 8_000);
+        const wait = backoffMs(DELIVERY_RETRY, attempt, (error as { retryAfterMs?: number | null }).retryAfterMs);
         if (!retryable(error) || clock.now() + wait >= deadline) throw error;
         log.warn(`${what} failed (${error instanceof Error ? error.message : String(error)}); retry ${attempt + 1} in ${wait} ms`);
         await clock.sleep(wait);

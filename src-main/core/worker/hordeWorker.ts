@@ -1,10 +1,14 @@
 import { UserFacingError } from '../../common/result';
+import { backoffMs, type BackoffPolicy } from '../backoff';
 import { isMaintenanceError, isRetryable } from '../horde/client';
 import { checkJob, parsePop, type HordeJob } from './job';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
-import { backoffMs, emptyStats, type WorkerStats } from './stats';
+import { emptyStats, type WorkerStats } from './stats';
+
+/** Waits between failed pops: 1 s, 2 s, 4 s … 30 s, or the horde's Retry-After up to 5 minutes. */
+export const POP_RETRY: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, retryAfterCapMs: 5 * 60_000 };
 
 /** What the worker is doing, for the tray, the dashboard and the tests. */
 export type WorkerState = 'stopped' | 'running' | 'pausing' | 'paused' | 'stopping' | 'maintenance' | 'error';
@@ -147,7 +151,7 @@ export class HordeWorker {
           return null;
         }
         if (isRetryable(error)) {
-          const wait = backoffMs(attempt, (error as { retryAfterMs?: number | null }).retryAfterMs);
+          const wait = backoffMs(POP_RETRY, attempt, (error as { retryAfterMs?: number | null }).retryAfterMs);
           attempt += 1;
           this.deps.log.warn(`pop failed (${(error as Error).message}); retrying in ${Math.round(wait / 1000)} s`);
           await this.deps.clock.sleep(wait);

@@ -27,9 +27,3 @@ export function kudosPerHour(stats: WorkerStats, now: number): number {
   const hours = (now - stats.startedAt) / 3_600_000;
   return hours > 0 ? stats.kudosSession / hours : 0;
 }
-
-/** Exponential backoff for horde errors: 1 s, 2 s, 4 s … capped, or what Retry-After says. */
-export function backoffMs(attempt: number, retryAfterMs: number | null | undefined, capMs = 30_000): number {
-  if (retryAfterMs !== null && retryAfterMs !== undefined && retryAfterMs > 0) return Math.min(retryAfterMs, 5 * 60_000);
-  return Math.min(capMs, 1000 * 2 ** Math.max(0, attempt));
-}

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { backoffMs, type BackoffPolicy } from '../../core/backoff';
 import { ensureFreeSpace, type StatfsFn } from './diskSpace';
 
 // Resumable, verified model downloads: bytes go to `<dest>.partial`, a later call resumes it
@@ -91,7 +92,9 @@ function formatSize(bytes: number): string {
 /** The path of the in-progress file for `dest`. */
 export const partialPathOf = (dest: string): string => `${dest}.partial`;
 
-const defaultBackoff = (attempt: number): number => Math.min(15_000, 500 * 2 ** (attempt - 1));
+/** Waits between download retries: 0.5 s, 1 s, 2 s … 15 s. */
+export const DOWNLOAD_RETRY: BackoffPolicy = { baseMs: 500, capMs: 15_000 };
+const defaultBackoff = (attempt: number): number => backoffMs(DOWNLOAD_RETRY, attempt - 1);
 
 async function sizeOf(path: string): Promise<number> {
   try {
