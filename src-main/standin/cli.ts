@@ -1,4 +1,4 @@
-// Runs the AI Horde stand-in on its own: `npx tsx test/standin/cli.ts --port 7777`.
+// Runs the AI Horde stand-in on its own: `npx tsx src-main/standin/cli.ts --port 7777`.
 // Point HordeDesk's horde URL at the printed hordeApiUrl; flip faults with
 // `curl -X POST <url>/__standin/faults -H 'Content-Type: application/json' -d '{"slowMs":3000}'`.
 // `--mixed 50 --seed 7` queues 50 realistic requests at start; `--time-scale 0.1` runs the horde's
@@ -17,7 +17,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log('Usage: tsx test/standin/cli.ts [--port N] [--mixed COUNT] [--seed S] [--time-scale F]   (port 0 or none: a free port)');
+  console.log('Usage: tsx src-main/standin/cli.ts [--port N] [--mixed COUNT] [--seed S] [--time-scale F]   (port 0 or none: a free port)');
   process.exit(0);
 }
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { HORDEDESK_SAMPLERS } from './bridges';
 import { createRng } from './queue';
 import type { GenerationRequestBody } from './requests';
@@ -36,12 +35,11 @@ const SUBJECTS = ['a lighthouse on a cliff', 'a red fox in snow', 'a cabin by a 
 const STYLES = ['at sunset', 'watercolor', 'oil painting', 'studio photo', 'pixel art', 'misty morning', 'ink sketch', 'cinematic lighting'];
 const NEGATIVES = ['blurry, lowres', 'text, watermark', 'deformed hands'];
 
-let tinyWebp: string | undefined;
-/** An 8×8 WebP in base64 (test/fixtures/horde/tiny.webp) for img2img and ControlNet sources. */
-export function tinyWebpBase64(): string {
-  tinyWebp ??= readFileSync(new URL('../../test/fixtures/horde/tiny.webp', import.meta.url)).toString('base64');
-  return tinyWebp;
-}
+/**
+ * An 8×8 WebP we made for the stand-in (66 bytes, lossy VP8), in base64: the source image of
+ * img2img and ControlNet requests, and a valid generation for tests to submit.
+ */
+export const TINY_WEBP_BASE64 = 'UklGRjoAAABXRUJQVlA4IC4AAADQAQCdASoIAAgAAUAmJaACdLoB+AADsAD+pNf/TSPGkeNI+Yt/84ljqd3aAAAA';
 
 /** A numeric seed for the generator from a number or any text. */
 function seedOf(seed: number | string): number {
@@ -108,7 +106,7 @@ function addUnsupported(body: GenerationRequestBody, params: NonNullable<Generat
       params.loras = [{ name: '247778', model: 0.8 }];
       break;
     case 'img2img':
-      body.source_image = tinyWebpBase64();
+      body.source_image = TINY_WEBP_BASE64;
       body.source_processing = 'img2img';
       params.denoising_strength = 0.6;
       break;
@@ -120,6 +118,6 @@ function addUnsupported(body: GenerationRequestBody, params: NonNullable<Generat
       break;
     default:
       params.control_type = 'canny';
-      body.source_image = tinyWebpBase64();
+      body.source_image = TINY_WEBP_BASE64;
   }
 }

@@ -1,31 +1,97 @@
-import { readFileSync } from 'node:fs';
-
-// The stand-in's accounts, seeded from real recorded server answers (test/fixtures/horde, copied
-// from shared/data/horde-exchange/b64): the worker owner and the requester of a local horde run.
+// The stand-in's accounts: a worker owner, a requester and Anonymous, seeded with our own made-up
+// values in the UserDetails shape the horde answers with (HORDE-PROTOCOL §3.5; the recorded
+// exchange in ../shared/data/horde-exchange shows the same field set, which the tests check).
 
 type Json = Record<string, unknown>;
 
-function readFixture(name: string): Json {
-  const text = readFileSync(new URL(`../../test/fixtures/horde/${name}`, import.meta.url), 'utf8');
-  return JSON.parse(text) as Json;
-}
-
-function stringField(record: Json, key: string): string {
-  const value = record[key];
-  if (typeof value !== 'string') throw new Error(`fixture field ${key} is not a string`);
-  return value;
-}
-
-// 01/02 are the horde's answers to creating the accounts; they hold the keys.
-const requesterCreated = readFixture('01_requester_user.json');
-const workerOwnerCreated = readFixture('02_worker_user.json');
-
-/** API keys the seeded stand-in knows. The anonymous key is the horde's fixed "0000000000". */
+/**
+ * API keys the seeded stand-in knows: throw-away keys of a local test horde, 22 URL-safe
+ * characters like the horde's own. The anonymous key is the horde's fixed "0000000000".
+ */
 export const STANDIN_KEYS = {
-  workerOwner: stringField(workerOwnerCreated, 'api_key'),
-  requester: stringField(requesterCreated, 'api_key'),
+  workerOwner: 'xHg7VAfu4waNLOFTpNW17A',
+  requester: 'D8exXfgkl5JWQg2rMETGHw',
   anonymous: '0000000000',
 } as const;
+
+const counts = () => ({ image: 0, text: 0, interrogation: 0 });
+
+/** `UserKudosDetails` with every bucket at zero but those given. */
+function kudosDetails(fields: Record<string, number> = {}): Json {
+  return { accumulated: 0, gifted: 0, donated: 0, admin: 0, received: 0, recurring: 0, awarded: 0, styled: 0, ...fields };
+}
+
+/** The `records` totals of an account that has done nothing yet. */
+function freshRecords(): Json {
+  return {
+    usage: { megapixelsteps: 0, tokens: 0 },
+    contribution: { megapixelsteps: 0, tokens: 0 },
+    fulfillment: counts(),
+    request: counts(),
+    style: counts(),
+  };
+}
+
+/**
+ * A UserDetails body as its owner sees it (privilege 1), every field the horde sends: `fields`
+ * overrides the figures of a fresh account. `usage` and `contributions` are the obsolete totals
+ * the horde still sends as nulls.
+ */
+function userDetails(id: number, alias: string, fields: Json = {}): Json {
+  return {
+    username: `${alias}#${id}`,
+    id,
+    kudos: 0,
+    concurrency: 30,
+    worker_invited: 0,
+    moderator: false,
+    kudos_details: kudosDetails(),
+    worker_count: 0,
+    worker_ids: [],
+    styles: [],
+    sharedkey_ids: [],
+    trusted: false,
+    flagged: false,
+    vpn: false,
+    service: false,
+    education: false,
+    customizer: false,
+    special: false,
+    deleted: false,
+    pseudonymous: false,
+    account_age: 0,
+    usage: { megapixelsteps: null, requests: null },
+    contributions: { megapixelsteps: null, fulfillments: null },
+    records: freshRecords(),
+    ...fields,
+  };
+}
+
+/**
+ * The seeded accounts' details, fresh copies. The worker owner (id 2) has no worker yet and some
+ * kudos received; the requester (id 1) has spent kudos on earlier requests. Both are trusted, so
+ * their jobs and pops pass the horde's trust checks. Anonymous (id 0) is as the horde seeds it:
+ * username "Anonymous", `public_workers` on, concurrency 500 (horde/classes/__init__.py); its other
+ * figures are those of a fresh account (the live horde's carry real totals).
+ */
+export function seededDetails(): { workerOwner: Json; requester: Json; anonymous: Json } {
+  return {
+    workerOwner: userDetails(2, 'standin_owner', {
+      kudos: 250,
+      kudos_details: kudosDetails({ received: 250 }),
+      trusted: true,
+      account_age: 604800,
+    }),
+    requester: userDetails(1, 'standin_requester', {
+      kudos: 4880,
+      kudos_details: kudosDetails({ accumulated: -120, admin: 5000 }),
+      trusted: true,
+      account_age: 2592000,
+      records: { ...freshRecords(), usage: { megapixelsteps: 48.5, tokens: 0 }, request: { ...counts(), image: 14 } },
+    }),
+    anonymous: userDetails(0, 'Anonymous', { concurrency: 500 }),
+  };
+}
 
 /** One account. `details` is the UserDetails body the owner sees (privilege 1). */
 export interface StandinUser {
@@ -84,37 +150,12 @@ export class UserTable {
   }
 }
 
-/**
- * The anonymous account as the horde seeds it: id 0, username "Anonymous", key "0000000000",
- * `public_workers` on, concurrency 500 (horde/classes/__init__.py). find_user with that key
- * resolves it like any other key, so it answers at privilege 1. The remaining figures (kudos 0,
- * untrusted, empty records) are inferred for a fresh horde; the live one carries real totals.
- */
-function anonymousDetails(template: Json): Json {
-  const zeroKudos = { accumulated: 0, gifted: 0, donated: 0, admin: 0, received: 0, recurring: 0, awarded: 0, styled: 0 };
-  return {
-    ...structuredClone(template),
-    username: 'Anonymous#0',
-    id: 0,
-    kudos: 0,
-    concurrency: 500,
-    kudos_details: zeroKudos,
-    worker_count: 0,
-    worker_ids: [],
-    trusted: false,
-    pseudonymous: false,
-    account_age: 0,
-  };
-}
-
-/** A fresh table with the worker owner (id 2), the requester (id 1) and Anonymous (id 0), as recorded. */
+/** A fresh table with the worker owner (id 2), the requester (id 1) and Anonymous (id 0). */
 export function createSeededUsers(): UserTable {
-  const workerOwner = readFixture('03_worker_user_before.json');
-  // The requester was only recorded after one request; that body is still a real UserDetails.
-  const requester = readFixture('13_requester_user_after.json');
+  const seeded = seededDetails();
   const table = new UserTable();
-  table.add({ id: Number(workerOwner.id), apiKey: STANDIN_KEYS.workerOwner, moderator: false, publicWorkers: false, details: workerOwner });
-  table.add({ id: Number(requester.id), apiKey: STANDIN_KEYS.requester, moderator: false, publicWorkers: false, details: requester });
-  table.add({ id: 0, apiKey: STANDIN_KEYS.anonymous, moderator: false, publicWorkers: true, details: anonymousDetails(workerOwner) });
+  table.add({ id: 2, apiKey: STANDIN_KEYS.workerOwner, moderator: false, publicWorkers: false, details: seeded.workerOwner });
+  table.add({ id: 1, apiKey: STANDIN_KEYS.requester, moderator: false, publicWorkers: false, details: seeded.requester });
+  table.add({ id: 0, apiKey: STANDIN_KEYS.anonymous, moderator: false, publicWorkers: true, details: seeded.anonymous });
   return table;
 }

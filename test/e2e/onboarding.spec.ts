@@ -16,7 +16,7 @@ test('first run: key checked with the horde, worker name checked, hardware, mode
     await expect(page.getByTestId('api-key-error')).toContainText('22 letters');
     await page.getByLabel('API key').fill(STANDIN_KEYS.workerOwner);
     await page.getByRole('button', { name: 'Check and save key' }).click();
-    await expect(page.getByTestId('api-key-message')).toContainText('you are workerowner#2');
+    await expect(page.getByTestId('api-key-message')).toContainText('you are standin_owner#2');
     await expect(page.getByTestId('api-key-status')).not.toContainText(STANDIN_KEYS.workerOwner);
 
     await page.locator('input[name=onboardingWorkerName]').fill('My Desk Worker');

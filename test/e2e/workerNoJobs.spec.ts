@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 import { presetDataDir, startHeadless } from '../helpers/headlessProcess';
-import { tinyWebpBase64 } from '../../src-main/standin/mixed';
+import { TINY_WEBP_BASE64 } from '../../src-main/standin/mixed';
 import { startStandin, STANDIN_KEYS } from '../../src-main/standin/server';
 import { expect, test } from './fixtures';
 
@@ -17,7 +17,7 @@ test('the worker card says why pops find no job', async ({ page }) => {
   presetDataDir(dataDir, settings, STANDIN_KEYS.workerOwner);
   await writeTinyModel(join(dataDir, 'models'));
   const request = (extra: Record<string, unknown>, size = 256) => ({ prompt: 'a fox', models: ['tiny-sd-test'], r2: false, nsfw: false, params: { width: size, height: size, steps: 4 }, ...extra });
-  for (let i = 0; i < 12; i += 1) standin.enqueue(request({ source_image: tinyWebpBase64(), source_processing: 'img2img' }));
+  for (let i = 0; i < 12; i += 1) standin.enqueue(request({ source_image: TINY_WEBP_BASE64, source_processing: 'img2img' }));
   for (let i = 0; i < 3; i += 1) standin.enqueue(request({}, 1024));
   const app = await startHeadless(dataDir);
   try {

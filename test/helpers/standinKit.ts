@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { TINY_WEBP_BASE64 } from '../../src-main/standin/mixed';
 import type { StandinHandle } from '../../src-main/standin/server';
 import { STANDIN_KEYS } from '../../src-main/standin/users';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
@@ -6,14 +6,9 @@ import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
 // Small helpers for tests that talk to the stand-in with plain fetch, so they exercise the HTTP
 // surface and no app code.
 
-/** A recorded fixture from test/fixtures/horde, parsed. */
-export function hordeFixture<T = Record<string, unknown>>(name: string): NoInfer<T> {
-  return JSON.parse(readFileSync(new URL(`../fixtures/horde/${name}`, import.meta.url), 'utf8')) as T;
-}
-
-/** The 8×8 WebP fixture's bytes. */
+/** The stand-in's 8×8 WebP as bytes (a fresh copy each call). */
 export function tinyWebpBytes(): Buffer {
-  return readFileSync(new URL('../fixtures/horde/tiny.webp', import.meta.url));
+  return Buffer.from(TINY_WEBP_BASE64, 'base64');
 }
 
 /** A parsed answer: status, headers and the JSON body (or the text when it is not JSON). */

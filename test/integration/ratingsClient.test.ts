@@ -54,7 +54,7 @@ describe('happy paths', () => {
 
     expect(await ratings.submit(image.id, { rating: 8, artifacts: 1 })).toMatchObject({ reward: 10, message: expect.any(String) });
     const read = await ratings.imageRatings(image.id);
-    expect(read).toMatchObject({ image_id: image.id, times_rated: 1, ratings: [{ username: 'workerowner#2', rating: 8, artifacts: 1 }] });
+    expect(read).toMatchObject({ image_id: image.id, times_rated: 1, ratings: [{ username: 'standin_owner#2', rating: 8, artifacts: 1 }] });
   });
 
   test('artifacts are left out when null; dataset and model land in the path', async () => {
@@ -137,7 +137,7 @@ describe('errors and their outcomes', () => {
     expectNoKey(html);
     // The retry meets the 403 of its own first attempt; reading the image's ratings settles it.
     expect(ratingOutcome(await failure(ratings.submit(id, { rating: 9, artifacts: 2 }))).kind).toBe('refused');
-    expect((await ratings.imageRatings(id)).ratings).toContainEqual({ username: 'workerowner#2', rating: 9, artifacts: 2 });
+    expect((await ratings.imageRatings(id)).ratings).toContainEqual({ username: 'standin_owner#2', rating: 9, artifacts: 2 });
 
     standin.setFaults({ ratingsBadJson: { count: 1, kind: 'wrongShape' } });
     const shape = await failure(ratings.newImage());

@@ -77,7 +77,7 @@ describe('rating an image', () => {
     expect(await rate(b.id, { rating: 3 })).toMatchObject({ status: 200, body: { reward: 5 } });
     const info = standin.ratings();
     expect(info.find((r) => r.id === a.id)).toMatchObject({ submitCount: 1, rating: 7, artifacts: 1, validation: null, answeredAsInstructed: null });
-    expect(info.find((r) => r.id === b.id)).toMatchObject({ rating: 3, artifacts: null, submitsByUser: { 'workerowner#2': 1 } });
+    expect(info.find((r) => r.id === b.id)).toMatchObject({ rating: 3, artifacts: null, submitsByUser: { 'standin_owner#2': 1 } });
     expect(standin.ratingsStats()).toMatchObject({ issued: 2, accepted: 2, rewards: 15 });
   });
 
@@ -86,7 +86,7 @@ describe('rating an image', () => {
     await rate(id, { rating: 8 });
     expect(await rate(id, { rating: 2 })).toMatchObject({ status: 403, body: { message: 'You have already rated this image' } });
     expect((await rate(id, { rating: 6 }, STANDIN_KEYS.requester)).status).toBe(200);
-    expect(standin.ratings()[0]).toMatchObject({ submitCount: 3, rating: 8, submitsByUser: { 'workerowner#2': 2, 'requester#1': 1 } });
+    expect(standin.ratings()[0]).toMatchObject({ submitCount: 3, rating: 8, submitsByUser: { 'standin_owner#2': 2, 'standin_requester#1': 1 } });
     expect(standin.ratingsStats().duplicates).toBe(1);
   });
 
@@ -124,8 +124,8 @@ describe('rating an image', () => {
       average: 6.5,
       times_rated: 2,
       ratings: [
-        { username: 'workerowner#2', rating: 8, artifacts: 2 },
-        { username: 'requester#1', rating: 5, artifacts: null },
+        { username: 'standin_owner#2', rating: 8, artifacts: 2 },
+        { username: 'standin_requester#1', rating: 5, artifacts: null },
       ],
     });
     expect((await hordeCall(standin, '/api/v1/image/ratings/nope?format=json')).status).toBe(404);

@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { seededDetails } from '../../src-main/standin/users';
+import { recordedExchange, shapeOf } from '../helpers/hordeExchange';
 
 // The stand-in is the oracle for every horde-facing test, so it is tested against the protocol
-// notes and the recorded server answers, with plain fetch (no app code involved).
+// notes and the recorded server answers (their shape: the values are the stand-in's own), with
+// plain fetch (no app code involved).
 
-function fixture(name: string): unknown {
-  return JSON.parse(readFileSync(new URL(`../fixtures/horde/${name}`, import.meta.url), 'utf8'));
-}
+const exchange = recordedExchange('standin.test.ts (UserDetails shape against the recorded horde)', ['b64/03_worker_user_before.json', 'b64/13_requester_user_after.json']);
 
 let standin: StandinHandle;
 beforeEach(async () => {
@@ -37,9 +37,19 @@ describe('main API', () => {
     expect(body).toEqual({ message: 'OK', version: '5.1.5', queue: 0, threads: expect.any(Number), active_count: expect.any(Number), db_connection: true });
   });
 
-  test('find_user answers each seeded key with the recorded UserDetails', async () => {
-    expect((await call('/api/v2/find_user', { apikey: STANDIN_KEYS.workerOwner })).body).toEqual(fixture('03_worker_user_before.json'));
-    expect((await call('/api/v2/find_user', { apikey: STANDIN_KEYS.requester })).body).toEqual(fixture('13_requester_user_after.json'));
+  test('find_user answers each seeded key with its whole UserDetails', async () => {
+    expect((await call('/api/v2/find_user', { apikey: STANDIN_KEYS.workerOwner })).body).toEqual(seededDetails().workerOwner);
+    expect((await call('/api/v2/find_user', { apikey: STANDIN_KEYS.requester })).body).toEqual(seededDetails().requester);
+  });
+
+  test.skipIf(exchange.skip)('find_user answers in the recorded UserDetails shape: the same fields, of the same types', async () => {
+    const owner = (await call('/api/v2/find_user', { apikey: STANDIN_KEYS.workerOwner })).body;
+    expect(shapeOf(owner)).toEqual(shapeOf(exchange.json('b64/03_worker_user_before.json')));
+    // The recorded requester had a request in flight, and only that answer carries active_generations
+    // (the recorded owner's has none); the seeded accounts have nothing in flight.
+    const { active_generations: inFlight, ...requester } = exchange.json('b64/13_requester_user_after.json');
+    expect(inFlight).toEqual({ image: [expect.any(String)] });
+    expect(shapeOf((await call('/api/v2/find_user', { apikey: STANDIN_KEYS.requester })).body)).toEqual(shapeOf(requester));
   });
 
   test('find_user answers the anonymous key as Anonymous#0', async () => {
@@ -60,11 +70,11 @@ describe('main API', () => {
   test('users/{id} hides owner-only fields from strangers and checks any key sent', async () => {
     const stranger = await call('/api/v2/users/2');
     expect(stranger.status).toBe(200);
-    expect(stranger.body).toMatchObject({ username: 'workerowner#2', kudos: 100 });
+    expect(stranger.body).toMatchObject({ username: 'standin_owner#2', kudos: 250 });
     expect(stranger.body).not.toHaveProperty('worker_ids');
     expect(stranger.body).not.toHaveProperty('sharedkey_ids');
     const owner = await call('/api/v2/users/2', { apikey: STANDIN_KEYS.workerOwner });
-    expect(owner.body).toEqual(fixture('03_worker_user_before.json'));
+    expect(owner.body).toEqual(seededDetails().workerOwner);
     expect((await call('/api/v2/users/2', { apikey: 'NotARealKey_0123456789' })).body).toMatchObject({ rc: 'InvalidAPIKey' });
     expect((await call('/api/v2/users/db0')).status).toBe(404);
     expect((await call('/api/v2/users/999')).body).toEqual({ message: "User with ID '999' not found.", rc: 'UserNotFound' });

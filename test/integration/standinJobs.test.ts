@@ -1,9 +1,24 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
-import { hordeCall, hordeDeskPop, hordeFixture, popAs, putUpload, submitAs, tinyWebpBytes } from '../helpers/standinKit';
+import { seededDetails } from '../../src-main/standin/users';
+import { numberChanges, recordedExchange, shapeOf } from '../helpers/hordeExchange';
+import { hordeCall, hordeDeskPop, popAs, putUpload, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 
-// The stand-in's worker side against the recorded exchanges (shared/data/horde-exchange, copied
-// to test/fixtures/horde): the same requests must get answers with the same key sets.
+// The stand-in's worker side against the recorded exchanges (../shared/data/horde-exchange, read at
+// run time): the same requests must get answers with the same key sets.
+
+const exchange = recordedExchange('standinJobs.test.ts (the stand-in replays the recorded horde exchange)', [
+  'b64/03_worker_user_before.json',
+  'b64/04_async_request.json',
+  'b64/06_pop_request.json',
+  'b64/07_pop_response.json',
+  'b64/08_submit_request.json',
+  'b64/09_submit_response.json',
+  'b64/12_worker_user_after.json',
+  'r2/05_async_response.json',
+  'r2/08_submit_request.json',
+  'r2/14_worker.json',
+]);
 
 let standin: StandinHandle;
 beforeEach(async () => {
@@ -14,21 +29,21 @@ afterEach(async () => {
 });
 
 const sorted = (value: unknown) => Object.keys(value as object).sort();
-const keysOf07 = () => sorted(hordeFixture('07_pop_response.json'));
+const keysOf07 = () => sorted(exchange.json('b64/07_pop_response.json'));
 
 async function enqueueRecorded(overrides: Record<string, unknown> = {}) {
-  const res = await hordeCall(standin, '/api/v2/generate/async', { apikey: STANDIN_KEYS.requester, body: { ...hordeFixture('04_async_request.json'), ...overrides } });
+  const res = await hordeCall(standin, '/api/v2/generate/async', { apikey: STANDIN_KEYS.requester, body: { ...exchange.json('b64/04_async_request.json'), ...overrides } });
   expect(res.status).toBe(202);
   return res.body as unknown as { id: string; kudos: number };
 }
 
-describe('recorded exchange', () => {
+describe.skipIf(exchange.skip)('recorded exchange', () => {
   test('the recorded 06 pop gets an answer with exactly the key set of 07, seed as a string', async () => {
     const queued = await enqueueRecorded();
-    expect(sorted(queued)).toEqual(sorted(hordeFixture('r2_05_async_response.json')));
+    expect(sorted(queued)).toEqual(sorted(exchange.json('r2/05_async_response.json')));
     expect(queued.kudos).toBe(6);
-    const recorded = hordeFixture<Record<string, Record<string, unknown>>>('07_pop_response.json');
-    const { status, body } = await popAs(standin, hordeFixture('06_pop_request.json'));
+    const recorded = exchange.json<Record<string, Record<string, unknown>>>('b64/07_pop_response.json');
+    const { status, body } = await popAs(standin, exchange.json('b64/06_pop_request.json'));
     expect(status).toBe(200);
     expect(sorted(body)).toEqual(keysOf07());
     expect(sorted(body.payload)).toEqual(sorted(recorded.payload));
@@ -42,17 +57,17 @@ describe('recorded exchange', () => {
 
   test('R2 round trip as recorded: PUT, submit "R2", reward 6.24, worker and owner records updated', async () => {
     await enqueueRecorded();
-    const pop = (await popAs(standin, hordeFixture('06_pop_request.json'))).body;
+    const pop = (await popAs(standin, exchange.json('b64/06_pop_request.json'))).body;
     const id = String(pop.id);
     expect(await putUpload(String(pop.r2_upload), tinyWebpBytes())).toBe(200);
-    const recordedSubmit = hordeFixture('r2_08_submit_request.json');
+    const recordedSubmit = exchange.json('r2/08_submit_request.json');
     const submit = await submitAs(standin, { ...recordedSubmit, id, seed: Number((pop.payload as { seed: string }).seed) });
     expect(submit.status).toBe(200);
-    expect(submit.body).toEqual(hordeFixture('09_submit_response.json'));
+    expect(submit.body).toEqual(exchange.json('b64/09_submit_response.json'));
     expect(standin.job(id)).toMatchObject({ state: 'done', submitCount: 1, uploadCount: 1, reward: 6.24 });
     expect(standin.image(id)).toEqual(tinyWebpBytes());
 
-    const recordedWorker = hordeFixture<Record<string, unknown>[]>('r2_14_worker.json')[0];
+    const recordedWorker = exchange.json<Record<string, unknown>[]>('r2/14_worker.json')[0];
     const list = await hordeCall(standin, '/api/v2/workers?name=PEER-test-worker');
     expect(list.body).toHaveLength(1);
     const worker = list.body[0] as Record<string, unknown>;
@@ -62,15 +77,27 @@ describe('recorded exchange', () => {
     expect((await hordeCall(standin, `/api/v2/workers/${String(worker.id)}`)).body).toEqual(worker);
     expect((await hordeCall(standin, '/api/v2/workers/name/peer-test-worker')).body).toEqual(worker);
 
-    const after = hordeFixture('12_worker_user_after.json');
+    const before = seededDetails().workerOwner as { kudos: number; kudos_details: object; records: object };
     const owner = (await hordeCall(standin, '/api/v2/find_user', { apikey: STANDIN_KEYS.workerOwner })).body;
     expect(owner.worker_ids).toEqual([worker.id]);
-    expect({ ...owner, worker_ids: after.worker_ids, account_age: after.account_age }).toEqual(after);
+    expect(owner).toEqual({
+      ...before,
+      kudos: before.kudos + 6,
+      worker_count: 1,
+      worker_ids: [worker.id],
+      kudos_details: { ...before.kudos_details, accumulated: 6 },
+      records: { ...before.records, contribution: { megapixelsteps: 5.24, tokens: 0 }, fulfillment: { image: 1, text: 0, interrogation: 0 } },
+    });
+    // The same numbers moved by the same amounts as in the recording (03 → 12), whose account also aged 30 s.
+    const { account_age: aged, ...booked } = numberChanges(exchange.json('b64/03_worker_user_before.json'), exchange.json('b64/12_worker_user_after.json'));
+    expect(aged).toBe(30);
+    expect(numberChanges(before, owner)).toEqual(booked);
+    expect(shapeOf(owner)).toEqual(shapeOf(exchange.json('b64/12_worker_user_after.json')));
   });
 
   test('base64 delivery: a non-R2 job has no upload URLs, "R2" and junk are refused, a base64 WebP is paid', async () => {
     await enqueueRecorded({ r2: false });
-    const pop = (await popAs(standin, hordeFixture('06_pop_request.json'))).body;
+    const pop = (await popAs(standin, exchange.json('b64/06_pop_request.json'))).body;
     expect(sorted(pop)).toEqual(keysOf07());
     expect(pop).toMatchObject({ r2_upload: null, r2_uploads: null });
     const id = String(pop.id);
@@ -80,14 +107,14 @@ describe('recorded exchange', () => {
       expect(refused.status).toBe(400);
       expect(refused.body.rc).toBe('BadRequest');
     }
-    const ok = await submitAs(standin, { ...hordeFixture('08_submit_request.json'), id, seed, generation: tinyWebpBytes().toString('base64') });
+    const ok = await submitAs(standin, { ...exchange.json('b64/08_submit_request.json'), id, seed, generation: tinyWebpBytes().toString('base64') });
     expect(ok.body).toEqual({ reward: 6.24 });
     expect(standin.job(id)).toMatchObject({ state: 'done', r2: false, uploadCount: 0, submitCount: 4 });
     expect(standin.image(id)).toEqual(tinyWebpBytes());
   });
 });
 
-describe('pop', () => {
+describe.skipIf(exchange.skip)('pop', () => {
   test('without a job every key is present, with nulls and the twelve always-present skip counts', async () => {
     const { status, body } = await popAs(standin, hordeDeskPop());
     expect(status).toBe(200);
@@ -132,10 +159,10 @@ describe('pop', () => {
   });
 });
 
-describe('uploads and faults', () => {
+describe.skipIf(exchange.skip)('uploads and faults', () => {
   test('uploadFailures answers 500 for the next N uploads and stores nothing; bad signatures and non-WebP are refused', async () => {
     await enqueueRecorded();
-    const pop = (await popAs(standin, hordeFixture('06_pop_request.json'))).body;
+    const pop = (await popAs(standin, exchange.json('b64/06_pop_request.json'))).body;
     const url = String(pop.r2_upload);
     const set = await hordeCall(standin, '/__standin/faults', { method: 'POST', body: { uploadFailures: { count: 2 } } });
     expect(set.body.uploadFailures).toEqual({ count: 2 });
@@ -155,9 +182,9 @@ describe('uploads and faults', () => {
   test('the general faults (5xx, 429 with Retry-After) also hit pop, submit and upload', async () => {
     await enqueueRecorded();
     standin.setFaults({ error5xx: { status: 503, count: 1 } });
-    expect((await popAs(standin, hordeFixture('06_pop_request.json'))).status).toBe(503);
+    expect((await popAs(standin, exchange.json('b64/06_pop_request.json'))).status).toBe(503);
     expect(standin.stats().pops).toBe(0);
-    const pop = (await popAs(standin, hordeFixture('06_pop_request.json'))).body;
+    const pop = (await popAs(standin, exchange.json('b64/06_pop_request.json'))).body;
     standin.setFaults({ rateLimit: { retryAfterS: 3, count: 2 } });
     const limited = await submitAs(standin, { id: pop.id, generation: 'R2', seed: 1 });
     expect(limited.status).toBe(429);
@@ -172,14 +199,14 @@ describe('uploads and faults', () => {
   test('popEmpty hands out nothing while requests wait', async () => {
     await enqueueRecorded();
     standin.setFaults({ popEmpty: true });
-    expect((await popAs(standin, hordeFixture('06_pop_request.json'))).body.ids).toEqual([]);
+    expect((await popAs(standin, exchange.json('b64/06_pop_request.json'))).body.ids).toEqual([]);
     standin.resetFaults();
-    expect((await popAs(standin, hordeFixture('06_pop_request.json'))).body.ids).toHaveLength(1);
+    expect((await popAs(standin, exchange.json('b64/06_pop_request.json'))).body.ids).toHaveLength(1);
     expect(standin.stats()).toMatchObject({ pops: 2, emptyPops: 1 });
   });
 
   test('control endpoints queue requests and show jobs, queue and stats', async () => {
-    const queued = await hordeCall(standin, '/__standin/enqueue', { method: 'POST', body: { mixed: { count: 3, seed: 5, maxSize: 128 }, request: hordeFixture('04_async_request.json') } });
+    const queued = await hordeCall(standin, '/__standin/enqueue', { method: 'POST', body: { mixed: { count: 3, seed: 5, maxSize: 128 }, request: exchange.json('b64/04_async_request.json') } });
     expect(queued.status).toBe(200);
     expect(queued.body).toHaveLength(4);
     expect((await hordeCall(standin, '/__standin/queue')).body).toHaveLength(4);

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { tinyWebpBase64 } from '../../src-main/standin/mixed';
+import { TINY_WEBP_BASE64 } from '../../src-main/standin/mixed';
 import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 test('empty pops are explained in words until a job arrives', async () => {
   standin = await startStandin({ models: [MODEL] });
   const body = (extra: Record<string, unknown>, params: Record<string, unknown> = {}) => ({ prompt: 'a fox', models: [MODEL], r2: false, nsfw: false, params: { width: 256, height: 256, steps: 4, ...params }, ...extra });
-  for (let i = 0; i < 12; i += 1) standin.enqueue(body({ source_image: tinyWebpBase64(), source_processing: 'img2img' }));
+  for (let i = 0; i < 12; i += 1) standin.enqueue(body({ source_image: TINY_WEBP_BASE64, source_processing: 'img2img' }));
   // Bigger than the rig's max_pixels of 262,144 (512×512).
   for (let i = 0; i < 3; i += 1) standin.enqueue(body({}, { width: 1024, height: 1024 }));
   const rig = workerRig(standin.hordeApiUrl, quickGenerator([MODEL]));

@@ -1,18 +1,20 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { popResponseSchema } from '../../src-main/common/horde';
 import { parsePop, type HordeJob, type ParsedPop } from '../../src-main/core/worker/job';
+import { recordedExchange } from '../helpers/hordeExchange';
 
 type Json = Record<string, unknown>;
 
-function fixture(name: string): Json {
-  return JSON.parse(readFileSync(new URL(`../fixtures/horde/${name}`, import.meta.url), 'utf8')) as Json;
-}
+const exchange = recordedExchange('jobParse.test.ts (parsePop on the recorded pops)', ['r2/07_pop_response.json', 'b64/07_pop_response.json']);
 
-/** The recorded r2 pop answer, fresh for each use so tests can mutate it. */
-const popR2 = () => fixture('r2_07_pop_response.json');
-const popB64 = () => fixture('07_pop_response.json');
+/**
+ * The recorded r2 pop answer, fresh for each use so tests can mutate it. Without the recordings every
+ * describe below is skipped, but vitest still runs their bodies to collect the tests, and some tables
+ * are built from this answer: they get an empty one then, and never run.
+ */
+const popR2 = (): Json => (exchange.skip ? { payload: {} } : exchange.json('r2/07_pop_response.json'));
+const popB64 = (): Json => exchange.json('b64/07_pop_response.json');
 const ID_A = 'fe43cbd3-0656-4538-8415-fa3e82b0e5e6';
 const ID_B = '3f0c1a52-9d4e-4b7a-8c21-5e6f7a8b9c0d';
 const T0 = 1_000_000;
@@ -29,7 +31,7 @@ function withPayload(changes: Json, base: Json = popR2()): Json {
   return { ...base, payload };
 }
 
-describe('recorded answers', () => {
+describe.skipIf(exchange.skip)('recorded answers', () => {
   test('the r2 pop of the recorded exchange is a job HordeDesk can read as is', () => {
     expect(popResponseSchema.safeParse(popR2()).success).toBe(true);
     const job = jobOf(parsePop(popR2(), T0));
@@ -70,7 +72,7 @@ describe('recorded answers', () => {
   });
 });
 
-describe('jobs', () => {
+describe.skipIf(exchange.skip)('jobs', () => {
   test('a batch keeps ids and upload URLs index-aligned; a missing URL means a base64 submit', () => {
     const answer = { ...popR2(), ids: [ID_A, ID_B], r2_uploads: ['https://r2.example/a.webp'] };
     const job = jobOf(parsePop(withPayload({ n_iter: 2 }, answer), T0));
@@ -137,7 +139,7 @@ describe('jobs', () => {
   });
 });
 
-describe('answers HordeDesk cannot run but must answer', () => {
+describe.skipIf(exchange.skip)('answers HordeDesk cannot run but must answer', () => {
   test.each<[string, Json, RegExp]>([
     ['a seed above 2^32-1', withPayload({ seed: '4294967296' }), /seed "4294967296"/],
     ['a text seed', withPayload({ seed: 'banana' }), /seed/],
@@ -193,7 +195,7 @@ describe('answers HordeDesk cannot run but must answer', () => {
   });
 });
 
-describe('properties', () => {
+describe.skipIf(exchange.skip)('properties', () => {
   const KINDS = ['none', 'job', 'invalid', 'garbage'];
   const TOP_KEYS = Object.keys(popR2());
   const PAYLOAD_KEYS = [...Object.keys(popR2().payload as Json), 'clip_skip', 'loras', 'post_processing', 'use_nsfw_censor'];
