@@ -9,6 +9,13 @@ const noNode = {
   patterns: [{ group: ['node:*'], message: 'Pure layers never import node:* modules: go through a port.' }],
 };
 const noElectron = { name: 'electron', message: "Only src-main/electron and src-main/preload import 'electron'." };
+// Nothing outside test/ depends on test code: the stand-in the demo runs lives in src-main/standin.
+// The benchmarks may use the rigs the tests use (test/helpers), and nothing else under test/.
+const noTest = { regex: '^(\\.{1,2}/)+test(/|$)', message: 'Only tests import from test/; product code, tools and configs stand on their own.' };
+const noTestButHelpers = { regex: '^(\\.{1,2}/)+test/(?!helpers/)', message: 'Benchmarks may use the test rigs in test/helpers, nothing else under test/.' };
+// Reading a file from test/ is the same dependency as importing it (the stand-in once read its seed data that way).
+const noTestFile = { selector: "NewExpression[callee.name='URL'] > Literal[value=/(^|\\/)test\\//]", message: 'Only tests read files under test/.' };
+const outsideTest = ['src-main/**', 'src-renderer/**', 'scripts/**', 'bench/**', '*.config.*'];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'test-results/**', 'playwright-report/**', 'bench-results/**', '.tmp/**'] },
@@ -23,15 +30,26 @@ export default tseslint.config(
     },
   },
   {
+    files: outsideTest,
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noElectron], patterns: [noTest] }],
+      'no-restricted-syntax': ['error', noTestFile],
+    },
+  },
+  {
+    files: ['bench/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [noTestButHelpers] }] },
+  },
+  {
     files: ['src-main/core/**', 'src-main/common/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noElectron, ...noNode.paths], patterns: noNode.patterns }] },
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron, ...noNode.paths], patterns: [...noNode.patterns, noTest] }] },
   },
   {
     files: ['src-renderer/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noElectron, ...noNode.paths], patterns: noNode.patterns }] },
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron, ...noNode.paths], patterns: [...noNode.patterns, noTest] }] },
   },
   {
     files: ['src-main/electron/**', 'src-main/preload/**'],
-    rules: { 'no-restricted-imports': 'off' },
+    rules: { 'no-restricted-imports': ['error', { patterns: [noTest] }] },
   },
 );

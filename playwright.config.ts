@@ -1,9 +1,9 @@
 import { defineConfig } from '@playwright/test';
-import { resolveChromium } from './test/helpers/browser';
+import { resolveChromium } from './scripts/chromium';
 
 // Browser tests drive the real renderer, served by the real headless entry, in Chromium:
 // CHROMIUM_PATH, else the system's /usr/bin/chromium, else the build inside the
-// @sparticuz/chromium npm package (test/helpers/browser.ts), so no browser download or apt step.
+// @sparticuz/chromium npm package (scripts/chromium.ts), so no browser download or apt step.
 const browser = await resolveChromium();
 // Said once, by the runner (workers load this file too), so a failing run shows which browser it used.
 if (process.env.TEST_WORKER_INDEX === undefined) console.log(`Chromium: ${browser.executablePath} (${browser.source})`);

@@ -22,7 +22,7 @@ import { testApp } from '../test/helpers/app';
 import { until, workerRig } from '../test/helpers/worker';
 import { STANDIN_KEYS, startStandin } from '../src-main/standin/server';
 import { presetDataDir, startHeadless } from '../test/helpers/headlessProcess';
-import { resolveChromium } from '../test/helpers/browser';
+import { resolveChromium } from '../scripts/chromium';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';

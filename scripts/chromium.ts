@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Which Chromium the browser tests (playwright.config.ts) and the rater bench launch: tooling for both,
+// so it lives here rather than among the test helpers, which nothing outside test/ may import.
+
 /** The Chromium the browser tests and the rater bench launch, and the flags it needs. */
 export interface ChromiumChoice {
   executablePath: string;
@@ -24,7 +27,8 @@ const COMMON_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
 /** Debian and Ubuntu put their Chromium here. */
 const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// This file is scripts/chromium.ts: the repository root is one folder up.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function isFile(path: string): boolean {
   try {
