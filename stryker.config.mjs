@@ -45,7 +45,7 @@ export const groups = {
   },
   /** The API key kept out of every log line and error text. */
   redaction: {
-    mutate: ['src-main/core/log.ts', functionLines('src-main/core/horde/errors.ts', 'redactSecret')],
+    mutate: ['src-main/core/log.ts', functionLines('src-main/core/horde/serviceErrors.ts', 'redactSecret')],
     testFiles: ['test/unit/redaction.test.ts', 'test/integration/logRedaction.test.ts'],
   },
   /** Resumable downloads: size, sha256, refusal of what cannot be verified. */

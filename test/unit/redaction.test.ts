@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { redactSecret } from '../../src-main/core/horde/errors';
+import { redactSecret } from '../../src-main/core/horde/serviceErrors';
 import { createRedactor, redactSecrets } from '../../src-main/core/log';
 
 // The two text cleaners: redactSecrets for log lines, redactSecret for error texts shown to the

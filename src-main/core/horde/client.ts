@@ -19,9 +19,10 @@ import {
   type UserDetails,
   type WorkerDetails,
 } from '../../common/horde';
-import { createHordeApiError, HordeMissingKeyError, HordeProtocolError, HordeUnreachableError, parseRetryAfter, redactSecret } from './errors';
-import { headerValue, type HttpPort, type HttpRequest, type HttpResponse } from './http';
-import { sendJson } from './jsonCall';
+import { createHordeApiError, HordeMissingKeyError, HordeProtocolError, HordeUnreachableError } from './errors';
+import type { HttpResponse } from './http';
+import { readErrorAnswer, serviceCaller, type ServiceClientOptions, type ServiceDescription } from './jsonCall';
+import { redactSecret } from './serviceErrors';
 
 export { isMaintenanceError, isRetryable, retryAfterMsOf, submitOutcome, type SubmitOutcome } from './classify';
 
@@ -62,74 +63,30 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** How to reach the horde; getters are read on every call so settings changes apply at once. */
-export interface HordeClientOptions {
-  /** Main API root, e.g. "https://aihorde.net/api" (no "/v2"). */
-  baseUrl: () => string;
-  http: HttpPort;
-  /** "HordeDesk:<version>:<contact>", sent as `Client-Agent` on every call. */
-  clientAgent: string;
-  /** The user's key, or undefined to send none. */
-  apiKey: () => string | undefined;
-  /**
-   * The horde URL whose origin the user confirmed for the key (see core/keyOrigin); a call with
-   * the key to another origin is refused. Absent: no binding (tests, tools).
-   */
-  confirmedKeyUrl?: () => string | null;
-  /** Per-request limit; default 20 s. */
-  timeoutMs?: number;
+/**
+ * How to reach the horde: `baseUrl` is the main API root, e.g. "https://aihorde.net/api" (no
+ * "/v2"); `confirmedKeyUrl` the horde URL the user confirmed for the key.
+ */
+export interface HordeClientOptions extends ServiceClientOptions {
   /** Limit for pops, which page through the queue on the horde and answer slower; default 40 s. */
   popTimeoutMs?: number;
-  /** Clock for `Retry-After` dates; injectable for tests. */
-  now?: () => number;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 const DEFAULT_POP_TIMEOUT_MS = 40_000;
 
-interface Call<T> {
-  method: HttpRequest['method'];
-  path: string;
-  schema: z.ZodType<T>;
-  body?: unknown;
-  /** Fail before sending when no key is set: the horde would answer an unhelpful 400. */
-  needsKey?: boolean;
-  /** Never send the key: the answer is the same for everyone. */
-  keyless?: boolean;
-  timeoutMs: number;
-}
+/** The main API below "/v2/"; a keyed call without a key fails before sending (the horde would answer an unhelpful 400). */
+const HORDE_SERVICE: ServiceDescription = {
+  id: 'horde',
+  pathPrefix: 'v2/',
+  errors: { protocol: HordeProtocolError, unreachable: HordeUnreachableError, status: errorFromResponse, missingKey: (endpoint) => new HordeMissingKeyError(endpoint) },
+};
 
 /** Creates a horde client that validates every answer and throws only the errors in ./errors. */
 export function createHordeClient(opts: HordeClientOptions): HordeClient {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const popTimeoutMs = opts.popTimeoutMs ?? DEFAULT_POP_TIMEOUT_MS;
-  const now = opts.now ?? (() => Date.now());
-
-  async function send<T>(call: Call<T>): Promise<T> {
-    const endpoint = `${call.method} /v2/${call.path.split('?')[0] ?? call.path}`;
-    const apiKey = call.keyless ? undefined : opts.apiKey();
-    const hasKey = apiKey !== undefined && apiKey !== '';
-    if (call.needsKey && !hasKey) throw new HordeMissingKeyError(endpoint);
-    return sendJson(
-      opts.http,
-      {
-        method: call.method,
-        url: `${opts.baseUrl().replace(/\/+$/, '')}/v2/${call.path}`,
-        clientAgent: opts.clientAgent,
-        apiKey,
-        body: call.body,
-        timeoutMs: call.timeoutMs,
-        schema: call.schema,
-        confirmedKeyUrl: opts.confirmedKeyUrl?.(),
-        serviceName: 'the AI Horde',
-      },
-      {
-        unreachable: (reason, detail) => new HordeUnreachableError(endpoint, reason, call.timeoutMs, { cause: new Error(detail) }),
-        status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
-        protocol: (status, detail) => new HordeProtocolError(endpoint, status, detail),
-      },
-    );
-  }
+  const send = serviceCaller(opts, HORDE_SERVICE);
 
   const limit = (call: CallOptions | undefined, fallback: number) => call?.timeoutMs ?? fallback;
   const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions, keyless = false) => send({ method: 'GET', path, schema, keyless, timeoutMs: limit(call, timeoutMs) });
@@ -148,15 +105,8 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
 }
 
 function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: string | undefined, now: number) {
-  // Proxies in front of the horde answer 502/503/504 with HTML and flask-limiter's 429 may not be
-  // JSON, so a body that does not parse still yields an API error with the status.
-  let body: z.infer<typeof hordeErrorBodySchema> | undefined;
-  try {
-    const result = hordeErrorBodySchema.safeParse(JSON.parse(response.body));
-    if (result.success) body = result.data;
-  } catch {
-    body = undefined;
-  }
+  // A body that is not the horde's error JSON (a proxy's page, flask-limiter's 429) still yields an API error with the status.
+  const { body, retryAfterMs } = readErrorAnswer(response, hordeErrorBodySchema, now);
   const validationErrors = body?.errors
     ? Object.fromEntries(Object.entries(body.errors).map(([field, text]) => [field, redactSecret(text, apiKey)]))
     : undefined;
@@ -166,7 +116,7 @@ function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: str
     hordeMessage: body ? redactSecret(body.message, apiKey) : undefined,
     rc: body?.rc,
     validationErrors,
-    retryAfterMs: parseRetryAfter(headerValue(response.headers, 'retry-after'), now),
+    retryAfterMs,
   });
 }
 

@@ -12,9 +12,9 @@ import {
   type SubmitRatingAnswer,
   type SubmitRatingBody,
 } from '../../common/ratingsApi';
-import { parseRetryAfter, redactSecret } from '../horde/errors';
-import { headerValue, type HttpPort, type HttpResponse } from '../horde/http';
-import { sendJson } from '../horde/jsonCall';
+import type { HttpResponse } from '../horde/http';
+import { readErrorAnswer, serviceCaller, type ServiceClientOptions, type ServiceDescription } from '../horde/jsonCall';
+import { redactSecret } from '../horde/serviceErrors';
 import { RatingsApiError, RatingsInputError, RatingsProtocolError, RatingsUnreachableError } from './clientErrors';
 
 export {
@@ -52,65 +52,35 @@ export interface RatingsClient {
   imageRatings(imageId: string, call?: RatingsCallOptions): Promise<ImageRatings>;
 }
 
-/** How to reach the service; getters are read on every call so settings changes apply at once. */
-export interface RatingsClientOptions {
-  /** API root including the version, e.g. "https://ratings.aihorde.net/api/v1". */
-  baseUrl: () => string;
-  http: HttpPort;
-  /** "HordeDesk:<version>:<contact>", sent as `Client-Agent` on every call. */
-  clientAgent: string;
-  /** The user's key ("0000000000" rates anonymously), or undefined to send none. */
-  apiKey: () => string | undefined;
-  /**
-   * The ratings URL whose origin the user confirmed for the key (see core/keyOrigin); a call
-   * with the key to another origin is refused. Absent: no binding (tests, tools).
-   */
-  confirmedKeyUrl?: () => string | null;
-  /** Per-request limit; default 20 s. */
-  timeoutMs?: number;
-  /** Clock for `Retry-After` dates; injectable for tests. */
-  now?: () => number;
-}
+/**
+ * How to reach the service: `baseUrl` is the API root including the version, e.g.
+ * "https://ratings.aihorde.net/api/v1"; `apiKey` may be "0000000000" (rates anonymously);
+ * `confirmedKeyUrl` is the ratings URL the user confirmed for the key.
+ */
+export type RatingsClientOptions = ServiceClientOptions;
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+
+/** The ratings API's paths start at its root; every call sends the key when one is set. */
+const RATINGS_SERVICE: ServiceDescription = {
+  id: 'ratings',
+  pathPrefix: '',
+  errors: { protocol: RatingsProtocolError, unreachable: RatingsUnreachableError, status: errorFromResponse },
+};
 
 interface Call<T> {
   method: 'GET' | 'POST';
   path: string;
   schema: z.ZodType<T>;
   body?: unknown;
-  timeoutMs?: number;
+  timeoutMs: number | undefined;
 }
 
 /** Creates a ratings client that validates every answer and throws only the errors in ./clientErrors. */
 export function createRatingsClient(opts: RatingsClientOptions): RatingsClient {
   const defaultTimeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const now = opts.now ?? (() => Date.now());
-
-  async function send<T>(call: Call<T>): Promise<T> {
-    const endpoint = `${call.method} /${call.path.split('?')[0] ?? call.path}`;
-    const timeoutMs = call.timeoutMs ?? defaultTimeout;
-    const apiKey = opts.apiKey();
-    return sendJson(
-      opts.http,
-      {
-        method: call.method,
-        url: `${opts.baseUrl().replace(/\/+$/, '')}/${call.path}`,
-        clientAgent: opts.clientAgent,
-        apiKey,
-        body: call.body,
-        timeoutMs,
-        schema: call.schema,
-        confirmedKeyUrl: opts.confirmedKeyUrl?.(),
-        serviceName: 'the ratings service',
-      },
-      {
-        unreachable: (reason, detail) => new RatingsUnreachableError(endpoint, reason, timeoutMs, { cause: new Error(detail) }),
-        status: (response) => errorFromResponse(endpoint, response, apiKey, now()),
-        protocol: (status, detail) => new RatingsProtocolError(endpoint, status, detail),
-      },
-    );
-  }
+  const caller = serviceCaller(opts, RATINGS_SERVICE);
+  const send = <T>(call: Call<T>): Promise<T> => caller({ ...call, timeoutMs: call.timeoutMs ?? defaultTimeout });
 
   const segment = (value: string) => encodeURIComponent(value);
 
@@ -143,14 +113,8 @@ function ratingBody(scores: RatingScores): SubmitRatingBody {
 
 function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: string | undefined, now: number): RatingsApiError {
   // A 429 from a limiter or a 5xx from a proxy may not be JSON; the status still tells the story.
-  let serviceMessage: string | undefined;
-  try {
-    const result = ratingsErrorBodySchema.safeParse(JSON.parse(response.body));
-    if (result.success) serviceMessage = redactSecret(result.data.message, apiKey);
-  } catch {
-    serviceMessage = undefined;
-  }
-  const retryAfterMs = parseRetryAfter(headerValue(response.headers, 'retry-after'), now);
+  const { body, retryAfterMs } = readErrorAnswer(response, ratingsErrorBodySchema, now);
+  const serviceMessage = body ? redactSecret(body.message, apiKey) : undefined;
   return new RatingsApiError({ status: response.status, retryAfterMs, endpoint, serviceMessage });
 }
 

@@ -1,10 +1,11 @@
 import { UserFacingError } from '../../common/result';
-import type { HttpTransportFailure } from '../horde/http';
+import { formatSeconds, ServiceApiError, ServiceProtocolError, ServiceUnreachableError, type ServiceApiErrorInit } from '../horde/serviceErrors';
 
-// Every failure of a ratings call becomes one of these errors, as with the horde client: the
-// service said no (RatingsApiError), said something unreadable (RatingsProtocolError), or said
-// nothing (RatingsUnreachableError). RatingsInputError is thrown before sending anything.
-// Messages are built only from redacted text, so the API key never reaches a log or the UI.
+// Every failure of a ratings call becomes one of these errors, as with the horde client (the
+// shapes are shared: core/horde/serviceErrors): the service said no (RatingsApiError), said
+// something unreadable (RatingsProtocolError), or said nothing (RatingsUnreachableError).
+// RatingsInputError is thrown before sending anything. Messages are built only from redacted
+// text, so the API key never reaches a log or the UI.
 
 /** What went wrong in a word, for the UI and for tests. */
 export type RatingsErrorCode =
@@ -19,61 +20,34 @@ export type RatingsErrorCode =
   | 'ratings.unreachable'
   | 'ratings.invalidInput';
 
-/** The ratings service answered with an error status. */
-export class RatingsApiError extends UserFacingError {
-  /** HTTP status of the answer. */
-  readonly status: number;
-  /** How long the service asked us to wait, from `Retry-After`; undefined when it did not say. */
-  readonly retryAfterMs: number | undefined;
-  /** "METHOD /path" of the call, relative to the API root, for logs. */
-  readonly endpoint: string;
-  /** The service's own sentence (`{message}`), API key removed; undefined when the body had none. */
-  readonly serviceMessage: string | undefined;
-  constructor(init: { status: number; retryAfterMs: number | undefined; endpoint: string; serviceMessage: string | undefined }) {
-    const code = codeFor(init.status);
-    super(code, messageFor(code, init.status, init.endpoint, init.serviceMessage, init.retryAfterMs));
-    this.name = 'RatingsApiError';
-    this.status = init.status;
-    this.retryAfterMs = init.retryAfterMs;
-    this.endpoint = init.endpoint;
-    this.serviceMessage = init.serviceMessage;
-  }
-}
-
-/** The service answered, but not with JSON of the promised shape (a proxy page, a changed API). */
-export class RatingsProtocolError extends UserFacingError {
-  readonly endpoint: string;
-  readonly status: number;
-  constructor(endpoint: string, status: number, detail: string) {
-    super('ratings.protocol', `The ratings service sent an answer to ${endpoint} that HordeDesk does not understand: ${detail}`);
-    this.name = 'RatingsProtocolError';
-    this.endpoint = endpoint;
-    this.status = status;
-  }
-}
-
-/** No answer: the request timed out or the connection failed. */
-export class RatingsUnreachableError extends UserFacingError {
-  readonly endpoint: string;
-  readonly reason: HttpTransportFailure;
-  constructor(endpoint: string, reason: HttpTransportFailure, timeoutMs: number, options?: { cause?: unknown }) {
-    const message =
-      reason === 'timeout'
-        ? `The ratings service did not answer ${endpoint} within ${seconds(timeoutMs)}. HordeDesk will try again later.`
-        : `Could not reach the ratings service for ${endpoint}. Check the internet connection; HordeDesk will try again later.`;
-    super(reason === 'timeout' ? 'ratings.timeout' : 'ratings.unreachable', message, options);
-    this.name = 'RatingsUnreachableError';
-    this.endpoint = endpoint;
-    this.reason = reason;
-  }
-}
-
 /** Scores outside the scales (rating 1..10, artifacts 0..5, integers); nothing was sent. */
 export class RatingsInputError extends UserFacingError {
   constructor(message: string) {
     super('ratings.invalidInput', message);
     this.name = 'RatingsInputError';
   }
+}
+
+/** The ratings service answered with an error status; `endpoint` is "METHOD /path" relative to the API root. */
+export class RatingsApiError extends ServiceApiError {
+  /** The service's own sentence (`{message}`), API key removed; undefined when the body had none. */
+  readonly serviceMessage: string | undefined;
+  constructor(init: ServiceApiErrorInit & { serviceMessage: string | undefined }) {
+    const code = codeFor(init.status);
+    super(code, messageFor(code, init.status, init.endpoint, init.serviceMessage, init.retryAfterMs), init);
+    this.name = 'RatingsApiError';
+    this.serviceMessage = init.serviceMessage;
+  }
+}
+
+/** The service answered, but not with JSON of the promised shape (a proxy page, a changed API). */
+export class RatingsProtocolError extends ServiceProtocolError {
+  static override readonly service = 'ratings';
+}
+
+/** No answer from the ratings service: the request timed out or the connection failed. */
+export class RatingsUnreachableError extends ServiceUnreachableError {
+  static override readonly service = 'ratings';
 }
 
 function codeFor(status: number): RatingsErrorCode {
@@ -95,17 +69,12 @@ function messageFor(code: RatingsErrorCode, status: number, endpoint: string, sa
     case 'ratings.notFound':
       return `The ratings service no longer has this image.${quote}`;
     case 'ratings.rateLimited':
-      return `The ratings service asks HordeDesk to slow down; trying again in ${retryAfterMs === undefined ? 'a minute' : seconds(retryAfterMs)}.${quote}`;
+      return `The ratings service asks HordeDesk to slow down; trying again in ${retryAfterMs === undefined ? 'a minute' : formatSeconds(retryAfterMs)}.${quote}`;
     case 'ratings.serverError':
       return `The ratings service had a problem answering ${endpoint} (HTTP ${status}). Try again later.${quote}`;
     default:
       return `The ratings service refused ${endpoint} (HTTP ${status}).${quote}`;
   }
-}
-
-function seconds(ms: number): string {
-  const s = Math.max(1, Math.round(ms / 1000));
-  return s === 1 ? '1 second' : `${s} seconds`;
 }
 
 /** How a rater reacts to a failed call; `reason` is the error's user-facing sentence. */
