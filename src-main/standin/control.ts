@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { faultPatchSchema } from './faults';
 import type { StandinJobsApi } from './jobsHandle';
-import { json, type Answer } from './router';
+import { isAnswer, json, type Answer } from './router';
 import type { StandinState } from './state';
 
 // The stand-in's own endpoints under /__standin/, for another process or a browser demo:
@@ -72,14 +72,20 @@ function route(method: string, name: string, body: string, ctx: ControlContext):
 
 const controlPatchSchema = faultPatchSchema.extend({ reset: z.boolean().optional() });
 
-function setFaults(body: string, ctx: ControlContext): Answer {
+/** A control body (empty reads as `{}`) checked by `schema`, or the 400 for text that is not JSON. */
+function readBody<T>(body: string, schema: z.ZodType<T>): z.ZodSafeParseResult<T> | Answer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body || '{}');
   } catch {
     return json(400, { message: 'The body is not JSON.' });
   }
-  const result = controlPatchSchema.safeParse(parsed);
+  return schema.safeParse(parsed);
+}
+
+function setFaults(body: string, ctx: ControlContext): Answer {
+  const result = readBody(body, controlPatchSchema);
+  if (isAnswer(result)) return result;
   if (!result.success) {
     const errors = Object.fromEntries(result.error.issues.map((issue) => [issue.path.join('.') || '(body)', issue.message]));
     return json(400, { message: 'Invalid fault settings.', errors });
@@ -98,13 +104,8 @@ const enqueueSchema = z.strictObject({
 });
 
 function enqueue(body: string, ctx: ControlContext): Answer {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body || '{}');
-  } catch {
-    return json(400, { message: 'The body is not JSON.' });
-  }
-  const result = enqueueSchema.safeParse(parsed);
+  const result = readBody(body, enqueueSchema);
+  if (isAnswer(result)) return result;
   if (!result.success) return json(400, { message: 'Expected {"mixed": {count, seed, ...}} or {"request": {...}}.' });
   const { apikey, request, mixed } = result.data;
   try {

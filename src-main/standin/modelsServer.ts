@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './listen';
 
 // A tiny model-file host for download tests: serves fixed buffers with HTTP Range support and
 // can misbehave on purpose (cut a connection mid-body once, answer 503 a few times).
@@ -117,15 +117,6 @@ export async function startModelFileServer(
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  const url = await listenLocal(server);
+  return { url, requests, close: () => closeServer(server) };
 }

@@ -3,7 +3,7 @@ import { resolveRequest, type ResolvedRequest } from './requests';
 import { hordeError, isAnswer, json, type Answer, type Route } from './router';
 import { invalidApiKey, rejectBannedClientAgent } from './routesV2';
 import type { StandinState } from './state';
-import { missingHeader, parseJsonBody } from './validate';
+import { keyedBody } from './validate';
 
 // `POST /v2/generate/async` (HORDE-PROTOCOL.md §2.13), kept minimal: it validates the body loosely
 // (requests.ts), refuses the banned placeholder agent, horde-wide maintenance and unknown keys,
@@ -37,10 +37,10 @@ const generateAsync: Route<StandinState> = {
   method: 'POST',
   pattern: 'generate/async',
   handle(req, state) {
-    const body = parseJsonBody(req.body);
-    if (isAnswer(body)) return body;
-    const key = req.header('apikey');
-    if (!key) return missingHeader('apikey', 'The API Key corresponding to a registered user.');
+    // The body is validated later and loosely (requests.ts), so no model here.
+    const opened = keyedBody(req, undefined, 'The API Key corresponding to a registered user.');
+    if (isAnswer(opened)) return opened;
+    const { body, key } = opened;
     const banned = rejectBannedClientAgent(req);
     if (banned) return banned;
     if (state.faults.current().maintenance) {

@@ -6,7 +6,7 @@ import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest 
 import { invalidApiKey } from './routesV2';
 import type { StandinState } from './state';
 import type { StandinUser } from './users';
-import { checkBody, missingHeader, parseJsonBody, type BodySpec } from './validate';
+import { keyedBody, type BodySpec } from './validate';
 import { OWNER_MAINTENANCE_MESSAGE, type StandinWorker, type WorkerConfig } from './workers';
 
 // `POST /v2/generate/pop` (HORDE-PROTOCOL.md §2.2, §2.3, §2.7, §2.9, §2.11), in the horde's order:
@@ -64,12 +64,9 @@ function popConfig(body: Record<string, unknown>): WorkerConfig {
 
 /** The pop handler's checks up to a checked-in worker, or the answer that ends it early. */
 function admitWorker(req: RouteRequest, state: StandinState): { worker: StandinWorker; user: StandinUser } | Answer {
-  const body = parseJsonBody(req.body);
-  if (isAnswer(body)) return body;
-  const invalid = checkBody(body, POP_SPEC);
-  if (invalid) return invalid;
-  const key = req.header('apikey');
-  if (!key) return missingHeader('apikey', 'The API Key corresponding to a registered user.');
+  const opened = keyedBody(req, POP_SPEC, 'The API Key corresponding to a registered user.');
+  if (isAnswer(opened)) return opened;
+  const { body, key } = opened;
   const config = popConfig(body);
   // Checked before the key, as the horde's handler starts with it.
   if (config.priority_usernames.some((name) => !/#\d+$/.test(name))) {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { effectiveSteps } from './kudos';
 import type { Job } from './queue';
-import { hordeError, isAnswer, json, type Answer, type Route } from './router';
+import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
 import { invalidApiKey } from './routesV2';
 import type { StandinState } from './state';
-import { checkBody, isBase64Webp, isWebp, missingHeader, parseJsonBody, type BodySpec } from './validate';
+import { isBase64Webp, isWebp, keyedBody, type BodySpec } from './validate';
 import type { StandinWorker } from './workers';
 
 // Delivering images (HORDE-PROTOCOL.md §2.4, §2.5): `PUT /upload/<id>.webp?sig=…` stands in for
@@ -26,12 +26,9 @@ const submit: Route<StandinState> = {
   method: 'POST',
   pattern: 'generate/submit',
   handle(req, state) {
-    const body = parseJsonBody(req.body);
-    if (isAnswer(body)) return body;
-    const invalid = checkBody(body, SUBMIT_SPEC);
-    if (invalid) return invalid;
-    const key = req.header('apikey');
-    if (!key) return missingHeader('apikey', 'The worker\'s owner API key.');
+    const opened = keyedBody(req, SUBMIT_SPEC, 'The worker\'s owner API key.');
+    if (isAnswer(opened)) return opened;
+    const { body, key } = opened;
     const board = state.board;
     board.sweep();
     const id = String(body.id);
@@ -107,9 +104,10 @@ function s3Error(status: number, code: string, message: string): Answer {
   return { status, body: null, raw, headers: { 'Content-Type': 'application/xml' } };
 }
 
-/** The job behind an upload URL, if the path and signature match one. */
-function uploadTarget(state: StandinState, file: string, sig: string | null): Job | Answer {
-  const match = /^([0-9a-f-]{36})\.webp$/.exec(file);
+/** The job behind an upload URL (`:file` and its `sig`), if the path and signature match one. */
+function uploadTarget(req: RouteRequest, state: StandinState): Job | Answer {
+  const sig = req.query.get('sig');
+  const match = /^([0-9a-f-]{36})\.webp$/.exec(req.params.file ?? '');
   const job = match?.[1] ? state.board.jobs.get(match[1]) : undefined;
   if (!match?.[1] || sig !== state.board.signature(match[1])) {
     return s3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
@@ -121,7 +119,7 @@ const upload: Route<StandinState> = {
   method: 'PUT',
   pattern: ':file',
   handle(req, state) {
-    const job = uploadTarget(state, req.params.file ?? '', req.query.get('sig'));
+    const job = uploadTarget(req, state);
     if (isAnswer(job)) return job;
     const board = state.board;
     const failure = state.faults.takeUploadFailure();
@@ -146,7 +144,7 @@ const download: Route<StandinState> = {
   method: 'GET',
   pattern: ':file',
   handle(req, state) {
-    const job = uploadTarget(state, req.params.file ?? '', req.query.get('sig'));
+    const job = uploadTarget(req, state);
     if (isAnswer(job)) return job;
     const bytes = state.board.uploads.get(job.id);
     if (!bytes) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');

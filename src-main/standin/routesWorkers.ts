@@ -1,8 +1,8 @@
 import { hordeError, isAnswer, json, type Route } from './router';
 import { invalidApiKey } from './routesV2';
 import type { StandinState } from './state';
-import { checkBody, missingHeader, parseJsonBody, type BodySpec } from './validate';
-import type { StandinWorker } from './workers';
+import { keyedBody, type BodySpec } from './validate';
+import type { StandinWorker, WorkerRegistry } from './workers';
 
 // Worker records (HORDE-PROTOCOL.md §2.12, §3.5): `GET /v2/workers/{id}`, `GET /v2/workers/name/{name}`,
 // `GET /v2/workers?name=&type=` and `PUT /v2/workers/{id}`. Details are marshalled with skip_none,
@@ -63,25 +63,21 @@ function notFound(id: string) {
   return hordeError(404, 'WorkerNotFound', `Worker with ID '${id}' not found.`);
 }
 
-const single: Route<StandinState> = {
-  method: 'GET',
-  pattern: 'workers/:id',
-  handle(req, state) {
-    const id = req.params.id ?? '';
-    const worker = state.board.workers.get(id);
-    return worker ? json(200, workerDetails(state, worker, privilegeOf(state, req.header('apikey')))) : notFound(id);
-  },
-};
+/** `GET` of one worker, found by `find` from the path's `:param`; 404 WorkerNotFound names what was asked for. */
+function oneWorker(pattern: string, param: string, find: (workers: WorkerRegistry, value: string) => StandinWorker | undefined): Route<StandinState> {
+  return {
+    method: 'GET',
+    pattern,
+    handle(req, state) {
+      const value = req.params[param] ?? '';
+      const worker = find(state.board.workers, value);
+      return worker ? json(200, workerDetails(state, worker, privilegeOf(state, req.header('apikey')))) : notFound(value);
+    },
+  };
+}
 
-const byName: Route<StandinState> = {
-  method: 'GET',
-  pattern: 'workers/name/:name',
-  handle(req, state) {
-    const name = req.params.name ?? '';
-    const worker = state.board.workers.named(name);
-    return worker ? json(200, workerDetails(state, worker, privilegeOf(state, req.header('apikey')))) : notFound(name);
-  },
-};
+const single = oneWorker('workers/:id', 'id', (workers, id) => workers.get(id));
+const byName = oneWorker('workers/name/:name', 'name', (workers, name) => workers.named(name));
 
 /** Active (online) workers; `name` matches case-insensitively, as the horde filters its cache. */
 const list: Route<StandinState> = {
@@ -122,12 +118,9 @@ const modify: Route<StandinState> = {
     const registry = state.board.workers;
     const worker = registry.get(id);
     if (!worker) return notFound(id);
-    const body = parseJsonBody(req.body);
-    if (isAnswer(body)) return body;
-    const invalid = checkBody(body, MODIFY_SPEC);
-    if (invalid) return invalid;
-    const key = req.header('apikey');
-    if (!key) return missingHeader('apikey', 'The Moderator or Owner API key.');
+    const opened = keyedBody(req, MODIFY_SPEC, 'The Moderator or Owner API key.');
+    if (isAnswer(opened)) return opened;
+    const { body, key } = opened;
     const admin = state.users.byKey(key);
     if (!admin) return invalidApiKey();
     const allowed = admin.moderator || admin.id === worker.ownerId;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CONTROL_PREFIX, controlAnswer, type RequestLogEntry } from './control';
 import type { FaultPatch, StandinFaults } from './faults';
 import { createJobsApi, type StandinJobsApi } from './jobsHandle';
+import { closeServer, listenLocal } from './listen';
 import type { MixedOptions } from './mixed';
 import type { JobsOptions } from './queue';
 import type { RatingsOptions } from './ratingsBoard';
@@ -169,23 +170,12 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       send(res, json(500, { message: 'Internal Server Error' }));
     });
   });
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve, reject) => {
-      for (const finish of [...delays]) finish();
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
-  await listen(opts.port ?? 0);
+  const stop = () => {
+    for (const finish of [...delays]) finish();
+    return closeServer(server);
+  };
+  const url = await listenLocal(server, opts.port ?? 0);
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
   state.board.baseUrl = url;
   // The horde's abort thread (§2.10); reads through the handle also sweep, so tests need not wait for it.
   const sweepMs = opts.jobs?.sweepIntervalMs ?? 100;
@@ -213,7 +203,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     async restart(downMs = 0) {
       await stop();
       if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-      await listen(port);
+      await listenLocal(server, port);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { validationError, type Answer } from './router';
+import { isAnswer, validationError, type Answer, type RouteRequest } from './router';
 
 // Body validation the way flask-restx does it with `validate=True`: the JSON body is checked
 // against the swagger model (jsonschema) before any handler runs, and a failure is a 400 with
@@ -86,6 +86,21 @@ function checkValue(value: unknown, field: FieldSpec): string | undefined {
 /** A required-header failure as reqparse reports it: 400, no rc. */
 export function missingHeader(name: string, help: string): Answer {
   return validationError({ [name]: `${help} Missing required parameter in the HTTP headers` });
+}
+
+/**
+ * How the horde's keyed POST and PUT handlers open: the JSON body, checked against `spec` when there
+ * is one, and only then the `apikey` header (missing: reqparse's 400 with `keyHelp`), because
+ * flask-restx validates the body before the handler reads its arguments.
+ */
+export function keyedBody(req: Pick<RouteRequest, 'body' | 'header'>, spec: BodySpec | undefined, keyHelp: string): { body: Record<string, unknown>; key: string } | Answer {
+  const body = parseJsonBody(req.body);
+  if (isAnswer(body)) return body;
+  const invalid = spec && checkBody(body, spec);
+  if (invalid) return invalid;
+  const key = req.header('apikey');
+  if (!key) return missingHeader('apikey', keyHelp);
+  return { body, key };
 }
 
 /** Whether the bytes start with a RIFF container of form type WEBP ("RIFF" size "WEBP"). */

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from '../../src-main/standin/listen';
 
 /** One request a {@link RecordingServer} saw. */
 export interface RecordedRequest {
@@ -28,17 +28,8 @@ export async function startRecordingServer(handle: (req: IncomingMessage, res: S
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', apikey: typeof apikey === 'string' ? apikey : null });
     handle(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  const url = await listenLocal(server);
+  return { url, requests, close: () => closeServer(server) };
 }
 
 /** Answers JSON with the given status. */
