@@ -1,5 +1,6 @@
 import type { CSSProperties } from 'react';
 import type { KudosDay, KudosHour } from '../../../src-main/common/kudosViews';
+import { formatKudos } from '../components/format';
 
 type Activity = 'job' | 'rating' | 'uptime';
 type Bucket = Record<Activity, number>;
@@ -11,7 +12,6 @@ export const ACTIVITIES: readonly { key: Activity; label: string; color: string 
   { key: 'uptime', label: 'Uptime', color: 'var(--warn)' },
 ];
 
-export const formatKudos = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 export const bucketSum = (b: Bucket): number => Math.round((b.job + b.rating + b.uptime) * 100) / 100;
 
 /** 'YYYY-MM-DD' (a local date) as a Date at local midnight. */

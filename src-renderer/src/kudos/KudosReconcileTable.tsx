@@ -1,5 +1,6 @@
 import type { KudosReconcile } from '../../../src-main/common/kudosViews';
-import { formatKudos } from './KudosCharts';
+import { formatKudos } from '../components/format';
+import { NoteList } from '../components/NoteList';
 
 const cell = (n: number | null, missing: string) => (n === null ? <span className="muted" title={missing}>—</span> : formatKudos(n));
 
@@ -35,13 +36,7 @@ export function KudosReconcileTable({ reconcile }: { reconcile: KudosReconcile }
           ))}
         </tbody>
       </table>
-      {reconcile.notes.length > 0 && (
-        <ul className="muted">
-          {reconcile.notes.map((n) => (
-            <li key={n}>{n}</li>
-          ))}
-        </ul>
-      )}
+      <NoteList notes={reconcile.notes} className="muted" />
     </div>
   );
 }

@@ -1,5 +1,7 @@
 import type { KudosCharts, KudosReconcile } from '../../../src-main/common/kudosViews';
-import { KudosDaysChart, KudosHoursChart, bucketSum, formatKudos } from './KudosCharts';
+import { formatKudos } from '../components/format';
+import { Totals } from '../components/Totals';
+import { KudosDaysChart, KudosHoursChart, bucketSum } from './KudosCharts';
 import { KudosReconcileTable } from './KudosReconcileTable';
 
 const cents = (n: number): number => Math.round(n * 100) / 100;
@@ -39,24 +41,14 @@ export function KudosView({
         <header>
           <h2>Kudos earned with HordeDesk</h2>
         </header>
-        <div className="totals">
-          <div>
-            <span className="big" data-testid="kudos-page-today">{formatKudos(t.today)}</span>
-            <span className="muted">today</span>
-          </div>
-          <div>
-            <span className="big" data-testid="kudos-page-week">{formatKudos(t.week)}</span>
-            <span className="muted">last 7 days</span>
-          </div>
-          <div>
-            <span className="big" data-testid="kudos-page-all">{formatKudos(t.allTime)}</span>
-            <span className="muted">all time</span>
-          </div>
-          <div>
-            <span className="big" data-testid="kudos-page-hour">{formatKudos(t.lastHour)}</span>
-            <span className="muted">last 60 minutes</span>
-          </div>
-        </div>
+        <Totals
+          items={[
+            { value: formatKudos(t.today), label: 'today', testId: 'kudos-page-today' },
+            { value: formatKudos(t.week), label: 'last 7 days', testId: 'kudos-page-week' },
+            { value: formatKudos(t.allTime), label: 'all time', testId: 'kudos-page-all' },
+            { value: formatKudos(t.lastHour), label: 'last 60 minutes', testId: 'kudos-page-hour' },
+          ]}
+        />
         <p className="muted">
           All time: jobs {formatKudos(charts.allTime.job)} · ratings {formatKudos(charts.allTime.rating)} · uptime {formatKudos(charts.allTime.uptime)}
         </p>

@@ -1,11 +1,11 @@
 import { useCallback } from 'react';
 import type { KudosTotals } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
+import { formatKudos } from '../components/format';
+import { Totals } from '../components/Totals';
 import { HardwareCard } from './HardwareCard';
 import { KeyOriginCard } from '../settings/KeyOriginCard';
 import { WorkerCard } from './WorkerCard';
-
-const kudos = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 function KudosCard() {
   const totals = useCommand('kudos.totals', {});
@@ -19,22 +19,15 @@ function KudosCard() {
       {totals.error && <p className="error">{totals.error}</p>}
       {t && (
         <>
-          <div className="totals">
-            <div>
-              <span className="big" data-testid="kudos-today">{kudos(t.today)}</span>
-              <span className="muted">today</span>
-            </div>
-            <div>
-              <span className="big" data-testid="kudos-week">{kudos(t.week)}</span>
-              <span className="muted">last 7 days</span>
-            </div>
-            <div>
-              <span className="big" data-testid="kudos-all">{kudos(t.allTime)}</span>
-              <span className="muted">all time</span>
-            </div>
-          </div>
+          <Totals
+            items={[
+              { value: formatKudos(t.today), label: 'today', testId: 'kudos-today' },
+              { value: formatKudos(t.week), label: 'last 7 days', testId: 'kudos-week' },
+              { value: formatKudos(t.allTime), label: 'all time', testId: 'kudos-all' },
+            ]}
+          />
           <p className="muted">
-            Jobs {kudos(t.bySource.job)} · Ratings {kudos(t.bySource.rating)} · Uptime {kudos(t.bySource.uptime)} ({t.events} ledger entries)
+            Jobs {formatKudos(t.bySource.job)} · Ratings {formatKudos(t.bySource.rating)} · Uptime {formatKudos(t.bySource.uptime)} ({t.events} ledger entries)
           </p>
         </>
       )}

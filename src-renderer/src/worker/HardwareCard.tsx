@@ -1,9 +1,8 @@
 import type { CapabilityProfile } from '../../../src-main/common/hardware';
 import { useState } from 'react';
 import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
-
-const FAMILY_NAMES = { sd1: 'Stable Diffusion 1.x', sd2: 'Stable Diffusion 2.x', sdxl: 'SDXL' } as const;
-const PROVIDER_NAMES = { cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU', cpu: 'CPU' } as const;
+import { FAMILY_NAMES, PROVIDER_NAMES } from '../components/format';
+import { NoteList } from '../components/NoteList';
 
 function formatPixels(px: number): string {
   const side = Math.floor(Math.sqrt(px) / 64) * 64;
@@ -80,13 +79,7 @@ export function HardwareCard() {
               </li>
             ))}
           </ul>
-          {p.notes.length > 0 && (
-            <ul className="notes">
-              {p.notes.map((n) => (
-                <li key={n}>{n}</li>
-              ))}
-            </ul>
-          )}
+          <NoteList notes={p.notes} className="notes" />
         </>
       )}
     </section>

@@ -1,9 +1,10 @@
 import { useCallback, useState } from 'react';
 import type { WorkerStatusDto } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
-import { Pager } from '../components/Pager';
+import { PagedTable } from '../components/PagedTable';
 
 const PAGE = 50;
+const COLUMNS = ['Finished', 'Job', 'Model', 'Size', 'Sampler', 'Result', 'Kudos'];
 
 /** The worker's job log: the last 1,000 jobs, newest first. */
 export function History() {
@@ -31,37 +32,21 @@ export function History() {
       {!h || h.total === 0 ? (
         <p className="muted">No jobs yet. Start the worker on the Dashboard.</p>
       ) : (
-        <>
-          <table>
-            <thead>
-              <tr>
-                <th>Finished</th>
-                <th>Job</th>
-                <th>Model</th>
-                <th>Size</th>
-                <th>Sampler</th>
-                <th>Result</th>
-                <th>Kudos</th>
-              </tr>
-            </thead>
-            <tbody>
-              {h.jobs.map((j) => (
-                <tr key={j.jobId} data-testid="history-row" className={j.state === 'ok' ? '' : 'error'}>
-                  <td>{new Date(j.finishedAt).toLocaleTimeString()}</td>
-                  <td title={j.jobId}>{j.jobId.slice(0, 8)}</td>
-                  <td>{j.model}</td>
-                  <td>
-                    {j.width}×{j.height}, {j.steps} steps
-                  </td>
-                  <td>{j.sampler}</td>
-                  <td title={j.reason ?? ''}>{j.state === 'ok' ? 'submitted' : `${j.state}: ${j.reason ?? ''}`}</td>
-                  <td>{j.reward.toFixed(2)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <Pager offset={offset} pageSize={PAGE} total={h.total} onChange={setOffset} />
-        </>
+        <PagedTable columns={COLUMNS} page={{ offset, pageSize: PAGE, total: h.total, onChange: setOffset }}>
+          {h.jobs.map((j) => (
+            <tr key={j.jobId} data-testid="history-row" className={j.state === 'ok' ? '' : 'error'}>
+              <td>{new Date(j.finishedAt).toLocaleTimeString()}</td>
+              <td title={j.jobId}>{j.jobId.slice(0, 8)}</td>
+              <td>{j.model}</td>
+              <td>
+                {j.width}×{j.height}, {j.steps} steps
+              </td>
+              <td>{j.sampler}</td>
+              <td title={j.reason ?? ''}>{j.state === 'ok' ? 'submitted' : `${j.state}: ${j.reason ?? ''}`}</td>
+              <td>{j.reward.toFixed(2)}</td>
+            </tr>
+          ))}
+        </PagedTable>
       )}
     </section>
   );
