@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { AESTHETIC_QUESTION, AESTHETIC_SCALE, ARTIFACT_QUESTION, ARTIFACT_SCALE, KEY_HELP } from './ratingKeys';
 
 /** The compact legend under the image: both scales and the keys, always in view. */
@@ -26,6 +27,33 @@ export function RateLegend({ onHelp }: { onHelp: () => void }) {
   );
 }
 
+/** One row per key: the key, then what it stands for (one cell each). */
+interface KeyRow {
+  id: string | number;
+  key: string;
+  cells: readonly ReactNode[];
+}
+
+/** A table of keys, the key first in each row as it is printed on the keyboard. */
+function KeyTable({ rows }: { rows: readonly KeyRow[] }) {
+  return (
+    <table>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <kbd>{r.key}</kbd>
+            </td>
+            {r.cells.map((cell, i) => (
+              <td key={i}>{cell}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** The full help: what each score means and every key. Opened with ? or H. */
 export function RateHelp({ onClose }: { onClose: () => void }) {
   return (
@@ -41,51 +69,25 @@ export function RateHelp({ onClose }: { onClose: () => void }) {
           <div>
             <h3>Rating, 1 to 10</h3>
             <p className="muted">{AESTHETIC_QUESTION}</p>
-            <table>
-              <tbody>
-                {AESTHETIC_SCALE.map((s) => (
-                  <tr key={s.value}>
-                    <td>
-                      <kbd>{s.key}</kbd>
-                    </td>
-                    <td>{s.value}</td>
-                    <td>{s.label}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <KeyTable rows={AESTHETIC_SCALE.map((s) => ({ id: s.value, key: s.key, cells: [s.value, s.label] }))} />
           </div>
           <div>
             <h3>Artifacts, 0 to 5 (optional)</h3>
             <p className="muted">{ARTIFACT_QUESTION}</p>
-            <table>
-              <tbody>
-                {ARTIFACT_SCALE.map((s) => (
-                  <tr key={s.value}>
-                    <td>
-                      <kbd>{s.key}</kbd>
-                    </td>
-                    <td>{s.value}</td>
-                    <td>
-                      <strong>{s.short}</strong>: {s.label}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <KeyTable
+              rows={ARTIFACT_SCALE.map((s) => ({
+                id: s.value,
+                key: s.key,
+                cells: [
+                  s.value,
+                  <>
+                    <strong>{s.short}</strong>: {s.label}
+                  </>,
+                ],
+              }))}
+            />
             <h3>Keys</h3>
-            <table>
-              <tbody>
-                {KEY_HELP.map((k) => (
-                  <tr key={k.keys}>
-                    <td>
-                      <kbd>{k.keys}</kbd>
-                    </td>
-                    <td>{k.does}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <KeyTable rows={KEY_HELP.map((k) => ({ id: k.keys, key: k.keys, cells: [k.does] }))} />
           </div>
         </div>
         <p className="muted">

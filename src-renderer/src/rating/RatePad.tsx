@@ -1,4 +1,4 @@
-import type { MouseEvent } from 'react';
+import type { ButtonHTMLAttributes, MouseEvent } from 'react';
 import { AESTHETIC_SCALE, ARTIFACT_SCALE } from './ratingKeys';
 
 interface Props {
@@ -18,6 +18,19 @@ const release = (e: MouseEvent<HTMLButtonElement>): void => {
   if (e.detail > 0) e.currentTarget.blur();
 };
 
+/** A pad button: `onPress` runs after a pointer click has handed the focus back (see `release`). */
+function PadButton({ onPress, ...button }: Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'onClick'> & { onPress: () => void }) {
+  return (
+    <button
+      {...button}
+      onClick={(e) => {
+        release(e);
+        onPress();
+      }}
+    />
+  );
+}
+
 /** The same actions as the keys, for the mouse: pick a rating, then artifacts (or none). */
 export function RatePad({ selected, disabled, onSelect, onArtifacts, onUndo, onSkip }: Props) {
   return (
@@ -27,68 +40,35 @@ export function RatePad({ selected, disabled, onSelect, onArtifacts, onUndo, onS
           Rating <strong data-testid="rate-selected">{selected ?? '–'}</strong>
         </span>
         {AESTHETIC_SCALE.map((s) => (
-          <button
+          <PadButton
             key={s.value}
             className={s.value === selected ? 'rate-choice chosen' : 'rate-choice'}
             title={`${s.value}: ${s.label} (key ${s.key})`}
             aria-pressed={s.value === selected}
             disabled={disabled}
-            onClick={(e) => {
-              release(e);
-              onSelect(s.value);
-            }}
+            onPress={() => onSelect(s.value)}
           >
             {s.value}
-          </button>
+          </PadButton>
         ))}
       </div>
       <div className="rate-pad-row" role="group" aria-label="Artifacts, 0 to 5">
         <span className="rate-pad-label">Artifacts</span>
         {ARTIFACT_SCALE.map((a) => (
-          <button
-            key={a.value}
-            className="rate-choice"
-            title={`${a.value}: ${a.label} (key ${a.key})`}
-            disabled={disabled || selected === null}
-            onClick={(e) => {
-              release(e);
-              onArtifacts(a.value);
-            }}
-          >
+          <PadButton key={a.value} className="rate-choice" title={`${a.value}: ${a.label} (key ${a.key})`} disabled={disabled || selected === null} onPress={() => onArtifacts(a.value)}>
             {a.value} <small>{a.short}</small>
-          </button>
+          </PadButton>
         ))}
-        <button
-          className="rate-choice"
-          title="Send the rating without an artifacts level (Enter)"
-          disabled={disabled || selected === null}
-          onClick={(e) => {
-            release(e);
-            onArtifacts(null);
-          }}
-        >
+        <PadButton className="rate-choice" title="Send the rating without an artifacts level (Enter)" disabled={disabled || selected === null} onPress={() => onArtifacts(null)}>
           No artifacts
-        </button>
+        </PadButton>
         <span className="rate-pad-spacer" />
-        <button
-          onClick={(e) => {
-            release(e);
-            onUndo();
-          }}
-          title="Undo the last rating (Backspace)"
-        >
+        <PadButton onPress={onUndo} title="Undo the last rating (Backspace)">
           Undo
-        </button>
-        <button
-          disabled={disabled}
-          onClick={(e) => {
-            release(e);
-            onSkip();
-          }}
-          title="Skip this image (S)"
-        >
+        </PadButton>
+        <PadButton disabled={disabled} onPress={onSkip} title="Skip this image (S)">
           Skip
-        </button>
+        </PadButton>
       </div>
     </div>
   );

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import type { RatingImage, RatingStatus } from '../../../src-main/common/ratings';
+import type { Bridge } from '../bridge/bridge';
 import { useBridge, useCommand, useConnection, useEvent } from '../bridge/BridgeContext';
 
 /** How many images the page holds: the one shown and the next ones, decoded ahead. */
@@ -28,35 +29,39 @@ export interface RateQueue {
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/**
- * The Rate page's images and actions. The queue answer (image bytes inline) is kept here, so
- * when a rating is accepted the next image is already decoded and shows at once; the queue is
- * then topped up in the background.
- */
-export function useRateQueue(): RateQueue {
-  const bridge = useBridge();
-  const status = useCommand('rating.status', {});
-  const setStatus = status.set;
-  useEvent('rating.status', useCallback((s: RatingStatus) => setStatus(s), [setStatus]));
+/** The images held here, and what the refills and the actions share about them. */
+interface QueueState {
+  items: RatingImage[];
+  /** The same list as `items`, readable inside callbacks without waiting for a render. */
+  itemsRef: RefObject<RatingImage[]>;
+  /** True while a rate, skip or undo is on its way. */
+  busy: RefObject<boolean>;
+  /** Rated or skipped here: never shown again from a queue answer that crossed the action. */
+  done: RefObject<Set<string>>;
+  apply: (next: RatingImage[]) => void;
+  loading: boolean;
+  error: string;
+  setError: (message: string) => void;
+  /** Asks for the queue again; the image on screen stays on screen unless the backend dropped it (or `trustOrder`). */
+  fetchQueue: (trustOrder: boolean) => void;
+  refill: () => void;
+}
 
+/** The queue's images and its refill from `rating.queue`; the last refill asked for wins. */
+function useQueueState(bridge: Bridge): QueueState {
   const [items, setItems] = useState<RatingImage[]>([]);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState('');
-  const [note, setNote] = useState('');
   const itemsRef = useRef<RatingImage[]>([]);
   const busy = useRef(false);
-  /** Rated or skipped here: never shown again from a queue answer that crossed the action. */
   const done = useRef(new Set<string>());
-  const rated = useRef<RatingImage[]>([]);
   const refillSeq = useRef(0);
-  const preloaded = useRef(new Map<string, HTMLImageElement>());
 
   const apply = useCallback((next: RatingImage[]) => {
     itemsRef.current = next;
     setItems(next);
   }, []);
 
-  /** Asks for the queue again; the image on screen stays on screen unless the backend dropped it. */
   const fetchQueue = useCallback(
     (trustOrder: boolean) => {
       const seq = ++refillSeq.current;
@@ -76,7 +81,11 @@ export function useRateQueue(): RateQueue {
     [bridge, apply],
   );
   const refill = useCallback(() => fetchQueue(false), [fetchQueue]);
+  return { items, itemsRef, busy, done, apply, loading, error, setError, fetchQueue, refill };
+}
 
+/** Refills on opening, when the connection comes back, and while new images arrive. */
+function useQueueRefills({ refill, loading, itemsRef }: QueueState, cached: number): void {
   useEffect(() => refill(), [refill]);
 
   // The connection came back (maybe to a restarted app): what is on screen may be stale.
@@ -89,12 +98,14 @@ export function useRateQueue(): RateQueue {
   }, [opens, refill]);
 
   // Top up while a download brings new images in, or when images appear after an empty queue.
-  const cached = status.data?.cached ?? 0;
   useEffect(() => {
     if (!loading && itemsRef.current.length < QUEUE_SIZE && cached > itemsRef.current.length) refill();
-  }, [cached, loading, refill]);
+  }, [cached, loading, refill, itemsRef]);
+}
 
-  // Decode the upcoming images now, so the next one paints the moment it is shown.
+/** Decodes the upcoming images now, so the next one paints the moment it is shown. */
+function usePreloadedImages(items: RatingImage[]): void {
+  const preloaded = useRef(new Map<string, HTMLImageElement>());
   useEffect(() => {
     const keep = new Set(items.map((i) => i.imageId));
     for (const id of preloaded.current.keys()) if (!keep.has(id)) preloaded.current.delete(id);
@@ -106,9 +117,11 @@ export function useRateQueue(): RateQueue {
       preloaded.current.set(item.imageId, img);
     }
   }, [items]);
+}
 
-  /** Runs one action at a time; `after` gets the answer once the page may act again. */
-  const act = useCallback(
+/** Runs one action at a time; `after` gets the answer once the page may act again. A failure refills. */
+function useOneAtATime({ busy, setError, refill }: QueueState, setNote: (note: string) => void) {
+  return useCallback(
     <T,>(run: () => Promise<T>, after: (value: T) => void) => {
       if (busy.current) return;
       busy.current = true;
@@ -125,7 +138,26 @@ export function useRateQueue(): RateQueue {
           refill();
         });
     },
-    [refill],
+    [busy, setError, setNote, refill],
+  );
+}
+
+/** Rate, skip and undo on the image in front, and the remark the last one left. */
+function useQueueActions(bridge: Bridge, queue: QueueState, setStatus: (s: RatingStatus) => void) {
+  const [note, setNote] = useState('');
+  const rated = useRef<RatingImage[]>([]);
+  const act = useOneAtATime(queue, setNote);
+  const { itemsRef, done, apply, refill, fetchQueue } = queue;
+
+  /** The backend took `image` off the queue: so does the page, and tops the queue up. */
+  const takeOff = useCallback(
+    (image: RatingImage, s: RatingStatus) => {
+      done.current.add(image.imageId);
+      setStatus(s);
+      apply(itemsRef.current.filter((i) => i.imageId !== image.imageId));
+      refill();
+    },
+    [done, setStatus, apply, itemsRef, refill],
   );
 
   const rate = useCallback(
@@ -135,15 +167,12 @@ export function useRateQueue(): RateQueue {
       act(
         () => bridge.invoke('rating.rate', { imageId: image.imageId, rating, artifacts }),
         (s) => {
-          done.current.add(image.imageId);
           rated.current = [...rated.current.filter((i) => i.imageId !== image.imageId).slice(1 - KEEP_RATED), image];
-          setStatus(s);
-          apply(itemsRef.current.filter((i) => i.imageId !== image.imageId));
-          refill();
+          takeOff(image, s);
         },
       );
     },
-    [act, bridge, setStatus, apply, refill],
+    [act, bridge, itemsRef, takeOff],
   );
 
   const skip = useCallback(() => {
@@ -151,14 +180,9 @@ export function useRateQueue(): RateQueue {
     if (!image) return;
     act(
       () => bridge.invoke('rating.skip', { imageId: image.imageId }),
-      (s) => {
-        done.current.add(image.imageId);
-        setStatus(s);
-        apply(itemsRef.current.filter((i) => i.imageId !== image.imageId));
-        refill();
-      },
+      (s) => takeOff(image, s),
     );
-  }, [act, bridge, setStatus, apply, refill]);
+  }, [act, bridge, itemsRef, takeOff]);
 
   const undo = useCallback(() => {
     act(
@@ -179,8 +203,26 @@ export function useRateQueue(): RateQueue {
         } else fetchQueue(true); // rated before this page opened: the backend has it in front
       },
     );
-  }, [act, bridge, setStatus, apply, refill, fetchQueue]);
+  }, [act, bridge, setStatus, done, itemsRef, apply, refill, fetchQueue]);
 
-  const isBusy = useCallback(() => busy.current, []);
-  return { current: items[0] ?? null, upcoming: items.slice(1), loading, error: error || status.error || '', note, status: status.data, setStatus, isBusy, rate, skip, undo, refill };
+  return { note, rate, skip, undo };
+}
+
+/**
+ * The Rate page's images and actions. The queue answer (image bytes inline) is kept here, so
+ * when a rating is accepted the next image is already decoded and shows at once; the queue is
+ * then topped up in the background.
+ */
+export function useRateQueue(): RateQueue {
+  const bridge = useBridge();
+  const status = useCommand('rating.status', {});
+  const setStatus = status.set;
+  useEvent('rating.status', useCallback((s: RatingStatus) => setStatus(s), [setStatus]));
+  const queue = useQueueState(bridge);
+  useQueueRefills(queue, status.data?.cached ?? 0);
+  usePreloadedImages(queue.items);
+  const { note, rate, skip, undo } = useQueueActions(bridge, queue, setStatus);
+  const { busy, items } = queue;
+  const isBusy = useCallback(() => busy.current, [busy]);
+  return { current: items[0] ?? null, upcoming: items.slice(1), loading: queue.loading, error: queue.error || status.error || '', note, status: status.data, setStatus, isBusy, rate, skip, undo, refill: queue.refill };
 }

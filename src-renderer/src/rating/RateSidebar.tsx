@@ -2,8 +2,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { RatingStatus } from '../../../src-main/common/ratings';
 import { BridgeError } from '../bridge/bridge';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
-
-const kudos = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+import { formatKudos } from '../components/format';
+import { Totals } from '../components/Totals';
 
 /** This session's numbers, and what is waiting to be sent. */
 export function RateStats({ status }: { status: RatingStatus | undefined }) {
@@ -17,16 +17,12 @@ export function RateStats({ status }: { status: RatingStatus | undefined }) {
           </span>
         )}
       </header>
-      <div className="totals">
-        <div>
-          <span className="big" data-testid="rate-count">{status ? status.sessionRatings : '…'}</span>
-          <span className="muted">ratings</span>
-        </div>
-        <div>
-          <span className="big" data-testid="rate-kudos">{status ? kudos(status.sessionKudos) : '…'}</span>
-          <span className="muted">kudos</span>
-        </div>
-      </div>
+      <Totals
+        items={[
+          { value: status ? status.sessionRatings : '…', label: 'ratings', testId: 'rate-count' },
+          { value: status ? formatKudos(status.sessionKudos) : '…', label: 'kudos', testId: 'rate-kudos' },
+        ]}
+      />
       <dl>
         <dt>Waiting to be sent</dt>
         <dd>
@@ -42,6 +38,30 @@ export function RateStats({ status }: { status: RatingStatus | undefined }) {
   );
 }
 
+/** The download while it still has images to fetch; null before, after, and when there is none. */
+function runningDownload(download: RatingStatus['download']): RatingStatus['download'] {
+  return download !== null && download.done + download.failed < download.total ? download : null;
+}
+
+/** A download under way (done of total), or how the last one ended once one ran while the page was open. */
+function DownloadProgress({ download, seen, status }: { download: RatingStatus['download']; seen: boolean; status: RatingStatus | undefined }) {
+  const running = runningDownload(download);
+  if (running) {
+    return (
+      <div data-testid="download-progress">
+        <progress max={running.total || 1} value={running.done + running.failed} /> Downloading {running.done} of {running.total}
+        {running.failed > 0 && <span className="error"> · {running.failed} failed</span>}
+      </div>
+    );
+  }
+  if (!seen || !status) return null;
+  return (
+    <div data-testid="download-progress">
+      Download finished{download && download.failed > 0 ? ` (${download.failed} of ${download.total} failed)` : ''}: {status.cached} images ready to rate.
+    </div>
+  );
+}
+
 /** "Download a session": fetch a batch of images now, to rate later even without a network. */
 export function RateDownload({ status, onStatus }: { status: RatingStatus | undefined; onStatus: (s: RatingStatus) => void }) {
   const bridge = useBridge();
@@ -53,7 +73,7 @@ export function RateDownload({ status, onStatus }: { status: RatingStatus | unde
   // Whether a download ran while the page was open: its end is then worth a word.
   const [seen, setSeen] = useState(false);
   const download = status?.download ?? null;
-  const running = download !== null && download.done + download.failed < download.total ? download : null;
+  const running = runningDownload(download);
   useEffect(() => {
     if (download) setSeen(true);
   }, [download]);
@@ -112,19 +132,7 @@ export function RateDownload({ status, onStatus }: { status: RatingStatus | unde
           {error}
         </p>
       )}
-      {running ? (
-        <div data-testid="download-progress">
-          <progress max={running.total || 1} value={running.done + running.failed} /> Downloading {running.done} of {running.total}
-          {running.failed > 0 && <span className="error"> · {running.failed} failed</span>}
-        </div>
-      ) : (
-        seen &&
-        status && (
-          <div data-testid="download-progress">
-            Download finished{download && download.failed > 0 ? ` (${download.failed} of ${download.total} failed)` : ''}: {status.cached} images ready to rate.
-          </div>
-        )
-      )}
+      <DownloadProgress download={download} seen={seen} status={status} />
     </form>
   );
 }
