@@ -1,0 +1,146 @@
+import { useState, type FormEvent } from 'react';
+import type { CommandRequest, CommandResponse } from '../../../src-main/common/contract';
+import { HORDE_SAMPLERS } from '../../../src-main/common/inference';
+import { useBridge, useCommand, type CommandState } from '../bridge/BridgeContext';
+import type { Generation } from './useGeneration';
+
+/** The form as typed; an empty seed means a random one for each run. */
+interface Form {
+  prompt: string;
+  sampler_name: (typeof HORDE_SAMPLERS)[number];
+  karras: boolean;
+  steps: number;
+  cfg_scale: number;
+  width: number;
+  height: number;
+  seed: string;
+  n: number;
+}
+
+const INITIAL_FORM: Form = { prompt: 'a lighthouse on a cliff at sunset ### blurry', sampler_name: 'k_euler', karras: true, steps: 20, cfg_scale: 7, width: 512, height: 512, seed: '', n: 1 };
+const NUMBER_FIELDS = { steps: 'Steps', cfg_scale: 'CFG scale', width: 'Width', height: 'Height', n: 'Images' } as const;
+
+const randomSeed = (): number => Math.floor(Math.random() * 0xffffffff);
+
+/** The generation parameters the form stands for, with the seed drawn now if none was typed. */
+function paramsOf(form: Form): CommandRequest<'inference.generate'>['params'] {
+  const seed = form.seed.trim() === '' ? randomSeed() : Number(form.seed);
+  const { seed: _ignored, ...rest } = form;
+  return { ...rest, seed };
+}
+
+type ModelList = CommandState<CommandResponse<'models.list'>>;
+
+/** The model to run (installed and ready), what is wrong with the others, and the tiny test model. */
+function ModelField({ models, chosen, onChoose, onError }: { models: ModelList; chosen: string; onChoose: (name: string) => void; onError: (message: string) => void }) {
+  const bridge = useBridge();
+  const [creating, setCreating] = useState(false);
+  const ready = (models.data ?? []).filter((m) => m.ready);
+  const createTiny = (): void => {
+    setCreating(true);
+    bridge
+      .invoke('models.createTiny', {})
+      .then((m) => {
+        onChoose(m.name);
+        models.reload();
+      })
+      .catch((e: unknown) => onError(e instanceof Error ? e.message : String(e)))
+      .finally(() => setCreating(false));
+  };
+  return (
+    <>
+      <label>
+        <span>Model</span>
+        <select name="model" value={chosen} onChange={(e) => onChoose(e.target.value)}>
+          {ready.map((m) => (
+            <option key={m.name}>{m.name}</option>
+          ))}
+        </select>
+        {ready.length === 0 && <small className="muted">No model yet. Put an SD 1.x ONNX folder under models/, or create the tiny test model (random weights: it makes noise, not pictures, but exercises the whole engine).</small>}
+        {(models.data ?? []).filter((m) => !m.ready).map((m) => (
+          <small key={m.name} className="error">{m.problem}</small>
+        ))}
+      </label>
+      <button type="button" onClick={createTiny} disabled={creating}>{creating ? 'Creating…' : 'Create the tiny test model'}</button>
+    </>
+  );
+}
+
+/** Sampler, Karras, steps, CFG, size, image count and seed. */
+function SamplingFields({ form, set }: { form: Form; set: <K extends keyof Form>(key: K, value: Form[K]) => void }) {
+  return (
+    <>
+      <div className="row">
+        <label>
+          <span>Sampler</span>
+          <select name="sampler" value={form.sampler_name} onChange={(e) => set('sampler_name', e.target.value as Form['sampler_name'])}>
+            {HORDE_SAMPLERS.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={form.karras} onChange={(e) => set('karras', e.target.checked)} /> Karras
+        </label>
+      </div>
+      <div className="row">
+        {(['steps', 'cfg_scale', 'width', 'height', 'n'] as const).map((key) => (
+          <label key={key}>
+            <span>{NUMBER_FIELDS[key]}</span>
+            <input name={key} type="number" value={form[key]} step={key === 'width' || key === 'height' ? 64 : key === 'cfg_scale' ? 0.5 : 1} onChange={(e) => set(key, Number(e.target.value))} />
+          </label>
+        ))}
+        <label>
+          <span>Seed</span>
+          <input name="seed" placeholder="random" value={form.seed} onChange={(e) => set('seed', e.target.value)} />
+        </label>
+      </div>
+    </>
+  );
+}
+
+/** The bar and the phase ("sampling step 3/20") while a run is on. */
+function GenerateProgress({ generation: { running, progress } }: { generation: Generation }) {
+  if (!running) return null;
+  const pct = progress && progress.steps ? Math.round((100 * progress.step) / progress.steps) : 0;
+  return (
+    <div data-testid="progress">
+      <progress max={100} value={pct} /> {progress ? `${progress.phase}${progress.phase === 'sampling' ? ` step ${progress.step}/${progress.steps}` : ''}` : 'starting…'}
+    </div>
+  );
+}
+
+/** Prompt → image: the model, the prompt and the sampling parameters, Generate and Cancel. */
+export function GenerateForm({ generation }: { generation: Generation }) {
+  const models = useCommand('models.list', {});
+  const [model, setModel] = useState('');
+  const [form, setForm] = useState<Form>(INITIAL_FORM);
+  const chosen = model || (models.data ?? []).find((m) => m.ready)?.name || '';
+  const set = <K extends keyof Form>(key: K, value: Form[K]): void => setForm({ ...form, [key]: value });
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    generation.generate({ model: chosen, params: paramsOf(form) });
+  };
+  return (
+    <form className="card settings" onSubmit={submit} data-testid="generate-form">
+      <h2>Generate an image</h2>
+      <p className="muted">Check your setup before joining the horde. Models live in folders under the data folder's <code>models/</code> (the published Stable Diffusion ONNX layout).</p>
+      <ModelField models={models} chosen={chosen} onChoose={setModel} onError={generation.setError} />
+      <label>
+        <span>Prompt (negative prompt after ###)</span>
+        <textarea name="prompt" rows={3} value={form.prompt} onChange={(e) => set('prompt', e.target.value)} />
+      </label>
+      <SamplingFields form={form} set={set} />
+      <div className="actions">
+        <button type="submit" disabled={generation.running || !chosen}>Generate</button>
+        {generation.running && generation.jobId && (
+          <button type="button" onClick={generation.cancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+      <GenerateProgress generation={generation} />
+      {generation.error && <p className="error" data-testid="generate-error">{generation.error}</p>}
+    </form>
+  );
+}
