@@ -47,6 +47,28 @@ export interface SocketChannel {
 }
 
 /**
+ * Hands one frame from the app to whoever waits for it: an answer to the command with its id, an
+ * event to every listener. A frame that is not JSON or not a server message is dropped.
+ */
+function deliver(text: string, pending: Map<number, (r: Result<unknown>) => void>, listeners: Set<(name: string, payload: unknown) => void>): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const message = serverMessageSchema.safeParse(data);
+  if (!message.success) return;
+  if (message.data.t === 'res') {
+    pending.get(message.data.id)?.(message.data.result as Result<unknown>);
+    pending.delete(message.data.id);
+  } else {
+    const { name, payload } = message.data;
+    listeners.forEach((l) => l(name, payload));
+  }
+}
+
+/**
  * Opens the socket and keeps it open: on a close it asks the app why (a page cannot read the
  * HTTP status of a refused WebSocket), gives up only when the app refuses this address, and
  * otherwise retries with backoff (same token). While not open, every command fails at once with
@@ -93,23 +115,7 @@ export function openSocketChannel(deps: SocketBridgeDeps): SocketChannel {
       retryMs = firstRetry;
       set({ state: 'open', opens: current.opens + 1 });
     };
-    ws.onmessage = (event: MessageEvent) => {
-      let data: unknown;
-      try {
-        data = JSON.parse(String(event.data));
-      } catch {
-        return;
-      }
-      const message = serverMessageSchema.safeParse(data);
-      if (!message.success) return;
-      if (message.data.t === 'res') {
-        pending.get(message.data.id)?.(message.data.result as Result<unknown>);
-        pending.delete(message.data.id);
-      } else {
-        const { name, payload } = message.data;
-        listeners.forEach((l) => l(name, payload));
-      }
-    };
+    ws.onmessage = (event: MessageEvent) => deliver(String(event.data), pending, listeners);
     ws.onclose = () => {
       socket = null;
       failPending();

@@ -30,6 +30,39 @@ function rowErrors(errors: Record<string, string>, row: number): string[] {
     });
 }
 
+/** The hours the worker may run in: one row per window (days, from, to), each with its errors. */
+function HoursEditor({ windows, onChange, errors }: { windows: ScheduleRules['windows']; onChange: (windows: ScheduleRules['windows']) => void; errors: Record<string, string> }) {
+  return (
+    <div>
+      <span>Hours (empty = any time)</span>
+      {windows.map((w, i) => (
+        <div className="row" key={i}>
+          {DAYS.map((d, day) => (
+            <label className="check" key={d}>
+              <input
+                type="checkbox"
+                checked={w.days.includes(day)}
+                onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x)))}
+              />
+              {d}
+            </label>
+          ))}
+          <input aria-label="From" value={w.start} onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
+          <input aria-label="To" value={w.end} onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
+          <button onClick={() => onChange(windows.filter((_, j) => j !== i))}>Remove</button>
+          {rowErrors(errors, i).map((m) => (
+            <small className="error" key={m} data-testid={`error-schedule-hours-${i + 1}`}>
+              {m}
+            </small>
+          ))}
+        </div>
+      ))}
+      {errors['schedule.windows'] && <small className="error">{errors['schedule.windows']}</small>}
+      <button onClick={() => onChange([...windows, { days: [0, 1, 2, 3, 4, 5, 6], start: '22:00', end: '08:00' }])}>Add hours</button>
+    </div>
+  );
+}
+
 /** When the worker runs by itself: idle rules, battery, hours, heat; plus notifications and autostart. */
 export function ScheduleCard() {
   const bridge = useBridge();
@@ -95,33 +128,7 @@ export function ScheduleCard() {
       <label className="check">
         <input type="checkbox" checked={rules.pauseOnBattery} onChange={(e) => set('pauseOnBattery', e.target.checked)} /> Not on battery
       </label>
-      <div>
-        <span>Hours (empty = any time)</span>
-        {rules.windows.map((w, i) => (
-          <div className="row" key={i}>
-            {DAYS.map((d, day) => (
-              <label className="check" key={d}>
-                <input
-                  type="checkbox"
-                  checked={w.days.includes(day)}
-                  onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x)))}
-                />
-                {d}
-              </label>
-            ))}
-            <input aria-label="From" value={w.start} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
-            <input aria-label="To" value={w.end} onChange={(e) => set('windows', rules.windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
-            <button onClick={() => set('windows', rules.windows.filter((_, j) => j !== i))}>Remove</button>
-            {rowErrors(errors, i).map((m) => (
-              <small className="error" key={m} data-testid={`error-schedule-hours-${i + 1}`}>
-                {m}
-              </small>
-            ))}
-          </div>
-        ))}
-        {errors['schedule.windows'] && <small className="error">{errors['schedule.windows']}</small>}
-        <button onClick={() => set('windows', [...rules.windows, { days: [0, 1, 2, 3, 4, 5, 6], start: '22:00', end: '08:00' }])}>Add hours</button>
-      </div>
+      <HoursEditor windows={rules.windows} onChange={(windows) => set('windows', windows)} errors={errors} />
       <label className="check">
         <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} /> Notify me (maintenance, a rating session synced)
       </label>
