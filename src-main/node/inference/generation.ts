@@ -43,6 +43,23 @@ export function listModelFolders(modelsDir: string): ModelEntry[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** One model loaded in the inference worker at a time, for the Generate page and the horde worker. */
+export interface GenerationService {
+  readonly modelsDir: string;
+  /** Every model folder, usable or not (with why not). */
+  list(): ModelEntry[];
+  /** Names of the folders that hold a usable model. */
+  readyModels(): string[];
+  status(): { model: string | null; provider: ProviderStatus | null; busyJobId: string | null };
+  /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
+  run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }>;
+  /** The Generate page's job: the images as PNG data URLs. */
+  generate(model: string, request: GenerationRequest): Promise<GenerationOutcome>;
+  /** Cancels a running job, or one still waiting for its turn. */
+  cancel(jobId: string): boolean;
+  close(): Promise<void>;
+}
+
 /**
  * The Generate page's service: one model loaded at a time in the inference worker, one job at a
  * time, progress forwarded as events, images returned as PNG data URLs.
@@ -53,7 +70,7 @@ export function createGenerationService(options: {
   providers: () => Promise<ExecutionProvider[]>;
   onProgress: (progress: InferenceProgress) => void;
   log: Logger;
-}) {
+}): GenerationService {
   const { host, log } = options;
   let loaded: { model: string; status: ProviderStatus } | null = null;
   let busy: string | null = null;
@@ -129,5 +146,3 @@ export function createGenerationService(options: {
     },
   };
 }
-
-export type GenerationService = ReturnType<typeof createGenerationService>;

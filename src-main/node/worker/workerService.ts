@@ -38,11 +38,26 @@ export interface WorkerServiceOptions {
   onStatus: (status: WorkerStatusDto) => void;
 }
 
+/** The horde worker as the app drives it; every answer is the worker's status. */
+export interface WorkerService {
+  status(): WorkerStatusDto;
+  /** Needs an API key and a worker name; takes max_pixels from the settings or the hardware. */
+  start(): Promise<WorkerStatusDto>;
+  /** Finishes the jobs in hand, then stops popping. */
+  pause(): WorkerStatusDto;
+  /** Stops popping and faults what cannot finish. */
+  stopNow(): WorkerStatusDto;
+  /** Asks the horde to lift maintenance (PUT workers/{id}), then starts again. */
+  leaveMaintenance(): Promise<WorkerStatusDto>;
+  /** On quit: stop popping, fault what cannot finish, and wait for deliveries (bounded). */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
 /**
  * The horde worker wired to this app: settings and the hardware profile make the pop, the
  * inference worker thread generates, sharp and fetch deliver, SQLite keeps the ledger and log.
  */
-export function createWorkerService(options: WorkerServiceOptions) {
+export function createWorkerService(options: WorkerServiceOptions): WorkerService {
   const clock = options.clock ?? nodeClock;
   const { settings, generation } = options;
   let maxPixels = 262144;
@@ -117,5 +132,3 @@ export function createWorkerService(options: WorkerServiceOptions) {
     },
   };
 }
-
-export type WorkerService = ReturnType<typeof createWorkerService>;
