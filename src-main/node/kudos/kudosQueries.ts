@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { LedgerRow } from '../../core/kudos/charts';
 import type { KudosSource } from '../../core/kudos/ledger';
+import type { KudosQueryPort } from '../../core/kudos/queries';
 
 // Read-only queries on kudos_ledger (migration 1) for the Kudos page.
 
@@ -16,4 +17,9 @@ export function ledgerTotalsBySource(db: DatabaseSync): Record<KudosSource, numb
   const rows = db.prepare('SELECT source, SUM(amount) AS total FROM kudos_ledger GROUP BY source').all() as { source: KudosSource; total: number | null }[];
   for (const r of rows) if (r.source in totals) totals[r.source] = Number(r.total ?? 0);
   return totals;
+}
+
+/** The Kudos page's ledger queries as a port. */
+export function createSqliteKudosQueries(db: DatabaseSync): KudosQueryPort {
+  return { rowsSince: (sinceMs) => ledgerRowsSince(db, sinceMs), totalsBySource: () => ledgerTotalsBySource(db) };
 }
