@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { KudosLedgerPort } from '../../core/kudos/ledger';
 import type { CachedImage, HistoryFilter, PendingRating, RatingStorePort } from '../../core/rating/ports';
 
@@ -33,9 +33,9 @@ function ratingRow(r: Row) {
   };
 }
 
-/** The rater's tables (migration 3) and its ledger rows, on the app database. */
-export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPort): RatingStorePort {
-  const q = {
+/** The store's statements, prepared once. */
+function prepareStatements(db: DatabaseSync) {
+  return {
     queued: db.prepare("SELECT * FROM rating_images WHERE status = 'queued' ORDER BY seq LIMIT ?"),
     queuedCount: db.prepare("SELECT COUNT(*) AS n FROM rating_images WHERE status = 'queued'"),
     queuedImage: db.prepare("SELECT * FROM rating_images WHERE image_id = ? AND status = 'queued'"),
@@ -62,8 +62,34 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
     ),
     forget: db.prepare("UPDATE rating_images SET file = '' WHERE image_id = ?"),
   };
-  const count = (stmt: { get(...a: unknown[]): unknown }, ...args: unknown[]): number => Number((stmt.get(...args) as { n: number }).n);
+}
 
+const count = (stmt: { get(...a: unknown[]): unknown }, ...args: unknown[]): number => Number((stmt.get(...args) as { n: number }).n);
+
+/** One page of the rating history, newest first, with the histogram of every rating. */
+function readHistory(db: DatabaseSync, histogramOf: StatementSync, f: HistoryFilter) {
+  const where = ['rating BETWEEN ? AND ?'];
+  const args: (string | number)[] = [f.minRating, f.maxRating];
+  if (f.state === 'pending') where.push("state IN ('pending', 'sending')");
+  else if (f.state !== 'all') {
+    where.push('state = ?');
+    args.push(f.state);
+  }
+  const clause = where.join(' AND ');
+  const total = count(db.prepare(`SELECT COUNT(*) AS n FROM ratings WHERE ${clause}`), ...args);
+  const rows = db.prepare(`SELECT * FROM ratings WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, f.limit, f.offset) as Row[];
+  const histogram = Array.from({ length: 10 }, () => 0);
+  for (const r of histogramOf.all() as Row[]) histogram[Number(r.rating) - 1] = Number(r.n);
+  return {
+    total,
+    histogram,
+    rows: rows.map((r) => ({ ...ratingRow(r), thumbnail: r.thumbnail instanceof Uint8Array ? r.thumbnail : null })),
+  };
+}
+
+/** The rater's tables (migration 3) and its ledger rows, on the app database. */
+export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPort): RatingStorePort {
+  const q = prepareStatements(db);
   return {
     queued: (n) => (q.queued.all(n) as Row[]).map(cached),
     queuedCount: () => count(q.queuedCount),
@@ -108,25 +134,7 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
     },
     markRefused: (id, reason) => void q.refused.run(reason, id),
     noteProblem: (id, reason, maybeArrived) => void (maybeArrived ? q.problemInFlight : q.problem).run(reason, id),
-    history(f: HistoryFilter) {
-      const where = ['rating BETWEEN ? AND ?'];
-      const args: (string | number)[] = [f.minRating, f.maxRating];
-      if (f.state === 'pending') where.push("state IN ('pending', 'sending')");
-      else if (f.state !== 'all') {
-        where.push('state = ?');
-        args.push(f.state);
-      }
-      const clause = where.join(' AND ');
-      const total = count(db.prepare(`SELECT COUNT(*) AS n FROM ratings WHERE ${clause}`), ...args);
-      const rows = db.prepare(`SELECT * FROM ratings WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, f.limit, f.offset) as Row[];
-      const histogram = Array.from({ length: 10 }, () => 0);
-      for (const r of q.histogram.all() as Row[]) histogram[Number(r.rating) - 1] = Number(r.n);
-      return {
-        total,
-        histogram,
-        rows: rows.map((r) => ({ ...ratingRow(r), thumbnail: r.thumbnail instanceof Uint8Array ? r.thumbnail : null })),
-      };
-    },
+    history: (f) => readHistory(db, q.histogram, f),
     all: () => (q.all.all() as Row[]).map(ratingRow),
     removable: () => (q.removable.all() as Row[]).map((r) => ({ imageId: String(r.image_id), file: String(r.file) })),
     forgetFile: (id) => void q.forget.run(id),
