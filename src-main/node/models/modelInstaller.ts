@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CatalogEntry } from '../../core/models/catalog';
+import type { CatalogDownload, CatalogEntry } from '../../core/models/catalog';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { CONVERTER_VERSION } from '../../inference/convert/convert';
@@ -40,6 +40,69 @@ export interface InstallProgress {
 }
 
 /**
+ * SD 1.x's CLIP tokenizer files, downloaded once and kept (checkpoints do not carry them). Each file is checked
+ * against its pinned sha256, on download and again when a kept copy is used; a mismatch installs nothing.
+ */
+async function clipTokenizer(dataDir: string, baseUrl: () => string, signal: AbortSignal): Promise<TokenizerFiles> {
+  const dir = join(dataDir, 'tokenizers', 'clip-vit-large-patch14');
+  mkdirSync(dir, { recursive: true });
+  for (const { file, bytes, sha256 } of CLIP_TOKENIZER_FILES) {
+    const path = join(dir, file);
+    if (existsSync(path) && (await sha256Of(path)) !== sha256) rmSync(path, { force: true }); // damaged or replaced: fetch again
+    if (existsSync(path)) continue;
+    const url = `${baseUrl()}/${file}`;
+    try {
+      await downloadFile({ url, dest: path, sha256, expectedBytes: bytes, signal });
+    } catch (error) {
+      if (!(error instanceof ChecksumError)) throw error;
+      throw new UserFacingError(
+        'tokenizer-mismatch',
+        `The CLIP tokenizer file ${file} from ${url} is not the published one (its sha256 differs from the pinned ${sha256}), so nothing was installed. Check the tokenizer URL in Settings.`,
+        { cause: error },
+      );
+    }
+  }
+  return { vocabJson: readFileSync(join(dir, 'vocab.json'), 'utf8'), mergesTxt: readFileSync(join(dir, 'merges.txt'), 'utf8') };
+}
+
+/** A checkpoint kept from an earlier, cancelled conversion is used again when it still matches its sha256. */
+async function keptCheckpoint(path: string, sha256: string | null, onChecking: () => void): Promise<{ bytes: number; sha256: string } | null> {
+  if (sha256 === null || !existsSync(path)) return null;
+  onChecking();
+  const digest = await sha256Of(path);
+  if (digest === sha256.toLowerCase()) return { bytes: statSync(path).size, sha256: digest };
+  rmSync(path, { force: true });
+  return null;
+}
+
+/** Progress of one install; what is left out is zero or unknown. */
+type ReportProgress = (p: Partial<InstallProgress> & Pick<InstallProgress, 'phase'>) => void;
+
+/** The checkpoint at `dest`: the one kept from an earlier, cancelled conversion if it still matches, or a (resumed) download. */
+async function fetchCheckpoint(entry: InstallEntry, file: CatalogDownload, dest: string, signal: AbortSignal, report: ReportProgress): Promise<{ bytes: number; sha256: string }> {
+  return (
+    (await keptCheckpoint(dest, file.sha256, () => report({ phase: 'downloading', message: 'Checking the checkpoint downloaded earlier…' }))) ??
+    (await downloadFile({
+      url: file.url,
+      dest,
+      sha256: file.sha256,
+      allowUnverified: entry.allowUnverified === true,
+      ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
+      signal,
+      onProgress: (p: DownloadProgress) => report({ phase: 'downloading', ...p }),
+    }))
+  );
+}
+
+/** What the Models page shows when an install ends early. */
+function endMessage(error: unknown, cancelled: boolean, phase: 'downloading' | 'converting'): string {
+  if (!cancelled) return error instanceof Error ? error.message : String(error);
+  return phase === 'downloading'
+    ? 'Cancelled; the partial download is kept and resumes next time.'
+    : 'Cancelled; nothing was installed (the downloaded checkpoint is kept for next time).';
+}
+
+/**
  * Installs a model from the catalog: downloads its checkpoint (resumable, sha256-checked, disk
  * space checked first), converts it to ONNX with HordeDesk's own converter, writes the manifest,
  * then deletes the checkpoint. Cancelling keeps the partial download for a later resume.
@@ -60,42 +123,6 @@ export function createModelInstaller(options: {
   const store = createModelStore(options.modelsDir);
   const running = new Map<string, AbortController>();
 
-  /**
-   * SD 1.x's CLIP tokenizer files, downloaded once and kept (checkpoints do not carry them). Each file is checked
-   * against its pinned sha256, on download and again when a kept copy is used; a mismatch installs nothing.
-   */
-  async function clipTokenizer(signal: AbortSignal): Promise<TokenizerFiles> {
-    const dir = join(options.dataDir, 'tokenizers', 'clip-vit-large-patch14');
-    mkdirSync(dir, { recursive: true });
-    for (const { file, bytes, sha256 } of CLIP_TOKENIZER_FILES) {
-      const path = join(dir, file);
-      if (existsSync(path) && (await sha256Of(path)) !== sha256) rmSync(path, { force: true }); // damaged or replaced: fetch again
-      if (existsSync(path)) continue;
-      const url = `${options.clipTokenizerUrl()}/${file}`;
-      try {
-        await downloadFile({ url, dest: path, sha256, expectedBytes: bytes, signal });
-      } catch (error) {
-        if (!(error instanceof ChecksumError)) throw error;
-        throw new UserFacingError(
-          'tokenizer-mismatch',
-          `The CLIP tokenizer file ${file} from ${url} is not the published one (its sha256 differs from the pinned ${sha256}), so nothing was installed. Check the tokenizer URL in Settings.`,
-          { cause: error },
-        );
-      }
-    }
-    return { vocabJson: readFileSync(join(dir, 'vocab.json'), 'utf8'), mergesTxt: readFileSync(join(dir, 'merges.txt'), 'utf8') };
-  }
-
-  /** A checkpoint kept from an earlier, cancelled conversion is used again when it still matches its sha256. */
-  async function keptCheckpoint(path: string, sha256: string | null, onChecking: () => void): Promise<{ bytes: number; sha256: string } | null> {
-    if (sha256 === null || !existsSync(path)) return null;
-    onChecking();
-    const digest = await sha256Of(path);
-    if (digest === sha256.toLowerCase()) return { bytes: statSync(path).size, sha256: digest };
-    rmSync(path, { force: true });
-    return null;
-  }
-
   async function install(entry: InstallEntry): Promise<void> {
     const { name } = entry;
     const file = entry.downloads.find((d) => /\.(safetensors|ckpt)$/i.test(d.fileName));
@@ -105,23 +132,13 @@ export function createModelInstaller(options: {
     const { signal } = controller;
     running.set(name, controller);
     let phase: 'downloading' | 'converting' = 'downloading';
-    const report = (p: Partial<InstallProgress> & Pick<InstallProgress, 'phase'>): void => options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
+    const report: ReportProgress = (p) => options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
     const checkpoint = join(downloads, `${folderNameOf(name)}-${file.fileName.replace(/[^\w.-]/g, '_')}`);
     const dir = store.dirFor(name);
     const staging = `${dir}.partial`;
     try {
       mkdirSync(downloads, { recursive: true });
-      const downloaded =
-        (await keptCheckpoint(checkpoint, file.sha256, () => report({ phase: 'downloading', message: 'Checking the checkpoint downloaded earlier…' }))) ??
-        (await downloadFile({
-          url: file.url,
-          dest: checkpoint,
-          sha256: file.sha256,
-          allowUnverified: entry.allowUnverified === true,
-          ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
-          signal,
-          onProgress: (p: DownloadProgress) => report({ phase: 'downloading', ...p }),
-        }));
+      const downloaded = await fetchCheckpoint(entry, file, checkpoint, signal, report);
       signal.throwIfAborted();
       phase = 'converting';
       report({ phase: 'converting', bytes: downloaded.bytes, total: downloaded.bytes, message: 'Converting to ONNX…' });
@@ -130,7 +147,7 @@ export function createModelInstaller(options: {
       await convertInWorker(
         { checkpoint, outDir: dir, dtype },
         {
-          tokenizerFor: (family) => (family === 'sd15' ? clipTokenizer(signal) : Promise.resolve(tinyTokenizerFiles())),
+          tokenizerFor: (family) => (family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles())),
           onProgress: (done, total) => report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }),
           signal,
           ...(options.convertCeilings ? { ceilings: options.convertCeilings } : {}),
@@ -148,11 +165,7 @@ export function createModelInstaller(options: {
     } catch (error) {
       const cancelled = signal.aborted || error instanceof ConvertCancelledError;
       if (phase === 'converting') rmSync(staging, { recursive: true, force: true });
-      const message = !cancelled
-        ? error instanceof Error ? error.message : String(error)
-        : phase === 'downloading'
-          ? 'Cancelled; the partial download is kept and resumes next time.'
-          : 'Cancelled; nothing was installed (the downloaded checkpoint is kept for next time).';
+      const message = endMessage(error, cancelled, phase);
       if (!cancelled) options.log.error(`installing ${name} failed`, error);
       report({ phase: cancelled ? 'cancelled' : 'failed', message });
     } finally {
