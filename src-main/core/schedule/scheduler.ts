@@ -85,13 +85,70 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Reads the facts the idle policy decides on; a port that throws reads as "cannot tell" (null). */
+async function readFacts(options: SchedulerOptions, rules: ScheduleRules): Promise<ScheduleFacts> {
+  const { clock, idle, temperature } = options;
+  let gpuTempC: number | null = null;
+  if (rules.maxGpuTempC !== null) {
+    try {
+      gpuTempC = await temperature.gpuTempC();
+    } catch {
+      gpuTempC = null;
+    }
+  }
+  return {
+    now: clock.now(),
+    idleSeconds: safe(() => idle.idleSeconds()),
+    onBattery: safe(() => idle.onBattery()),
+    fullScreen: safe(() => idle.fullScreen()),
+    gpuTempC,
+  };
+}
+
+/** Applies the policy's decision to the worker; returns why it failed (a start that threw), or null. */
+async function applyDecision(worker: WorkerControlPort, decision: Decision): Promise<string | null> {
+  try {
+    if (decision.action === 'start') await worker.start();
+    else if (decision.action === 'pause') worker.pause();
+    else if (decision.action === 'stopNow') worker.stopNow();
+    return null;
+  } catch (error) {
+    return messageOf(error);
+  }
+}
+
+/**
+ * Runs `check` one at a time. A call during a check joins it and makes it run once more when it
+ * ends, so a command given mid-check is always seen by a check that starts after it (until stopped).
+ */
+function oneCheckAtATime(check: () => Promise<void>, stopped: () => boolean): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+  return () => {
+    if (inFlight) {
+      again = true;
+      return inFlight;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        again = false;
+        await check();
+      } while (again && !stopped());
+    };
+    inFlight = run().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+}
+
 /**
  * Drives a worker from the idle policy: every `tickMs` on the Clock port it reads the idle source and
  * the GPU temperature, calls `decide`, and applies start / pause / stopNow. Start failures are caught
  * and reported in the reason ("Could not start: …"); the next check tries again.
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
-  const { clock, idle, temperature, worker } = options;
+  const { clock, worker } = options;
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   let rules: ScheduleRules = options.rules;
   let snoozedUntil: number | null = null;
@@ -103,8 +160,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let current: ScheduleStatus = {
     reason: 'Checking the schedule', waiting: false, cause: 'checking', snoozedUntil, finishThenPause, manualStart, rules,
   };
-  let inFlight: Promise<void> | null = null;
-  let again = false;
 
   function publish(next: Omit<ScheduleStatus, 'snoozedUntil' | 'finishThenPause' | 'manualStart' | 'rules'>): void {
     const status: ScheduleStatus = { ...next, snoozedUntil, finishThenPause, manualStart, rules };
@@ -113,66 +168,24 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (changed) options.onStatus?.(status);
   }
 
-  async function readFacts(): Promise<ScheduleFacts> {
-    let gpuTempC: number | null = null;
-    if (rules.maxGpuTempC !== null) {
-      try {
-        gpuTempC = await temperature.gpuTempC();
-      } catch {
-        gpuTempC = null;
-      }
-    }
-    return {
-      now: clock.now(),
-      idleSeconds: safe(() => idle.idleSeconds()),
-      onBattery: safe(() => idle.onBattery()),
-      fullScreen: safe(() => idle.fullScreen()),
-      gpuTempC,
-    };
-  }
-
-  async function apply(decision: Decision): Promise<string | null> {
-    try {
-      if (decision.action === 'start') await worker.start();
-      else if (decision.action === 'pause') worker.pause();
-      else if (decision.action === 'stopNow') worker.stopNow();
-      return null;
-    } catch (error) {
-      return messageOf(error);
-    }
-  }
-
   async function evaluate(): Promise<void> {
-    const facts = await readFacts();
+    const facts = await readFacts(options, rules);
     if (snoozedUntil !== null && facts.now >= snoozedUntil) snoozedUntil = null;
     const decision = decide({ rules, facts, snoozedUntil, finishThenPause, workerState: worker.state(), pausedByHeat, manualStart });
     pausedByHeat = decision.pausedByHeat;
     manualStart = decision.manualStart;
-    const failure = await apply(decision);
+    const failure = await applyDecision(worker, decision);
     if (failure !== null) publish({ reason: `Could not start: ${failure}`, waiting: false, cause: 'startFailed' });
     else publish({ reason: decision.reason, waiting: decision.waiting, cause: decision.cause });
   }
 
-  function tick(): Promise<void> {
-    if (inFlight) {
-      again = true;
-      return inFlight;
+  const tick = oneCheckAtATime(async () => {
+    try {
+      await evaluate();
+    } catch (error) {
+      publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
     }
-    const run = async (): Promise<void> => {
-      do {
-        again = false;
-        try {
-          await evaluate();
-        } catch (error) {
-          publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
-        }
-      } while (again && !stopped);
-    };
-    inFlight = run().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  }
+  }, () => stopped);
 
   function arm(delay: number): void {
     if (stopped) return;
