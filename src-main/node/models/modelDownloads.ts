@@ -132,35 +132,35 @@ export function parseContentRange(header: string | null): { start: number; total
   return { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
-/**
- * One attempt: requests the rest of the partial file and appends it. Returns the byte count
- * on disk and the hash over all of it. Throws DownloadError (retryable or not) on failure.
- */
-async function attempt(opts: DownloadOptions, partial: string, maxBytes: number): Promise<{ bytes: number; hash: Hash }> {
-  const now = opts.now ?? Date.now;
-  const startedAt = now();
-  let offset = await sizeOf(partial);
+/** Asks for the file from `offset` on (a Range request when resuming); a network failure is a retryable DownloadError. */
+async function request(opts: DownloadOptions, offset: number): Promise<Response> {
   const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-  let response: Response;
   try {
-    response = await (opts.fetch ?? fetch)(opts.url, { headers, signal: opts.signal, redirect: 'follow' });
+    return await (opts.fetch ?? fetch)(opts.url, { headers, signal: opts.signal, redirect: 'follow' });
   } catch (error) {
     if (opts.signal?.aborted) throw error;
     throw new DownloadError(`Could not reach ${opts.url}: ${(error as Error).message}`, true, { cause: error });
   }
-  let total: number | null = opts.expectedBytes ?? null;
-  if (response.status === 416 && offset > 0) {
-    // Nothing left to send: the partial file may already be whole.
-    await response.body?.cancel();
-    const range = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
-    if (range && Number(range[1]) === offset) {
-      const hash = createHash('sha256');
-      await hashExisting(partial, hash);
-      return { bytes: offset, hash };
-    }
-    await unlink(partial);
-    throw new DownloadError('The server rejected the resume range; starting over.', true);
+}
+
+/** A 416 to a resume: nothing left to send, so the partial file may already be whole; if not, it is deleted to start over. */
+async function partialIfWhole(response: Response, partial: string, offset: number): Promise<{ bytes: number; hash: Hash }> {
+  await response.body?.cancel();
+  const range = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+  if (range && Number(range[1]) === offset) {
+    const hash = createHash('sha256');
+    await hashExisting(partial, hash);
+    return { bytes: offset, hash };
   }
+  await unlink(partial);
+  throw new DownloadError('The server rejected the resume range; starting over.', true);
+}
+
+/**
+ * Where the answer's bytes go in the file and the file's whole size (`total` when the answer does
+ * not say). Throws a DownloadError for an HTTP failure or a range other than the one asked for.
+ */
+async function placeOfBody(opts: DownloadOptions, response: Response, partial: string, offset: number, total: number | null): Promise<{ offset: number; total: number | null }> {
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
     throw new DownloadError(`The server answered ${response.status} for ${opts.url}.`, true);
@@ -176,18 +176,26 @@ async function attempt(opts: DownloadOptions, partial: string, maxBytes: number)
       await unlink(partial).catch(() => undefined);
       throw new DownloadError('The server answered a different range than asked; starting over.', true);
     }
-    total = range.total ?? total;
-  } else {
-    offset = 0; // A 200 is the whole file: restart from zero.
-    const length = Number(response.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(length)) total = length;
+    return { offset, total: range.total ?? total };
   }
-  const tooLarge = (): DownloadError => new DownloadError(`The file at ${opts.url} is larger than the ${formatSize(maxBytes)} HordeDesk accepts for it${opts.expectedBytes === undefined ? '' : ` (the model reference says ${formatSize(opts.expectedBytes)})`}, so it was not kept.`, false);
-  if (total !== null && total > maxBytes) {
-    await response.body?.cancel();
-    await unlink(partial).catch(() => undefined);
-    throw tooLarge();
-  }
+  // A 200 is the whole file: restart from zero.
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  return { offset: 0, total: Number.isFinite(length) ? length : total };
+}
+
+function tooLarge(opts: DownloadOptions, maxBytes: number): DownloadError {
+  const reference = opts.expectedBytes === undefined ? '' : ` (the model reference says ${formatSize(opts.expectedBytes)})`;
+  return new DownloadError(`The file at ${opts.url} is larger than the ${formatSize(maxBytes)} HordeDesk accepts for it${reference}, so it was not kept.`, false);
+}
+
+/**
+ * Writes the answer's body into the partial file from `offset` on (appending when resuming),
+ * hashing the whole file and reporting progress. Nothing past `maxBytes` is written: the
+ * partial is deleted instead. A dropped connection is a retryable DownloadError.
+ */
+async function writeBody(opts: DownloadOptions, response: Response, partial: string, place: { offset: number; total: number | null }, maxBytes: number, startedAt: number): Promise<{ bytes: number; hash: Hash }> {
+  const now = opts.now ?? Date.now;
+  const { offset, total } = place;
   const hash = createHash('sha256');
   if (offset > 0) await hashExisting(partial, hash);
   const file = await open(partial, offset > 0 ? 'a' : 'w');
@@ -201,7 +209,7 @@ async function attempt(opts: DownloadOptions, partial: string, maxBytes: number)
       if (bytes + chunk.byteLength > maxBytes) {
         // Whatever Content-Length said (or did not say), nothing past the limit is written.
         await reader?.cancel().catch(() => undefined);
-        throw tooLarge();
+        throw tooLarge(opts, maxBytes);
       }
       await file.write(chunk);
       hash.update(chunk);
@@ -231,6 +239,24 @@ async function attempt(opts: DownloadOptions, partial: string, maxBytes: number)
     throw new DownloadError(`The server closed the connection after ${bytes} of ${total} bytes.`, true);
   }
   return { bytes, hash };
+}
+
+/**
+ * One attempt: requests the rest of the partial file and appends it. Returns the byte count
+ * on disk and the hash over all of it. Throws DownloadError (retryable or not) on failure.
+ */
+async function attempt(opts: DownloadOptions, partial: string, maxBytes: number): Promise<{ bytes: number; hash: Hash }> {
+  const startedAt = (opts.now ?? Date.now)();
+  const resumeAt = await sizeOf(partial);
+  const response = await request(opts, resumeAt);
+  if (response.status === 416 && resumeAt > 0) return partialIfWhole(response, partial, resumeAt);
+  const place = await placeOfBody(opts, response, partial, resumeAt, opts.expectedBytes ?? null);
+  if (place.total !== null && place.total > maxBytes) {
+    await response.body?.cancel();
+    await unlink(partial).catch(() => undefined);
+    throw tooLarge(opts, maxBytes);
+  }
+  return writeBody(opts, response, partial, place, maxBytes, startedAt);
 }
 
 /**
