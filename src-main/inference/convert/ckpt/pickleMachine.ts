@@ -138,21 +138,27 @@ export class PickleMachine {
     this.items += n;
     if (this.items > this.limits.maxItems) limit('container item', this.limits.maxItems);
   }
-  /** Records that `children` went into `container`, refusing nesting past the limit. */
+  /** Records that `children` went into `container`: it is 1 deeper than the deepest of them. */
   nest(container: object, children: readonly unknown[]): void {
     let d = this.depths.get(container) ?? 1;
     for (const c of children) d = Math.max(d, (this.depths.get(c as object) ?? 0) + 1); // a WeakMap has nothing for a primitive
-    if (d > this.limits.maxDepth) limit('nesting depth', this.limits.maxDepth);
-    this.depths.set(container, d);
+    this.setDepth(container, d);
   }
-  container<T extends object>(v: T, children: readonly unknown[] = []): T {
+  private setDepth(container: object, depth: number): void {
+    if (depth > this.limits.maxDepth) limit('nesting depth', this.limits.maxDepth);
+    this.depths.set(container, depth);
+  }
+  /** A new, empty container: one more object, at depth 1. */
+  container<T extends object>(v: T): T {
     this.created(v);
-    this.nest(v, children);
+    this.setDepth(v, 1);
     return v;
   }
   tuple(children: unknown[]): readonly unknown[] {
     this.count(children.length);
-    return this.container(Object.freeze(children), children);
+    const t = this.created(Object.freeze(children));
+    this.nest(t, children);
+    return t;
   }
 
   // --- stack, marks, memo ---
