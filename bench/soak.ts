@@ -1,3 +1,4 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,15 +7,14 @@ import type { WorkerStatusDto } from '../src-main/common/contract';
 import type { RatingStatus } from '../src-main/common/ratings';
 import { createApp, type HordeDeskApp } from '../src-main/node/app';
 import { headlessConfFactory } from '../src-main/node/system/settingsStore';
-import { TINY_MODEL_NAME, writeTinyModel } from '../src-main/node/models/tinyModel';
-import { createDemoFeed, demoMixed } from '../src-main/standin/demoFeed';
-import { ratingsImageCacheBytes } from '../src-main/standin/ratingsImages';
-import { startStandin, STANDIN_KEYS, type FaultPatch, type StandinHandle } from '../src-main/standin/server';
+import { writeTinyModel } from '../src-main/node/models/tinyModel';
+import { STANDIN_KEYS, type FaultPatch } from '../src-main/standin/server';
+import type { SoakHordeMemory, SoakHordeReport, SoakHordeRequest } from './soakStandin';
 import { SOAK_CRASH_CHANNEL } from './soakChannel';
 
-// `npm run bench -- soak --minutes N`: the demo's stream (stand-in, the headless app's core with
-// the tiny model in its worker thread, the rater) for N minutes with faults injected on a
-// two-minute cycle, then a drain. Lost and duplicated are counted from the stand-in's side:
+// `npm run bench -- soak --minutes N`: the demo's stream (the headless app's core with the tiny
+// model in its worker thread, the rater; the stand-in horde in a child process of its own,
+// bench/soakStandin.ts) for N minutes with faults injected on a two-minute cycle, then a drain. Lost and duplicated are counted from the stand-in's side:
 // every job the worker popped must end submitted exactly once, and every rating sent exactly
 // once. A retry of a request whose answer never reached the app is not a duplicate (it cannot
 // know); a submit after an answer did reach it is.
@@ -27,25 +27,81 @@ const RATE_EVERY_MS = 1500;
 const SAMPLE_EVERY_MS = 15_000;
 const DRAIN_LIMIT_MS = 180_000;
 
+/** The stand-in in its child process, driven over IPC (bench/soakStandin.ts). */
+export interface SoakHorde {
+  hordeApiUrl: string;
+  ratingsApiUrl: string;
+  setFaults(patch: FaultPatch): Promise<void>;
+  resetFaults(): Promise<void>;
+  restart(downMs: number): Promise<void>;
+  stopFeed(): Promise<void>;
+  memory(): Promise<SoakHordeMemory>;
+  report(): Promise<SoakHordeReport>;
+  close(): Promise<void>;
+}
+
+/** A request without its id (the id is added when it is sent); distributes over the union. */
+type Unsent<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/** Starts bench/soakStandin.ts (with this process's tsx loader) and waits for its URLs. */
+export async function startSoakHorde(workerName: string): Promise<SoakHorde> {
+  const child: ChildProcess = fork(new URL('./soakStandin.ts', import.meta.url), [], { env: { ...process.env, HORDEDESK_SOAK_WORKER: workerName } });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  const urls = await new Promise<{ hordeApiUrl: string; ratingsApiUrl: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the soak's stand-in exited before it was ready (code ${code})`)));
+    child.on('message', (message: { ready?: { hordeApiUrl: string; ratingsApiUrl: string } } | Reply) => {
+      if ('ready' in message && message.ready) return resolve(message.ready);
+      const reply = message as Reply;
+      const waiter = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (reply.ok) waiter?.resolve(reply.result);
+      else waiter?.reject(new Error(`the soak's stand-in failed: ${reply.error}`));
+    });
+  });
+  const call = <T>(request: Unsent<SoakHordeRequest>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      child.send({ ...request, id });
+    });
+  return {
+    ...urls,
+    setFaults: (patch) => call({ op: 'setFaults', patch }),
+    resetFaults: () => call({ op: 'resetFaults' }),
+    restart: (downMs) => call({ op: 'restart', downMs }),
+    stopFeed: () => call({ op: 'stopFeed' }),
+    memory: () => call({ op: 'memory' }),
+    report: () => call({ op: 'report' }),
+    async close() {
+      const exited = new Promise((resolve) => child.once('close', resolve));
+      await call({ op: 'close' });
+      await exited;
+    },
+  };
+}
+
 /** One fault of the cycle: when (seconds into it), what, and for how long (switched off after). */
 interface FaultStep {
   at: number;
   what: string;
-  run(ctx: { standin: StandinHandle; app: HordeDeskApp }): Promise<void> | void;
+  run(ctx: { horde: SoakHorde; app: HordeDeskApp }): Promise<void>;
   /** Seconds until the patch is undone; counted faults switch themselves off. */
   forS?: number;
   undo?: FaultPatch;
 }
 
 const CYCLE: FaultStep[] = [
-  { at: 5, what: '5xx ×8', run: ({ standin }) => void standin.setFaults({ error5xx: { status: 503, count: 8 } }) },
-  { at: 15, what: '429 ×4 (Retry-After 2 s)', run: ({ standin }) => void standin.setFaults({ rateLimit: { retryAfterS: 2, count: 4 } }) },
-  { at: 25, what: 'dropped connections ×6 (before the horde acts)', run: ({ standin }) => void standin.setFaults({ dropConnections: { count: 6 } }) },
-  { at: 35, what: 'dropped connections ×4 (after the horde acted)', run: ({ standin }) => void standin.setFaults({ dropConnections: { count: 4, afterRoute: true } }) },
+  { at: 5, what: '5xx ×8', run: ({ horde }) => horde.setFaults({ error5xx: { status: 503, count: 8 } }) },
+  { at: 15, what: '429 ×4 (Retry-After 2 s)', run: ({ horde }) => horde.setFaults({ rateLimit: { retryAfterS: 2, count: 4 } }) },
+  { at: 25, what: 'dropped connections ×6 (before the horde acts)', run: ({ horde }) => horde.setFaults({ dropConnections: { count: 6 } }) },
+  { at: 35, what: 'dropped connections ×4 (after the horde acted)', run: ({ horde }) => horde.setFaults({ dropConnections: { count: 4, afterRoute: true } }) },
   // Every answer 21 s late: submits and ratings (20 s) time out after the horde booked them.
-  { at: 45, what: 'timeouts (every answer 21 s late, for 25 s)', run: ({ standin }) => void standin.setFaults({ slowMs: 21_000 }), forS: 25, undo: { slowMs: 0 } },
+  { at: 45, what: 'timeouts (every answer 21 s late, for 25 s)', run: ({ horde }) => horde.setFaults({ slowMs: 21_000 }), forS: 25, undo: { slowMs: 0 } },
   { at: 80, what: 'inference worker thread crash', run: crashInference },
-  { at: 95, what: 'stand-in restart (down 3 s)', run: ({ standin }) => standin.restart(3000) },
+  { at: 95, what: 'stand-in restart (down 3 s)', run: ({ horde }) => horde.restart(3000) },
 ];
 
 /** Crashes the inference thread mid-job when there is one (within 20 s), else as it is. */
@@ -76,32 +132,38 @@ export interface SoakResult {
   failures: string[];
 }
 
-/** Runs the soak for `minutes` (fractions allowed), then drains and counts. */
-export async function soakBench(opts: { minutes: number; without?: string[] }): Promise<SoakResult> {
-  const steps = CYCLE.filter((step) => !(opts.without ?? []).some((word) => step.what.includes(word)));
-  const dataDir = mkdtempSync(join(tmpdir(), 'hd-soak-'));
-  // Honest faults (hires_fix, samplers it lacks) count as aborts on the horde; the maintenance
-  // rule (20 an hour) is not what this measures, so it is out of reach here.
-  const standin = await startStandin({ mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']), jobs: { maintenanceAbortThreshold: 1_000_000 } });
+/** One memory sample: seconds in, MB of the app's process and of the stand-in's. */
+interface Sample {
+  s: number;
+  rss: number;
+  heap: number;
+  external: number;
+  hordeRss: number;
+  hordeStored: number;
+}
+
+/** The app's core as the headless shell builds it, pointed at the soak's horde, worker started. */
+async function startSoakApp(horde: SoakHorde): Promise<HordeDeskApp> {
   const app = createApp({
     shell: 'headless',
-    dataDir,
+    dataDir: mkdtempSync(join(tmpdir(), 'hd-soak-')),
     settingsFactory: headlessConfFactory,
     startScheduler: false,
     inferenceWorkerUrl: new URL('./soakInference.worker.ts', import.meta.url),
   });
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName: WORKER, onboarded: true });
+  app.settings.update({ hordeUrl: horde.hordeApiUrl, ratingsUrl: horde.ratingsApiUrl, workerName: WORKER, onboarded: true });
   // After the URLs: setting the key confirms it for the stand-in's origin.
   app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
   await writeTinyModel(app.generation.modelsDir);
-  const feed = createDemoFeed(standin, { workerName: () => WORKER, models: [TINY_MODEL_NAME] });
-  feed.tick();
-  const feeder = setInterval(() => feed.tick(), 2000);
   await app.worker.start();
+  return app;
+}
 
+/** Rates one image every RATE_EVERY_MS until `stop()`; `rated` maps image id → score. */
+function startRating(app: HordeDeskApp): { rated: Map<string, number>; stop(): Promise<void> } {
   const rated = new Map<string, number>();
   let rating = true;
-  const rater = (async () => {
+  const loop = (async () => {
     while (rating) {
       await sleep(RATE_EVERY_MS);
       try {
@@ -115,72 +177,77 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
       }
     }
   })();
+  return {
+    rated,
+    async stop() {
+      rating = false;
+      await loop;
+    },
+  };
+}
 
-  const started = Date.now();
-  const endAt = started + opts.minutes * 60_000;
-  const samples: { s: number; rss: number; heap: number; external: number; standin: number; jobs: number }[] = [];
-  // The stand-in runs in this process and keeps every uploaded image (as a horde's storage would)
-  // and up to 512 generated rating images: its memory, not the app's, so it is measured apart.
-  const standinStored = (): number => ratingsImageCacheBytes() + standin.jobs().reduce((sum, job) => sum + (standin.image(job.id)?.length ?? 0), 0);
-  const sample = (): void => {
+/** Memory samples every SAMPLE_EVERY_MS (call `due()` often), both processes. */
+function memorySampler(horde: SoakHorde, started: number): { samples: Sample[]; take(): Promise<void>; due(): Promise<void> } {
+  const samples: Sample[] = [];
+  let next = started + SAMPLE_EVERY_MS;
+  const take = async (): Promise<void> => {
     // With `node --expose-gc` (NODE_OPTIONS), collect first: then `external` counts only live
     // Buffers, not ones V8 has not got round to freeing (a small, steady heap rarely triggers it).
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed, external } = process.memoryUsage();
-    samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), external: mb(external), standin: mb(standinStored()), jobs: app.worker.status().stats.jobsDone });
+    const other = await horde.memory();
+    samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), external: mb(external), hordeRss: mb(other.rss), hordeStored: mb(other.stored) });
   };
-  // A worker that stops by itself (an error, maintenance) would stall a user's machine: note it.
-  const states = new Map<string, number>();
-  const unsubscribe = app.events.subscribe((name, payload) => {
-    if (name !== 'worker.status') return;
-    const { state } = payload as WorkerStatusDto;
-    states.set(state, (states.get(state) ?? 0) + 1);
-  });
-  sample();
-  const handlesAtStart = handles();
+  return {
+    samples,
+    take,
+    async due() {
+      if (Date.now() < next) return;
+      next += SAMPLE_EVERY_MS;
+      await take();
+    },
+  };
+}
+
+/** Injects the cycle's faults until `endAt`, sampling memory; returns what was injected. */
+async function injectFaults(steps: FaultStep[], ctx: { horde: SoakHorde; app: HordeDeskApp }, started: number, endAt: number, sampler: { due(): Promise<void> }): Promise<string[]> {
   const injected: string[] = [];
-  let nextSample = started + SAMPLE_EVERY_MS;
   const undo: { at: number; patch: FaultPatch }[] = [];
+  const waitUntil = async (at: number): Promise<void> => {
+    while (Date.now() < at) {
+      await sleep(Math.min(1000, at - Date.now()));
+      await sampler.due();
+      for (const due of undo.filter((u) => Date.now() >= u.at)) {
+        await ctx.horde.setFaults(due.patch);
+        undo.splice(undo.indexOf(due), 1);
+      }
+    }
+  };
+  if (steps.length === 0) {
+    await waitUntil(endAt);
+    return injected;
+  }
   for (let cycle = 0; ; cycle += 1) {
-    let over = false;
     for (const step of steps) {
       const at = started + (cycle * CYCLE_S + step.at) * 1000;
       if (at > endAt) {
-        over = true;
-        break;
+        await waitUntil(endAt);
+        return injected;
       }
-      while (Date.now() < at) {
-        await sleep(Math.min(1000, at - Date.now()));
-        if (Date.now() >= nextSample) {
-          sample();
-          nextSample += SAMPLE_EVERY_MS;
-        }
-        for (const due of undo.filter((u) => Date.now() >= u.at)) {
-          standin.setFaults(due.patch);
-          undo.splice(undo.indexOf(due), 1);
-        }
-      }
+      await waitUntil(at);
       console.log(`[soak ${Math.round((Date.now() - started) / 1000)} s] ${step.what}`);
-      await step.run({ standin, app });
+      await step.run(ctx);
       injected.push(step.what);
       if (step.forS && step.undo) undo.push({ at: Date.now() + step.forS * 1000, patch: step.undo });
     }
-    if (over) break;
   }
-  while (Date.now() < endAt) {
-    await sleep(Math.min(1000, endAt - Date.now()));
-    if (Date.now() >= nextSample) {
-      sample();
-      nextSample += SAMPLE_EVERY_MS;
-    }
-  }
+}
 
-  // Drain: a healthy horde, no new work, every job and rating delivered.
-  console.log(`[soak ${Math.round((Date.now() - started) / 1000)} s] draining`);
-  standin.resetFaults();
-  clearInterval(feeder);
-  rating = false;
-  await rater;
+/** A healthy horde, no new work; waits until every job and rating in hand is delivered. */
+async function drain(horde: SoakHorde, app: HordeDeskApp, rater: { stop(): Promise<void> }): Promise<RatingStatus> {
+  await horde.resetFaults();
+  await horde.stopFeed();
+  await rater.stop();
   // "Finish, then pause": every job in hand is generated and delivered first.
   app.worker.pause();
   const drainEnd = Date.now() + DRAIN_LIMIT_MS;
@@ -190,61 +257,92 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
   };
   while (Date.now() < drainEnd && !settled()) await sleep(500);
   while (Date.now() < drainEnd && (await app.handlers['rating.status']({})).pendingSync > 0) await sleep(500);
-  const ratingStatus: RatingStatus = await app.handlers['rating.status']({});
-  sample();
+  return app.handlers['rating.status']({});
+}
+
+/** Lost and duplicated work, counted at the stand-in. */
+function countAtHorde(report: SoakHordeReport, rated: Map<string, number>) {
+  // A job counts as popped once the pop's answer reached the app; one assigned by a pop whose
+  // answer was dropped never reached it (the horde times it out), so it is counted apart.
+  const assigned = report.jobs.filter((job) => job.worker === WORKER);
+  const jobs = assigned.filter((job) => job.popDelivered);
+  const images = new Map(report.ratings.map((image) => [image.id, image]));
+  const mine = (id: string): number => images.get(id)?.userIds.filter((user) => user === report.workerOwnerId).length ?? 0;
+  return {
+    jobs,
+    orphans: assigned.length - jobs.length,
+    jobsLost: jobs.filter((job) => job.state === 'processing' || job.state === 'aborted' || job.submitCount === 0),
+    jobsDuplicated: jobs.filter((job) => job.resubmitsAfterAnswer > 0),
+    ratingsLost: [...rated.keys()].filter((id) => mine(id) === 0),
+    ratingsDuplicated: [...rated.keys()].filter((id) => (images.get(id)?.resubmitsAfterAnswer ?? 0) > 0 || mine(id) > 1),
+  };
+}
+
+/** Runs the soak for `minutes` (fractions allowed), then drains and counts. */
+export async function soakBench(opts: { minutes: number; without?: string[] }): Promise<SoakResult> {
+  const steps = CYCLE.filter((step) => !(opts.without ?? []).some((word) => step.what.includes(word)));
+  const horde = await startSoakHorde(WORKER);
+  const app = await startSoakApp(horde);
+  const rater = startRating(app);
+  const started = Date.now();
+  const sampler = memorySampler(horde, started);
+  // A worker that stops by itself (an error, maintenance) would stall a user's machine: note it.
+  const states = new Map<string, number>();
+  const unsubscribe = app.events.subscribe((name, payload) => {
+    if (name !== 'worker.status') return;
+    const { state } = payload as WorkerStatusDto;
+    states.set(state, (states.get(state) ?? 0) + 1);
+  });
+  await sampler.take();
+  const handlesAtStart = handles();
+  const injected = await injectFaults(steps, { horde, app }, started, started + opts.minutes * 60_000, sampler);
+
+  console.log(`[soak ${Math.round((Date.now() - started) / 1000)} s] draining`);
+  const ratingStatus = await drain(horde, app, rater);
+  await sampler.take();
   const handlesAtEnd = handles();
   const workerStats = app.worker.status().stats;
   const history = await app.handlers['rating.history']({ limit: 200, offset: 0, state: 'refused', minRating: 1, maxRating: 10 });
-
-  // Counted at the stand-in.
-  // A job counts as popped once the pop's answer reached the app; one assigned by a pop whose
-  // answer was dropped never reached it (the horde times it out), so it is counted apart.
-  const assigned = standin.jobs().filter((job) => job.worker === WORKER);
-  const jobs = assigned.filter((job) => job.popDelivered);
-  const orphans = assigned.filter((job) => !job.popDelivered);
-  const jobsLost = jobs.filter((job) => job.state === 'processing' || job.state === 'aborted' || job.submitCount === 0);
-  const jobsDuplicated = jobs.filter((job) => job.resubmitsAfterAnswer > 0);
-  const images = new Map(standin.ratings().map((image) => [image.id, image]));
-  const me = standin.users.byKey(STANDIN_KEYS.workerOwner)?.id;
-  const ratingsLost = [...rated.keys()].filter((id) => !(images.get(id)?.ratings.some((r) => r.userId === me) ?? false));
-  const ratingsDuplicated = [...rated.keys()].filter((id) => {
-    const image = images.get(id);
-    return image !== undefined && (image.resubmitsAfterAnswer > 0 || image.ratings.filter((r) => r.userId === me).length > 1);
-  });
+  const counted = countAtHorde(await horde.report(), rater.rated);
 
   unsubscribe();
   await app.close();
-  await standin.close();
+  await horde.close();
   // Closed sockets leave the list once their close events have run.
   await sleep(200);
   const handlesAfterClose = handles();
 
+  const { samples } = sampler;
+  const { jobs, jobsLost, jobsDuplicated, ratingsLost, ratingsDuplicated } = counted;
   const first = samples[0];
   const last = samples.at(-1);
+  // Start-up (model load, the first fault cycle) is not growth: trends are fitted after it.
+  const settledSamples = samples.filter((s) => s.s >= 120);
   const rows: Row[] = [
     { what: 'minutes', value: +((Date.now() - started) / 60_000).toFixed(1) },
     { what: 'faults injected', value: injected.length },
     { what: 'jobs popped (the pop answer reached the app)', value: jobs.length },
-    { what: 'jobs whose pop answer was dropped (never reached the app)', value: orphans.length },
+    { what: 'jobs whose pop answer was dropped (never reached the app)', value: counted.orphans },
     { what: 'jobs done (ok)', value: jobs.filter((job) => job.state === 'done').length },
     { what: 'jobs faulted (submitted as faulted)', value: jobs.filter((job) => job.state === 'faulted').length },
     { what: 'jobs lost (popped, never submitted)', value: jobsLost.length },
     { what: 'jobs duplicated (submitted again after an answer)', value: jobsDuplicated.length },
     { what: 'worker states seen (status events)', value: [...states].map(([state, n]) => `${state} ${n}`).join(', ') },
     { what: 'worker: done / faulted / refused by the horde', value: `${workerStats.jobsDone} / ${workerStats.jobsFaulted} / ${workerStats.jobsDropped}` },
-    { what: 'ratings sent (rated in the app)', value: rated.size },
+    { what: 'ratings sent (rated in the app)', value: rater.rated.size },
     { what: 'ratings lost (not at the service)', value: ratingsLost.length },
     { what: 'ratings duplicated (sent again after an answer)', value: ratingsDuplicated.length },
     { what: 'ratings the app marked refused (e.g. "already rated" after a lost answer)', value: history.total },
     { what: 'ratings still pending after the drain', value: ratingStatus.pendingSync },
-    { what: 'RSS MB start → end', value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
-    { what: 'heap MB start → end', value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
-    { what: 'RSS MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.rss}`).join(' ') },
-    { what: 'external (Buffers, native) MB samples (s:MB)', value: pickSamples(samples).map((s) => `${s.s}:${s.external}`).join(' ') },
-    // Start-up (model load, first fault cycle) is not growth: the trend is fitted after it.
-    { what: "the stand-in's stored images MB samples (s:MB; same process)", value: pickSamples(samples).map((s) => `${s.s}:${s.standin}`).join(' ') },
-    { what: 'RSS trend after the first 2 min (MB per 10 min, least squares)', value: rssTrend(samples.filter((s) => s.s >= 120)) },
-    { what: "RSS trend less the stand-in's stored images (the app's own)", value: rssTrend(samples.filter((s) => s.s >= 120).map((s) => ({ s: s.s, rss: s.rss - s.standin }))) },
+    { what: "the app's RSS MB start → end", value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
+    { what: "the app's heap MB start → end", value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
+    { what: "the app's RSS MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.rss}`).join(' ') },
+    { what: "the app's external (Buffers, native) MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.external}`).join(' ') },
+    { what: "the app's RSS trend after the first 2 min (MB per 10 min, least squares)", value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.rss }))) },
+    { what: "the app's heap trend after the first 2 min (MB per 10 min)", value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.heap }))) },
+    // The stand-in keeps every uploaded image, as a horde's storage does: its growth is expected.
+    { what: "the stand-in's RSS MB samples (its own process; s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.hordeRss}`).join(' ') },
+    { what: "the stand-in's stored images MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.hordeStored}`).join(' ') },
     { what: 'open handles at start', value: `${handlesAtStart.total} (${handlesAtStart.text})` },
     { what: 'open handles before close', value: `${handlesAtEnd.total} (${handlesAtEnd.text})` },
     { what: 'open handles after close', value: `${handlesAfterClose.total} (${handlesAfterClose.text})` },
@@ -257,18 +355,18 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
   return { rows, failures };
 }
 
-/** About eight samples spread over the run, first and last included. */
-/** Least-squares slope of RSS over time, in MB per 10 minutes ('n/a' with too few samples). */
-function rssTrend(samples: { s: number; rss: number }[]): string {
+/** Least-squares slope over time, in MB per 10 minutes ('n/a' with too few samples). */
+function trend(samples: { s: number; mb: number }[]): string {
   if (samples.length < 3) return 'n/a';
   const n = samples.length;
   const mt = samples.reduce((a, p) => a + p.s, 0) / n;
-  const mr = samples.reduce((a, p) => a + p.rss, 0) / n;
-  const cov = samples.reduce((a, p) => a + (p.s - mt) * (p.rss - mr), 0);
+  const mr = samples.reduce((a, p) => a + p.mb, 0) / n;
+  const cov = samples.reduce((a, p) => a + (p.s - mt) * (p.mb - mr), 0);
   const vt = samples.reduce((a, p) => a + (p.s - mt) ** 2, 0);
   return vt === 0 ? 'n/a' : ((cov / vt) * 600).toFixed(1);
 }
 
+/** About eight samples spread over the run, first and last included. */
 function pickSamples<T>(samples: T[]): T[] {
   if (samples.length <= 8) return samples;
   const step = (samples.length - 1) / 7;
