@@ -32,7 +32,9 @@ runHeadless('The HordeDesk demo', async (guard) => {
   const standin = await startStandin({ mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']), ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') } });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
-  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle });
+  // The rater starts once the app points at the stand-in: started before, its first download would
+  // go to the real ratings service (unreachable offline) and log a false "could not reach".
+  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle, startRater: false });
   guard.useLogger(app.log.child('process'));
   // A small model reference in the horde's format, served locally like the real GitHub file.
   // Plus a real (tiny, random-weight) SD 1.x checkpoint in the original single-file layout, so
@@ -52,6 +54,7 @@ runHeadless('The HordeDesk demo', async (guard) => {
     app.settings.update({ workerName, onboarded: true });
     app.secrets.setApiKey(STANDIN_KEYS.workerOwner);
   }
+  app.rater.start();
   // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
   // Keep requests waiting like a busy horde: counted by what this worker's pops can take, so

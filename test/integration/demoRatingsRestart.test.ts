@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -37,6 +37,10 @@ test('ratings pending when the demo crashed are delivered after it restarts', { 
   expect((await first.call<RatingStatus>('rating.status')).pendingSync).toBeGreaterThan(0);
   running.splice(running.indexOf(first), 1);
   await first.kill();
+
+  // Pointed at its own stand-in before the rater started: it never tried the real service.
+  const logs = readdirSync(join(dataDir, 'logs')).map((name) => readFileSync(join(dataDir, 'logs', name), 'utf8'));
+  expect(logs.join('')).not.toMatch(/could not reach/i);
 
   const second = await startDemo(dataDir);
   await second.waitFor<RatingStatus>('rating.status', (s) => s.pendingSync === 0, 200);
