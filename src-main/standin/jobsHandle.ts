@@ -152,16 +152,7 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
     },
     jobs,
     job: (id) => jobs().find((job) => job.id === id),
-    queue() {
-      board.sweep();
-      return [...board.requests.values()].map((wp) => {
-        const count = (s: JobState) => board.jobsOf(wp, s).length;
-        const [waiting, processing, done] = [count('waiting'), count('processing'), count('done')];
-        const derived = wp.faulted ? 'faulted' : waiting ? 'waiting' : processing ? 'processing' : 'done';
-        const r = wp.request;
-        return { id: wp.id, state: derived, ownerId: wp.ownerId, n: r.n, waiting, processing, done, faults: wp.faults, models: r.models, r2: r.r2, kudos: wp.kudos };
-      });
-    },
+    queue: () => queueInfo(state),
     stats() {
       const all = jobs();
       const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
@@ -182,28 +173,49 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
     image: (id) => board.uploads.get(id),
     sweep: () => board.sweep(),
     expireRequest: (id) => board.expire(id),
-    drained(workerName) {
-      board.sweep();
-      const worker = board.workers.named(workerName);
-      if (!worker) return false;
-      if ([...board.jobs.values()].some((job) => job.state === 'processing' && job.workerId === worker.id)) return false;
-      const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
-      return [...board.requests.values()].every(
-        (wp) => wp.faulted || board.jobsOf(wp, 'waiting').length === 0 || !matchRequest(wp, worker, inMaintenance, state.users).ok,
-      );
-    },
-    outlook(workerName) {
-      board.sweep();
-      const worker = board.workers.named(workerName);
-      if (!worker) return null;
-      const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
-      const now = board.nowS();
-      return [...board.requests.values()]
-        .filter((wp) => !wp.faulted && board.jobsOf(wp, 'waiting').length > 0)
-        .map((wp) => {
-          const match = matchRequest(wp, worker, inMaintenance, state.users);
-          return { id: wp.id, waiting: board.jobsOf(wp, 'waiting').length, ageS: now - wp.createdAt, servable: match.ok, reason: match.ok ? null : match.reason };
-        });
-    },
+    drained: (workerName) => drainedFor(state, workerName),
+    outlook: (workerName) => outlookFor(state, workerName),
   };
+}
+
+/** The queued requests with their job counts (handle.queue()). */
+function queueInfo(state: StandinState): RequestInfo[] {
+  const board = state.board;
+  board.sweep();
+  return [...board.requests.values()].map((wp) => {
+    const count = (s: JobState) => board.jobsOf(wp, s).length;
+    const [waiting, processing, done] = [count('waiting'), count('processing'), count('done')];
+    const derived = wp.faulted ? 'faulted' : waiting ? 'waiting' : processing ? 'processing' : 'done';
+    const r = wp.request;
+    return { id: wp.id, state: derived, ownerId: wp.ownerId, n: r.n, waiting, processing, done, faults: wp.faults, models: r.models, r2: r.r2, kudos: wp.kudos };
+  });
+}
+
+/** Whether the named worker holds no job and no waiting request would match it (handle.drained()). */
+function drainedFor(state: StandinState, workerName: string): boolean {
+  const board = state.board;
+  board.sweep();
+  const worker = board.workers.named(workerName);
+  if (!worker) return false;
+  if ([...board.jobs.values()].some((job) => job.state === 'processing' && job.workerId === worker.id)) return false;
+  const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
+  return [...board.requests.values()].every(
+    (wp) => wp.faulted || board.jobsOf(wp, 'waiting').length === 0 || !matchRequest(wp, worker, inMaintenance, state.users).ok,
+  );
+}
+
+/** The waiting requests as the named worker sees them (handle.outlook()); null for an unknown worker. */
+function outlookFor(state: StandinState, workerName: string): WaitingOutlook[] | null {
+  const board = state.board;
+  board.sweep();
+  const worker = board.workers.named(workerName);
+  if (!worker) return null;
+  const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
+  const now = board.nowS();
+  return [...board.requests.values()]
+    .filter((wp) => !wp.faulted && board.jobsOf(wp, 'waiting').length > 0)
+    .map((wp) => {
+      const match = matchRequest(wp, worker, inMaintenance, state.users);
+      return { id: wp.id, waiting: board.jobsOf(wp, 'waiting').length, ageS: now - wp.createdAt, servable: match.ok, reason: match.ok ? null : match.reason };
+    });
 }

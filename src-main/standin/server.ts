@@ -49,6 +49,8 @@ export interface StandinOptions {
   models?: readonly string[];
   /** Cadence of validation images of the ratings service (ratingsBoard.ts). */
   ratings?: RatingsOptions;
+  /** How many requests `requests` keeps, the newest (default MAX_REQUEST_LOG). */
+  requestLogLimit?: number;
 }
 
 /** A running stand-in. The worker-side methods are in jobsHandle.ts, the ratings ones in ratingsHandle.ts. */
@@ -87,83 +89,8 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
   const jobsApi = createJobsApi(state, opts.mixed);
   state.ratings.configure(opts.ratings);
   const log: RequestLogEntry[] = [];
-  const delays = new Set<() => void>();
-  const mounts: Mount<StandinState>[] = [
-    { prefix: '/api/v2', routes: [...hordeV2Routes, ...asyncRoutes, ...popRoutes, ...submitRoutes, ...workerRoutes] },
-    { prefix: '/api/v1', routes: ratingsV1Routes },
-    // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
-    { prefix: '/upload', routes: uploadRoutes },
-    // The image URLs the ratings API hands out; the real ones point at the service's storage.
-    { prefix: RATINGS_IMAGE_PREFIX, routes: ratingsImageRoutes },
-  ];
-
-  function delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        delays.delete(finish);
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      delays.add(finish);
-    });
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const receivedAt = performance.now();
-    const url = new URL(req.url ?? '/', 'http://standin.invalid');
-    const method = req.method ?? 'GET';
-    const rawBody = await readBody(req);
-    const body = rawBody.toString('utf8');
-    if (url.pathname.startsWith(CONTROL_PREFIX)) {
-      send(res, controlAnswer(method, url.pathname, body, { state, log, jobs: jobsApi }));
-      return;
-    }
-    const header = (name: string) => headerOf(req, name);
-    const entry: RequestLogEntry = {
-      method,
-      path: url.pathname,
-      query: url.search,
-      clientAgent: header('client-agent') ?? null,
-      apikeyPresent: header('apikey') !== undefined,
-      status: null,
-    };
-    log.push(entry);
-    if (method === 'PUT') state.board.noteUploadAttempt(url.pathname);
-    // `ratingsDown`: no HTTP answer at all, as when the service's host is unreachable.
-    if (state.faults.current().ratingsDown && isRatingsPath(url.pathname)) {
-      res.destroy();
-      return;
-    }
-    const drop = state.faults.takeDrop(url.pathname);
-    if (drop && !drop.afterRoute) {
-      res.destroy();
-      return;
-    }
-    const slowMs = state.faults.current().slowMs;
-    if (slowMs > 0) await delay(slowMs);
-    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(method, url, { body, rawBody, header, receivedAt }));
-    if (drop) {
-      res.destroy();
-      return;
-    }
-    if (answer.delayMs) await delay(answer.delayMs);
-    entry.status = answer.status;
-    send(res, answer);
-  }
-
-  async function routeAnswer(method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header' | 'receivedAt'>): Promise<Answer> {
-    const match = matchRoute(mounts, method, url.pathname);
-    if (match.kind === 'none') return notFoundAnswer();
-    if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);
-    try {
-      return await match.route.handle({ method, params: match.params, query: url.searchParams, ...request }, state);
-    } catch (error) {
-      console.error('stand-in route failed', error);
-      return json(500, { message: 'Internal Server Error' });
-    }
-  }
-
+  const delays = createDelays();
+  const handle = createRequestHandler({ state, jobsApi, log, delays, logLimit: opts.requestLogLimit ?? MAX_REQUEST_LOG });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error('stand-in failed', error);
@@ -171,7 +98,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
     });
   });
   const stop = () => {
-    for (const finish of [...delays]) finish();
+    delays.finishAll();
     return closeServer(server);
   };
   const url = await listenLocal(server, opts.port ?? 0);
@@ -206,6 +133,104 @@ export async function startStandin(opts: StandinOptions = {}): Promise<StandinHa
       await listenLocal(server, port);
     },
   };
+}
+
+/** How many requests the log keeps (the oldest go first), so a demo running for days stays small. */
+export const MAX_REQUEST_LOG = 10_000;
+
+/** The horde's routes by prefix. */
+const MOUNTS: Mount<StandinState>[] = [
+  { prefix: '/api/v2', routes: [...hordeV2Routes, ...asyncRoutes, ...popRoutes, ...submitRoutes, ...workerRoutes] },
+  { prefix: '/api/v1', routes: ratingsV1Routes },
+  // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
+  { prefix: '/upload', routes: uploadRoutes },
+  // The image URLs the ratings API hands out; the real ones point at the service's storage.
+  { prefix: RATINGS_IMAGE_PREFIX, routes: ratingsImageRoutes },
+];
+
+/** Waits the stand-in is in the middle of (slow answers); `finishAll` ends them when it stops. */
+interface Delays {
+  delay(ms: number): Promise<void>;
+  finishAll(): void;
+}
+
+function createDelays(): Delays {
+  const pending = new Set<() => void>();
+  return {
+    delay: (ms) =>
+      new Promise((resolve) => {
+        const finish = () => {
+          clearTimeout(timer);
+          pending.delete(finish);
+          resolve();
+        };
+        const timer = setTimeout(finish, ms);
+        pending.add(finish);
+      }),
+    finishAll() {
+      for (const finish of [...pending]) finish();
+    },
+  };
+}
+
+/** One HTTP request: control endpoints, the request log, the faults in force, then the route. */
+function createRequestHandler(ctx: { state: StandinState; jobsApi: StandinJobsApi; log: RequestLogEntry[]; delays: Delays; logLimit: number }) {
+  const { state, log, delays } = ctx;
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now();
+    const url = new URL(req.url ?? '/', 'http://standin.invalid');
+    const method = req.method ?? 'GET';
+    const rawBody = await readBody(req);
+    const body = rawBody.toString('utf8');
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      send(res, controlAnswer(method, url.pathname, body, { state, log, jobs: ctx.jobsApi }));
+      return;
+    }
+    const header = (name: string) => headerOf(req, name);
+    const entry: RequestLogEntry = {
+      method,
+      path: url.pathname,
+      query: url.search,
+      clientAgent: header('client-agent') ?? null,
+      apikeyPresent: header('apikey') !== undefined,
+      status: null,
+    };
+    log.push(entry);
+    if (log.length > ctx.logLimit) log.splice(0, log.length - ctx.logLimit);
+    if (method === 'PUT') state.board.noteUploadAttempt(url.pathname);
+    // `ratingsDown`: no HTTP answer at all, as when the service's host is unreachable.
+    if (state.faults.current().ratingsDown && isRatingsPath(url.pathname)) {
+      res.destroy();
+      return;
+    }
+    const drop = state.faults.takeDrop(url.pathname);
+    if (drop && !drop.afterRoute) {
+      res.destroy();
+      return;
+    }
+    const slowMs = state.faults.current().slowMs;
+    if (slowMs > 0) await delays.delay(slowMs);
+    const answer = state.faults.intercept(url.pathname) ?? (await routeAnswer(state, method, url, { body, rawBody, header, receivedAt }));
+    if (drop) {
+      res.destroy();
+      return;
+    }
+    if (answer.delayMs) await delays.delay(answer.delayMs);
+    entry.status = answer.status;
+    send(res, answer);
+  };
+}
+
+async function routeAnswer(state: StandinState, method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header' | 'receivedAt'>): Promise<Answer> {
+  const match = matchRoute(MOUNTS, method, url.pathname);
+  if (match.kind === 'none') return notFoundAnswer();
+  if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);
+  try {
+    return await match.route.handle({ method, params: match.params, query: url.searchParams, ...request }, state);
+  } catch (error) {
+    console.error('stand-in route failed', error);
+    return json(500, { message: 'Internal Server Error' });
+  }
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

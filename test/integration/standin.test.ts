@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { MAX_REQUEST_LOG, startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
 import { seededDetails } from '../../src-main/standin/users';
 import { recordedExchange, shapeOf } from '../helpers/hordeExchange';
+import { hordeCall } from '../helpers/standinKit';
 
 // The stand-in is the oracle for every horde-facing test, so it is tested against the protocol
 // notes and the recorded server answers (their shape: the values are the stand-in's own), with
@@ -120,6 +121,17 @@ describe('main API', () => {
       { method: 'GET', path: '/api/v2/status/heartbeat', query: '', clientAgent: 'My-Project:v0.0.1:My-Contact', apikeyPresent: false, status: 200 },
     ]);
     expect(JSON.stringify(standin.requests)).not.toContain(STANDIN_KEYS.workerOwner);
+  });
+
+  test('the request log keeps the newest requests only, so a demo left running stays small', async () => {
+    expect(MAX_REQUEST_LOG).toBe(10_000);
+    const small = await startStandin({ requestLogLimit: 3 });
+    try {
+      for (const n of [1, 2, 3, 4, 5]) await hordeCall(small, `/api/v2/status/heartbeat?n=${n}`);
+      expect(small.requests.map((r) => r.query)).toEqual(['?n=3', '?n=4', '?n=5']);
+    } finally {
+      await small.close();
+    }
   });
 });
 
