@@ -11,18 +11,63 @@ const noNode = {
 const noElectron = { name: 'electron', message: "Only src-main/electron and src-main/preload import 'electron'." };
 // Nothing outside test/ depends on test code: the stand-in the demo runs lives in src-main/standin.
 // The benchmarks may use the rigs the tests use (test/helpers), and nothing else under test/.
-const noTest = { regex: '^(\\.{1,2}/)+test(/|$)', message: 'Only tests import from test/; product code, tools and configs stand on their own.' };
-const noTestButHelpers = { regex: '^(\\.{1,2}/)+test/(?!helpers/)', message: 'Benchmarks may use the test rigs in test/helpers, nothing else under test/.' };
+const noTest = {
+  regex: '^(\\.{1,2}/)+test(/|$)',
+  message: 'Only tests import from test/; product code, tools and configs stand on their own.',
+};
+const noTestButHelpers = {
+  regex: '^(\\.{1,2}/)+test/(?!helpers/)',
+  message: 'Benchmarks may use the test rigs in test/helpers, nothing else under test/.',
+};
 // Reading a file from test/ is the same dependency as importing it (the stand-in once read its seed data that way).
-const noTestFile = { selector: "NewExpression[callee.name='URL'] > Literal[value=/(^|\\/)test\\//]", message: 'Only tests read files under test/.' };
+const noTestFile = {
+  selector: "NewExpression[callee.name='URL'] > Literal[value=/(^|\\/)test\\//]",
+  message: 'Only tests read files under test/.',
+};
 const outsideTest = ['src-main/**', 'src-renderer/**', 'scripts/**', 'bench/**', '*.config.*'];
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.demo/**', 'test-results/**', 'playwright-report/**', 'bench-results/**', '.tmp/**', 'reports/**', '.stryker-tmp*/**'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      '.demo/**',
+      'test-results/**',
+      'playwright-report/**',
+      'bench-results/**',
+      '.tmp/**',
+      'reports/**',
+      '.stryker-tmp*/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', window: 'readonly', document: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', AbortController: 'readonly', Buffer: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', WebSocket: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', URLSearchParams: 'readonly' } },
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
+        AbortController: 'readonly',
+        Buffer: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        WebSocket: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',

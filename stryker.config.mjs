@@ -27,12 +27,21 @@ export const groups = {
   },
   /** The restricted unpickler and its limits, the ZIP reader, the streamed safetensors reader, their one error class. */
   readers: {
-    mutate: ['src-main/inference/convert/ckpt/**/*.ts', 'src-main/inference/convert/safetensors.ts', 'src-main/inference/convert/formatError.ts'],
+    mutate: [
+      'src-main/inference/convert/ckpt/**/*.ts',
+      'src-main/inference/convert/safetensors.ts',
+      'src-main/inference/convert/formatError.ts',
+    ],
     // Not ckptFuzz.test.ts: it only asserts "no crash", which these tests check case by case, and its 12 s would run
     // for every surviving mutant.
     testFiles: [
-      'test/unit/ckptUnpickle.test.ts', 'test/unit/ckptUnpickleOps.test.ts', 'test/unit/ckptAllowList.test.ts', 'test/unit/ckptZip.test.ts',
-      'test/unit/ckptReader.test.ts', 'test/unit/safetensors.test.ts', 'test/unit/convert.test.ts',
+      'test/unit/ckptUnpickle.test.ts',
+      'test/unit/ckptUnpickleOps.test.ts',
+      'test/unit/ckptAllowList.test.ts',
+      'test/unit/ckptZip.test.ts',
+      'test/unit/ckptReader.test.ts',
+      'test/unit/safetensors.test.ts',
+      'test/unit/convert.test.ts',
     ],
   },
   /** The ldm → diffusers key mapping, checked against the original code's outputs. */
@@ -51,7 +60,12 @@ export const groups = {
   /** Resumable downloads: size, sha256, refusal of what cannot be verified. */
   downloads: {
     mutate: ['src-main/node/models/modelDownloads.ts'],
-    testFiles: ['test/integration/models.download.test.ts', 'test/integration/models.downloadLimits.test.ts', 'test/integration/models.downloadAnswers.test.ts', 'test/integration/models.verify.app.test.ts'],
+    testFiles: [
+      'test/integration/models.download.test.ts',
+      'test/integration/models.downloadLimits.test.ts',
+      'test/integration/models.downloadAnswers.test.ts',
+      'test/integration/models.verify.app.test.ts',
+    ],
   },
   /** The settings schema and the one rule for service URLs. */
   settings: {
@@ -86,7 +100,18 @@ const config = {
   cleanTempDir: 'always',
   // The sandbox needs the sources, the tests and their fixtures, not build output or run data.
   // `.stryker-tmp*`: other runs' sandboxes (a run started with another --tempDirName), which come and go mid-copy.
-  ignorePatterns: ['out', 'dist', '.demo', 'test-results', 'bench-results', 'playwright-report', 'reports', '.tmp', '.stryker-tmp*', '*.log'],
+  ignorePatterns: [
+    'out',
+    'dist',
+    '.demo',
+    'test-results',
+    'bench-results',
+    'playwright-report',
+    'reports',
+    '.tmp',
+    '.stryker-tmp*',
+    '*.log',
+  ],
   // A busy machine (other work beside the run) needs more than the default 5 s before a mutant counts as a timeout.
   timeoutMS: 15_000,
 };

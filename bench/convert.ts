@@ -9,7 +9,14 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint, ldmCheckpointTensors, writeSafetensors } from '../src-main/inference/convert';
-import { SD15_CONFIG, expectedWeights, parameterCount, type SdComponent, type SdGraphConfig, type WeightSource } from '../src-main/inference/graph';
+import {
+  SD15_CONFIG,
+  expectedWeights,
+  parameterCount,
+  type SdComponent,
+  type SdGraphConfig,
+  type WeightSource,
+} from '../src-main/inference/graph';
 
 const COMPONENTS: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder'];
 const MB = 1024 * 1024;
@@ -45,7 +52,14 @@ export async function convertBench(opts: { sizeMb?: number } = {}): Promise<Reco
   try {
     const file = join(dir, 'synthetic.safetensors');
     const tensors = ldmCheckpointTensors(config, patternWeights, 'F16', COMPONENTS);
-    const largest = tensors.reduce((m, t) => Math.max(m, t.shape.reduce((a, b) => a * b, 1)), 0);
+    const largest = tensors.reduce(
+      (m, t) =>
+        Math.max(
+          m,
+          t.shape.reduce((a, b) => a * b, 1),
+        ),
+      0,
+    );
     const writeStart = performance.now();
     writeSafetensors(file, tensors);
     const writeSeconds = (performance.now() - writeStart) / 1000;

@@ -52,7 +52,15 @@ async function ledger(): Promise<Row[]> {
   opened.db.close();
   times.sort((a, b) => a - b);
   const total = times.reduce((a, b) => a + b, 0);
-  return [{ what: 'durable ledger insert (WAL, synchronous=FULL)', n, per_s: Math.round((n / total) * 1000), p50_ms: +percentile(times, 0.5).toFixed(3), p99_ms: +percentile(times, 0.99).toFixed(3) }];
+  return [
+    {
+      what: 'durable ledger insert (WAL, synchronous=FULL)',
+      n,
+      per_s: Math.round((n / total) * 1000),
+      p50_ms: +percentile(times, 0.5).toFixed(3),
+      p99_ms: +percentile(times, 0.99).toFixed(3),
+    },
+  ];
 }
 
 async function transport(): Promise<Row[]> {
@@ -77,7 +85,14 @@ async function transport(): Promise<Row[]> {
   await server.close();
   await app.close();
   times.sort((a, b) => a - b);
-  return [{ what: 'kudos.totals round trip over WebSocket', n, p50_ms: +percentile(times, 0.5).toFixed(3), p99_ms: +percentile(times, 0.99).toFixed(3) }];
+  return [
+    {
+      what: 'kudos.totals round trip over WebSocket',
+      n,
+      p50_ms: +percentile(times, 0.5).toFixed(3),
+      p99_ms: +percentile(times, 0.99).toFixed(3),
+    },
+  ];
 }
 
 function flag(name: string): string | undefined {
@@ -99,7 +114,14 @@ async function inference(): Promise<Row[]> {
   const pipeline = await SdPipeline.load(modelDir, providers, () => undefined);
   const rows: Row[] = [];
   for (const size of sizes) {
-    const params = generationParamsSchema.parse({ prompt: 'a lighthouse on a cliff at sunset ### blurry', seed: 1, steps, width: size, height: size, sampler_name: sampler });
+    const params = generationParamsSchema.parse({
+      prompt: 'a lighthouse on a cliff at sunset ### blurry',
+      seed: 1,
+      steps,
+      width: size,
+      height: size,
+      sampler_name: sampler,
+    });
     await pipeline.generate('warmup', { ...params, steps: 2 }, () => undefined, { aborted: false });
     const walls: number[] = [];
     const stepTimes: number[] = [];
@@ -140,7 +162,13 @@ async function worker(): Promise<Row[]> {
   const size = Number(flag('size') ?? 128);
   const modelsDir = mkdtempSync(join(tmpdir(), 'hd-bench-worker-'));
   await writeTinyModel(modelsDir);
-  const generation = createGenerationService({ modelsDir, host: new InferenceHost(silentLogger()), providers: async () => ['cpu'], onProgress: () => undefined, log: silentLogger() });
+  const generation = createGenerationService({
+    modelsDir,
+    host: new InferenceHost(silentLogger()),
+    providers: async () => ['cpu'],
+    onProgress: () => undefined,
+    log: silentLogger(),
+  });
   let inferenceMs = 0;
   const generator: GeneratorPort = {
     readyModels: () => generation.readyModels(),
@@ -151,9 +179,24 @@ async function worker(): Promise<Row[]> {
     },
     cancel: (id) => void generation.cancel(id),
   };
-  const standin = await startStandin({ mixed: { models: [TINY_MODEL_NAME], minSize: size, maxSize: size, maxSteps: 20, maxN: 1, unsupportedShare: 0, unsupportedSamplerShare: 0, r2Share: 0.8 } });
+  const standin = await startStandin({
+    mixed: {
+      models: [TINY_MODEL_NAME],
+      minSize: size,
+      maxSize: size,
+      maxSteps: 20,
+      maxN: 1,
+      unsupportedShare: 0,
+      unsupportedSamplerShare: 0,
+      r2Share: 0.8,
+    },
+  });
   // Warm the model up outside the measured window.
-  await generation.run(TINY_MODEL_NAME, generationParamsSchema.parse({ prompt: 'warm up', seed: 1, width: size, height: size, steps: 2 }), 'warmup');
+  await generation.run(
+    TINY_MODEL_NAME,
+    generationParamsSchema.parse({ prompt: 'warm up', seed: 1, width: size, height: size, steps: 2 }),
+    'warmup',
+  );
   inferenceMs = 0;
   standin.enqueueMixed(jobs, 'bench');
   const rig = workerRig(standin.hordeApiUrl, generator);
@@ -213,22 +256,31 @@ async function rater(): Promise<Row[]> {
     const keys = Math.min(40, count - 10);
     const times: number[] = [];
     for (let i = 0; i < keys; i += 1) {
-      const ms = await page.evaluate(async (digit) => {
-        const img = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement;
-        const before = img.src;
-        const t0 = performance.now();
-        window.dispatchEvent(new KeyboardEvent('keydown', { key: digit, bubbles: true }));
-        window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
-        for (;;) {
-          await new Promise((r) => requestAnimationFrame(() => r(null)));
-          const now = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement | null;
-          if (now && now.src !== before && now.complete) return performance.now() - t0;
-        }
-      }, String(1 + (i % 9)));
+      const ms = await page.evaluate(
+        async (digit) => {
+          const img = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement;
+          const before = img.src;
+          const t0 = performance.now();
+          window.dispatchEvent(new KeyboardEvent('keydown', { key: digit, bubbles: true }));
+          window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(() => r(null)));
+            const now = document.querySelector('[data-testid="rate-image"]') as HTMLImageElement | null;
+            if (now && now.src !== before && now.complete) return performance.now() - t0;
+          }
+        },
+        String(1 + (i % 9)),
+      );
       times.push(ms);
     }
     times.sort((a, b) => a - b);
-    rows.push({ what: 'keypress → next image painted (Chromium, preloaded queue)', n: keys, p50_ms: +percentile(times, 0.5).toFixed(1), p95_ms: +percentile(times, 0.95).toFixed(1), max_ms: +(times.at(-1) ?? 0).toFixed(1) });
+    rows.push({
+      what: 'keypress → next image painted (Chromium, preloaded queue)',
+      n: keys,
+      p50_ms: +percentile(times, 0.5).toFixed(1),
+      p95_ms: +percentile(times, 0.95).toFixed(1),
+      max_ms: +(times.at(-1) ?? 0).toFixed(1),
+    });
   } finally {
     await browser.close();
   }
@@ -244,7 +296,14 @@ async function rater(): Promise<Row[]> {
   standin.setFaults({ ratingsDown: false });
   await app.waitFor<RatingStatus>('rating.status', (s) => s.pendingSync === 0, 5);
   const seconds = (performance.now() - t0) / 1000;
-  rows.push({ what: 'sync to the stand-in after the network returns', n: pending, p50_ms: '', p95_ms: '', max_ms: '', ratings_per_s: +(pending / seconds).toFixed(1) } as Row);
+  rows.push({
+    what: 'sync to the stand-in after the network returns',
+    n: pending,
+    p50_ms: '',
+    p95_ms: '',
+    max_ms: '',
+    ratings_per_s: +(pending / seconds).toFixed(1),
+  } as Row);
   await app.stop();
   await standin.close();
   return rows;
@@ -264,7 +323,10 @@ async function soak(): Promise<Row[]> {
   if (!(minutes > 0)) throw new Error(`--minutes must be a positive number, got ${flag('minutes')}`);
   // `--without crash,restart`: leave out the fault steps whose description contains a word, e.g.
   // to see whether memory growth comes from restarting the inference thread.
-  const without = (flag('without') ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  const without = (flag('without') ?? '')
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
   const result = await soakBench({ minutes, without });
   failures.push(...result.failures.map((f) => `soak: ${f}`));
   return result.rows;
@@ -283,7 +345,10 @@ async function main(): Promise<void> {
     const rows = await (SUITES[name] as () => Promise<Row[]>)();
     console.log(`\n== ${name}`);
     console.table(rows);
-    writeFileSync(join('bench-results', `${name}.json`), JSON.stringify({ suite: name, node: process.version, at: new Date().toISOString(), rows }, null, 2));
+    writeFileSync(
+      join('bench-results', `${name}.json`),
+      JSON.stringify({ suite: name, node: process.version, at: new Date().toISOString(), rows }, null, 2),
+    );
   }
   if (failures.length) {
     console.error(`\nFAILED:\n${failures.map((f) => `  ${f}`).join('\n')}`);

@@ -47,7 +47,9 @@ type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false
 
 /** Starts bench/soakStandin.ts (with this process's tsx loader) and waits for its URLs. */
 export async function startSoakHorde(workerName: string): Promise<SoakHorde> {
-  const child: ChildProcess = fork(new URL('./soakStandin.ts', import.meta.url), [], { env: { ...process.env, HORDEDESK_SOAK_WORKER: workerName } });
+  const child: ChildProcess = fork(new URL('./soakStandin.ts', import.meta.url), [], {
+    env: { ...process.env, HORDEDESK_SOAK_WORKER: workerName },
+  });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   const urls = await new Promise<{ hordeApiUrl: string; ratingsApiUrl: string }>((resolve, reject) => {
@@ -96,10 +98,24 @@ interface FaultStep {
 const CYCLE: FaultStep[] = [
   { at: 5, what: '5xx ×8', run: ({ horde }) => horde.setFaults({ error5xx: { status: 503, count: 8 } }) },
   { at: 15, what: '429 ×4 (Retry-After 2 s)', run: ({ horde }) => horde.setFaults({ rateLimit: { retryAfterS: 2, count: 4 } }) },
-  { at: 25, what: 'dropped connections ×6 (before the horde acts)', run: ({ horde }) => horde.setFaults({ dropConnections: { count: 6 } }) },
-  { at: 35, what: 'dropped connections ×4 (after the horde acted)', run: ({ horde }) => horde.setFaults({ dropConnections: { count: 4, afterRoute: true } }) },
+  {
+    at: 25,
+    what: 'dropped connections ×6 (before the horde acts)',
+    run: ({ horde }) => horde.setFaults({ dropConnections: { count: 6 } }),
+  },
+  {
+    at: 35,
+    what: 'dropped connections ×4 (after the horde acted)',
+    run: ({ horde }) => horde.setFaults({ dropConnections: { count: 4, afterRoute: true } }),
+  },
   // Every answer 21 s late: submits and ratings (20 s) time out after the horde booked them.
-  { at: 45, what: 'timeouts (every answer 21 s late, for 25 s)', run: ({ horde }) => horde.setFaults({ slowMs: 21_000 }), forS: 25, undo: { slowMs: 0 } },
+  {
+    at: 45,
+    what: 'timeouts (every answer 21 s late, for 25 s)',
+    run: ({ horde }) => horde.setFaults({ slowMs: 21_000 }),
+    forS: 25,
+    undo: { slowMs: 0 },
+  },
   { at: 80, what: 'inference worker thread crash', run: crashInference },
   { at: 95, what: 'stand-in restart (down 3 s)', run: ({ horde }) => horde.restart(3000) },
 ];
@@ -122,7 +138,10 @@ const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 function handles(): { total: number; text: string } {
   const counts = new Map<string, number>();
   for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  const text = [...counts].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${kind} ${n}`).join(', ');
+  const text = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
   return { total: [...counts.values()].reduce((a, b) => a + b, 0), text };
 }
 
@@ -196,7 +215,14 @@ function memorySampler(horde: SoakHorde, started: number): { samples: Sample[]; 
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed, external } = process.memoryUsage();
     const other = await horde.memory();
-    samples.push({ s: Math.round((Date.now() - started) / 1000), rss: mb(rss), heap: mb(heapUsed), external: mb(external), hordeRss: mb(other.rss), hordeStored: mb(other.stored) });
+    samples.push({
+      s: Math.round((Date.now() - started) / 1000),
+      rss: mb(rss),
+      heap: mb(heapUsed),
+      external: mb(external),
+      hordeRss: mb(other.rss),
+      hordeStored: mb(other.stored),
+    });
   };
   return {
     samples,
@@ -210,7 +236,13 @@ function memorySampler(horde: SoakHorde, started: number): { samples: Sample[]; 
 }
 
 /** Injects the cycle's faults until `endAt`, sampling memory; returns what was injected. */
-async function injectFaults(steps: FaultStep[], ctx: { horde: SoakHorde; app: HordeDeskApp }, started: number, endAt: number, sampler: { due(): Promise<void> }): Promise<string[]> {
+async function injectFaults(
+  steps: FaultStep[],
+  ctx: { horde: SoakHorde; app: HordeDeskApp },
+  started: number,
+  endAt: number,
+  sampler: { due(): Promise<void> },
+): Promise<string[]> {
   const injected: string[] = [];
   const undo: { at: number; patch: FaultPatch }[] = [];
   const waitUntil = async (at: number): Promise<void> => {
@@ -328,7 +360,10 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
     { what: 'jobs lost (popped, never submitted)', value: jobsLost.length },
     { what: 'jobs duplicated (submitted again after an answer)', value: jobsDuplicated.length },
     { what: 'worker states seen (status events)', value: [...states].map(([state, n]) => `${state} ${n}`).join(', ') },
-    { what: 'worker: done / faulted / refused by the horde', value: `${workerStats.jobsDone} / ${workerStats.jobsFaulted} / ${workerStats.jobsDropped}` },
+    {
+      what: 'worker: done / faulted / refused by the horde',
+      value: `${workerStats.jobsDone} / ${workerStats.jobsFaulted} / ${workerStats.jobsDropped}`,
+    },
     { what: 'ratings sent (rated in the app)', value: rater.rated.size },
     { what: 'ratings lost (not at the service)', value: ratingsLost.length },
     { what: 'ratings duplicated (sent again after an answer)', value: ratingsDuplicated.length },
@@ -336,22 +371,61 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
     { what: 'ratings still pending after the drain', value: ratingStatus.pendingSync },
     { what: "the app's RSS MB start → end", value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
     { what: "the app's heap MB start → end", value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
-    { what: "the app's RSS MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.rss}`).join(' ') },
-    { what: "the app's external (Buffers, native) MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.external}`).join(' ') },
-    { what: "the app's RSS trend after the first 2 min (MB per 10 min, least squares)", value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.rss }))) },
-    { what: "the app's heap trend after the first 2 min (MB per 10 min)", value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.heap }))) },
+    {
+      what: "the app's RSS MB samples (s:MB)",
+      value: pickSamples(samples)
+        .map((s) => `${s.s}:${s.rss}`)
+        .join(' '),
+    },
+    {
+      what: "the app's external (Buffers, native) MB samples (s:MB)",
+      value: pickSamples(samples)
+        .map((s) => `${s.s}:${s.external}`)
+        .join(' '),
+    },
+    {
+      what: "the app's RSS trend after the first 2 min (MB per 10 min, least squares)",
+      value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.rss }))),
+    },
+    {
+      what: "the app's heap trend after the first 2 min (MB per 10 min)",
+      value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.heap }))),
+    },
     // The stand-in keeps every uploaded image, as a horde's storage does: its growth is expected.
-    { what: "the stand-in's RSS MB samples (its own process; s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.hordeRss}`).join(' ') },
-    { what: "the stand-in's stored images MB samples (s:MB)", value: pickSamples(samples).map((s) => `${s.s}:${s.hordeStored}`).join(' ') },
+    {
+      what: "the stand-in's RSS MB samples (its own process; s:MB)",
+      value: pickSamples(samples)
+        .map((s) => `${s.s}:${s.hordeRss}`)
+        .join(' '),
+    },
+    {
+      what: "the stand-in's stored images MB samples (s:MB)",
+      value: pickSamples(samples)
+        .map((s) => `${s.s}:${s.hordeStored}`)
+        .join(' '),
+    },
     { what: 'open handles at start', value: `${handlesAtStart.total} (${handlesAtStart.text})` },
     { what: 'open handles before close', value: `${handlesAtEnd.total} (${handlesAtEnd.text})` },
     { what: 'open handles after close', value: `${handlesAfterClose.total} (${handlesAfterClose.text})` },
   ];
   const failures: string[] = [];
-  if (jobsLost.length) failures.push(`${jobsLost.length} job(s) lost: ${jobsLost.slice(0, 5).map((j) => `${j.id} ${j.state}`).join(', ')}`);
-  if (jobsDuplicated.length) failures.push(`${jobsDuplicated.length} job(s) duplicated: ${jobsDuplicated.slice(0, 5).map((j) => j.id).join(', ')}`);
+  if (jobsLost.length)
+    failures.push(
+      `${jobsLost.length} job(s) lost: ${jobsLost
+        .slice(0, 5)
+        .map((j) => `${j.id} ${j.state}`)
+        .join(', ')}`,
+    );
+  if (jobsDuplicated.length)
+    failures.push(
+      `${jobsDuplicated.length} job(s) duplicated: ${jobsDuplicated
+        .slice(0, 5)
+        .map((j) => j.id)
+        .join(', ')}`,
+    );
   if (ratingsLost.length) failures.push(`${ratingsLost.length} rating(s) lost: ${ratingsLost.slice(0, 5).join(', ')}`);
-  if (ratingsDuplicated.length) failures.push(`${ratingsDuplicated.length} rating(s) duplicated: ${ratingsDuplicated.slice(0, 5).join(', ')}`);
+  if (ratingsDuplicated.length)
+    failures.push(`${ratingsDuplicated.length} rating(s) duplicated: ${ratingsDuplicated.slice(0, 5).join(', ')}`);
   return { rows, failures };
 }
 

@@ -29,7 +29,10 @@ export interface SoakHordeReport {
 const workerName = process.env.HORDEDESK_SOAK_WORKER ?? 'HordeDesk Soak Worker';
 // Honest faults (hires_fix, samplers it lacks) count as aborts on the horde; the maintenance
 // rule (20 an hour) is not what the soak measures, so it is out of reach here.
-const standin = await startStandin({ mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']), jobs: { maintenanceAbortThreshold: 1_000_000 } });
+const standin = await startStandin({
+  mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']),
+  jobs: { maintenanceAbortThreshold: 1_000_000 },
+});
 const feed = createDemoFeed(standin, { workerName: () => workerName, models: [TINY_MODEL_NAME] });
 feed.tick();
 const feeder = setInterval(() => feed.tick(), 2000);
@@ -54,8 +57,23 @@ async function answer(request: SoakHordeRequest): Promise<unknown> {
       return { rss: process.memoryUsage().rss, stored: stored() } satisfies SoakHordeMemory;
     case 'report':
       return {
-        jobs: standin.jobs().map((job) => ({ id: job.id, worker: job.worker, popDelivered: job.popDelivered, state: job.state, submitCount: job.submitCount, resubmitsAfterAnswer: job.resubmitsAfterAnswer })),
-        ratings: standin.ratings().map((image) => ({ id: image.id, userIds: image.ratings.map((r) => r.userId), resubmitsAfterAnswer: image.resubmitsAfterAnswer })),
+        jobs: standin
+          .jobs()
+          .map((job) => ({
+            id: job.id,
+            worker: job.worker,
+            popDelivered: job.popDelivered,
+            state: job.state,
+            submitCount: job.submitCount,
+            resubmitsAfterAnswer: job.resubmitsAfterAnswer,
+          })),
+        ratings: standin
+          .ratings()
+          .map((image) => ({
+            id: image.id,
+            userIds: image.ratings.map((r) => r.userId),
+            resubmitsAfterAnswer: image.resubmitsAfterAnswer,
+          })),
         workerOwnerId: standin.users.byKey(STANDIN_KEYS.workerOwner)?.id ?? null,
       } satisfies SoakHordeReport;
     case 'close':

@@ -14,7 +14,15 @@ export interface ChromiumChoice {
 }
 
 /** Flags every Chromium gets: no sandbox (CI runs as root), nothing that phones home or updates. */
-const COMMON_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const COMMON_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /*
  * @sparticuz/chromium's own flags (`chromium.args`) are for AWS Lambda and are not used: its
@@ -46,7 +54,9 @@ function isFile(path: string): boolean {
  */
 async function unpackSparticuz(): Promise<string> {
   const { default: sparticuz } = await import('@sparticuz/chromium');
-  const version = (JSON.parse(readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const cache = join(root, 'node_modules', '.cache');
   const target = join(cache, `sparticuz-chromium-${version}`);
   const binary = join(target, 'chromium');
@@ -89,7 +99,9 @@ export async function resolveChromium(env: NodeJS.ProcessEnv = process.env): Pro
     if (system !== undefined) return { executablePath: system, args: COMMON_ARGS, source: 'system' };
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error('No Chromium found: install one (e.g. `apt-get install chromium`) or set CHROMIUM_PATH. The bundled @sparticuz/chromium build runs on Linux x64 only.');
+    throw new Error(
+      'No Chromium found: install one (e.g. `apt-get install chromium`) or set CHROMIUM_PATH. The bundled @sparticuz/chromium build runs on Linux x64 only.',
+    );
   }
   return { executablePath: await unpackSparticuz(), args: COMMON_ARGS, source: '@sparticuz/chromium' };
 }

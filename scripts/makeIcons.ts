@@ -38,7 +38,12 @@ function png(size: number, pixel: (x: number, y: number) => [number, number, num
   header.writeUInt32BE(size, 0);
   header.writeUInt32BE(size, 4);
   header.set([8, 6, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function badge(size: number, rgb: [number, number, number], dot: boolean): Buffer {
@@ -53,7 +58,12 @@ function badge(size: number, rgb: [number, number, number], dot: boolean): Buffe
 }
 
 const out = join(import.meta.dirname, '..', 'resources');
-const states: Record<string, [number, number, number]> = { idle: [91, 91, 214], working: [26, 160, 70], paused: [150, 150, 150], error: [210, 50, 40] };
+const states: Record<string, [number, number, number]> = {
+  idle: [91, 91, 214],
+  working: [26, 160, 70],
+  paused: [150, 150, 150],
+  error: [210, 50, 40],
+};
 for (const [name, rgb] of Object.entries(states)) writeFileSync(join(out, `tray-${name}.png`), badge(32, rgb, name !== 'paused'));
 writeFileSync(join(out, 'icon.png'), badge(512, [91, 91, 214], true));
 console.log(`icons written to ${out}`);

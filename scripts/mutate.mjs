@@ -54,7 +54,9 @@ for (const group of chosen) {
 console.log('\nMutation score per module (killed + timed out / valid mutants):');
 for (const r of summary) {
   const pct = r.valid === 0 ? 'n/a' : `${((100 * r.detected) / r.valid).toFixed(1)}%`;
-  console.log(`  ${r.group.padEnd(10)} ${r.path.padEnd(48)} ${pct.padStart(6)}  (${r.detected}/${r.valid}; survived ${r.survived}, no coverage ${r.noCoverage})`);
+  console.log(
+    `  ${r.group.padEnd(10)} ${r.path.padEnd(48)} ${pct.padStart(6)}  (${r.detected}/${r.valid}; survived ${r.survived}, no coverage ${r.noCoverage})`,
+  );
 }
 console.log('Reports: reports/mutation/<group>.html');
 process.exit(failed ? 1 : 0);

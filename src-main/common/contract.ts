@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { capabilityProfileSchema } from './hardware';
 import { kudosChartsSchema, kudosReconcileSchema } from './kudosViews';
-import { aestheticSchema, artifactsSchema, datasetSchema, ratingHistoryRequestSchema, ratingHistorySchema, ratingImageSchema, ratingStatusSchema } from './ratings';
+import {
+  aestheticSchema,
+  artifactsSchema,
+  datasetSchema,
+  ratingHistoryRequestSchema,
+  ratingHistorySchema,
+  ratingImageSchema,
+  ratingStatusSchema,
+} from './ratings';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
@@ -48,14 +56,25 @@ export type HordeStatus = z.infer<typeof hordeStatusSchema>;
 const modelEntrySchema = z.object({ name: z.string(), dir: z.string(), ready: z.boolean(), problem: z.string().nullable() });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 
-const inferenceStatusSchema = z.object({ model: z.string().nullable(), provider: providerStatusSchema.nullable(), busyJobId: z.string().nullable() });
+const inferenceStatusSchema = z.object({
+  model: z.string().nullable(),
+  provider: providerStatusSchema.nullable(),
+  busyJobId: z.string().nullable(),
+});
 export type InferenceStatus = z.infer<typeof inferenceStatusSchema>;
 
 const generationOutcomeSchema = z.object({
   jobId: z.string(),
   model: z.string(),
   provider: providerStatusSchema,
-  images: z.array(z.object({ dataUrl: z.string().startsWith('data:image/png;base64,'), width: z.number().int(), height: z.number().int(), seed: z.number().int() })),
+  images: z.array(
+    z.object({
+      dataUrl: z.string().startsWith('data:image/png;base64,'),
+      width: z.number().int(),
+      height: z.number().int(),
+      seed: z.number().int(),
+    }),
+  ),
   warnings: z.array(z.string()),
   stats: z.object({ wallMs: z.number(), runMs: z.number(), runs: z.number().int(), meanStepMs: z.number() }),
 });
@@ -65,12 +84,25 @@ const workerStatusSchema = z.object({
   state: z.enum(['stopped', 'running', 'pausing', 'paused', 'stopping', 'maintenance', 'error']),
   message: z.string().nullable(),
   current: z
-    .object({ jobId: z.string(), model: z.string(), phase: z.string(), image: z.number().int(), images: z.number().int(), step: z.number().int(), steps: z.number().int() })
+    .object({
+      jobId: z.string(),
+      model: z.string(),
+      phase: z.string(),
+      image: z.number().int(),
+      images: z.number().int(),
+      step: z.number().int(),
+      steps: z.number().int(),
+    })
     .nullable(),
   inFlight: z.number().int().nonnegative(),
   /** Why the last pops found no job: the horde's `skipped` counts and one sentence; null once a job arrives. */
   noJobs: z
-    .object({ since: z.number(), at: z.number(), skipped: z.array(z.object({ reason: z.string(), count: z.number().int() })), text: z.string() })
+    .object({
+      since: z.number(),
+      at: z.number(),
+      skipped: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+      text: z.string(),
+    })
     .nullable(),
   stats: z.object({
     startedAt: z.number().nullable(),
@@ -113,7 +145,9 @@ const apiKeyStatusSchema = z.object({
   kudos: z.number().nullable(),
   trusted: z.boolean().nullable(),
   /** Services the settings now point at another origin than the one confirmed for the key; nothing keyed goes there until confirmed. */
-  pendingOrigins: z.array(z.object({ service: z.enum(['horde', 'ratings']), origin: z.string(), previousOrigin: z.string(), previousUrl: z.string() })),
+  pendingOrigins: z.array(
+    z.object({ service: z.enum(['horde', 'ratings']), origin: z.string(), previousOrigin: z.string(), previousUrl: z.string() }),
+  ),
 });
 export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
 
@@ -157,7 +191,12 @@ const catalogSchema = z.object({
 export type CatalogDto = z.infer<typeof catalogSchema>;
 
 /** A model is named by its folder under the models directory, never by a path. */
-const modelName = z.string().min(1).max(200).regex(/^[^/\\]+$/, 'a model name, not a path').refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
+const modelName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/\\]+$/, 'a model name, not a path')
+  .refine((n) => n !== '.' && n !== '..', 'a model name, not a path');
 
 /** The state line shown in the tray and the dashboard header. */
 const appStateSchema = z.object({ line: z.string(), worker: z.enum(['not-set-up', 'idle', 'working', 'paused', 'error']) });
@@ -194,10 +233,16 @@ export const contract = {
       request: z.object({ name: z.string().min(1).max(200), allowUnverified: z.boolean().default(false) }).strict(),
       response: z.object({ started: z.boolean() }),
     },
-    'models.cancelInstall': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }) },
+    'models.cancelInstall': {
+      request: z.object({ name: z.string().min(1).max(200) }).strict(),
+      response: z.object({ cancelled: z.boolean() }),
+    },
     'models.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: catalogSchema },
     'inference.status': { request: none, response: inferenceStatusSchema },
-    'inference.generate': { request: z.object({ model: modelName, params: generationParamsSchema }).strict(), response: generationOutcomeSchema },
+    'inference.generate': {
+      request: z.object({ model: modelName, params: generationParamsSchema }).strict(),
+      response: generationOutcomeSchema,
+    },
     'apiKey.status': { request: none, response: apiKeyStatusSchema },
     'apiKey.set': { request: z.object({ apiKey: z.string().trim().max(200) }).strict(), response: apiKeyStatusSchema },
     'apiKey.clear': { request: none, response: apiKeyStatusSchema },
@@ -207,13 +252,27 @@ export const contract = {
     'apiKey.revertOrigins': { request: none, response: apiKeyStatusSchema },
     'worker.status': { request: none, response: workerStatusSchema },
     /** Whether the horde would let this key's owner use a worker name. */
-    'worker.checkName': { request: z.object({ name: z.string().max(200) }).strict(), response: z.object({ available: z.boolean(), message: z.string() }) },
+    'worker.checkName': {
+      request: z.object({ name: z.string().max(200) }).strict(),
+      response: z.object({ available: z.boolean(), message: z.string() }),
+    },
     'worker.start': { request: none, response: workerStatusSchema },
     'worker.pause': { request: none, response: workerStatusSchema },
     'worker.stopNow': { request: none, response: workerStatusSchema },
     'worker.leaveMaintenance': { request: none, response: workerStatusSchema },
     'schedule.status': { request: none, response: scheduleStatusSchema },
-    'schedule.snooze': { request: z.object({ minutes: z.number().int().min(1).max(24 * 60) }).strict(), response: scheduleStatusSchema },
+    'schedule.snooze': {
+      request: z
+        .object({
+          minutes: z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 60),
+        })
+        .strict(),
+      response: scheduleStatusSchema,
+    },
     'schedule.clearSnooze': { request: none, response: scheduleStatusSchema },
     /** Headless demo: pretend the user left (`away`) or came back (`back`). */
     'schedule.simulate': { request: z.object({ presence: z.enum(['away', 'back']) }).strict(), response: scheduleStatusSchema },
@@ -223,17 +282,26 @@ export const contract = {
     },
     'rating.status': { request: none, response: ratingStatusSchema },
     /** The image to rate now, then the next ones for the page to preload (count ≥ 1). */
-    'rating.queue': { request: z.object({ count: z.number().int().min(1).max(5).default(3) }).strict(), response: z.array(ratingImageSchema) },
+    'rating.queue': {
+      request: z.object({ count: z.number().int().min(1).max(5).default(3) }).strict(),
+      response: z.array(ratingImageSchema),
+    },
     'rating.rate': {
       request: z.object({ imageId: z.string().min(1).max(100), rating: aestheticSchema, artifacts: artifactsSchema.nullable() }).strict(),
       response: ratingStatusSchema,
     },
     'rating.undo': { request: none, response: z.object({ imageId: z.string().nullable(), status: ratingStatusSchema }) },
     'rating.skip': { request: z.object({ imageId: z.string().min(1).max(100) }).strict(), response: ratingStatusSchema },
-    'rating.downloadSession': { request: z.object({ count: z.number().int().min(25).max(500), datasetId: z.string().max(100).nullable().default(null) }).strict(), response: ratingStatusSchema },
+    'rating.downloadSession': {
+      request: z.object({ count: z.number().int().min(25).max(500), datasetId: z.string().max(100).nullable().default(null) }).strict(),
+      response: ratingStatusSchema,
+    },
     'rating.datasets': { request: none, response: z.array(datasetSchema) },
     'rating.history': { request: ratingHistoryRequestSchema, response: ratingHistorySchema },
-    'rating.export': { request: z.object({ format: z.enum(['csv', 'json']) }).strict(), response: z.object({ filename: z.string(), mime: z.string(), content: z.string() }) },
+    'rating.export': {
+      request: z.object({ format: z.enum(['csv', 'json']) }).strict(),
+      response: z.object({ filename: z.string(), mime: z.string(), content: z.string() }),
+    },
     'inference.cancel': { request: z.object({ jobId: z.string().max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
   },
   events: {

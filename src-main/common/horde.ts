@@ -137,7 +137,12 @@ export const popRequestSchema = z.strictObject({
 export type PopRequest = z.infer<typeof popRequestSchema>;
 
 /** A moderator or owner message delivered with a pop (`ResponseModelMessagePop`). */
-export const popMessageSchema = z.looseObject({ id: z.string().nullish(), message: z.string().nullish(), origin: z.string().nullish(), expiry: z.string().nullish() });
+export const popMessageSchema = z.looseObject({
+  id: z.string().nullish(),
+  message: z.string().nullish(),
+  origin: z.string().nullish(),
+  expiry: z.string().nullish(),
+});
 export type PopMessage = z.infer<typeof popMessageSchema>;
 
 /**
@@ -145,9 +150,22 @@ export type PopMessage = z.infer<typeof popMessageSchema>;
  * twelve are always sent (0 when none); the last four only when not 0. The horde may add more.
  */
 export const POP_SKIP_REASONS = [
-  'bridge_version', 'untrusted', 'performance', 'controlnet', 'post-processing', 'lora',
-  'nsfw', 'unsafe_ip', 'painting', 'img2img', 'worker_id', 'models',
-  'max_pixels', 'kudos', 'blacklist', 'step_count',
+  'bridge_version',
+  'untrusted',
+  'performance',
+  'controlnet',
+  'post-processing',
+  'lora',
+  'nsfw',
+  'unsafe_ip',
+  'painting',
+  'img2img',
+  'worker_id',
+  'models',
+  'max_pixels',
+  'kudos',
+  'blacklist',
+  'step_count',
 ] as const;
 export type PopSkipReason = (typeof POP_SKIP_REASONS)[number];
 
@@ -192,7 +210,17 @@ export const popResponseSchema = z.looseObject({
 export type PopResponse = z.infer<typeof popResponseSchema>;
 
 /** Known `gen_metadata.type` values (§2.5). */
-export const GEN_METADATA_TYPES: readonly string[] = ['lora', 'ti', 'censorship', 'source_image', 'source_mask', 'extra_source_images', 'batch_index', 'information', 'aesthetic_score'];
+export const GEN_METADATA_TYPES: readonly string[] = [
+  'lora',
+  'ti',
+  'censorship',
+  'source_image',
+  'source_mask',
+  'extra_source_images',
+  'batch_index',
+  'information',
+  'aesthetic_score',
+];
 /** Known `gen_metadata.value` values (§2.5). */
 export const GEN_METADATA_VALUES: readonly string[] = ['download_failed', 'parse_failed', 'baseline_mismatch', 'csam', 'nsfw', 'see_ref'];
 
@@ -291,5 +319,11 @@ export const modifyWorkerRequestSchema = z
 export type ModifyWorkerRequest = z.infer<typeof modifyWorkerRequestSchema>;
 
 /** What the horde says it changed. */
-export const modifyWorkerResponseSchema = z.looseObject({ maintenance: z.boolean().nullish(), paused: z.boolean().nullish(), info: z.string().nullish(), name: z.string().nullish(), team: z.string().nullish() });
+export const modifyWorkerResponseSchema = z.looseObject({
+  maintenance: z.boolean().nullish(),
+  paused: z.boolean().nullish(),
+  info: z.string().nullish(),
+  name: z.string().nullish(),
+  team: z.string().nullish(),
+});
 export type ModifyWorkerResponse = z.infer<typeof modifyWorkerResponseSchema>;

@@ -2,11 +2,28 @@ import { z } from 'zod';
 import { executionProviderSchema } from './hardware';
 
 /** The horde's sampler names (HORDE-PROTOCOL §2.3, SD-ONNX §2.1) that HordeDesk implements. */
-export const HORDE_SAMPLERS = ['k_euler', 'k_euler_a', 'k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_lms', 'k_dpmpp_2m', 'k_dpmpp_2s_a', 'k_dpmpp_sde', 'DDIM', 'lcm'] as const;
+export const HORDE_SAMPLERS = [
+  'k_euler',
+  'k_euler_a',
+  'k_heun',
+  'k_dpm_2',
+  'k_dpm_2_a',
+  'k_lms',
+  'k_dpmpp_2m',
+  'k_dpmpp_2s_a',
+  'k_dpmpp_sde',
+  'DDIM',
+  'lcm',
+] as const;
 export const samplerNameSchema = z.enum(HORDE_SAMPLERS);
 export type SamplerName = z.infer<typeof samplerNameSchema>;
 
-const side = z.number().int().min(64, 'at least 64 pixels').max(3072, 'at most 3072 pixels (the horde cap)').multipleOf(64, 'a multiple of 64');
+const side = z
+  .number()
+  .int()
+  .min(64, 'at least 64 pixels')
+  .max(3072, 'at most 3072 pixels (the horde cap)')
+  .multipleOf(64, 'a multiple of 64');
 
 /** One txt2img request, in the horde's own terms (payload field names where they exist). */
 export const generationParamsSchema = z.object({

@@ -5,8 +5,7 @@ import type { ModelFamily } from './hardware';
 // Parsing is tolerant: unknown keys pass through, and one broken record never sinks the rest.
 
 /** Where the horde itself reads the reference from. */
-export const MODEL_REFERENCE_URL =
-  'https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json';
+export const MODEL_REFERENCE_URL = 'https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json';
 
 /** One entry of `config.files`: a file the model consists of, with optional checksums. */
 export const referenceFileSchema = z.looseObject({

@@ -66,5 +66,10 @@ export const ratingHistorySchema = z.object({
 });
 export type RatingHistory = z.infer<typeof ratingHistorySchema>;
 
-export const datasetSchema = z.object({ id: z.string(), name: z.string(), description: z.string().nullable(), imageCount: z.number().int().nullable() });
+export const datasetSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  imageCount: z.number().int().nullable(),
+});
 export type Dataset = z.infer<typeof datasetSchema>;

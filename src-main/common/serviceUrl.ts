@@ -35,7 +35,8 @@ export function checkServiceUrl(raw: string, what = 'this service'): string | un
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'The address must start with https://';
   if (url.username !== '' || url.password !== '') return 'The address must not contain a user name or password.';
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return `Use https:// for ${what}: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    return `Use https:// for ${what}: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)`;
   return undefined;
 }
 

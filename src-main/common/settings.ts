@@ -13,7 +13,8 @@ export const SETTINGS_VERSION = 1;
  * soft hyphen, BOM), line and paragraph separators, private-use and lone surrogates, blank Hangul
  * fillers, and every space except the plain one (U+0020).
  */
-export const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\u00a0\u115f\u1160\u1680\u2000-\u200a\u202f\u205f\u3000\u3164\uffa0]/u;
+export const HIDDEN_CHARACTER =
+  /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\u00a0\u115f\u1160\u1680\u2000-\u200a\u202f\u205f\u3000\u3164\uffa0]/u;
 
 /** Length as the horde counts it (Python's `len`: code points, not UTF-16 units). */
 function codePoints(text: string): number {
@@ -46,11 +47,17 @@ function workerNameSchema(allowEmpty: boolean) {
     .trim()
     .superRefine((name, ctx) => {
       const problem =
-        name === '' ? (allowEmpty ? undefined : WORKER_NAME_RANGE)
-        : HIDDEN_CHARACTER.test(name) ? 'A worker name cannot contain tabs, line breaks or invisible characters.'
-        : codePoints(name) < 5 ? 'A worker name needs at least 5 characters.'
-        : codePoints(name) > 100 ? 'A worker name has at most 100 characters.'
-        : undefined;
+        name === ''
+          ? allowEmpty
+            ? undefined
+            : WORKER_NAME_RANGE
+          : HIDDEN_CHARACTER.test(name)
+            ? 'A worker name cannot contain tabs, line breaks or invisible characters.'
+            : codePoints(name) < 5
+              ? 'A worker name needs at least 5 characters.'
+              : codePoints(name) > 100
+                ? 'A worker name has at most 100 characters.'
+                : undefined;
       if (problem !== undefined) ctx.addIssue(problem);
     });
 }
@@ -74,10 +81,13 @@ function textList(words: { item: string; list: string; most: number; longest: nu
       }
       const text = item.trim();
       const problem =
-        text === '' ? `${name} is empty.`
-        : HIDDEN_CHARACTER.test(text) ? `${name} contains tabs, line breaks or invisible characters.`
-        : codePoints(text) > words.longest ? `${name} is longer than ${words.longest} characters.`
-        : undefined;
+        text === ''
+          ? `${name} is empty.`
+          : HIDDEN_CHARACTER.test(text)
+            ? `${name} contains tabs, line breaks or invisible characters.`
+            : codePoints(text) > words.longest
+              ? `${name} is longer than ${words.longest} characters.`
+              : undefined;
       if (problem !== undefined) {
         ctx.addIssue(problem);
         return z.NEVER;
@@ -128,7 +138,11 @@ const clipTokenizerUrl = serviceUrl('the CLIP tokenizer download');
 const blacklist = textList({ item: 'Blacklist word', list: 'The blacklist', most: 200, longest: 100 });
 const models = textList({ item: 'Model', list: 'The list of models to serve', most: 300, longest: 200 }).nullable();
 const amount = wholeNumber(1, 20, 'Enter a whole number from 1 to 20 (the horde hands out at most 20 images per pop).');
-const maxPixels = wholeNumberOrEmpty(4096, 3072 * 3072, 'Enter a whole number of pixels from 4096 (64×64) to 9437184 (3072×3072), e.g. 1048576 for 1024×1024, or leave the field empty to use the suggestion.');
+const maxPixels = wholeNumberOrEmpty(
+  4096,
+  3072 * 3072,
+  'Enter a whole number of pixels from 4096 (64×64) to 9437184 (3072×3072), e.g. 1048576 for 1024×1024, or leave the field empty to use the suggestion.',
+);
 
 // One message for "not text" and "not HH:MM": the schema's own error covers the pattern check too.
 const hhmm = z.string({ error: 'Use 24-hour time, e.g. 18:30.' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/);
@@ -148,16 +162,26 @@ const hoursWindow = z.object(
 /** When the worker may run by itself (core/schedule decides; the user can always start it by hand). */
 export const scheduleRulesSchema = z.object(
   {
-    mode: z.enum(['always', 'idle', 'never'], { error: 'Choose when the worker may run: always, only when you are away, or only when you press Start.' }).default('idle'),
+    mode: z
+      .enum(['always', 'idle', 'never'], {
+        error: 'Choose when the worker may run: always, only when you are away, or only when you press Start.',
+      })
+      .default('idle'),
     /** Minutes without keyboard or mouse input before the worker starts (mode 'idle'). */
     idleMinutes: wholeNumber(1, 120, 'Enter a whole number of minutes from 1 to 120.').default(5),
     /** When the user comes back: finish the jobs already taken (default) or stop at once. */
-    onReturn: z.enum(['finish', 'stopNow'], { error: 'Choose what happens when you come back: finish the job in hand, or stop at once.' }).default('finish'),
+    onReturn: z
+      .enum(['finish', 'stopNow'], { error: 'Choose what happens when you come back: finish the job in hand, or stop at once.' })
+      .default('finish'),
     pauseOnBattery: onOff.default(true),
     /** Hours the worker may run; empty = any time. A window may cross midnight. */
     windows: z.array(hoursWindow, { error: 'Hours must be a list of rows.' }).max(14, 'At most 14 rows of hours.').default([]),
     /** Pause above this GPU temperature (where it can be read); null = no limit. */
-    maxGpuTempC: wholeNumberOrEmpty(50, 100, 'Enter a whole number of degrees from 50 to 100, or leave the field empty for no limit.').default(null),
+    maxGpuTempC: wholeNumberOrEmpty(
+      50,
+      100,
+      'Enter a whole number of degrees from 50 to 100, or leave the field empty for no limit.',
+    ).default(null),
   },
   { error: 'The schedule must be a set of named rules.' },
 );
@@ -193,7 +217,9 @@ export const settingsSchema = z.object(
     /** `max_pixels` to offer; null = the hardware profile's suggestion. */
     maxPixels: maxPixels.default(null),
     /** The horde's image model reference (the catalog); cached, the last copy is used offline. */
-    modelReferenceUrl: modelReferenceUrl.default('https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json'),
+    modelReferenceUrl: modelReferenceUrl.default(
+      'https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json',
+    ),
     /** Where SD 1.x's CLIP tokenizer files (vocab.json, merges.txt) are fetched once for converted checkpoints. */
     clipTokenizerUrl: clipTokenizerUrl.default('https://huggingface.co/openai/clip-vit-large-patch14/resolve/main'),
     /** Models to serve, by folder name; null = every model that is ready. */

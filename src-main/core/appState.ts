@@ -2,7 +2,11 @@ import type { AppState, WorkerStatusDto } from '../common/contract';
 import type { Settings } from '../common/settings';
 
 /** The one-line state for the tray and the dashboard, from the settings and the worker. */
-export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>, schedule?: { waiting: boolean; reason: string }): AppState {
+export function deriveAppState(
+  settings: Settings,
+  worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>,
+  schedule?: { waiting: boolean; reason: string },
+): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
   const done = worker.stats.jobsDone;
   switch (worker.state) {
@@ -20,6 +24,8 @@ export function deriveAppState(settings: Settings, worker: Pick<WorkerStatusDto,
       return { worker: 'error', line: `Stopped: ${worker.message ?? 'error'}` };
     default:
       // Stopped: waiting for the schedule (idle time, hours, battery…) says why; otherwise idle.
-      return schedule?.waiting ? { worker: 'idle', line: schedule.reason } : { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
+      return schedule?.waiting
+        ? { worker: 'idle', line: schedule.reason }
+        : { worker: 'idle', line: `Worker "${settings.workerName}" is idle` };
   }
 }

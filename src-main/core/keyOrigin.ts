@@ -56,7 +56,8 @@ function safeOrigin(url: string): string {
 export function keyDestinationProblem(url: string, confirmedUrl: string | null | undefined, what: string): KeyDestinationError | null {
   const origin = safeOrigin(url);
   const problem = checkServiceUrl(url, what);
-  if (problem !== undefined) return new KeyDestinationError('key.insecureUrl', `Your API key was not sent to ${origin || 'that address'}: ${problem}`, origin);
+  if (problem !== undefined)
+    return new KeyDestinationError('key.insecureUrl', `Your API key was not sent to ${origin || 'that address'}: ${problem}`, origin);
   if (confirmedUrl === undefined || confirmedUrl === null) return null;
   const confirmed = safeOrigin(confirmedUrl);
   if (origin === confirmed) return null;

@@ -15,12 +15,21 @@ export interface NotifierPort {
 /** The worker just entered maintenance: say why, in the horde's words. */
 export function workerNote(previous: WorkerStatusDto['state'] | null, next: Pick<WorkerStatusDto, 'state' | 'message'>): Note | null {
   if (next.state !== 'maintenance' || previous === 'maintenance') return null;
-  return { title: 'HordeDesk worker in maintenance', body: next.message ?? 'The horde put the worker in maintenance. Open HordeDesk to see why and leave it.' };
+  return {
+    title: 'HordeDesk worker in maintenance',
+    body: next.message ?? 'The horde put the worker in maintenance. Open HordeDesk to see why and leave it.',
+  };
 }
 
 /** Every rating waiting to be sent has just been sent. */
-export function ratingNote(previous: Pick<RatingStatus, 'pendingSync'> | null, next: Pick<RatingStatus, 'pendingSync' | 'sessionKudos'>): Note | null {
+export function ratingNote(
+  previous: Pick<RatingStatus, 'pendingSync'> | null,
+  next: Pick<RatingStatus, 'pendingSync' | 'sessionKudos'>,
+): Note | null {
   if (!previous || previous.pendingSync === 0 || next.pendingSync !== 0) return null;
   const n = previous.pendingSync;
-  return { title: 'Ratings synced', body: `${n} rating${n === 1 ? '' : 's'} sent to the ratings service; ${next.sessionKudos.toLocaleString('en-US', { maximumFractionDigits: 1 })} kudos this session.` };
+  return {
+    title: 'Ratings synced',
+    body: `${n} rating${n === 1 ? '' : 's'} sent to the ratings service; ${next.sessionKudos.toLocaleString('en-US', { maximumFractionDigits: 1 })} kudos this session.`,
+  };
 }

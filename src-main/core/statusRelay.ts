@@ -114,7 +114,8 @@ export function createStatusRelay(): StatusRelay {
     },
     modelProgress(progress) {
       wired().events.emit('models.progress', progress);
-      if (progress.phase === 'done') notify({ title: 'Model ready', body: `${progress.name} is downloaded and converted; the worker can serve it.` });
+      if (progress.phase === 'done')
+        notify({ title: 'Model ready', body: `${progress.name} is downloaded and converted; the worker can serve it.` });
     },
     kudosChanged,
     appState() {

@@ -63,7 +63,8 @@ async function start(): Promise<void> {
       running.events.emit('app.navigate', { page: 'rate' });
     } else {
       // The same commands the Dashboard uses, so the scheduler hears of the user's choice.
-      const command = action === 'start' ? 'worker.start' : action === 'pause' ? 'worker.pause' : action === 'stopNow' ? 'worker.stopNow' : null;
+      const command =
+        action === 'start' ? 'worker.start' : action === 'pause' ? 'worker.pause' : action === 'stopNow' ? 'worker.stopNow' : null;
       const run = command ? running.handlers[command]({}) : running.handlers['schedule.snooze']({ minutes: 60 });
       run.catch((error: unknown) => {
         // Starting can be refused (no key, no model): show the window so the reason is visible.
@@ -76,7 +77,11 @@ async function start(): Promise<void> {
   let shown = '';
   let activity: string | null = null;
   const refreshTray = (): void => {
-    const model = trayMenuModel(deriveAppState(running.settings.get(), running.worker.status(), running.scheduler.status()), computeTotals(running.ledger, new Date()).today, activity);
+    const model = trayMenuModel(
+      deriveAppState(running.settings.get(), running.worker.status(), running.scheduler.status()),
+      computeTotals(running.ledger, new Date()).today,
+      activity,
+    );
     const key = JSON.stringify(model);
     if (key === shown) return;
     shown = key;
@@ -86,7 +91,12 @@ async function start(): Promise<void> {
     if (name === 'settings.changed') setAutostart((payload as { autostart: boolean }).autostart);
     if (name === 'models.progress') {
       const p = payload as { name: string; phase: string; bytes: number; total: number | null };
-      activity = p.phase === 'downloading' ? `Downloading ${p.name}${p.total ? ` ${Math.floor((100 * p.bytes) / p.total)}%` : ''}` : p.phase === 'converting' ? `Converting ${p.name}` : null;
+      activity =
+        p.phase === 'downloading'
+          ? `Downloading ${p.name}${p.total ? ` ${Math.floor((100 * p.bytes) / p.total)}%` : ''}`
+          : p.phase === 'converting'
+            ? `Converting ${p.name}`
+            : null;
       refreshTray();
     }
     if (name === 'app.state' || name === 'kudos.changed') refreshTray();

@@ -8,7 +8,10 @@ export function resourcePath(file: string, packaged: boolean): string {
 }
 
 /** Renders a TrayMenuModel; the model itself comes from core/trayMenu.ts. */
-export function createAppTray(packaged: boolean, onAction: (action: TrayAction) => void): { render(model: TrayMenuModel): void; destroy(): void } {
+export function createAppTray(
+  packaged: boolean,
+  onAction: (action: TrayAction) => void,
+): { render(model: TrayMenuModel): void; destroy(): void } {
   const icons = new Map<string, Electron.NativeImage>();
   const icon = (name: TrayMenuModel['icon']): Electron.NativeImage => {
     let image = icons.get(name);

@@ -7,7 +7,8 @@ const RENDERER_FILE = join(OUT, 'renderer', 'index.html');
 // Set by `electron-vite dev`; otherwise the built files are loaded.
 const DEV_URL = process.env.ELECTRON_RENDERER_URL;
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /** True for the main frame of our own renderer, the only caller IPC accepts. */
 export function isTrustedFrame(frame: WebFrameMain | null): boolean {

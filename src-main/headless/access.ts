@@ -29,7 +29,12 @@ export function tokenMatches(given: string | null | undefined, expected: string)
  * another site's page is refused there even if it guessed the token; a request without `Origin`
  * (a same-origin `fetch`, or a non-browser client) is judged by its `Host` when `useHost` is set.
  */
-export function checkAccess(request: IncomingMessage, givenToken: string | null | undefined, rule: AccessRule, useHost: boolean): AccessVerdict {
+export function checkAccess(
+  request: IncomingMessage,
+  givenToken: string | null | undefined,
+  rule: AccessRule,
+  useHost: boolean,
+): AccessVerdict {
   if (!tokenMatches(givenToken, rule.token)) return 'token';
   const origin = request.headers.origin ?? (useHost ? `http://${request.headers.host ?? ''}` : undefined);
   if (origin !== undefined && !rule.allowedOrigins().includes(origin)) return 'origin';

@@ -13,11 +13,19 @@ export interface HeadlessArgs {
 export function parseHeadlessArgs(argv: string[], defaults: { port: number }): HeadlessArgs {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, idle: { type: 'boolean' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      idle: { type: 'boolean' },
+      fresh: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
     strict: true,
   });
   if (values.help) {
-    console.log('Usage: npm run headless|demo -- [--port N] [--data-dir PATH] [--idle (demo: do not start the worker)] [--fresh (demo: start with onboarding)]');
+    console.log(
+      'Usage: npm run headless|demo -- [--port N] [--data-dir PATH] [--idle (demo: do not start the worker)] [--fresh (demo: start with onboarding)]',
+    );
     process.exit(0);
   }
   const port = values.port === undefined ? defaults.port : Number(values.port);

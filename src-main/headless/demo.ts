@@ -29,12 +29,22 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // so honest faults and "why no jobs" reasons show up too. The ratings service keeps its images
   // and ratings in the data folder, so ratings pending when the demo stopped (or crashed) are
   // delivered after a restart instead of being refused as gone.
-  const standin = await startStandin({ mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']), ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') } });
+  const standin = await startStandin({
+    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']),
+    ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') },
+  });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
   const simulatedIdle = createSimulatedIdleSource();
   // The rater starts once the app points at the stand-in: started before, its first download would
   // go to the real ratings service (unreachable offline) and log a false "could not reach".
-  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line), simulatedIdle, startRater: false });
+  const app = createApp({
+    shell: 'headless',
+    dataDir,
+    settingsFactory: headlessConfFactory,
+    echoLog: (line) => console.log(line),
+    simulatedIdle,
+    startRater: false,
+  });
   guard.useLogger(app.log.child('process'));
   // A small model reference in the horde's format, served locally like the real GitHub file.
   // Plus a real (tiny, random-weight) SD 1.x checkpoint in the original single-file layout, so
@@ -43,7 +53,11 @@ runHeadless('The HordeDesk demo', async (guard) => {
   const references = await startModelFileServer({ 'tiny-sd-checkpoint.safetensors': checkpoint });
   const reference = demoModelReference(`${references.url}/tiny-sd-checkpoint.safetensors`, checkpoint);
   const referenceServer = await startModelFileServer({ 'stable_diffusion.json': Buffer.from(JSON.stringify(reference)) });
-  app.settings.update({ hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, modelReferenceUrl: `${referenceServer.url}/stable_diffusion.json` });
+  app.settings.update({
+    hordeUrl: standin.hordeApiUrl,
+    ratingsUrl: standin.ratingsApiUrl,
+    modelReferenceUrl: `${referenceServer.url}/stable_diffusion.json`,
+  });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
   if (args.fresh) {
     console.log('Fresh start: onboarding will ask for an API key. The stand-in accepts this one:', STANDIN_KEYS.workerOwner);
@@ -73,9 +87,22 @@ runHeadless('The HordeDesk demo', async (guard) => {
     server = await startHeadlessServer(app, { port: 0, token });
   }
   console.log(`\nHordeDesk demo is running against the local horde stand-in at ${standin.url}.`);
-  console.log(args.fresh ? 'Open the page to go through onboarding.' : args.idle ? 'The worker is set up; start it from the Dashboard.' : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`);
+  console.log(
+    args.fresh
+      ? 'Open the page to go through onboarding.'
+      : args.idle
+        ? 'The worker is set up; start it from the Dashboard.'
+        : `The worker "${workerName}" is serving the stand-in's jobs with the tiny model.`,
+  );
   console.log(`Open this address in your browser:\n\n  ${server.url}\n\nDemo data: ${dataDir}\nPress Ctrl+C to stop.`);
-  return [() => clearInterval(feeder), () => app.close(), () => server.close(), () => standin.close(), () => references.close(), () => referenceServer.close()];
+  return [
+    () => clearInterval(feeder),
+    () => app.close(),
+    () => server.close(),
+    () => standin.close(),
+    () => references.close(),
+    () => referenceServer.close(),
+  ];
 });
 
 /** A tiny SD 1.x checkpoint in the ldm single-file layout (F16, seeded random weights). */
@@ -98,12 +125,18 @@ function demoModelReference(tinyUrl: string, tinyBytes: Buffer): Record<string, 
     description: `${name} (demo record)`,
     version: '1',
     style: 'generalist',
-    config: { files: [{ path: `${name}.safetensors` }], download: [{ file_name: `${name}.safetensors`, file_path: '', file_url: `https://example.invalid/${name}.safetensors` }] },
+    config: {
+      files: [{ path: `${name}.safetensors` }],
+      download: [{ file_name: `${name}.safetensors`, file_path: '', file_url: `https://example.invalid/${name}.safetensors` }],
+    },
     size_on_disk_bytes: size,
   });
   const sha256 = createHash('sha256').update(tinyBytes).digest('hex');
   const tiny: Record<string, unknown> = record('tiny-sd-checkpoint', 'stable diffusion 1', tinyBytes.length);
-  tiny.config = { files: [{ path: 'tiny-sd-checkpoint.safetensors', sha256sum: sha256 }], download: [{ file_name: 'tiny-sd-checkpoint.safetensors', file_path: '', file_url: tinyUrl }] };
+  tiny.config = {
+    files: [{ path: 'tiny-sd-checkpoint.safetensors', sha256sum: sha256 }],
+    download: [{ file_name: 'tiny-sd-checkpoint.safetensors', file_path: '', file_url: tinyUrl }],
+  };
   return {
     'tiny-sd-checkpoint': tiny,
     [TINY_MODEL_NAME]: record(TINY_MODEL_NAME, 'stable diffusion 1', 20_000_000),

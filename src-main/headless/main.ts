@@ -13,6 +13,8 @@ runHeadless('HordeDesk', async (guard) => {
   const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, echoLog: (line) => console.log(line) });
   guard.useLogger(app.log.child('process'));
   const server = await startHeadlessServer(app, { port: args.port, token });
-  console.log(`\nHordeDesk (headless) is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}\nPress Ctrl+C to stop.`);
+  console.log(
+    `\nHordeDesk (headless) is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}\nPress Ctrl+C to stop.`,
+  );
   return [() => server.close(), () => app.close()];
 });

@@ -45,7 +45,10 @@ function requestPath(target: string | undefined): string | null {
  * only those files, looked up by exact path, so no request path (`..`, `%2e%2e`, `%2f`, `\`,
  * absolute) can name a file outside it. A renderer rebuilt while the app runs needs a restart.
  */
-export async function startHeadlessServer(app: HordeDeskApp, options: { port?: number; rendererDir?: string; token?: string } = {}): Promise<HeadlessServer> {
+export async function startHeadlessServer(
+  app: HordeDeskApp,
+  options: { port?: number; rendererDir?: string; token?: string } = {},
+): Promise<HeadlessServer> {
   const rendererDir = options.rendererDir ?? RENDERER_DIR;
   if (!existsSync(resolve(rendererDir, 'index.html'))) {
     throw new Error(`The user interface is not built (no ${rendererDir}/index.html). Run \`npm run build\` first.`);
@@ -61,7 +64,10 @@ export async function startHeadlessServer(app: HordeDeskApp, options: { port?: n
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const sockets = origins.map((o) => o.replace('http', 'ws')).join(' ');
-    res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${sockets}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`);
+    res.setHeader(
+      'Content-Security-Policy',
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${sockets}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
+    );
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-store');

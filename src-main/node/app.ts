@@ -87,7 +87,15 @@ export function appVersion(): string {
 /** The app's name, version and shell, and where its files are. */
 function appInfo(options: AppOptions, version: string, base: Pick<Foundation, 'paths' | 'settingsPath'>): AppInfo {
   const { paths, settingsPath } = base;
-  return { name: APP_NAME, version, shell: options.shell, dataDir: options.dataDir, logDir: paths.logs, databasePath: paths.database, settingsPath };
+  return {
+    name: APP_NAME,
+    version,
+    shell: options.shell,
+    dataDir: options.dataDir,
+    logDir: paths.logs,
+    databasePath: paths.database,
+    settingsPath,
+  };
 }
 
 /**
@@ -114,7 +122,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log: inferenceLog,
   });
   const worker = createWorkerService({
-    horde, generation, ledger, jobLog, settings, secrets: keys.store,
+    horde,
+    generation,
+    ledger,
+    jobLog,
+    settings,
+    secrets: keys.store,
     delivery: createImageDelivery(),
     suggestedMaxPixels: async () => (await hardware.get()).maxPixels,
     bridgeAgent: agent,
@@ -122,7 +135,13 @@ export function createApp(options: AppOptions): HordeDeskApp {
     onStatus: relay.workerStatus,
   });
   const rating = createRatingServices({
-    dataDir: options.dataDir, db, ledger, http, horde, keys, settings,
+    dataDir: options.dataDir,
+    db,
+    ledger,
+    http,
+    horde,
+    keys,
+    settings,
     clientAgent: agent,
     log: log.child('rating'),
     onStatus: relay.ratingStatus,
@@ -147,7 +166,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const stopUptime = watchUptimeKudos({ ...kudos, workerState: () => worker.status().state, log });
   const modelsLog = log.child('models');
   const models = createModelServices({
-    dataDir: options.dataDir, modelsDir: generation.modelsDir, http, horde, profile: hardware.get, settings,
+    dataDir: options.dataDir,
+    modelsDir: generation.modelsDir,
+    http,
+    horde,
+    profile: hardware.get,
+    settings,
     clientAgent: agent,
     log: modelsLog,
     onProgress: relay.modelProgress,
@@ -165,7 +189,19 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
   log.info(`${APP_NAME} ${version} started (${options.shell}); data in ${options.dataDir}`);
   return {
-    info, handlers, events, notices, settings, ledger, generation, worker, rater, scheduler, jobLog, secrets: keys.store, log,
+    info,
+    handlers,
+    events,
+    notices,
+    settings,
+    ledger,
+    generation,
+    worker,
+    rater,
+    scheduler,
+    jobLog,
+    secrets: keys.store,
+    log,
     async close() {
       stopUptime();
       scheduler.stop();

@@ -34,21 +34,54 @@ export interface BridgeSpec {
 
 /** The sampler names the horde accepts (§2.6, `KNOWN_SAMPLERS`). */
 export const KNOWN_SAMPLERS = [
-  'k_lms', 'k_heun', 'k_euler', 'k_euler_a', 'k_dpm_2', 'k_dpm_2_a', 'k_dpm_fast',
-  'k_dpm_adaptive', 'k_dpmpp_2s_a', 'k_dpmpp_2m', 'dpmsolver', 'k_dpmpp_sde', 'DDIM', 'lcm',
+  'k_lms',
+  'k_heun',
+  'k_euler',
+  'k_euler_a',
+  'k_dpm_2',
+  'k_dpm_2_a',
+  'k_dpm_fast',
+  'k_dpm_adaptive',
+  'k_dpmpp_2s_a',
+  'k_dpmpp_2m',
+  'dpmsolver',
+  'k_dpmpp_sde',
+  'DDIM',
+  'lcm',
 ] as const;
 
 /** The samplers HordeDesk implements (src-main/inference/samplers/registry.ts). */
 export const HORDEDESK_SAMPLERS = [
-  'k_euler', 'k_euler_a', 'k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_lms', 'k_dpmpp_2m', 'k_dpmpp_2s_a', 'k_dpmpp_sde', 'DDIM', 'lcm',
+  'k_euler',
+  'k_euler_a',
+  'k_heun',
+  'k_dpm_2',
+  'k_dpm_2_a',
+  'k_lms',
+  'k_dpmpp_2m',
+  'k_dpmpp_2s_a',
+  'k_dpmpp_sde',
+  'DDIM',
+  'lcm',
 ] as const;
 
 // An unknown bridge is treated as the legacy "AI Horde Worker" v23 for samplers (§2.6).
 const LEGACY_KARRAS = KNOWN_SAMPLERS.filter((s) => s !== 'DDIM' && s !== 'lcm');
 const LEGACY_OTHER = [...LEGACY_KARRAS, 'DDIM'];
 const ALL_CAPABILITIES: readonly Capability[] = [
-  'r2', 'r2_source', 'img2img', 'inpainting', 'post-processing', 'lora', 'textual_inversion',
-  'controlnet', 'hires_fix', 'tiling', 'clip_skip', 'layer_diffuse', 'workflow',
+  'r2',
+  'r2_source',
+  'img2img',
+  'inpainting',
+  'post-processing',
+  'lora',
+  'textual_inversion',
+  'controlnet',
+  'hires_fix',
+  'tiling',
+  'clip_skip',
+  'layer_diffuse',
+  'workflow',
 ];
 
 /** The name every unparsable or unlisted agent falls back to. */
@@ -60,7 +93,12 @@ export const UNKNOWN_BRIDGE = 'unknown';
  * clip_skip > 1, and samplers as for the legacy worker v23 (§2.6). Stand-in tests that want the
  * real horde's view of HordeDesk pass this for "HordeDesk" in `jobs.bridges`.
  */
-export const UNLISTED_BRIDGE: BridgeSpec = { capabilities: [], karrasSamplers: LEGACY_KARRAS, otherSamplers: LEGACY_OTHER, multiplier: 0.75 };
+export const UNLISTED_BRIDGE: BridgeSpec = {
+  capabilities: [],
+  karrasSamplers: LEGACY_KARRAS,
+  otherSamplers: LEGACY_OTHER,
+  multiplier: 0.75,
+};
 
 /**
  * Default table. reGen (official, newest key 13) and the legacy worker get everything. HordeDesk

@@ -40,7 +40,9 @@ console.log(`AI Horde stand-in listening at ${standin.url}`);
 console.log(`  horde API:   ${standin.hordeApiUrl}`);
 console.log(`  ratings API: ${standin.ratingsApiUrl} (no routes yet)`);
 console.log(`  faults:      ${standin.url}/__standin/faults   requests: ${standin.url}/__standin/requests`);
-console.log(`  jobs:        ${standin.url}/__standin/jobs   queue: /__standin/queue   stats: /__standin/stats   add: POST /__standin/enqueue`);
+console.log(
+  `  jobs:        ${standin.url}/__standin/jobs   queue: /__standin/queue   stats: /__standin/stats   add: POST /__standin/enqueue`,
+);
 console.log(`  keys: worker owner ${STANDIN_KEYS.workerOwner}, requester ${STANDIN_KEYS.requester}, anonymous ${STANDIN_KEYS.anonymous}`);
 
 function stop(): void {

@@ -98,9 +98,7 @@ function setFaults(body: string, ctx: ControlContext): Answer {
 const enqueueSchema = z.strictObject({
   apikey: z.string().optional(),
   request: z.record(z.string(), z.unknown()).optional(),
-  mixed: z
-    .looseObject({ count: z.number().int().min(0).max(10_000), seed: z.union([z.number(), z.string()]) })
-    .optional(),
+  mixed: z.looseObject({ count: z.number().int().min(0).max(10_000), seed: z.union([z.number(), z.string()]) }).optional(),
 });
 
 function enqueue(body: string, ctx: ControlContext): Answer {

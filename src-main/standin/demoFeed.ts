@@ -46,7 +46,10 @@ export function demoMixed(models: readonly string[]): MixedOptions {
 const MAX_BATCHES_PER_TICK = 4;
 
 /** A feed over a stand-in's worker-side handle. */
-export function createDemoFeed(standin: Pick<StandinJobsApi, 'outlook' | 'queue' | 'enqueueMixed' | 'expireRequest'>, options: DemoFeedOptions): DemoFeed {
+export function createDemoFeed(
+  standin: Pick<StandinJobsApi, 'outlook' | 'queue' | 'enqueueMixed' | 'expireRequest'>,
+  options: DemoFeedOptions,
+): DemoFeed {
   const target = options.target ?? 3;
   const maxUnservable = options.maxUnservable ?? 12;
   const ttlS = options.unservableTtlS ?? 180;
@@ -59,7 +62,10 @@ export function createDemoFeed(standin: Pick<StandinJobsApi, 'outlook' | 'queue'
       const servable = standin.queue().filter((r) => r.state === 'waiting' && r.models.some((m) => options.models.includes(m))).length;
       return { servable, unservable: [] };
     }
-    return { servable: outlook.filter((r) => r.servable).length, unservable: outlook.filter((r) => !r.servable).sort((a, b) => b.ageS - a.ageS) };
+    return {
+      servable: outlook.filter((r) => r.servable).length,
+      unservable: outlook.filter((r) => !r.servable).sort((a, b) => b.ageS - a.ageS),
+    };
   }
 
   return {

@@ -62,7 +62,11 @@ export const faultPatchSchema = z.strictObject({
    * `path` limits it to requests whose path starts with it (e.g. "/api/v2/generate/submit").
    */
   dropConnections: z
-    .strictObject({ count: z.number().int().positive().optional(), afterRoute: z.boolean().optional(), path: z.string().startsWith('/').optional() })
+    .strictObject({
+      count: z.number().int().positive().optional(),
+      afterRoute: z.boolean().optional(),
+      path: z.string().startsWith('/').optional(),
+    })
     .nullable()
     .optional(),
   /** The ratings service's switches (ratingsFaults.ts). */

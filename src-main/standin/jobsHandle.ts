@@ -134,8 +134,39 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
 
   function jobInfo(job: Job): JobInfo {
     const worker = job.workerId ? board.workers.get(job.workerId) : undefined;
-    const { id, requestId, state: jobState, model, ttl, r2, popDelivered, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason } = job;
-    return { id, requestId, state: jobState, worker: worker?.name ?? null, model, ttl, r2, popDelivered, submitCount, resubmitsAfterAnswer, uploadCount, uploadAttempts, reward, submitState, abortReason };
+    const {
+      id,
+      requestId,
+      state: jobState,
+      model,
+      ttl,
+      r2,
+      popDelivered,
+      submitCount,
+      resubmitsAfterAnswer,
+      uploadCount,
+      uploadAttempts,
+      reward,
+      submitState,
+      abortReason,
+    } = job;
+    return {
+      id,
+      requestId,
+      state: jobState,
+      worker: worker?.name ?? null,
+      model,
+      ttl,
+      r2,
+      popDelivered,
+      submitCount,
+      resubmitsAfterAnswer,
+      uploadCount,
+      uploadAttempts,
+      reward,
+      submitState,
+      abortReason,
+    };
   }
 
   const jobs = () => {
@@ -158,7 +189,17 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
       const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
       for (const job of all) byState[job.state] += 1;
       const { pops, emptyPops, submits, uploads, refusedUploads, rewards } = board.counters;
-      return { requests: board.requests.size, jobs: byState, pops, emptyPops, submits, uploads, refusedUploads, rewards, workers: board.workers.all().length };
+      return {
+        requests: board.requests.size,
+        jobs: byState,
+        pops,
+        emptyPops,
+        submits,
+        uploads,
+        refusedUploads,
+        rewards,
+        workers: board.workers.all().length,
+      };
     },
     workers: () => board.workers.all().map((w) => workerDetails(state, w, 0)),
     worker(name) {
@@ -187,7 +228,19 @@ function queueInfo(state: StandinState): RequestInfo[] {
     const [waiting, processing, done] = [count('waiting'), count('processing'), count('done')];
     const derived = wp.faulted ? 'faulted' : waiting ? 'waiting' : processing ? 'processing' : 'done';
     const r = wp.request;
-    return { id: wp.id, state: derived, ownerId: wp.ownerId, n: r.n, waiting, processing, done, faults: wp.faults, models: r.models, r2: r.r2, kudos: wp.kudos };
+    return {
+      id: wp.id,
+      state: derived,
+      ownerId: wp.ownerId,
+      n: r.n,
+      waiting,
+      processing,
+      done,
+      faults: wp.faults,
+      models: r.models,
+      r2: r.r2,
+      kudos: wp.kudos,
+    };
   });
 }
 
@@ -216,6 +269,12 @@ function outlookFor(state: StandinState, workerName: string): WaitingOutlook[] |
     .filter((wp) => !wp.faulted && board.jobsOf(wp, 'waiting').length > 0)
     .map((wp) => {
       const match = matchRequest(wp, worker, inMaintenance, state.users);
-      return { id: wp.id, waiting: board.jobsOf(wp, 'waiting').length, ageS: now - wp.createdAt, servable: match.ok, reason: match.ok ? null : match.reason };
+      return {
+        id: wp.id,
+        waiting: board.jobsOf(wp, 'waiting').length,
+        ageS: now - wp.createdAt,
+        servable: match.ok,
+        reason: match.ok ? null : match.reason,
+      };
     });
 }

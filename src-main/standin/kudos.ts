@@ -8,8 +8,17 @@ export const SECOND_ORDER_SAMPLERS = ['k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_dpmpp
 
 /** Post-processors the stand-in counts as "heavy" for the safe-amount rule (the upscalers; inferred). */
 export const HEAVY_POST_PROCESSORS = [
-  'RealESRGAN_x4plus', 'RealESRGAN_x2plus', 'RealESRGAN_x4plus_anime_6B', 'NMKD_Siax', '4x_AnimeSharp',
-  '4xNomos8kSC', '4xLSDIRplus', '4xNomosWebPhoto_RealPLKSR', '4xNomos2_realplksr_dysample', '4xNomos2_hq_dat2', '2xModernSpanimationV1',
+  'RealESRGAN_x4plus',
+  'RealESRGAN_x2plus',
+  'RealESRGAN_x4plus_anime_6B',
+  'NMKD_Siax',
+  '4x_AnimeSharp',
+  '4xNomos8kSC',
+  '4xLSDIRplus',
+  '4xNomosWebPhoto_RealPLKSR',
+  '4xNomos2_realplksr_dysample',
+  '4xNomos2_hq_dat2',
+  '2xModernSpanimationV1',
 ];
 
 /** What the kudos value of an image depends on. */
@@ -111,7 +120,11 @@ export function baselineMultiplier(baseline: Baseline, opts: { qrCode?: boolean;
  * ControlNet, ×3 for flux/qwen/z-image baselines, at least 150, then ×3 for extra-slow workers.
  * Rounded down to whole seconds, as the horde reports an int.
  */
-export function jobTtl(cost: Pick<ImageCost, 'width' | 'height' | 'steps' | 'sampler' | 'controlType'>, baselines: readonly Baseline[], extraSlow: boolean): number {
+export function jobTtl(
+  cost: Pick<ImageCost, 'width' | 'height' | 'steps' | 'sampler' | 'controlType'>,
+  baselines: readonly Baseline[],
+  extraSlow: boolean,
+): number {
   let ttl = 30 + effectiveSteps(cost.sampler, cost.steps) * 2 * ((cost.width * cost.height) / (512 * 512));
   if (cost.controlType) ttl *= 2;
   if (baselines.some((b) => b === 'flux_1' || b === 'qwen_image' || b === 'z_image_turbo')) ttl *= 3;

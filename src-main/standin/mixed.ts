@@ -31,8 +31,26 @@ export interface MixedOptions {
 }
 
 const UNSUPPORTED_SAMPLERS = ['k_dpm_fast', 'dpmsolver'];
-const SUBJECTS = ['a lighthouse on a cliff', 'a red fox in snow', 'a cabin by a lake', 'an old robot reading', 'a city street at night', 'a bowl of ramen', 'a sailing ship in a storm', 'a desert canyon'];
-const STYLES = ['at sunset', 'watercolor', 'oil painting', 'studio photo', 'pixel art', 'misty morning', 'ink sketch', 'cinematic lighting'];
+const SUBJECTS = [
+  'a lighthouse on a cliff',
+  'a red fox in snow',
+  'a cabin by a lake',
+  'an old robot reading',
+  'a city street at night',
+  'a bowl of ramen',
+  'a sailing ship in a storm',
+  'a desert canyon',
+];
+const STYLES = [
+  'at sunset',
+  'watercolor',
+  'oil painting',
+  'studio photo',
+  'pixel art',
+  'misty morning',
+  'ink sketch',
+  'cinematic lighting',
+];
 const NEGATIVES = ['blurry, lowres', 'text, watermark', 'deformed hands'];
 
 /**
@@ -54,7 +72,8 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
   const minSize = opts.minSize ?? 64;
   const maxSize = opts.maxSize ?? 1024;
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
-  if (minSize % 64 || maxSize % 64 || minSize < 64 || maxSize < minSize) throw new RangeError('sizes must be multiples of 64 with 64 <= minSize <= maxSize');
+  if (minSize % 64 || maxSize % 64 || minSize < 64 || maxSize < minSize)
+    throw new RangeError('sizes must be multiples of 64 with 64 <= minSize <= maxSize');
   const models = opts.models ?? ['stable_diffusion'];
   if (models.length === 0) throw new RangeError('models must not be empty');
   const rng = createRng(seedOf(seed));
@@ -91,7 +110,8 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
       censor_nsfw: false,
       r2: chance(opts.r2Share ?? 0.5),
     };
-    if (chance(opts.unsupportedShare ?? 0.15)) addUnsupported(body, params, pick(['post_processing', 'loras', 'img2img', 'hires_fix', 'tiling', 'control_type']));
+    if (chance(opts.unsupportedShare ?? 0.15))
+      addUnsupported(body, params, pick(['post_processing', 'loras', 'img2img', 'hires_fix', 'tiling', 'control_type']));
     bodies.push(body);
   }
   return bodies;

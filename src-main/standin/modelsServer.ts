@@ -67,10 +67,7 @@ async function writeBody(res: ServerResponse, body: Buffer, cutAt: number | null
  * Starts a server on 127.0.0.1 serving `files` by path (keys like `/model.ckpt`; a key
  * without a leading slash gets one). Put a `/stable_diffusion.json` buffer in to serve a reference.
  */
-export async function startModelFileServer(
-  files: Record<string, Buffer>,
-  opts: ModelFileServerOptions = {},
-): Promise<ModelFileServer> {
+export async function startModelFileServer(files: Record<string, Buffer>, opts: ModelFileServerOptions = {}): Promise<ModelFileServer> {
   const table = new Map(Object.entries(files).map(([k, v]) => [k.startsWith('/') ? k : `/${k}`, v]));
   const requests: ModelFileRequest[] = [];
   let failuresLeft = opts.failFirst ?? 0;

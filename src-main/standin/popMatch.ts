@@ -8,8 +8,18 @@ import type { StandinWorker } from './workers';
 
 /** Keys `skipped` always carries, with 0 when nothing was skipped for that reason (§2.3). */
 export const ALWAYS_SKIPPED_KEYS = [
-  'bridge_version', 'untrusted', 'performance', 'controlnet', 'post-processing', 'lora',
-  'nsfw', 'unsafe_ip', 'painting', 'img2img', 'worker_id', 'models',
+  'bridge_version',
+  'untrusted',
+  'performance',
+  'controlnet',
+  'post-processing',
+  'lora',
+  'nsfw',
+  'unsafe_ip',
+  'painting',
+  'img2img',
+  'worker_id',
+  'models',
 ] as const;
 
 /** A counted skip reason (the always-present keys, plus max_pixels, kudos, blacklist, step_count). */
@@ -38,7 +48,8 @@ export function matchRequest(wp: WaitingRequest, worker: StandinWorker, inMainte
   const requester = users.byId(wp.ownerId);
   const owner = users.byId(worker.ownerId);
   if (wp.request.body.trusted_workers && owner?.details.trusted !== true) return skip('untrusted');
-  if (c.require_upfront_kudos && requester?.details.trusted !== true && Number(requester?.details.kudos ?? 0) < wp.kudos * r.n) return skip('kudos');
+  if (c.require_upfront_kudos && requester?.details.trusted !== true && Number(requester?.details.kudos ?? 0) < wp.kudos * r.n)
+    return skip('kudos');
   if (c.limit_max_steps && r.steps > 30) return skip('step_count');
   // Each feature needs the bridge's capability (else "bridge_version") and the worker's consent.
   if (r.sourceImage !== null) {
@@ -93,7 +104,17 @@ export function payloadFor(wp: WaitingRequest, seed: number, nIter: number): Rec
     hires_fix: r.hiresFix,
     transparent: r.transparent,
   };
-  for (const key of ['denoising_strength', 'hires_fix_denoising_strength', 'clip_skip', 'post_processing', 'facefixer_strength', 'control_type', 'workflow', 'extra_texts', 'special'] as const) {
+  for (const key of [
+    'denoising_strength',
+    'hires_fix_denoising_strength',
+    'clip_skip',
+    'post_processing',
+    'facefixer_strength',
+    'control_type',
+    'workflow',
+    'extra_texts',
+    'special',
+  ] as const) {
     if (p[key] !== undefined) payload[key] = p[key];
   }
   if (p.loras) payload.loras = p.loras.map((lora) => ({ model: 1, clip: 1, is_version: false, ...lora }));
@@ -103,7 +124,12 @@ export function payloadFor(wp: WaitingRequest, seed: number, nIter: number): Rec
 }
 
 /** The answer to a pop that got jobs; every top-level key present, in the recorded order. */
-export function jobAnswer(wp: WaitingRequest, jobs: Job[], payload: Record<string, unknown>, uploadUrl: (id: string) => string): Record<string, unknown> {
+export function jobAnswer(
+  wp: WaitingRequest,
+  jobs: Job[],
+  payload: Record<string, unknown>,
+  uploadUrl: (id: string) => string,
+): Record<string, unknown> {
   const first = jobs[0];
   const uploads = first?.r2 ? jobs.map((job) => uploadUrl(job.id)) : null;
   return {
@@ -125,8 +151,18 @@ export function jobAnswer(wp: WaitingRequest, jobs: Job[], payload: Record<strin
 
 /** The payload marshalled from schema defaults when there is no job (§2.3, inferred by the notes). */
 const EMPTY_PAYLOAD = {
-  sampler_name: 'k_euler_a', cfg_scale: 7.5, height: 512, width: 512, karras: false, tiling: false, hires_fix: false,
-  transparent: false, image_is_control: false, return_control_map: false, ddim_steps: 30, n_iter: 1,
+  sampler_name: 'k_euler_a',
+  cfg_scale: 7.5,
+  height: 512,
+  width: 512,
+  karras: false,
+  tiling: false,
+  hires_fix: false,
+  transparent: false,
+  image_is_control: false,
+  return_control_map: false,
+  ddim_steps: 30,
+  n_iter: 1,
 };
 
 /** The answer to a pop without a job: nulls, and the skip counts with the always-present keys. */

@@ -85,11 +85,19 @@ export interface WaitingRequest {
 /** The per-image value of a request (§3.1; see kudos.ts for the table and formula). */
 export function requestKudos(request: ResolvedRequest): number {
   return imageKudos({
-    width: request.width, height: request.height, steps: request.steps, sampler: request.sampler,
-    karras: request.karras, cfgScale: request.cfgScale, hiresFix: request.hiresFix,
-    postProcessing: request.postProcessing, controlType: request.controlType,
-    returnControlMap: request.params.return_control_map ?? false, hasSourceImage: request.sourceImage !== null,
-    loras: request.loras, tis: request.tis,
+    width: request.width,
+    height: request.height,
+    steps: request.steps,
+    sampler: request.sampler,
+    karras: request.karras,
+    cfgScale: request.cfgScale,
+    hiresFix: request.hiresFix,
+    postProcessing: request.postProcessing,
+    controlType: request.controlType,
+    returnControlMap: request.params.return_control_map ?? false,
+    hasSourceImage: request.sourceImage !== null,
+    loras: request.loras,
+    tis: request.tis,
   });
 }
 
@@ -130,7 +138,13 @@ export class JobBoard {
 
   enqueue(request: ResolvedRequest, ownerId: number): WaitingRequest {
     const wp: WaitingRequest = {
-      id: randomUUID(), ownerId, request, jobIds: [], faults: 0, faulted: false, createdAt: this.nowS(),
+      id: randomUUID(),
+      ownerId,
+      request,
+      jobIds: [],
+      faults: 0,
+      faulted: false,
+      createdAt: this.nowS(),
       seed: seedNumber(request.params.seed),
       kudos: requestKudos(request),
     };
@@ -141,9 +155,26 @@ export class JobBoard {
 
   private addJob(wp: WaitingRequest, index: number): Job {
     const job: Job = {
-      id: randomUUID(), requestId: wp.id, index, state: 'waiting', workerId: null, model: null, poppedAt: null,
-      ttl: null, deadline: null, r2: false, popDelivered: false, submitCount: 0, submitsAnswered: 0, firstAnsweredAt: null, resubmitsAfterAnswer: 0, uploadCount: 0, uploadAttempts: 0, reward: null,
-      submitState: null, abortReason: null,
+      id: randomUUID(),
+      requestId: wp.id,
+      index,
+      state: 'waiting',
+      workerId: null,
+      model: null,
+      poppedAt: null,
+      ttl: null,
+      deadline: null,
+      r2: false,
+      popDelivered: false,
+      submitCount: 0,
+      submitsAnswered: 0,
+      firstAnsweredAt: null,
+      resubmitsAfterAnswer: 0,
+      uploadCount: 0,
+      uploadAttempts: 0,
+      reward: null,
+      submitState: null,
+      abortReason: null,
     };
     this.jobs.set(job.id, job);
     wp.jobIds.push(job.id);

@@ -148,7 +148,16 @@ export class RatingsBoard {
     const isValidation = this.validationEvery > 0 && seq % this.validationEvery === 0;
     const validation = isValidation ? validationTarget(id) : null;
     if (validation) this.counters.validationIssued += 1;
-    const image: RatingsImage = { id, datasetId, model, validation, ratings: [], submitsByUser: new Map(), answeredByUser: new Map(), resubmitsAfterAnswer: 0 };
+    const image: RatingsImage = {
+      id,
+      datasetId,
+      model,
+      validation,
+      ratings: [],
+      submitsByUser: new Map(),
+      answeredByUser: new Map(),
+      resubmitsAfterAnswer: 0,
+    };
     this.images.set(id, image);
     return image;
   }

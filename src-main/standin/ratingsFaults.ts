@@ -23,11 +23,17 @@ export const ratingsFaultFields = {
    * of the wrong shape. The route's side effects stand, e.g. a submit is still recorded, which
    * is how a client ends up unsure whether its rating arrived.
    */
-  ratingsBadJson: counted.extend({ kind: z.enum(['notJson', 'wrongShape']).optional() }).nullable().optional(),
+  ratingsBadJson: counted
+    .extend({ kind: z.enum(['notJson', 'wrongShape']).optional() })
+    .nullable()
+    .optional(),
   /** The next `count` images are HTML bytes sent as `Content-Type: image/webp`. */
   ratingsBadImage: counted.nullable().optional(),
   /** The next `count` images start like a WebP but are `bytes` long (default 26 MB, above 25 MB). */
-  ratingsHugeImage: counted.extend({ bytes: z.number().int().positive().max(200_000_000).optional() }).nullable().optional(),
+  ratingsHugeImage: counted
+    .extend({ bytes: z.number().int().positive().max(200_000_000).optional() })
+    .nullable()
+    .optional(),
   /**
    * Submits for these image ids, or for a deterministic `share` (0..1) of all ids, answer 403
    * as if the service no longer wanted ratings for them (the real 403 meaning is UNCONFIRMED,

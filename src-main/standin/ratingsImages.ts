@@ -38,7 +38,10 @@ export function ratingsImageBytes(id: string): Promise<Buffer> {
       cachedSizes.delete(oldest);
     }
   }
-  made.then((bytes) => void (cache.get(id) === made && cachedSizes.set(id, bytes.length)), () => undefined);
+  made.then(
+    (bytes) => void (cache.get(id) === made && cachedSizes.set(id, bytes.length)),
+    () => undefined,
+  );
   // A failed render must not stay cached as a rejected promise.
   made.catch(() => cache.delete(id));
   return made;
@@ -64,7 +67,9 @@ async function renderImage(id: string): Promise<Buffer> {
       }
     }
   }
-  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).webp({ quality: 80 }).toBuffer();
+  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+    .webp({ quality: 80 })
+    .toBuffer();
 }
 
 function seedOf(id: string): number {
@@ -72,7 +77,6 @@ function seedOf(id: string): number {
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619) >>> 0;
   return hash;
 }
-
 
 /** What `ratingsBadImage` serves: a web page, labelled as a WebP to prove the label is not trusted. */
 const NOT_AN_IMAGE = '<!doctype html><html><head><title>Bucket error</title></head><body><h1>AccessDenied</h1></body></html>';

@@ -114,7 +114,8 @@ export function resolveRequest(input: unknown): ResolvedRequest | Answer {
   }
   if (controlType) steps = Math.min(steps, 40);
   if ((params.loras?.length ?? 0) > 5) return hordeError(400, 'TooManyLoras', 'You cannot request more than 5 loras per generation.');
-  if ((params.tis?.length ?? 0) > 20) return hordeError(400, 'TooManyTIs', 'You cannot request more than 20 Textual Inversions per generation.');
+  if ((params.tis?.length ?? 0) > 20)
+    return hordeError(400, 'TooManyTIs', 'You cannot request more than 20 Textual Inversions per generation.');
   const postProcessing = params.post_processing ?? [];
   if (postProcessing.filter((p) => UPSCALERS.includes(p)).length > 1) {
     return hordeError(400, 'TooManyUpscalers', 'Cannot use more than 1 upscaler at a time.');

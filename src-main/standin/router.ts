@@ -49,9 +49,7 @@ export interface Mount<S> {
 
 /** The outcome of looking a path up in the mounts. */
 export type RouteMatch<S> =
-  | { kind: 'found'; route: Route<S>; params: Record<string, string> }
-  | { kind: 'wrongMethod'; allowed: Method[] }
-  | { kind: 'none' };
+  { kind: 'found'; route: Route<S>; params: Record<string, string> } | { kind: 'wrongMethod'; allowed: Method[] } | { kind: 'none' };
 
 /** Finds the route for a method and path; distinguishes "no such path" from "wrong method". */
 export function matchRoute<S>(mounts: readonly Mount<S>[], method: string, path: string): RouteMatch<S> {

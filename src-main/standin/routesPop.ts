@@ -70,16 +70,26 @@ function admitWorker(req: RouteRequest, state: StandinState): { worker: StandinW
   const config = popConfig(body);
   // Checked before the key, as the horde's handler starts with it.
   if (config.priority_usernames.some((name) => !/#\d+$/.test(name))) {
-    return hordeError(400, 'InvalidPriorityUsername', "Priority usernames need to be provided in the form of 'alias#number'. Example: 'db0#1'");
+    return hordeError(
+      400,
+      'InvalidPriorityUsername',
+      "Priority usernames need to be provided in the form of 'alias#number'. Example: 'db0#1'",
+    );
   }
   const user = state.users.byKey(key);
   if (!user) return invalidApiKey();
   if (user.details.flagged === true) {
-    return hordeError(403, 'WorkerFlaggedMaintenance', 'Your user has been flagged by our community for suspicious activity. Please contact us on discord: https://discord.gg/3DxrhksKzn');
+    return hordeError(
+      403,
+      'WorkerFlaggedMaintenance',
+      'Your user has been flagged by our community for suspicious activity. Please contact us on discord: https://discord.gg/3DxrhksKzn',
+    );
   }
   if (user.id === 0) return hordeError(403, 'AnonForbiddenWorker', 'Anonymous user is forbidden from performing this operation');
   // bleach.clean + trim, reduced to the trim and tag stripping a test could notice.
-  const name = String(body.name).replace(/<[^>]*>/g, '').trim();
+  const name = String(body.name)
+    .replace(/<[^>]*>/g, '')
+    .trim();
   const board = state.board;
   const now = board.nowS();
   const bridge = resolveBridge(config.bridge_agent, board.bridges);
@@ -92,7 +102,8 @@ function admitWorker(req: RouteRequest, state: StandinState): { worker: StandinW
   if (worker.ownerId !== user.id) return hordeError(403, 'WrongCredentials', 'Wrong credentials to submit as this worker.');
   // Unknown models are dropped unless the user is a customizer; none left is a 400 (§2.2 `models`).
   const known = config.models.filter((m) => user.details.customizer === true || state.models.some((x) => x.name === m && x.known));
-  if (known.length === 0) return hordeError(400, 'BadRequest', 'Unfortunately we cannot accept workers serving unrecognised models at this time');
+  if (known.length === 0)
+    return hordeError(400, 'BadRequest', 'Unfortunately we cannot accept workers serving unrecognised models at this time');
   board.workers.checkIn(worker, { ...config, models: known.slice(0, 300) }, bridge, now);
   return { worker, user };
 }
@@ -136,7 +147,12 @@ function queueOrder(state: StandinState, ownerId: number, priorityUsernames: rea
 }
 
 /** Assigns up to the safe amount of a request's images and builds the pop answer. */
-function startJobs(state: StandinState, wp: WaitingRequest, worker: StandinWorker, models: string[]): { answer: Record<string, unknown>; assigned: Job[] } {
+function startJobs(
+  state: StandinState,
+  wp: WaitingRequest,
+  worker: StandinWorker,
+  models: string[],
+): { answer: Record<string, unknown>; assigned: Job[] } {
   const board = state.board;
   const r = wp.request;
   const count = safeAmount({

@@ -26,7 +26,7 @@ const submit: Route<StandinState> = {
   method: 'POST',
   pattern: 'generate/submit',
   handle(req, state) {
-    const opened = keyedBody(req, SUBMIT_SPEC, 'The worker\'s owner API key.');
+    const opened = keyedBody(req, SUBMIT_SPEC, "The worker's owner API key.");
     if (isAnswer(opened)) return opened;
     const { body, key } = opened;
     const board = state.board;
@@ -44,10 +44,13 @@ const submit: Route<StandinState> = {
     // that arrived before that answer and reached this route late (a slow horde) has not.
     if (job.firstAnsweredAt !== null && req.receivedAt > job.firstAnsweredAt) job.resubmitsAfterAnswer += 1;
     board.counters.submits += 1;
-    const answer = { ...settle(state, job, worker, body), onSent: () => {
+    const answer = {
+      ...settle(state, job, worker, body),
+      onSent: () => {
         job.submitsAnswered += 1;
         job.firstAnsweredAt ??= performance.now();
-      } };
+      },
+    };
     const delayMs = state.faults.current().submitTimeoutMs;
     return delayMs > 0 ? { ...answer, delayMs } : answer;
   },
@@ -78,7 +81,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
   }
   if (generation === 'R2') {
     if (!job.r2) return hordeError(400, 'BadRequest', `Job ${job.id} was given no R2 upload URL; send the WebP as base64 in "generation".`);
-    if (job.uploadCount === 0) return hordeError(400, 'BadRequest', `No image was uploaded for job ${job.id}; PUT it to its r2_upload URL before submitting "R2".`);
+    if (job.uploadCount === 0)
+      return hordeError(400, 'BadRequest', `No image was uploaded for job ${job.id}; PUT it to its r2_upload URL before submitting "R2".`);
   } else if (isBase64Webp(generation)) {
     board.uploads.set(job.id, Buffer.from(generation.replace(/\s+/g, ''), 'base64'));
   } else {
@@ -94,7 +98,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
   }
   board.counters.rewards = Math.round((board.counters.rewards + reward) * 100) / 100;
   // Checked after the image is recorded, as the horde does.
-  if (Array.isArray(body.gen_metadata) && body.gen_metadata.length > 50) return hordeError(400, 'BadRequest', 'Too many metadata fields. Max is 50.');
+  if (Array.isArray(body.gen_metadata) && body.gen_metadata.length > 50)
+    return hordeError(400, 'BadRequest', 'Too many metadata fields. Max is 50.');
   return json(200, { reward });
 }
 

@@ -113,7 +113,14 @@ const imageRatings: Route<StandinState> = {
     const ratings = image.ratings.map(({ username, rating, artifacts }) => ({ username, rating, artifacts }));
     const sum = ratings.reduce((total, r) => total + r.rating, 0);
     const average = ratings.length ? Math.round((sum / ratings.length) * 100) / 100 : null;
-    const body = { total: ratings.length, image: imageUrl(state, image.id), image_id: image.id, average, times_rated: ratings.length, ratings };
+    const body = {
+      total: ratings.length,
+      image: imageUrl(state, image.id),
+      image_id: image.id,
+      average,
+      times_rated: ratings.length,
+      ratings,
+    };
     if (req.query.get('format') === 'html') {
       const rows = ratings.map((r) => `<tr><td>${r.username}</td><td>${r.rating}</td><td>${r.artifacts ?? ''}</td></tr>`).join('');
       const page = `<!doctype html><html><body><img src="${body.image}"><p>Rated ${ratings.length} times</p><table>${rows}</table></body></html>`;
@@ -136,6 +143,11 @@ function withBadJsonFault(route: Route<StandinState>): Route<StandinState> {
 }
 
 /** Every ratings API route; patterns are relative to `/api/v1`. */
-export const ratingsV1Routes: readonly Route<StandinState>[] = [datasets, newImage, newImageOfDataset, newImageOfModel, submit, imageRatings].map(
-  withBadJsonFault,
-);
+export const ratingsV1Routes: readonly Route<StandinState>[] = [
+  datasets,
+  newImage,
+  newImageOfDataset,
+  newImageOfModel,
+  submit,
+  imageRatings,
+].map(withBadJsonFault);

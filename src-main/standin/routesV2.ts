@@ -28,7 +28,7 @@ export function rejectBannedClientAgent(req: RouteRequest): Answer | undefined {
   return hordeError(
     403,
     'BannedClientAgent',
-    'This Client-Agent appears badly designed and is causing too many warnings. First ensure it provides a proper name and contact details. Then contact us on Discord to discuss the issue it\'s creating.',
+    "This Client-Agent appears badly designed and is causing too many warnings. First ensure it provides a proper name and contact details. Then contact us on Discord to discuss the issue it's creating.",
   );
 }
 
@@ -92,7 +92,11 @@ const userSingle: Route<StandinState> = {
   handle(req, state) {
     const id = req.params.id ?? '';
     if (!/^\d+$/.test(id)) {
-      return hordeError(404, 'UserNotFound', "User with ID 'Please use only the numerical part of the userID. E.g. the '1' in 'db0#1'' not found.");
+      return hordeError(
+        404,
+        'UserNotFound',
+        "User with ID 'Please use only the numerical part of the userID. E.g. the '1' in 'db0#1'' not found.",
+      );
     }
     let privilege: 0 | 1 | 2 = 0;
     const key = req.header('apikey');

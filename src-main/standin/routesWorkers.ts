@@ -64,7 +64,11 @@ function notFound(id: string) {
 }
 
 /** `GET` of one worker, found by `find` from the path's `:param`; 404 WorkerNotFound names what was asked for. */
-function oneWorker(pattern: string, param: string, find: (workers: WorkerRegistry, value: string) => StandinWorker | undefined): Route<StandinState> {
+function oneWorker(
+  pattern: string,
+  param: string,
+  find: (workers: WorkerRegistry, value: string) => StandinWorker | undefined,
+): Route<StandinState> {
   return {
     method: 'GET',
     pattern,
@@ -92,7 +96,10 @@ const list: Route<StandinState> = {
       .all()
       .filter((w) => board.workers.online(w, board.nowS()))
       .filter((w) => (name ? w.name.toLowerCase() === name : type ? type === 'image' : true));
-    return json(200, workers.map((w) => workerDetails(state, w, privilege)));
+    return json(
+      200,
+      workers.map((w) => workerDetails(state, w, privilege)),
+    );
   },
 };
 
@@ -136,7 +143,8 @@ const modify: Route<StandinState> = {
     if (typeof body.info === 'string') {
       if (!allowed) return notOwner;
       if (admin.id === 0) return anon;
-      if (body.info.length > 1000) return hordeError(400, 'TooLongWorkerName', 'The specified worker info is too long. Please stay below 1000');
+      if (body.info.length > 1000)
+        return hordeError(400, 'TooLongWorkerName', 'The specified worker info is too long. Please stay below 1000');
       worker.info = body.info;
       changed.info = worker.info;
     }

@@ -174,7 +174,13 @@ function createDelays(): Delays {
 }
 
 /** One HTTP request: control endpoints, the request log, the faults in force, then the route. */
-function createRequestHandler(ctx: { state: StandinState; jobsApi: StandinJobsApi; log: RequestLogEntry[]; delays: Delays; logLimit: number }) {
+function createRequestHandler(ctx: {
+  state: StandinState;
+  jobsApi: StandinJobsApi;
+  log: RequestLogEntry[];
+  delays: Delays;
+  logLimit: number;
+}) {
   const { state, log, delays } = ctx;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = performance.now();
@@ -221,7 +227,12 @@ function createRequestHandler(ctx: { state: StandinState; jobsApi: StandinJobsAp
   };
 }
 
-async function routeAnswer(state: StandinState, method: string, url: URL, request: Pick<RouteRequest, 'body' | 'rawBody' | 'header' | 'receivedAt'>): Promise<Answer> {
+async function routeAnswer(
+  state: StandinState,
+  method: string,
+  url: URL,
+  request: Pick<RouteRequest, 'body' | 'rawBody' | 'header' | 'receivedAt'>,
+): Promise<Answer> {
   const match = matchRoute(MOUNTS, method, url.pathname);
   if (match.kind === 'none') return notFoundAnswer();
   if (match.kind === 'wrongMethod') return methodNotAllowedAnswer(match.allowed);

@@ -93,7 +93,11 @@ export function missingHeader(name: string, help: string): Answer {
  * is one, and only then the `apikey` header (missing: reqparse's 400 with `keyHelp`), because
  * flask-restx validates the body before the handler reads its arguments.
  */
-export function keyedBody(req: Pick<RouteRequest, 'body' | 'header'>, spec: BodySpec | undefined, keyHelp: string): { body: Record<string, unknown>; key: string } | Answer {
+export function keyedBody(
+  req: Pick<RouteRequest, 'body' | 'header'>,
+  spec: BodySpec | undefined,
+  keyHelp: string,
+): { body: Record<string, unknown>; key: string } | Answer {
   const body = parseJsonBody(req.body);
   if (isAnswer(body)) return body;
   const invalid = spec && checkBody(body, spec);

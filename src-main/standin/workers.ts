@@ -89,10 +89,24 @@ export class WorkerRegistry {
 
   create(name: string, ownerId: number, config: WorkerConfig, bridge: ResolvedBridge, now: number): StandinWorker {
     const worker: StandinWorker = {
-      id: randomUUID(), name, ownerId, config, bridge, lastCheckIn: now,
-      maintenance: false, maintenanceMsg: OWNER_MAINTENANCE_MESSAGE, info: null, abortTimes: [],
-      uncompletedJobs: 0, requestsFulfilled: 0, kudosGenerated: 0, kudosUptime: null,
-      megapixelstepsGenerated: 0, speedSamples: [], uptime: 0, uptimeSinceReward: 0,
+      id: randomUUID(),
+      name,
+      ownerId,
+      config,
+      bridge,
+      lastCheckIn: now,
+      maintenance: false,
+      maintenanceMsg: OWNER_MAINTENANCE_MESSAGE,
+      info: null,
+      abortTimes: [],
+      uncompletedJobs: 0,
+      requestsFulfilled: 0,
+      kudosGenerated: 0,
+      kudosUptime: null,
+      megapixelstepsGenerated: 0,
+      speedSamples: [],
+      uptime: 0,
+      uptimeSinceReward: 0,
     };
     this.byId.set(worker.id, worker);
     const owner = this.users.byId(ownerId);
@@ -182,7 +196,8 @@ export class WorkerRegistry {
     if (!trusted) details.evaluating_kudos = num(d.evaluating_kudos) + amount - spendable;
     if (details.kudos_details) details.kudos_details.accumulated = num(details.kudos_details.accumulated) + amount;
     if (kind === 'generated' && details.records?.contribution && details.records.fulfillment) {
-      details.records.contribution.megapixelsteps = Math.round((num(details.records.contribution.megapixelsteps) + megapixelsteps) * 100) / 100;
+      details.records.contribution.megapixelsteps =
+        Math.round((num(details.records.contribution.megapixelsteps) + megapixelsteps) * 100) / 100;
       details.records.fulfillment.image = num(details.records.fulfillment.image) + 1;
     }
     owner.details = details;

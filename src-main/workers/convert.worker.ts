@@ -62,7 +62,11 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
     }
     post({ type: 'done' });
   } catch (error) {
-    post({ type: 'error', message: error instanceof Error ? error.message : String(error), code: error instanceof UserFacingError ? error.code : null });
+    post({
+      type: 'error',
+      message: error instanceof Error ? error.message : String(error),
+      code: error instanceof UserFacingError ? error.code : null,
+    });
   }
 }
 

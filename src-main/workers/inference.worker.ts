@@ -16,10 +16,16 @@ const running = new Map<string, CancelSignal>();
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function errorMessage(requestId: number, error: unknown): WorkerMessage {
-  if (error instanceof CancelledError || error instanceof SamplerAbortedError) return { type: 'error', requestId, code: 'cancelled', message: 'The job was cancelled.' };
+  if (error instanceof CancelledError || error instanceof SamplerAbortedError)
+    return { type: 'error', requestId, code: 'cancelled', message: 'The job was cancelled.' };
   if (error instanceof ModelFormatError) return { type: 'error', requestId, code: 'model-format', message: error.message };
   const code = (error as { code?: unknown }).code;
-  return { type: 'error', requestId, code: typeof code === 'string' ? code : 'inference-failed', message: error instanceof Error ? error.message : String(error) };
+  return {
+    type: 'error',
+    requestId,
+    code: typeof code === 'string' ? code : 'inference-failed',
+    message: error instanceof Error ? error.message : String(error),
+  };
 }
 
 // Jobs run one after another: a GPU gains nothing from two at once and memory would double.
@@ -57,8 +63,17 @@ port.on('message', (raw: unknown) => {
             const rgb = img.rgb.buffer.slice(img.rgb.byteOffset, img.rgb.byteOffset + img.rgb.byteLength) as ArrayBuffer;
             return { width: img.width, height: img.height, seed: img.seed, rgb };
           });
-          const stats = { wallMs: performance.now() - start, runMs: pipeline.clock.runMs - before.runMs, runs: pipeline.clock.runs - before.runs, stepMs: out.stepMs, warnings: out.warnings };
-          post({ type: 'result', requestId: message.requestId, images, stats }, images.map((i) => i.rgb));
+          const stats = {
+            wallMs: performance.now() - start,
+            runMs: pipeline.clock.runMs - before.runMs,
+            runs: pipeline.clock.runs - before.runs,
+            stepMs: out.stepMs,
+            warnings: out.warnings,
+          };
+          post(
+            { type: 'result', requestId: message.requestId, images, stats },
+            images.map((i) => i.rgb),
+          );
         } finally {
           running.delete(message.jobId);
         }

@@ -12,13 +12,25 @@ import { Rate } from './rating/Rate';
 import { RatingHistory } from './rating/RatingHistory';
 import { Settings } from './settings/Settings';
 
-const PAGES = { dashboard: 'Dashboard', history: 'History', rate: 'Rate', ratings: 'Ratings', kudos: 'Kudos', models: 'Models', generate: 'Generate', settings: 'Settings' } as const;
+const PAGES = {
+  dashboard: 'Dashboard',
+  history: 'History',
+  rate: 'Rate',
+  ratings: 'Ratings',
+  kudos: 'Kudos',
+  models: 'Models',
+  generate: 'Generate',
+  settings: 'Settings',
+} as const;
 type Page = keyof typeof PAGES;
 
 function Notices() {
   const bridge = useBridge();
   const notices = useCommand('app.notices', {});
-  useEvent('app.notice', useCallback((n: Notice) => notices.set([...(notices.data ?? []), n]), [notices.data, notices.set]));
+  useEvent(
+    'app.notice',
+    useCallback((n: Notice) => notices.set([...(notices.data ?? []), n]), [notices.data, notices.set]),
+  );
   if (!notices.data?.length) return null;
   return (
     <div className="notices">
@@ -58,8 +70,14 @@ function Shell() {
   const [page, setPage] = useState<Page>('dashboard');
   const state = useCommand('app.state', {});
   const settings = useCommand('settings.get', {});
-  useEvent('app.state', useCallback((s: AppState) => state.set(s), [state.set]));
-  useEvent('app.navigate', useCallback((n: { page: 'dashboard' | 'rate' | 'settings' }) => setPage(n.page), []));
+  useEvent(
+    'app.state',
+    useCallback((s: AppState) => state.set(s), [state.set]),
+  );
+  useEvent(
+    'app.navigate',
+    useCallback((n: { page: 'dashboard' | 'rate' | 'settings' }) => setPage(n.page), []),
+  );
   // First run: onboarding until it is finished or skipped.
   const onboarding = settings.data !== undefined && !settings.data.onboarded;
   return (
@@ -87,7 +105,23 @@ function Shell() {
                 setPage('dashboard');
               }}
             />
-          ) : page === 'dashboard' ? <Dashboard /> : page === 'history' ? <History /> : page === 'rate' ? <Rate /> : page === 'ratings' ? <RatingHistory /> : page === 'kudos' ? <Kudos /> : page === 'models' ? <Models /> : page === 'generate' ? <Generate /> : <Settings />}
+          ) : page === 'dashboard' ? (
+            <Dashboard />
+          ) : page === 'history' ? (
+            <History />
+          ) : page === 'rate' ? (
+            <Rate />
+          ) : page === 'ratings' ? (
+            <RatingHistory />
+          ) : page === 'kudos' ? (
+            <Kudos />
+          ) : page === 'models' ? (
+            <Models />
+          ) : page === 'generate' ? (
+            <Generate />
+          ) : (
+            <Settings />
+          )}
         </fieldset>
       </main>
     </div>

@@ -34,7 +34,11 @@ test.afterEach(async () => {
 /** A data folder set up for the stand-in, onboarding done (the page opens on the Dashboard). */
 function dataFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'hd-connection-'));
-  presetDataDir(dir, { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName: 'Connection Spec' }, STANDIN_KEYS.workerOwner);
+  presetDataDir(
+    dir,
+    { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName: 'Connection Spec' },
+    STANDIN_KEYS.workerOwner,
+  );
   const settings = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(dir, 'settings.json'), JSON.stringify({ ...settings, onboarded: true }));
   return dir;
@@ -42,8 +46,13 @@ function dataFolder(): string {
 
 /** `npm run headless`'s entry as its own process, with a command client for checks behind the page's back. */
 async function startApp(dataDir: string, port: number, token: string): Promise<AppProcess> {
-  const { child, url } = await spawnHeadless('src-main/headless/main.ts', ['--port', String(port), '--data-dir', dataDir], { ...process.env, HORDEDESK_TOKEN: token });
-  const exited = new Promise<void>((resolve) => child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()));
+  const { child, url } = await spawnHeadless('src-main/headless/main.ts', ['--port', String(port), '--data-dir', dataDir], {
+    ...process.env,
+    HORDEDESK_TOKEN: token,
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
   const actualPort = Number(new URL(url).port);
   const app: AppProcess = {
     url,
@@ -129,7 +138,9 @@ test('a wrong token, or an app restarted with a new one, shows a clear page inst
   const dataDir = dataFolder();
   const app = await startApp(dataDir, 0, TOKEN);
   await page.goto(app.url.replace(TOKEN, 'not-the-token-not-the-token-not-the-token'));
-  await expect(page.getByTestId('address-invalid')).toContainText('This address is not valid any more — open the address HordeDesk printed');
+  await expect(page.getByTestId('address-invalid')).toContainText(
+    'This address is not valid any more — open the address HordeDesk printed',
+  );
   await expect(page.getByText('Detecting hardware…')).toHaveCount(0);
 
   await page.goto(app.url);
@@ -150,10 +161,15 @@ test('the page works from http://localhost:PORT as well as from the printed 127.
   await expect(page.getByTestId('connection-banner')).toHaveCount(0);
 });
 
-test('a page opened through another host name gets the clear page, not a page that never loads', async ({ browser: shared, launchOptions }) => {
+test('a page opened through another host name gets the clear page, not a page that never loads', async ({
+  browser: shared,
+  launchOptions,
+}) => {
   const app = await startApp(dataFolder(), 0, TOKEN);
   // Chromium resolves this name to 127.0.0.1 itself, like a DNS name pointing at the machine.
-  const browser = await shared.browserType().launch({ ...launchOptions, args: [...(launchOptions.args ?? []), '--host-resolver-rules=MAP hordedesk.test 127.0.0.1'] });
+  const browser = await shared
+    .browserType()
+    .launch({ ...launchOptions, args: [...(launchOptions.args ?? []), '--host-resolver-rules=MAP hordedesk.test 127.0.0.1'] });
   try {
     const page = await browser.newPage();
     await page.goto(app.url.replace('127.0.0.1', 'hordedesk.test'));

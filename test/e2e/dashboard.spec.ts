@@ -10,7 +10,9 @@ test('the dashboard shows this machine, the horde stand-in and the kudos ledger'
   await expect(page.getByTestId('state-line')).toContainText('Working');
   // What the page shows must be what detection finds on this very machine (no GPU here: CPU).
   const profile = await detectCapabilityProfile();
-  await expect(page.getByTestId('gpu-name')).toHaveText(profile.primaryGpu ? new RegExp(`^${profile.primaryGpu.name.replace(/[()]/g, '.')}`) : 'No usable GPU (CPU only)');
+  await expect(page.getByTestId('gpu-name')).toHaveText(
+    profile.primaryGpu ? new RegExp(`^${profile.primaryGpu.name.replace(/[()]/g, '.')}`) : 'No usable GPU (CPU only)',
+  );
   await expect(page.getByTestId('providers').locator('li')).toHaveCount(profile.executionProviders.length);
   if (profile.executionProviders.length) await expect(page.getByTestId('providers').locator('li').last()).toContainText('CPU');
   await expect(page.getByTestId('max-pixels')).toContainText(profile.maxPixels.toLocaleString('en-US'));
@@ -24,11 +26,19 @@ test('the dashboard shows this machine, the horde stand-in and the kudos ledger'
 test('a horde outage is shown in plain words and recovers', async ({ page, demo }) => {
   await page.goto(demo.url);
   await expect(page.getByTestId('horde-status')).toContainText('Reachable');
-  const faults = await fetch(`${demo.standinUrl}/__standin/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ error5xx: { status: 503 } }) });
+  const faults = await fetch(`${demo.standinUrl}/__standin/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ error5xx: { status: 503 } }),
+  });
   expect(faults.ok).toBe(true);
   await page.getByRole('button', { name: 'Check again' }).click();
   await expect(page.getByTestId('horde-status')).toContainText('Not reachable');
-  await fetch(`${demo.standinUrl}/__standin/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reset: true }) });
+  await fetch(`${demo.standinUrl}/__standin/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ reset: true }),
+  });
   await page.getByRole('button', { name: 'Check again' }).click();
   await expect(page.getByTestId('horde-status')).toContainText('Reachable — OK');
 });

@@ -12,7 +12,8 @@ function electronBinary(): string | null {
 }
 
 const binary = electronBinary();
-const SKIP_REASON = 'SKIPPED: the Electron binary is absent (node_modules/electron/dist was never downloaded; this machine has no internet). Run `npm start` once online to fetch it. The Electron code is still type-checked by `npm test`.';
+const SKIP_REASON =
+  'SKIPPED: the Electron binary is absent (node_modules/electron/dist was never downloaded; this machine has no internet). Run `npm start` once online to fetch it. The Electron code is still type-checked by `npm test`.';
 if (binary === null) console.warn(`[electron.spec] ${SKIP_REASON}`);
 
 test.describe('Electron shell', () => {
@@ -24,7 +25,10 @@ test.describe('Electron shell', () => {
     await expect(window.getByTestId('hardware-card')).toBeVisible();
     // No Node in the page: the renderer only sees the preload's contract API.
     expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
-    expect(await window.evaluate(() => Object.keys((globalThis as unknown as { hordedesk: object }).hordedesk).sort())).toEqual(['invoke', 'onEvent']);
+    expect(await window.evaluate(() => Object.keys((globalThis as unknown as { hordedesk: object }).hordedesk).sort())).toEqual([
+      'invoke',
+      'onEvent',
+    ]);
     await window.close();
     expect(await app.evaluate(({ app: a }) => a.isReady())).toBe(true);
     await app.close();

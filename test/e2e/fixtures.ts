@@ -16,10 +16,14 @@ export interface DemoProcess {
 
 /** Starts `npm run demo`'s entry exactly as a user would, on a fresh data folder, and reads its URLs. */
 export async function startDemo(dataDir = mkdtempSync(join(tmpdir(), 'hordedesk-e2e-')), extraArgs: string[] = []): Promise<DemoProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/headless/demo.ts', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src-main/headless/demo.ts', '--port', '0', '--data-dir', dataDir, ...extraArgs],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env },
+    },
+  );
   let output = '';
   const urls = await new Promise<{ url: string; standinUrl: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo did not print its URL in time:\n${output}`)), 45_000);

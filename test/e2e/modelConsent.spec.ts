@@ -13,7 +13,9 @@ test('a model that cannot be verified installs only after "Install anyway"', asy
 
   await row.getByRole('button', { name: 'Install' }).click();
   const consent = row.getByTestId('unverified-consent');
-  await expect(consent).toContainText('This file cannot be verified. The model reference gives no sha256 for it, so a damaged or replaced download from example.invalid would go unnoticed.');
+  await expect(consent).toContainText(
+    'This file cannot be verified. The model reference gives no sha256 for it, so a damaged or replaced download from example.invalid would go unnoticed.',
+  );
   await consent.getByRole('button', { name: 'Cancel' }).click();
   await expect(consent).toHaveCount(0);
   await expect(row.getByTestId('install-progress')).toHaveCount(0);

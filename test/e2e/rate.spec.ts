@@ -10,7 +10,11 @@ import { expect, test, type DemoProcess } from './fixtures';
 const ARTIFACT_KEYS = ['q', 'w', 'e', 'r', 't', 'y'];
 
 async function setFaults(demo: DemoProcess, patch: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${demo.standinUrl}/__standin/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(patch) });
+  const res = await fetch(`${demo.standinUrl}/__standin/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
   expect(res.ok, `stand-in faults ${JSON.stringify(patch)}: HTTP ${res.status}`).toBe(true);
 }
 
@@ -24,7 +28,9 @@ async function openRateWithImages(page: Page, need: number): Promise<void> {
     await page.getByTestId('download-start').click();
     await expect(page.getByTestId('download-error')).toHaveCount(0);
   }
-  await expect.poll(async () => Number(await cached.textContent()), { timeout: 60_000, message: 'images saved for rating' }).toBeGreaterThanOrEqual(need);
+  await expect
+    .poll(async () => Number(await cached.textContent()), { timeout: 60_000, message: 'images saved for rating' })
+    .toBeGreaterThanOrEqual(need);
   await expect(page.getByTestId('rate-image')).toBeVisible();
   // Keys go to the page, not to the nav button the click left focused.
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
@@ -65,7 +71,6 @@ async function rateShown(page: Page, wanted: string, wantedFinish: string, count
   await expect(page.getByTestId('rate-image')).not.toHaveAttribute('data-image-id', id);
   return { id, score: digit === '0' ? 10 : Number(digit) };
 }
-
 
 test('twenty images rated with the keyboard alone, with an undo and a skip, then listed on Ratings', async ({ page, demo }) => {
   test.setTimeout(180_000);

@@ -1,6 +1,9 @@
 import { expect, test } from './fixtures';
 
-test('"only when idle": the worker waits while the user is active, works when away, stops taking jobs on return', async ({ page, demo }) => {
+test('"only when idle": the worker waits while the user is active, works when away, stops taking jobs on return', async ({
+  page,
+  demo,
+}) => {
   await page.goto(demo.url);
   const card = page.getByTestId('worker-card');
   await expect(card.getByTestId('worker-state')).toHaveText('Working');

@@ -57,15 +57,22 @@ test('schedule and settings file: each message once, on its field; a bad file ch
   await card.locator('input[name=scheduleMaxTemp]').fill('300');
   await page.getByRole('button', { name: 'Save schedule' }).click();
   await expect(page.getByTestId('error-schedule-idleMinutes')).toHaveText('Enter a whole number of minutes from 1 to 120.');
-  await expect(page.getByTestId('error-schedule-maxGpuTempC')).toHaveText('Enter a whole number of degrees from 50 to 100, or leave the field empty for no limit.');
+  await expect(page.getByTestId('error-schedule-maxGpuTempC')).toHaveText(
+    'Enter a whole number of degrees from 50 to 100, or leave the field empty for no limit.',
+  );
   await expect(page.getByTestId('schedule-message')).toHaveText('Not saved: check the fields marked in red.');
   await expect(card.getByText('Enter a whole number of minutes from 1 to 120.')).toHaveCount(1);
 
   const before = settingsFile(demo.dataDir);
   const bad = JSON.stringify({ schemaVersion: 1, nsfw: true, hordeUrl: 'http://evil.example/api', blacklist: ['ok', 'y'.repeat(101)] });
-  await page.getByTestId('settings-import').setInputFiles({ name: 'hordedesk-settings.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
+  await page
+    .getByTestId('settings-import')
+    .setInputFiles({ name: 'hordedesk-settings.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
   await expect(page.getByTestId('settings-file-message')).toHaveText('Nothing was imported:');
-  await expect(page.getByTestId('settings-file-problems').locator('li')).toHaveText([/^AI Horde URL: Use https:\/\/ for the AI Horde/, 'Blacklist word 2 is longer than 100 characters.']);
+  await expect(page.getByTestId('settings-file-problems').locator('li')).toHaveText([
+    /^AI Horde URL: Use https:\/\/ for the AI Horde/,
+    'Blacklist word 2 is longer than 100 characters.',
+  ]);
   expect(settingsFile(demo.dataDir)).toBe(before);
 });
 
@@ -76,7 +83,9 @@ test('onboarding: finishing without a worker name says so on the name field', as
     await expect(page.getByTestId('onboarding')).toBeVisible();
     await page.locator('input[name=onboardingWorkerName]').fill('Desk\u200bWorker');
     await page.getByTestId('onboarding-finish').click();
-    await expect(page.getByTestId('error-onboardingWorkerName')).toHaveText('A worker name cannot contain tabs, line breaks or invisible characters.');
+    await expect(page.getByTestId('error-onboardingWorkerName')).toHaveText(
+      'A worker name cannot contain tabs, line breaks or invisible characters.',
+    );
     await page.locator('input[name=onboardingWorkerName]').fill('');
     await page.getByTestId('onboarding-finish').click();
     await expect(page.getByTestId('error-onboardingWorkerName')).toHaveText('Enter a name of 5 to 100 characters.');

@@ -13,10 +13,24 @@ import { expect, test } from './fixtures';
 test('the worker card says why pops find no job', async ({ page }) => {
   const standin = await startStandin({ models: ['tiny-sd-test'] });
   const dataDir = mkdtempSync(join(tmpdir(), 'hordedesk-e2e-nojobs-'));
-  const settings = { hordeUrl: standin.hordeApiUrl, ratingsUrl: standin.ratingsApiUrl, workerName: 'Dashboard Test Worker', onboarded: true, maxPixels: 262144, schedule: { mode: 'always' } };
+  const settings = {
+    hordeUrl: standin.hordeApiUrl,
+    ratingsUrl: standin.ratingsApiUrl,
+    workerName: 'Dashboard Test Worker',
+    onboarded: true,
+    maxPixels: 262144,
+    schedule: { mode: 'always' },
+  };
   presetDataDir(dataDir, settings, STANDIN_KEYS.workerOwner);
   await writeTinyModel(join(dataDir, 'models'));
-  const request = (extra: Record<string, unknown>, size = 256) => ({ prompt: 'a fox', models: ['tiny-sd-test'], r2: false, nsfw: false, params: { width: size, height: size, steps: 4 }, ...extra });
+  const request = (extra: Record<string, unknown>, size = 256) => ({
+    prompt: 'a fox',
+    models: ['tiny-sd-test'],
+    r2: false,
+    nsfw: false,
+    params: { width: size, height: size, steps: 4 },
+    ...extra,
+  });
   for (let i = 0; i < 12; i += 1) standin.enqueue(request({ source_image: TINY_WEBP_BASE64, source_processing: 'img2img' }));
   for (let i = 0; i < 3; i += 1) standin.enqueue(request({}, 1024));
   const app = await startHeadless(dataDir);

@@ -24,6 +24,14 @@ export function cpuProfile(): CapabilityProfile {
 /** A headless app on a fresh temporary data folder. */
 export function testApp(overrides: Partial<AppOptions> = {}): HordeDeskApp & { dataDir: string } {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hordedesk-app-'));
-  const app = createApp({ shell: 'headless', dataDir, settingsFactory: headlessConfFactory, detectHardware: async () => cpuProfile(), startRater: false, startScheduler: false, ...overrides });
+  const app = createApp({
+    shell: 'headless',
+    dataDir,
+    settingsFactory: headlessConfFactory,
+    detectHardware: async () => cpuProfile(),
+    startRater: false,
+    startScheduler: false,
+    ...overrides,
+  });
   return Object.assign(app, { dataDir });
 }

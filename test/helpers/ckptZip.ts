@@ -2,8 +2,16 @@
 // so tests can wrap any pickle, hostile ones included, in a real archive.
 import { crc32 } from 'node:zlib';
 
-const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
+const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
 
 /** A STORED zip of `files` (name → bytes), in order, without ZIP64 (keep it under 4 GB). */
 export function storedZip(files: readonly (readonly [string, Uint8Array])[]): Buffer {
@@ -13,9 +21,40 @@ export function storedZip(files: readonly (readonly [string, Uint8Array])[]): Bu
   for (const [name, data] of files) {
     const nameBuf = Buffer.from(name);
     const crc = crc32(data);
-    const local = Buffer.concat([u32(0x04034b50), u16(20), u16(0), u16(0), u32(0), u32(crc), u32(data.length), u32(data.length), u16(nameBuf.length), u16(0), nameBuf]);
-    central.push(Buffer.concat([u32(0x02014b50), u16(20), u16(20), u16(0), u16(0), u32(0), u32(crc), u32(data.length), u32(data.length),
-      u16(nameBuf.length), u16(0), u16(0), u16(0), u16(0), u32(0), u32(at), nameBuf]));
+    const local = Buffer.concat([
+      u32(0x04034b50),
+      u16(20),
+      u16(0),
+      u16(0),
+      u32(0),
+      u32(crc),
+      u32(data.length),
+      u32(data.length),
+      u16(nameBuf.length),
+      u16(0),
+      nameBuf,
+    ]);
+    central.push(
+      Buffer.concat([
+        u32(0x02014b50),
+        u16(20),
+        u16(20),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(crc),
+        u32(data.length),
+        u32(data.length),
+        u16(nameBuf.length),
+        u16(0),
+        u16(0),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(at),
+        nameBuf,
+      ]),
+    );
     parts.push(local, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     at += local.length + data.length;
   }

@@ -41,13 +41,17 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.constantFrom(
 );
 
 /** Any JSON value, mostly small, sometimes nasty. */
-export const anyJson: fc.Arbitrary<unknown> = fc.oneof({ weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) }, { weight: 2, arbitrary: nastyValue });
+export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  { weight: 2, arbitrary: nastyValue },
+);
 
 /** Every path into a JSON value, the root included. */
 function pathsOf(value: unknown, prefix: Path = []): Path[] {
   const paths: Path[] = [prefix];
   if (Array.isArray(value)) value.forEach((v, i) => paths.push(...pathsOf(v, [...prefix, i])));
-  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) paths.push(...pathsOf(v, [...prefix, k]));
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) paths.push(...pathsOf(v, [...prefix, k]));
   return paths;
 }
 
@@ -63,7 +67,13 @@ function replaceAt(base: unknown, path: Path, value: unknown, remove: boolean): 
   }
   const copy = { ...(base as Record<string, unknown>) };
   if (remove && rest.length === 0) delete copy[String(head)];
-  else Object.defineProperty(copy, String(head), { value: replaceAt(copy[String(head)], rest, value, remove), enumerable: true, writable: true, configurable: true });
+  else
+    Object.defineProperty(copy, String(head), {
+      value: replaceAt(copy[String(head)], rest, value, remove),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return copy;
 }
 
@@ -73,7 +83,12 @@ function replaceAt(base: unknown, path: Path, value: unknown, remove: boolean): 
  */
 export function mutatedJson(base: unknown): fc.Arbitrary<unknown> {
   const paths = pathsOf(base);
-  const edit = fc.record({ path: fc.constantFrom(...paths), value: anyJson, how: fc.constantFrom('replace', 'delete', 'addKey'), key: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor')) });
+  const edit = fc.record({
+    path: fc.constantFrom(...paths),
+    value: anyJson,
+    how: fc.constantFrom('replace', 'delete', 'addKey'),
+    key: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor')),
+  });
   return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
     let current: unknown = structuredClone(base);
     for (const { path, value, how, key } of edits) {
@@ -89,6 +104,19 @@ export const brokenJsonText: fc.Arbitrary<string> = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
   fc.jsonValue().map((v) => JSON.stringify(v)),
-  fc.jsonValue().map((v) => JSON.stringify(v)).chain((text) => fc.nat({ max: Math.max(0, text.length - 1) }).map((cut) => text.slice(0, cut))),
-  fc.constantFrom('', ' ', 'null', '<html><body>502 Bad Gateway</body></html>', '{"message": ', '[' .repeat(5000) + ']'.repeat(5000), '{"a":'.repeat(3000) + '1' + '}'.repeat(3000), '\ufeff{}', '{"message": "\u0000"}'),
+  fc
+    .jsonValue()
+    .map((v) => JSON.stringify(v))
+    .chain((text) => fc.nat({ max: Math.max(0, text.length - 1) }).map((cut) => text.slice(0, cut))),
+  fc.constantFrom(
+    '',
+    ' ',
+    'null',
+    '<html><body>502 Bad Gateway</body></html>',
+    '{"message": ',
+    '['.repeat(5000) + ']'.repeat(5000),
+    '{"a":'.repeat(3000) + '1' + '}'.repeat(3000),
+    '\ufeff{}',
+    '{"message": "\u0000"}',
+  ),
 );

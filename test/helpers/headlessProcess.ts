@@ -10,7 +10,9 @@ export function presetDataDir(dir: string, settings: { hordeUrl: string; ratings
   writeFileSync(join(dir, 'secrets', 'apikey'), apiKey, { mode: 0o600 });
   chmodSync(join(dir, 'secrets', 'apikey'), 0o600);
   // The key is confirmed for these services, as if the user had set it with these URLs in place.
-  writeFileSync(join(dir, 'secrets', 'apikey-origins.json'), JSON.stringify({ horde: settings.hordeUrl, ratings: settings.ratingsUrl }), { mode: 0o600 });
+  writeFileSync(join(dir, 'secrets', 'apikey-origins.json'), JSON.stringify({ horde: settings.hordeUrl, ratings: settings.ratingsUrl }), {
+    mode: 0o600,
+  });
 }
 
 /** `npm run headless` as a separate process, and a WebSocket client of its contract. */
@@ -29,7 +31,11 @@ export interface HeadlessProcess {
  * Starts a headless entry with tsx and waits for the address it prints (its output so far is in
  * the error if it exits first).
  */
-export async function spawnHeadless(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+export async function spawnHeadless(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; url: string }> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -47,7 +53,13 @@ export async function spawnHeadless(entry: string, args: string[], env: NodeJS.P
 
 /** `entry` runs another headless entry (e.g. the demo's) with extra `args`. */
 export async function startHeadless(dataDir: string, opts: { entry?: string; args?: string[] } = {}): Promise<HeadlessProcess> {
-  const { child, url } = await spawnHeadless(opts.entry ?? 'src-main/headless/main.ts', ['--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])]);
+  const { child, url } = await spawnHeadless(opts.entry ?? 'src-main/headless/main.ts', [
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    ...(opts.args ?? []),
+  ]);
   const { host, hash } = new URL(url);
   const ws = new WebSocket(`ws://${host}/ws?token=${hash.replace('#token=', '')}`);
   await new Promise((resolve, reject) => {

@@ -56,7 +56,11 @@ export function shapeOf(value: unknown): unknown {
   }
   if (typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(record).sort().map((key) => [key, shapeOf(record[key])]));
+    return Object.fromEntries(
+      Object.keys(record)
+        .sort()
+        .map((key) => [key, shapeOf(record[key])]),
+    );
   }
   return typeof value;
 }

@@ -9,7 +9,10 @@ const live = new Set<Worker>();
  * result, or rejects with `{ name, message }` of what it threw. Arguments and result must be structured-cloneable.
  */
 export function callInWorker<T>(moduleUrl: URL, exportName: string, args: unknown[]): Promise<T> {
-  const worker = new Worker(new URL('./callExport.worker.ts', import.meta.url), { workerData: { url: moduleUrl.href, exportName, args }, execArgv: [...process.execArgv, '--import', 'tsx'] });
+  const worker = new Worker(new URL('./callExport.worker.ts', import.meta.url), {
+    workerData: { url: moduleUrl.href, exportName, args },
+    execArgv: [...process.execArgv, '--import', 'tsx'],
+  });
   live.add(worker);
   return new Promise<T>((resolve, reject) => {
     worker.once('message', (m: { ok: true; value: T } | { ok: false; name: string; message: string }) => {

@@ -23,7 +23,10 @@ export interface Bundle {
 export function readBundle(path: string): Bundle {
   const bytes = readFileSync(path);
   const n = bytes.readUInt32LE(0);
-  const header = JSON.parse(bytes.toString('utf8', 4, 4 + n)) as Record<string, { dtype: 'float32' | 'int32'; shape: number[]; offset: number; bytes: number }>;
+  const header = JSON.parse(bytes.toString('utf8', 4, 4 + n)) as Record<
+    string,
+    { dtype: 'float32' | 'int32'; shape: number[]; offset: number; bytes: number }
+  >;
   return {
     get(name) {
       const h = header[name];

@@ -4,10 +4,18 @@
 import { runHeadless } from '../../src-main/headless/lifecycle';
 
 const mode = process.argv[2];
-const print = (level: string) => (message: string, detail?: unknown) => console.log(`${level} ${message} ${detail instanceof Error ? detail.message : String(detail)}`);
+const print = (level: string) => (message: string, detail?: unknown) =>
+  console.log(`${level} ${message} ${detail instanceof Error ? detail.message : String(detail)}`);
 
 runHeadless('Guard test', async (guard) => {
-  guard.useLogger({ info: print('INFO'), warn: print('WARN'), error: print('ERROR'), child: () => { throw new Error('unused'); } });
+  guard.useLogger({
+    info: print('INFO'),
+    warn: print('WARN'),
+    error: print('ERROR'),
+    child: () => {
+      throw new Error('unused');
+    },
+  });
   if (mode === 'rejection') {
     void Promise.reject(new Error('a promise nobody awaited'));
     // Still alive a moment later: say so, then stop normally.

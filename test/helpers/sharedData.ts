@@ -25,11 +25,18 @@ export interface SharedData {
  * `who`. Missing: throws under CI=true (so the test file fails), else warns loudly and returns `skip: true` (use
  * it with `describe.skipIf`).
  */
-export function sharedData(relative: string, who: string, env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = console.warn): SharedData {
+export function sharedData(
+  relative: string,
+  who: string,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = console.warn,
+): SharedData {
   const path = join(sharedDataRoot(env), relative);
   if (existsSync(path)) return { path, skip: false };
   const what = `${who} needs ${path}, which is missing (shared test data lives in ../shared/data beside the repository, or in $HORDEDESK_SHARED_DATA).`;
   if (env.CI === 'true') throw new Error(`SHARED TEST DATA MISSING IN CI: ${what}`);
-  warn(`\n${'!'.repeat(100)}\n!! SKIPPED: ${what}\n!! These tests did NOT run. CI runs them; run them here by providing the folder.\n${'!'.repeat(100)}\n`);
+  warn(
+    `\n${'!'.repeat(100)}\n!! SKIPPED: ${what}\n!! These tests did NOT run. CI runs them; run them here by providing the folder.\n${'!'.repeat(100)}\n`,
+  );
   return { path, skip: true };
 }

@@ -51,7 +51,15 @@ export async function putUpload(url: string, bytes: Uint8Array): Promise<number>
 
 /** A HordeDesk-like pop body (every field explicit, as the app sends it). */
 export function hordeDeskPop(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const body = hordeDeskPopBody({ name: 'HordeDesk Test Worker', models: ['stable_diffusion'], bridgeAgent: 'HordeDesk:0.1.0:https://example.org/hordedesk', maxPixels: 1048576, nsfw: false, amount: 1, blacklist: [] });
+  const body = hordeDeskPopBody({
+    name: 'HordeDesk Test Worker',
+    models: ['stable_diffusion'],
+    bridgeAgent: 'HordeDesk:0.1.0:https://example.org/hordedesk',
+    maxPixels: 1048576,
+    nsfw: false,
+    amount: 1,
+    blacklist: [],
+  });
   return { ...body, ...overrides };
 }
 

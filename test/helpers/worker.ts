@@ -21,7 +21,10 @@ import { STANDIN_KEYS } from '../../src-main/standin/server';
  * A generator double for loop tests: real-sized RGB images with per-step progress, in a few ms,
  * so hundreds of horde jobs run quickly. Real inference is covered by the pipeline tests.
  */
-export function quickGenerator(models: string[], opts: { stepMs?: number } = {}): GeneratorPort & { cancelled: string[]; generated: number } {
+export function quickGenerator(
+  models: string[],
+  opts: { stepMs?: number } = {},
+): GeneratorPort & { cancelled: string[]; generated: number } {
   const cancelled = new Set<string>();
   const state = {
     cancelled: [] as string[],
@@ -60,13 +63,30 @@ export interface WorkerRig {
 }
 
 /** A HordeWorker against a horde at `hordeApiUrl`, with real WebP, uploads, SQLite ledger and log. */
-export function workerRig(hordeApiUrl: string, generator: GeneratorPort, overrides: Partial<WorkerDeps> & { name?: string; log?: Logger } = {}): WorkerRig {
+export function workerRig(
+  hordeApiUrl: string,
+  generator: GeneratorPort,
+  overrides: Partial<WorkerDeps> & { name?: string; log?: Logger } = {},
+): WorkerRig {
   const opened = openDatabase(join(mkdtempSync(join(tmpdir(), 'hd-worker-')), 'hordedesk.db'));
   const ledger = createSqliteKudosLedger(opened.db);
   const jobLog = createSqliteJobLog(opened.db);
-  const horde = createHordeClient({ baseUrl: () => hordeApiUrl, http: createNodeHttp(), clientAgent: clientAgent('0.1.0'), apiKey: () => STANDIN_KEYS.workerOwner });
+  const horde = createHordeClient({
+    baseUrl: () => hordeApiUrl,
+    http: createNodeHttp(),
+    clientAgent: clientAgent('0.1.0'),
+    apiKey: () => STANDIN_KEYS.workerOwner,
+  });
   const popBody = (models: string[]): PopRequest =>
-    hordeDeskPopBody({ name: overrides.name ?? 'HordeDesk Test Worker', models, bridgeAgent: clientAgent('0.1.0'), maxPixels: 262144, nsfw: false, amount: 4, blacklist: [] });
+    hordeDeskPopBody({
+      name: overrides.name ?? 'HordeDesk Test Worker',
+      models,
+      bridgeAgent: clientAgent('0.1.0'),
+      maxPixels: 262144,
+      nsfw: false,
+      amount: 4,
+      blacklist: [],
+    });
   const deps: WorkerDeps = {
     horde,
     generator,

@@ -14,7 +14,16 @@ import {
   type FloatStorageDtype,
   type SafetensorsTensor,
 } from '../../src-main/inference/convert';
-import { MANIFEST_FILE, float16BitsToFloat32, float32ToFloat16Bits, makeTinyConfig, seededRandomWeights, tensorDataToFloat32, writeSdModelFolder, type WeightSource } from '../../src-main/inference/graph';
+import {
+  MANIFEST_FILE,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  makeTinyConfig,
+  seededRandomWeights,
+  tensorDataToFloat32,
+  writeSdModelFolder,
+  type WeightSource,
+} from '../../src-main/inference/graph';
 import { TINY_VOCAB_SIZE, tinyTokenizerFiles } from '../../src-main/inference/tokenizer';
 
 const root = mkdtempSync(join(tmpdir(), 'hordedesk-convert-'));
@@ -22,7 +31,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const CONFIG = makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE });
 const SEED = 77;
-const IDS = new ort.Tensor('int32', Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 1 : i < 4 ? 100 + i : TINY_VOCAB_SIZE - 1)), [1, 77]);
+const IDS = new ort.Tensor(
+  'int32',
+  Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 1 : i < 4 ? 100 + i : TINY_VOCAB_SIZE - 1)),
+  [1, 77],
+);
 const LATENT = Float32Array.from({ length: 4 * 4 * 4 }, (_, i) => Math.sin(i * 0.7));
 
 /** The weights as a checkpoint of `dtype` stores them (rounded to F16/BF16). */
@@ -53,7 +66,8 @@ async function runFolder(dir: string): Promise<Float32Array[]> {
   const text = (await te.run({ input_ids: IDS })).last_hidden_state as ort.Tensor;
   const unet = await ort.InferenceSession.create(join(dir, 'unet', 'model.onnx'));
   const sample = new ort.Tensor('float32', LATENT, [1, 4, 4, 4]);
-  const eps = (await unet.run({ sample, timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]), encoder_hidden_states: text })).out_sample as ort.Tensor;
+  const eps = (await unet.run({ sample, timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]), encoder_hidden_states: text }))
+    .out_sample as ort.Tensor;
   const vae = await ort.InferenceSession.create(join(dir, 'vae_decoder', 'model.onnx'));
   const image = (await vae.run({ latent_sample: sample })).sample as ort.Tensor;
   expect(image.dims).toEqual([1, 3, 32, 32]);
@@ -84,7 +98,10 @@ describe('convertCheckpoint', () => {
     const out = join(root, `out-${dtype}`);
     const progress: number[] = [];
     const manifest = await convertCheckpoint(checkpoint(`tiny-${dtype}`, dtype), out, {
-      dtype: 'fp32', config: CONFIG, tokenizer: tinyTokenizerFiles(), onProgress: (done, total) => progress.push(done / total),
+      dtype: 'fp32',
+      config: CONFIG,
+      tokenizer: tinyTokenizerFiles(),
+      onProgress: (done, total) => progress.push(done / total),
     });
     expect(manifest.converterVersion).toBe(CONVERTER_VERSION);
     expect(manifest.components.map((c) => c.component)).toEqual(['text_encoder', 'unet', 'vae_decoder']);
@@ -105,7 +122,8 @@ describe('convertCheckpoint', () => {
 
   test('missing and mis-shaped tensors are all listed before anything is written', async () => {
     const path = checkpoint('broken', 'F32', (ts) =>
-      ts.filter((t) => t.name !== 'model.diffusion_model.out.2.bias')
+      ts
+        .filter((t) => t.name !== 'model.diffusion_model.out.2.bias')
         .map((t) => (t.name === 'first_stage_model.decoder.conv_in.bias' ? { ...t, shape: [31], data: new Float32Array(31) } : t)),
     );
     const out = join(root, 'out-broken');
@@ -125,8 +143,15 @@ describe('convertCheckpoint', () => {
     const corrupt = join(root, 'corrupt.safetensors');
     copyFileSync(good, corrupt);
     truncateSync(corrupt, 20);
-    const inpaint = checkpoint('inpaint', 'F32', (ts) => ts.map((t) => (t.name === 'model.diffusion_model.input_blocks.0.0.weight' ? { ...t, shape: [32, 9, 3, 3], data: new Float32Array(32 * 9 * 9) } : t)));
-    const sdxl = checkpoint('sdxl', 'F32', (ts) => [...ts, { name: 'conditioner.embedders.0.transformer.x', dtype: 'F32', shape: [1], data: new Float32Array(1) }]);
+    const inpaint = checkpoint('inpaint', 'F32', (ts) =>
+      ts.map((t) =>
+        t.name === 'model.diffusion_model.input_blocks.0.0.weight' ? { ...t, shape: [32, 9, 3, 3], data: new Float32Array(32 * 9 * 9) } : t,
+      ),
+    );
+    const sdxl = checkpoint('sdxl', 'F32', (ts) => [
+      ...ts,
+      { name: 'conditioner.embedders.0.transformer.x', dtype: 'F32', shape: [1], data: new Float32Array(1) },
+    ]);
     const cases: [string, RegExp][] = [
       [truncated, /tensor "first_stage_model\.decoder\.conv_out\.(weight|bias)".*beyond the end of the file/],
       [corrupt, /header length \d+ exceeds the file size 20/],

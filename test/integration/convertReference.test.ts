@@ -47,7 +47,11 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
       log: silentLogger(),
     });
     const sha256 = createHash('sha256').update(checkpoint).digest('hex');
-    await installer.install({ name: 'LDM Reference', sizeBytes: checkpoint.length, downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }] });
+    await installer.install({
+      name: 'LDM Reference',
+      sizeBytes: checkpoint.length,
+      downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
+    });
     expect(progress.at(-1)).toMatchObject({ phase: 'done' });
     modelDir = join(root, 'models', 'LDM Reference');
   }, 120_000);
@@ -71,7 +75,11 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
 
   test.each(['t999', 't500', 't1', 't0', 'tmix', 'tfrac'])('UNet ε at timesteps %s', async (timestepCase) => {
     const unet = sessions.find((s) => s.inputNames.includes('encoder_hidden_states')) ?? (await open('unet'));
-    const out = await unet.run({ sample: feed('unet.x'), timestep: feed(`unet.${timestepCase}.t`), encoder_hidden_states: feed('unet.ctx77') });
+    const out = await unet.run({
+      sample: feed('unet.x'),
+      timestep: feed(`unet.${timestepCase}.t`),
+      encoder_hidden_states: feed('unet.ctx77'),
+    });
     expect(maxAbsDiff(out.out_sample as ort.Tensor, ref.get(`unet.${timestepCase}.eps`))).toBeLessThan(TOLERANCE);
   });
 

@@ -22,7 +22,11 @@ import {
 const root = mkdtempSync(join(tmpdir(), 'hordedesk-graph-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const IDS = new ort.Tensor('int32', Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 3 ? 320 + i : 49407)), [1, 77]);
+const IDS = new ort.Tensor(
+  'int32',
+  Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 3 ? 320 + i : 49407)),
+  [1, 77],
+);
 const LATENT = Float32Array.from({ length: 4 * 6 * 6 }, (_, i) => Math.cos(i * 0.9));
 
 async function runFolder(dir: string): Promise<Float32Array[]> {
@@ -30,7 +34,13 @@ async function runFolder(dir: string): Promise<Float32Array[]> {
   const te = await ort.InferenceSession.create(join(dir, 'text_encoder', 'model.onnx'));
   const text = (await te.run({ input_ids: IDS })).last_hidden_state as ort.Tensor;
   const unet = await ort.InferenceSession.create(join(dir, 'unet', 'model.onnx'));
-  const eps = (await unet.run({ sample: new ort.Tensor('float32', LATENT, [1, 4, 6, 6]), timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]), encoder_hidden_states: text })).out_sample as ort.Tensor;
+  const eps = (
+    await unet.run({
+      sample: new ort.Tensor('float32', LATENT, [1, 4, 6, 6]),
+      timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]),
+      encoder_hidden_states: text,
+    })
+  ).out_sample as ort.Tensor;
   const vae = await ort.InferenceSession.create(join(dir, 'vae_decoder', 'model.onnx'));
   const image = (await vae.run({ latent_sample: new ort.Tensor('float32', LATENT, [1, 4, 6, 6]) })).sample as ort.Tensor;
   expect(image.dims).toEqual([1, 3, 48, 48]);
@@ -44,7 +54,14 @@ describe('externalSink', () => {
     const path = join(root, 'sink.pb');
     const sink = externalSink(path, 'sink.pb');
     const sizes = [3, 100, 1, 64, 65];
-    const specs = sizes.map((n, k) => sink.add(`t${k}`, DataType.UINT8, [n], Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 0xff)));
+    const specs = sizes.map((n, k) =>
+      sink.add(
+        `t${k}`,
+        DataType.UINT8,
+        [n],
+        Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 0xff),
+      ),
+    );
     sink.close();
     const file = readFileSync(path);
     specs.forEach((s, k) => {
@@ -52,7 +69,9 @@ describe('externalSink', () => {
       expect(ext?.location).toBe('sink.pb');
       expect((ext?.offset ?? 1) % 64).toBe(0);
       expect(ext?.length).toBe(sizes[k]);
-      expect(Array.from(file.subarray(ext?.offset, (ext?.offset ?? 0) + (ext?.length ?? 0)))).toEqual(Array.from({ length: sizes[k] as number }, (_, i) => (i * 7 + k) & 0xff));
+      expect(Array.from(file.subarray(ext?.offset, (ext?.offset ?? 0) + (ext?.length ?? 0)))).toEqual(
+        Array.from({ length: sizes[k] as number }, (_, i) => (i * 7 + k) & 0xff),
+      );
     });
     expect(sink.storedBytes).toBe(sizes.reduce((a, b) => a + b, 0));
   });
@@ -73,7 +92,12 @@ describe('writeSdModelFolder', () => {
       },
     };
     const manifest = writeSdModelFolder(external, { config: TINY_CONFIG, weights: spy, dtype: 'fp16', externalThresholdBytes: 0 });
-    writeSdModelFolder(inline, { config: TINY_CONFIG, weights: seededRandomWeights(5), dtype: 'fp16', externalThresholdBytes: Number.POSITIVE_INFINITY });
+    writeSdModelFolder(inline, {
+      config: TINY_CONFIG,
+      weights: seededRandomWeights(5),
+      dtype: 'fp16',
+      externalThresholdBytes: Number.POSITIVE_INFINITY,
+    });
 
     expect(sizes.at(-1)).toBeGreaterThan(sizes[0] as number);
     for (const c of ['text_encoder', 'unet', 'vae_decoder']) {
@@ -88,7 +112,13 @@ describe('writeSdModelFolder', () => {
 
     const onDisk = JSON.parse(readFileSync(join(external, MANIFEST_FILE), 'utf8')) as SdModelManifest;
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(manifest)));
-    expect(onDisk).toMatchObject({ format: 'hordedesk-sd-onnx', family: 'sd1', dtype: 'fp16', opset: 17, io: { inputIds: 'int32', timestep: 'float32' } });
+    expect(onDisk).toMatchObject({
+      format: 'hordedesk-sd-onnx',
+      family: 'sd1',
+      dtype: 'fp16',
+      opset: 17,
+      io: { inputIds: 'int32', timestep: 'float32' },
+    });
     expect(onDisk.config).toEqual(JSON.parse(JSON.stringify(TINY_CONFIG)));
     expect(typeof onDisk.builderVersion).toBe('string');
     expect(onDisk.components.map((c) => [c.model, c.externalData])).toEqual([
@@ -106,10 +136,19 @@ describe('writeSdModelFolder', () => {
 
   test('opset 21 with the VAE encoder; the default threshold keeps tiny weights inline', async () => {
     const dir = join(root, 'opset21');
-    const manifest = writeSdModelFolder(dir, { config: TINY_CONFIG, weights: seededRandomWeights(9), opset: 21, components: ['vae_encoder', 'vae_decoder'] });
+    const manifest = writeSdModelFolder(dir, {
+      config: TINY_CONFIG,
+      weights: seededRandomWeights(9),
+      opset: 21,
+      components: ['vae_encoder', 'vae_decoder'],
+    });
     expect(manifest.components.map((c) => c.externalData)).toEqual([null, null]);
     const enc = await ort.InferenceSession.create(join(dir, 'vae_encoder', 'model.onnx'));
-    const image = new ort.Tensor('float32', Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 17)), [1, 3, 32, 32]);
+    const image = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 17)),
+      [1, 3, 32, 32],
+    );
     const out = await enc.run({ sample: image });
     expect((out.latent_sample as ort.Tensor).dims).toEqual([1, 4, 4, 4]);
     expect((out.latent_parameters as ort.Tensor).dims).toEqual([1, 8, 4, 4]);

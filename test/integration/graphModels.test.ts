@@ -22,7 +22,8 @@ async function run(session: ort.InferenceSession, feeds: Feeds, output: string):
   return { data: tensorDataToFloat32(t.data, t.type), dims: t.dims };
 }
 const f32 = (data: Float32Array, dims: number[]): ort.Tensor => new ort.Tensor('float32', data, dims);
-const wave = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61 + seed) + 0.3 * Math.cos(i * 1.7));
+const wave = (n: number, seed: number): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61 + seed) + 0.3 * Math.cos(i * 1.7));
 const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
 function std(a: Float32Array): number {
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
@@ -54,7 +55,15 @@ beforeAll(async () => {
   const ids = new ort.Tensor('int32', IDS, [2, 77]);
   const text = await run(te, { input_ids: ids }, 'last_hidden_state');
   const pooled = await run(te, { input_ids: ids }, 'pooler_output');
-  const eps = await run(unet, { sample: f32(LATENT, [2, 4, 8, 8]), timestep: f32(Float32Array.from([999, 999]), [2]), encoder_hidden_states: f32(text.data, [2, 77, 32]) }, 'out_sample');
+  const eps = await run(
+    unet,
+    {
+      sample: f32(LATENT, [2, 4, 8, 8]),
+      timestep: f32(Float32Array.from([999, 999]), [2]),
+      encoder_hidden_states: f32(text.data, [2, 77, 32]),
+    },
+    'out_sample',
+  );
   const image = await run(vae, { latent_sample: f32(LATENT, [2, 4, 8, 8]) }, 'sample');
   base = { text: text.data, pooled: pooled.data, eps: eps.data, image: image.data };
 });
@@ -101,7 +110,10 @@ describe('tiny components (fp32, opset 17)', () => {
 
   test('a 20-step Euler loop with CFG stays finite and decodes to a varied image', async () => {
     const [, unet, vae] = sessions as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
-    const sigmas = Array.from({ length: 20 }, (_, i) => (14.6146 ** (1 / 7) + (i / 19) * (0.0292 ** (1 / 7) - 14.6146 ** (1 / 7))) ** 7).concat(0);
+    const sigmas = Array.from(
+      { length: 20 },
+      (_, i) => (14.6146 ** (1 / 7) + (i / 19) * (0.0292 ** (1 / 7) - 14.6146 ** (1 / 7))) ** 7,
+    ).concat(0);
     let x = wave(4 * 8 * 8, 2).map((v) => v * 14.6146);
     const context = f32(base.text, [2, 77, 32]);
     for (let i = 0; i < 20; i++) {
@@ -110,13 +122,33 @@ describe('tiny components (fp32, opset 17)', () => {
       const t = Math.round((999 * i) / 19);
       const batch = new Float32Array(2 * x.length);
       batch.set(x.map((v) => v * cIn));
-      batch.set(x.map((v) => v * cIn), x.length);
-      const eps = (await run(unet, { sample: f32(batch, [2, 4, 8, 8]), timestep: f32(Float32Array.from([999 - t, 999 - t]), [2]), encoder_hidden_states: context }, 'out_sample')).data;
+      batch.set(
+        x.map((v) => v * cIn),
+        x.length,
+      );
+      const eps = (
+        await run(
+          unet,
+          { sample: f32(batch, [2, 4, 8, 8]), timestep: f32(Float32Array.from([999 - t, 999 - t]), [2]), encoder_hidden_states: context },
+          'out_sample',
+        )
+      ).data;
       const guided = x.map((_, j) => (eps[x.length + j] as number) + 7 * ((eps[j] as number) - (eps[x.length + j] as number)));
       x = x.map((v, j) => v + (guided[j] as number) * ((sigmas[i + 1] as number) - s));
     }
     expectFiniteVaried(x);
-    const image = (await run(vae, { latent_sample: f32(x.map((v) => v / 0.18215), [1, 4, 8, 8]) }, 'sample')).data;
+    const image = (
+      await run(
+        vae,
+        {
+          latent_sample: f32(
+            x.map((v) => v / 0.18215),
+            [1, 4, 8, 8],
+          ),
+        },
+        'sample',
+      )
+    ).data;
     expectFiniteVaried(image);
   });
 });
@@ -133,7 +165,15 @@ describe.each([
     const text = await run(te, { input_ids: new ort.Tensor('int32', IDS, [2, 77]) }, 'last_hidden_state');
     expect(maxDiff(text.data, base.text)).toBeLessThan(tol);
     // Feed the fp32 reference text states so the UNet comparison isolates the UNet.
-    const eps = await run(unet, { sample: f32(LATENT, [2, 4, 8, 8]), timestep: f32(Float32Array.from([999, 999]), [2]), encoder_hidden_states: f32(base.text, [2, 77, 32]) }, 'out_sample');
+    const eps = await run(
+      unet,
+      {
+        sample: f32(LATENT, [2, 4, 8, 8]),
+        timestep: f32(Float32Array.from([999, 999]), [2]),
+        encoder_hidden_states: f32(base.text, [2, 77, 32]),
+      },
+      'out_sample',
+    );
     expect(maxDiff(eps.data, base.eps)).toBeLessThan(tol);
     const image = await run(vae, { latent_sample: f32(LATENT, [2, 4, 8, 8]) }, 'sample');
     expect(maxDiff(image.data, base.image)).toBeLessThan(tol);
@@ -146,14 +186,26 @@ describe('other published I/O styles', () => {
     const te = await load('text_encoder', { io: { inputIds: 'int64', float: 'float16' }, hiddenStates: false });
     expect(te.inputMetadata[0]).toMatchObject({ type: 'int64' });
     expect(te.outputNames).toEqual(['last_hidden_state', 'pooler_output']);
-    const out = (await te.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(IDS, (v) => BigInt(v)), [2, 77]) })).last_hidden_state as ort.Tensor;
+    const out = (
+      await te.run({
+        input_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(IDS, (v) => BigInt(v)),
+          [2, 77],
+        ),
+      })
+    ).last_hidden_state as ort.Tensor;
     expect(out.type).toBe('float16');
     expect(maxDiff(tensorDataToFloat32(out.data, out.type), base.text)).toBeLessThan(0.01);
     await te.release();
   });
 
   test('scalar, [1] and int64 timesteps broadcast over the batch', async () => {
-    const feeds = (timestep: ort.Tensor): Feeds => ({ sample: f32(LATENT, [2, 4, 8, 8]), timestep, encoder_hidden_states: f32(base.text, [2, 77, 32]) });
+    const feeds = (timestep: ort.Tensor): Feeds => ({
+      sample: f32(LATENT, [2, 4, 8, 8]),
+      timestep,
+      encoder_hidden_states: f32(base.text, [2, 77, 32]),
+    });
     const scalar = await load('unet', { io: { timestepRank: 0 } });
     expect(scalar.inputMetadata[1]).toMatchObject({ name: 'timestep', shape: [] });
     expect(maxDiff((await run(scalar, feeds(f32(Float32Array.from([999]), [])), 'out_sample')).data, base.eps)).toBeLessThan(1e-5);

@@ -1,7 +1,15 @@
 // Single-block graphs built with the DSL, run in onnxruntime, checked against hand-written JS forwards.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { DataType, GraphBuilder, attr, modelToBytes, seededRandomWeights, tensorDataToFloat32, type Opset } from '../../src-main/inference/graph';
+import {
+  DataType,
+  GraphBuilder,
+  attr,
+  modelToBytes,
+  seededRandomWeights,
+  tensorDataToFloat32,
+  type Opset,
+} from '../../src-main/inference/graph';
 import { attentionModule, downsample, resnetBlock, spatialTransformer, upsample } from '../../src-main/inference/graph/blocks';
 import { attention, causalMask, groupNorm, silu, timestepEmbedding } from '../../src-main/inference/graph/ops';
 
@@ -9,7 +17,16 @@ const W = seededRandomWeights(42);
 type Arr = Float32Array;
 
 // ---- reference maths (float64 accumulation) ----
-function conv(x: Arr, shape: readonly number[], wt: Arr, b: Arr, o: number, k: number, stride: number, pads: number[]): { y: Arr; shape: number[] } {
+function conv(
+  x: Arr,
+  shape: readonly number[],
+  wt: Arr,
+  b: Arr,
+  o: number,
+  k: number,
+  stride: number,
+  pads: number[],
+): { y: Arr; shape: number[] } {
   const [n, c, h, w] = shape as [number, number, number, number];
   const [pt, pl, pb, pr] = pads as [number, number, number, number];
   const oh = Math.floor((h + pt + pb - k) / stride) + 1;
@@ -95,17 +112,30 @@ function mha(q: Arr, k: Arr, v: Arr, b: number, sq: number, sk: number, c: numbe
         const m = Math.max(...scores);
         const p = scores.map((s) => Math.exp(s - m));
         const z = p.reduce((a, x) => a + x, 0);
-        for (let e = 0; e < d; e++) y[(bi * sq + i) * c + hi * d + e] = p.reduce((a, pj, j) => a + (pj / z) * (v[(bi * sk + j) * c + hi * d + e] as number), 0);
+        for (let e = 0; e < d; e++)
+          y[(bi * sq + i) * c + hi * d + e] = p.reduce((a, pj, j) => a + (pj / z) * (v[(bi * sk + j) * c + hi * d + e] as number), 0);
       }
   return y;
 }
 const add = (a: Arr, b: Arr): Arr => a.map((v, i) => v + (b[i] as number));
-const toTokens = (x: Arr, n: number, c: number, hw: number): Arr => Float32Array.from({ length: x.length }, (_, i) => x[Math.floor(i / (hw * c)) * c * hw + (i % c) * hw + (Math.floor(i / c) % hw)] as number);
-const fromTokens = (t: Arr, n: number, c: number, hw: number): Arr => Float32Array.from({ length: t.length }, (_, i) => t[Math.floor(i / (c * hw)) * hw * c + (i % hw) * c + (Math.floor(i / hw) % c)] as number);
+const toTokens = (x: Arr, n: number, c: number, hw: number): Arr =>
+  Float32Array.from(
+    { length: x.length },
+    (_, i) => x[Math.floor(i / (hw * c)) * c * hw + (i % c) * hw + (Math.floor(i / c) % hw)] as number,
+  );
+const fromTokens = (t: Arr, n: number, c: number, hw: number): Arr =>
+  Float32Array.from(
+    { length: t.length },
+    (_, i) => t[Math.floor(i / (c * hw)) * hw * c + (i % hw) * c + (Math.floor(i / hw) % c)] as number,
+  );
 const input = (n: number, seed: number): Arr => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 
 // ---- harness ----
-async function runBlock(opset: Opset, inputs: Record<string, { shape: number[]; data: Arr }>, body: (g: GraphBuilder, v: Record<string, string>) => string): Promise<Arr> {
+async function runBlock(
+  opset: Opset,
+  inputs: Record<string, { shape: number[]; data: Arr }>,
+  body: (g: GraphBuilder, v: Record<string, string>) => string,
+): Promise<Arr> {
   const g = new GraphBuilder({ opset, dtype: 'fp32', weights: W });
   const values: Record<string, string> = {};
   for (const [name, t] of Object.entries(inputs)) values[name] = g.input(name, DataType.FLOAT, t.shape);
@@ -139,11 +169,29 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
       resnetBlock(g, v.x as string, 'res', 8, 16, { groups: 4, eps: 1e-5 }, { act: silu(g, v.temb as string), dim: 12 }),
     );
     const p = (n: string, s: number[]): Arr => W.get(`res.${n}`, s);
-    let h = conv(siluRef(groupNormRef(x, shape, 4, 1e-5, p('norm1.weight', [8]), p('norm1.bias', [8]))), shape, p('conv1.weight', [16, 8, 3, 3]), p('conv1.bias', [16]), 16, 3, 1, [1, 1, 1, 1]).y;
+    let h = conv(
+      siluRef(groupNormRef(x, shape, 4, 1e-5, p('norm1.weight', [8]), p('norm1.bias', [8]))),
+      shape,
+      p('conv1.weight', [16, 8, 3, 3]),
+      p('conv1.bias', [16]),
+      16,
+      3,
+      1,
+      [1, 1, 1, 1],
+    ).y;
     const t = linearRef(siluRef(temb), 2, 12, p('time_emb_proj.weight', [16, 12]), p('time_emb_proj.bias', [16]), 16);
     h = h.map((v, i) => v + (t[Math.floor(i / 256) * 16 + (Math.floor(i / 16) % 16)] as number));
     const s2 = [2, 16, 4, 4];
-    h = conv(siluRef(groupNormRef(h, s2, 4, 1e-5, p('norm2.weight', [16]), p('norm2.bias', [16]))), s2, p('conv2.weight', [16, 16, 3, 3]), p('conv2.bias', [16]), 16, 3, 1, [1, 1, 1, 1]).y;
+    h = conv(
+      siluRef(groupNormRef(h, s2, 4, 1e-5, p('norm2.weight', [16]), p('norm2.bias', [16]))),
+      s2,
+      p('conv2.weight', [16, 16, 3, 3]),
+      p('conv2.bias', [16]),
+      16,
+      3,
+      1,
+      [1, 1, 1, 1],
+    ).y;
     const sc = conv(x, shape, p('conv_shortcut.weight', [16, 8, 1, 1]), p('conv_shortcut.bias', [16]), 16, 1, 1, [0, 0, 0, 0]).y;
     expectClose(y, add(sc, h), 1e-3);
   });
@@ -151,7 +199,9 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
   test('multi-head cross-attention', async () => {
     const x = input(2 * 6 * 8, 4);
     const ctx = input(2 * 5 * 12, 5);
-    const y = await runBlock(opset, { x: { shape: [2, 6, 8], data: x }, ctx: { shape: [2, 5, 12], data: ctx } }, (g, v) => attentionModule(g, v.x as string, v.ctx as string, 'attn', 8, 12, 2, false));
+    const y = await runBlock(opset, { x: { shape: [2, 6, 8], data: x }, ctx: { shape: [2, 5, 12], data: ctx } }, (g, v) =>
+      attentionModule(g, v.x as string, v.ctx as string, 'attn', 8, 12, 2, false),
+    );
     const q = linearRef(x, 12, 8, W.get('attn.to_q.weight', [8, 8]), null, 8);
     const k = linearRef(ctx, 10, 12, W.get('attn.to_k.weight', [8, 12]), null, 8);
     const v = linearRef(ctx, 10, 12, W.get('attn.to_v.weight', [8, 12]), null, 8);
@@ -173,7 +223,13 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
     const x = input(48, 7);
     const ctx = input(4 * 12, 8);
     const y = await runBlock(opset, { x: { shape, data: x }, ctx: { shape: [1, 4, 12], data: ctx } }, (g, v) =>
-      spatialTransformer(g, v.x as string, v.ctx as string, 'st', 8, { heads: 2, contextDim: 12, groups: 4, groupNormEps: 1e-6, layerNormEps: 1e-5 }),
+      spatialTransformer(g, v.x as string, v.ctx as string, 'st', 8, {
+        heads: 2,
+        contextDim: 12,
+        groups: 4,
+        groupNormEps: 1e-6,
+        layerNormEps: 1e-5,
+      }),
     );
     const p = (n: string, s: number[]): Arr => W.get(`st.${n}`, s);
     const b = (n: string, s: number[]): Arr => W.get(`st.transformer_blocks.0.${n}`, s);
@@ -204,11 +260,22 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
     const shape = [1, 4, 3, 3];
     const x = input(36, 9);
     const up = await runBlock(opset, { x: { shape, data: x } }, (g, v) => upsample(g, v.x as string, 'up', 4));
-    const big = Float32Array.from({ length: 144 }, (_, i) => x[Math.floor(i / 36) * 9 + Math.floor((i % 36) / 12) * 3 + Math.floor((i % 6) / 2)] as number);
-    expectClose(up, conv(big, [1, 4, 6, 6], W.get('up.conv.weight', [4, 4, 3, 3]), W.get('up.conv.bias', [4]), 4, 3, 1, [1, 1, 1, 1]).y, 1e-4);
+    const big = Float32Array.from(
+      { length: 144 },
+      (_, i) => x[Math.floor(i / 36) * 9 + Math.floor((i % 36) / 12) * 3 + Math.floor((i % 6) / 2)] as number,
+    );
+    expectClose(
+      up,
+      conv(big, [1, 4, 6, 6], W.get('up.conv.weight', [4, 4, 3, 3]), W.get('up.conv.bias', [4]), 4, 3, 1, [1, 1, 1, 1]).y,
+      1e-4,
+    );
     const x2 = input(64, 10);
     const down = await runBlock(opset, { x: { shape: [1, 4, 4, 4], data: x2 } }, (g, v) => downsample(g, v.x as string, 'dn', 4, true));
-    expectClose(down, conv(x2, [1, 4, 4, 4], W.get('dn.conv.weight', [4, 4, 3, 3]), W.get('dn.conv.bias', [4]), 4, 3, 2, [0, 0, 1, 1]).y, 1e-4);
+    expectClose(
+      down,
+      conv(x2, [1, 4, 4, 4], W.get('dn.conv.weight', [4, 4, 3, 3]), W.get('dn.conv.bias', [4]), 4, 3, 2, [0, 0, 1, 1]).y,
+      1e-4,
+    );
   });
 });
 

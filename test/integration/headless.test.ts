@@ -127,7 +127,9 @@ describe('headless entry', () => {
     for (const path of ['/', '/assets/app.js', '/nothing-here.js']) {
       const answer = await raw(path);
       expect(answer.status, path).toBe(path === '/nothing-here.js' ? 404 : 200);
-      expect(answer.headers['content-security-policy'], path).toContain(`connect-src 'self' ws://127.0.0.1:${server.port} ws://localhost:${server.port}`);
+      expect(answer.headers['content-security-policy'], path).toContain(
+        `connect-src 'self' ws://127.0.0.1:${server.port} ws://localhost:${server.port}`,
+      );
       expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
       expect(answer.headers['referrer-policy'], path).toBe('no-referrer');
       expect(answer.headers['cache-control'], path).toBe('no-store');
@@ -188,7 +190,13 @@ describe('headless entry', () => {
 
   test('never serves an absolute path, plain or encoded', async () => {
     const secret = join(base, 'secret.txt');
-    for (const path of [`/${secret}`, `/${encodeURIComponent(secret)}`, `//${secret.slice(1)}`, `http://127.0.0.1:${server.port}${secret}`, `/${secret.replaceAll('/', '\\')}`]) {
+    for (const path of [
+      `/${secret}`,
+      `/${encodeURIComponent(secret)}`,
+      `//${secret.slice(1)}`,
+      `http://127.0.0.1:${server.port}${secret}`,
+      `/${secret.replaceAll('/', '\\')}`,
+    ]) {
       const answer = await raw(path);
       expect([400, 403, 404], path).toContain(answer.status);
       expect(answer.body, path).not.toContain(SECRET);
@@ -205,7 +213,11 @@ describe('headless entry', () => {
     }
     expect((await raw(`http://127.0.0.1:${server.port}/`)).status).toBe(400);
     expect(await rawTcp('GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
-    expect(await rawTcp('GET http://[/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect(
+      await rawTcp(
+        'GET http://[/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      ),
+    ).toMatch(/^HTTP\/1\.1 404/);
     expect((await raw('/')).status).toBe(200);
     const ws = await connect(`?token=${token}`);
     expect(await call(ws, 1, 'app.info', {})).toMatchObject({ ok: true });
@@ -238,7 +250,7 @@ describe('headless entry', () => {
     expect(await statusLine(forwarded)).toBe('HTTP/1.1 101 Switching Protocols');
   });
 
-  test('is reachable at 127.0.0.1 only, not at the machine\'s other addresses', async () => {
+  test("is reachable at 127.0.0.1 only, not at the machine's other addresses", async () => {
     const reachable = (host: string): Promise<boolean> =>
       new Promise((resolve) => {
         const socket = connectTcp({ host, port: server.port });
@@ -280,7 +292,10 @@ describe('headless entry', () => {
     expect(await call(ws, 4, 'settings.update', { workerName: 'Desk Dreamer 01' })).toMatchObject({ ok: true });
     expect(await event).toMatchObject({ workerName: 'Desk Dreamer 01' });
     expect(logLines.join('\n')).toContain('[headless] dropped a malformed WebSocket message');
-    expect(await call(ws, 5, 'app.state', {})).toMatchObject({ ok: true, value: { worker: 'idle', line: 'Worker "Desk Dreamer 01" is idle' } });
+    expect(await call(ws, 5, 'app.state', {})).toMatchObject({
+      ok: true,
+      value: { worker: 'idle', line: 'Worker "Desk Dreamer 01" is idle' },
+    });
     ws.close();
   });
 });

@@ -67,7 +67,9 @@ test('without a built user interface it says what to run instead of serving noth
   const { app } = appWithLog();
   const empty = mkdtempSync(join(tmpdir(), 'hordedesk-headless-'));
   cleanup.push(() => rmSync(empty, { recursive: true, force: true }));
-  await expect(startHeadlessServer(app, { rendererDir: empty })).rejects.toThrow(`The user interface is not built (no ${empty}/index.html). Run \`npm run build\` first.`);
+  await expect(startHeadlessServer(app, { rendererDir: empty })).rejects.toThrow(
+    `The user interface is not built (no ${empty}/index.html). Run \`npm run build\` first.`,
+  );
 });
 
 test('a port already in use is an error at start', async () => {

@@ -26,7 +26,13 @@ afterEach(async () => {
 });
 
 function client(overrides: Partial<HordeClientOptions> = {}) {
-  return createHordeClient({ baseUrl: () => standin.hordeApiUrl, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => apiKey, ...overrides });
+  return createHordeClient({
+    baseUrl: () => standin.hordeApiUrl,
+    http: createNodeHttp(),
+    clientAgent: AGENT,
+    apiKey: () => apiKey,
+    ...overrides,
+  });
 }
 
 /** The key must not surface anywhere a log line or UI could pick it up: message, props, cause. */

@@ -23,7 +23,15 @@ const exchange = recordedExchange('hordeClientWorker.test.ts (recorded horde ans
   'r2/14_worker.json',
 ]);
 
-const POP_BODY: PopRequest = hordeDeskPopBody({ name: 'Desk Dreamer 01', models: ['stable_diffusion'], bridgeAgent: AGENT, maxPixels: 1048576, nsfw: false, amount: 2, blacklist: [] });
+const POP_BODY: PopRequest = hordeDeskPopBody({
+  name: 'Desk Dreamer 01',
+  models: ['stable_diffusion'],
+  bridgeAgent: AGENT,
+  maxPixels: 1048576,
+  nsfw: false,
+  amount: 2,
+  blacklist: [],
+});
 
 interface Seen {
   method: string;
@@ -105,7 +113,12 @@ describe('pop', () => {
     const error = await failure(horde().pop(POP_BODY));
     expect(isMaintenanceError(error)).toBe(true);
     expect(isRetryable(error)).toBe(false);
-    expect(error).toMatchObject({ status: 403, rc: 'WorkerMaintenance', hordeMessage: 'Gone fishing until Monday', code: 'horde.maintenance' });
+    expect(error).toMatchObject({
+      status: 403,
+      rc: 'WorkerMaintenance',
+      hordeMessage: 'Gone fishing until Monday',
+      code: 'horde.maintenance',
+    });
     expect((error as Error).message).toContain('Gone fishing until Monday');
   });
 
@@ -138,7 +151,13 @@ describe('submit', () => {
     expect(await horde().submit(body)).toEqual({ reward: 6.24 });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/v2/generate/submit' });
     expect(seen[0]?.headers).toMatchObject({ apikey: KEY, 'client-agent': AGENT });
-    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ id: 'fe43cbd3-0656-4538-8415-fa3e82b0e5e6', generation: 'R2', seed: 1051973111, state: 'ok', gen_metadata: [] });
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({
+      id: 'fe43cbd3-0656-4538-8415-fa3e82b0e5e6',
+      generation: 'R2',
+      seed: 1051973111,
+      state: 'ok',
+      gen_metadata: [],
+    });
   });
 
   test.each<[number, Record<string, string>, 'drop' | 'stop' | 'retry']>([
@@ -188,7 +207,11 @@ describe('workers', () => {
     reply(200, { maintenance: false });
     const answer = await horde().modifyWorker('74cb545a-c6fe-4feb-904e-c9e22adcca07', { maintenance: false });
     expect(answer).toEqual({ maintenance: false });
-    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/api/v2/workers/74cb545a-c6fe-4feb-904e-c9e22adcca07', body: '{"maintenance":false}' });
+    expect(seen[0]).toMatchObject({
+      method: 'PUT',
+      url: '/api/v2/workers/74cb545a-c6fe-4feb-904e-c9e22adcca07',
+      body: '{"maintenance":false}',
+    });
     expect(seen[0]?.headers).toMatchObject({ apikey: KEY, 'client-agent': AGENT, 'content-type': 'application/json' });
   });
 });

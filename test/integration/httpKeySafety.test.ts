@@ -33,20 +33,28 @@ async function redirectPair(status: number): Promise<{ first: RecordingServer; s
 }
 
 describe('the API key never follows a redirect', () => {
-  test.each([301, 302, 307, 308])('horde client, HTTP %i: an error naming where it points; the other origin never hears from us', async (status) => {
-    const { first, second } = await redirectPair(status);
-    const horde = createHordeClient({ baseUrl: () => `${first.url}/api`, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => KEY });
-    const error = await failure(horde.findUser());
-    expect(error).toBeInstanceOf(HordeProtocolError);
-    expect((error as Error).message).toContain(`redirects to ${second.url}/api/v2/find_user`);
-    expect((error as Error).message).toMatch(/does not follow redirects.*new address in Settings/);
-    expect(first.requests.map((r) => r.apikey)).toEqual([KEY]);
-    expect(second.requests).toEqual([]);
-  });
+  test.each([301, 302, 307, 308])(
+    'horde client, HTTP %i: an error naming where it points; the other origin never hears from us',
+    async (status) => {
+      const { first, second } = await redirectPair(status);
+      const horde = createHordeClient({ baseUrl: () => `${first.url}/api`, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => KEY });
+      const error = await failure(horde.findUser());
+      expect(error).toBeInstanceOf(HordeProtocolError);
+      expect((error as Error).message).toContain(`redirects to ${second.url}/api/v2/find_user`);
+      expect((error as Error).message).toMatch(/does not follow redirects.*new address in Settings/);
+      expect(first.requests.map((r) => r.apikey)).toEqual([KEY]);
+      expect(second.requests).toEqual([]);
+    },
+  );
 
   test('ratings client: a redirected rating is not resent with the key', async () => {
     const { first, second } = await redirectPair(307);
-    const ratings = createRatingsClient({ baseUrl: () => `${first.url}/api/v1`, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => KEY });
+    const ratings = createRatingsClient({
+      baseUrl: () => `${first.url}/api/v1`,
+      http: createNodeHttp(),
+      clientAgent: AGENT,
+      apiKey: () => KEY,
+    });
     const error = await failure(ratings.submit('image-1', { rating: 7, artifacts: null }));
     expect(error).toBeInstanceOf(RatingsProtocolError);
     expect((error as Error).message).toContain(`redirects to ${second.url}`);
@@ -85,9 +93,19 @@ describe('the key goes only over https, or plain http on this machine', () => {
   test('the same URL without a key set still works (nothing secret goes out), and loopback http takes the key', async () => {
     const local = await server((_req, res) => json(res, 200, { message: 'OK' }));
     const fake = { request: async () => ({ status: 200, headers: {}, body: '{"username":"a#1","id":1,"kudos":0,"kudos_details":{}}' }) };
-    const remote = createHordeClient({ baseUrl: () => 'http://horde.example.net/api', http: fake, clientAgent: AGENT, apiKey: () => undefined });
+    const remote = createHordeClient({
+      baseUrl: () => 'http://horde.example.net/api',
+      http: fake,
+      clientAgent: AGENT,
+      apiKey: () => undefined,
+    });
     expect((await remote.findUser()).username).toBe('a#1');
-    const loopback = createHordeClient({ baseUrl: () => `${local.url}/api`, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => KEY });
+    const loopback = createHordeClient({
+      baseUrl: () => `${local.url}/api`,
+      http: createNodeHttp(),
+      clientAgent: AGENT,
+      apiKey: () => KEY,
+    });
     await loopback.findUser().catch(() => undefined);
     expect(local.requests.map((r) => r.apikey)).toEqual([KEY]);
   });
@@ -126,7 +144,9 @@ describe('every JSON body read has a byte limit', () => {
     const error = await failure(http.request({ method: 'GET', url: declared.url, headers: {}, timeoutMs: 5000, maxBytes: 1024 }));
     expect(error).toBeInstanceOf(HttpBodyTooLargeError);
     expect((error as Error).message).toBe('The answer is larger than the 1 KiB HordeDesk reads from it.');
-    expect((await http.request({ method: 'GET', url: declared.url, headers: {}, timeoutMs: 5000, maxBytes: 4096 })).body).toHaveLength(4096);
+    expect((await http.request({ method: 'GET', url: declared.url, headers: {}, timeoutMs: 5000, maxBytes: 4096 })).body).toHaveLength(
+      4096,
+    );
     const big = await server(bigJson(9 * 1024 * 1024));
     const answer = await http.request({ method: 'GET', url: big.url, headers: {}, timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024 });
     expect(answer.body.length).toBeGreaterThan(9 * 1024 * 1024);

@@ -54,7 +54,10 @@ describe('log redaction, per sink', () => {
   test('the console echo never shows the key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hordedesk-logs-'));
     const echoed: string[] = [];
-    logEveryShape(createFileLogger(dir, 'app', createRedactor([KEY]), (line) => echoed.push(line)), KEY);
+    logEveryShape(
+      createFileLogger(dir, 'app', createRedactor([KEY]), (line) => echoed.push(line)),
+      KEY,
+    );
     expect(echoed.length).toBeGreaterThanOrEqual(LINES_WITH_KEY);
     expect(echoed.join('\n')).not.toContain(KEY);
   });

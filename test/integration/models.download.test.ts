@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { DiskSpaceError } from '../../src-main/node/models/diskSpace';
-import { ChecksumError, DownloadError, downloadFile, partialPathOf, type DownloadProgress } from '../../src-main/node/models/modelDownloads';
+import {
+  ChecksumError,
+  DownloadError,
+  downloadFile,
+  partialPathOf,
+  type DownloadProgress,
+} from '../../src-main/node/models/modelDownloads';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 
 const body = randomBytes(300 * 1024);
@@ -50,7 +56,11 @@ describe('downloadFile', () => {
     const dest = join(dir, 'model.ckpt');
     const result = await downloadFile({ url, dest, sha256: sha, backoffMs: noWait });
     expect(result.sha256).toBe(sha);
-    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(sha);
+    expect(
+      createHash('sha256')
+        .update(await readFile(dest))
+        .digest('hex'),
+    ).toBe(sha);
     const [first, second] = server?.requests ?? [];
     expect(first).toMatchObject({ range: null, status: 200 });
     expect(second?.status).toBe(206);
@@ -124,7 +134,9 @@ describe('downloadFile', () => {
   test('a full disk fails before any byte', async () => {
     const url = await serve();
     const statfs = async (): Promise<{ bavail: number; bsize: number }> => ({ bavail: 1000, bsize: 1_000_000 }); // 1 GB
-    const error = await downloadFile({ url, dest: join(dir, 'new', 'm'), sha256: sha, expectedBytes: 2_500_000_000, statfs }).catch((e: unknown) => e);
+    const error = await downloadFile({ url, dest: join(dir, 'new', 'm'), sha256: sha, expectedBytes: 2_500_000_000, statfs }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DiskSpaceError);
     expect((error as Error).message).toBe('Not enough disk space: needs 2.5 GB, 1.0 GB free.');
     expect(server?.requests).toEqual([]);
@@ -147,7 +159,9 @@ describe('downloadFile', () => {
 
   test('an already aborted signal does nothing', async () => {
     const url = await serve();
-    await expect(downloadFile({ url, dest: join(dir, 'm'), sha256: sha, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(downloadFile({ url, dest: join(dir, 'm'), sha256: sha, signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(server?.requests).toEqual([]);
   });
 });

@@ -4,7 +4,13 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { DownloadError, downloadFile, parseContentRange, partialPathOf, type DownloadProgress } from '../../src-main/node/models/modelDownloads';
+import {
+  DownloadError,
+  downloadFile,
+  parseContentRange,
+  partialPathOf,
+  type DownloadProgress,
+} from '../../src-main/node/models/modelDownloads';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { failure } from '../helpers/failure';
 
@@ -73,7 +79,6 @@ function tickingClock(): () => number {
   return () => (t += 1000) - 1000;
 }
 
-
 /** Lets pending I/O callbacks and promise jobs run (setImmediate is left real under the fake timers below). */
 async function settle(rounds = 50): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
@@ -82,7 +87,9 @@ async function settle(rounds = 50): Promise<void> {
 describe('sizes and progress', () => {
   test('progress gives the speed of this attempt and the time left from Content-Length', async () => {
     const progress: DownloadProgress[] = [];
-    const fetch = scripted(new Response(stream([new Uint8Array(0), ...pieces(body, 100, 100, 100)]), { headers: { 'Content-Length': '300' } }));
+    const fetch = scripted(
+      new Response(stream([new Uint8Array(0), ...pieces(body, 100, 100, 100)]), { headers: { 'Content-Length': '300' } }),
+    );
     await downloadFile({ url: URL_, dest, sha256: sha, fetch, now: tickingClock(), onProgress: (p) => progress.push(p) });
     expect(progress).toEqual([
       { bytes: 0, total: 300, bytesPerSecond: 0, etaSeconds: null },
@@ -105,7 +112,9 @@ describe('sizes and progress', () => {
   test('a resume reports the whole file as total and the speed of the new bytes only', async () => {
     await writeFile(partialPathOf(dest), body.subarray(0, 100));
     const progress: DownloadProgress[] = [];
-    const fetch = scripted(new Response(stream(pieces(body.subarray(100), 100, 100)), { status: 206, headers: { 'Content-Range': 'bytes 100-299/300' } }));
+    const fetch = scripted(
+      new Response(stream(pieces(body.subarray(100), 100, 100)), { status: 206, headers: { 'Content-Range': 'bytes 100-299/300' } }),
+    );
     const result = await downloadFile({ url: URL_, dest, sha256: sha, fetch, now: tickingClock(), onProgress: (p) => progress.push(p) });
     expect(fetch.ranges).toEqual(['bytes=100-']);
     expect(result).toMatchObject({ bytes: 300, resumed: true });
@@ -119,14 +128,22 @@ describe('sizes and progress', () => {
     const sized = scripted(new Response(stream(pieces(body, 200, 100)), { headers: { 'Content-Length': '300' } }));
     await expect(downloadFile({ url: URL_, dest, sha256: sha, maxBytes: 300, fetch: sized })).resolves.toMatchObject({ bytes: 300 });
     const unsized = scripted(new Response(stream(pieces(body, 200, 100))));
-    await expect(downloadFile({ url: URL_, dest: `${dest}.2`, sha256: sha, maxBytes: 300, fetch: unsized })).resolves.toMatchObject({ bytes: 300 });
+    await expect(downloadFile({ url: URL_, dest: `${dest}.2`, sha256: sha, maxBytes: 300, fetch: unsized })).resolves.toMatchObject({
+      bytes: 300,
+    });
   });
 
   test('one byte over the limit is refused even when it arrives in the last chunk', async () => {
     const longer = Buffer.concat([body, Buffer.from([7])]);
     const fetch = scripted(new Response(stream(pieces(longer, 200, 101))));
-    const error = await failure(downloadFile({ url: URL_, dest, sha256: createHash('sha256').update(longer).digest('hex'), maxBytes: 300, fetch }));
-    expect(error).toMatchObject({ name: 'DownloadError', retryable: false, message: `The file at ${URL_} is larger than the 0 MiB HordeDesk accepts for it, so it was not kept.` });
+    const error = await failure(
+      downloadFile({ url: URL_, dest, sha256: createHash('sha256').update(longer).digest('hex'), maxBytes: 300, fetch }),
+    );
+    expect(error).toMatchObject({
+      name: 'DownloadError',
+      retryable: false,
+      message: `The file at ${URL_} is larger than the 0 MiB HordeDesk accepts for it, so it was not kept.`,
+    });
     expect(existsSync(dest)).toBe(false);
     expect(existsSync(partialPathOf(dest))).toBe(false);
   });
@@ -141,7 +158,11 @@ describe('sizes and progress', () => {
     });
     const fetch = scripted(new Response(endless, { headers: { 'Content-Length': String(2 * 1024 ** 3) } }));
     const error = await failure(downloadFile({ url: URL_, dest, sha256: sha, maxBytes: 1024 ** 3, fetch }));
-    expect(error).toMatchObject({ name: 'DownloadError', retryable: false, message: `The file at ${URL_} is larger than the 1 GiB HordeDesk accepts for it, so it was not kept.` });
+    expect(error).toMatchObject({
+      name: 'DownloadError',
+      retryable: false,
+      message: `The file at ${URL_} is larger than the 1 GiB HordeDesk accepts for it, so it was not kept.`,
+    });
     expect(reads).toBeLessThanOrEqual(1); // at most what the stream queued on its own
     expect(existsSync(partialPathOf(dest))).toBe(false);
   });
@@ -149,7 +170,11 @@ describe('sizes and progress', () => {
   test('a body that ends short of its size keeps the partial for a resume', async () => {
     const sized = scripted(new Response(stream(pieces(body, 100, 100)), { headers: { 'Content-Length': '300' } }));
     const short = await failure(downloadFile({ url: URL_, dest, sha256: sha, retries: 0, fetch: sized }));
-    expect(short).toMatchObject({ name: 'DownloadError', retryable: true, message: 'The server closed the connection after 200 of 300 bytes.' });
+    expect(short).toMatchObject({
+      name: 'DownloadError',
+      retryable: true,
+      message: 'The server closed the connection after 200 of 300 bytes.',
+    });
     expect((await stat(partialPathOf(dest))).size).toBe(200);
     expect(existsSync(dest)).toBe(false);
 
@@ -166,7 +191,13 @@ describe('sizes and progress', () => {
     server = await startModelFileServer({ '/big.ckpt': big });
     await writeFile(partialPathOf(dest), big.subarray(0, 300_000));
     const statfs = async (): Promise<{ bavail: number; bsize: number }> => ({ bavail: 1000, bsize: 1000 }); // 1 MB free
-    const result = await downloadFile({ url: `${server.url}/big.ckpt`, dest, sha256: createHash('sha256').update(big).digest('hex'), expectedBytes: big.length, statfs });
+    const result = await downloadFile({
+      url: `${server.url}/big.ckpt`,
+      dest,
+      sha256: createHash('sha256').update(big).digest('hex'),
+      expectedBytes: big.length,
+      statfs,
+    });
     expect(result).toMatchObject({ bytes: big.length, resumed: true });
   });
 });
@@ -174,7 +205,10 @@ describe('sizes and progress', () => {
 describe('answers that do not fit the request', () => {
   test('a 206 for another range than asked throws the partial away and starts over', async () => {
     await writeFile(partialPathOf(dest), body.subarray(0, 100));
-    const fetch = scripted(new Response(stream([body]), { status: 206, headers: { 'Content-Range': 'bytes 0-299/300' } }), new Response(stream([body])));
+    const fetch = scripted(
+      new Response(stream([body]), { status: 206, headers: { 'Content-Range': 'bytes 0-299/300' } }),
+      new Response(stream([body])),
+    );
     const result = await downloadFile({ url: URL_, dest, sha256: sha, fetch, backoffMs: noWait });
     expect(fetch.ranges).toEqual(['bytes=100-', null]);
     expect(result).toMatchObject({ bytes: 300, resumed: true });
@@ -185,7 +219,11 @@ describe('answers that do not fit the request', () => {
     await writeFile(partialPathOf(dest), body.subarray(0, 100));
     const fetch = scripted(new Response(stream([body.subarray(100)]), { status: 206 }));
     const error = await failure(downloadFile({ url: URL_, dest, sha256: sha, fetch, retries: 0 }));
-    expect(error).toMatchObject({ name: 'DownloadError', retryable: true, message: 'The server answered a different range than asked; starting over.' });
+    expect(error).toMatchObject({
+      name: 'DownloadError',
+      retryable: true,
+      message: 'The server answered a different range than asked; starting over.',
+    });
     expect(existsSync(partialPathOf(dest))).toBe(false);
   });
 
@@ -194,7 +232,11 @@ describe('answers that do not fit the request', () => {
     const url = `${server.url}/model.safetensors`;
     await writeFile(partialPathOf(dest), randomBytes(400));
     const error = await failure(downloadFile({ url, dest, sha256: sha, retries: 0 }));
-    expect(error).toMatchObject({ name: 'DownloadError', retryable: true, message: 'The server rejected the resume range; starting over.' });
+    expect(error).toMatchObject({
+      name: 'DownloadError',
+      retryable: true,
+      message: 'The server rejected the resume range; starting over.',
+    });
     expect(existsSync(partialPathOf(dest))).toBe(false);
     await expect(downloadFile({ url, dest, sha256: sha })).resolves.toMatchObject({ bytes: 300, resumed: false });
     expect(server.requests.map((r) => [r.range, r.status])).toEqual([
@@ -245,7 +287,12 @@ describe('failures worth a retry', () => {
     const dropped = new TypeError('terminated');
     const fetch = scripted(new Response(stream(pieces(body, 100, 100), dropped)));
     const error = await failure(downloadFile({ url: URL_, dest, sha256: sha, fetch, retries: 0 }));
-    expect(error).toMatchObject({ name: 'DownloadError', retryable: true, message: 'The connection dropped after 200 bytes: terminated', cause: dropped });
+    expect(error).toMatchObject({
+      name: 'DownloadError',
+      retryable: true,
+      message: 'The connection dropped after 200 bytes: terminated',
+      cause: dropped,
+    });
     expect((await stat(partialPathOf(dest))).size).toBe(200);
   });
 

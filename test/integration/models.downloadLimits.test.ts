@@ -5,7 +5,14 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { DownloadError, downloadFile, downloadLimitFor, MAX_DOWNLOAD_BYTES, partialPathOf, UnverifiedDownloadError } from '../../src-main/node/models/modelDownloads';
+import {
+  DownloadError,
+  downloadFile,
+  downloadLimitFor,
+  MAX_DOWNLOAD_BYTES,
+  partialPathOf,
+  UnverifiedDownloadError,
+} from '../../src-main/node/models/modelDownloads';
 import { startRecordingServer, type RecordingServer } from '../helpers/recordingServer';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 
@@ -59,7 +66,9 @@ describe('a file that cannot be verified', () => {
     const dest = join(dir, 'model.safetensors');
     const error = await downloadFile({ url, dest, sha256: null }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnverifiedDownloadError);
-    expect(String(error)).toBe(`UnverifiedDownloadError: ${url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`);
+    expect(String(error)).toBe(
+      `UnverifiedDownloadError: ${url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`,
+    );
     expect(files?.requests).toEqual([]);
     expect(existsSync(dest)).toBe(false);
   });
@@ -73,7 +82,9 @@ describe('a file that cannot be verified', () => {
     }
     const long = `${'not a digest '.repeat(10)}`;
     const error = await downloadFile({ url, dest: join(dir, 'm'), sha256: long }).catch((e: unknown) => e);
-    expect(String(error)).toBe(`UnverifiedDownloadError: ${url} cannot be verified: "${long.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`);
+    expect(String(error)).toBe(
+      `UnverifiedDownloadError: ${url} cannot be verified: "${long.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`,
+    );
     expect(files?.requests).toEqual([]);
   });
 
@@ -91,7 +102,13 @@ describe('every download has a size limit', () => {
     const big = randomBytes(3 * MiB);
     const url = await serveUnsized(big);
     const dest = join(dir, 'model.safetensors');
-    const error = await downloadFile({ url, dest, sha256: createHash('sha256').update(big).digest('hex'), maxBytes: MiB, retries: 0 }).catch((e: unknown) => e);
+    const error = await downloadFile({
+      url,
+      dest,
+      sha256: createHash('sha256').update(big).digest('hex'),
+      maxBytes: MiB,
+      retries: 0,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DownloadError);
     expect((error as DownloadError).retryable).toBe(false);
     expect((error as Error).message).toBe(`The file at ${url} is larger than the 1 MiB HordeDesk accepts for it, so it was not kept.`);
@@ -102,8 +119,16 @@ describe('every download has a size limit', () => {
   test('the limit follows the reference size: a file much larger than announced is refused', async () => {
     const big = randomBytes(3 * MiB);
     const url = await serveUnsized(big);
-    const error = await downloadFile({ url, dest: join(dir, 'm'), sha256: createHash('sha256').update(big).digest('hex'), expectedBytes: MiB, retries: 0 }).catch((e: unknown) => e);
-    expect((error as Error).message).toBe(`The file at ${url} is larger than the 2.25 MiB HordeDesk accepts for it (the model reference says 1 MiB), so it was not kept.`);
+    const error = await downloadFile({
+      url,
+      dest: join(dir, 'm'),
+      sha256: createHash('sha256').update(big).digest('hex'),
+      expectedBytes: MiB,
+      retries: 0,
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `The file at ${url} is larger than the 2.25 MiB HordeDesk accepts for it (the model reference says 1 MiB), so it was not kept.`,
+    );
   });
 
   test('a Content-Length over the limit is refused before the body is written', async () => {

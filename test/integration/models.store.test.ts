@@ -37,13 +37,22 @@ describe('model store', () => {
     const ready = store.dirFor('AlbedoBase XL (SDXL)');
     await fakeOnnx(ready);
     await writeFile(join(ready, MANIFEST_FILE), JSON.stringify({ builder: 'kept' }));
-    await store.writeManifest(ready, { name: 'AlbedoBase XL (SDXL)', source: 'https://x/y.ckpt', sha256: 'f'.repeat(64), converterVersion: '1', provider: 'cuda' });
+    await store.writeManifest(ready, {
+      name: 'AlbedoBase XL (SDXL)',
+      source: 'https://x/y.ckpt',
+      sha256: 'f'.repeat(64),
+      converterVersion: '1',
+      provider: 'cuda',
+    });
     const half = store.dirFor('Deliberate');
     await mkdir(half, { recursive: true });
     await writeFile(join(half, 'weights.bin'), Buffer.alloc(10));
 
     const listed = await store.listInstalled();
-    expect(listed.map((m) => [m.name, m.ready])).toEqual([['AlbedoBase XL (SDXL)', true], ['Deliberate', false]]);
+    expect(listed.map((m) => [m.name, m.ready])).toEqual([
+      ['AlbedoBase XL (SDXL)', true],
+      ['Deliberate', false],
+    ]);
     const manifest = JSON.parse(await readFile(join(ready, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;
     expect(manifest).toMatchObject({ builder: 'kept', provider: 'cuda', converterVersion: '1' });
     expect(listed[0]?.bytes).toBeGreaterThan(300);
@@ -63,7 +72,9 @@ describe('model store', () => {
     await store.deleteModel('..');
     await store.deleteModel('../precious');
     expect(await readFile(join(root, 'precious'), 'utf8')).toBe('x');
-    await expect(store.writeManifest(root, { source: 's', sha256: null, converterVersion: '1', provider: 'cpu' })).rejects.toThrow(/not inside/);
+    await expect(store.writeManifest(root, { source: 's', sha256: null, converterVersion: '1', provider: 'cpu' })).rejects.toThrow(
+      /not inside/,
+    );
     expect(() => assertInside(join(root, 'models'), join(root, 'models'))).toThrow(/not inside/);
     expect(() => assertInside(join(root, 'models'), join(root, 'models', 'a'))).not.toThrow();
   });

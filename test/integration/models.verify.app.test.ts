@@ -28,7 +28,10 @@ function reference(fileUrl: string): Buffer {
   const record = {
     name: 'Unhashed',
     baseline: 'stable diffusion 1',
-    config: { files: [{ path: 'unhashed.safetensors' }], download: [{ file_name: 'unhashed.safetensors', file_path: '', file_url: fileUrl }] },
+    config: {
+      files: [{ path: 'unhashed.safetensors' }],
+      download: [{ file_name: 'unhashed.safetensors', file_path: '', file_url: fileUrl }],
+    },
     size_on_disk_bytes: 4096,
   };
   return Buffer.from(JSON.stringify({ Unhashed: record }));
@@ -43,7 +46,9 @@ test('an entry without a sha256 is refused unless the user chose Install anyway'
   app.events.subscribe((name, payload) => name === 'models.progress' && progress.push(payload as EventPayload<'models.progress'>));
 
   const catalog = await app.handlers['models.catalog']({ refresh: true });
-  expect(catalog.entries.find((e) => e.name === 'Unhashed')?.unverified).toMatch(/^The model reference gives no sha256 for it, so a damaged or replaced download from 127\.0\.0\.1:\d+ would go unnoticed\./);
+  expect(catalog.entries.find((e) => e.name === 'Unhashed')?.unverified).toMatch(
+    /^The model reference gives no sha256 for it, so a damaged or replaced download from 127\.0\.0\.1:\d+ would go unnoticed\./,
+  );
 
   await expect(app.handlers['models.install']({ name: 'Unhashed', allowUnverified: false })).rejects.toMatchObject({
     code: 'unverified-model',
@@ -63,5 +68,7 @@ test('a model reference larger than 32 MiB is not read', async () => {
   app = testApp();
   app.settings.update({ modelReferenceUrl: `${refs.url}/stable_diffusion.json` });
   const catalog = await app.handlers['models.catalog']({ refresh: true });
-  expect(catalog.message).toBe('The model reference could not be fetched (The answer is larger than the 32 MiB HordeDesk reads from it.) and there is no saved copy yet.');
+  expect(catalog.message).toBe(
+    'The model reference could not be fetched (The answer is larger than the 32 MiB HordeDesk reads from it.) and there is no saved copy yet.',
+  );
 });

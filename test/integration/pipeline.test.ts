@@ -8,7 +8,8 @@ import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 
 let modelsDir: string;
 let pipeline: SdPipeline;
-const params = (overrides: Partial<GenerationRequest> = {}) => generationParamsSchema.parse({ prompt: 'a (red:1.3) lighthouse ### blurry', seed: 42, width: 64, height: 64, steps: 3, ...overrides });
+const params = (overrides: Partial<GenerationRequest> = {}) =>
+  generationParamsSchema.parse({ prompt: 'a (red:1.3) lighthouse ### blurry', seed: 42, width: 64, height: 64, steps: 3, ...overrides });
 const noProgress = (): void => undefined;
 
 beforeAll(async () => {
@@ -29,16 +30,19 @@ async function image(overrides: Partial<GenerationRequest> = {}): Promise<Uint8A
 }
 
 describe('the SD pipeline on the tiny model built by our graph builder', () => {
-  test.each(HORDE_SAMPLERS.flatMap((s) => [true, false].map((k) => [s, k] as const)))('%s (karras %s): same seed gives identical pixels, another seed other pixels', async (sampler, karras) => {
-    const a = await image({ sampler_name: sampler, karras });
-    const b = await image({ sampler_name: sampler, karras });
-    const c = await image({ sampler_name: sampler, karras, seed: 43 });
-    expect(a.length).toBe(64 * 64 * 3);
-    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-    expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
-    // Not a flat image: the pixels vary.
-    expect(new Set(a).size).toBeGreaterThan(16);
-  });
+  test.each(HORDE_SAMPLERS.flatMap((s) => [true, false].map((k) => [s, k] as const)))(
+    '%s (karras %s): same seed gives identical pixels, another seed other pixels',
+    async (sampler, karras) => {
+      const a = await image({ sampler_name: sampler, karras });
+      const b = await image({ sampler_name: sampler, karras });
+      const c = await image({ sampler_name: sampler, karras, seed: 43 });
+      expect(a.length).toBe(64 * 64 * 3);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+      expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
+      // Not a flat image: the pixels vary.
+      expect(new Set(a).size).toBeGreaterThan(16);
+    },
+  );
 
   test('n images per job use consecutive seeds and non-square sizes in multiples of 64', async () => {
     const out = await pipeline.generate('job', params({ n: 2, width: 128, height: 64 }), noProgress, { aborted: false });
@@ -65,12 +69,17 @@ describe('the SD pipeline on the tiny model built by our graph builder', () => {
   test('progress comes once per step and cancel stops within one step', async () => {
     const steps: number[] = [];
     const signal = { aborted: false };
-    const run = pipeline.generate('job', params({ steps: 10 }), (p) => {
-      if (p.phase === 'sampling') {
-        steps.push(p.step);
-        if (p.step === 2) signal.aborted = true;
-      }
-    }, signal);
+    const run = pipeline.generate(
+      'job',
+      params({ steps: 10 }),
+      (p) => {
+        if (p.phase === 'sampling') {
+          steps.push(p.step);
+          if (p.step === 2) signal.aborted = true;
+        }
+      },
+      signal,
+    );
     await expect(run).rejects.toThrow(/cancel/i);
     expect(steps).toEqual([1, 2]);
   });
@@ -78,7 +87,11 @@ describe('the SD pipeline on the tiny model built by our graph builder', () => {
 
 describe('published export styles and broken folders', () => {
   test('int64 ids, scalar fp16 timestep and fp16 I/O are fed from the session metadata', async () => {
-    const dir = await writeTinyModel(modelsDir, { name: 'tiny-fp16-io', dtype: 'fp16', io: { inputIds: 'int64', timestep: 'float16', timestepRank: 0, float: 'float16' } });
+    const dir = await writeTinyModel(modelsDir, {
+      name: 'tiny-fp16-io',
+      dtype: 'fp16',
+      io: { inputIds: 'int64', timestep: 'float16', timestepRank: 0, float: 'float16' },
+    });
     const other = await SdPipeline.load(dir, ['cpu'], () => undefined);
     const out = await other.generate('job', params(), noProgress, { aborted: false });
     expect(new Set(out.images[0]?.rgb).size).toBeGreaterThan(16);
@@ -89,7 +102,9 @@ describe('published export styles and broken folders', () => {
     const dir = await writeTinyModel(modelsDir, { name: 'tiny-broken' });
     writeFileSync(join(dir, 'unet', 'model.onnx'), 'definitely not protobuf');
     const broken = await SdPipeline.load(dir, ['cpu'], () => undefined);
-    await expect(broken.generate('job', params(), noProgress, { aborted: false })).rejects.toThrow(/unet.*not a model ONNX Runtime can load/);
+    await expect(broken.generate('job', params(), noProgress, { aborted: false })).rejects.toThrow(
+      /unet.*not a model ONNX Runtime can load/,
+    );
   });
 
   test('a provider that cannot run here falls back to the CPU and says why', async () => {

@@ -9,7 +9,9 @@ import { startHeadless, type HeadlessProcess } from '../helpers/headlessProcess'
 /** Runs the miniature entry and collects what it printed and how it ended. */
 function runScript(mode: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/processGuardScript.ts', mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/processGuardScript.ts', mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

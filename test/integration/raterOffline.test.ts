@@ -67,7 +67,10 @@ test('an offline session of 100 images survives a crash mid-rating and one mid-s
   }
   // Rewards are in the ledger, once each (a rating that arrived just before the crash is marked
   // sent without its reward, which the service's answer carried and the crash lost).
-  const paid = standin.ratings().filter((r) => ours.has(r.id)).reduce((sum, r) => sum + (r.ratings[0]?.reward ?? 0), 0);
+  const paid = standin
+    .ratings()
+    .filter((r) => ours.has(r.id))
+    .reduce((sum, r) => sum + (r.ratings[0]?.reward ?? 0), 0);
   const totals = await app.call<KudosTotals>('kudos.totals');
   expect(totals.bySource.rating).toBeGreaterThan(0);
   expect(totals.bySource.rating).toBeLessThanOrEqual(paid + 1e-9);

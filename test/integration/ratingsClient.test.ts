@@ -33,11 +33,18 @@ afterEach(async () => {
 });
 
 function client(overrides: Partial<RatingsClientOptions> = {}) {
-  return createRatingsClient({ baseUrl: () => standin.ratingsApiUrl, http: createNodeHttp(), clientAgent: AGENT, apiKey: () => apiKey, ...overrides });
+  return createRatingsClient({
+    baseUrl: () => standin.ratingsApiUrl,
+    http: createNodeHttp(),
+    clientAgent: AGENT,
+    apiKey: () => apiKey,
+    ...overrides,
+  });
 }
 
 function expectNoKey(error: unknown): void {
-  for (const text of [String(error), JSON.stringify(error), inspect(error, { depth: 10 })]) expect(text).not.toContain(STANDIN_KEYS.workerOwner);
+  for (const text of [String(error), JSON.stringify(error), inspect(error, { depth: 10 })])
+    expect(text).not.toContain(STANDIN_KEYS.workerOwner);
 }
 
 describe('happy paths', () => {

@@ -58,7 +58,10 @@ describe('fetchImage', () => {
     const raw = sharp({ create: { width: 8, height: 8, channels: 3, background: '#3366cc' } });
     const png = await raw.clone().png().toBuffer();
     const jpeg = await raw.clone().jpeg().toBuffer();
-    for (const [bytes, mime] of [[png, 'image/png'], [jpeg, 'image/jpeg']] as const) {
+    for (const [bytes, mime] of [
+      [png, 'image/png'],
+      [jpeg, 'image/jpeg'],
+    ] as const) {
       const url = await serve((res) => res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(bytes));
       expect(await fetchImage(url)).toEqual({ bytes: new Uint8Array(bytes), mime });
     }
@@ -68,7 +71,11 @@ describe('fetchImage', () => {
     const url = await imageUrl();
     standin.setFaults({ ratingsBadImage: { count: 1 } });
     const error = await failure(fetchImage(url));
-    expect(error).toMatchObject({ reason: 'notImage', code: 'image.notImage', message: 'The ratings service sent something that is not an image.' });
+    expect(error).toMatchObject({
+      reason: 'notImage',
+      code: 'image.notImage',
+      message: 'The ratings service sent something that is not an image.',
+    });
   });
 
   test('a 26 MB image is refused from its Content-Length', async () => {
@@ -124,7 +131,8 @@ describe('fetchImage', () => {
     await new Promise((resolve) => servers.pop()?.close(resolve));
     expect((await failure(fetchImage(closedPort))).reason).toBe('unreachable');
 
-    for (const bad of ['file:///etc/hostname', 'data:image/png;base64,iVBORw0KGgo=', 'not a url']) expect((await failure(fetchImage(bad))).reason).toBe('badUrl');
+    for (const bad of ['file:///etc/hostname', 'data:image/png;base64,iVBORw0KGgo=', 'not a url'])
+      expect((await failure(fetchImage(bad))).reason).toBe('badUrl');
   });
 
   test('a caller abort is reported as such', async () => {

@@ -37,13 +37,22 @@ describe('ratings API shapes', () => {
     expect(status).toBe(200);
     expect(body).toHaveLength(2);
     for (const dataset of body as unknown as Record<string, unknown>[]) {
-      expect(dataset).toEqual({ id: expect.any(String), name: expect.any(String), description: expect.any(String), image_count: expect.any(Number) });
+      expect(dataset).toEqual({
+        id: expect.any(String),
+        name: expect.any(String),
+        description: expect.any(String),
+        image_count: expect.any(Number),
+      });
     }
   });
 
   test('hands out images from the default dataset, a chosen one, and a model of it', async () => {
     const first = await newImage();
-    expect(first).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), url: `${standin.url}/ratings-images/${first.id}.webp`, dataset_id: defaultDataset?.id });
+    expect(first).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      url: `${standin.url}/ratings-images/${first.id}.webp`,
+      dataset_id: defaultDataset?.id,
+    });
     expect((await newImage(`/${otherDataset?.id}`)).dataset_id).toBe(otherDataset?.id);
     const ofModel = await newImage(`/${otherDataset?.id}/AlbedoBase%20XL%20(SDXL)`);
     expect(standin.ratings().find((r) => r.id === ofModel.id)?.model).toBe('AlbedoBase XL (SDXL)');
@@ -76,7 +85,13 @@ describe('rating an image', () => {
     expect(await rate(a.id, { rating: 7, artifacts: 1 })).toMatchObject({ status: 200, body: { reward: 10, message: expect.any(String) } });
     expect(await rate(b.id, { rating: 3 })).toMatchObject({ status: 200, body: { reward: 5 } });
     const info = standin.ratings();
-    expect(info.find((r) => r.id === a.id)).toMatchObject({ submitCount: 1, rating: 7, artifacts: 1, validation: null, answeredAsInstructed: null });
+    expect(info.find((r) => r.id === a.id)).toMatchObject({
+      submitCount: 1,
+      rating: 7,
+      artifacts: 1,
+      validation: null,
+      answeredAsInstructed: null,
+    });
     expect(info.find((r) => r.id === b.id)).toMatchObject({ rating: 3, artifacts: null, submitsByUser: { 'standin_owner#2': 1 } });
     expect(standin.ratingsStats()).toMatchObject({ issued: 2, accepted: 2, rewards: 15 });
   });
@@ -86,7 +101,11 @@ describe('rating an image', () => {
     await rate(id, { rating: 8 });
     expect(await rate(id, { rating: 2 })).toMatchObject({ status: 403, body: { message: 'You have already rated this image' } });
     expect((await rate(id, { rating: 6 }, STANDIN_KEYS.requester)).status).toBe(200);
-    expect(standin.ratings()[0]).toMatchObject({ submitCount: 3, rating: 8, submitsByUser: { 'standin_owner#2': 2, 'standin_requester#1': 1 } });
+    expect(standin.ratings()[0]).toMatchObject({
+      submitCount: 3,
+      rating: 8,
+      submitsByUser: { 'standin_owner#2': 2, 'standin_requester#1': 1 },
+    });
     expect(standin.ratingsStats().duplicates).toBe(1);
   });
 
@@ -98,21 +117,41 @@ describe('rating an image', () => {
   });
 
   test('unknown image ids are 404 and bad bodies are 400 with a message', async () => {
-    expect(await rate('00000000-0000-4000-8000-000000000000', { rating: 5 })).toMatchObject({ status: 404, body: { message: 'Image not found' } });
+    expect(await rate('00000000-0000-4000-8000-000000000000', { rating: 5 })).toMatchObject({
+      status: 404,
+      body: { message: 'Image not found' },
+    });
     const { id } = await newImage();
-    for (const body of [{ rating: '7' }, { rating: 11 }, { rating: 0 }, { rating: 6.5 }, { rating: 6, artifacts: 6 }, { rating: 6, artifacts: null }, {}, [7]]) {
+    for (const body of [
+      { rating: '7' },
+      { rating: 11 },
+      { rating: 0 },
+      { rating: 6.5 },
+      { rating: 6, artifacts: 6 },
+      { rating: 6, artifacts: null },
+      {},
+      [7],
+    ]) {
       const answer = await rate(id, body);
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.message).toEqual(expect.any(String));
     }
-    const notJson = await fetch(`${standin.ratingsApiUrl}/rating/${id}`, { method: 'POST', headers: { apikey: owner, 'Content-Type': 'application/json' }, body: '{rating' });
+    const notJson = await fetch(`${standin.ratingsApiUrl}/rating/${id}`, {
+      method: 'POST',
+      headers: { apikey: owner, 'Content-Type': 'application/json' },
+      body: '{rating',
+    });
     expect(notJson.status).toBe(400);
     expect(standin.ratings()[0]?.submitCount).toBe(0);
   });
 
   test('image ratings list every rating, for reconciling after a crash', async () => {
     const { id, url } = await newImage();
-    expect((await hordeCall(standin, `/api/v1/image/ratings/${id}?format=json`)).body).toMatchObject({ image_id: id, times_rated: 0, ratings: [] });
+    expect((await hordeCall(standin, `/api/v1/image/ratings/${id}?format=json`)).body).toMatchObject({
+      image_id: id,
+      times_rated: 0,
+      ratings: [],
+    });
     await rate(id, { rating: 8, artifacts: 2 });
     await rate(id, { rating: 5 }, STANDIN_KEYS.requester);
     const { status, body } = await hordeCall(standin, `/api/v1/image/ratings/${id}?format=json`);

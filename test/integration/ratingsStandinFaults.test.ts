@@ -79,7 +79,9 @@ describe('ratings fault switches', () => {
     standin.setFaults({ ratingsHugeImage: { count: 1 } });
     const huge = await fetch(url);
     expect(Number(huge.headers.get('content-length'))).toBeGreaterThan(25 * 1024 * 1024);
-    const head = Buffer.from(await huge.arrayBuffer()).subarray(0, 12).toString('latin1');
+    const head = Buffer.from(await huge.arrayBuffer())
+      .subarray(0, 12)
+      .toString('latin1');
     expect(head.startsWith('RIFF') && head.endsWith('WEBP')).toBe(true);
 
     const normal = await fetch(url);
@@ -112,12 +114,21 @@ describe('ratings fault switches', () => {
 
   test('every switch can be set over POST /__standin/faults, and typos are refused', async () => {
     const set = await hordeCall(standin, '/__standin/faults', {
-      body: { ratingsDown: true, ratingsBadImage: { count: 2 }, ratingsHugeImage: { count: 1, bytes: 30_000_000 }, ratingsRefuse: { share: 0.5 }, ratingsBadJson: { kind: 'wrongShape' } },
+      body: {
+        ratingsDown: true,
+        ratingsBadImage: { count: 2 },
+        ratingsHugeImage: { count: 1, bytes: 30_000_000 },
+        ratingsRefuse: { share: 0.5 },
+        ratingsBadJson: { kind: 'wrongShape' },
+      },
     });
     expect(set.status).toBe(200);
     expect(standin.faults()).toMatchObject({ ratingsDown: true, ratingsBadImage: { count: 2 }, ratingsRefuse: { share: 0.5 } });
     expect((await hordeCall(standin, '/__standin/faults', { body: { ratingsRefuse: { share: 2 } } })).status).toBe(400);
     expect((await hordeCall(standin, '/__standin/faults', { body: { ratingsDwn: true } })).status).toBe(400);
-    expect((await hordeCall(standin, '/__standin/faults', { body: { reset: true } })).body).toMatchObject({ ratingsDown: false, ratingsBadJson: null });
+    expect((await hordeCall(standin, '/__standin/faults', { body: { reset: true } })).body).toMatchObject({
+      ratingsDown: false,
+      ratingsBadJson: null,
+    });
   });
 });

@@ -8,7 +8,10 @@ import { hordeCall } from '../helpers/standinKit';
 // notes and the recorded server answers (their shape: the values are the stand-in's own), with
 // plain fetch (no app code involved).
 
-const exchange = recordedExchange('standin.test.ts (UserDetails shape against the recorded horde)', ['b64/03_worker_user_before.json', 'b64/13_requester_user_after.json']);
+const exchange = recordedExchange('standin.test.ts (UserDetails shape against the recorded horde)', [
+  'b64/03_worker_user_before.json',
+  'b64/13_requester_user_after.json',
+]);
 
 let standin: StandinHandle;
 beforeEach(async () => {
@@ -35,7 +38,14 @@ describe('main API', () => {
   test('heartbeat reports a healthy horde in the documented shape', async () => {
     const { status, body } = await call('/api/v2/status/heartbeat');
     expect(status).toBe(200);
-    expect(body).toEqual({ message: 'OK', version: '5.1.5', queue: 0, threads: expect.any(Number), active_count: expect.any(Number), db_connection: true });
+    expect(body).toEqual({
+      message: 'OK',
+      version: '5.1.5',
+      queue: 0,
+      threads: expect.any(Number),
+      active_count: expect.any(Number),
+      db_connection: true,
+    });
   });
 
   test('find_user answers each seeded key with its whole UserDetails', async () => {
@@ -85,7 +95,8 @@ describe('main API', () => {
     const all = await call('/api/v2/status/models');
     expect(all.status).toBe(200);
     expect(all.body.length).toBeGreaterThan(2);
-    for (const model of all.body) expect(Object.keys(model as object).sort()).toEqual(['count', 'eta', 'jobs', 'name', 'performance', 'queued', 'type']);
+    for (const model of all.body)
+      expect(Object.keys(model as object).sort()).toEqual(['count', 'eta', 'jobs', 'name', 'performance', 'queued', 'type']);
     const names = async (query: string) => (await call(`/api/v2/status/models${query}`)).body.map((m) => (m as { name: string }).name);
     expect(await names('?min_count=10')).toEqual(['AlbedoBase XL (SDXL)', 'stable_diffusion']);
     expect(await names('?max_count=0')).toEqual(['Anything Diffusion']);
@@ -117,8 +128,22 @@ describe('main API', () => {
     await call('/api/v2/find_user', { apikey: STANDIN_KEYS.workerOwner, agent: 'HordeDesk:0.1.0:https://example.org' });
     await call('/api/v2/status/heartbeat', { agent: 'My-Project:v0.0.1:My-Contact' });
     expect(standin.requests).toEqual([
-      { method: 'GET', path: '/api/v2/find_user', query: '', clientAgent: 'HordeDesk:0.1.0:https://example.org', apikeyPresent: true, status: 200 },
-      { method: 'GET', path: '/api/v2/status/heartbeat', query: '', clientAgent: 'My-Project:v0.0.1:My-Contact', apikeyPresent: false, status: 200 },
+      {
+        method: 'GET',
+        path: '/api/v2/find_user',
+        query: '',
+        clientAgent: 'HordeDesk:0.1.0:https://example.org',
+        apikeyPresent: true,
+        status: 200,
+      },
+      {
+        method: 'GET',
+        path: '/api/v2/status/heartbeat',
+        query: '',
+        clientAgent: 'My-Project:v0.0.1:My-Contact',
+        apikeyPresent: false,
+        status: 200,
+      },
     ]);
     expect(JSON.stringify(standin.requests)).not.toContain(STANDIN_KEYS.workerOwner);
   });

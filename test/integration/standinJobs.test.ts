@@ -32,7 +32,10 @@ const sorted = (value: unknown) => Object.keys(value as object).sort();
 const keysOf07 = () => sorted(exchange.json('b64/07_pop_response.json'));
 
 async function enqueueRecorded(overrides: Record<string, unknown> = {}) {
-  const res = await hordeCall(standin, '/api/v2/generate/async', { apikey: STANDIN_KEYS.requester, body: { ...exchange.json('b64/04_async_request.json'), ...overrides } });
+  const res = await hordeCall(standin, '/api/v2/generate/async', {
+    apikey: STANDIN_KEYS.requester,
+    body: { ...exchange.json('b64/04_async_request.json'), ...overrides },
+  });
   expect(res.status).toBe(202);
   return res.body as unknown as { id: string; kudos: number };
 }
@@ -50,7 +53,15 @@ describe.skipIf(exchange.skip)('recorded exchange', () => {
     const payload = body.payload as Record<string, unknown>;
     expect(payload.seed).toEqual(expect.stringMatching(/^\d+$/));
     expect({ ...payload, seed: 'x' }).toEqual({ ...recorded.payload, seed: 'x' });
-    expect(body).toMatchObject({ ids: [body.id], ttl: 150, skipped: {}, messages: [], model: 'stable_diffusion', source_processing: 'img2img', source_image: null });
+    expect(body).toMatchObject({
+      ids: [body.id],
+      ttl: 150,
+      skipped: {},
+      messages: [],
+      model: 'stable_diffusion',
+      source_processing: 'img2img',
+      source_image: null,
+    });
     expect(body.r2_upload).toEqual(expect.stringMatching(new RegExp(`^${standin.url}/upload/${String(body.id)}\\.webp\\?sig=`)));
     expect(body.r2_uploads).toEqual([body.r2_upload]);
   });
@@ -73,7 +84,14 @@ describe.skipIf(exchange.skip)('recorded exchange', () => {
     const worker = list.body[0] as Record<string, unknown>;
     expect(sorted(worker)).toEqual(sorted(recordedWorker));
     // reGen 10 is below the newest official key: 6.24 × 0.9 booked as 6 whole kudos (§2.8, 12_worker_user_after).
-    expect(worker).toMatchObject({ requests_fulfilled: 1, kudos_rewards: 6, kudos_details: { generated: 6, uptime: null }, megapixelsteps_generated: 5, uncompleted_jobs: 0, online: true });
+    expect(worker).toMatchObject({
+      requests_fulfilled: 1,
+      kudos_rewards: 6,
+      kudos_details: { generated: 6, uptime: null },
+      megapixelsteps_generated: 5,
+      uncompleted_jobs: 0,
+      online: true,
+    });
     expect((await hordeCall(standin, `/api/v2/workers/${String(worker.id)}`)).body).toEqual(worker);
     expect((await hordeCall(standin, '/api/v2/workers/name/peer-test-worker')).body).toEqual(worker);
 
@@ -86,10 +104,17 @@ describe.skipIf(exchange.skip)('recorded exchange', () => {
       worker_count: 1,
       worker_ids: [worker.id],
       kudos_details: { ...before.kudos_details, accumulated: 6 },
-      records: { ...before.records, contribution: { megapixelsteps: 5.24, tokens: 0 }, fulfillment: { image: 1, text: 0, interrogation: 0 } },
+      records: {
+        ...before.records,
+        contribution: { megapixelsteps: 5.24, tokens: 0 },
+        fulfillment: { image: 1, text: 0, interrogation: 0 },
+      },
     });
     // The same numbers moved by the same amounts as in the recording (03 → 12), whose account also aged 30 s.
-    const { account_age: aged, ...booked } = numberChanges(exchange.json('b64/03_worker_user_before.json'), exchange.json('b64/12_worker_user_after.json'));
+    const { account_age: aged, ...booked } = numberChanges(
+      exchange.json('b64/03_worker_user_before.json'),
+      exchange.json('b64/12_worker_user_after.json'),
+    );
     expect(aged).toBe(30);
     expect(numberChanges(before, owner)).toEqual(booked);
     expect(shapeOf(owner)).toEqual(shapeOf(exchange.json('b64/12_worker_user_after.json')));
@@ -102,12 +127,21 @@ describe.skipIf(exchange.skip)('recorded exchange', () => {
     expect(pop).toMatchObject({ r2_upload: null, r2_uploads: null });
     const id = String(pop.id);
     const seed = Number((pop.payload as { seed: string }).seed);
-    for (const generation of ['R2', 'UklGRnYGAQBXRUJQVlA4IGoGAQCQSwKdASoAAgAC...(89600 chars)', Buffer.from('not an image at all').toString('base64')]) {
+    for (const generation of [
+      'R2',
+      'UklGRnYGAQBXRUJQVlA4IGoGAQCQSwKdASoAAgAC...(89600 chars)',
+      Buffer.from('not an image at all').toString('base64'),
+    ]) {
       const refused = await submitAs(standin, { id, generation, seed, state: 'ok' });
       expect(refused.status).toBe(400);
       expect(refused.body.rc).toBe('BadRequest');
     }
-    const ok = await submitAs(standin, { ...exchange.json('b64/08_submit_request.json'), id, seed, generation: tinyWebpBytes().toString('base64') });
+    const ok = await submitAs(standin, {
+      ...exchange.json('b64/08_submit_request.json'),
+      id,
+      seed,
+      generation: tinyWebpBytes().toString('base64'),
+    });
     expect(ok.body).toEqual({ reward: 6.24 });
     expect(standin.job(id)).toMatchObject({ state: 'done', r2: false, uploadCount: 0, submitCount: 4 });
     expect(standin.image(id)).toEqual(tinyWebpBytes());
@@ -119,15 +153,40 @@ describe.skipIf(exchange.skip)('pop', () => {
     const { status, body } = await popAs(standin, hordeDeskPop());
     expect(status).toBe(200);
     expect(sorted(body)).toEqual(keysOf07());
-    expect(body).toMatchObject({ id: null, ids: [], ttl: null, model: null, r2_upload: null, r2_uploads: null, source_image: null, source_processing: 'img2img' });
-    expect(body.skipped).toEqual({ bridge_version: 0, untrusted: 0, performance: 0, controlnet: 0, 'post-processing': 0, lora: 0, nsfw: 0, unsafe_ip: 0, painting: 0, img2img: 0, worker_id: 0, models: 0 });
+    expect(body).toMatchObject({
+      id: null,
+      ids: [],
+      ttl: null,
+      model: null,
+      r2_upload: null,
+      r2_uploads: null,
+      source_image: null,
+      source_processing: 'img2img',
+    });
+    expect(body.skipped).toEqual({
+      bridge_version: 0,
+      untrusted: 0,
+      performance: 0,
+      controlnet: 0,
+      'post-processing': 0,
+      lora: 0,
+      nsfw: 0,
+      unsafe_ip: 0,
+      painting: 0,
+      img2img: 0,
+      worker_id: 0,
+      models: 0,
+    });
   });
 
   test('body validation fails with 400 and no rc; key and account checks answer like the horde', async () => {
     for (const bad of [{ amount: 21 }, { threads: '1' }, { nsfw: 'yes' }, { models: 'stable_diffusion' }, { max_pixels: 1.5 }]) {
       const res = await popAs(standin, hordeDeskPop(bad));
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ message: 'Input payload validation failed', errors: { [Object.keys(bad)[0] as string]: expect.any(String) } });
+      expect(res.body).toEqual({
+        message: 'Input payload validation failed',
+        errors: { [Object.keys(bad)[0] as string]: expect.any(String) },
+      });
     }
     const { name: _name, ...nameless } = hordeDeskPop();
     expect((await popAs(standin, nameless)).body.errors).toHaveProperty('name');
@@ -152,7 +211,11 @@ describe.skipIf(exchange.skip)('pop', () => {
     const foreign = await popAs(standin, hordeDeskPop({ name: 'Shared Name' }), STANDIN_KEYS.requester);
     expect(foreign.status).toBe(403);
     expect(foreign.body).toEqual({ message: 'Wrong credentials to submit as this worker.', rc: 'WrongCredentials' });
-    const submit = await submitAs(standin, { id: pop.body.id, generation: tinyWebpBytes().toString('base64'), seed: 1 }, STANDIN_KEYS.requester);
+    const submit = await submitAs(
+      standin,
+      { id: pop.body.id, generation: tinyWebpBytes().toString('base64'), seed: 1 },
+      STANDIN_KEYS.requester,
+    );
     expect(submit.status).toBe(403);
     expect(submit.body.rc).toBe('WrongCredentials');
     expect(standin.job(String(pop.body.id))).toMatchObject({ state: 'processing', submitCount: 0 });
@@ -206,7 +269,10 @@ describe.skipIf(exchange.skip)('uploads and faults', () => {
   });
 
   test('control endpoints queue requests and show jobs, queue and stats', async () => {
-    const queued = await hordeCall(standin, '/__standin/enqueue', { method: 'POST', body: { mixed: { count: 3, seed: 5, maxSize: 128 }, request: exchange.json('b64/04_async_request.json') } });
+    const queued = await hordeCall(standin, '/__standin/enqueue', {
+      method: 'POST',
+      body: { mixed: { count: 3, seed: 5, maxSize: 128 }, request: exchange.json('b64/04_async_request.json') },
+    });
     expect(queued.status).toBe(200);
     expect(queued.body).toHaveLength(4);
     expect((await hordeCall(standin, '/__standin/queue')).body).toHaveLength(4);

@@ -19,7 +19,13 @@ async function start(opts: StandinOptions = {}) {
   return { standin, clock };
 }
 
-const small = { prompt: 'a small test image', params: { width: 64, height: 64, steps: 4, sampler_name: 'k_euler' as const }, models: ['stable_diffusion'], nsfw: false, r2: false };
+const small = {
+  prompt: 'a small test image',
+  params: { width: 64, height: 64, steps: 4, sampler_name: 'k_euler' as const },
+  models: ['stable_diffusion'],
+  nsfw: false,
+  r2: false,
+};
 const webp = () => tinyWebpBytes().toString('base64');
 
 async function popOne(standin: StandinHandle, overrides: Record<string, unknown> = {}, apikey?: string) {
@@ -35,9 +41,14 @@ describe('submit', () => {
     const pop = await popOne(standin);
     const unknown = await submitAs(standin, { id: '00000000-0000-4000-8000-000000000000', generation: webp(), seed: 1 });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toEqual({ message: 'Processing Job with ID 00000000-0000-4000-8000-000000000000 does not exist.', rc: 'InvalidJobID' });
+    expect(unknown.body).toEqual({
+      message: 'Processing Job with ID 00000000-0000-4000-8000-000000000000 does not exist.',
+      rc: 'InvalidJobID',
+    });
     const seed = Number(pop.payload.seed);
-    expect((await submitAs(standin, { id: pop.id, generation: webp(), seed: String(seed) })).body).toMatchObject({ errors: { seed: expect.any(String) } });
+    expect((await submitAs(standin, { id: pop.id, generation: webp(), seed: String(seed) })).body).toMatchObject({
+      errors: { seed: expect.any(String) },
+    });
     expect((await submitAs(standin, { id: pop.id, generation: webp() })).status).toBe(400);
     const first = await submitAs(standin, { id: pop.id, generation: webp(), seed });
     expect(first.body).toEqual({ reward: expect.any(Number) });
@@ -93,7 +104,9 @@ describe('submit', () => {
     for (let i = 0; i < 3; i += 1) {
       const pop = await popOne(standin);
       seen.push(pop.id);
-      expect((await submitAs(standin, { id: pop.id, generation: 'Faulted', seed: Number(pop.payload.seed), state: 'faulted' })).body).toEqual({ reward: 0 });
+      expect(
+        (await submitAs(standin, { id: pop.id, generation: 'Faulted', seed: Number(pop.payload.seed), state: 'faulted' })).body,
+      ).toEqual({ reward: 0 });
       expect(standin.job(pop.id)).toMatchObject({ state: 'faulted', abortReason: 'faulted', submitCount: 1 });
     }
     expect(new Set(seen).size).toBe(3);
@@ -143,7 +156,11 @@ describe('maintenance', () => {
     const ownPop = await popOne(standin);
     expect(standin.job(ownPop.id)?.requestId).toBe(own.id);
 
-    const put = await hordeCall(standin, `/api/v2/workers/${details.id}`, { method: 'PUT', apikey: STANDIN_KEYS.workerOwner, body: { maintenance: false } });
+    const put = await hordeCall(standin, `/api/v2/workers/${details.id}`, {
+      method: 'PUT',
+      apikey: STANDIN_KEYS.workerOwner,
+      body: { maintenance: false },
+    });
     expect(put.body).toEqual({ maintenance: false });
     expect((await popOne(standin)).ids).toHaveLength(1);
   });
@@ -169,7 +186,8 @@ describe('maintenance', () => {
     const { standin } = await start();
     await popOne(standin);
     const id = String(standin.worker('HordeDesk Test Worker')?.id);
-    const put = (body: unknown, apikey: string = STANDIN_KEYS.workerOwner) => hordeCall(standin, `/api/v2/workers/${id}`, { method: 'PUT', apikey, body });
+    const put = (body: unknown, apikey: string = STANDIN_KEYS.workerOwner) =>
+      hordeCall(standin, `/api/v2/workers/${id}`, { method: 'PUT', apikey, body });
     expect((await put({})).body).toEqual({ message: 'No worker modification selected!', rc: 'NoWorkerModSelected' });
     expect((await put({ maintenance_msg: 'only a message' })).body.rc).toBe('NoWorkerModSelected');
     expect((await put({ maintenance: true }, STANDIN_KEYS.requester)).body.rc).toBe('NotOwner');
@@ -182,7 +200,9 @@ describe('maintenance', () => {
     const details = (await hordeCall(standin, `/api/v2/workers/${id}`)).body;
     expect(details).toMatchObject({ maintenance_mode: true, info: 'A test box', name: 'Renamed Worker' });
     expect((await popAs(standin, hordeDeskPop({ name: 'Renamed Worker' }))).body.message).toBe('GPU swap');
-    expect((await hordeCall(standin, '/api/v2/workers/nope', { method: 'PUT', apikey: STANDIN_KEYS.workerOwner, body: {} })).body.rc).toBe('WorkerNotFound');
+    expect((await hordeCall(standin, '/api/v2/workers/nope', { method: 'PUT', apikey: STANDIN_KEYS.workerOwner, body: {} })).body.rc).toBe(
+      'WorkerNotFound',
+    );
   });
 });
 
@@ -196,7 +216,11 @@ describe('clock', () => {
       clock.advance(200);
     }
     // Check-ins at 0, 200, 400, 600: one full period.
-    expect(standin.worker('HordeDesk Test Worker')).toMatchObject({ uptime: 600, kudos_details: { generated: 0, uptime: 54 }, kudos_rewards: 54 });
+    expect(standin.worker('HordeDesk Test Worker')).toMatchObject({
+      uptime: 600,
+      kudos_details: { generated: 0, uptime: 54 },
+      kudos_rewards: 54,
+    });
     expect(await kudos()).toBe(Number(before) + 54);
     clock.advance(400);
     await popOne(standin, { models: ['stable_diffusion', 'Deliberate'] });

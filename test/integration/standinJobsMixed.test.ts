@@ -38,7 +38,10 @@ describe('enqueueMixed', () => {
     expect(new Set(a.map((b) => b.r2))).toEqual(new Set([true, false]));
     expect(params.some((p) => (p.n ?? 1) > 1)).toBe(true);
     expect(params.some((p) => p.clip_skip !== undefined)).toBe(true);
-    const unsupported = a.filter((b) => b.source_image || b.params?.post_processing || b.params?.loras || b.params?.hires_fix || b.params?.tiling || b.params?.control_type);
+    const unsupported = a.filter(
+      (b) =>
+        b.source_image || b.params?.post_processing || b.params?.loras || b.params?.hires_fix || b.params?.tiling || b.params?.control_type,
+    );
     expect(unsupported.length).toBeGreaterThan(5);
     expect(unsupported.length).toBeLessThan(40);
     expect(() => mixedRequests(1, 1, { minSize: 100 })).toThrow();
@@ -76,7 +79,10 @@ describe('enqueueMixed', () => {
     const expectedLeft = bodies.filter((b) => b.source_image || b.params?.post_processing || b.params?.loras);
     expect(left).toHaveLength(expectedLeft.length);
     expect(expectedLeft.length).toBeGreaterThan(0);
-    const declined = ['img2img', 'post-processing', 'lora', 'controlnet'].reduce((sum, key) => sum + (last.skipped as Record<string, number>)[key]!, 0);
+    const declined = ['img2img', 'post-processing', 'lora', 'controlnet'].reduce(
+      (sum, key) => sum + (last.skipped as Record<string, number>)[key]!,
+      0,
+    );
     expect(declined).toBe(expectedLeft.length);
     // Samplers HordeDesk lacks reach it (it must fault them), so the soak covers the fault path.
     expect([...samplers].some((name) => !HORDEDESK_SAMPLERS.includes(name as never))).toBe(true);
@@ -144,8 +150,20 @@ describe('matching', () => {
 
 describe('numbers', () => {
   const cost = (over: Partial<ImageCost>): ImageCost => ({
-    width: 512, height: 512, steps: 30, sampler: 'k_euler_a', karras: true, cfgScale: 7.5, hiresFix: false,
-    postProcessing: [], controlType: null, returnControlMap: false, hasSourceImage: false, loras: 0, tis: 0, ...over,
+    width: 512,
+    height: 512,
+    steps: 30,
+    sampler: 'k_euler_a',
+    karras: true,
+    cfgScale: 7.5,
+    hiresFix: false,
+    postProcessing: [],
+    controlType: null,
+    returnControlMap: false,
+    hasSourceImage: false,
+    loras: 0,
+    tis: 0,
+    ...over,
   });
 
   test('kudos: table values, the fitted formula, LoRA/TI extras and baseline multipliers', async () => {
@@ -157,7 +175,12 @@ describe('numbers', () => {
     expect(imageKudos(cost({ loras: 2, tis: 1 }))).toBe(14.61);
     expect(baselineMultiplier('stable_diffusion_xl')).toBe(2);
     const standin = await start();
-    standin.enqueue({ prompt: 'xl', params: { width: 1024, height: 1024, steps: 30, cfg_scale: 7.5 }, models: ['AlbedoBase XL (SDXL)'], nsfw: false });
+    standin.enqueue({
+      prompt: 'xl',
+      params: { width: 1024, height: 1024, steps: 30, cfg_scale: 7.5 },
+      models: ['AlbedoBase XL (SDXL)'],
+      nsfw: false,
+    });
     const pop = (await popAs(standin, hordeDeskPop({ models: ['AlbedoBase XL (SDXL)'] }))).body;
     expect(pop.ttl).toBe(270);
     await putUpload((pop.r2_uploads as string[])[0] as string, tinyWebpBytes());
@@ -174,10 +197,30 @@ describe('numbers', () => {
     expect(jobTtl({ width: 1024, height: 1024, steps: 30, sampler: 'k_heun', controlType: null }, [], false)).toBe(510);
     expect(jobTtl({ width: 512, height: 512, steps: 20, sampler: 'k_euler', controlType: null }, ['flux_1'], true)).toBe(630);
     const amount = (width: number, postProcessing: string[] = []) =>
-      safeAmount({ maxPixels: 1048576, amount: 4, width, height: width, postProcessing, transparent: false, waiting: 10, disableBatching: false });
+      safeAmount({
+        maxPixels: 1048576,
+        amount: 4,
+        width,
+        height: width,
+        postProcessing,
+        transparent: false,
+        waiting: 10,
+        disableBatching: false,
+      });
     expect(amount(512)).toBe(4);
     expect(amount(1024)).toBe(1);
     expect(amount(512, ['RealESRGAN_x4plus'])).toBe(2);
-    expect(safeAmount({ maxPixels: 1048576, amount: 4, width: 64, height: 64, postProcessing: [], transparent: false, waiting: 2, disableBatching: false })).toBe(2);
+    expect(
+      safeAmount({
+        maxPixels: 1048576,
+        amount: 4,
+        width: 64,
+        height: 64,
+        postProcessing: [],
+        transparent: false,
+        waiting: 2,
+        disableBatching: false,
+      }),
+    ).toBe(2);
   });
 });

@@ -19,7 +19,8 @@ async function start(opts: StandinOptions = {}): Promise<StandinHandle> {
   return standin;
 }
 
-const rate = (standin: StandinHandle, id: string, rating: number) => hordeCall(standin, `/api/v1/rating/${id}`, { apikey: STANDIN_KEYS.workerOwner, body: { rating, artifacts: 1 } });
+const rate = (standin: StandinHandle, id: string, rating: number) =>
+  hordeCall(standin, `/api/v1/rating/${id}`, { apikey: STANDIN_KEYS.workerOwner, body: { rating, artifacts: 1 } });
 
 test('with a state file, images and ratings outlive the stand-in and ids never repeat', async () => {
   const stateFile = join(mkdtempSync(join(tmpdir(), 'hd-standin-')), 'ratings', 'state.jsonl');
@@ -43,7 +44,9 @@ test('with a state file, images and ratings outlive the stand-in and ids never r
 });
 
 test('restart() drops connections and comes back on the same port with the queue intact', async () => {
-  const standin = await start({ mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+  const standin = await start({
+    mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 },
+  });
   standin.enqueueMixed(2, 'restart');
   const pop = await popAs(standin, hordeDeskPop());
   const id = (pop.body.ids as string[])[0] as string;
@@ -56,9 +59,14 @@ test('restart() drops connections and comes back on the same port with the queue
 });
 
 test('dropped connections: before the route nothing happens, after it the submit is booked but unanswered', async () => {
-  const standin = await start({ mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+  const standin = await start({
+    mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 },
+  });
   standin.enqueueMixed(2, 'drops');
-  const ids = [...((await popAs(standin, hordeDeskPop())).body.ids as string[]), ...((await popAs(standin, hordeDeskPop())).body.ids as string[])];
+  const ids = [
+    ...((await popAs(standin, hordeDeskPop())).body.ids as string[]),
+    ...((await popAs(standin, hordeDeskPop())).body.ids as string[]),
+  ];
   const [a, b] = ids as [string, string];
   const generation = tinyWebpBytes().toString('base64');
   standin.setFaults({ dropConnections: { count: 1 } });
@@ -75,7 +83,9 @@ test('dropped connections: before the route nothing happens, after it the submit
 });
 
 test('a slow submit that reaches the route after its own retry was answered is not a duplicate', async () => {
-  const standin = await start({ mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+  const standin = await start({
+    mixed: { models: ['stable_diffusion'], maxSize: 512, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 },
+  });
   standin.enqueueMixed(1, 'slow');
   const id = ((await popAs(standin, hordeDeskPop())).body.ids as string[])[0] as string;
   const generation = tinyWebpBytes().toString('base64');

@@ -9,13 +9,17 @@ afterEach(async () => {
   await standin?.close();
 });
 
-const terminal = (s: StandinHandle): boolean => s.jobs().length > 0 && s.jobs().every((j) => j.state === 'done' || j.state === 'faulted' || j.state === 'aborted');
+const terminal = (s: StandinHandle): boolean =>
+  s.jobs().length > 0 && s.jobs().every((j) => j.state === 'done' || j.state === 'faulted' || j.state === 'aborted');
 
 describe('the horde worker loop against the stand-in', () => {
   test('200 mixed requests: every image submitted exactly once, none lost, rewards in the ledger', async () => {
     // Honest faults count as aborts on the horde; ~25 unsupported requests faulted up to 3 times each
     // would put the worker into maintenance (tested on its own below), so the threshold is raised here.
-    standin = await startStandin({ mixed: { models: [MODEL], minSize: 64, maxSize: 192, maxSteps: 12 }, jobs: { maintenanceAbortThreshold: 1000 } });
+    standin = await startStandin({
+      mixed: { models: [MODEL], minSize: 64, maxSize: 192, maxSteps: 12 },
+      jobs: { maintenanceAbortThreshold: 1000 },
+    });
     standin.enqueueMixed(200, 'mixed-200');
     const generator = quickGenerator([MODEL]);
     const rig = workerRig(standin.hordeApiUrl, generator);
@@ -46,7 +50,10 @@ describe('the horde worker loop against the stand-in', () => {
     // Each reward is on disk, once per image.
     const ledgerJobs = rig.ledger.sumSince(0).find((r) => r.source === 'job');
     expect(ledgerJobs?.count).toBe(done.length);
-    expect(ledgerJobs?.total).toBeCloseTo(done.reduce((a, j) => a + (j.reward ?? 0), 0), 6);
+    expect(ledgerJobs?.total).toBeCloseTo(
+      done.reduce((a, j) => a + (j.reward ?? 0), 0),
+      6,
+    );
     const status = rig.worker.status();
     expect(status.state).toBe('paused');
     expect(status.stats.imagesDone).toBe(done.length);
@@ -57,7 +64,19 @@ describe('the horde worker loop against the stand-in', () => {
   }, 120_000);
 
   test('failed uploads are retried, and horde 5xx and 429 answers are backed off', async () => {
-    standin = await startStandin({ mixed: { models: [MODEL], minSize: 64, maxSize: 64, maxSteps: 4, unsupportedShare: 0, unsupportedSamplerShare: 0, nsfwShare: 0, r2Share: 1, maxN: 1 } });
+    standin = await startStandin({
+      mixed: {
+        models: [MODEL],
+        minSize: 64,
+        maxSize: 64,
+        maxSteps: 4,
+        unsupportedShare: 0,
+        unsupportedSamplerShare: 0,
+        nsfwShare: 0,
+        r2Share: 1,
+        maxN: 1,
+      },
+    });
     standin.enqueueMixed(6, 'faults');
     // The first horde calls fail: two 503s, then a 429 with Retry-After, and two uploads get a 500.
     standin.setFaults({ error5xx: { status: 503, count: 2 } });
@@ -78,7 +97,9 @@ describe('the horde worker loop against the stand-in', () => {
   }, 60_000);
 
   test('maintenance is entered with the horde’s message and left with one action', async () => {
-    standin = await startStandin({ mixed: { models: [MODEL], minSize: 64, maxSize: 64, maxSteps: 2, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+    standin = await startStandin({
+      mixed: { models: [MODEL], minSize: 64, maxSize: 64, maxSteps: 2, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 },
+    });
     const rig = workerRig(standin.hordeApiUrl, quickGenerator([MODEL]));
     standin.enqueueMixed(1, 'first');
     rig.worker.start();
@@ -87,7 +108,10 @@ describe('the horde worker loop against the stand-in', () => {
     await until(() => rig.worker.status().state === 'maintenance');
     expect(rig.worker.status().message).toMatch(/maintenance/i);
     // Leaving: the owner's PUT workers/{id}, then start again.
-    const horde = rig.deps.horde as unknown as { getWorkerByName(n: string): Promise<{ id: string }>; modifyWorker(id: string, b: object): Promise<unknown> };
+    const horde = rig.deps.horde as unknown as {
+      getWorkerByName(n: string): Promise<{ id: string }>;
+      modifyWorker(id: string, b: object): Promise<unknown>;
+    };
     const details = await horde.getWorkerByName('HordeDesk Test Worker');
     await horde.modifyWorker(details.id, { maintenance: false });
     standin.enqueueMixed(2, 'after');
@@ -99,7 +123,9 @@ describe('the horde worker loop against the stand-in', () => {
   }, 60_000);
 
   test('pause lets in-flight jobs finish; stop now faults them honestly', async () => {
-    standin = await startStandin({ mixed: { models: [MODEL], minSize: 64, maxSize: 64, maxSteps: 20, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 } });
+    standin = await startStandin({
+      mixed: { models: [MODEL], minSize: 64, maxSize: 64, maxSteps: 20, unsupportedShare: 0, unsupportedSamplerShare: 0, maxN: 1 },
+    });
     standin.enqueueMixed(30, 'pause');
     const generator = quickGenerator([MODEL], { stepMs: 5 });
     const rig = workerRig(standin.hordeApiUrl, generator);

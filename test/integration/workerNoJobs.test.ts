@@ -14,7 +14,14 @@ afterEach(async () => {
 
 test('empty pops are explained in words until a job arrives', async () => {
   standin = await startStandin({ models: [MODEL] });
-  const body = (extra: Record<string, unknown>, params: Record<string, unknown> = {}) => ({ prompt: 'a fox', models: [MODEL], r2: false, nsfw: false, params: { width: 256, height: 256, steps: 4, ...params }, ...extra });
+  const body = (extra: Record<string, unknown>, params: Record<string, unknown> = {}) => ({
+    prompt: 'a fox',
+    models: [MODEL],
+    r2: false,
+    nsfw: false,
+    params: { width: 256, height: 256, steps: 4, ...params },
+    ...extra,
+  });
   for (let i = 0; i < 12; i += 1) standin.enqueue(body({ source_image: TINY_WEBP_BASE64, source_processing: 'img2img' }));
   // Bigger than the rig's max_pixels of 262,144 (512×512).
   for (let i = 0; i < 3; i += 1) standin.enqueue(body({}, { width: 1024, height: 1024 }));
@@ -27,7 +34,9 @@ test('empty pops are explained in words until a job arrives', async () => {
     { reason: 'img2img', count: 12 },
     { reason: 'max_pixels', count: 3 },
   ]);
-  expect(noJobs?.text).toBe('No jobs right now: 12 requests need img2img, which HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows.');
+  expect(noJobs?.text).toBe(
+    'No jobs right now: 12 requests need img2img, which HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows.',
+  );
   // Said once, not on every pop.
   expect(rig.statuses.filter((s) => s.noJobs !== null && s.noJobs.text === noJobs?.text).length).toBe(1);
 

@@ -15,7 +15,12 @@ test('malformed pop answers give an honest fault or a logged skip, and the worke
   const uuid = fc.uuid();
   const payload = fc.oneof(
     fc.anything(),
-    fc.record({ ids: fc.array(uuid, { minLength: 1, maxLength: 3 }), payload: fc.anything(), model: fc.oneof(fc.constant(MODEL), fc.anything()), ttl: fc.oneof(fc.integer(), fc.anything()) }),
+    fc.record({
+      ids: fc.array(uuid, { minLength: 1, maxLength: 3 }),
+      payload: fc.anything(),
+      model: fc.oneof(fc.constant(MODEL), fc.anything()),
+      ttl: fc.oneof(fc.integer(), fc.anything()),
+    }),
     fc.record({ ids: fc.array(fc.anything()), id: fc.anything(), payload: fc.dictionary(fc.string(), fc.anything()) }),
   );
   const answers = fc.sample(payload, { numRuns: 150, seed: 4242 });
@@ -35,7 +40,11 @@ test('malformed pop answers give an honest fault or a logged skip, and the worke
   const warnings: string[] = [];
   const log = { info() {}, warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m), child: () => log };
   // The stand-in is not used: every answer comes from fast-check.
-  const rig = workerRig('http://127.0.0.1:9/api', quickGenerator([MODEL]), { horde, log, clock: { now: () => Date.now(), sleep: () => new Promise((r) => setImmediate(r)), setTimer: () => () => undefined } });
+  const rig = workerRig('http://127.0.0.1:9/api', quickGenerator([MODEL]), {
+    horde,
+    log,
+    clock: { now: () => Date.now(), sleep: () => new Promise((r) => setImmediate(r)), setTimer: () => () => undefined },
+  });
   rig.worker.start();
   await until(() => pops >= answers.length);
   rig.worker.pause();
@@ -71,5 +80,6 @@ test('a job that cannot finish before its ttl is cancelled and faulted in time, 
   const ours = jobs.filter((j) => j.worker !== null);
   expect(ours.every((j) => j.submitState === 'faulted' && j.submitCount === 1)).toBe(true);
   expect(generator.cancelled).toHaveLength(ours.length);
-  for (const row of rig.jobLog.list(10, 0)) expect(row).toMatchObject({ state: 'faulted', reason: 'generation would not have finished before the job deadline' });
+  for (const row of rig.jobLog.list(10, 0))
+    expect(row).toMatchObject({ state: 'faulted', reason: 'generation would not have finished before the job deadline' });
 }, 60_000);

@@ -13,12 +13,23 @@ const OLD_KEY = 'oldkey_oldkey_oldkey_0';
 const NEW_KEY = 'newkey_newkey_newkey_1';
 
 function hordeError(status: number): HordeApiError {
-  return new HordeApiError({ code: 'horde.invalidApiKey', message: `HTTP ${status}`, status, rc: undefined, retryAfterMs: undefined, endpoint: 'GET /v2/find_user', hordeMessage: undefined });
+  return new HordeApiError({
+    code: 'horde.invalidApiKey',
+    message: `HTTP ${status}`,
+    status,
+    rc: undefined,
+    retryAfterMs: undefined,
+    endpoint: 'GET /v2/find_user',
+    hordeMessage: undefined,
+  });
 }
 
 /** The key service over an in-memory store, with settings that point where `urls` says. */
 function setup(options: { key?: string | null; findUser?: () => Promise<UserDetails> } = {}) {
-  const stored: { key: string | null; urls: KeyUrls | null } = { key: options.key ?? null, urls: options.key ? { horde: HORDE, ratings: RATINGS } : null };
+  const stored: { key: string | null; urls: KeyUrls | null } = {
+    key: options.key ?? null,
+    urls: options.key ? { horde: HORDE, ratings: RATINGS } : null,
+  };
   const store: SecretStorePort = {
     protection: 'in memory',
     getApiKey: () => stored.key,
@@ -28,7 +39,11 @@ function setup(options: { key?: string | null; findUser?: () => Promise<UserDeta
     setKeyUrls: (u) => void (stored.urls = u),
   };
   const urls: KeyUrls = { horde: HORDE, ratings: RATINGS };
-  const keys = createKeyBinding(store, () => ({ ...urls }), () => undefined);
+  const keys = createKeyBinding(
+    store,
+    () => ({ ...urls }),
+    () => undefined,
+  );
   const updates: SettingsPatch[] = [];
   const lines: string[] = [];
   let wakes = 0;
@@ -46,7 +61,10 @@ describe('apiKey.set', () => {
   test('a key of the wrong shape is refused before anything is stored or asked', async () => {
     let asked = 0;
     const s = setup({ findUser: async () => (asked++, Promise.reject(new Error('not reached'))) });
-    await expect(s.service.set('short')).rejects.toMatchObject({ code: 'invalid-api-key', fields: { apiKey: expect.stringMatching(/22 letters/) } });
+    await expect(s.service.set('short')).rejects.toMatchObject({
+      code: 'invalid-api-key',
+      fields: { apiKey: expect.stringMatching(/22 letters/) },
+    });
     expect(s.stored.key).toBeNull();
     expect(asked).toBe(0);
   });
@@ -117,13 +135,24 @@ describe('origins and clearing', () => {
   });
 
   test('revertPatch names only the services that moved', () => {
-    expect(revertPatch([{ service: 'ratings', origin: 'https://r.example', previousOrigin: 'https://ratings.aihorde.net', previousUrl: RATINGS }])).toEqual({ ratingsUrl: RATINGS });
+    expect(
+      revertPatch([
+        { service: 'ratings', origin: 'https://r.example', previousOrigin: 'https://ratings.aihorde.net', previousUrl: RATINGS },
+      ]),
+    ).toEqual({ ratingsUrl: RATINGS });
   });
 
   test('clearing forgets the key, its origins and its owner', async () => {
     const s = setup();
     await s.service.set(NEW_KEY);
-    expect(s.service.clear()).toEqual({ set: false, protection: 'in memory', username: null, kudos: null, trusted: null, pendingOrigins: [] });
+    expect(s.service.clear()).toEqual({
+      set: false,
+      protection: 'in memory',
+      username: null,
+      kudos: null,
+      trusted: null,
+      pendingOrigins: [],
+    });
     expect(s.stored).toEqual({ key: null, urls: null });
   });
 });

@@ -35,7 +35,7 @@ describe('backoffMs', () => {
 });
 
 // Each caller's waits, as they were before the callers shared one rule.
-describe('the callers\' waits', () => {
+describe("the callers' waits", () => {
   test('horde pops: 1 s doubling to 30 s; Retry-After up to 5 minutes', () => {
     expect(waits(POP_RETRY, 7)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
     expect(backoffMs(POP_RETRY, 0, 45_000)).toBe(45_000);

@@ -23,7 +23,8 @@ function parsesOrFailsClearly(fn: () => void, ...classes: (new (...args: never[]
   try {
     fn();
   } catch (error) {
-    if (!classes.some((c) => error instanceof c)) throw new Error(`unexpected ${(error as Error)?.name}: ${(error as Error)?.message}`, { cause: error });
+    if (!classes.some((c) => error instanceof c))
+      throw new Error(`unexpected ${(error as Error)?.name}: ${(error as Error)?.message}`, { cause: error });
     const { message } = error as Error;
     expect(message.length).toBeGreaterThan(10);
     expect(message.length).toBeLessThan(2000);
@@ -68,21 +69,43 @@ const latin = (s: string): number[] => [...Buffer.from(s, 'latin1')];
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 /** One opcode with plausible arguments: deeper into the VM than random bytes get. */
 const opcode = fc.oneof(
-  fc.constantFrom(...[0x7d, 0x5d, 0x29, 0x28, 0x4e, 0x61, 0x73, 0x75, 0x65, 0x74, 0x6c, 0x64, 0x30, 0x31, 0x32, 0x85, 0x86, 0x87, 0x62, 0x52, 0x81, 0x94, 0x88, 0x89, 0x8f, 0x90, 0x91, 0x93, 0x51, 0x2e].map((b) => [b])),
+  fc.constantFrom(
+    ...[
+      0x7d, 0x5d, 0x29, 0x28, 0x4e, 0x61, 0x73, 0x75, 0x65, 0x74, 0x6c, 0x64, 0x30, 0x31, 0x32, 0x85, 0x86, 0x87, 0x62, 0x52, 0x81, 0x94,
+      0x88, 0x89, 0x8f, 0x90, 0x91, 0x93, 0x51, 0x2e,
+    ].map((b) => [b]),
+  ),
   fc.integer({ min: 0, max: 255 }).map((n) => [0x4b, n]),
   fc.integer({ min: 0, max: 0xffff }).map((n) => [0x4d, n & 0xff, n >> 8]),
   fc.integer().map((n) => [0x4a, ...u32(n)]),
   fc.integer({ min: 0, max: 7 }).map((n) => [0x71, n]),
   fc.integer({ min: 0, max: 7 }).map((n) => [0x68, n]),
-  fc.string({ maxLength: 12 }).map((s) => { const b = [...Buffer.from(s)]; return [0x8c, b.length, ...b]; }),
+  fc.string({ maxLength: 12 }).map((s) => {
+    const b = [...Buffer.from(s)];
+    return [0x8c, b.length, ...b];
+  }),
   fc.uint8Array({ maxLength: 16 }).map((b) => [0x8a, b.length, ...b]),
   fc.uint8Array({ maxLength: 16 }).map((b) => [0x43, b.length, ...b]),
-  fc.double().map((d) => { const b = Buffer.alloc(8); b.writeDoubleBE(d); return [0x47, ...b]; }),
+  fc.double().map((d) => {
+    const b = Buffer.alloc(8);
+    b.writeDoubleBE(d);
+    return [0x47, ...b];
+  }),
   fc.constantFrom('storage', 'cpu', 'latin1', 'state_dict', 'os', 'system').map((s) => [0x8c, s.length, ...latin(s)]),
-  fc.constantFrom(
-    'collections\nOrderedDict\n', 'torch._utils\n_rebuild_tensor_v2\n', 'torch._tensor\n_rebuild_from_type_v2\n', 'torch._utils\n_rebuild_parameter\n',
-    'torch\nFloatStorage\n', 'torch\nHalfStorage\n', '_codecs\nencode\n', 'numpy\ndtype\n', 'os\nsystem\n', 'torch\nSize\n',
-  ).map((g) => [0x63, ...latin(g)]),
+  fc
+    .constantFrom(
+      'collections\nOrderedDict\n',
+      'torch._utils\n_rebuild_tensor_v2\n',
+      'torch._tensor\n_rebuild_from_type_v2\n',
+      'torch._utils\n_rebuild_parameter\n',
+      'torch\nFloatStorage\n',
+      'torch\nHalfStorage\n',
+      '_codecs\nencode\n',
+      'numpy\ndtype\n',
+      'os\nsystem\n',
+      'torch\nSize\n',
+    )
+    .map((g) => [0x63, ...latin(g)]),
   fc.integer({ min: 0, max: 0xffffffff }).map((n) => [0x8b, ...u32(n)]), // LONG4 with any length, usually truncated
   fc.integer({ min: 0, max: 0xffffffff }).map((n) => [0x58, ...u32(n)]), // BINUNICODE with any length
 );
@@ -102,7 +125,10 @@ describe('fuzz: the pickle reader', () => {
   });
 
   test('random bytes after a PROTO header', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (b) => check(Uint8Array.from([0x80, 2, ...b]))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (b) => check(Uint8Array.from([0x80, 2, ...b]))),
+      { numRuns: 2000 },
+    );
   });
 
   test('opcode soup with plausible arguments', () => {
@@ -110,7 +136,10 @@ describe('fuzz: the pickle reader', () => {
   });
 
   test('mutated real checkpoint pickles', () => {
-    fc.assert(fc.property(fc.constantFrom(...seeds()), mutation, (base, edits) => check(mutate(base, edits))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds()), mutation, (base, edits) => check(mutate(base, edits))),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -122,26 +151,38 @@ describe('fuzz: the ZIP reader and openCkpt', () => {
   /** Opens the bytes as a checkpoint and reads every tensor it lists. */
   const check = (bytes: Uint8Array): void => {
     writeFileSync(file, bytes);
-    parsesOrFailsClearly(() => {
-      const ckpt = openCkpt(file);
-      try {
-        for (const name of ckpt.names()) {
-          ckpt.shape(name);
-          ckpt.dtype(name);
-          ckpt.read(name);
+    parsesOrFailsClearly(
+      () => {
+        const ckpt = openCkpt(file);
+        try {
+          for (const name of ckpt.names()) {
+            ckpt.shape(name);
+            ckpt.dtype(name);
+            ckpt.read(name);
+          }
+        } finally {
+          ckpt.close();
         }
-      } finally {
-        ckpt.close();
-      }
-    }, CheckpointFormatError, UnsafeCheckpointError);
+      },
+      CheckpointFormatError,
+      UnsafeCheckpointError,
+    );
   };
 
   test('random bytes, bare and behind a ZIP local-header signature', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1024 }), fc.boolean(), (b, signed) => check(signed ? Uint8Array.from([0x50, 0x4b, 3, 4, ...b]) : b)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1024 }), fc.boolean(), (b, signed) =>
+        check(signed ? Uint8Array.from([0x50, 0x4b, 3, 4, ...b]) : b),
+      ),
+      { numRuns: 500 },
+    );
   });
 
   test('mutated real checkpoints', () => {
-    fc.assert(fc.property(fc.constantFrom(...seeds), mutation, (base, edits) => check(mutate(base, edits))), { numRuns: 1500 });
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), mutation, (base, edits) => check(mutate(base, edits))),
+      { numRuns: 1500 },
+    );
   });
 
   test('mutations aimed at the central directory and end records (the last 200 bytes)', () => {
@@ -173,11 +214,18 @@ describe('fuzz: the safetensors header parser', () => {
     }, CheckpointFormatError);
 
   test('the seed parses', () => {
-    expect([...parseSafetensorsHeader(Buffer.from(valid), 8 + valid.length + 34, 'x').entries.keys()]).toEqual(['model.a', 'model.b', 'model.c']);
+    expect([...parseSafetensorsHeader(Buffer.from(valid), 8 + valid.length + 34, 'x').entries.keys()]).toEqual([
+      'model.a',
+      'model.b',
+      'model.c',
+    ]);
   });
 
   test('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (b) => header(b)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (b) => header(b)),
+      { numRuns: 2000 },
+    );
   });
 
   test('any JSON value as the header, or as a tensor entry, or as metadata', () => {
@@ -192,8 +240,15 @@ describe('fuzz: the safetensors header parser', () => {
 
   test('entries with adversarial numbers: huge shapes, unsafe offsets, overlaps', () => {
     const num = fc.oneof(fc.nat(64), fc.constantFrom(-1, 2 ** 53, 2 ** 64, 1e308, 0.5, Number.MAX_SAFE_INTEGER));
-    const entry = fc.record({ dtype: fc.constantFrom('F32', 'F16', 'BF16', 'I64', 'U8', 'F8_E4M3', 'X'), shape: fc.array(num, { maxLength: 4 }), data_offsets: fc.array(num, { maxLength: 3 }) });
-    fc.assert(fc.property(fc.dictionary(fc.string({ maxLength: 6 }), entry, { maxKeys: 4 }), (h) => header(JSON.stringify(h), 64)), { numRuns: 2000 });
+    const entry = fc.record({
+      dtype: fc.constantFrom('F32', 'F16', 'BF16', 'I64', 'U8', 'F8_E4M3', 'X'),
+      shape: fc.array(num, { maxLength: 4 }),
+      data_offsets: fc.array(num, { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), entry, { maxKeys: 4 }), (h) => header(JSON.stringify(h), 64)),
+      { numRuns: 2000 },
+    );
   });
 
   test('deeply nested JSON is refused, not recursed into', () => {
@@ -204,16 +259,23 @@ describe('fuzz: the safetensors header parser', () => {
   });
 
   test('mutated valid headers', () => {
-    fc.assert(fc.property(mutation, (edits) => header(mutate(Buffer.from(valid), edits))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(mutation, (edits) => header(mutate(Buffer.from(valid), edits))),
+      { numRuns: 2000 },
+    );
   });
 
   test('mutated whole files through SafetensorsReader, every tensor read', () => {
     const seed = join(tmp, 'seed.safetensors');
-    writeSafetensors(seed, [
-      { name: 'a', dtype: 'F32', shape: [2, 3], data: new Float32Array(6).fill(1.5) },
-      { name: 'b', dtype: 'F16', shape: [4], data: new Float32Array(4).fill(-2) },
-      { name: 'c', dtype: 'BF16', shape: [3], data: new Float32Array(3).fill(0.25) },
-    ], { format: 'pt' });
+    writeSafetensors(
+      seed,
+      [
+        { name: 'a', dtype: 'F32', shape: [2, 3], data: new Float32Array(6).fill(1.5) },
+        { name: 'b', dtype: 'F16', shape: [4], data: new Float32Array(4).fill(-2) },
+        { name: 'c', dtype: 'BF16', shape: [3], data: new Float32Array(3).fill(0.25) },
+      ],
+      { format: 'pt' },
+    );
     const base = readFileSync(seed);
     const file = join(tmp, 'fuzz.safetensors');
     fc.assert(

@@ -25,7 +25,15 @@ describe('openCkpt on a lightning-style protocol 2 checkpoint', () => {
 
   test('lists the tensors of state_dict (metadata such as global_step is skipped)', () => {
     expect(ckpt.prefix).toBe('archive/');
-    expect(ckpt.names()).toEqual(['model.w', 'model.h', 'model.bf', 'model.shared_a', 'model.shared_b', 'cond.position_ids', 'model.scalar']);
+    expect(ckpt.names()).toEqual([
+      'model.w',
+      'model.h',
+      'model.bf',
+      'model.shared_a',
+      'model.shared_b',
+      'cond.position_ids',
+      'model.scalar',
+    ]);
     expect(ckpt.shape('model.w')).toEqual([2, 3]);
     expect(ckpt.dtype('model.w')).toBe('F32');
     expect(ckpt.dtype('model.h')).toBe('F16');
@@ -141,11 +149,22 @@ describe('every storage dtype', () => {
       ['ByteStorage', 'U8', bytesOf(Uint8Array.from([200, 1]))],
       ['BoolStorage', 'BOOL', bytesOf(Uint8Array.from([1, 0]))],
     ] as const;
-    const path = ckptFile('dtypes.ckpt', dictPickle(cases.map(([type], i) => [`t${i}`, tensor({ type, key: String(i), numel: 2, size: [2] })])), Object.fromEntries(cases.map(([, , data], i) => [String(i), data])));
+    const path = ckptFile(
+      'dtypes.ckpt',
+      dictPickle(cases.map(([type], i) => [`t${i}`, tensor({ type, key: String(i), numel: 2, size: [2] })])),
+      Object.fromEntries(cases.map(([, , data], i) => [String(i), data])),
+    );
     const ckpt = openCkpt(path);
     try {
       expect(cases.map((_, i) => ckpt.dtype(`t${i}`))).toEqual(cases.map(([, dtype]) => dtype));
-      expect(cases.map((_, i) => Array.from(ckpt.read(`t${i}`)))).toEqual([[1.5, -2], [-3, 70_000], [-4, 300], [-6, 7], [200, 1], [1, 0]]);
+      expect(cases.map((_, i) => Array.from(ckpt.read(`t${i}`)))).toEqual([
+        [1.5, -2],
+        [-3, 70_000],
+        [-4, 300],
+        [-6, 7],
+        [200, 1],
+        [1, 0],
+      ]);
     } finally {
       ckpt.close();
     }
@@ -155,8 +174,27 @@ describe('every storage dtype', () => {
 describe('the state dict', () => {
   test('tensors under string keys are listed; other keys and values are skipped', () => {
     const t = (key: string): number[] => tensor({ key, numel: 1, size: [] });
-    const p = pickle(OP.EMPTY_DICT, OP.MARK, str('w'), t('0'), int(5), t('1'), str('none'), OP.NONE, str('step'), int(7), str('dict'), OP.EMPTY_DICT,
-      str('size'), global('torch', 'Size'), OP.EMPTY_TUPLE, OP.NEWOBJ, str('state_dict'), int(3), OP.SETITEMS);
+    const p = pickle(
+      OP.EMPTY_DICT,
+      OP.MARK,
+      str('w'),
+      t('0'),
+      int(5),
+      t('1'),
+      str('none'),
+      OP.NONE,
+      str('step'),
+      int(7),
+      str('dict'),
+      OP.EMPTY_DICT,
+      str('size'),
+      global('torch', 'Size'),
+      OP.EMPTY_TUPLE,
+      OP.NEWOBJ,
+      str('state_dict'),
+      int(3),
+      OP.SETITEMS,
+    );
     const ckpt = openCkpt(ckptFile('mixed.ckpt', p, { 0: bytesOf(Float32Array.from([4])), 1: bytesOf(Float32Array.from([5])) }));
     try {
       expect(ckpt.names()).toEqual(['w']);
@@ -171,8 +209,10 @@ describe('the state dict', () => {
     refusesWith(ckptFile('none.ckpt', dictPickle([['step', int(3)]])), /^Checkpoint contains no tensors\.$/);
   });
 
-  test('the pickle\'s own limits can be tightened', () => {
-    const path = ckptFile('limits.ckpt', dictPickle([['w', tensor({ key: '0', numel: 1, size: [] })]]), { 0: bytesOf(Float32Array.from([1])) });
+  test("the pickle's own limits can be tightened", () => {
+    const path = ckptFile('limits.ckpt', dictPickle([['w', tensor({ key: '0', numel: 1, size: [] })]]), {
+      0: bytesOf(Float32Array.from([1])),
+    });
     openCkpt(path).close();
     expect(() => openCkpt(path, { limits: { ...DEFAULT_UNPICKLE_LIMITS, maxObjects: 3 } })).toThrow(/object limit \(3\)/);
   });
@@ -189,7 +229,12 @@ describe('the archive around the pickle', () => {
   test('data.pkl must sit directly in one top folder', () => {
     refusesWith(zipFile('nested.ckpt', [['a/b/data.pkl', pkl]]), /^Checkpoint archive has no <name>\/data\.pkl entry\.$/);
     refusesWith(zipFile('suffixed.ckpt', [['archive/data.pkl.orig', pkl]]), /no <name>\/data\.pkl entry/);
-    const ckpt = openCkpt(zipFile('named.ckpt', [['my-model/data.pkl', pkl], ['my-model/data/0', bytesOf(Float32Array.from([2]))]]));
+    const ckpt = openCkpt(
+      zipFile('named.ckpt', [
+        ['my-model/data.pkl', pkl],
+        ['my-model/data/0', bytesOf(Float32Array.from([2]))],
+      ]),
+    );
     expect(ckpt.prefix).toBe('my-model/');
     expect(Array.from(ckpt.read('w'))).toEqual([2]);
     ckpt.close();
@@ -197,8 +242,14 @@ describe('the archive around the pickle', () => {
 
   test('byteorder: little (or absent, as older torch writes) is read, big is refused', () => {
     const data: [string, Uint8Array] = ['archive/data/0', bytesOf(Float32Array.from([3]))];
-    refusesWith(zipFile('big.ckpt', [['archive/data.pkl', pkl], ['archive/byteorder', Buffer.from('big\n')], data]), /^Checkpoint byte order "big" is not supported\.$/);
-    const cases: [string, [string, Uint8Array][]][] = [['little.ckpt', [['archive/byteorder', Buffer.from('little\n')]]], ['absent.ckpt', []]];
+    refusesWith(
+      zipFile('big.ckpt', [['archive/data.pkl', pkl], ['archive/byteorder', Buffer.from('big\n')], data]),
+      /^Checkpoint byte order "big" is not supported\.$/,
+    );
+    const cases: [string, [string, Uint8Array][]][] = [
+      ['little.ckpt', [['archive/byteorder', Buffer.from('little\n')]]],
+      ['absent.ckpt', []],
+    ];
     for (const [name, files] of cases) {
       const ckpt = openCkpt(zipFile(name, [['archive/data.pkl', pkl], ...files, data]));
       expect(Array.from(ckpt.read('w'))).toEqual([3]);
@@ -229,7 +280,8 @@ describe('the archive around the pickle', () => {
 
 describe('reading a tensor', () => {
   const f32 = (...v: number[]): Buffer => bytesOf(Float32Array.from(v));
-  const one = (name: string, t: Parameters<typeof tensor>[0], data: Record<string, Uint8Array>): ReturnType<typeof openCkpt> => openCkpt(ckptFile(name, dictPickle([['w', tensor(t)]]), data));
+  const one = (name: string, t: Parameters<typeof tensor>[0], data: Record<string, Uint8Array>): ReturnType<typeof openCkpt> =>
+    openCkpt(ckptFile(name, dictPickle([['w', tensor(t)]]), data));
 
   test('strides of empty tensors and of size-1 dimensions do not matter', () => {
     let ckpt = one('empty.ckpt', { key: '0', numel: 0, size: [0, 3], stride: [7, 5] }, { 0: Buffer.alloc(0) });
@@ -241,10 +293,25 @@ describe('reading a tensor', () => {
   });
 
   test.each<[string, Parameters<typeof tensor>[0], Record<string, Uint8Array>, RegExp]>([
-    ['a transposed view', { key: '0', numel: 6, size: [2, 3], stride: [1, 2] }, { 0: f32(1, 2, 3, 4, 5, 6) }, /^Tensor "w" is not contiguous \(stride 1,2\); only contiguous tensors are supported\.$/],
-    ['a view past its storage', { key: '0', numel: 4, offset: 2, size: [3] }, { 0: f32(1, 2, 3, 4) }, /^Tensor "w" lies outside its storage\.$/],
+    [
+      'a transposed view',
+      { key: '0', numel: 6, size: [2, 3], stride: [1, 2] },
+      { 0: f32(1, 2, 3, 4, 5, 6) },
+      /^Tensor "w" is not contiguous \(stride 1,2\); only contiguous tensors are supported\.$/,
+    ],
+    [
+      'a view past its storage',
+      { key: '0', numel: 4, offset: 2, size: [3] },
+      { 0: f32(1, 2, 3, 4) },
+      /^Tensor "w" lies outside its storage\.$/,
+    ],
     ['a missing storage', { key: '9', numel: 1, size: [1] }, { 0: f32(1) }, /^Checkpoint is missing storage data\/9 for "w"\.$/],
-    ['a storage shorter than it says', { key: '0', numel: 4, size: [2] }, { 0: f32(1, 2) }, /^Storage data\/0 is shorter than its 4 elements\.$/],
+    [
+      'a storage shorter than it says',
+      { key: '0', numel: 4, size: [2] },
+      { 0: f32(1, 2) },
+      /^Storage data\/0 is shorter than its 4 elements\.$/,
+    ],
   ])('%s is refused', (name, t, data, message) => {
     const ckpt = one(`${name}.ckpt`, t, data);
     try {
@@ -256,7 +323,9 @@ describe('reading a tensor', () => {
   });
 
   test('a file truncated after it was opened fails the read clearly', () => {
-    const path = ckptFile('shrinks.ckpt', dictPickle([['w', tensor({ key: '0', numel: 64, size: [64] })]]), { 0: f32(...new Array<number>(64).fill(1)) });
+    const path = ckptFile('shrinks.ckpt', dictPickle([['w', tensor({ key: '0', numel: 64, size: [64] })]]), {
+      0: f32(...new Array<number>(64).fill(1)),
+    });
     const ckpt = openCkpt(path);
     try {
       truncateSync(path, readFileSync(path).indexOf(f32(...new Array<number>(64).fill(1))) + 40);
@@ -266,18 +335,21 @@ describe('reading a tensor', () => {
     }
   });
 
-  test.skipIf(process.platform !== 'linux')('close() is idempotent and no file descriptor is left open, whether opening fails or not', () => {
-    const good = ckptFile('fd-good.ckpt', dictPickle([['w', tensor({ key: '0', numel: 1, size: [] })]]), { 0: f32(1) });
-    const bad = ckptFile('fd-bad.ckpt', pickle(OP.EMPTY_LIST));
-    const before = openFds();
-    for (let i = 0; i < 20; i++) {
-      openCkpt(good).close();
-      expect(() => openCkpt(bad)).toThrow(CheckpointFormatError);
-    }
-    expect(openFds()).toBe(before);
-    const ckpt = openCkpt(good);
-    ckpt.close();
-    expect(() => ckpt.close()).not.toThrow();
-    expect(openFds()).toBe(before);
-  });
+  test.skipIf(process.platform !== 'linux')(
+    'close() is idempotent and no file descriptor is left open, whether opening fails or not',
+    () => {
+      const good = ckptFile('fd-good.ckpt', dictPickle([['w', tensor({ key: '0', numel: 1, size: [] })]]), { 0: f32(1) });
+      const bad = ckptFile('fd-bad.ckpt', pickle(OP.EMPTY_LIST));
+      const before = openFds();
+      for (let i = 0; i < 20; i++) {
+        openCkpt(good).close();
+        expect(() => openCkpt(bad)).toThrow(CheckpointFormatError);
+      }
+      expect(openFds()).toBe(before);
+      const ckpt = openCkpt(good);
+      ckpt.close();
+      expect(() => ckpt.close()).not.toThrow();
+      expect(openFds()).toBe(before);
+    },
+  );
 });

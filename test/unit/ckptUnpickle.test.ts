@@ -40,14 +40,19 @@ describe('hostile checkpoints naming dangerous globals', () => {
     expect(existsSync(marker(file))).toBe(false);
   });
 
-  test.each(['builtins.exec', 'os.system', 'subprocess.Popen', 'torch.load', 'torch._utils.eval', 'collections.OrderedDictX', 'numpy.load'])(
-    'GLOBAL %s is refused at the GLOBAL opcode, before any REDUCE',
-    (full) => {
-      const dot = full.lastIndexOf('.');
-      const p = pk(0x80, 2, 'c', full.slice(0, dot), 0x0a, full.slice(dot + 1), 0x0a, '.');
-      expect(() => unpickle(p)).toThrow(UnsafeCheckpointError);
-    },
-  );
+  test.each([
+    'builtins.exec',
+    'os.system',
+    'subprocess.Popen',
+    'torch.load',
+    'torch._utils.eval',
+    'collections.OrderedDictX',
+    'numpy.load',
+  ])('GLOBAL %s is refused at the GLOBAL opcode, before any REDUCE', (full) => {
+    const dot = full.lastIndexOf('.');
+    const p = pk(0x80, 2, 'c', full.slice(0, dot), 0x0a, full.slice(dot + 1), 0x0a, '.');
+    expect(() => unpickle(p)).toThrow(UnsafeCheckpointError);
+  });
 
   test('STACK_GLOBAL is held to the same allow-list', () => {
     const p = pk(0x80, 4, 0x8c, 2, 'os', 0x8c, 6, 'system', 0x93, '.');
@@ -81,7 +86,13 @@ describe('resource limits against hostile pickles', () => {
   });
 
   test('unbounded list growth through one memoized value is refused', () => {
-    const p = pk(0x80, 2, ']', new Array<number>(5000).fill(0).flatMap(() => [0x4e, 0x61]), '.');
+    const p = pk(
+      0x80,
+      2,
+      ']',
+      new Array<number>(5000).fill(0).flatMap(() => [0x4e, 0x61]),
+      '.',
+    );
     expect(() => unpickle(p, { ...DEFAULT_UNPICKLE_LIMITS, maxItems: 1000 })).toThrow(/container item limit/);
   });
 
@@ -110,8 +121,39 @@ describe('malformed pickles', () => {
   });
 
   test('plain data decodes: ints, floats, strings, tuples, dicts', () => {
-    const p = pk(0x80, 2, '}', '(', 'X', u32(1), 'a', 'J', u32(-5 >>> 0), 'X', u32(1), 'b', 'G', [0x3f, 0xf8, 0, 0, 0, 0, 0, 0],
-      'X', u32(1), 'c', 0x8a, 2, [0x00, 0x80], 'X', u32(1), 'd', 'K', 1, 'M', 2, 1, 0x86, 'u', '.');
+    const p = pk(
+      0x80,
+      2,
+      '}',
+      '(',
+      'X',
+      u32(1),
+      'a',
+      'J',
+      u32(-5 >>> 0),
+      'X',
+      u32(1),
+      'b',
+      'G',
+      [0x3f, 0xf8, 0, 0, 0, 0, 0, 0],
+      'X',
+      u32(1),
+      'c',
+      0x8a,
+      2,
+      [0x00, 0x80],
+      'X',
+      u32(1),
+      'd',
+      'K',
+      1,
+      'M',
+      2,
+      1,
+      0x86,
+      'u',
+      '.',
+    );
     const v = unpickle(p) as Map<string, unknown>;
     expect(v.get('a')).toBe(-5);
     expect(v.get('b')).toBe(1.5);
@@ -164,12 +206,24 @@ describe('time and memory stay bounded', () => {
   });
 
   test('a flat flood of empty dicts is refused by the object limit', () => {
-    const p = pk(0x80, 2, ']', new Array<number>(3000).fill(0).flatMap(() => [0x7d, 0x61]), '.');
+    const p = pk(
+      0x80,
+      2,
+      ']',
+      new Array<number>(3000).fill(0).flatMap(() => [0x7d, 0x61]),
+      '.',
+    );
     expect(() => unpickle(p, { ...DEFAULT_UNPICKLE_LIMITS, maxObjects: 1000 })).toThrow(/object limit \(1000\)/);
   });
 
   test('the opcode count is bounded', () => {
-    const p = pk(0x80, 2, 'N', new Array<number>(5000).fill(0).flatMap(() => [0x32, 0x30]), '.'); // DUP, POP
+    const p = pk(
+      0x80,
+      2,
+      'N',
+      new Array<number>(5000).fill(0).flatMap(() => [0x32, 0x30]),
+      '.',
+    ); // DUP, POP
     expect(() => unpickle(p, { ...DEFAULT_UNPICKLE_LIMITS, maxOpcodes: 1000 })).toThrow(/opcode limit \(1000\)/);
   });
 

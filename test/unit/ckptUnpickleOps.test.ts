@@ -32,9 +32,23 @@ describe('each opcode decodes as Python would', () => {
     ['LIST (a list, not a tuple: it takes APPEND)', pickle(OP.MARK, K(1), K(2), OP.LIST, K(3), OP.APPEND), [1, 2, 3]],
     ['APPEND', pickle(OP.EMPTY_LIST, K(1), OP.APPEND, K(2), OP.APPEND), [1, 2]],
     ['APPENDS', pickle(OP.EMPTY_LIST, OP.MARK, K(1), K(2), OP.APPENDS), [1, 2]],
-    ['DICT', pickle(OP.MARK, K(1), K(2), K(3), K(4), OP.DICT), new Map([[1, 2], [3, 4]])],
+    [
+      'DICT',
+      pickle(OP.MARK, K(1), K(2), K(3), K(4), OP.DICT),
+      new Map([
+        [1, 2],
+        [3, 4],
+      ]),
+    ],
     ['SETITEM', pickle(OP.EMPTY_DICT, K(1), K(2), OP.SETITEM), new Map([[1, 2]])],
-    ['SETITEMS', pickle(OP.EMPTY_DICT, OP.MARK, K(1), K(2), K(3), K(4), OP.SETITEMS), new Map([[1, 2], [3, 4]])],
+    [
+      'SETITEMS',
+      pickle(OP.EMPTY_DICT, OP.MARK, K(1), K(2), K(3), K(4), OP.SETITEMS),
+      new Map([
+        [1, 2],
+        [3, 4],
+      ]),
+    ],
     ['EMPTY_SET + ADDITEMS', pickle(OP.EMPTY_SET, OP.MARK, K(1), K(2), OP.ADDITEMS), new Set([1, 2])],
     ['FROZENSET', pickle(OP.MARK, K(1), K(1), K(2), OP.FROZENSET), new Set([1, 2])],
     ['POP', pickle(K(1), K(2), OP.POP), 1],
@@ -43,15 +57,27 @@ describe('each opcode decodes as Python would', () => {
     ['FRAME (skipped)', pickle(OP.FRAME, ...u64(4), K(9)), 9],
     ['BINPUT + BINGET', pickle(K(7), OP.BINPUT, 3, OP.BINGET, 3, OP.TUPLE2), [7, 7]],
     ['LONG_BINPUT + LONG_BINGET', pickle(K(7), OP.LONG_BINPUT, ...u32(70_000), OP.LONG_BINGET, ...u32(70_000), OP.TUPLE2), [7, 7]],
-    ['MEMOIZE (next free slot)', pickle(K(7), OP.MEMOIZE, K(8), OP.MEMOIZE, OP.BINGET, 0, OP.BINGET, 1, OP.TUPLE2, OP.TUPLE3), [7, 8, [7, 8]]],
-    ['STACK_GLOBAL + REDUCE (OrderedDict())', pickle(str('collections'), str('OrderedDict'), OP.STACK_GLOBAL, OP.EMPTY_TUPLE, OP.REDUCE), new Map()],
+    [
+      'MEMOIZE (next free slot)',
+      pickle(K(7), OP.MEMOIZE, K(8), OP.MEMOIZE, OP.BINGET, 0, OP.BINGET, 1, OP.TUPLE2, OP.TUPLE3),
+      [7, 8, [7, 8]],
+    ],
+    [
+      'STACK_GLOBAL + REDUCE (OrderedDict())',
+      pickle(str('collections'), str('OrderedDict'), OP.STACK_GLOBAL, OP.EMPTY_TUPLE, OP.REDUCE),
+      new Map(),
+    ],
     ['BUILD merges a dict into a dict', pickle(OP.EMPTY_DICT, OP.MARK, K(1), K(2), OP.DICT, OP.BUILD), new Map([[1, 2]])],
   ])('%s', (_name, bytes, expected) => {
     expect(unpickle(bytes)).toEqual(expected);
   });
 
   test('protocol 5 is read; bytes come back as their own copies', () => {
-    for (const [op, len] of [[OP.SHORT_BINBYTES, [2]], [OP.BINBYTES, u32(2)], [OP.BINBYTES8, u64(2)]] as const) {
+    for (const [op, len] of [
+      [OP.SHORT_BINBYTES, [2]],
+      [OP.BINBYTES, u32(2)],
+      [OP.BINBYTES8, u64(2)],
+    ] as const) {
       const v = unpickle(pk(OP.PROTO, 5, op, ...len, 0xca, 0xfe, OP.STOP)) as Uint8Array;
       expect(Array.from(v)).toEqual([0xca, 0xfe]);
       expect(v.buffer.byteLength).toBe(2); // not a view that keeps the whole data.pkl alive
@@ -68,7 +94,13 @@ describe('each opcode decodes as Python would', () => {
 
   test('BUILD on a tensor (its Python state) leaves the tensor as it is', () => {
     const t = unpickle(pickle(tensor({ key: '0', numel: 2, size: [2] }), OP.EMPTY_DICT, OP.BUILD)) as TensorRef;
-    expect(t).toMatchObject({ kind: 'tensor', offset: 0, size: [2], stride: [1], storage: { kind: 'storage', dtype: 'F32', key: '0', numel: 2 } });
+    expect(t).toMatchObject({
+      kind: 'tensor',
+      offset: 0,
+      size: [2],
+      stride: [1],
+      storage: { kind: 'storage', dtype: 'F32', key: '0', numel: 2 },
+    });
   });
 
   test('LONG values: safe integers as numbers, up to the edges, bigger ones as bigint', () => {
@@ -111,8 +143,16 @@ describe('malformed pickles are refused with a message that says what is wrong',
     ['STACK_GLOBAL with an int module', pickle(K(1), str('OrderedDict'), OP.STACK_GLOBAL), /STACK_GLOBAL needs two strings/],
     ['GLOBAL without a newline', pickle(OP.GLOBAL, 'collections'), /malformed GLOBAL/],
     ['GLOBAL with a 257-character line', pickle(OP.GLOBAL, 'm'.repeat(257), '\nx\n'), /malformed GLOBAL/],
-    ['REDUCE with arguments that are not a tuple', pickle(global('collections', 'OrderedDict'), OP.NONE, OP.REDUCE), /^REDUCE arguments are not a tuple\.$/],
-    ['NEWOBJ with arguments that are not a tuple', pickle(global('torch', 'Size'), OP.NONE, OP.NEWOBJ), /^NEWOBJ arguments are not a tuple\.$/],
+    [
+      'REDUCE with arguments that are not a tuple',
+      pickle(global('collections', 'OrderedDict'), OP.NONE, OP.REDUCE),
+      /^REDUCE arguments are not a tuple\.$/,
+    ],
+    [
+      'NEWOBJ with arguments that are not a tuple',
+      pickle(global('torch', 'Size'), OP.NONE, OP.NEWOBJ),
+      /^NEWOBJ arguments are not a tuple\.$/,
+    ],
     ['BUILD of None onto a dict', pickle(OP.EMPTY_DICT, OP.NONE, OP.BUILD), /BUILD on an object that cannot take state/],
     ['BUILD of a dict onto a list', pickle(OP.EMPTY_LIST, OP.EMPTY_DICT, OP.BUILD), /BUILD on an object that cannot take state/],
     ['BUILD onto an int', pickle(K(1), OP.EMPTY_DICT, OP.BUILD), /BUILD on an object that cannot take state/],
@@ -122,7 +162,11 @@ describe('malformed pickles are refused with a message that says what is wrong',
   });
 
   test.each<[string, Uint8Array, RegExp]>([
-    ['REDUCE on a storage type', pickle(global('torch', 'FloatStorage'), OP.EMPTY_TUPLE, OP.REDUCE), /^Refusing to load checkpoint: REDUCE targets something that is not an allowed callable\.$/],
+    [
+      'REDUCE on a storage type',
+      pickle(global('torch', 'FloatStorage'), OP.EMPTY_TUPLE, OP.REDUCE),
+      /^Refusing to load checkpoint: REDUCE targets something that is not an allowed callable\.$/,
+    ],
     ['NEWOBJ on a plain value', pickle(K(1), OP.EMPTY_TUPLE, OP.NEWOBJ), /NEWOBJ targets something that is not an allowed callable/],
     ['an empty GLOBAL module line', pickle(OP.GLOBAL, '\nsystem\n'), /the Python global "\.system"/],
     ['a GLOBAL line of 256 characters (read, then refused by name)', pickle(OP.GLOBAL, 'm'.repeat(256), '\nx\n'), /implausibly long name/],
@@ -137,15 +181,28 @@ describe('persistent storage ids', () => {
   const ok = [str('storage'), global('torch', 'HalfStorage')];
 
   test('a well-formed id is a storage reference (the device does not matter)', () => {
-    expect(unpickle(persid(...ok, str('data_0.-x'), str('cuda:0'), int(0)))).toEqual({ kind: 'storage', dtype: 'F16', key: 'data_0.-x', numel: 0 });
+    expect(unpickle(persid(...ok, str('data_0.-x'), str('cuda:0'), int(0)))).toEqual({
+      kind: 'storage',
+      dtype: 'F16',
+      key: 'data_0.-x',
+      numel: 0,
+    });
     expect(unpickle(persid(...ok, str('k'.repeat(256)), [OP.NONE], int(3)))).toMatchObject({ key: 'k'.repeat(256), numel: 3 });
   });
 
   test.each<[string, Uint8Array, RegExp]>([
     ['a string, not a tuple', pickle(str('storage'), OP.BINPERSID), /Unsupported persistent id/],
-    ['a tuple not tagged "storage"', persid(str('module'), global('torch', 'HalfStorage'), str('0'), str('cpu'), int(1)), /Unsupported persistent id/],
+    [
+      'a tuple not tagged "storage"',
+      persid(str('module'), global('torch', 'HalfStorage'), str('0'), str('cpu'), int(1)),
+      /Unsupported persistent id/,
+    ],
     ['a tuple of four', persid(...ok, str('0'), str('cpu')), /Unsupported persistent id/],
-    ['a type that is not a storage', persid(str('storage'), global('torch', 'Size'), str('0'), str('cpu'), int(1)), /does not name a torch storage type/],
+    [
+      'a type that is not a storage',
+      persid(str('storage'), global('torch', 'Size'), str('0'), str('cpu'), int(1)),
+      /does not name a torch storage type/,
+    ],
     ['an int key', persid(...ok, int(0), str('cpu'), int(1)), /invalid key/],
     ['a 257-character key', persid(...ok, str('k'.repeat(257)), str('cpu'), int(1)), /invalid key/],
     ['a key with a slash in front', persid(...ok, str('/etc'), str('cpu'), int(1)), /invalid key/],
@@ -173,7 +230,12 @@ describe('every limit holds at its exact value', () => {
     ['maxDepth', pickle(OP.EMPTY_SET, OP.MARK, OP.EMPTY_TUPLE, OP.ADDITEMS), 2, /nesting depth limit \(1\)/],
     ['maxDepth', pickle(OP.EMPTY_LIST, OP.TUPLE1, OP.TUPLE1), 3, /nesting depth limit \(2\)/],
     // [{1: []} merged into {} by BUILD]: the dict is as deep as its new content, and the list one deeper.
-    ['maxDepth', pickle(OP.EMPTY_LIST, OP.EMPTY_DICT, OP.EMPTY_DICT, K(1), OP.EMPTY_LIST, OP.SETITEM, OP.BUILD, OP.APPEND), 3, /nesting depth limit \(2\)/],
+    [
+      'maxDepth',
+      pickle(OP.EMPTY_LIST, OP.EMPTY_DICT, OP.EMPTY_DICT, K(1), OP.EMPTY_LIST, OP.SETITEM, OP.BUILD, OP.APPEND),
+      3,
+      /nesting depth limit \(2\)/,
+    ],
     ['maxObjects', pickle(str('a'), str('b'), OP.TUPLE2), 3, /object limit \(2\)/],
     ['maxObjects', pickle(global('collections', 'OrderedDict'), OP.EMPTY_TUPLE, OP.REDUCE), 2, /object limit \(1\)/],
     ['maxObjects', pickle(storage('FloatStorage', '0', 1)), 5, /object limit \(4\)/], // 3 strings, the tuple, the storage

@@ -8,9 +8,21 @@ import { entryDataOffset, readExact, readZipIndex } from '../../src-main/inferen
 const tmp = mkdtempSync(join(tmpdir(), 'ckpt-zip-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-const u64 = (n: number): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
+const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const u64 = (n: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
 
 /** Builds a one-entry STORED zip; with zip64 every size/offset field is saturated and carried in ZIP64 records. */
 function buildZip(name: string, data: Buffer, opts: { zip64: boolean; method?: number; lead?: number }): Buffer {
@@ -18,11 +30,41 @@ function buildZip(name: string, data: Buffer, opts: { zip64: boolean; method?: n
   const nameBuf = Buffer.from(name);
   const method = opts.method ?? 0;
   const localAt = lead.length;
-  const local = Buffer.concat([u32(0x04034b50), u16(20), u16(0), u16(method), u32(0), u32(0), u32(data.length), u32(data.length), u16(nameBuf.length), u16(0), nameBuf]);
+  const local = Buffer.concat([
+    u32(0x04034b50),
+    u16(20),
+    u16(0),
+    u16(method),
+    u32(0),
+    u32(0),
+    u32(data.length),
+    u32(data.length),
+    u16(nameBuf.length),
+    u16(0),
+    nameBuf,
+  ]);
   const big = (n: number): Buffer => u32(opts.zip64 ? 0xffffffff : n);
   const extra = opts.zip64 ? Buffer.concat([u16(1), u16(24), u64(data.length), u64(data.length), u64(localAt)]) : Buffer.alloc(0);
-  const central = Buffer.concat([u32(0x02014b50), u16(45), u16(45), u16(0), u16(method), u32(0), u32(0), big(data.length), big(data.length),
-    u16(nameBuf.length), u16(extra.length), u16(0), u16(0), u16(0), u32(0), big(localAt), nameBuf, extra]);
+  const central = Buffer.concat([
+    u32(0x02014b50),
+    u16(45),
+    u16(45),
+    u16(0),
+    u16(method),
+    u32(0),
+    u32(0),
+    big(data.length),
+    big(data.length),
+    u16(nameBuf.length),
+    u16(extra.length),
+    u16(0),
+    u16(0),
+    u16(0),
+    u32(0),
+    big(localAt),
+    nameBuf,
+    extra,
+  ]);
   const cdAt = lead.length + local.length + data.length;
   const parts = [lead, local, data, central];
   if (opts.zip64) {
@@ -30,8 +72,19 @@ function buildZip(name: string, data: Buffer, opts: { zip64: boolean; method?: n
     parts.push(Buffer.concat([u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0), u64(1), u64(1), u64(central.length), u64(cdAt)]));
     parts.push(Buffer.concat([u32(0x07064b50), u32(0), u64(rec64At), u32(1)]));
   }
-  parts.push(Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(opts.zip64 ? 0xffff : 1), u16(opts.zip64 ? 0xffff : 1),
-    big(central.length), big(cdAt), u16(5), Buffer.from('hello')]));
+  parts.push(
+    Buffer.concat([
+      u32(0x06054b50),
+      u16(0),
+      u16(0),
+      u16(opts.zip64 ? 0xffff : 1),
+      u16(opts.zip64 ? 0xffff : 1),
+      big(central.length),
+      big(cdAt),
+      u16(5),
+      Buffer.from('hello'),
+    ]),
+  );
   return Buffer.concat(parts);
 }
 
@@ -107,21 +160,61 @@ interface EntrySpec {
 }
 
 /** A STORED archive of `entries`; `zip64` adds the ZIP64 end records and saturates the named end-record fields. */
-function archive(entries: EntrySpec[], opts: { comment?: Buffer; zip64?: { count?: boolean; size?: boolean; offset?: boolean } } = {}): Buffer {
+function archive(
+  entries: EntrySpec[],
+  opts: { comment?: Buffer; zip64?: { count?: boolean; size?: boolean; offset?: boolean } } = {},
+): Buffer {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let at = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name);
     const localExtra = e.localExtra ?? Buffer.alloc(0);
-    const local = Buffer.concat([u32(SIG.local), u16(20), u16(0), u16(0), u32(0), u32(0), u32(e.data.length), u32(e.data.length), u16(name.length), u16(localExtra.length), name, localExtra]);
+    const local = Buffer.concat([
+      u32(SIG.local),
+      u16(20),
+      u16(0),
+      u16(0),
+      u32(0),
+      u32(0),
+      u32(e.data.length),
+      u32(e.data.length),
+      u16(name.length),
+      u16(localExtra.length),
+      name,
+      localExtra,
+    ]);
     const sat = e.saturate ?? {};
-    const z64 = Buffer.concat([...(sat.size ? [u64(e.data.length)] : []), ...(sat.compressedSize ? [u64(e.data.length)] : []), ...(sat.offset ? [u64(at)] : [])]);
+    const z64 = Buffer.concat([
+      ...(sat.size ? [u64(e.data.length)] : []),
+      ...(sat.compressedSize ? [u64(e.data.length)] : []),
+      ...(sat.offset ? [u64(at)] : []),
+    ]);
     const extra = e.centralExtra ?? (z64.length > 0 ? Buffer.concat([u16(1), u16(z64.length), z64]) : Buffer.alloc(0));
     const comment = e.comment ?? Buffer.alloc(0);
-    central.push(Buffer.concat([u32(SIG.central), u16(45), u16(45), u16(0), u16(0), u32(0), u32(0),
-      u32(sat.compressedSize ? MAX32 : (e.compressedSize ?? e.data.length)), u32(sat.size ? MAX32 : e.data.length),
-      u16(name.length), u16(extra.length), u16(comment.length), u16(0), u16(0), u32(0), u32(sat.offset ? MAX32 : at), name, extra, comment]));
+    central.push(
+      Buffer.concat([
+        u32(SIG.central),
+        u16(45),
+        u16(45),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(0),
+        u32(sat.compressedSize ? MAX32 : (e.compressedSize ?? e.data.length)),
+        u32(sat.size ? MAX32 : e.data.length),
+        u16(name.length),
+        u16(extra.length),
+        u16(comment.length),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(sat.offset ? MAX32 : at),
+        name,
+        extra,
+        comment,
+      ]),
+    );
     parts.push(local, e.data);
     at += local.length + e.data.length;
   }
@@ -131,12 +224,36 @@ function archive(entries: EntrySpec[], opts: { comment?: Buffer; zip64?: { count
   at += dir.length;
   const z = opts.zip64;
   if (z) {
-    parts.push(Buffer.concat([u32(SIG.eocd64), u64(44), u16(45), u16(45), u32(0), u32(0), u64(entries.length), u64(entries.length), u64(dir.length), u64(cdAt)]));
+    parts.push(
+      Buffer.concat([
+        u32(SIG.eocd64),
+        u64(44),
+        u16(45),
+        u16(45),
+        u32(0),
+        u32(0),
+        u64(entries.length),
+        u64(entries.length),
+        u64(dir.length),
+        u64(cdAt),
+      ]),
+    );
     parts.push(Buffer.concat([u32(SIG.locator), u32(0), u64(at), u32(1)]));
   }
   const comment = opts.comment ?? Buffer.alloc(0);
-  parts.push(Buffer.concat([u32(SIG.eocd), u16(0), u16(0), u16(z?.count ? 0xffff : entries.length), u16(z?.count ? 0xffff : entries.length),
-    u32(z?.size ? MAX32 : dir.length), u32(z?.offset ? MAX32 : cdAt), u16(comment.length), comment]));
+  parts.push(
+    Buffer.concat([
+      u32(SIG.eocd),
+      u16(0),
+      u16(0),
+      u16(z?.count ? 0xffff : entries.length),
+      u16(z?.count ? 0xffff : entries.length),
+      u32(z?.size ? MAX32 : dir.length),
+      u32(z?.offset ? MAX32 : cdAt),
+      u16(comment.length),
+      comment,
+    ]),
+  );
   return Buffer.concat(parts);
 }
 
@@ -172,7 +289,21 @@ describe('the end records', () => {
 
   test('a ZIP64 archive whose locator starts the file is read (its end record then sits at byte 20)', () => {
     const record = Buffer.concat([u32(SIG.eocd64), u64(44), u16(45), u16(45), u32(0), u32(0), u64(0), u64(0), u64(0), u64(0)]);
-    const z = Buffer.concat([u32(SIG.locator), u32(0), u64(42), u32(1), u32(SIG.eocd), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(0), u32(0), u16(record.length), record]);
+    const z = Buffer.concat([
+      u32(SIG.locator),
+      u32(0),
+      u64(42),
+      u32(1),
+      u32(SIG.eocd),
+      u16(0),
+      u16(0),
+      u16(0xffff),
+      u16(0xffff),
+      u32(0),
+      u32(0),
+      u16(record.length),
+      record,
+    ]);
     expect(readAll(z).size).toBe(0);
   });
 
@@ -183,7 +314,10 @@ describe('the end records', () => {
 
   test.each([4, 6])('a multi-disk archive is refused (disk field at +%i)', (field) => {
     const z = archive([one()]);
-    refuses(patch(z, at(z, SIG.eocd) + field, (b, o) => b.writeUInt16LE(1, o)), /^Multi-disk ZIP archives are not supported\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd) + field, (b, o) => b.writeUInt16LE(1, o)),
+      /^Multi-disk ZIP archives are not supported\.$/,
+    );
   });
 
   test.each(['count', 'size', 'offset'] as const)('the ZIP64 end record is followed when only the %s field is saturated', (field) => {
@@ -194,41 +328,82 @@ describe('the end records', () => {
     const eocdOnly = Buffer.concat([u32(SIG.eocd), u16(0), u16(0), u16(0xffff), u16(0xffff), u32(0), u32(0), u16(0)]);
     refuses(eocdOnly, /^ZIP64 end-of-central-directory locator is missing\.$/);
     let z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.locator), (b, o) => b.writeUInt32LE(0, o)), /^ZIP64 end-of-central-directory locator is missing\.$/);
+    refuses(
+      patch(z, at(z, SIG.locator), (b, o) => b.writeUInt32LE(0, o)),
+      /^ZIP64 end-of-central-directory locator is missing\.$/,
+    );
     z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.eocd64), (b, o) => b.writeUInt32LE(0, o)), /^ZIP64 end-of-central-directory record is corrupt\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd64), (b, o) => b.writeUInt32LE(0, o)),
+      /^ZIP64 end-of-central-directory record is corrupt\.$/,
+    );
     z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.locator) + 8, (b, o) => b.writeBigUInt64LE(BigInt(z.length), o)), /could not read ZIP64 end-of-central-directory record \(56 bytes at \d+\)/);
+    refuses(
+      patch(z, at(z, SIG.locator) + 8, (b, o) => b.writeBigUInt64LE(BigInt(z.length), o)),
+      /could not read ZIP64 end-of-central-directory record \(56 bytes at \d+\)/,
+    );
     const huge = 2n ** 53n;
-    for (const [where, what] of [[-1, 'ZIP64 record offset'], [32, 'entry count'], [40, 'central directory size'], [48, 'central directory offset']] as const) {
+    for (const [where, what] of [
+      [-1, 'ZIP64 record offset'],
+      [32, 'entry count'],
+      [40, 'central directory size'],
+      [48, 'central directory offset'],
+    ] as const) {
       z = archive([one()], { zip64: { count: true } });
       const o = where < 0 ? at(z, SIG.locator) + 8 : at(z, SIG.eocd64) + where;
-      refuses(patch(z, o, (b, p) => b.writeBigUInt64LE(huge, p)), new RegExp(`^ZIP ${what} is out of range\\.$`));
+      refuses(
+        patch(z, o, (b, p) => b.writeBigUInt64LE(huge, p)),
+        new RegExp(`^ZIP ${what} is out of range\\.$`),
+      );
     }
     z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.eocd64) + 32, (b, p) => b.writeBigUInt64LE(huge - 1n, p)), /lists 9007199254740991 entries/);
+    refuses(
+      patch(z, at(z, SIG.eocd64) + 32, (b, p) => b.writeBigUInt64LE(huge - 1n, p)),
+      /lists 9007199254740991 entries/,
+    );
   });
 });
 
 describe('the central directory', () => {
   test('its size and entry count are bounded, exactly at their limits', () => {
     let z = archive([one()]);
-    refuses(patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(64 * 1024 * 1024 + 1, o)), /^ZIP central directory is implausibly large\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(64 * 1024 * 1024 + 1, o)),
+      /^ZIP central directory is implausibly large\.$/,
+    );
     z = archive([one()]);
-    refuses(patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(64 * 1024 * 1024, o)), /lies beyond the end of the file/);
+    refuses(
+      patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(64 * 1024 * 1024, o)),
+      /lies beyond the end of the file/,
+    );
     z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.eocd64) + 32, (b, o) => b.writeBigUInt64LE(200_001n, o)), /^ZIP archive lists 200001 entries; more than 200000 is not a checkpoint HordeDesk reads\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd64) + 32, (b, o) => b.writeBigUInt64LE(200_001n, o)),
+      /^ZIP archive lists 200001 entries; more than 200000 is not a checkpoint HordeDesk reads\.$/,
+    );
     z = archive([one()], { zip64: { count: true } });
-    refuses(patch(z, at(z, SIG.eocd64) + 32, (b, o) => b.writeBigUInt64LE(200_000n, o)), /^ZIP central directory is corrupt\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd64) + 32, (b, o) => b.writeBigUInt64LE(200_000n, o)),
+      /^ZIP central directory is corrupt\.$/,
+    );
   });
 
   test('a directory said to be longer than what follows it is refused', () => {
     const z = archive([one()]);
-    refuses(patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(b.readUInt32LE(o) + 100, o)), /^ZIP central directory lies beyond the end of the file \(truncated\?\)\.$/);
+    refuses(
+      patch(z, at(z, SIG.eocd) + 12, (b, o) => b.writeUInt32LE(b.readUInt32LE(o) + 100, o)),
+      /^ZIP central directory lies beyond the end of the file \(truncated\?\)\.$/,
+    );
   });
 
   test.each<[string, (z: Buffer, cd: number) => void]>([
-    ['more entries counted than listed', (z) => { z.writeUInt16LE(2, at(z, SIG.eocd) + 8); z.writeUInt16LE(2, at(z, SIG.eocd) + 10); }],
+    [
+      'more entries counted than listed',
+      (z) => {
+        z.writeUInt16LE(2, at(z, SIG.eocd) + 8);
+        z.writeUInt16LE(2, at(z, SIG.eocd) + 10);
+      },
+    ],
     ['a broken entry signature', (z, cd) => z.writeUInt32LE(0, cd)],
     ['a name longer than the directory', (z, cd) => z.writeUInt16LE(0xffff, cd + 28)],
     ['a name a little longer than the directory', (z, cd) => z.writeUInt16LE(z.readUInt16LE(cd + 28) + 10, cd + 28)],
@@ -246,11 +421,22 @@ describe('the central directory', () => {
 
   test('entries with extra fields and comments are all read, each at its own offset', () => {
     const z = archive([
-      one({ name: 'first', data: Buffer.from('1111'), centralExtra: Buffer.concat([u16(0x5455), u16(5), Buffer.alloc(5)]), comment: Buffer.from('a comment') }),
+      one({
+        name: 'first',
+        data: Buffer.from('1111'),
+        centralExtra: Buffer.concat([u16(0x5455), u16(5), Buffer.alloc(5)]),
+        comment: Buffer.from('a comment'),
+      }),
       one({ name: 'second', data: Buffer.from('22'), localExtra: Buffer.alloc(9, 7), comment: Buffer.from('x') }),
       one({ name: 'third', data: Buffer.from('333') }),
     ]);
-    expect(readAll(z)).toEqual(new Map([['first', '1111'], ['second', '22'], ['third', '333']]));
+    expect(readAll(z)).toEqual(
+      new Map([
+        ['first', '1111'],
+        ['second', '22'],
+        ['third', '333'],
+      ]),
+    );
   });
 });
 
@@ -266,37 +452,77 @@ describe('ZIP64 extra fields of an entry', () => {
 
   test('the ZIP64 field is found after an unrelated extra field', () => {
     const z64 = Buffer.concat([u16(1), u16(8), u64(0)]);
-    const z = archive([one({ saturate: { offset: true }, centralExtra: Buffer.concat([u16(0x5455), u16(5), Buffer.alloc(5, 0xff), z64]) })]);
+    const z = archive([
+      one({ saturate: { offset: true }, centralExtra: Buffer.concat([u16(0x5455), u16(5), Buffer.alloc(5, 0xff), z64]) }),
+    ]);
     expect(readAll(z).get('a')).toBe('abc');
   });
 
   test.each<[string, EntrySpec, RegExp]>([
-    ['an empty ZIP64 field', one({ saturate: { size: true }, centralExtra: Buffer.concat([u16(1), u16(0)]) }), /^ZIP64 extra field of "a" lacks size\.$/],
-    ['a ZIP64 field without the compressed size', one({ saturate: { size: true, compressedSize: true }, centralExtra: Buffer.concat([u16(1), u16(8), u64(3)]) }), /^ZIP64 extra field of "a" lacks compressed size\.$/],
-    ['a ZIP64 field without the offset', one({ saturate: { size: true, offset: true }, centralExtra: Buffer.concat([u16(1), u16(8), u64(3)]) }), /^ZIP64 extra field of "a" lacks local header offset\.$/],
-    ['a ZIP64 field cut short', one({ saturate: { size: true }, centralExtra: Buffer.concat([u16(1), u16(24), u64(3)]) }), /^ZIP entry "a" needs a ZIP64 extra field but has none\.$/],
-    ['a saturated size with no extra field', one({ saturate: { size: true }, centralExtra: Buffer.alloc(0) }), /^ZIP entry "a" needs a ZIP64 extra field but has none\.$/],
-    ['a saturated compressed size with no extra field', one({ saturate: { compressedSize: true }, centralExtra: Buffer.alloc(0) }), /needs a ZIP64 extra field but has none/],
-    ['a saturated offset with no extra field', one({ saturate: { offset: true }, centralExtra: Buffer.alloc(0) }), /needs a ZIP64 extra field but has none/],
-    ['only an unrelated extra field', one({ saturate: { offset: true }, centralExtra: Buffer.concat([u16(0x5455), u16(1), Buffer.alloc(1)]) }), /needs a ZIP64 extra field but has none/],
+    [
+      'an empty ZIP64 field',
+      one({ saturate: { size: true }, centralExtra: Buffer.concat([u16(1), u16(0)]) }),
+      /^ZIP64 extra field of "a" lacks size\.$/,
+    ],
+    [
+      'a ZIP64 field without the compressed size',
+      one({ saturate: { size: true, compressedSize: true }, centralExtra: Buffer.concat([u16(1), u16(8), u64(3)]) }),
+      /^ZIP64 extra field of "a" lacks compressed size\.$/,
+    ],
+    [
+      'a ZIP64 field without the offset',
+      one({ saturate: { size: true, offset: true }, centralExtra: Buffer.concat([u16(1), u16(8), u64(3)]) }),
+      /^ZIP64 extra field of "a" lacks local header offset\.$/,
+    ],
+    [
+      'a ZIP64 field cut short',
+      one({ saturate: { size: true }, centralExtra: Buffer.concat([u16(1), u16(24), u64(3)]) }),
+      /^ZIP entry "a" needs a ZIP64 extra field but has none\.$/,
+    ],
+    [
+      'a saturated size with no extra field',
+      one({ saturate: { size: true }, centralExtra: Buffer.alloc(0) }),
+      /^ZIP entry "a" needs a ZIP64 extra field but has none\.$/,
+    ],
+    [
+      'a saturated compressed size with no extra field',
+      one({ saturate: { compressedSize: true }, centralExtra: Buffer.alloc(0) }),
+      /needs a ZIP64 extra field but has none/,
+    ],
+    [
+      'a saturated offset with no extra field',
+      one({ saturate: { offset: true }, centralExtra: Buffer.alloc(0) }),
+      /needs a ZIP64 extra field but has none/,
+    ],
+    [
+      'only an unrelated extra field',
+      one({ saturate: { offset: true }, centralExtra: Buffer.concat([u16(0x5455), u16(1), Buffer.alloc(1)]) }),
+      /needs a ZIP64 extra field but has none/,
+    ],
   ])('%s is refused', (_name, spec, message) => {
     refuses(archive([spec]), message);
   });
 });
 
-describe('an entry\'s data', () => {
+describe("an entry's data", () => {
   test('a STORED entry whose two sizes differ is refused', () => {
     refuses(archive([one({ compressedSize: 2 })]), /^STORED ZIP entry "a" has inconsistent sizes\.$/);
   });
 
   test('a broken local header is refused', () => {
     const z = archive([one()]);
-    refuses(patch(z, 0, (b, o) => b.writeUInt32LE(0, o)), /^ZIP local header of "a" is corrupt\.$/);
+    refuses(
+      patch(z, 0, (b, o) => b.writeUInt32LE(0, o)),
+      /^ZIP local header of "a" is corrupt\.$/,
+    );
   });
 
   test('a local header past the end of the file is refused', () => {
     const z = archive([one()]);
-    refuses(patch(z, at(z, SIG.central) + 42, (b, o) => b.writeUInt32LE(b.length, o)), /could not read local header of "a"/);
+    refuses(
+      patch(z, at(z, SIG.central) + 42, (b, o) => b.writeUInt32LE(b.length, o)),
+      /could not read local header of "a"/,
+    );
   });
 
   test('an entry whose data runs exactly to the end of the file is inside it', () => {
@@ -311,13 +537,15 @@ describe('an entry\'s data', () => {
     });
   });
 
-  test('the data starts after the local header\'s own name and extra field', () => {
+  test("the data starts after the local header's own name and extra field", () => {
     expect(readAll(archive([one({ localExtra: Buffer.alloc(11, 0x50) })])).get('a')).toBe('abc');
   });
 
   test('readExact reports a file that ends early, wherever the read starts', () => {
     withFile(Buffer.alloc(90, 1), (fd) => {
-      expect(() => readExact(fd, 50, 100, 'the thing')).toThrow(/^Checkpoint is truncated: could not read the thing \(100 bytes at 50\)\.$/);
+      expect(() => readExact(fd, 50, 100, 'the thing')).toThrow(
+        /^Checkpoint is truncated: could not read the thing \(100 bytes at 50\)\.$/,
+      );
       expect(readExact(fd, 50, 40, 'x')).toEqual(Buffer.alloc(40, 1));
     });
   });

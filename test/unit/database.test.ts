@@ -72,7 +72,13 @@ describe('kudos ledger', () => {
     expect(ledger.record({ source: 'job', amount: 6.24, at: now.getTime() - 1000, hordeRef: 'job-a' })).toEqual({ inserted: false });
     ledger.record({ source: 'rating', amount: 5, at: now.getTime() - 3 * day, hordeRef: 'img-1' });
     ledger.record({ source: 'uptime', amount: 52, at: now.getTime() - 30 * day, hordeRef: 'uptime-2026-10-23' });
-    expect(computeTotals(ledger, now)).toEqual({ today: 6.24, week: 11.24, allTime: 63.24, bySource: { job: 6.24, rating: 5, uptime: 52 }, events: 3 });
+    expect(computeTotals(ledger, now)).toEqual({
+      today: 6.24,
+      week: 11.24,
+      allTime: 63.24,
+      bySource: { job: 6.24, rating: 5, uptime: 52 },
+      events: 3,
+    });
     opened.db.close();
   });
 

@@ -18,11 +18,18 @@ const startsWith = (bytes: Uint8Array, offset: number, magic: number[]): boolean
 /** Random bytes, and bytes that start with a real signature (whole, cut short, or off by one). */
 const imageLikeBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
-  fc.tuple(fc.constantFrom(PNG, JPEG, [...RIFF, 1, 2, 3, 4, ...WEBP]), fc.uint8Array({ maxLength: 40 }), fc.nat({ max: 16 }), fc.option(fc.nat({ max: 15 }))).map(([magic, rest, cut, flip]) => {
-    const bytes = Uint8Array.from([...magic, ...rest]).slice(0, Math.max(0, magic.length + rest.length - cut));
-    if (flip !== null && flip < bytes.length) bytes[flip] = (bytes[flip] ?? 0) ^ 0x01;
-    return bytes;
-  }),
+  fc
+    .tuple(
+      fc.constantFrom(PNG, JPEG, [...RIFF, 1, 2, 3, 4, ...WEBP]),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.nat({ max: 16 }),
+      fc.option(fc.nat({ max: 15 })),
+    )
+    .map(([magic, rest, cut, flip]) => {
+      const bytes = Uint8Array.from([...magic, ...rest]).slice(0, Math.max(0, magic.length + rest.length - cut));
+      if (flip !== null && flip < bytes.length) bytes[flip] = (bytes[flip] ?? 0) ^ 0x01;
+      return bytes;
+    }),
 );
 
 describe('fuzz: image format check', () => {
@@ -30,7 +37,13 @@ describe('fuzz: image format check', () => {
     fc.assert(
       fc.property(imageLikeBytes, (bytes) => {
         const mime = sniffImageMime(bytes);
-        const expected = startsWith(bytes, 0, PNG) ? 'image/png' : startsWith(bytes, 0, JPEG) ? 'image/jpeg' : startsWith(bytes, 0, RIFF) && startsWith(bytes, 8, WEBP) ? 'image/webp' : undefined;
+        const expected = startsWith(bytes, 0, PNG)
+          ? 'image/png'
+          : startsWith(bytes, 0, JPEG)
+            ? 'image/jpeg'
+            : startsWith(bytes, 0, RIFF) && startsWith(bytes, 8, WEBP)
+              ? 'image/webp'
+              : undefined;
         expect(mime).toBe(expected);
       }),
       { numRuns: 2000, seed: 5001 },
@@ -83,7 +96,11 @@ describe('fuzz: image downloads', () => {
     let n = 0;
     const served = fc.record({
       status: fc.constantFrom(200, 200, 200, 204, 404, 500),
-      body: fc.oneof(imageLikeBytes, fc.uint8Array({ minLength: MAX - 8, maxLength: MAX + 64 }), fc.uint8Array({ maxLength: 40 }).map((rest) => Uint8Array.from([...PNG, ...rest, ...new Uint8Array(MAX)]))),
+      body: fc.oneof(
+        imageLikeBytes,
+        fc.uint8Array({ minLength: MAX - 8, maxLength: MAX + 64 }),
+        fc.uint8Array({ maxLength: 40 }).map((rest) => Uint8Array.from([...PNG, ...rest, ...new Uint8Array(MAX)])),
+      ),
       length: fc.constantFrom<Served['length']>('true', 'none', 'small', 'large'),
       chunk: fc.integer({ min: 1, max: 64 }),
     });
@@ -110,10 +127,23 @@ describe('fuzz: image downloads', () => {
 
   test('an address that is not a web address is refused before anything is sent', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.constantFrom('file:///etc/passwd', 'data:image/png;base64,iVBORw0KGgo=', 'javascript:alert(1)', 'ftp://x/y.png', 'http://', '//cdn/x.png')), async (url) => {
-        const error = await fetchImage(url, { timeoutMs: 2_000 }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ImageFetchError);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.constantFrom(
+            'file:///etc/passwd',
+            'data:image/png;base64,iVBORw0KGgo=',
+            'javascript:alert(1)',
+            'ftp://x/y.png',
+            'http://',
+            '//cdn/x.png',
+          ),
+        ),
+        async (url) => {
+          const error = await fetchImage(url, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(ImageFetchError);
+        },
+      ),
       { numRuns: 100, seed: 5003 },
     );
   });

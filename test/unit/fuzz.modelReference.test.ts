@@ -25,7 +25,13 @@ const reference = {
     requirements: { clip_skip: 1 },
     features_not_supported: ['controlnet'],
   },
-  'AlbedoBase XL (SDXL)': { name: 'AlbedoBase XL (SDXL)', baseline: 'stable_diffusion_xl', inpainting: false, nsfw: false, config: { files: [], download: [] } },
+  'AlbedoBase XL (SDXL)': {
+    name: 'AlbedoBase XL (SDXL)',
+    baseline: 'stable_diffusion_xl',
+    inpainting: false,
+    nsfw: false,
+    config: { files: [], download: [] },
+  },
 };
 
 const NOT_AN_OBJECT = 'The model reference is not a JSON object keyed by model name.';

@@ -7,7 +7,10 @@ import { recordedExchange } from '../helpers/hordeExchange';
 // The pop answer is the horde's (or anyone on the path's) JSON. Property: any value gives one of
 // the four outcomes with a reason, never an exception, never a change to the input.
 
-const exchange = recordedExchange('fuzz.pop.test.ts (mutations of the recorded pops)', ['r2/07_pop_response.json', 'b64/07_pop_response.json']);
+const exchange = recordedExchange('fuzz.pop.test.ts (mutations of the recorded pops)', [
+  'r2/07_pop_response.json',
+  'b64/07_pop_response.json',
+]);
 
 function expectOutcome(parsed: ParsedPop): void {
   switch (parsed.kind) {
@@ -53,7 +56,8 @@ describe('fuzz: pop answers', () => {
         const parsed = parsePop(answer, 1_000_000);
         expectOutcome(parsed);
         // Whatever parsePop lets through, the job check must be able to judge without throwing.
-        if (parsed.kind === 'job') expect(() => checkJob(parsed.job, { models: ['stable_diffusion'], maxPixels: 1024 * 1024 })).not.toThrow();
+        if (parsed.kind === 'job')
+          expect(() => checkJob(parsed.job, { models: ['stable_diffusion'], maxPixels: 1024 * 1024 })).not.toThrow();
       }),
       { numRuns: 500, seed: 1002 },
     );

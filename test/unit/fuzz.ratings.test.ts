@@ -1,8 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { imageRatingsSchema, newRatingImageSchema, ratingsDatasetListSchema, submitRatingAnswerSchema } from '../../src-main/common/ratingsApi';
+import {
+  imageRatingsSchema,
+  newRatingImageSchema,
+  ratingsDatasetListSchema,
+  submitRatingAnswerSchema,
+} from '../../src-main/common/ratingsApi';
 import type { HttpPort, HttpResponse } from '../../src-main/core/horde/http';
-import { createRatingsClient, RatingsApiError, ratingOutcome, RatingsProtocolError, RatingsUnreachableError, type RatingsClient } from '../../src-main/core/rating/client';
+import {
+  createRatingsClient,
+  RatingsApiError,
+  ratingOutcome,
+  RatingsProtocolError,
+  RatingsUnreachableError,
+  type RatingsClient,
+} from '../../src-main/core/rating/client';
 import { anyJson, brokenJsonText, mutatedJson } from '../helpers/fuzzJson';
 
 // Whatever the ratings service (or a proxy in front of it) answers, each call resolves with a
@@ -25,10 +37,17 @@ const calls: Record<string, { run: (c: RatingsClient) => Promise<unknown>; schem
   imageRatings: { run: (c) => c.imageRatings('b7a4c1de'), schema: imageRatingsSchema },
 };
 
-const status = fc.oneof(fc.constantFrom(200, 201, 204, 301, 302, 307, 400, 401, 403, 404, 408, 410, 429, 500, 502, 503), fc.integer({ min: 100, max: 599 }));
+const status = fc.oneof(
+  fc.constantFrom(200, 201, 204, 301, 302, 307, 400, 401, 403, 404, 408, 410, 429, 500, 502, 503),
+  fc.integer({ min: 100, max: 599 }),
+);
 const headers = fc.record(
   {
-    'retry-after': fc.oneof(fc.string(), fc.nat().map(String), fc.constantFrom('9'.repeat(400), '-1', '1.5', 'Wed, 21 Oct 2015 07:28:00 GMT', 'Fri, 31 Dec 9999 23:59:59 GMT', '')),
+    'retry-after': fc.oneof(
+      fc.string(),
+      fc.nat().map(String),
+      fc.constantFrom('9'.repeat(400), '-1', '1.5', 'Wed, 21 Oct 2015 07:28:00 GMT', 'Fri, 31 Dec 9999 23:59:59 GMT', ''),
+    ),
     location: fc.oneof(fc.webUrl(), fc.string(), fc.constant(`https://evil.example/?k=${KEY}`)),
     'content-type': fc.constantFrom('application/json', 'text/html', ''),
   },
@@ -51,7 +70,18 @@ type Reply = { kind: 'answer'; response: HttpResponse } | { kind: 'throw'; error
 const reply = (call: string): fc.Arbitrary<Reply> =>
   fc.oneof(
     { weight: 8, arbitrary: fc.record({ status, headers, body: body(call) }).map((response): Reply => ({ kind: 'answer', response })) },
-    { weight: 1, arbitrary: fc.constantFrom<unknown>(Object.assign(new Error('timed out'), { code: 'timeout' }), new TypeError(`fetch failed for ${KEY}`), 'a string', null, undefined).map((error): Reply => ({ kind: 'throw', error })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<unknown>(
+          Object.assign(new Error('timed out'), { code: 'timeout' }),
+          new TypeError(`fetch failed for ${KEY}`),
+          'a string',
+          null,
+          undefined,
+        )
+        .map((error): Reply => ({ kind: 'throw', error })),
+    },
   );
 
 function portAnswering(r: Reply): HttpPort {
@@ -64,7 +94,13 @@ describe('fuzz: ratings service answers', () => {
     if (!call) throw new Error(name);
     await fc.assert(
       fc.asyncProperty(reply(name), async (r) => {
-        const client = createRatingsClient({ baseUrl: () => 'https://ratings.example/api/v1', http: portAnswering(r), clientAgent: 'HordeDesk:test:fuzz', apiKey: () => KEY, now: () => 1_700_000_000_000 });
+        const client = createRatingsClient({
+          baseUrl: () => 'https://ratings.example/api/v1',
+          http: portAnswering(r),
+          clientAgent: 'HordeDesk:test:fuzz',
+          apiKey: () => KEY,
+          now: () => 1_700_000_000_000,
+        });
         let outcome: { value: unknown } | { error: unknown };
         try {
           outcome = { value: await call.run(client) };
@@ -76,7 +112,9 @@ describe('fuzz: ratings service answers', () => {
           return;
         }
         const { error } = outcome;
-        expect(error instanceof RatingsApiError || error instanceof RatingsProtocolError || error instanceof RatingsUnreachableError).toBe(true);
+        expect(error instanceof RatingsApiError || error instanceof RatingsProtocolError || error instanceof RatingsUnreachableError).toBe(
+          true,
+        );
         const text = `${(error as Error).message} ${String((error as Error).cause ?? '')} ${JSON.stringify(error)}`;
         expect(text).not.toContain(KEY);
         const verdict = ratingOutcome(error);
@@ -93,10 +131,19 @@ describe('fuzz: ratings service answers', () => {
 
   // Found by this fuzz test: `parseRetryAfter` took any Retry-After as is, so "Retry-After: 999…9"
   // made the rater wait Infinity ms and a date in year 9999 made it wait for ever.
-  test.each(['9'.repeat(400), '99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT'])('a 429 with Retry-After %s asks for a wait of at most an hour', async (retryAfter) => {
-    const client = createRatingsClient({ baseUrl: () => 'https://ratings.example/api/v1', http: portAnswering({ kind: 'answer', response: { status: 429, headers: { 'retry-after': retryAfter }, body: '' } }), clientAgent: 'x', apiKey: () => KEY, now: () => 1_700_000_000_000 });
-    const verdict = ratingOutcome(await client.datasets().catch((e: unknown) => e));
-    expect(verdict.kind).toBe('wait');
-    if (verdict.kind === 'wait') expect(verdict.retryAfterMs).toBeLessThanOrEqual(3_600_000);
-  });
+  test.each(['9'.repeat(400), '99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT'])(
+    'a 429 with Retry-After %s asks for a wait of at most an hour',
+    async (retryAfter) => {
+      const client = createRatingsClient({
+        baseUrl: () => 'https://ratings.example/api/v1',
+        http: portAnswering({ kind: 'answer', response: { status: 429, headers: { 'retry-after': retryAfter }, body: '' } }),
+        clientAgent: 'x',
+        apiKey: () => KEY,
+        now: () => 1_700_000_000_000,
+      });
+      const verdict = ratingOutcome(await client.datasets().catch((e: unknown) => e));
+      expect(verdict.kind).toBe('wait');
+      if (verdict.kind === 'wait') expect(verdict.retryAfterMs).toBeLessThanOrEqual(3_600_000);
+    },
+  );
 });

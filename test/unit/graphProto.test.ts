@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { DataType, ProtoWriter, encodeModel, float16BitsToFloat32, float32ToFloat16Bits, fromHalfBits, tensorDataToFloat32, toHalfBits } from '../../src-main/inference/graph';
+import {
+  DataType,
+  ProtoWriter,
+  encodeModel,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  fromHalfBits,
+  tensorDataToFloat32,
+  toHalfBits,
+} from '../../src-main/inference/graph';
 
 /** A test-only protobuf reader: field number → list of raw values (varint as bigint, bytes as Uint8Array). */
 function decode(buf: Uint8Array): Map<number, (bigint | Uint8Array | number)[]> {
@@ -82,8 +91,18 @@ describe('ONNX encoding', () => {
       metadata: { k: 'v' },
       graph: {
         name: 'g',
-        nodes: [{ opType: 'Softmax', name: 'n0', inputs: ['x'], outputs: ['y'], attrs: { axis: { kind: 'int', value: -1 }, alpha: { kind: 'float', value: 0.5 } } }],
-        initializers: [{ name: 'ext', dataType: DataType.FLOAT16, dims: [2, 3], external: { location: 'weights.pb', offset: 128, length: 12 } }],
+        nodes: [
+          {
+            opType: 'Softmax',
+            name: 'n0',
+            inputs: ['x'],
+            outputs: ['y'],
+            attrs: { axis: { kind: 'int', value: -1 }, alpha: { kind: 'float', value: 0.5 } },
+          },
+        ],
+        initializers: [
+          { name: 'ext', dataType: DataType.FLOAT16, dims: [2, 3], external: { location: 'weights.pb', offset: 128, length: 12 } },
+        ],
         inputs: [{ name: 'x', elemType: DataType.FLOAT, shape: ['batch', 4] }],
         outputs: [{ name: 'y', elemType: DataType.FLOAT, shape: ['batch', 4] }],
       },
@@ -105,7 +124,11 @@ describe('ONNX encoding', () => {
     expect(init.get(2)).toEqual([10n]);
     expect(init.get(14)).toEqual([1n]);
     const entries = (init.get(13) ?? []).map((e) => decode(e as Uint8Array)).map((e) => [text(e.get(1)?.[0]), text(e.get(2)?.[0])]);
-    expect(entries).toEqual([['location', 'weights.pb'], ['offset', '128'], ['length', '12']]);
+    expect(entries).toEqual([
+      ['location', 'weights.pb'],
+      ['offset', '128'],
+      ['length', '12'],
+    ]);
     const input = decode(graph.get(11)?.[0] as Uint8Array);
     const tensorType = decode(decode(input.get(2)?.[0] as Uint8Array).get(1)?.[0] as Uint8Array);
     const dims = (decode(tensorType.get(2)?.[0] as Uint8Array).get(1) ?? []).map((d) => decode(d as Uint8Array));

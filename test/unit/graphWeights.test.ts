@@ -15,7 +15,8 @@ import {
   type WeightSource,
 } from '../../src-main/inference/graph';
 
-const shapeOf = (list: { name: string; shape: readonly number[] }[], name: string): readonly number[] | undefined => list.find((w) => w.name === name)?.shape;
+const shapeOf = (list: { name: string; shape: readonly number[] }[], name: string): readonly number[] | undefined =>
+  list.find((w) => w.name === name)?.shape;
 
 describe('expectedWeights (SD 1.5 sizes, no tensors allocated)', () => {
   test('parameter counts match the published SD 1.5 figures', () => {
@@ -102,7 +103,9 @@ describe('weight sources', () => {
   });
 
   test('a source returning the wrong number of values is caught by the builder', () => {
-    const liar: WeightSource = { get: (name, shape) => (name.endsWith('final_layer_norm.weight') ? new Float32Array(3) : seededRandomWeights(1).get(name, shape)) };
+    const liar: WeightSource = {
+      get: (name, shape) => (name.endsWith('final_layer_norm.weight') ? new Float32Array(3) : seededRandomWeights(1).get(name, shape)),
+    };
     expect(() => buildTextEncoder(TINY_CONFIG, liar)).toThrow(/text_model\.final_layer_norm\.weight: expected shape \[32\]/);
   });
 });

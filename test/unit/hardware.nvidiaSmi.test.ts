@@ -32,7 +32,9 @@ describe('parseNvidiaSmi', () => {
   });
 
   test('junk between GPU rows is skipped and the rows survive', () => {
-    const report = parseNvidiaSmi('WARNING: infoROM is corrupted at gpu 0000:01:00.0\nNVIDIA GeForce RTX 3060, 12288, 566.36\nnot, a, gpu\n');
+    const report = parseNvidiaSmi(
+      'WARNING: infoROM is corrupted at gpu 0000:01:00.0\nNVIDIA GeForce RTX 3060, 12288, 566.36\nnot, a, gpu\n',
+    );
     expect(report.gpus).toEqual([{ name: 'NVIDIA GeForce RTX 3060', memoryMiB: 12288, driverVersion: '566.36' }]);
     expect(report.notes).toHaveLength(2);
   });
@@ -48,7 +50,9 @@ describe('parseNvidiaSmi', () => {
   });
 
   test('a name containing a comma is read from the right and stays whole', () => {
-    expect(parseNvidiaSmi('Odd, Name GPU, 8192, 535.54.03').gpus).toEqual([{ name: 'Odd, Name GPU', memoryMiB: 8192, driverVersion: '535.54.03' }]);
+    expect(parseNvidiaSmi('Odd, Name GPU, 8192, 535.54.03').gpus).toEqual([
+      { name: 'Odd, Name GPU', memoryMiB: 8192, driverVersion: '535.54.03' },
+    ]);
   });
 
   test('rows with units (a query without nounits) are rejected rather than misread', () => {

@@ -47,22 +47,82 @@ function baseFacts(overrides: Partial<HardwareFacts>): HardwareFacts {
   };
 }
 
-const fitsOf = (profile: CapabilityProfile): Record<string, boolean> => Object.fromEntries(profile.modelFamilies.map((entry) => [entry.family, entry.fits]));
+const fitsOf = (profile: CapabilityProfile): Record<string, boolean> =>
+  Object.fromEntries(profile.modelFamilies.map((entry) => [entry.family, entry.fits]));
 const providersOf = (profile: CapabilityProfile): string[] => profile.executionProviders.map((entry) => entry.id);
 
 describe('fixtures → capability profile', () => {
   const cases = [
-    { fixture: 'windows-nvidia-rtx3060', vendor: 'nvidia', vram: 12288, source: 'nvidia-smi', integrated: false, providers: ['dml', 'webgpu', 'cpu'], maxPixels: 50 * 32768, fits: { sd1: true, sd2: true, sdxl: true } },
-    { fixture: 'linux-nvidia-rtx4090', vendor: 'nvidia', vram: 24564, source: 'nvidia-smi', integrated: false, providers: ['cuda', 'webgpu', 'cpu'], maxPixels: 64 * 32768, fits: { sd1: true, sd2: true, sdxl: true } },
-    { fixture: 'windows-amd-rx6700xt', vendor: 'amd', vram: 12288, source: 'systeminformation', integrated: false, providers: ['dml', 'webgpu', 'cpu'], maxPixels: 50 * 32768, fits: { sd1: true, sd2: true, sdxl: true } },
-    { fixture: 'windows-intel-uhd-laptop', vendor: 'intel', vram: 1024, source: 'systeminformation', integrated: true, providers: ['dml', 'webgpu', 'cpu'], maxPixels: 512 * 512, fits: { sd1: true, sd2: true, sdxl: false } },
-    { fixture: 'macos-arm64-m2', vendor: 'apple', vram: 10922, source: 'unified-memory', integrated: true, providers: ['coreml', 'webgpu', 'cpu'], maxPixels: 32 * 32768, fits: { sd1: true, sd2: true, sdxl: false } },
-    { fixture: 'windows-hybrid-laptop', vendor: 'nvidia', vram: 6144, source: 'nvidia-smi', integrated: false, providers: ['dml', 'webgpu', 'cpu'], maxPixels: 512 * 512, fits: { sd1: true, sd2: false, sdxl: false } },
+    {
+      fixture: 'windows-nvidia-rtx3060',
+      vendor: 'nvidia',
+      vram: 12288,
+      source: 'nvidia-smi',
+      integrated: false,
+      providers: ['dml', 'webgpu', 'cpu'],
+      maxPixels: 50 * 32768,
+      fits: { sd1: true, sd2: true, sdxl: true },
+    },
+    {
+      fixture: 'linux-nvidia-rtx4090',
+      vendor: 'nvidia',
+      vram: 24564,
+      source: 'nvidia-smi',
+      integrated: false,
+      providers: ['cuda', 'webgpu', 'cpu'],
+      maxPixels: 64 * 32768,
+      fits: { sd1: true, sd2: true, sdxl: true },
+    },
+    {
+      fixture: 'windows-amd-rx6700xt',
+      vendor: 'amd',
+      vram: 12288,
+      source: 'systeminformation',
+      integrated: false,
+      providers: ['dml', 'webgpu', 'cpu'],
+      maxPixels: 50 * 32768,
+      fits: { sd1: true, sd2: true, sdxl: true },
+    },
+    {
+      fixture: 'windows-intel-uhd-laptop',
+      vendor: 'intel',
+      vram: 1024,
+      source: 'systeminformation',
+      integrated: true,
+      providers: ['dml', 'webgpu', 'cpu'],
+      maxPixels: 512 * 512,
+      fits: { sd1: true, sd2: true, sdxl: false },
+    },
+    {
+      fixture: 'macos-arm64-m2',
+      vendor: 'apple',
+      vram: 10922,
+      source: 'unified-memory',
+      integrated: true,
+      providers: ['coreml', 'webgpu', 'cpu'],
+      maxPixels: 32 * 32768,
+      fits: { sd1: true, sd2: true, sdxl: false },
+    },
+    {
+      fixture: 'windows-hybrid-laptop',
+      vendor: 'nvidia',
+      vram: 6144,
+      source: 'nvidia-smi',
+      integrated: false,
+      providers: ['dml', 'webgpu', 'cpu'],
+      maxPixels: 512 * 512,
+      fits: { sd1: true, sd2: false, sdxl: false },
+    },
   ] as const;
 
   test.each(cases)('$fixture', (expected) => {
     const profile = profileOf(factsOf(expected.fixture));
-    expect(profile.primaryGpu).toMatchObject({ vendor: expected.vendor, vramMiB: expected.vram, vramSource: expected.source, integrated: expected.integrated });
+    expect(profile.primaryGpu).toMatchObject({
+      vendor: expected.vendor,
+      vramMiB: expected.vram,
+      vramSource: expected.source,
+      integrated: expected.integrated,
+    });
     expect(providersOf(profile)).toEqual(expected.providers);
     expect(profile.maxPixels).toBe(expected.maxPixels);
     expect(fitsOf(profile)).toEqual(expected.fits);
@@ -83,7 +143,15 @@ describe('fixtures → capability profile', () => {
   });
 
   test('every fixture says where it came from', () => {
-    for (const name of ['windows-nvidia-rtx3060', 'linux-nvidia-rtx4090', 'windows-amd-rx6700xt', 'windows-intel-uhd-laptop', 'macos-arm64-m2', 'linux-vm-no-gpu', 'windows-hybrid-laptop']) {
+    for (const name of [
+      'windows-nvidia-rtx3060',
+      'linux-nvidia-rtx4090',
+      'windows-amd-rx6700xt',
+      'windows-intel-uhd-laptop',
+      'macos-arm64-m2',
+      'linux-vm-no-gpu',
+      'windows-hybrid-laptop',
+    ]) {
       expect(loadFixture(name)._about).toMatch(/^(Recorded on a real machine|Written by hand in systeminformation)/);
     }
   });
@@ -98,7 +166,10 @@ describe('fixtures → capability profile', () => {
 
   test('hybrid laptop: both GPUs listed, the NVIDIA one chosen over the integrated Intel', () => {
     const profile = profileOf(factsOf('windows-hybrid-laptop'));
-    expect(profile.gpus.map((gpu) => [gpu.vendor, gpu.integrated])).toEqual([['intel', true], ['nvidia', false]]);
+    expect(profile.gpus.map((gpu) => [gpu.vendor, gpu.integrated])).toEqual([
+      ['intel', true],
+      ['nvidia', false],
+    ]);
     expect(profile.primaryGpu?.name).toBe('NVIDIA GeForce RTX 3060 Laptop GPU');
     expect(profile.notes.some((note) => note.startsWith('This computer has 2 graphics processors'))).toBe(true);
   });
@@ -120,7 +191,13 @@ describe('platform rules', () => {
   const rtx: SiGraphicsController = { vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 4070', vram: 12282 };
 
   test('macOS x64: no onnxruntime-node binary, so no providers and nothing fits', () => {
-    const profile = profileOf(baseFacts({ platform: 'darwin', arch: 'x64', graphics: { controllers: [{ vendor: 'AMD', model: 'AMD Radeon Pro 5500M', bus: 'PCIe', vram: 8192 }] } }));
+    const profile = profileOf(
+      baseFacts({
+        platform: 'darwin',
+        arch: 'x64',
+        graphics: { controllers: [{ vendor: 'AMD', model: 'AMD Radeon Pro 5500M', bus: 'PCIe', vram: 8192 }] },
+      }),
+    );
     expect(profile.executionProviders).toEqual([]);
     expect(profile.primaryGpu).toBeNull();
     expect(profile.gpus).toHaveLength(1);
@@ -136,14 +213,32 @@ describe('platform rules', () => {
   });
 
   test('Linux x64 AMD: experimental WebGPU then CPU', () => {
-    const profile = profileOf(baseFacts({ platform: 'linux', graphics: { controllers: [{ vendor: 'Advanced Micro Devices, Inc. [AMD/ATI]', model: 'Navi 22 [Radeon RX 6700/6700 XT/6750 XT / 6800M/6850M XT]', vram: 12288 }] } }));
+    const profile = profileOf(
+      baseFacts({
+        platform: 'linux',
+        graphics: {
+          controllers: [
+            {
+              vendor: 'Advanced Micro Devices, Inc. [AMD/ATI]',
+              model: 'Navi 22 [Radeon RX 6700/6700 XT/6750 XT / 6800M/6850M XT]',
+              vram: 12288,
+            },
+          ],
+        },
+      }),
+    );
     expect(providersOf(profile)).toEqual(['webgpu', 'cpu']);
     expect(profile.primaryGpu?.name).toBe('Radeon RX 6700/6700 XT/6750 XT / 6800M/6850M XT');
     expect(profile.notes.some((note) => note.includes('experimental WebGPU'))).toBe(true);
   });
 
-  test('Linux: a 256 MiB PCI window is not taken for the card\'s memory', () => {
-    const profile = profileOf(baseFacts({ platform: 'linux', graphics: { controllers: [{ vendor: 'Advanced Micro Devices, Inc. [AMD/ATI]', model: 'Navi 22 [Radeon RX 6700 XT]', vram: 256 }] } }));
+  test("Linux: a 256 MiB PCI window is not taken for the card's memory", () => {
+    const profile = profileOf(
+      baseFacts({
+        platform: 'linux',
+        graphics: { controllers: [{ vendor: 'Advanced Micro Devices, Inc. [AMD/ATI]', model: 'Navi 22 [Radeon RX 6700 XT]', vram: 256 }] },
+      }),
+    );
     expect(profile.primaryGpu).toMatchObject({ vendor: 'amd', vramMiB: null, vramSource: 'unknown' });
     expect(profile.maxPixels).toBe(262144);
     expect(fitsOf(profile)).toEqual({ sd1: true, sd2: false, sdxl: false });
@@ -151,7 +246,12 @@ describe('platform rules', () => {
   });
 
   test('a card under 6 GB is passed over for the CPU', () => {
-    const profile = profileOf(baseFacts({ graphics: { controllers: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce GTX 1650' }] }, nvidiaSmi: 'NVIDIA GeForce GTX 1650, 4096, 560.94\n' }));
+    const profile = profileOf(
+      baseFacts({
+        graphics: { controllers: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce GTX 1650' }] },
+        nvidiaSmi: 'NVIDIA GeForce GTX 1650, 4096, 560.94\n',
+      }),
+    );
     expect(profile.primaryGpu).toBeNull();
     expect(profile.gpus[0]?.vramMiB).toBe(4096);
     expect(providersOf(profile)).toEqual(['cpu']);
@@ -172,7 +272,11 @@ describe('platform rules', () => {
   });
 
   test('Windows 4095 MiB without nvidia-smi is kept, with a warning', () => {
-    const profile = profileOf(baseFacts({ graphics: { controllers: [{ vendor: 'Advanced Micro Devices, Inc.', model: 'AMD Radeon RX 580 Series', vram: 4095.999998 }] } }));
+    const profile = profileOf(
+      baseFacts({
+        graphics: { controllers: [{ vendor: 'Advanced Micro Devices, Inc.', model: 'AMD Radeon RX 580 Series', vram: 4095.999998 }] },
+      }),
+    );
     expect(profile.gpus[0]?.vramMiB).toBe(4095);
     expect(profile.notes.some((note) => note.includes('reporting limit'))).toBe(true);
   });
@@ -193,11 +297,19 @@ describe('platform rules', () => {
     const profile = profileOf(
       baseFacts({
         platform: 'linux',
-        graphics: { controllers: [{ vendor: 'NVIDIA Corporation', model: 'GA102 [GeForce RTX 3090]', vram: 256 }, { vendor: 'NVIDIA Corporation', model: 'GA106 [GeForce RTX 3060 Lite Hash Rate]', vram: 256 }] },
+        graphics: {
+          controllers: [
+            { vendor: 'NVIDIA Corporation', model: 'GA102 [GeForce RTX 3090]', vram: 256 },
+            { vendor: 'NVIDIA Corporation', model: 'GA106 [GeForce RTX 3060 Lite Hash Rate]', vram: 256 },
+          ],
+        },
         nvidiaSmi: 'NVIDIA GeForce RTX 3060, 12288, 550.1\nNVIDIA GeForce RTX 3090, 24576, 550.1\n',
       }),
     );
-    expect(profile.gpus.map((gpu) => [gpu.name, gpu.vramMiB])).toEqual([['NVIDIA GeForce RTX 3090', 24576], ['NVIDIA GeForce RTX 3060', 12288]]);
+    expect(profile.gpus.map((gpu) => [gpu.name, gpu.vramMiB])).toEqual([
+      ['NVIDIA GeForce RTX 3090', 24576],
+      ['NVIDIA GeForce RTX 3060', 12288],
+    ]);
   });
 
   test('virtual and basic adapters are ignored with a note; the machine falls back to the CPU', () => {
@@ -255,7 +367,14 @@ describe('invariants for any facts', () => {
   const controller = fc.record(
     {
       vendor: fc.constantFrom('NVIDIA', 'Advanced Micro Devices, Inc.', 'Intel Corporation', 'Apple', 'VMware, Inc.', '', 'Matrox'),
-      model: fc.constantFrom('NVIDIA GeForce RTX 3080', 'AMD Radeon(TM) Graphics', 'Intel(R) Arc(TM) A750 Graphics', 'Apple M3 Max', 'VMware SVGA 3D', ''),
+      model: fc.constantFrom(
+        'NVIDIA GeForce RTX 3080',
+        'AMD Radeon(TM) Graphics',
+        'Intel(R) Arc(TM) A750 Graphics',
+        'Apple M3 Max',
+        'VMware SVGA 3D',
+        '',
+      ),
       vram: fc.option(fc.double({ min: -10, max: 200_000, noNaN: true })),
       vramDynamic: fc.boolean(),
       bus: fc.constantFrom('PCI', 'Built-In', 'Onboard', ''),

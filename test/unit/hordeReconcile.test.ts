@@ -2,7 +2,12 @@ import { describe, expect, test } from 'vitest';
 import type { UserDetails, WorkerDetails } from '../../src-main/common/horde';
 import type { KudosReconcile } from '../../src-main/common/kudosViews';
 import type { LedgerRow } from '../../src-main/core/kudos/charts';
-import { HORDEDESK_BRIDGE_MULTIPLIER, reconcileWithHorde, syncUptimeKudos, type HordeReconcileDeps } from '../../src-main/core/kudos/hordeReconcile';
+import {
+  HORDEDESK_BRIDGE_MULTIPLIER,
+  reconcileWithHorde,
+  syncUptimeKudos,
+  type HordeReconcileDeps,
+} from '../../src-main/core/kudos/hordeReconcile';
 import type { KudosEvent, KudosLedgerPort, KudosSource } from '../../src-main/core/kudos/ledger';
 import { kudosChartsAt, type KudosQueryPort } from '../../src-main/core/kudos/queries';
 import { RECONCILE_LABELS } from '../../src-main/core/kudos/reconcile';
@@ -39,7 +44,12 @@ function memoryLedger(rows: KudosEvent[] = []): MemoryLedger {
 }
 
 const user: UserDetails = { username: 'me#1', id: 1, kudos: 500, kudos_details: { awarded: 0 }, trusted: true };
-const worker = (generated: number, uptime: number | null): WorkerDetails => ({ id: 'w-1', name: 'Quiet Desk', kudos_details: { generated, uptime }, trusted: true });
+const worker = (generated: number, uptime: number | null): WorkerDetails => ({
+  id: 'w-1',
+  name: 'Quiet Desk',
+  kudos_details: { generated, uptime },
+  trusted: true,
+});
 
 function deps(ledger: MemoryLedger, overrides: Partial<HordeReconcileDeps> = {}) {
   let booked = 0;
@@ -65,7 +75,9 @@ describe('reconcileWithHorde', () => {
     const view = await reconcileWithHorde(deps(ledger).d);
     expect(view.available).toBe(true);
     expect(jobRow(view)).toMatchObject({ local: 24, horde: 18 });
-    expect(jobRow(view)?.explanation).toContain('The horde then credits 75% of that to workers run by HordeDesk, so about 18 should show on the horde.');
+    expect(jobRow(view)?.explanation).toContain(
+      'The horde then credits 75% of that to workers run by HordeDesk, so about 18 should show on the horde.',
+    );
     expect(jobRow(view)?.explanation).toContain('The two agree');
   });
 
@@ -86,15 +98,23 @@ describe('reconcileWithHorde', () => {
       asked += 1;
       throw new Error('not reached');
     };
-    const view = await reconcileWithHorde(deps(memoryLedger(), { hasApiKey: () => false, horde: { findUser: ask, getWorkerByName: ask } }).d);
+    const view = await reconcileWithHorde(
+      deps(memoryLedger(), { hasApiKey: () => false, horde: { findUser: ask, getWorkerByName: ask } }).d,
+    );
     expect(asked).toBe(0);
     expect(view).toMatchObject({ available: false, message: 'No API key is set, so the horde cannot be asked.' });
   });
 
   test('a horde that cannot be read gives its reason; a missing worker record is not a failure', async () => {
-    const offline = await reconcileWithHorde(deps(memoryLedger(), { horde: { findUser: () => Promise.reject(new Error('the horde is down')), getWorkerByName: async () => worker(0, 0) } }).d);
+    const offline = await reconcileWithHorde(
+      deps(memoryLedger(), {
+        horde: { findUser: () => Promise.reject(new Error('the horde is down')), getWorkerByName: async () => worker(0, 0) },
+      }).d,
+    );
     expect(offline).toMatchObject({ available: false, message: 'the horde is down' });
-    const noWorker = await reconcileWithHorde(deps(memoryLedger(), { horde: { findUser: async () => user, getWorkerByName: () => Promise.reject(new Error('404')) } }).d);
+    const noWorker = await reconcileWithHorde(
+      deps(memoryLedger(), { horde: { findUser: async () => user, getWorkerByName: () => Promise.reject(new Error('404')) } }).d,
+    );
     expect(noWorker).toMatchObject({ available: true, message: null });
     expect(jobRow(noWorker)?.horde).toBeNull();
   });
@@ -102,7 +122,10 @@ describe('reconcileWithHorde', () => {
   test('without a worker name only the user record is read', async () => {
     const names: string[] = [];
     const view = await reconcileWithHorde(
-      deps(memoryLedger(), { workerName: () => '', horde: { findUser: async () => user, getWorkerByName: async (n) => (names.push(n), worker(1, 1)) } }).d,
+      deps(memoryLedger(), {
+        workerName: () => '',
+        horde: { findUser: async () => user, getWorkerByName: async (n) => (names.push(n), worker(1, 1)) },
+      }).d,
     );
     expect(names).toEqual([]);
     expect(view.available).toBe(true);

@@ -45,12 +45,20 @@ function apiError(status: number, rc?: string, hordeMessage?: string, retryAfter
 }
 
 describe('worker schemas against the recorded exchange', () => {
-  test.skipIf(exchange.skip)('pop request: every field explicit, so the recorded reGen body (which relies on defaults) is not enough', () => {
-    expect(popRequestSchema.safeParse(popBody()).success).toBe(true);
-    const recorded = popRequestSchema.safeParse(fixture('b64/06_pop_request.json'));
-    expect(recorded.success).toBe(false);
-    expect(recorded.error?.issues.map((i) => i.path[0]).sort()).toEqual(['blacklist', 'extra_slow_worker', 'limit_max_steps', 'priority_usernames']);
-  });
+  test.skipIf(exchange.skip)(
+    'pop request: every field explicit, so the recorded reGen body (which relies on defaults) is not enough',
+    () => {
+      expect(popRequestSchema.safeParse(popBody()).success).toBe(true);
+      const recorded = popRequestSchema.safeParse(fixture('b64/06_pop_request.json'));
+      expect(recorded.success).toBe(false);
+      expect(recorded.error?.issues.map((i) => i.path[0]).sort()).toEqual([
+        'blacklist',
+        'extra_slow_worker',
+        'limit_max_steps',
+        'priority_usernames',
+      ]);
+    },
+  );
 
   test.skipIf(exchange.skip).each<[string, Partial<PopRequest> & Record<string, unknown>]>([
     ['amount 0', { amount: 0 }],
@@ -94,7 +102,12 @@ describe('worker schemas against the recorded exchange', () => {
   test.skipIf(exchange.skip)('worker details: the list endpoint recordings hold records the single endpoint returns', () => {
     for (const name of ['b64/14_worker.json', 'r2/14_worker.json']) {
       const list = workerDetailsListSchema.parse(fixture(name));
-      expect(list[0]).toMatchObject({ name: 'peer-test-worker', maintenance_mode: false, kudos_details: { uptime: null }, team: { id: null } });
+      expect(list[0]).toMatchObject({
+        name: 'peer-test-worker',
+        maintenance_mode: false,
+        kudos_details: { uptime: null },
+        team: { id: null },
+      });
       expect(workerDetailsSchema.safeParse(list[0]).success).toBe(true);
     }
     expect(workerDetailsSchema.safeParse(fixture('b64/14_worker.json')).success).toBe(false);
@@ -163,7 +176,15 @@ describe('error classification for the worker loop', () => {
 });
 
 describe('client call rules (fake port)', () => {
-  const POP_BODY = hordeDeskPopBody({ name: 'Desk Dreamer 01', models: ['stable_diffusion'], bridgeAgent: 'HordeDesk:0.1.0:test', maxPixels: 1048576, nsfw: false, amount: 1, blacklist: [] });
+  const POP_BODY = hordeDeskPopBody({
+    name: 'Desk Dreamer 01',
+    models: ['stable_diffusion'],
+    bridgeAgent: 'HordeDesk:0.1.0:test',
+    maxPixels: 1048576,
+    nsfw: false,
+    amount: 1,
+    blacklist: [],
+  });
   function fakeClient(answer: HttpResponse | Error, options: { apiKey?: string; popTimeoutMs?: number; timeoutMs?: number } = {}) {
     const seen: HttpRequest[] = [];
     const horde = createHordeClient({
@@ -186,7 +207,10 @@ describe('client call rules (fake port)', () => {
   test('pop, submit and modify refuse to go out without a key; lookups do not need one', async () => {
     const { horde, seen } = fakeClient(ok({ reward: 1 }));
     await expect(horde.pop(POP_BODY)).rejects.toBeInstanceOf(HordeMissingKeyError);
-    await expect(horde.submit({ id: 'x', generation: 'R2', state: 'ok', seed: 1 })).rejects.toMatchObject({ code: 'horde.missingApiKey', endpoint: 'POST /v2/generate/submit' });
+    await expect(horde.submit({ id: 'x', generation: 'R2', state: 'ok', seed: 1 })).rejects.toMatchObject({
+      code: 'horde.missingApiKey',
+      endpoint: 'POST /v2/generate/submit',
+    });
     await expect(horde.modifyWorker('w', { maintenance: false })).rejects.toBeInstanceOf(HordeMissingKeyError);
     expect(seen).toHaveLength(0);
     const lookup = fakeClient(ok({ id: 'w', name: 'n' }));

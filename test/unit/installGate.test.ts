@@ -21,7 +21,9 @@ function entry(overrides: Partial<CatalogEntry> = {}, sha256: string | null = 'a
 
 describe('permitInstall', () => {
   test('a name the reference lacks and a model that does not fit are refused in the words of the Models page', () => {
-    expect(() => permitInstall('Nope', null, false)).toThrow(expect.objectContaining({ code: 'unknown-model', message: 'The model reference has no model called Nope.' }));
+    expect(() => permitInstall('Nope', null, false)).toThrow(
+      expect.objectContaining({ code: 'unknown-model', message: 'The model reference has no model called Nope.' }),
+    );
     expect(() => permitInstall('Deliberate', entry({ fits: false, fitReason: 'needs 6 GiB of VRAM; this GPU has 4' }), true)).toThrow(
       expect.objectContaining({ code: 'model-does-not-fit', message: 'Deliberate: needs 6 GiB of VRAM; this GPU has 4' }),
     );
@@ -38,7 +40,9 @@ describe('permitInstall', () => {
     expect(() => permitInstall('Deliberate', unhashed, false)).toThrow(
       expect.objectContaining({
         code: 'unverified-model',
-        message: expect.stringMatching(/^Deliberate: this file cannot be verified\. The model reference gives no sha256 for it, so a damaged or replaced download from models\.example would go unnoticed\. .* To go ahead, choose Install anyway on the Models page\.$/),
+        message: expect.stringMatching(
+          /^Deliberate: this file cannot be verified\. The model reference gives no sha256 for it, so a damaged or replaced download from models\.example would go unnoticed\. .* To go ahead, choose Install anyway on the Models page\.$/,
+        ),
       }),
     );
     expect(permitInstall('Deliberate', unhashed, true)).toEqual({ entry: unhashed, allowUnverified: true });
@@ -47,7 +51,10 @@ describe('permitInstall', () => {
 
 test('permitDelete refuses only the model that is loaded', () => {
   expect(() => permitDelete('Deliberate', 'Deliberate')).toThrow(
-    expect.objectContaining({ code: 'model-in-use', message: 'Deliberate is loaded; stop the worker (and the Generate page) before deleting it.' }),
+    expect.objectContaining({
+      code: 'model-in-use',
+      message: 'Deliberate is loaded; stop the worker (and the Generate page) before deleting it.',
+    }),
   );
   expect(() => permitDelete('Deliberate', 'Other')).not.toThrow();
   expect(() => permitDelete('Deliberate', null)).not.toThrow();

@@ -6,7 +6,10 @@ import { recordedExchange } from '../helpers/hordeExchange';
 
 type Json = Record<string, unknown>;
 
-const exchange = recordedExchange('jobParse.test.ts (parsePop on the recorded pops)', ['r2/07_pop_response.json', 'b64/07_pop_response.json']);
+const exchange = recordedExchange('jobParse.test.ts (parsePop on the recorded pops)', [
+  'r2/07_pop_response.json',
+  'b64/07_pop_response.json',
+]);
 
 /**
  * The recorded r2 pop answer, fresh for each use so tests can mutate it. Without the recordings every
@@ -44,7 +47,18 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
       receivedAt: T0,
       deadlineAt: T0 + 150_000,
       seed: 1051973111,
-      params: { prompt: 'a lighthouse on a cliff at sunset', sampler_name: 'k_euler', karras: true, steps: 20, cfg_scale: 7, width: 512, height: 512, seed: 1051973111, clip_skip: 1, n: 1 },
+      params: {
+        prompt: 'a lighthouse on a cliff at sunset',
+        sampler_name: 'k_euler',
+        karras: true,
+        steps: 20,
+        cfg_scale: 7,
+        width: 512,
+        height: 512,
+        seed: 1051973111,
+        clip_skip: 1,
+        n: 1,
+      },
       unsupported: [],
       nsfwCensor: false,
     });
@@ -60,10 +74,46 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
 
   test('the no-job answer of HORDE-PROTOCOL §2.3 is "none" with the skip counts', () => {
     const noJob = {
-      payload: { sampler_name: 'k_euler_a', cfg_scale: 7.5, height: 512, width: 512, karras: false, tiling: false, hires_fix: false, transparent: false, image_is_control: false, return_control_map: false, ddim_steps: 30, n_iter: 1 },
-      id: null, ids: [], messages: [], ttl: null,
-      skipped: { models: 12, max_pixels: 3, bridge_version: 0, untrusted: 0, performance: 0, controlnet: 0, 'post-processing': 0, lora: 0, nsfw: 0, unsafe_ip: 0, painting: 0, img2img: 0, worker_id: 0 },
-      model: null, source_image: null, source_processing: 'img2img', source_mask: null, extra_source_images: null, r2_upload: null, r2_uploads: null,
+      payload: {
+        sampler_name: 'k_euler_a',
+        cfg_scale: 7.5,
+        height: 512,
+        width: 512,
+        karras: false,
+        tiling: false,
+        hires_fix: false,
+        transparent: false,
+        image_is_control: false,
+        return_control_map: false,
+        ddim_steps: 30,
+        n_iter: 1,
+      },
+      id: null,
+      ids: [],
+      messages: [],
+      ttl: null,
+      skipped: {
+        models: 12,
+        max_pixels: 3,
+        bridge_version: 0,
+        untrusted: 0,
+        performance: 0,
+        controlnet: 0,
+        'post-processing': 0,
+        lora: 0,
+        nsfw: 0,
+        unsafe_ip: 0,
+        painting: 0,
+        img2img: 0,
+        worker_id: 0,
+      },
+      model: null,
+      source_image: null,
+      source_processing: 'img2img',
+      source_mask: null,
+      extra_source_images: null,
+      r2_upload: null,
+      r2_uploads: null,
     };
     expect(popResponseSchema.safeParse(noJob).success).toBe(true);
     const parsed = parsePop(noJob, T0);
@@ -103,7 +153,15 @@ describe.skipIf(exchange.skip)('jobs', () => {
   });
 
   test('defaults: karras on, clip skip 1; a missing ttl becomes the horde formula (a floor of the real one)', () => {
-    const job = jobOf(parsePop({ ...withPayload({ karras: undefined, clip_skip: null, width: 1024, height: 1024, ddim_steps: 30, sampler_name: 'k_heun' }), ttl: null }, T0));
+    const job = jobOf(
+      parsePop(
+        {
+          ...withPayload({ karras: undefined, clip_skip: null, width: 1024, height: 1024, ddim_steps: 30, sampler_name: 'k_heun' }),
+          ttl: null,
+        },
+        T0,
+      ),
+    );
     expect(job.params).toMatchObject({ karras: true, clip_skip: 1 });
     expect(job.ttlSeconds).toBe(30 + 60 * 2 * 4);
     expect(job.deadlineAt).toBe(T0 + job.ttlSeconds * 1000);
@@ -127,11 +185,23 @@ describe.skipIf(exchange.skip)('jobs', () => {
     ['extra source images', { extra_source_images: [{ image: 'https://x/y.webp', strength: 1 }] }, ['extra_source_images']],
     ['post-processing', { payload: { post_processing: ['GFPGAN'] } }, ['post_processing']],
     ['loras and tis', { payload: { loras: [{ name: '123' }], tis: [{ name: '7' }] } }, ['loras', 'tis']],
-    ['hires fix, tiling, transparency', { payload: { hires_fix: true, tiling: true, transparent: true } }, ['hires_fix', 'tiling', 'transparent']],
-    ['controlnet and workflows', { payload: { control_type: 'canny', workflow: 'qr_code', extra_texts: [{ text: 'x', reference: 'qr_code' }] } }, ['control_type', 'workflow', 'extra_texts']],
+    [
+      'hires fix, tiling, transparency',
+      { payload: { hires_fix: true, tiling: true, transparent: true } },
+      ['hires_fix', 'tiling', 'transparent'],
+    ],
+    [
+      'controlnet and workflows',
+      { payload: { control_type: 'canny', workflow: 'qr_code', extra_texts: [{ text: 'x', reference: 'qr_code' }] } },
+      ['control_type', 'workflow', 'extra_texts'],
+    ],
     ['special pipelines', { payload: { special: { beta: true } } }, ['special']],
     ['a feature flag of the wrong type', { payload: { tiling: 'yes' } }, ['tiling']],
-    ['features left at their defaults', { payload: { post_processing: [], loras: null, special: {}, hires_fix: false, control_type: '' } }, []],
+    [
+      'features left at their defaults',
+      { payload: { post_processing: [], loras: null, special: {}, hires_fix: false, control_type: '' } },
+      [],
+    ],
   ])('unsupported: %s', (_name, changes, expected) => {
     const { payload, ...top } = changes;
     const answer = withPayload((payload as Json | undefined) ?? {}, { ...popR2(), ...top });
@@ -163,12 +233,18 @@ describe.skipIf(exchange.skip)('answers HordeDesk cannot run but must answer', (
   });
 
   test('a ttl that JSON turned into Infinity is invalid', () => {
-    expect(parsePop(JSON.parse(JSON.stringify(popR2()).replace('"ttl":150', '"ttl":1e999')), T0)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/ttl/) });
+    expect(parsePop(JSON.parse(JSON.stringify(popR2()).replace('"ttl":150', '"ttl":1e999')), T0)).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/ttl/),
+    });
   });
 
   test('"__proto__" keys stay plain data', () => {
     const parsed = parsePop(JSON.parse('{"ids": [], "skipped": {"__proto__": 4, "models": 1}}'), T0);
-    expect(parsed.kind === 'none' && Object.entries(parsed.skipped)).toEqual([['__proto__', 4], ['models', 1]]);
+    expect(parsed.kind === 'none' && Object.entries(parsed.skipped)).toEqual([
+      ['__proto__', 4],
+      ['models', 1],
+    ]);
     const text = JSON.stringify(popR2()).replace('"payload":{', '"payload":{"__proto__":{"loras":[1]},');
     expect(text).toContain('__proto__');
     const job = parsePop(JSON.parse(text), T0);
@@ -209,7 +285,10 @@ describe.skipIf(exchange.skip)('properties', () => {
   function mutate(base: Json, mutations: { where: string; topKey: string; payloadKey: string; value: unknown }[]): Json {
     const answer: Json = structuredClone(base);
     for (const m of mutations) {
-      const target = m.where === 'payload' && typeof answer.payload === 'object' && answer.payload !== null && !Array.isArray(answer.payload) ? (answer.payload as Json) : answer;
+      const target =
+        m.where === 'payload' && typeof answer.payload === 'object' && answer.payload !== null && !Array.isArray(answer.payload)
+          ? (answer.payload as Json)
+          : answer;
       const key = target === answer ? m.topKey : m.payloadKey;
       if (m.value === undefined) delete target[key];
       else target[key] = m.value;
@@ -253,18 +332,28 @@ describe.skipIf(exchange.skip)('properties', () => {
 
   test('mutations of the recorded pop never throw, and valid UUID ids always survive', () => {
     fc.assert(
-      fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.option(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 20 }), { nil: undefined }), fc.integer({ min: 0, max: 2 ** 40 }), (mutations, newIds, at) => {
-        const answer = mutate(popR2(), mutations);
-        if (newIds) answer.ids = newIds;
-        const parsed = parsePop(answer, at);
-        checkInvariants(parsed, at);
-        const ids = answer.ids;
-        const validIds = Array.isArray(ids) && ids.length > 0 && ids.length <= 20 && new Set(ids).size === ids.length && ids.every((id) => typeof id === 'string' && /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(id));
-        if (validIds) {
-          expect(['job', 'invalid']).toContain(parsed.kind);
-          expect(parsed.kind === 'job' ? parsed.job.ids : parsed.kind === 'invalid' ? parsed.ids : null).toEqual(ids);
-        }
-      }),
+      fc.property(
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        fc.option(fc.uniqueArray(fc.uuid(), { minLength: 1, maxLength: 20 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        (mutations, newIds, at) => {
+          const answer = mutate(popR2(), mutations);
+          if (newIds) answer.ids = newIds;
+          const parsed = parsePop(answer, at);
+          checkInvariants(parsed, at);
+          const ids = answer.ids;
+          const validIds =
+            Array.isArray(ids) &&
+            ids.length > 0 &&
+            ids.length <= 20 &&
+            new Set(ids).size === ids.length &&
+            ids.every((id) => typeof id === 'string' && /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(id));
+          if (validIds) {
+            expect(['job', 'invalid']).toContain(parsed.kind);
+            expect(parsed.kind === 'job' ? parsed.job.ids : parsed.kind === 'invalid' ? parsed.ids : null).toEqual(ids);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

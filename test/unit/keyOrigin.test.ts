@@ -17,7 +17,9 @@ describe('keyDestinationProblem', () => {
 
   test('plain http to another machine, credentials in the URL and garbage are refused', () => {
     expect(keyDestinationProblem('http://aihorde.net/api/v2/find_user', undefined, 'the AI Horde')?.code).toBe('key.insecureUrl');
-    expect(keyDestinationProblem('http://192.168.1.10/api', undefined, 'the AI Horde')?.message).toMatch(/^Your API key was not sent to http:\/\/192\.168\.1\.10: Use https:\/\/ for the AI Horde/);
+    expect(keyDestinationProblem('http://192.168.1.10/api', undefined, 'the AI Horde')?.message).toMatch(
+      /^Your API key was not sent to http:\/\/192\.168\.1\.10: Use https:\/\/ for the AI Horde/,
+    );
     expect(keyDestinationProblem('https://me:pw@aihorde.net/api', undefined, 'x')?.code).toBe('key.insecureUrl');
     expect(keyDestinationProblem('not a url', undefined, 'x')?.code).toBe('key.insecureUrl');
   });
@@ -27,7 +29,9 @@ describe('keyDestinationProblem', () => {
     const moved = keyDestinationProblem('https://evil.example/api/v2/find_user', HORDE, 'the AI Horde');
     expect(moved?.code).toBe('key.unconfirmedOrigin');
     expect(moved?.origin).toBe('https://evil.example');
-    expect(moved?.message).toBe('Your settings now send your API key to https://evil.example instead of https://aihorde.net. Nothing is sent there until you confirm it in Settings.');
+    expect(moved?.message).toBe(
+      'Your settings now send your API key to https://evil.example instead of https://aihorde.net. Nothing is sent there until you confirm it in Settings.',
+    );
     // A port is part of the origin.
     expect(keyDestinationProblem('https://aihorde.net:8443/api', HORDE, 'x')?.code).toBe('key.unconfirmedOrigin');
     expect(keyDestinationProblem('http://127.0.0.1:2/api', 'http://127.0.0.1:1/api', 'x')?.code).toBe('key.unconfirmedOrigin');
@@ -68,7 +72,11 @@ describe('createKeyBinding', () => {
   test('setting the key confirms the URLs shown now; moving one makes it pending until confirmed', () => {
     const { store, state } = memoryStore(null);
     let current: KeyUrls = { horde: 'http://127.0.0.1:1/api', ratings: RATINGS };
-    const keys = createKeyBinding(store, () => current, () => undefined);
+    const keys = createKeyBinding(
+      store,
+      () => current,
+      () => undefined,
+    );
     expect(keys.pending()).toEqual([]);
     keys.set('k'.repeat(22));
     expect(state.urls).toEqual(current);
@@ -83,15 +91,25 @@ describe('createKeyBinding', () => {
 
   test('a key stored before origins were recorded is bound to the default services', () => {
     const { store } = memoryStore('k'.repeat(22));
-    const keys = createKeyBinding(store, () => ({ horde: 'https://evil.example/api', ratings: RATINGS }), () => undefined);
+    const keys = createKeyBinding(
+      store,
+      () => ({ horde: 'https://evil.example/api', ratings: RATINGS }),
+      () => undefined,
+    );
     expect(legacyKeyUrls()).toEqual({ horde: HORDE, ratings: RATINGS });
-    expect(keys.pending()).toEqual([{ service: 'horde', origin: 'https://evil.example', previousOrigin: 'https://aihorde.net', previousUrl: HORDE }]);
+    expect(keys.pending()).toEqual([
+      { service: 'horde', origin: 'https://evil.example', previousOrigin: 'https://aihorde.net', previousUrl: HORDE },
+    ]);
   });
 
   test('the store is read once; each change is announced once; a refused key is put back with its origins', () => {
     const { store, state } = memoryStore('old'.padEnd(22, 'x'), { horde: 'http://127.0.0.1:1/api', ratings: RATINGS });
     const announced: (string | null)[] = [];
-    const keys = createKeyBinding(store, () => ({ horde: 'http://127.0.0.1:2/api', ratings: RATINGS }), (k) => announced.push(k));
+    const keys = createKeyBinding(
+      store,
+      () => ({ horde: 'http://127.0.0.1:2/api', ratings: RATINGS }),
+      (k) => announced.push(k),
+    );
     for (let i = 0; i < 50; i++) keys.apiKey();
     expect(state.keyReads).toBe(1);
     const before = keys.snapshot();
@@ -108,8 +126,18 @@ describe('createKeyBinding', () => {
 
   test('an unreadable store counts as no key and says why', () => {
     const errors: unknown[] = [];
-    const store: SecretStorePort = { ...memoryStore(null).store, getApiKey: () => { throw new Error('decrypt failed'); } };
-    const keys = createKeyBinding(store, () => ({ horde: HORDE, ratings: RATINGS }), () => undefined, (e) => errors.push(e));
+    const store: SecretStorePort = {
+      ...memoryStore(null).store,
+      getApiKey: () => {
+        throw new Error('decrypt failed');
+      },
+    };
+    const keys = createKeyBinding(
+      store,
+      () => ({ horde: HORDE, ratings: RATINGS }),
+      () => undefined,
+      (e) => errors.push(e),
+    );
     expect(keys.apiKey()).toBeNull();
     expect(String(errors[0])).toContain('decrypt failed');
   });

@@ -23,7 +23,14 @@ describe('buildKudosCharts: days', () => {
     expect(new Date(local(2026, 7, 15)).getTimezoneOffset()).toBe(-120);
   });
 
-  const cases: { name: string; now: number; rows: LedgerRow[]; first: string; last: string; expect: Record<string, Partial<typeof zero>> }[] = [
+  const cases: {
+    name: string;
+    now: number;
+    rows: LedgerRow[];
+    first: string;
+    last: string;
+    expect: Record<string, Partial<typeof zero>>;
+  }[] = [
     { name: 'empty ledger', now: local(2026, 5, 20, 9), rows: [], first: '2026-04-21', last: '2026-05-20', expect: {} },
     {
       name: 'month boundary (February into March)',
@@ -42,7 +49,11 @@ describe('buildKudosCharts: days', () => {
     {
       name: 'spring forward: the 23-hour day keeps its late rows',
       now: local(2026, 3, 30, 12),
-      rows: [row('job', 4, local(2026, 3, 29, 23, 30)), row('job', 6, local(2026, 3, 30, 0, 30)), row('rating', 1, local(2026, 3, 29, 1, 0))],
+      rows: [
+        row('job', 4, local(2026, 3, 29, 23, 30)),
+        row('job', 6, local(2026, 3, 30, 0, 30)),
+        row('rating', 1, local(2026, 3, 29, 1, 0)),
+      ],
       first: '2026-03-01',
       last: '2026-03-30',
       expect: { '2026-03-29': { job: 4, rating: 1 }, '2026-03-30': { job: 6 } },
@@ -50,7 +61,11 @@ describe('buildKudosCharts: days', () => {
     {
       name: 'fall back: the 25-hour day keeps its late rows',
       now: local(2026, 10, 26, 8),
-      rows: [row('uptime', 50, local(2026, 10, 25, 23, 45)), row('job', 0.1, local(2026, 10, 26, 0, 15)), row('job', 0.2, local(2026, 10, 26, 7, 0))],
+      rows: [
+        row('uptime', 50, local(2026, 10, 25, 23, 45)),
+        row('job', 0.1, local(2026, 10, 26, 0, 15)),
+        row('job', 0.2, local(2026, 10, 26, 7, 0)),
+      ],
       first: '2026-09-27',
       last: '2026-10-26',
       expect: { '2026-10-25': { uptime: 50 }, '2026-10-26': { job: 0.3 } },

@@ -13,7 +13,8 @@ const exchange = recordedExchange('kudosReconcile.test.ts (reconcile on the reco
 // Without the recordings the tests that use them are skipped, but vitest still builds the case table
 // at collection: from empty records then, which never run.
 const user = (name: string): UserDetails => (exchange.skip ? ({} as UserDetails) : userDetailsSchema.parse(exchange.json(name)));
-const worker = (name: string): WorkerDetails => (exchange.skip ? ({} as WorkerDetails) : workerDetailsListSchema.parse(exchange.json(name))[0]!);
+const worker = (name: string): WorkerDetails =>
+  exchange.skip ? ({} as WorkerDetails) : workerDetailsListSchema.parse(exchange.json(name))[0]!;
 
 const userBefore = user('b64/03_worker_user_before.json'); // kudos 100, nothing earned, trusted
 const userAfter = user('b64/12_worker_user_after.json'); // kudos 106 after one job of reward 6.24
@@ -96,7 +97,13 @@ const cases: Case[] = [
   },
   {
     name: 'untrusted owner: escrow explained on every earning row',
-    input: { user: { ...userAfter, trusted: false }, worker: { ...workerOne, trusted: false }, bridgeMultiplier: 1, trusted: false, ledgerTotals: { job: 6.24, rating: 0, uptime: 0 } },
+    input: {
+      user: { ...userAfter, trusted: false },
+      worker: { ...workerOne, trusted: false },
+      bridgeMultiplier: 1,
+      trusted: false,
+      ledgerTotals: { job: 6.24, rating: 0, uptime: 0 },
+    },
     job: [6.24, 6, /not trusted yet.*about half of your job kudos in escrow for about a week/],
     uptime: [0, 0, /all uptime kudos go to escrow for about a week/],
     rating: [0, 0, /agree/],
@@ -104,7 +111,13 @@ const cases: Case[] = [
   },
   {
     name: 'trust unknown to the caller: taken from the user record',
-    input: { user: { ...userAfter, trusted: false }, worker: workerOne, bridgeMultiplier: 1, trusted: null, ledgerTotals: { job: 6.24, rating: 0, uptime: 0 } },
+    input: {
+      user: { ...userAfter, trusted: false },
+      worker: workerOne,
+      bridgeMultiplier: 1,
+      trusted: null,
+      ledgerTotals: { job: 6.24, rating: 0, uptime: 0 },
+    },
     job: [6.24, 6, /not trusted yet/],
     uptime: [0, 0, /escrow/],
     rating: [0, 0, /agree/],
@@ -112,7 +125,13 @@ const cases: Case[] = [
   },
   {
     name: 'ratings: awarded also holds post-generation rating rewards',
-    input: { user: { ...userAfter, kudos_details: { ...userAfter.kudos_details, awarded: 45 } }, worker: workerOne, bridgeMultiplier: 1, trusted: true, ledgerTotals: { job: 6.24, rating: 30, uptime: 0 } },
+    input: {
+      user: { ...userAfter, kudos_details: { ...userAfter.kudos_details, awarded: 45 } },
+      worker: workerOne,
+      bridgeMultiplier: 1,
+      trusted: true,
+      ledgerTotals: { job: 6.24, rating: 30, uptime: 0 },
+    },
     job: [6.24, 6, /agree/],
     uptime: [0, 0, /agree/],
     rating: [30, 45, /rating your own generated images afterwards.*15 more/],
@@ -127,7 +146,12 @@ describe('reconcile', () => {
     expect(view.available).toBe(true);
     expect(view.message).toBeNull();
     expect(view.checkedAt).toBe(NOW.toISOString());
-    expect(view.rows.map((r) => r.label)).toEqual([RECONCILE_LABELS.job, RECONCILE_LABELS.uptime, RECONCILE_LABELS.rating, RECONCILE_LABELS.spendable]);
+    expect(view.rows.map((r) => r.label)).toEqual([
+      RECONCILE_LABELS.job,
+      RECONCILE_LABELS.uptime,
+      RECONCILE_LABELS.rating,
+      RECONCILE_LABELS.spendable,
+    ]);
     for (const [label, [local, horde, explained]] of [
       [RECONCILE_LABELS.job, job],
       [RECONCILE_LABELS.uptime, uptime],

@@ -9,8 +9,17 @@ const SHA = 'a'.repeat(64);
 /** A small reference in the real legacy shape (HORDE-PROTOCOL.md §5.2). */
 const reference = {
   Deliberate: {
-    name: 'Deliberate', baseline: 'stable diffusion 1', type: 'ckpt', inpainting: false, nsfw: true,
-    description: 'x', version: '3', style: 'realistic', download_all: false, homepage: 'h', tags: [],
+    name: 'Deliberate',
+    baseline: 'stable diffusion 1',
+    type: 'ckpt',
+    inpainting: false,
+    nsfw: true,
+    description: 'x',
+    version: '3',
+    style: 'realistic',
+    download_all: false,
+    homepage: 'h',
+    tags: [],
     config: {
       files: [{ path: 'Deliberate.ckpt', sha256sum: SHA.toUpperCase() }, { path: 'v1-inference.yaml' }],
       download: [{ file_name: 'Deliberate.ckpt', file_path: '', file_url: 'https://example.test/Deliberate.ckpt' }],
@@ -19,16 +28,38 @@ const reference = {
     requirements: { clip_skip: 1 },
   },
   'Anything Diffusion': {
-    name: 'Anything Diffusion', baseline: 'stable diffusion 1', type: 'ckpt', inpainting: false, nsfw: false,
-    config: { files: [{ path: 'anything.ckpt', md5sum: 'abc' }], download: [{ file_name: 'anything.ckpt', file_path: '', file_url: 'https://example.test/anything.ckpt' }] },
+    name: 'Anything Diffusion',
+    baseline: 'stable diffusion 1',
+    type: 'ckpt',
+    inpainting: false,
+    nsfw: false,
+    config: {
+      files: [{ path: 'anything.ckpt', md5sum: 'abc' }],
+      download: [{ file_name: 'anything.ckpt', file_path: '', file_url: 'https://example.test/anything.ckpt' }],
+    },
     size_on_disk_bytes: 2_000_000_000,
   },
   'Deliberate Inpainting': {
-    name: 'Deliberate Inpainting', baseline: 'stable diffusion 1', inpainting: true, nsfw: false,
+    name: 'Deliberate Inpainting',
+    baseline: 'stable diffusion 1',
+    inpainting: true,
+    nsfw: false,
     config: { files: [], download: [] },
   },
-  'stable_diffusion_2.1': { name: 'stable_diffusion_2.1', baseline: 'stable diffusion 2', inpainting: false, nsfw: false, config: { files: [], download: [] } },
-  'AlbedoBase XL (SDXL)': { name: 'AlbedoBase XL (SDXL)', baseline: 'stable_diffusion_xl', inpainting: false, nsfw: false, config: { files: [], download: [] } },
+  'stable_diffusion_2.1': {
+    name: 'stable_diffusion_2.1',
+    baseline: 'stable diffusion 2',
+    inpainting: false,
+    nsfw: false,
+    config: { files: [], download: [] },
+  },
+  'AlbedoBase XL (SDXL)': {
+    name: 'AlbedoBase XL (SDXL)',
+    baseline: 'stable_diffusion_xl',
+    inpainting: false,
+    nsfw: false,
+    config: { files: [], download: [] },
+  },
   'Flux.1-Schnell fp8 (Compact)': { name: 'Flux.1-Schnell fp8 (Compact)', baseline: 'flux_1', inpainting: false, nsfw: false },
   Broken: { name: 'Broken', baseline: 42 },
   'Bad URL': { name: 'Bad URL', baseline: 'stable diffusion 1', config: { download: [{ file_name: 'x', file_url: 'not a url' }] } },
@@ -36,12 +67,20 @@ const reference = {
 
 function profile(families: Partial<Record<'sd1' | 'sd2' | 'sdxl', boolean>>): CapabilityProfile {
   return {
-    os: { platform: 'linux', arch: 'x64', release: '6' }, cpu: { brand: 'cpu', cores: 8 }, memoryMiB: 16384,
-    gpus: [], primaryGpu: null, executionProviders: [{ id: 'cpu', reason: 'always' }], maxPixels: 262144,
+    os: { platform: 'linux', arch: 'x64', release: '6' },
+    cpu: { brand: 'cpu', cores: 8 },
+    memoryMiB: 16384,
+    gpus: [],
+    primaryGpu: null,
+    executionProviders: [{ id: 'cpu', reason: 'always' }],
+    maxPixels: 262144,
     modelFamilies: (['sd1', 'sd2', 'sdxl'] as const).map((family) => ({
-      family, fits: families[family] ?? false, reason: families[family] ? `${family} fits in VRAM` : `${family} needs more VRAM`,
+      family,
+      fits: families[family] ?? false,
+      reason: families[family] ? `${family} fits in VRAM` : `${family} needs more VRAM`,
     })),
-    notes: [], detectedAt: '2026-01-01T00:00:00Z',
+    notes: [],
+    detectedAt: '2026-01-01T00:00:00Z',
   };
 }
 
@@ -65,8 +104,13 @@ describe('parseModelReference', () => {
     expect(() => parseModelReference([])).toThrow(/keyed by model name/);
   });
   test.each([
-    ['stable diffusion 1', 'sd1'], ['stable diffusion 2', 'sd2'], ['stable diffusion 2 512', 'sd2'],
-    ['stable_diffusion_xl', 'sdxl'], ['stable_cascade', 'other'], ['flux_1', 'other'], ['toString', 'other'],
+    ['stable diffusion 1', 'sd1'],
+    ['stable diffusion 2', 'sd2'],
+    ['stable diffusion 2 512', 'sd2'],
+    ['stable_diffusion_xl', 'sdxl'],
+    ['stable_cascade', 'other'],
+    ['flux_1', 'other'],
+    ['toString', 'other'],
   ])('baseline %s → %s', (baseline, family) => {
     expect(familyOfBaseline(baseline)).toBe(family);
   });
@@ -87,12 +131,20 @@ describe('buildCatalog', () => {
     ]);
     const deliberate = catalog.find((e) => e.name === 'Deliberate');
     expect(deliberate).toMatchObject({
-      family: 'sd1', nsfw: true, installed: true, sizeBytes: 2_132_856_686, fits: true, fitReason: 'sd1 fits in VRAM',
+      family: 'sd1',
+      nsfw: true,
+      installed: true,
+      sizeBytes: 2_132_856_686,
+      fits: true,
+      fitReason: 'sd1 fits in VRAM',
       demand: { queuedMps: 20, jobs: 10, workers: 9, opportunity: 2 },
       downloads: [{ url: 'https://example.test/Deliberate.ckpt', fileName: 'Deliberate.ckpt', sha256: SHA }],
     });
     expect(catalog.find((e) => e.name === 'Anything Diffusion')?.downloads[0]?.sha256).toBeNull();
-    expect(catalog.find((e) => e.name === 'stable_diffusion_2.1')).toMatchObject({ demand: { queuedMps: 0, workers: 0, opportunity: 0 }, installed: false });
+    expect(catalog.find((e) => e.name === 'stable_diffusion_2.1')).toMatchObject({
+      demand: { queuedMps: 0, workers: 0, opportunity: 0 },
+      installed: false,
+    });
   });
 
   test.each([

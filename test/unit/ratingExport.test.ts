@@ -65,7 +65,7 @@ describe('ratings CSV export', () => {
     const parsed = parseCsv(content);
     expect(parsed).toHaveLength(3);
     for (const row of parsed) expect(row).toHaveLength(7);
-    expect(parsed[1]).toEqual(["'=cmd|\"/C calc\"!A0", '7', '1', '2025-01-02T03:04:05.000Z', 'refused', '', "'@evil,\r\nsecond line"]);
+    expect(parsed[1]).toEqual(['\'=cmd|"/C calc"!A0', '7', '1', '2025-01-02T03:04:05.000Z', 'refused', '', "'@evil,\r\nsecond line"]);
     expect(parsed[2]?.[0]).toBe('b7a4c1de');
     expect(parsed[2]?.[6]).toBe("'-refused");
     for (const row of parsed.slice(1)) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);

@@ -1,8 +1,20 @@
 import { describe, expect, test } from 'vitest';
-import { AESTHETIC_SCALE, ARTIFACT_KEYS, ARTIFACT_SCALE, INITIAL_RATING_KEY_STATE, handleRatingKey, type KeyModifiers, type RatingKeyAction, type RatingKeyState } from '../../src-renderer/src/rating/ratingKeys';
+import {
+  AESTHETIC_SCALE,
+  ARTIFACT_KEYS,
+  ARTIFACT_SCALE,
+  INITIAL_RATING_KEY_STATE,
+  handleRatingKey,
+  type KeyModifiers,
+  type RatingKeyAction,
+  type RatingKeyState,
+} from '../../src-renderer/src/rating/ratingKeys';
 
 /** Presses keys in order from the initial state; returns the last state and every action. */
-function press(keys: (string | [string, KeyModifiers])[], from: RatingKeyState = INITIAL_RATING_KEY_STATE): { state: RatingKeyState; actions: RatingKeyAction[] } {
+function press(
+  keys: (string | [string, KeyModifiers])[],
+  from: RatingKeyState = INITIAL_RATING_KEY_STATE,
+): { state: RatingKeyState; actions: RatingKeyAction[] } {
   let state = from;
   const actions: RatingKeyAction[] = [];
   for (const k of keys) {
@@ -16,7 +28,12 @@ function press(keys: (string | [string, KeyModifiers])[], from: RatingKeyState =
 
 describe('aesthetic digits', () => {
   test('1-9 choose 1-9 and 0 chooses 10, without sending anything', () => {
-    for (const [key, value] of [['1', 1], ['5', 5], ['9', 9], ['0', 10]] as const) {
+    for (const [key, value] of [
+      ['1', 1],
+      ['5', 5],
+      ['9', 9],
+      ['0', 10],
+    ] as const) {
       const { state, actions } = press([key]);
       expect(state.selected).toBe(value);
       expect(actions).toEqual([]);
@@ -143,5 +160,6 @@ test('the scales cover 1-10 and 0-5, with the keys the scheme uses', () => {
   expect(AESTHETIC_SCALE.map((s) => s.value)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   for (const s of AESTHETIC_SCALE) expect(press([s.key]).state.selected).toBe(s.value);
   expect(ARTIFACT_SCALE.map((s) => s.value)).toEqual([0, 1, 2, 3, 4, 5]);
-  for (const s of ARTIFACT_SCALE) expect(press(['1', s.key.toLowerCase()]).actions).toEqual([{ type: 'rate', rating: 1, artifacts: s.value }]);
+  for (const s of ARTIFACT_SCALE)
+    expect(press(['1', s.key.toLowerCase()]).actions).toEqual([{ type: 'rate', rating: 1, artifacts: s.value }]);
 });

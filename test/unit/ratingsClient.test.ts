@@ -35,7 +35,14 @@ function scripted(...answers: (Partial<HttpResponse> | Error)[]): HttpPort & { s
 }
 
 function client(http: HttpPort) {
-  return createRatingsClient({ baseUrl: () => BASE, http, clientAgent: 'HordeDesk:0.1.0:test', apiKey: () => KEY, timeoutMs: 1234, now: () => NOW });
+  return createRatingsClient({
+    baseUrl: () => BASE,
+    http,
+    clientAgent: 'HordeDesk:0.1.0:test',
+    apiKey: () => KEY,
+    timeoutMs: 1234,
+    now: () => NOW,
+  });
 }
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => ({ status, headers, body: JSON.stringify(body) });
@@ -43,7 +50,14 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 describe('requests', () => {
   test('paths, encoding, headers and the submit body', async () => {
     const image = { id: 'a b/c', url: 'https://img.example.org/x.webp', dataset_id: 'd1', extra: true };
-    const http = scripted(json(image), json(image), json({ reward: 5, message: 'ok' }), json({ reward: 10, message: 'ok' }), json([]), json({ image_id: 'i', times_rated: 0, average: null, ratings: [] }));
+    const http = scripted(
+      json(image),
+      json(image),
+      json({ reward: 5, message: 'ok' }),
+      json({ reward: 10, message: 'ok' }),
+      json([]),
+      json({ image_id: 'i', times_rated: 0, average: null, ratings: [] }),
+    );
     const ratings = client(http);
     expect(await ratings.newImage()).toEqual(image);
     await ratings.newImage('d/1', { model: 'Model X', timeoutMs: 99 });
@@ -59,15 +73,32 @@ describe('requests', () => {
       'GET https://ratings.example.org/api/v1/datasets',
       'GET https://ratings.example.org/api/v1/image/ratings/i%3F?format=json',
     ]);
-    expect(http.sent.map((r) => r.body)).toEqual([undefined, undefined, '{"rating":6}', '{"rating":10,"artifacts":0}', undefined, undefined]);
+    expect(http.sent.map((r) => r.body)).toEqual([
+      undefined,
+      undefined,
+      '{"rating":6}',
+      '{"rating":10,"artifacts":0}',
+      undefined,
+      undefined,
+    ]);
     expect(http.sent.map((r) => r.timeoutMs)).toEqual([1234, 99, 1234, 1234, 1234, 1234]);
-    expect(http.sent[2]?.headers).toEqual({ 'Client-Agent': 'HordeDesk:0.1.0:test', Accept: 'application/json', apikey: KEY, 'Content-Type': 'application/json' });
+    expect(http.sent[2]?.headers).toEqual({
+      'Client-Agent': 'HordeDesk:0.1.0:test',
+      Accept: 'application/json',
+      apikey: KEY,
+      'Content-Type': 'application/json',
+    });
   });
 
   test('scores off the scales are refused before anything is sent', async () => {
     const http = scripted();
     const ratings = client(http);
-    for (const scores of [{ rating: 0, artifacts: null }, { rating: 7.5, artifacts: null }, { rating: 5, artifacts: 6 }, { rating: 5, artifacts: 1.5 }]) {
+    for (const scores of [
+      { rating: 0, artifacts: null },
+      { rating: 7.5, artifacts: null },
+      { rating: 5, artifacts: 6 },
+      { rating: 5, artifacts: 1.5 },
+    ]) {
       const error = await failure(ratings.submit('id', scores));
       expect(error).toBeInstanceOf(RatingsInputError);
       expect(ratingOutcome(error).kind).toBe('refused');
@@ -93,7 +124,13 @@ describe('answers', () => {
 
   test('Retry-After as an HTTP date, a non-JSON 502, and a service message', async () => {
     const at = new Date(NOW + 42_000).toUTCString();
-    const ratings = client(scripted({ status: 429, headers: { 'Retry-After': at }, body: 'slow down' }, { status: 502, body: '<html>Bad gateway</html>' }, json({ message: 'Nope' }, 403)));
+    const ratings = client(
+      scripted(
+        { status: 429, headers: { 'Retry-After': at }, body: 'slow down' },
+        { status: 502, body: '<html>Bad gateway</html>' },
+        json({ message: 'Nope' }, 403),
+      ),
+    );
     const limited = await failure(ratings.datasets());
     expect(limited).toMatchObject({ status: 429, retryAfterMs: 42_000, serviceMessage: undefined });
     expect(ratingOutcome(limited)).toMatchObject({ kind: 'wait', retryAfterMs: 42_000 });
@@ -117,7 +154,8 @@ describe('answers', () => {
 });
 
 describe('ratingOutcome', () => {
-  const api = (status: number, retryAfterMs?: number) => new RatingsApiError({ status, retryAfterMs, endpoint: 'POST /rating/x', serviceMessage: undefined });
+  const api = (status: number, retryAfterMs?: number) =>
+    new RatingsApiError({ status, retryAfterMs, endpoint: 'POST /rating/x', serviceMessage: undefined });
 
   test.each([
     [400, 'refused'],
@@ -137,7 +175,10 @@ describe('ratingOutcome', () => {
   test('wait falls back to a minute; other failures retry; reasons are the user-facing text', () => {
     expect(ratingOutcome(api(429))).toMatchObject({ retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS });
     expect(ratingOutcome(api(429, 3000))).toMatchObject({ retryAfterMs: 3000, reason: expect.stringContaining('3 seconds') });
-    expect(ratingOutcome(new RatingsProtocolError('GET /datasets', 200, 'bad'))).toMatchObject({ kind: 'retry', reason: expect.stringContaining('does not understand') });
+    expect(ratingOutcome(new RatingsProtocolError('GET /datasets', 200, 'bad'))).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringContaining('does not understand'),
+    });
     expect(ratingOutcome(new RatingsUnreachableError('GET /datasets', 'timeout', 5000)).kind).toBe('retry');
     expect(ratingOutcome(new TypeError('boom'))).toEqual({ kind: 'retry', reason: 'boom' });
   });

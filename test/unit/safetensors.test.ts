@@ -35,7 +35,11 @@ describe('parseSafetensorsHeader refuses each malformed header with a message na
     ['a JSON array', [], /header is not a JSON object/],
     ['JSON null', 'null', /header is not a JSON object/],
     ['a JSON number', '5', /header is not a JSON object/],
-    ['bytes that are not UTF-8 (inside a JSON string)', Buffer.concat([Buffer.from('{"__metadata__":{"k":"'), Buffer.from([0xff]), Buffer.from('"}}')]), /header is not valid UTF-8 JSON/],
+    [
+      'bytes that are not UTF-8 (inside a JSON string)',
+      Buffer.concat([Buffer.from('{"__metadata__":{"k":"'), Buffer.from([0xff]), Buffer.from('"}}')]),
+      /header is not valid UTF-8 JSON/,
+    ],
     ['an entry that is null', { w: null }, /tensor "w": header entry is not an object/],
     ['an entry that is a number', { w: 7 }, /tensor "w": header entry is not an object/],
     ['a dtype that is not a string', { w: { dtype: ['F32'], shape: [1], data_offsets: [0, 4] } }, /tensor "w": unknown dtype \["F32"\]/],
@@ -52,9 +56,14 @@ describe('parseSafetensorsHeader refuses each malformed header with a message na
     ['__metadata__ that is a string', { __metadata__: 'pt' }, /__metadata__ is not an object/],
     ['__metadata__ that is null', { __metadata__: null }, /__metadata__ is not an object/],
     ['__metadata__ that is a list', { __metadata__: ['pt'] }, /__metadata__ is not an object/],
-    ['a __metadata__ value that is not a string', { __metadata__: { format: 'pt', step: 7 } }, /__metadata__ value of "step" is not a string/],
+    [
+      'a __metadata__ value that is not a string',
+      { __metadata__: { format: 'pt', step: 7 } },
+      /__metadata__ value of "step" is not a string/,
+    ],
   ])('%s', (_label, header, message) => {
-    const run = (): unknown => (Buffer.isBuffer(header) ? parseSafetensorsHeader(header, 8 + header.length, 'x.safetensors') : parse(header));
+    const run = (): unknown =>
+      Buffer.isBuffer(header) ? parseSafetensorsHeader(header, 8 + header.length, 'x.safetensors') : parse(header);
     expect(run).toThrow(CheckpointFormatError);
     expect(run).toThrow(message);
   });
@@ -64,15 +73,21 @@ describe('parseSafetensorsHeader refuses each malformed header with a message na
     expect(() => parse({ [longName]: { dtype: 'X'.repeat(500), shape: [1], data_offsets: [0, 4] } })).toThrow(
       new RegExp(`^x\\.safetensors: tensor "${'n'.repeat(200)}…": unknown dtype "${'X'.repeat(79)}…$`),
     );
-    expect(() => parse({ w: { dtype: 'F32', shape: new Array(100).fill(-1), data_offsets: [0, 4] } })).toThrow(/invalid shape \[(-1,){26}-…$/);
+    expect(() => parse({ w: { dtype: 'F32', shape: new Array(100).fill(-1), data_offsets: [0, 4] } })).toThrow(
+      /invalid shape \[(-1,){26}-…$/,
+    );
   });
 
   test('names of 200 characters and values of 80 are shown whole; a value too deep to print is described', () => {
     const name = 'n'.repeat(200);
     const dtype = 'D'.repeat(78); // 80 characters with its quotes
-    expect(() => parse({ [name]: { dtype, shape: [1], data_offsets: [0, 4] } })).toThrow(new RegExp(`^x\\.safetensors: tensor "${name}": unknown dtype "${dtype}"$`));
+    expect(() => parse({ [name]: { dtype, shape: [1], data_offsets: [0, 4] } })).toThrow(
+      new RegExp(`^x\\.safetensors: tensor "${name}": unknown dtype "${dtype}"$`),
+    );
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(() => parse(`{"w":{"dtype":${deep},"shape":[1],"data_offsets":[0,4]}}`)).toThrow(/tensor "w": unknown dtype a value nested too deeply to print$/);
+    expect(() => parse(`{"w":{"dtype":${deep},"shape":[1],"data_offsets":[0,4]}}`)).toThrow(
+      /tensor "w": unknown dtype a value nested too deeply to print$/,
+    );
   });
 
   test('a header that is the whole file, with no tensors, is accepted', () => {
@@ -89,7 +104,9 @@ describe('parseSafetensorsHeader refuses each malformed header with a message na
       last: { dtype: 'F16', shape: [0, 3], data_offsets: [24, 24] },
     });
     expect([...entries.keys()]).toEqual(['c', 'empty', 'b', 'a', 'last']);
-    expect(() => parse({ b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] }, a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } })).toThrow(/"a" and "b" overlap/);
+    expect(() =>
+      parse({ b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] }, a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }),
+    ).toThrow(/"a" and "b" overlap/);
   });
 
   test('metadata strings are kept as they are', () => {
@@ -110,7 +127,11 @@ describe('SafetensorsReader', () => {
     ['a header length of 0 (8 bytes of zeros)', 0, /header length 0 is outside 2\.\.104857600 bytes \(not a safetensors file\?\)/],
     ['a 1-byte header', 1, /header length 1 is outside 2\.\./],
     ['a header length past the limit', 100 * 1024 * 1024 + 1, /header length 104857601 is outside/],
-    ['a header length at the limit, in a short file', 100 * 1024 * 1024, /header length 104857600 exceeds the file size 8 \(truncated file\?\)/],
+    [
+      'a header length at the limit, in a short file',
+      100 * 1024 * 1024,
+      /header length 104857600 exceeds the file size 8 \(truncated file\?\)/,
+    ],
   ])('refuses %s', (_label, length, message) => {
     expect(() => new SafetensorsReader(lengthOnly(`len-${length}`, length))).toThrow(message);
   });
@@ -143,7 +164,11 @@ describe('SafetensorsReader', () => {
   });
 
   test('only float tensors are read; integer ones are refused by name', () => {
-    const path = rawFile('ints', JSON.stringify({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] }, h: { dtype: 'F16', shape: [1], data_offsets: [16, 18] } }), 18);
+    const path = rawFile(
+      'ints',
+      JSON.stringify({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] }, h: { dtype: 'F16', shape: [1], data_offsets: [16, 18] } }),
+      18,
+    );
     const r = new SafetensorsReader(path);
     try {
       expect(() => r.read('ids')).toThrow(/tensor "ids" has dtype I64; only F32, F16 and BF16 can be converted/);
@@ -206,9 +231,9 @@ describe('writeSafetensors', () => {
 
   test('a tensor whose data does not fill its shape is refused, and the file is closed', () => {
     const before = process.platform === 'linux' ? openFds() : 0;
-    expect(() => writeSafetensors(join(root, 'short.safetensors'), [{ name: 'w', dtype: 'F32', shape: [2, 3], data: new Float32Array(5) }])).toThrow(
-      'writeSafetensors: tensor "w" has 5 values, shape [2, 3] needs 6',
-    );
+    expect(() =>
+      writeSafetensors(join(root, 'short.safetensors'), [{ name: 'w', dtype: 'F32', shape: [2, 3], data: new Float32Array(5) }]),
+    ).toThrow('writeSafetensors: tensor "w" has 5 values, shape [2, 3] needs 6');
     if (process.platform === 'linux') expect(openFds()).toBe(before);
   });
 });

@@ -64,7 +64,15 @@ describe('progress, call counting and cancel', () => {
           perStep[step] = (perStep[step] ?? 0) + 1;
           return gaussianDenoiser(0, 1)(x, sigma, step);
         };
-        await runSampler({ name, karras, steps, seed: 3, latentShape: SHAPE, denoiser: counting, onStep: (i, total) => void progress.push([i, total]) });
+        await runSampler({
+          name,
+          karras,
+          steps,
+          seed: 3,
+          latentShape: SHAPE,
+          denoiser: counting,
+          onStep: (i, total) => void progress.push([i, total]),
+        });
         const expected = denoiserCallsPerStep(name);
         expect(perStep.slice(0, -1), name).toEqual(new Array<number>(steps - 1).fill(expected));
         expect(perStep[steps - 1], name).toBe(1);
@@ -106,7 +114,9 @@ describe('progress, call counting and cancel', () => {
       calls++;
       return Promise.resolve(x);
     };
-    await expect(runSampler({ name: 'k_lms', karras: true, steps: 10, seed: 1, latentShape: SHAPE, denoiser, signal: { aborted: true } })).rejects.toThrow(/cancelled after 0 step/);
+    await expect(
+      runSampler({ name: 'k_lms', karras: true, steps: 10, seed: 1, latentShape: SHAPE, denoiser, signal: { aborted: true } }),
+    ).rejects.toThrow(/cancelled after 0 step/);
     expect(calls).toBe(0);
   });
 });
@@ -122,13 +132,24 @@ describe('img2img (denoise < 1)', () => {
       first ??= Float32Array.from(x);
       return Promise.resolve(init);
     };
-    const out = await runSampler({ name: 'k_euler', karras: false, steps: 10, seed: 8, latentShape: SHAPE, denoiser, denoise: 0.5, initLatent: init });
+    const out = await runSampler({
+      name: 'k_euler',
+      karras: false,
+      steps: 10,
+      seed: 8,
+      latentShape: SHAPE,
+      denoiser,
+      denoise: 0.5,
+      initLatent: init,
+    });
     expect(seen).toEqual(Array.from(sigmas.subarray(0, 10)));
     const z = noise(SHAPE, 8);
     expect(first).toBeDefined();
     first?.forEach((v, i) => expect(v).toBeCloseTo((init[i] ?? 0) + (sigmas[0] ?? 0) * (z[i] ?? 0), 4));
     out.forEach((v, i) => expect(v).toBeCloseTo(init[i] ?? NaN, 5));
-    await expect(runSampler({ name: 'k_euler', karras: false, steps: 10, seed: 8, latentShape: SHAPE, denoiser, denoise: 0.5 })).rejects.toThrow(/initLatent/);
+    await expect(
+      runSampler({ name: 'k_euler', karras: false, steps: 10, seed: 8, latentShape: SHAPE, denoiser, denoise: 0.5 }),
+    ).rejects.toThrow(/initLatent/);
   });
 
   test('txt2img starts at √(1+σ_max²)·noise, the ComfyUI rule', async () => {

@@ -115,7 +115,9 @@ describe('per-sampler schedule rules', () => {
   });
 
   test('other samplers use the plain schedule', () => {
-    expect(Array.from(samplerSigmas('k_euler', true, 20))).toEqual(Array.from(karrasSigmas(20, SD_SCHEDULE.sigmaMin, SD_SCHEDULE.sigmaMax)));
+    expect(Array.from(samplerSigmas('k_euler', true, 20))).toEqual(
+      Array.from(karrasSigmas(20, SD_SCHEDULE.sigmaMin, SD_SCHEDULE.sigmaMax)),
+    );
     expect(Array.from(samplerSigmas('DDIM', false, 20))).toEqual(Array.from(normalSigmas(20)));
   });
 

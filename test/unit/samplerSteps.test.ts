@@ -142,7 +142,9 @@ describe('each sampler matches its §2.5 update rule step by step', () => {
         for (let i = 0; i < sigmas.length - 1; i++) {
           x = await step(x, i);
           want = want.map((v, lane) => (references[lane] ?? referenceFor(name))(v, i, Array.from(sigmas)));
-          want.forEach((w, lane) => expect(Math.abs((x[lane] ?? NaN) - w), `step ${i} lane ${lane}`).toBeLessThan(2e-5 * Math.max(1, Math.abs(w))));
+          want.forEach((w, lane) =>
+            expect(Math.abs((x[lane] ?? NaN) - w), `step ${i} lane ${lane}`).toBeLessThan(2e-5 * Math.max(1, Math.abs(w))),
+          );
         }
       });
     }

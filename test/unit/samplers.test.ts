@@ -76,13 +76,25 @@ async function exactLaw(name: string, karras: boolean, steps: number, mu: number
 describe('sampler catalogue', () => {
   test('the Horde names are all supported, anything else is refused with the list', async () => {
     expect([...SAMPLER_NAMES].sort()).toEqual(
-      ['DDIM', 'k_dpm_2', 'k_dpm_2_a', 'k_dpmpp_2m', 'k_dpmpp_2s_a', 'k_dpmpp_sde', 'k_euler', 'k_euler_a', 'k_heun', 'k_lms', 'lcm'].sort(),
+      [
+        'DDIM',
+        'k_dpm_2',
+        'k_dpm_2_a',
+        'k_dpmpp_2m',
+        'k_dpmpp_2s_a',
+        'k_dpmpp_sde',
+        'k_euler',
+        'k_euler_a',
+        'k_heun',
+        'k_lms',
+        'lcm',
+      ].sort(),
     );
     for (const name of SAMPLER_NAMES) expect(isSupportedSampler(name)).toBe(true);
     expect(isSupportedSampler('k_dpm_fast')).toBe(false);
-    await expect(runSampler({ name: 'k_dpm_fast', karras: false, steps: 5, seed: 1, latentShape: [4], denoiser: pointDenoiser(new Float32Array(4)) })).rejects.toThrow(
-      /Unknown sampler "k_dpm_fast"\. Supported samplers: k_euler, k_euler_a, .*lcm\./,
-    );
+    await expect(
+      runSampler({ name: 'k_dpm_fast', karras: false, steps: 5, seed: 1, latentShape: [4], denoiser: pointDenoiser(new Float32Array(4)) }),
+    ).rejects.toThrow(/Unknown sampler "k_dpm_fast"\. Supported samplers: k_euler, k_euler_a, .*lcm\./);
   });
 
   test('second-order samplers cost two calls per step, the rest one', () => {
@@ -93,14 +105,17 @@ describe('sampler catalogue', () => {
 
   test('steps must be an integer from 1 to 500', async () => {
     const base = { name: 'k_euler', karras: false, seed: 1, latentShape: [4], denoiser: pointDenoiser(new Float32Array(4)) };
-    for (const steps of [0, 501, 2.5, Number.NaN]) await expect(runSampler({ ...base, steps })).rejects.toThrow(/steps must be an integer from 1 to 500/);
+    for (const steps of [0, 501, 2.5, Number.NaN])
+      await expect(runSampler({ ...base, steps })).rejects.toThrow(/steps must be an integer from 1 to 500/);
     await expect(runSampler({ ...base, steps: 500 })).resolves.toHaveLength(4);
     await expect(runSampler({ ...base, steps: 1 })).resolves.toHaveLength(4);
   });
 
   test('a denoiser answering with the wrong length is reported', async () => {
     const bad: Denoiser = () => Promise.resolve(new Float32Array(3));
-    await expect(runSampler({ name: 'k_euler', karras: false, steps: 2, seed: 1, latentShape: [4], denoiser: bad })).rejects.toThrow(/Float32Array of length 4/);
+    await expect(runSampler({ name: 'k_euler', karras: false, steps: 2, seed: 1, latentShape: [4], denoiser: bad })).rejects.toThrow(
+      /Float32Array of length 4/,
+    );
   });
 });
 

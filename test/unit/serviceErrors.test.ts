@@ -8,10 +8,18 @@ import { RatingsProtocolError, RatingsUnreachableError } from '../../src-main/co
 
 describe('protocol errors', () => {
   test.each([
-    [new HordeProtocolError('GET /v2/find_user', 200, 'kudos: Required.'), 'HordeProtocolError', 'horde.protocol',
-      'The AI Horde sent an answer to GET /v2/find_user that HordeDesk does not understand: kudos: Required.'],
-    [new RatingsProtocolError('GET /datasets', 502, 'the answer is not JSON.'), 'RatingsProtocolError', 'ratings.protocol',
-      'The ratings service sent an answer to GET /datasets that HordeDesk does not understand: the answer is not JSON.'],
+    [
+      new HordeProtocolError('GET /v2/find_user', 200, 'kudos: Required.'),
+      'HordeProtocolError',
+      'horde.protocol',
+      'The AI Horde sent an answer to GET /v2/find_user that HordeDesk does not understand: kudos: Required.',
+    ],
+    [
+      new RatingsProtocolError('GET /datasets', 502, 'the answer is not JSON.'),
+      'RatingsProtocolError',
+      'ratings.protocol',
+      'The ratings service sent an answer to GET /datasets that HordeDesk does not understand: the answer is not JSON.',
+    ],
   ])('%#: name, code and sentence of its service', (error, name, code, message) => {
     expect(error).toBeInstanceOf(ServiceProtocolError);
     expect(error).toMatchObject({ name, code, message });
@@ -29,14 +37,30 @@ describe('protocol errors', () => {
 
 describe('unreachable errors', () => {
   test.each([
-    [new HordeUnreachableError('POST /v2/generate/pop', 'timeout', 40_000), 'HordeUnreachableError', 'horde.timeout',
-      'The AI Horde did not answer POST /v2/generate/pop within 40 seconds. It may be busy; HordeDesk will try again later.'],
-    [new HordeUnreachableError('GET /v2/find_user', 'network', 20_000), 'HordeUnreachableError', 'horde.unreachable',
-      'Could not reach the AI Horde for GET /v2/find_user. Check the internet connection and the horde URL in settings.'],
-    [new RatingsUnreachableError('GET /rating/new', 'timeout', 1_000), 'RatingsUnreachableError', 'ratings.timeout',
-      'The ratings service did not answer GET /rating/new within 1 second. HordeDesk will try again later.'],
-    [new RatingsUnreachableError('POST /rating/abc', 'network', 20_000), 'RatingsUnreachableError', 'ratings.unreachable',
-      'Could not reach the ratings service for POST /rating/abc. Check the internet connection; HordeDesk will try again later.'],
+    [
+      new HordeUnreachableError('POST /v2/generate/pop', 'timeout', 40_000),
+      'HordeUnreachableError',
+      'horde.timeout',
+      'The AI Horde did not answer POST /v2/generate/pop within 40 seconds. It may be busy; HordeDesk will try again later.',
+    ],
+    [
+      new HordeUnreachableError('GET /v2/find_user', 'network', 20_000),
+      'HordeUnreachableError',
+      'horde.unreachable',
+      'Could not reach the AI Horde for GET /v2/find_user. Check the internet connection and the horde URL in settings.',
+    ],
+    [
+      new RatingsUnreachableError('GET /rating/new', 'timeout', 1_000),
+      'RatingsUnreachableError',
+      'ratings.timeout',
+      'The ratings service did not answer GET /rating/new within 1 second. HordeDesk will try again later.',
+    ],
+    [
+      new RatingsUnreachableError('POST /rating/abc', 'network', 20_000),
+      'RatingsUnreachableError',
+      'ratings.unreachable',
+      'Could not reach the ratings service for POST /rating/abc. Check the internet connection; HordeDesk will try again later.',
+    ],
   ])('%#: name, code and sentence of its service and reason', (error, name, code, message) => {
     expect(error).toBeInstanceOf(ServiceUnreachableError);
     expect(error).toMatchObject({ name, code, message });

@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { defaultSettings, type Settings } from '../../src-main/common/settings';
 import { UserFacingError } from '../../src-main/common/result';
-import { CorruptSettingsError, createSettingsService, migrateSettings, type SettingsStorePort } from '../../src-main/core/settings/settingsService';
+import {
+  CorruptSettingsError,
+  createSettingsService,
+  migrateSettings,
+  type SettingsStorePort,
+} from '../../src-main/core/settings/settingsService';
 
 function memoryStore(initial: Record<string, unknown> | 'corrupt'): SettingsStorePort & { written: Settings[]; quarantined: number } {
   let content = initial;
@@ -28,7 +33,11 @@ function memoryStore(initial: Record<string, unknown> | 'corrupt'): SettingsStor
 
 describe('settings', () => {
   test('a fresh install gets the public horde and ratings URLs', () => {
-    const s = createSettingsService(memoryStore({}), () => {}, () => {});
+    const s = createSettingsService(
+      memoryStore({}),
+      () => {},
+      () => {},
+    );
     expect(s.get()).toEqual(defaultSettings());
     expect(s.get().hordeUrl).toBe('https://aihorde.net/api');
     expect(s.get().ratingsUrl).toBe('https://ratings.aihorde.net/api/v1');
@@ -37,7 +46,11 @@ describe('settings', () => {
   test('a corrupt file is moved aside with a message that says where', () => {
     const problems: string[] = [];
     const store = memoryStore('corrupt');
-    const s = createSettingsService(store, (m) => problems.push(m), () => {});
+    const s = createSettingsService(
+      store,
+      (m) => problems.push(m),
+      () => {},
+    );
     expect(store.quarantined).toBe(1);
     expect(store.written).toEqual([]);
     expect(s.get()).toEqual(defaultSettings());
@@ -47,21 +60,37 @@ describe('settings', () => {
   test('values the app cannot use are moved aside too, naming the field', () => {
     const problems: string[] = [];
     const store = memoryStore({ schemaVersion: 1, hordeUrl: 'ftp://nope', ratingsUrl: 'https://r/api/v1', workerName: '' });
-    createSettingsService(store, (m) => problems.push(m), () => {});
+    createSettingsService(
+      store,
+      (m) => problems.push(m),
+      () => {},
+    );
     expect(store.quarantined).toBe(1);
     expect(problems[0]).toContain('AI Horde URL: The address must start with https://');
   });
 
   test.each([
-    ['a tab in the worker name', { workerName: 'Desk\tDreamer' }, 'Worker name: A worker name cannot contain tabs, line breaks or invisible characters.'],
+    [
+      'a tab in the worker name',
+      { workerName: 'Desk\tDreamer' },
+      'Worker name: A worker name cannot contain tabs, line breaks or invisible characters.',
+    ],
     ['plain http to a remote horde', { hordeUrl: 'http://aihorde.example/api' }, 'AI Horde URL: Use https:// for the AI Horde'],
     ['a long blacklist word', { blacklist: ['a', 'b'.repeat(101)] }, 'Blacklist word 2 is longer than 100 characters.'],
     ['text for max_pixels', { maxPixels: 'abc' }, 'Largest image (max_pixels): Enter a whole number of pixels'],
-    ['a bad hours row', { schedule: { windows: [{ days: [1], start: '8', end: '17:00' }] } }, 'Hours, row 1, from: Use 24-hour time, e.g. 18:30.'],
+    [
+      'a bad hours row',
+      { schedule: { windows: [{ days: [1], start: '8', end: '17:00' }] } },
+      'Hours, row 1, from: Use 24-hour time, e.g. 18:30.',
+    ],
   ])('a stored file with %s is moved aside and the message uses the page’s words', (_, values, words) => {
     const problems: string[] = [];
     const store = memoryStore({ schemaVersion: 1, ...values });
-    const s = createSettingsService(store, (m) => problems.push(m), () => {});
+    const s = createSettingsService(
+      store,
+      (m) => problems.push(m),
+      () => {},
+    );
     expect(store.quarantined).toBe(1);
     expect(store.written).toEqual([]);
     expect(s.get()).toEqual(defaultSettings());
@@ -71,7 +100,11 @@ describe('settings', () => {
 
   test('a change with one bad field saves nothing, and the message names each bad field in the page’s words', () => {
     const store = memoryStore({});
-    const s = createSettingsService(store, () => {}, () => {});
+    const s = createSettingsService(
+      store,
+      () => {},
+      () => {},
+    );
     s.update({ workerName: 'Desk Dreamer 01', nsfw: false });
     const before = s.get();
     const error = (() => {
@@ -82,8 +115,13 @@ describe('settings', () => {
       }
     })() as UserFacingError;
     expect(error).toBeInstanceOf(UserFacingError);
-    expect(error.fields).toEqual({ workerName: expect.stringContaining('invisible') as unknown, maxPixels: expect.stringContaining('pixels') as unknown });
-    expect(error.message).toMatch(/^Not saved\. Worker name: A worker name cannot contain .* Largest image \(max_pixels\): Enter a whole number of pixels/);
+    expect(error.fields).toEqual({
+      workerName: expect.stringContaining('invisible') as unknown,
+      maxPixels: expect.stringContaining('pixels') as unknown,
+    });
+    expect(error.message).toMatch(
+      /^Not saved\. Worker name: A worker name cannot contain .* Largest image \(max_pixels\): Enter a whole number of pixels/,
+    );
     // Nothing half-saved: the good fields of the refused change were not applied either.
     expect(s.get()).toEqual(before);
     expect(store.written).toHaveLength(1);
@@ -91,7 +129,11 @@ describe('settings', () => {
 
   test('an empty worker name is allowed only until one is chosen: a fresh install starts empty, no change can empty it again', () => {
     const store = memoryStore({});
-    const s = createSettingsService(store, () => {}, () => {});
+    const s = createSettingsService(
+      store,
+      () => {},
+      () => {},
+    );
     expect(s.get().workerName).toBe('');
     s.update({ onboarded: true });
     expect(s.get()).toMatchObject({ workerName: '', onboarded: true });
@@ -104,7 +146,11 @@ describe('settings', () => {
   test('updates are validated field by field and the file keeps the last good value', () => {
     const store = memoryStore({});
     const changes: Settings[] = [];
-    const s = createSettingsService(store, () => {}, (n) => changes.push(n));
+    const s = createSettingsService(
+      store,
+      () => {},
+      (n) => changes.push(n),
+    );
     const error = (() => {
       try {
         s.update({ hordeUrl: 'not a url', workerName: 'abc' });
@@ -122,13 +168,24 @@ describe('settings', () => {
   });
 
   test('changing one field leaves the others as they were', () => {
-    const s = createSettingsService(memoryStore({}), () => {}, () => {});
+    const s = createSettingsService(
+      memoryStore({}),
+      () => {},
+      () => {},
+    );
     s.update({ hordeUrl: 'http://127.0.0.1:7777/api' });
-    expect(s.update({ workerName: 'Desk Dreamer 01' })).toMatchObject({ hordeUrl: 'http://127.0.0.1:7777/api', workerName: 'Desk Dreamer 01' });
+    expect(s.update({ workerName: 'Desk Dreamer 01' })).toMatchObject({
+      hordeUrl: 'http://127.0.0.1:7777/api',
+      workerName: 'Desk Dreamer 01',
+    });
   });
 
   test('the API key can never be stored in settings', () => {
-    const s = createSettingsService(memoryStore({}), () => {}, () => {});
+    const s = createSettingsService(
+      memoryStore({}),
+      () => {},
+      () => {},
+    );
     expect(() => s.update({ apiKey: 'abcdefghijklmnopqrstuv' } as never)).toThrow(UserFacingError);
   });
 

@@ -37,15 +37,34 @@ function refusal(content: string): UserFacingError {
 
 describe('settings file import', () => {
   test('an exported file imports on another machine and gives the same settings', () => {
-    const from = createSettingsService(memoryStore(), () => {}, () => {});
-    from.update({ workerName: 'Desk Dreamer 01', nsfw: true, blacklist: ['cat', 'dog'], amount: 3, maxPixels: 1_048_576, schedule: { ...defaultSettings().schedule, mode: 'always', maxGpuTempC: 80 } });
-    const to = createSettingsService(memoryStore(), () => {}, () => {});
+    const from = createSettingsService(
+      memoryStore(),
+      () => {},
+      () => {},
+    );
+    from.update({
+      workerName: 'Desk Dreamer 01',
+      nsfw: true,
+      blacklist: ['cat', 'dog'],
+      amount: 3,
+      maxPixels: 1_048_576,
+      schedule: { ...defaultSettings().schedule, mode: 'always', maxGpuTempC: 80 },
+    });
+    const to = createSettingsService(
+      memoryStore(),
+      () => {},
+      () => {},
+    );
     const imported = to.update(parseSettingsFile(exported(from.get())));
     expect({ ...imported, onboarded: true }).toEqual({ ...from.get(), onboarded: true });
   });
 
   test('an empty worker name in the file (exported before one was chosen) keeps the name this machine has', () => {
-    const to = createSettingsService(memoryStore(), () => {}, () => {});
+    const to = createSettingsService(
+      memoryStore(),
+      () => {},
+      () => {},
+    );
     to.update({ workerName: 'Desk Dreamer 01' });
     const imported = to.update(parseSettingsFile(exported({ ...defaultSettings(), nsfw: true })));
     expect(imported).toMatchObject({ workerName: 'Desk Dreamer 01', nsfw: true });
@@ -62,14 +81,31 @@ describe('settings file import', () => {
       JSON.stringify({ schemaVersion: 1, hordeUrl: 'http://evil.example/api', blacklist: ['ok', 'x'.repeat(101)] }),
       'Nothing was imported. AI Horde URL: Use https:// for the AI Horde: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.) Blacklist word 2 is longer than 100 characters.',
       {
-        hordeUrl: 'AI Horde URL: Use https:// for the AI Horde: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)',
+        hordeUrl:
+          'AI Horde URL: Use https:// for the AI Horde: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)',
         blacklist: 'Blacklist word 2 is longer than 100 characters.',
       },
     ],
-    ['a worker name with a bidi override', JSON.stringify({ workerName: 'Desk \u202eDreamer' }), 'Nothing was imported. Worker name: A worker name cannot contain tabs, line breaks or invisible characters.'],
-    ['text for max_pixels', JSON.stringify({ maxPixels: 'abc' }), 'Nothing was imported. Largest image (max_pixels): Enter a whole number of pixels from 4096 (64×64) to 9437184 (3072×3072), e.g. 1048576 for 1024×1024, or leave the field empty to use the suggestion.'],
-    ['a bad hours row', JSON.stringify({ schedule: { windows: [{ days: [], start: '08:00', end: '17:00' }] } }), 'Nothing was imported. Hours, row 1, days: Pick at least one day.'],
-    ['an API key', JSON.stringify({ apiKey: 'abcdefghijklmnopqrstuv' }), 'Nothing was imported. The API key is never kept in settings: enter it on the API key card.'],
+    [
+      'a worker name with a bidi override',
+      JSON.stringify({ workerName: 'Desk \u202eDreamer' }),
+      'Nothing was imported. Worker name: A worker name cannot contain tabs, line breaks or invisible characters.',
+    ],
+    [
+      'text for max_pixels',
+      JSON.stringify({ maxPixels: 'abc' }),
+      'Nothing was imported. Largest image (max_pixels): Enter a whole number of pixels from 4096 (64×64) to 9437184 (3072×3072), e.g. 1048576 for 1024×1024, or leave the field empty to use the suggestion.',
+    ],
+    [
+      'a bad hours row',
+      JSON.stringify({ schedule: { windows: [{ days: [], start: '08:00', end: '17:00' }] } }),
+      'Nothing was imported. Hours, row 1, days: Pick at least one day.',
+    ],
+    [
+      'an API key',
+      JSON.stringify({ apiKey: 'abcdefghijklmnopqrstuv' }),
+      'Nothing was imported. The API key is never kept in settings: enter it on the API key card.',
+    ],
     ['an unknown setting', JSON.stringify({ theme: 'dark' }), 'Nothing was imported. HordeDesk has no setting called "theme".'],
   ])('a file with %s is refused in words, naming each field', (_, content, message, fields) => {
     const error = refusal(content);
@@ -80,7 +116,11 @@ describe('settings file import', () => {
 
   test('a refused file changes nothing, not even its good fields', () => {
     const store = memoryStore();
-    const s = createSettingsService(store, () => {}, () => {});
+    const s = createSettingsService(
+      store,
+      () => {},
+      () => {},
+    );
     const content = JSON.stringify({ nsfw: true, amount: 5, ratingsUrl: 'http://ratings.example/api/v1' });
     expect(() => s.update(parseSettingsFile(content))).toThrow(/Ratings service URL: Use https:\/\/ for the ratings service/);
     expect(s.get()).toEqual(defaultSettings());
@@ -111,7 +151,14 @@ describe('field labels', () => {
   });
 
   test('messages that name themselves are not labelled twice', () => {
-    expect(describeSettingsProblems({ blacklist: 'Blacklist word 1 is empty.', models: 'Model 2 is empty.', '(request)': 'HordeDesk has no setting called "x".', amount: 'Enter a whole number.' })).toEqual([
+    expect(
+      describeSettingsProblems({
+        blacklist: 'Blacklist word 1 is empty.',
+        models: 'Model 2 is empty.',
+        '(request)': 'HordeDesk has no setting called "x".',
+        amount: 'Enter a whole number.',
+      }),
+    ).toEqual([
       'Blacklist word 1 is empty.',
       'Model 2 is empty.',
       'HordeDesk has no setting called "x".',

@@ -50,8 +50,14 @@ describe('checkServiceUrl', () => {
     ['http://[::1]:7777/api', undefined],
     ['', 'Enter the address of the ratings service, e.g. https://…'],
     ['   ', 'Enter the address of the ratings service, e.g. https://…'],
-    ['http://ratings.example/api/v1', 'Use https:// for the ratings service: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)'],
-    ['http://10.0.0.2/api', 'Use https:// for the ratings service: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)'],
+    [
+      'http://ratings.example/api/v1',
+      'Use https:// for the ratings service: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)',
+    ],
+    [
+      'http://10.0.0.2/api',
+      'Use https:// for the ratings service: plain http:// would send your API key unencrypted. (http:// is allowed only for this computer: localhost or 127.0.0.1.)',
+    ],
     ['ftp://ratings.example/api', 'The address must start with https://'],
     ['file:///etc/passwd', 'The address must start with https://'],
     ['javascript:alert(1)', 'The address must start with https://'],

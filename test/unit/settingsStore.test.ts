@@ -8,8 +8,16 @@ import { createConfSettingsStore, headlessConfFactory } from '../../src-main/nod
 describe('settings on disk (conf)', () => {
   test('saved settings survive a restart', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hordedesk-settings-'));
-    createSettingsService(createConfSettingsStore(headlessConfFactory, dir), () => {}, () => {}).update({ workerName: 'Desk Dreamer 01' });
-    const again = createSettingsService(createConfSettingsStore(headlessConfFactory, dir), () => {}, () => {});
+    createSettingsService(
+      createConfSettingsStore(headlessConfFactory, dir),
+      () => {},
+      () => {},
+    ).update({ workerName: 'Desk Dreamer 01' });
+    const again = createSettingsService(
+      createConfSettingsStore(headlessConfFactory, dir),
+      () => {},
+      () => {},
+    );
     expect(again.get().workerName).toBe('Desk Dreamer 01');
     expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toMatchObject({ schemaVersion: 1, workerName: 'Desk Dreamer 01' });
   });
@@ -18,7 +26,11 @@ describe('settings on disk (conf)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hordedesk-settings-'));
     writeFileSync(join(dir, 'settings.json'), '{"schemaVersion": 1, "hordeUrl": "https://aih');
     const problems: string[] = [];
-    const s = createSettingsService(createConfSettingsStore(headlessConfFactory, dir), (m) => problems.push(m), () => {});
+    const s = createSettingsService(
+      createConfSettingsStore(headlessConfFactory, dir),
+      (m) => problems.push(m),
+      () => {},
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/not valid JSON/);
     const aside = readdirSync(dir).find((f) => f.startsWith('settings.json.corrupt-'));

@@ -17,7 +17,16 @@ function workerStatus(state: WorkerStatusDto['state'], kudosSession = 0, message
     current: null,
     inFlight: 0,
     noJobs: null,
-    stats: { startedAt: null, jobsDone: 2, jobsFaulted: 0, jobsDropped: 0, imagesDone: 2, megapixelsteps: 1, generationMs: 1, kudosSession },
+    stats: {
+      startedAt: null,
+      jobsDone: 2,
+      jobsFaulted: 0,
+      jobsDropped: 0,
+      imagesDone: 2,
+      megapixelsteps: 1,
+      generationMs: 1,
+      kudosSession,
+    },
     mpsPerSecond: 0,
     kudosPerHour: 0,
     kudos24h: 0,
@@ -29,7 +38,15 @@ function ratingStatus(pendingSync: number, sessionKudos: number): RatingStatus {
 }
 
 function scheduleStatusOf(): ScheduleStatus {
-  return { reason: 'Waiting: 3 more minutes without input', waiting: false, cause: 'userActive', snoozedUntil: 5, finishThenPause: true, manualStart: false, rules: defaultSettings().schedule };
+  return {
+    reason: 'Waiting: 3 more minutes without input',
+    waiting: false,
+    cause: 'userActive',
+    snoozedUntil: 5,
+    finishThenPause: true,
+    manualStart: false,
+    rules: defaultSettings().schedule,
+  };
 }
 
 /** A relay attached to fakes that record what it does. */

@@ -2,7 +2,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { float16BitsToFloat32 as halfToFloat32, float32ToFloat16Bits as float32ToHalf, fromHalfBits, toHalfBits } from '../../src-main/inference/graph/float16';
+import {
+  float16BitsToFloat32 as halfToFloat32,
+  float32ToFloat16Bits as float32ToHalf,
+  fromHalfBits,
+  toHalfBits,
+} from '../../src-main/inference/graph/float16';
 import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
 import { floatTensor, idsTensor, timestepTensor, toFloat32 } from '../../src-main/inference/pipeline/tensors';
 
@@ -52,7 +57,9 @@ describe('model folders', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hd-model-'));
     mkdirSync(join(dir, 'unet'));
     writeFileSync(join(dir, 'unet', 'model.onnx'), 'x');
-    expect(() => inspectModelFolder(dir)).toThrow(/missing text_encoder\/model\.onnx, unet\/model\.onnx \(empty or truncated\), vae_decoder\/model\.onnx, tokenizer\/merges\.txt/);
+    expect(() => inspectModelFolder(dir)).toThrow(
+      /missing text_encoder\/model\.onnx, unet\/model\.onnx \(empty or truncated\), vae_decoder\/model\.onnx, tokenizer\/merges\.txt/,
+    );
     expect(() => inspectModelFolder(join(dir, 'nope'))).toThrow(/does not exist/);
   });
 });

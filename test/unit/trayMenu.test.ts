@@ -21,5 +21,7 @@ test('the icon follows the worker state', () => {
 });
 
 test('a model download in progress shows in the tooltip', () => {
-  expect(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0, 'Downloading stable_diffusion 42%').tooltip).toBe('HordeDesk: Idle · 0 kudos today · Downloading stable_diffusion 42%');
+  expect(trayMenuModel({ worker: 'idle', line: 'Idle' }, 0, 'Downloading stable_diffusion 42%').tooltip).toBe(
+    'HordeDesk: Idle · 0 kudos today · Downloading stable_diffusion 42%',
+  );
 });

@@ -5,7 +5,15 @@ import { checkWorkerName, workerNameProblem } from '../../src-main/core/worker/w
 
 /** The horde's answer to a name nobody uses. */
 function notFound(): HordeApiError {
-  return new HordeApiError({ code: 'horde.rejected', message: 'Worker not found', status: 404, rc: 'WorkerNotFound', retryAfterMs: undefined, endpoint: 'GET /v2/workers/name/x', hordeMessage: undefined });
+  return new HordeApiError({
+    code: 'horde.rejected',
+    message: 'Worker not found',
+    status: 404,
+    rc: 'WorkerNotFound',
+    retryAfterMs: undefined,
+    endpoint: 'GET /v2/workers/name/x',
+    hordeMessage: undefined,
+  });
 }
 
 function user(workerIds: string[]): UserDetails {
@@ -57,12 +65,18 @@ describe('checkWorkerName', () => {
 
   test('a refused name is not looked up', async () => {
     const h = horde(notFound(), user([]));
-    expect(await checkWorkerName('tpu-01', h)).toEqual({ available: false, message: 'The horde refuses new worker names containing "colab", "tpu" or "google".' });
+    expect(await checkWorkerName('tpu-01', h)).toEqual({
+      available: false,
+      message: 'The horde refuses new worker names containing "colab", "tpu" or "google".',
+    });
     expect(h.asked).toEqual([]);
   });
 
   test("the user's own worker may keep its name", async () => {
-    expect(await checkWorkerName('Quiet Desk', horde(worker('w-1'), user(['w-0', 'w-1'])))).toEqual({ available: true, message: 'This is already your worker.' });
+    expect(await checkWorkerName('Quiet Desk', horde(worker('w-1'), user(['w-0', 'w-1'])))).toEqual({
+      available: true,
+      message: 'This is already your worker.',
+    });
   });
 
   test("another user's worker name is taken, also when the owner cannot be read", async () => {
@@ -76,7 +90,18 @@ describe('checkWorkerName', () => {
     const check = await checkWorkerName('Quiet Desk', horde(unreachable, user([])));
     expect(check.available).toBe(true);
     expect(check.message).toBe(`Could not ask the horde (${unreachable.message}); the name is checked again at the first pop.`);
-    const refused = new HordeApiError({ code: 'horde.serverError', message: 'boom', status: 500, rc: undefined, retryAfterMs: undefined, endpoint: 'GET /v2/workers/name/x', hordeMessage: undefined });
-    expect(await checkWorkerName('Quiet Desk', horde(refused, user([])))).toEqual({ available: true, message: 'Could not ask the horde (boom); the name is checked again at the first pop.' });
+    const refused = new HordeApiError({
+      code: 'horde.serverError',
+      message: 'boom',
+      status: 500,
+      rc: undefined,
+      retryAfterMs: undefined,
+      endpoint: 'GET /v2/workers/name/x',
+      hordeMessage: undefined,
+    });
+    expect(await checkWorkerName('Quiet Desk', horde(refused, user([])))).toEqual({
+      available: true,
+      message: 'Could not ask the horde (boom); the name is checked again at the first pop.',
+    });
   });
 });

@@ -54,7 +54,10 @@ export function hardwareFactsFromSystemInformation(
   return {
     platform: normalizePlatform(osInfo.platform),
     arch: osInfo.arch.trim(),
-    release: [osInfo.distro, osInfo.release].map((part) => part?.trim() ?? '').filter((part) => part !== '').join(' '),
+    release: [osInfo.distro, osInfo.release]
+      .map((part) => part?.trim() ?? '')
+      .filter((part) => part !== '')
+      .join(' '),
     cpuBrand: cpuBrand || 'Unknown processor',
     cores,
     memoryMiB: Math.max(0, Math.floor(snapshot.mem.total / MIB)),

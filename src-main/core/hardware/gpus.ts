@@ -40,8 +40,14 @@ const PCI_VENDOR_IDS: Readonly<Record<string, GpuVendor>> = {
 // software rasterizers, and server management chips (ASPEED, Matrox G200) that only drive a console.
 const UNUSABLE_ADAPTERS: readonly { pattern: RegExp; why: string }[] = [
   { pattern: /microsoft basic (display|render)|standard vga/i, why: 'Windows uses it when a graphics card has no driver installed' },
-  { pattern: /vmware|virtualbox|vbox(s)?vga|innotek|hyper-v|parallels|\bqxl\b|virtio|bochs|\bqemu\b|cirrus logic/i, why: 'it is the virtual screen of a virtual machine' },
-  { pattern: /llvmpipe|softpipe|lavapipe|swiftshader|microsoft remote display|citrix|parsec|indirect display|virtual display|displaylink/i, why: 'it is a software or remote display, not a graphics processor' },
+  {
+    pattern: /vmware|virtualbox|vbox(s)?vga|innotek|hyper-v|parallels|\bqxl\b|virtio|bochs|\bqemu\b|cirrus logic/i,
+    why: 'it is the virtual screen of a virtual machine',
+  },
+  {
+    pattern: /llvmpipe|softpipe|lavapipe|swiftshader|microsoft remote display|citrix|parsec|indirect display|virtual display|displaylink/i,
+    why: 'it is a software or remote display, not a graphics processor',
+  },
   { pattern: /aspeed|matrox g200/i, why: 'it is a server management chip that only drives a basic screen' },
 ];
 
@@ -147,21 +153,36 @@ export function normalizeGpus(input: {
     }
     // On Windows si's figure is often the 4095 MiB AdapterRAM cap (see WINDOWS_ADAPTER_RAM_CAP_MIB);
     // nvidia-smi asks the driver, so it wins. Say so when the two disagree, since the user may have seen the other number.
-    if (input.platform === 'win32' && before.vramSource === 'systeminformation' && before.vramMiB !== null && merged.vramMiB !== null && Math.abs(before.vramMiB - merged.vramMiB) > merged.vramMiB * 0.05) {
-      notes.push(`Windows reported ${formatGb(before.vramMiB)} of graphics memory for the ${merged.name}; NVIDIA's own tool reports ${formatGb(merged.vramMiB)}, which HordeDesk uses.`);
+    if (
+      input.platform === 'win32' &&
+      before.vramSource === 'systeminformation' &&
+      before.vramMiB !== null &&
+      merged.vramMiB !== null &&
+      Math.abs(before.vramMiB - merged.vramMiB) > merged.vramMiB * 0.05
+    ) {
+      notes.push(
+        `Windows reported ${formatGb(before.vramMiB)} of graphics memory for the ${merged.name}; NVIDIA's own tool reports ${formatGb(merged.vramMiB)}, which HordeDesk uses.`,
+      );
     }
     gpus[slot] = merged;
   }
 
   for (const gpu of gpus) {
     if (input.platform === 'win32' && gpu.vramSource === 'systeminformation' && gpu.vramMiB === WINDOWS_ADAPTER_RAM_CAP_MIB) {
-      notes.push(`Windows reports exactly 4 GB for the ${gpu.name}, which is often a reporting limit rather than the real size; HordeDesk plans with 4 GB to be safe.`);
+      notes.push(
+        `Windows reports exactly 4 GB for the ${gpu.name}, which is often a reporting limit rather than the real size; HordeDesk plans with 4 GB to be safe.`,
+      );
     }
   }
   return { gpus, notes };
 }
 
-function fromController(controller: SiGraphicsController, vendor: GpuVendor, name: string, input: { platform: string; memoryMiB: number }): Gpu {
+function fromController(
+  controller: SiGraphicsController,
+  vendor: GpuVendor,
+  name: string,
+  input: { platform: string; memoryMiB: number },
+): Gpu {
   const integrated = isIntegratedGpu(controller, vendor, input.platform);
   const driverVersion = controller.driverVersion?.trim() || null;
   if (vendor === 'apple') {
@@ -190,7 +211,10 @@ function controllerName(controller: SiGraphicsController): string {
 }
 
 function comparableName(name: string): string {
-  return name.toLowerCase().replace(/\(tm\)|\(r\)|nvidia|geforce|corporation/g, '').replace(/[^a-z0-9]/g, '');
+  return name
+    .toLowerCase()
+    .replace(/\(tm\)|\(r\)|nvidia|geforce|corporation/g, '')
+    .replace(/[^a-z0-9]/g, '');
 }
 
 // Pairs an nvidia-smi row with an si NVIDIA controller: same name first, then one name inside the other
@@ -199,7 +223,10 @@ function takeMatchingSlot(slots: number[], gpus: readonly Gpu[], smiName: string
   const wanted = comparableName(smiName);
   const nameAt = (slot: number): string => comparableName(gpus[slot]?.name ?? '');
   let index = slots.findIndex((slot) => nameAt(slot) === wanted);
-  if (index < 0) index = slots.findIndex((slot) => wanted !== '' && nameAt(slot) !== '' && (nameAt(slot).includes(wanted) || wanted.includes(nameAt(slot))));
+  if (index < 0)
+    index = slots.findIndex(
+      (slot) => wanted !== '' && nameAt(slot) !== '' && (nameAt(slot).includes(wanted) || wanted.includes(nameAt(slot))),
+    );
   if (index < 0 && slots.length > 0) index = 0;
   return index < 0 ? undefined : slots.splice(index, 1)[0];
 }

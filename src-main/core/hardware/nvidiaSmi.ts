@@ -16,10 +16,7 @@ export interface NvidiaSmiReport {
  * The arguments the parser expects: exactly three columns, no header, numbers without units.
  * Kept next to the parser so the query and its reading cannot drift apart.
  */
-export const NVIDIA_SMI_ARGS: readonly string[] = [
-  '--query-gpu=name,memory.total,driver_version',
-  '--format=csv,noheader,nounits',
-];
+export const NVIDIA_SMI_ARGS: readonly string[] = ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader,nounits'];
 
 const NOT_AVAILABLE = /^\[?(n\/a|not supported|unknown error|insufficient permissions)\]?$/i;
 const NOTE_LINE_LIMIT = 160;

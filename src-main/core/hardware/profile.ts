@@ -84,7 +84,14 @@ export function buildCapabilityProfile(facts: HardwareFacts): CapabilityProfile 
   };
 }
 
-function primaryNotes(gpu: Gpu, gpuCount: number, budgetMiB: number | null, memoryMiB: number, target: RuntimeTarget, firstProvider: string | undefined): string[] {
+function primaryNotes(
+  gpu: Gpu,
+  gpuCount: number,
+  budgetMiB: number | null,
+  memoryMiB: number,
+  target: RuntimeTarget,
+  firstProvider: string | undefined,
+): string[] {
   const notes: string[] = [];
   const shared = gpu.vramSource === 'unified-memory' || borrowsSystemMemory(gpu);
   // Shared-memory GPUs get their own sentence about memory below; a figure here would read as dedicated VRAM.
@@ -95,9 +102,13 @@ function primaryNotes(gpu: Gpu, gpuCount: number, budgetMiB: number | null, memo
       : `HordeDesk will use the ${gpu.name}${memory}.`,
   );
   if (gpu.vramSource === 'unified-memory' && budgetMiB !== null) {
-    notes.push(`Apple silicon shares memory between the processor and graphics: HordeDesk counts about ${formatGb(budgetMiB)} of the ${formatGb(memoryMiB)} for graphics, the share macOS normally allows.`);
+    notes.push(
+      `Apple silicon shares memory between the processor and graphics: HordeDesk counts about ${formatGb(budgetMiB)} of the ${formatGb(memoryMiB)} for graphics, the share macOS normally allows.`,
+    );
   } else if (borrowsSystemMemory(gpu) && budgetMiB !== null) {
-    notes.push(`The ${gpu.name} is built into the processor and can borrow up to about ${formatGb(budgetMiB)} of system memory; it is slow, so HordeDesk keeps images small.`);
+    notes.push(
+      `The ${gpu.name} is built into the processor and can borrow up to about ${formatGb(budgetMiB)} of system memory; it is slow, so HordeDesk keeps images small.`,
+    );
   }
   if (firstProvider === 'webgpu' && target.platform === 'linux') {
     notes.push(

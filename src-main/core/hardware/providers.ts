@@ -33,7 +33,7 @@ export function gpuProvidersFor(gpu: Gpu, target: RuntimeTarget): ProviderChoice
     // The win32 binary has cpu, dml and webgpu only; NVIDIA cards go through DirectML like everyone else.
     const dml =
       gpu.vendor === 'nvidia'
-        ? "DirectML runs Stable Diffusion on any DirectX 12 graphics card. onnxruntime-node for Windows has no CUDA support, so NVIDIA cards use DirectML too."
+        ? 'DirectML runs Stable Diffusion on any DirectX 12 graphics card. onnxruntime-node for Windows has no CUDA support, so NVIDIA cards use DirectML too.'
         : 'DirectML runs Stable Diffusion on any DirectX 12 graphics card on Windows (NVIDIA, AMD or Intel).';
     return [
       { id: 'dml', reason: dml },
@@ -53,7 +53,8 @@ export function gpuProvidersFor(gpu: Gpu, target: RuntimeTarget): ProviderChoice
     }
     choices.push({
       id: 'webgpu',
-      reason: 'WebGPU is experimental in onnxruntime-node and needs the Vulkan library (libvulkan.so.1) on Linux; HordeDesk tries it before falling back to the CPU.',
+      reason:
+        'WebGPU is experimental in onnxruntime-node and needs the Vulkan library (libvulkan.so.1) on Linux; HordeDesk tries it before falling back to the CPU.',
     });
     return choices;
   }

@@ -78,15 +78,25 @@ export function assessModelFamilies(input: {
     return FAMILIES.map((family) => ({ family, fits: false, reason }));
   }
   const gpu = input.primary;
-  return gpu ? FAMILIES.map((family) => onGpu(family, gpu, input.budgetMiB, input.memoryMiB)) : FAMILIES.map((family) => onCpu(family, input.memoryMiB));
+  return gpu
+    ? FAMILIES.map((family) => onGpu(family, gpu, input.budgetMiB, input.memoryMiB))
+    : FAMILIES.map((family) => onCpu(family, input.memoryMiB));
 }
 
 function onGpu(family: ModelFamily, gpu: Gpu, budgetMiB: number | null, memoryMiB: number): FamilyVerdict {
   const need = GPU_NEEDS[family];
   if (budgetMiB === null) {
     return family === 'sd1'
-      ? { family, fits: true, reason: `HordeDesk could not read how much graphics memory the ${gpu.name} has; SD 1.x is the smallest family (about 6 GB), so it assumes it fits.` }
-      : { family, fits: false, reason: `${need.what} need about ${need.label} of graphics memory, and HordeDesk could not read how much the ${gpu.name} has.` };
+      ? {
+          family,
+          fits: true,
+          reason: `HordeDesk could not read how much graphics memory the ${gpu.name} has; SD 1.x is the smallest family (about 6 GB), so it assumes it fits.`,
+        }
+      : {
+          family,
+          fits: false,
+          reason: `${need.what} need about ${need.label} of graphics memory, and HordeDesk could not read how much the ${gpu.name} has.`,
+        };
   }
   const have = describeGpuMemory(gpu, budgetMiB);
   if (budgetMiB < need.minMiB) {
@@ -111,13 +121,22 @@ function onCpu(family: ModelFamily, memoryMiB: number): FamilyVerdict {
     return {
       family,
       fits: false,
-      reason: 'Too slow on the processor: an SDXL image is about 8 times the work of an SD 1.x image, close to an hour, far longer than the Horde waits for a job.',
+      reason:
+        'Too slow on the processor: an SDXL image is about 8 times the work of an SD 1.x image, close to an hour, far longer than the Horde waits for a job.',
     };
   }
   const what = GPU_NEEDS[family].what;
   return memoryMiB >= CPU_SD_MIN_RAM_MIB
-    ? { family, fits: true, reason: `${what} can run on the processor with ${formatGb(memoryMiB)} of memory (16 GB needed), but slowly: several minutes per image.` }
-    : { family, fits: false, reason: `${what} need about 16 GB of system memory on the processor; this computer has ${formatGb(memoryMiB)}.` };
+    ? {
+        family,
+        fits: true,
+        reason: `${what} can run on the processor with ${formatGb(memoryMiB)} of memory (16 GB needed), but slowly: several minutes per image.`,
+      }
+    : {
+        family,
+        fits: false,
+        reason: `${what} need about 16 GB of system memory on the processor; this computer has ${formatGb(memoryMiB)}.`,
+      };
 }
 
 function describeGpuMemory(gpu: Gpu, budgetMiB: number): string {

@@ -79,7 +79,12 @@ const DEFAULT_POP_TIMEOUT_MS = 40_000;
 const HORDE_SERVICE: ServiceDescription = {
   id: 'horde',
   pathPrefix: 'v2/',
-  errors: { protocol: HordeProtocolError, unreachable: HordeUnreachableError, status: errorFromResponse, missingKey: (endpoint) => new HordeMissingKeyError(endpoint) },
+  errors: {
+    protocol: HordeProtocolError,
+    unreachable: HordeUnreachableError,
+    status: errorFromResponse,
+    missingKey: (endpoint) => new HordeMissingKeyError(endpoint),
+  },
 };
 
 /** Creates a horde client that validates every answer and throws only the errors in ./errors. */
@@ -89,18 +94,35 @@ export function createHordeClient(opts: HordeClientOptions): HordeClient {
   const send = serviceCaller(opts, HORDE_SERVICE);
 
   const limit = (call: CallOptions | undefined, fallback: number) => call?.timeoutMs ?? fallback;
-  const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions, keyless = false) => send({ method: 'GET', path, schema, keyless, timeoutMs: limit(call, timeoutMs) });
+  const get = <T>(path: string, schema: z.ZodType<T>, call?: CallOptions, keyless = false) =>
+    send({ method: 'GET', path, schema, keyless, timeoutMs: limit(call, timeoutMs) });
 
   return {
     heartbeat: () => get('status/heartbeat', heartbeatSchema, undefined, true),
     findUser: () => get('find_user', userDetailsSchema),
     statusModels: (query) => get(`status/models${modelsQueryString(query)}`, activeModelListSchema, undefined, true),
-    pop: (body, call) => send({ method: 'POST', path: 'generate/pop', schema: popResponseSchema, body, needsKey: true, timeoutMs: limit(call, popTimeoutMs) }),
-    submit: (body, call) => send({ method: 'POST', path: 'generate/submit', schema: submitResponseSchema, body, needsKey: true, timeoutMs: limit(call, timeoutMs) }),
+    pop: (body, call) =>
+      send({ method: 'POST', path: 'generate/pop', schema: popResponseSchema, body, needsKey: true, timeoutMs: limit(call, popTimeoutMs) }),
+    submit: (body, call) =>
+      send({
+        method: 'POST',
+        path: 'generate/submit',
+        schema: submitResponseSchema,
+        body,
+        needsKey: true,
+        timeoutMs: limit(call, timeoutMs),
+      }),
     getWorker: (id, call) => get(`workers/${encodeURIComponent(id)}`, workerDetailsSchema, call),
     getWorkerByName: (name, call) => get(`workers/name/${encodeURIComponent(name)}`, workerDetailsSchema, call),
     modifyWorker: (id, body, call) =>
-      send({ method: 'PUT', path: `workers/${encodeURIComponent(id)}`, schema: modifyWorkerResponseSchema, body, needsKey: true, timeoutMs: limit(call, timeoutMs) }),
+      send({
+        method: 'PUT',
+        path: `workers/${encodeURIComponent(id)}`,
+        schema: modifyWorkerResponseSchema,
+        body,
+        needsKey: true,
+        timeoutMs: limit(call, timeoutMs),
+      }),
   };
 }
 
@@ -133,4 +155,3 @@ function modelsQueryString(query: StatusModelsQuery | undefined): string {
     .map(([key, value]) => `${key}=${encodeURIComponent(String(value))}`);
   return parts.length ? `?${parts.join('&')}` : '';
 }
-

@@ -24,7 +24,15 @@ export class HordeApiError extends ServiceApiError {
   readonly rc: string | undefined;
   /** The horde's own sentence, API key removed. */
   readonly hordeMessage: string | undefined;
-  constructor(init: ServiceApiErrorInit & { code: HordeErrorCode; message: string; rc: string | undefined; hordeMessage: string | undefined; fields?: Record<string, string> }) {
+  constructor(
+    init: ServiceApiErrorInit & {
+      code: HordeErrorCode;
+      message: string;
+      rc: string | undefined;
+      hordeMessage: string | undefined;
+      fields?: Record<string, string>;
+    },
+  ) {
     super(init.code, init.message, init, init.fields);
     this.name = 'HordeApiError';
     this.rc = init.rc;

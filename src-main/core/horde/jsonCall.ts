@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import { keyDestinationProblem } from '../keyOrigin';
-import { headerValue, HttpBodyTooLargeError, transportFailureOf, type HttpPort, type HttpRequest, type HttpResponse, type HttpTransportFailure } from './http';
+import {
+  headerValue,
+  HttpBodyTooLargeError,
+  transportFailureOf,
+  type HttpPort,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpTransportFailure,
+} from './http';
 import { parseRetryAfter, redactSecret, serviceName, type ServiceId } from './serviceErrors';
 
 // The request plumbing both horde services share (the main API in ./client, the ratings API in
@@ -98,7 +106,11 @@ export function serviceCaller(opts: ServiceClientOptions, service: ServiceDescri
  * undefined), and its `Retry-After` in milliseconds from `now`. Proxies answer 502/503/504 with
  * HTML and a limiter's 429 may not be JSON, so the status alone must still make an error.
  */
-export function readErrorAnswer<T>(response: HttpResponse, schema: z.ZodType<T>, now: number): { body: T | undefined; retryAfterMs: number | undefined } {
+export function readErrorAnswer<T>(
+  response: HttpResponse,
+  schema: z.ZodType<T>,
+  now: number,
+): { body: T | undefined; retryAfterMs: number | undefined } {
   let body: T | undefined;
   try {
     const result = schema.safeParse(JSON.parse(response.body));
@@ -139,7 +151,9 @@ export interface JsonCallFailures {
 
 /** The first zod issues as one sentence, naming where in the answer they are. */
 export function describeIssues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, 3).map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(whole answer)'}: ${issue.message}`);
+  const shown = error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(whole answer)'}: ${issue.message}`);
   const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
   return `${shown.join('; ')}${more}.`;
 }
@@ -176,7 +190,10 @@ export async function sendJson<T>(http: HttpPort, call: JsonCall<T>, fail: JsonC
   if (response.status >= 300 && response.status < 400) {
     const location = headerValue(response.headers, 'location');
     const where = location ? ` to ${redactSecret(location.slice(0, 300), call.apiKey)}` : '';
-    throw fail.protocol(response.status, `it redirects${where} (HTTP ${response.status}). HordeDesk does not follow redirects, so your API key stays where you sent it; if ${call.serviceName} has moved, put its new address in Settings.`);
+    throw fail.protocol(
+      response.status,
+      `it redirects${where} (HTTP ${response.status}). HordeDesk does not follow redirects, so your API key stays where you sent it; if ${call.serviceName} has moved, put its new address in Settings.`,
+    );
   }
   if (response.status < 200 || response.status >= 300) throw fail.status(response);
   let parsed: unknown;

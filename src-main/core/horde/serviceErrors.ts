@@ -67,7 +67,10 @@ abstract class ServiceCallError extends UserFacingError {
   declare static readonly service: ServiceId;
   /** "METHOD /path" of the call, for logs. */
   readonly endpoint: string;
-  constructor(init: { service: ServiceId; kind: 'Protocol' | 'Unreachable'; code: string; message: string; endpoint: string }, options?: { cause?: unknown }) {
+  constructor(
+    init: { service: ServiceId; kind: 'Protocol' | 'Unreachable'; code: string; message: string; endpoint: string },
+    options?: { cause?: unknown },
+  ) {
     super(`${init.service}.${init.code}`, init.message, options);
     this.name = `${sentenceStart(init.service)}${init.kind}Error`;
     this.endpoint = init.endpoint;

@@ -49,18 +49,19 @@ function hourStart(now: Date): number {
  * are ignored): 30 local days and 24 clock hours by activity, both zero-filled, the kudos of the
  * last 60 minutes, and the all-time totals passed through (rounded like the dashboard).
  */
-export function buildKudosCharts(input: {
-  rows: readonly LedgerRow[];
-  allTime: Record<KudosSource, number>;
-  now: Date;
-}): KudosCharts {
+export function buildKudosCharts(input: { rows: readonly LedgerRow[]; allTime: Record<KudosSource, number>; now: Date }): KudosCharts {
   const { rows, now } = input;
   const nowMs = now.getTime();
   const days: KudosDay[] = localDayStarts(now, CHART_DAYS).map((start) => ({ date: localDateKey(start), job: 0, rating: 0, uptime: 0 }));
   const dayIndex = new Map(days.map((d, i) => [d.date, i]));
   const lastHour = hourStart(now);
   const firstHour = lastHour - (CHART_HOURS - 1) * HOUR_MS;
-  const hours: KudosHour[] = Array.from({ length: CHART_HOURS }, (_, i) => ({ hourStart: firstHour + i * HOUR_MS, job: 0, rating: 0, uptime: 0 }));
+  const hours: KudosHour[] = Array.from({ length: CHART_HOURS }, (_, i) => ({
+    hourStart: firstHour + i * HOUR_MS,
+    job: 0,
+    rating: 0,
+    uptime: 0,
+  }));
   let perHourNow = 0;
 
   for (const row of rows) {
@@ -77,7 +78,12 @@ export function buildKudosCharts(input: {
     if (row.at > nowMs - HOUR_MS && row.at <= nowMs) perHourNow += row.amount;
   }
 
-  const tidy = <T extends Record<KudosSource, number>>(b: T): T => ({ ...b, job: round(b.job), rating: round(b.rating), uptime: round(b.uptime) });
+  const tidy = <T extends Record<KudosSource, number>>(b: T): T => ({
+    ...b,
+    job: round(b.job),
+    rating: round(b.rating),
+    uptime: round(b.uptime),
+  });
   return {
     days: days.map(tidy),
     hours: hours.map(tidy),

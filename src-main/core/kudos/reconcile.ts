@@ -35,7 +35,8 @@ function compare(horde: number, expected: number): Agreement {
   return diff > 0 ? 'horde-more' : 'horde-less';
 }
 
-const LAG = 'The horde adds kudos a moment after they are earned and its figures can be up to 30 seconds old, so the newest ones may not show there yet.';
+const LAG =
+  'The horde adds kudos a moment after they are earned and its figures can be up to 30 seconds old, so the newest ones may not show there yet.';
 
 function jobRow(input: ReconcileInput, trusted: boolean | null, missing: string): KudosReconcileRow {
   const local = round(input.ledgerTotals.job);
@@ -54,13 +55,20 @@ function jobRow(input: ReconcileInput, trusted: boolean | null, missing: string)
     const agreement = compare(horde, expected);
     if (agreement === 'same') parts.push('The two agree; small differences are rounding.');
     else if (agreement === 'horde-more')
-      parts.push(`The horde shows ${fmt(horde - expected)} more: it counts everything this worker ever earned, including jobs from before HordeDesk kept its ledger or from another program using the same worker name.`);
+      parts.push(
+        `The horde shows ${fmt(horde - expected)} more: it counts everything this worker ever earned, including jobs from before HordeDesk kept its ledger or from another program using the same worker name.`,
+      );
     else parts.push(`The horde shows ${fmt(expected - horde)} less. ${LAG} A job the horde rejected afterwards is not credited either.`);
   }
   if (trusted === false)
-    parts.push('Your account is not trusted yet, so the horde holds about half of your job kudos in escrow for about a week before you can spend them. They are counted here, but missing from your spendable kudos until they are released.');
+    parts.push(
+      'Your account is not trusted yet, so the horde holds about half of your job kudos in escrow for about a week before you can spend them. They are counted here, but missing from your spendable kudos until they are released.',
+    );
   else if (trusted === true) parts.push('Your account is trusted, so job kudos can be spent right away.');
-  else parts.push('HordeDesk could not tell whether your account is trusted. New accounts get about half of their job kudos held back for about a week.');
+  else
+    parts.push(
+      'HordeDesk could not tell whether your account is trusted. New accounts get about half of their job kudos held back for about a week.',
+    );
   return { label: RECONCILE_LABELS.job, local, horde, explanation: parts.join(' ') };
 }
 
@@ -77,12 +85,17 @@ function uptimeRow(input: ReconcileInput, trusted: boolean | null, missing: stri
       ? 'The horde pays uptime kudos by itself for every 10 minutes the worker stays online (50, plus 2 per model, plus 30 with LoRAs), and never tells the worker program when it does.'
       : `The horde pays uptime kudos by itself: ${fmt(perTen)} for every 10 minutes the worker stays online (50, plus 2 for each of its ${models} model${models === 1 ? '' : 's'}${lora ? ', plus 30 for LoRAs' : ''}), and never tells the worker program when it does.`,
   );
-  parts.push('HordeDesk only learns of them by reading the worker record, so its ledger can trail behind the horde. The program share does not apply to uptime.');
+  parts.push(
+    'HordeDesk only learns of them by reading the worker record, so its ledger can trail behind the horde. The program share does not apply to uptime.',
+  );
   if (horde === null) parts.push(missing);
   else {
     const agreement = compare(horde, local);
     if (agreement === 'same') parts.push('The two agree.');
-    else if (agreement === 'horde-more') parts.push(`The horde shows ${fmt(horde - local)} more, which the ledger has not picked up (yet), or which was earned before HordeDesk kept its ledger.`);
+    else if (agreement === 'horde-more')
+      parts.push(
+        `The horde shows ${fmt(horde - local)} more, which the ledger has not picked up (yet), or which was earned before HordeDesk kept its ledger.`,
+      );
     else parts.push(`The horde shows ${fmt(local - horde)} less. ${LAG}`);
   }
   if (trusted === false) parts.push('While your account is not trusted, all uptime kudos go to escrow for about a week.');
@@ -145,7 +158,12 @@ export function reconcile(input: ReconcileInput): KudosReconcile {
     checkedAt: input.now.toISOString(),
     available,
     message,
-    rows: [jobRow(input, trusted, missingWorker), uptimeRow(input, trusted, missingWorker), ratingRow(input, missingUser), spendableRow(input, trusted, missingUser)],
+    rows: [
+      jobRow(input, trusted, missingWorker),
+      uptimeRow(input, trusted, missingWorker),
+      ratingRow(input, missingUser),
+      spendableRow(input, trusted, missingUser),
+    ],
     notes,
   };
 }

@@ -29,5 +29,6 @@ export function permitInstall(name: string, entry: CatalogEntry | null, allowUnv
 
 /** Refuses to delete the model the inference worker has loaded (`loadedModel`). */
 export function permitDelete(name: string, loadedModel: string | null): void {
-  if (loadedModel === name) throw new UserFacingError('model-in-use', `${name} is loaded; stop the worker (and the Generate page) before deleting it.`);
+  if (loadedModel === name)
+    throw new UserFacingError('model-in-use', `${name} is loaded; stop the worker (and the Generate page) before deleting it.`);
 }

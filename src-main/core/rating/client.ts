@@ -86,14 +86,21 @@ export function createRatingsClient(opts: RatingsClientOptions): RatingsClient {
 
   return {
     async newImage(datasetId, options = {}) {
-      if (options.model !== undefined && datasetId === undefined) throw new RatingsInputError('A model filter needs a dataset to pick from.');
+      if (options.model !== undefined && datasetId === undefined)
+        throw new RatingsInputError('A model filter needs a dataset to pick from.');
       const parts = ['rating/new', datasetId, options.model].filter((p): p is string => p !== undefined);
       const path = parts.map((p, i) => (i === 0 ? p : segment(p))).join('/');
       return send({ method: 'GET', path, schema: newRatingImageSchema, timeoutMs: options.timeoutMs });
     },
     async submit(imageId, scores, call = {}) {
       const body = ratingBody(scores);
-      return send({ method: 'POST', path: `rating/${segment(imageId)}`, schema: submitRatingAnswerSchema, body, timeoutMs: call.timeoutMs });
+      return send({
+        method: 'POST',
+        path: `rating/${segment(imageId)}`,
+        schema: submitRatingAnswerSchema,
+        body,
+        timeoutMs: call.timeoutMs,
+      });
     },
     datasets: (call = {}) => send({ method: 'GET', path: 'datasets', schema: ratingsDatasetListSchema, timeoutMs: call.timeoutMs }),
     imageRatings: (imageId, call = {}) =>
@@ -107,7 +114,8 @@ function ratingBody(scores: RatingScores): SubmitRatingBody {
   if (!rating.success) throw new RatingsInputError(`Cannot send rating ${String(scores.rating)}: ratings are whole numbers from 1 to 10.`);
   if (scores.artifacts === null) return { rating: rating.data };
   const artifacts = artifactsSchema.safeParse(scores.artifacts);
-  if (!artifacts.success) throw new RatingsInputError(`Cannot send artifacts ${String(scores.artifacts)}: artifacts are whole numbers from 0 to 5.`);
+  if (!artifacts.success)
+    throw new RatingsInputError(`Cannot send artifacts ${String(scores.artifacts)}: artifacts are whole numbers from 0 to 5.`);
   return { rating: rating.data, artifacts: artifacts.data };
 }
 
@@ -117,4 +125,3 @@ function errorFromResponse(endpoint: string, response: HttpResponse, apiKey: str
   const serviceMessage = body ? redactSecret(body.message, apiKey) : undefined;
   return new RatingsApiError({ status: response.status, retryAfterMs, endpoint, serviceMessage });
 }
-

@@ -1,5 +1,11 @@
 import { UserFacingError } from '../../common/result';
-import { formatSeconds, ServiceApiError, ServiceProtocolError, ServiceUnreachableError, type ServiceApiErrorInit } from '../horde/serviceErrors';
+import {
+  formatSeconds,
+  ServiceApiError,
+  ServiceProtocolError,
+  ServiceUnreachableError,
+  type ServiceApiErrorInit,
+} from '../horde/serviceErrors';
 
 // Every failure of a ratings call becomes one of these errors, as with the horde client (the
 // shapes are shared: core/horde/serviceErrors): the service said no (RatingsApiError), said
@@ -59,7 +65,13 @@ function codeFor(status: number): RatingsErrorCode {
   return 'ratings.rejected';
 }
 
-function messageFor(code: RatingsErrorCode, status: number, endpoint: string, said: string | undefined, retryAfterMs: number | undefined): string {
+function messageFor(
+  code: RatingsErrorCode,
+  status: number,
+  endpoint: string,
+  said: string | undefined,
+  retryAfterMs: number | undefined,
+): string {
   const quote = said ? ` The service said: "${said}"` : '';
   switch (code) {
     case 'ratings.invalidApiKey':

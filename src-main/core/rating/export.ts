@@ -24,7 +24,11 @@ export function csvField(value: string | number | null): string {
 }
 
 /** The user's ratings as CSV (one row per rating, ISO times) or JSON, with a dated file name. */
-export function exportRatings(rows: readonly ExportRow[], format: 'csv' | 'json', now: Date): { filename: string; mime: string; content: string } {
+export function exportRatings(
+  rows: readonly ExportRow[],
+  format: 'csv' | 'json',
+  now: Date,
+): { filename: string; mime: string; content: string } {
   const stamp = now.toISOString().slice(0, 10);
   const records = rows.map((r) => ({
     image_id: r.imageId,
@@ -35,7 +39,8 @@ export function exportRatings(rows: readonly ExportRow[], format: 'csv' | 'json'
     reward: r.reward,
     reason: r.reason,
   }));
-  if (format === 'json') return { filename: `hordedesk-ratings-${stamp}.json`, mime: 'application/json', content: `${JSON.stringify(records, null, 2)}\n` };
+  if (format === 'json')
+    return { filename: `hordedesk-ratings-${stamp}.json`, mime: 'application/json', content: `${JSON.stringify(records, null, 2)}\n` };
   const lines = [COLUMNS.join(','), ...records.map((r) => COLUMNS.map((c) => csvField(r[c])).join(','))];
   return { filename: `hordedesk-ratings-${stamp}.csv`, mime: 'text/csv', content: `${lines.join('\r\n')}\r\n` };
 }

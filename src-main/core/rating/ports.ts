@@ -51,7 +51,9 @@ export interface RatingStorePort {
    * so the service may have taken it; the rating stays `sending` and the next try asks first.
    */
   noteProblem(imageId: string, reason: string, maybeArrived?: boolean): void;
-  history(filter: HistoryFilter): Omit<RatingHistory, 'rows'> & { rows: (Omit<RatingRow, 'thumbnail'> & { thumbnail: Uint8Array | null })[] };
+  history(
+    filter: HistoryFilter,
+  ): Omit<RatingHistory, 'rows'> & { rows: (Omit<RatingRow, 'thumbnail'> & { thumbnail: Uint8Array | null })[] };
   /** Every rating, oldest first, for export. */
   all(): Omit<RatingRow, 'thumbnail'>[];
   /** Cached files no longer needed: rated and synced, or skipped. */
@@ -78,5 +80,10 @@ export interface RatingsRemotePort {
   username(): Promise<string | null>;
   /** 'refused' (403), 'gone' (404/410), 'wait' (429), 'stop' (401), 'retry' (anything transient). */
   /** `unanswered`: the request got no answer at all (it may or may not have reached the service). */
-  classify(error: unknown): { kind: 'refused' | 'gone' | 'wait' | 'stop' | 'retry'; retryAfterMs: number | null; message: string; unanswered?: boolean };
+  classify(error: unknown): {
+    kind: 'refused' | 'gone' | 'wait' | 'stop' | 'retry';
+    retryAfterMs: number | null;
+    message: string;
+    unanswered?: boolean;
+  };
 }

@@ -15,7 +15,15 @@ export async function fetchOne(ctx: RaterContext, datasetId: string | null): Pro
   if (store.has(meta.id)) return false;
   const { bytes, mime } = await remote.fetchImage(meta.url);
   const file = ctx.cache.write(meta.id, bytes, mime);
-  store.addImage({ imageId: meta.id, datasetId: meta.datasetId, instruction: meta.instruction, file, mime, bytes: bytes.length, fetchedAt: ctx.clock.now() });
+  store.addImage({
+    imageId: meta.id,
+    datasetId: meta.datasetId,
+    instruction: meta.instruction,
+    file,
+    mime,
+    bytes: bytes.length,
+    fetchedAt: ctx.clock.now(),
+  });
   return true;
 }
 

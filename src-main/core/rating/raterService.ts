@@ -100,7 +100,8 @@ function skip(ctx: RaterContext, imageId: string): RatingStatus {
 }
 
 function downloadSession(ctx: RaterContext, count: number, datasetId: string | null): RatingStatus {
-  if (ctx.store.queuedCount() + count > CACHE_LIMIT) throw new UserFacingError('cache-full', `The cache holds at most ${CACHE_LIMIT} unrated images; rate some first.`);
+  if (ctx.store.queuedCount() + count > CACHE_LIMIT)
+    throw new UserFacingError('cache-full', `The cache holds at most ${CACHE_LIMIT} unrated images; rate some first.`);
   ctx.state.download = { total: count, done: 0, failed: 0 };
   ctx.state.downloadDataset = datasetId;
   ctx.nudge();

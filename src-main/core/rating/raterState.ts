@@ -44,7 +44,15 @@ export interface RaterPorts {
 /** A fresh rater context: online, no message, nothing rated in this session. */
 export function createRaterContext(ports: RaterPorts): RaterContext {
   const { store, cache, remote, clock, log } = ports;
-  const state: RaterState = { online: true, message: null, download: null, downloadDataset: null, sessionRatings: 0, sessionKudos: 0, stopped: false };
+  const state: RaterState = {
+    online: true,
+    message: null,
+    download: null,
+    downloadDataset: null,
+    sessionRatings: 0,
+    sessionKudos: 0,
+    stopped: false,
+  };
   const wakers = new Set<() => void>();
   const status = (): RatingStatus => ({
     sessionRatings: state.sessionRatings,
@@ -84,7 +92,10 @@ export function createRaterContext(ports: RaterPorts): RaterContext {
 export function noteFailure(ctx: RaterContext, error: unknown, what: string): number {
   const verdict = ctx.remote.classify(error);
   if (verdict.kind === 'retry') ctx.state.online = false;
-  const next = verdict.kind === 'wait' ? `The ratings service asks to slow down; waiting ${Math.ceil((verdict.retryAfterMs ?? 60_000) / 1000)} s.` : `${what}: ${verdict.message}`;
+  const next =
+    verdict.kind === 'wait'
+      ? `The ratings service asks to slow down; waiting ${Math.ceil((verdict.retryAfterMs ?? 60_000) / 1000)} s.`
+      : `${what}: ${verdict.message}`;
   // An outage repeats the same failure every backoff: log it once, not every 10 s.
   if (next !== ctx.state.message) ctx.log.warn(next);
   ctx.state.message = next;

@@ -43,7 +43,10 @@ async function arrivedBeforeRestart(ctx: RaterContext, rating: PendingRating): P
 function sendFailed(ctx: RaterContext, rating: PendingRating, error: unknown): number {
   const verdict = ctx.remote.classify(error);
   if (verdict.kind === 'refused' || verdict.kind === 'gone') {
-    ctx.store.markRefused(rating.imageId, verdict.kind === 'gone' ? `the image is gone from the service (${verdict.message})` : `the service refused it: ${verdict.message}`);
+    ctx.store.markRefused(
+      rating.imageId,
+      verdict.kind === 'gone' ? `the image is gone from the service (${verdict.message})` : `the service refused it: ${verdict.message}`,
+    );
     return 0;
   }
   // The service answered no: back to pending. No answer at all: it may have arrived, so it

@@ -63,8 +63,7 @@ export interface ScheduleInput {
 
 /** Why the schedule does what it does, for icons and tests; `reason` carries the words. */
 export type ScheduleCause =
-  | 'working' | 'manual' | 'never' | 'userPaused' | 'workerState'
-  | 'snoozed' | 'battery' | 'hours' | 'fullScreen' | 'heat' | 'userActive';
+  'working' | 'manual' | 'never' | 'userPaused' | 'workerState' | 'snoozed' | 'battery' | 'hours' | 'fullScreen' | 'heat' | 'userActive';
 
 /** What to do with the worker, and why in plain words. */
 export interface Decision {
@@ -107,7 +106,14 @@ function heat(limit: number | null, temp: number | null, latched: boolean): { bl
   }
   const resumeAt = limit - HEAT_RESUME_MARGIN_C;
   if (latched && temp > resumeAt) {
-    return { blocker: { cause: 'heat', reason: `GPU cooling down: ${shown} °C, resumes at ${resumeAt} °C (limit ${limit} °C)`, overridable: false }, latched: true };
+    return {
+      blocker: {
+        cause: 'heat',
+        reason: `GPU cooling down: ${shown} °C, resumes at ${resumeAt} °C (limit ${limit} °C)`,
+        overridable: false,
+      },
+      latched: true,
+    };
   }
   return { blocker: null, latched: false };
 }
@@ -126,7 +132,11 @@ function blockers(input: ScheduleInput, heatBlocker: Blocker | null): Blocker[] 
   if (heatBlocker) found.push(heatBlocker);
   const idleMinutes = clampIdleMinutes(rules.idleMinutes);
   if (rules.mode === 'idle' && facts.idleSeconds !== null && facts.idleSeconds < idleMinutes * 60) {
-    found.push({ cause: 'userActive', reason: `Waiting for ${minutesText(idleMinutes)} without keyboard or mouse input`, overridable: true });
+    found.push({
+      cause: 'userActive',
+      reason: `Waiting for ${minutesText(idleMinutes)} without keyboard or mouse input`,
+      overridable: true,
+    });
   }
   return found;
 }
@@ -173,7 +183,14 @@ export function decide(input: ScheduleInput): Decision {
   const first = holding[0];
   if (!first) {
     const action = STARTABLE.includes(workerState) ? 'start' : 'none';
-    return { action, waiting: false, reason: workingReason(input, manual), cause: manual ? 'manual' : 'working', ...carry, manualStart: manual };
+    return {
+      action,
+      waiting: false,
+      reason: workingReason(input, manual),
+      cause: manual ? 'manual' : 'working',
+      ...carry,
+      manualStart: manual,
+    };
   }
   const wantsStopNow = rules.onReturn === 'stopNow' && holding.some((b) => b.cause === 'userActive');
   let action: Decision['action'] = 'none';

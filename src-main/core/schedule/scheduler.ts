@@ -158,7 +158,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let stopped = false;
   let cancelTimer: (() => void) | null = null;
   let current: ScheduleStatus = {
-    reason: 'Checking the schedule', waiting: false, cause: 'checking', snoozedUntil, finishThenPause, manualStart, rules,
+    reason: 'Checking the schedule',
+    waiting: false,
+    cause: 'checking',
+    snoozedUntil,
+    finishThenPause,
+    manualStart,
+    rules,
   };
 
   function publish(next: Omit<ScheduleStatus, 'snoozedUntil' | 'finishThenPause' | 'manualStart' | 'rules'>): void {
@@ -179,13 +185,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     else publish({ reason: decision.reason, waiting: decision.waiting, cause: decision.cause });
   }
 
-  const tick = oneCheckAtATime(async () => {
-    try {
-      await evaluate();
-    } catch (error) {
-      publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
-    }
-  }, () => stopped);
+  const tick = oneCheckAtATime(
+    async () => {
+      try {
+        await evaluate();
+      } catch (error) {
+        publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
+      }
+    },
+    () => stopped,
+  );
 
   function arm(delay: number): void {
     if (stopped) return;

@@ -59,18 +59,24 @@ export function parseSettingsFile(content: string): SettingsPatch {
   } catch {
     throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file (it is not JSON).');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file.');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new UserFacingError('invalid-settings-file', 'This file is not a HordeDesk settings file.');
   const { schemaVersion, ...patch } = parsed as Record<string, unknown>;
   if (schemaVersion !== undefined && schemaVersion !== SETTINGS_VERSION) {
     const shown = typeof schemaVersion === 'number' ? String(schemaVersion) : JSON.stringify(schemaVersion).slice(0, 20);
-    throw new UserFacingError('invalid-settings-file', `This settings file is version ${shown}; this HordeDesk reads version ${SETTINGS_VERSION}.`);
+    throw new UserFacingError(
+      'invalid-settings-file',
+      `This settings file is version ${shown}; this HordeDesk reads version ${SETTINGS_VERSION}.`,
+    );
   }
   if (patch.workerName === '') delete patch.workerName;
   const checked = settingsPatchSchema.safeParse(patch);
   if (!checked.success) {
     const fields = fieldErrors(checked.error);
     const problems = describeSettingsProblems(fields);
-    throw new UserFacingError('invalid-settings-file', `Nothing was imported. ${problems.join(' ')}`, { fields: Object.fromEntries(Object.keys(fields).map((k, i) => [k, problems[i] ?? ''])) });
+    throw new UserFacingError('invalid-settings-file', `Nothing was imported. ${problems.join(' ')}`, {
+      fields: Object.fromEntries(Object.keys(fields).map((k, i) => [k, problems[i] ?? ''])),
+    });
   }
   return checked.data;
 }

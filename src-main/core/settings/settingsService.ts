@@ -1,4 +1,11 @@
-import { defaultSettings, settingsPatchSchema, settingsSchema, SETTINGS_VERSION, type Settings, type SettingsPatch } from '../../common/settings';
+import {
+  defaultSettings,
+  settingsPatchSchema,
+  settingsSchema,
+  SETTINGS_VERSION,
+  type Settings,
+  type SettingsPatch,
+} from '../../common/settings';
 import { fieldErrors } from '../../common/dispatch';
 import { UserFacingError } from '../../common/result';
 import { describeSettingsProblems } from './settingsFile';
@@ -31,7 +38,11 @@ export interface SettingsMigration {
 export const SETTINGS_MIGRATIONS: readonly SettingsMigration[] = [];
 
 /** Brings a stored object up to `target`, one numbered step at a time. */
-export function migrateSettings(raw: Record<string, unknown>, migrations: readonly SettingsMigration[], target = SETTINGS_VERSION): Record<string, unknown> {
+export function migrateSettings(
+  raw: Record<string, unknown>,
+  migrations: readonly SettingsMigration[],
+  target = SETTINGS_VERSION,
+): Record<string, unknown> {
   // A file without a version predates versioning: treat it as the first shape.
   let version = typeof raw.schemaVersion === 'number' ? raw.schemaVersion : 1;
   if (version > target) {
@@ -72,14 +83,18 @@ export function createSettingsService(
       const migrated = migrateSettings(raw, migrations);
       const parsed = settingsSchema.safeParse(migrated);
       if (!parsed.success) {
-        throw new CorruptSettingsError(`it holds values HordeDesk cannot use (${describeSettingsProblems(fieldErrors(parsed.error)).join(' ')})`);
+        throw new CorruptSettingsError(
+          `it holds values HordeDesk cannot use (${describeSettingsProblems(fieldErrors(parsed.error)).join(' ')})`,
+        );
       }
       if (migrated.schemaVersion !== raw.schemaVersion) store.write(parsed.data);
       return parsed.data;
     } catch (error) {
       if (!(error instanceof CorruptSettingsError)) throw error;
       const movedTo = store.quarantine();
-      onProblem(`Your settings file could not be used because ${error.message}. It was moved to ${movedTo} and HordeDesk started with default settings.`);
+      onProblem(
+        `Your settings file could not be used because ${error.message}. It was moved to ${movedTo} and HordeDesk started with default settings.`,
+      );
       return defaultSettings();
     }
   }

@@ -48,7 +48,13 @@ function describe(job: HordeJob): JobDescription {
 }
 
 /** Retries `action` with backoff while it fails retryably and the deadline allows. */
-async function withRetry<T>(deps: WorkerDeps, what: string, deadline: number, action: () => Promise<T>, retryable: (error: unknown) => boolean = isRetryable): Promise<T> {
+async function withRetry<T>(
+  deps: WorkerDeps,
+  what: string,
+  deadline: number,
+  action: () => Promise<T>,
+  retryable: (error: unknown) => boolean = isRetryable,
+): Promise<T> {
   const { clock, log } = deps;
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -81,7 +87,9 @@ async function submit(deps: WorkerDeps, body: Parameters<WorkerDeps['horde']['su
   } catch (error) {
     // The retry of a submit that did arrive meets the first one: delivered, reward not known.
     if (mayHaveArrived && error instanceof HordeApiError && error.rc === 'DuplicateGen') {
-      deps.log.info(`submit of ${body.id}: an earlier attempt had arrived (its answer was lost), so the horde has it; the reward is not known here`);
+      deps.log.info(
+        `submit of ${body.id}: an earlier attempt had arrived (its answer was lost), so the horde has it; the reward is not known here`,
+      );
       return { kind: 'reward', reward: 0 };
     }
     const verdict = submitOutcome(error);
@@ -136,7 +144,14 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks): Delivery
     running.add(tracked);
   }
 
-  function record(ids: readonly string[], row: JobDescription, state: Delivered['state'], reason: string | null, reward: number, generationMs: number): void {
+  function record(
+    ids: readonly string[],
+    row: JobDescription,
+    state: Delivered['state'],
+    reason: string | null,
+    reward: number,
+    generationMs: number,
+  ): void {
     deps.jobLog.record({ ...row, state, reason, reward, finishedAt: clock.now(), generationMs });
     const megapixelsteps = state === 'ok' ? (row.width * row.height * row.steps * ids.length) / 1e6 : 0;
     hooks.onDelivered({ ids, state, reason, rewards: reward, megapixelsteps });
@@ -155,7 +170,8 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks): Delivery
       const outcome = await deliverImage(deps, job, index, image);
       if (outcome.kind === 'reward') {
         // On disk before the UI or the stats hear of it: a crash cannot lose a reward.
-        if (outcome.reward > 0) deps.ledger.record({ source: 'job', amount: outcome.reward, at: clock.now(), hordeRef: id, detail: job.model });
+        if (outcome.reward > 0)
+          deps.ledger.record({ source: 'job', amount: outcome.reward, at: clock.now(), hordeRef: id, detail: job.model });
         rewards += outcome.reward;
       } else problem ??= outcome.reason;
     }

@@ -67,7 +67,14 @@ export class HordeWorker {
   }
 
   status(): WorkerStatus {
-    return { state: this.state, message: this.message, current: this.current, inFlight: this.inFlightIds.size, noJobs: this.noJobs, stats: { ...this.stats } };
+    return {
+      state: this.state,
+      message: this.message,
+      current: this.current,
+      inFlight: this.inFlightIds.size,
+      noJobs: this.noJobs,
+      stats: { ...this.stats },
+    };
   }
 
   /** Starts popping jobs. Refused (with a sentence for the user) when no model is ready. */
@@ -233,7 +240,9 @@ export class HordeWorker {
       this.stats.generationMs += generationMs;
       this.delivery.deliver(job, images, generationMs);
     } catch (error) {
-      const reason = timedOut ? 'generation would not have finished before the job deadline' : (this.cancelReason ?? `generation failed: ${error instanceof Error ? error.message : String(error)}`);
+      const reason = timedOut
+        ? 'generation would not have finished before the job deadline'
+        : (this.cancelReason ?? `generation failed: ${error instanceof Error ? error.message : String(error)}`);
       log.warn(`job ${jobId} faulted: ${reason}`);
       this.delivery.fault(job, reason);
     } finally {
@@ -265,7 +274,9 @@ export class HordeWorker {
     } else if (result.state === 'faulted') this.stats.jobsFaulted += 1;
     else this.stats.jobsDropped += 1;
     this.stats.kudosSession += result.rewards;
-    this.deps.log.info(`job ${result.ids[0]} ${result.state}${result.reason ? `: ${result.reason}` : ''}${result.rewards ? ` (+${result.rewards} kudos)` : ''}`);
+    this.deps.log.info(
+      `job ${result.ids[0]} ${result.state}${result.reason ? `: ${result.reason}` : ''}${result.rewards ? ` (+${result.rewards} kudos)` : ''}`,
+    );
     this.emit();
   }
 }

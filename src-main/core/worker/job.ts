@@ -1,6 +1,15 @@
 import { popResponseSchema } from '../../common/horde';
 import { generationParamsSchema, HORDE_SAMPLERS, type GenerationParams, type SamplerName } from '../../common/inference';
-import { describeProblems, isOff, isRecord, isUsableId, parseSeed, popJobPayloadSchema, unsupportedFeatures, usableUploadUrl } from './jobSchema';
+import {
+  describeProblems,
+  isOff,
+  isRecord,
+  isUsableId,
+  parseSeed,
+  popJobPayloadSchema,
+  unsupportedFeatures,
+  usableUploadUrl,
+} from './jobSchema';
 
 // From a pop answer to a job HordeDesk can run, or a reason it cannot. The loop must answer every
 // id the horde handed out (ok or faulted), so reading an answer never throws and keeps the ids
@@ -69,7 +78,11 @@ export interface TtlOptions {
  * ControlNet, tripled for slow baselines, at least 150, then tripled for extra-slow workers. The
  * horde stores it in an integer column, hence the rounding (inferred).
  */
-export function jobTtlSeconds(params: Pick<GenerationParams, 'steps' | 'width' | 'height'>, secondOrder: boolean, options: TtlOptions = {}): number {
+export function jobTtlSeconds(
+  params: Pick<GenerationParams, 'steps' | 'width' | 'height'>,
+  secondOrder: boolean,
+  options: TtlOptions = {},
+): number {
   const steps = secondOrder ? params.steps * 2 : params.steps;
   let ttl = 30 + steps * 2 * ((params.width * params.height) / (512 * 512));
   if (options.controlnet) ttl *= 2;
@@ -90,7 +103,11 @@ export function parsePop(response: unknown, receivedAt: number): ParsedPop {
 }
 
 function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
-  if (!isRecord(answer)) return { kind: 'garbage', reason: `the answer is ${answer === null ? 'null' : Array.isArray(answer) ? 'a list' : `a ${typeof answer}`}, not an object` };
+  if (!isRecord(answer))
+    return {
+      kind: 'garbage',
+      reason: `the answer is ${answer === null ? 'null' : Array.isArray(answer) ? 'a list' : `a ${typeof answer}`}, not an object`,
+    };
   const found = readIds(answer);
   if ('garbage' in found) return { kind: 'garbage', reason: found.garbage };
   const { ids } = found;
@@ -109,7 +126,8 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
   const model = envelope.data.model;
   if (!model) return invalid('the job names no model');
   const ttl = envelope.data.ttl;
-  if (ttl !== null && ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) return invalid(`the ttl ${ttl} is not a positive number of seconds`);
+  if (ttl !== null && ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0))
+    return invalid(`the ttl ${ttl} is not a positive number of seconds`);
 
   const sampler = SAMPLERS.includes(p.sampler_name) ? (p.sampler_name as SamplerName) : 'k_euler';
   const params: GenerationParams = {
@@ -125,7 +143,8 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
     n: ids.length,
   };
   // Without a ttl, the horde's formula without its hidden factors is a floor of the real one.
-  const ttlSeconds = ttl ?? jobTtlSeconds(params, SECOND_ORDER.includes(p.sampler_name), { controlnet: !isOff(answer.payload.control_type) });
+  const ttlSeconds =
+    ttl ?? jobTtlSeconds(params, SECOND_ORDER.includes(p.sampler_name), { controlnet: !isOff(answer.payload.control_type) });
   const uploads = envelope.data.r2_uploads ?? [];
   const job: HordeJob = {
     ids,
@@ -171,7 +190,9 @@ function readIds(answer: Record<string, unknown>): IdsFound {
 function readSkipped(skipped: unknown): Record<string, number> {
   if (!isRecord(skipped)) return {};
   // fromEntries defines own properties, so a "__proto__" key stays data.
-  return Object.fromEntries(Object.entries(skipped).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])));
+  return Object.fromEntries(
+    Object.entries(skipped).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])),
+  );
 }
 
 /**
@@ -191,7 +212,8 @@ export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: tr
   } else if (params.width * params.height > capabilities.maxPixels) {
     problems.push(`the size ${size} is more than this worker's limit of ${capabilities.maxPixels} pixels`);
   }
-  if (!(Number.isInteger(params.steps) && params.steps >= 1 && params.steps <= maxSteps)) problems.push(`${params.steps} steps is outside 1..${maxSteps}`);
+  if (!(Number.isInteger(params.steps) && params.steps >= 1 && params.steps <= maxSteps))
+    problems.push(`${params.steps} steps is outside 1..${maxSteps}`);
   // Whatever the rules above do not cover (cfg scale, clip skip, prompt length) the engine's own schema does.
   if (problems.length === 0) {
     const checked = generationParamsSchema.safeParse(params);

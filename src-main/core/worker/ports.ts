@@ -40,7 +40,13 @@ export interface DeliveryPort {
 /** The horde endpoints the loop uses (core/horde/client.ts). */
 export interface WorkerHordePort {
   pop(body: PopRequest): Promise<unknown>;
-  submit(body: { id: string; generation: string; state: 'ok' | 'faulted'; seed: number; gen_metadata?: { type: string; value: string; ref?: string }[] }): Promise<{ reward: number }>;
+  submit(body: {
+    id: string;
+    generation: string;
+    state: 'ok' | 'faulted';
+    seed: number;
+    gen_metadata?: { type: string; value: string; ref?: string }[];
+  }): Promise<{ reward: number }>;
 }
 
 /** One finished (or faulted, or dropped) job for the History page. */

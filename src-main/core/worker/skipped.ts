@@ -45,15 +45,27 @@ export function readSkipCounts(skipped: unknown): SkipCount[] {
 /** What the requests skipped for a reason need, as [plural, singular] predicates after the count. */
 const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = {
   img2img: () => ['need img2img, which HordeDesk does not offer yet', 'needs img2img, which HordeDesk does not offer yet'],
-  painting: () => ['need inpainting or outpainting, which HordeDesk does not offer yet', 'needs inpainting or outpainting, which HordeDesk does not offer yet'],
-  'post-processing': () => ['need post-processing (upscaling or face fixing), which HordeDesk does not offer yet', 'needs post-processing (upscaling or face fixing), which HordeDesk does not offer yet'],
+  painting: () => [
+    'need inpainting or outpainting, which HordeDesk does not offer yet',
+    'needs inpainting or outpainting, which HordeDesk does not offer yet',
+  ],
+  'post-processing': () => [
+    'need post-processing (upscaling or face fixing), which HordeDesk does not offer yet',
+    'needs post-processing (upscaling or face fixing), which HordeDesk does not offer yet',
+  ],
   lora: () => ['need LoRAs, which HordeDesk does not offer yet', 'needs LoRAs, which HordeDesk does not offer yet'],
   controlnet: () => ['need ControlNet, which HordeDesk does not offer yet', 'needs ControlNet, which HordeDesk does not offer yet'],
   models: () => ['are for models this worker does not serve', 'is for a model this worker does not serve'],
-  max_pixels: (max) => [`need more memory than max_pixels (${formatCount(max)} pixels) allows`, `needs more memory than max_pixels (${formatCount(max)} pixels) allows`],
+  max_pixels: (max) => [
+    `need more memory than max_pixels (${formatCount(max)} pixels) allows`,
+    `needs more memory than max_pixels (${formatCount(max)} pixels) allows`,
+  ],
   nsfw: () => ['are NSFW, which this worker does not accept', 'is NSFW, which this worker does not accept'],
   blacklist: () => ["contain a word on this worker's blacklist", "contains a word on this worker's blacklist"],
-  bridge_version: () => ["need a feature or sampler the horde does not offer to HordeDesk's version", "needs a feature or sampler the horde does not offer to HordeDesk's version"],
+  bridge_version: () => [
+    "need a feature or sampler the horde does not offer to HordeDesk's version",
+    "needs a feature or sampler the horde does not offer to HordeDesk's version",
+  ],
   untrusted: () => ['want trusted workers only', 'wants trusted workers only'],
   performance: () => ['want a faster worker', 'wants a faster worker'],
   unsafe_ip: () => ["do not accept this worker's IP address", "does not accept this worker's IP address"],
@@ -68,7 +80,9 @@ function formatCount(n: number): string {
 
 function phrase(skip: SkipCount, maxPixels: number): string {
   const known = (PHRASES as Record<string, ((max: number) => [string, string]) | undefined>)[skip.reason];
-  const [plural, singular] = known ? known(maxPixels) : [`were skipped by the horde for "${skip.reason}"`, `was skipped by the horde for "${skip.reason}"`];
+  const [plural, singular] = known
+    ? known(maxPixels)
+    : [`were skipped by the horde for "${skip.reason}"`, `was skipped by the horde for "${skip.reason}"`];
   return skip.count === 1 ? singular : plural;
 }
 

@@ -13,7 +13,16 @@ export interface WorkerStats {
 }
 
 export function emptyStats(): WorkerStats {
-  return { startedAt: null, jobsDone: 0, jobsFaulted: 0, jobsDropped: 0, imagesDone: 0, megapixelsteps: 0, generationMs: 0, kudosSession: 0 };
+  return {
+    startedAt: null,
+    jobsDone: 0,
+    jobsFaulted: 0,
+    jobsDropped: 0,
+    imagesDone: 0,
+    megapixelsteps: 0,
+    generationMs: 0,
+    kudosSession: 0,
+  };
 }
 
 /** Megapixelsteps per second of generation time: the horde's measure of worker speed. */

@@ -35,7 +35,10 @@ export async function checkWorkerName(name: string, horde: Pick<HordeClient, 'ge
     existing = await horde.getWorkerByName(trimmed);
   } catch (error) {
     if (!(error instanceof HordeApiError && error.status === 404)) {
-      return { available: true, message: `Could not ask the horde (${error instanceof Error ? error.message : String(error)}); the name is checked again at the first pop.` };
+      return {
+        available: true,
+        message: `Could not ask the horde (${error instanceof Error ? error.message : String(error)}); the name is checked again at the first pop.`,
+      };
     }
   }
   if (!existing) return { available: true, message: 'The name is free.' };

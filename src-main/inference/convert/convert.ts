@@ -113,14 +113,20 @@ export function configForCheckpoint(reader: CheckpointTensors): SdGraphConfig {
   const vocab = reader.entry('cond_stage_model.transformer.text_model.embeddings.token_embedding.weight')?.shape[0];
   const tiny = makeTinyConfig(vocab === undefined ? {} : { vocabSize: vocab });
   if (first === tiny.unet.blockOutChannels[0]) return tiny;
-  throw new CheckpointFormatError(`${reader.path}: a UNet of width ${String(first)} is neither SD 1.x nor HordeDesk's test model; HordeDesk cannot convert it.`);
+  throw new CheckpointFormatError(
+    `${reader.path}: a UNet of width ${String(first)} is neither SD 1.x nor HordeDesk's test model; HordeDesk cannot convert it.`,
+  );
 }
 
 /**
  * Resolves every tensor the components need to a checkpoint entry, checking presence, shape and dtype
  * without reading any tensor data. Throws a `ConversionError` listing every problem found.
  */
-export function planConversion(reader: CheckpointTensors, config: SdGraphConfig, components: readonly SdComponent[]): Map<string, PlannedTensor> {
+export function planConversion(
+  reader: CheckpointTensors,
+  config: SdGraphConfig,
+  components: readonly SdComponent[],
+): Map<string, PlannedTensor> {
   const plan = new Map<string, PlannedTensor>();
   const problems: string[] = [];
   for (const component of components) {
@@ -129,8 +135,10 @@ export function planConversion(reader: CheckpointTensors, config: SdGraphConfig,
       const key = [ldm.key, ...(ldm.alternatives ?? [])].find((k) => reader.entries.has(k));
       const entry = key === undefined ? undefined : reader.entry(key);
       if (!entry) problems.push(`missing ${ldm.key} (${component} ${name}, shape [${shape.join(', ')}])`);
-      else if (stripOnes(entry.shape) !== stripOnes(shape)) problems.push(`${entry.name}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
-      else if (!READABLE_DTYPES.has(entry.dtype)) problems.push(`${entry.name}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
+      else if (stripOnes(entry.shape) !== stripOnes(shape))
+        problems.push(`${entry.name}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
+      else if (!READABLE_DTYPES.has(entry.dtype))
+        problems.push(`${entry.name}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
       else plan.set(`${component}/${name}`, { component, name, shape, entry });
     }
   }
@@ -143,12 +151,18 @@ export function planConversion(reader: CheckpointTensors, config: SdGraphConfig,
 }
 
 /** A `WeightSource` for one component that reads planned tensors from the checkpoint on demand. */
-export function plannedWeightSource(reader: CheckpointTensors, plan: ReadonlyMap<string, PlannedTensor>, component: SdComponent, onRead?: (name: string) => void): WeightSource {
+export function plannedWeightSource(
+  reader: CheckpointTensors,
+  plan: ReadonlyMap<string, PlannedTensor>,
+  component: SdComponent,
+  onRead?: (name: string) => void,
+): WeightSource {
   return {
     get(name, shape) {
       const p = plan.get(`${component}/${name}`);
       if (!p) throw new WeightError(name, `Weight ${name} (${component}) was not planned for conversion`);
-      if (stripOnes(p.shape) !== stripOnes(shape)) throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
+      if (stripOnes(p.shape) !== stripOnes(shape))
+        throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
       const data = reader.read(p.entry.name);
       onRead?.(name);
       return data;
@@ -163,7 +177,8 @@ export function plannedWeightSource(reader: CheckpointTensors, plan: ReadonlyMap
  */
 export async function convertCheckpoint(checkpointPath: string, outDir: string, opts: ConvertOptions = {}): Promise<ConvertManifest> {
   await Promise.resolve();
-  if ((opts.commit ?? true) && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
+  if ((opts.commit ?? true) && existsSync(outDir) && !opts.overwrite)
+    throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const reader = openCheckpoint(checkpointPath);
   try {
     return convertOpenCheckpoint(reader, outDir, opts);
@@ -181,7 +196,11 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
   const staging = `${outDir}.partial`;
   try {
     const detectionKey = sd1DetectionKey(config);
-    assertSupportedFamily(detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey), reader.path, detectionKey);
+    assertSupportedFamily(
+      detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey),
+      reader.path,
+      detectionKey,
+    );
     const plan = planConversion(reader, config, components);
     rmSync(staging, { recursive: true, force: true });
     let done = 0;

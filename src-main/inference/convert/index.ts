@@ -8,8 +8,26 @@
  * - `diffusersToLdm(name, component, config)`, `detectLdmFamily`, `assertSupportedFamily`, `sd1DetectionKey`.
  * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks.
  */
-export { CONVERTER_VERSION, ConversionError, convertCheckpoint, convertOpenCheckpoint, planConversion, plannedWeightSource, type ConvertManifest, type ConvertOptions } from './convert';
-export { LDM_PREFIX, SD1_DETECTION_KEY, assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey, type LdmFamily, type LdmKey } from './ldmKeys';
+export {
+  CONVERTER_VERSION,
+  ConversionError,
+  convertCheckpoint,
+  convertOpenCheckpoint,
+  planConversion,
+  plannedWeightSource,
+  type ConvertManifest,
+  type ConvertOptions,
+} from './convert';
+export {
+  LDM_PREFIX,
+  SD1_DETECTION_KEY,
+  assertSupportedFamily,
+  detectLdmFamily,
+  diffusersToLdm,
+  sd1DetectionKey,
+  type LdmFamily,
+  type LdmKey,
+} from './ldmKeys';
 export { CheckpointFormatError } from './formatError';
 export {
   MAX_HEADER_BYTES,

@@ -8,7 +8,11 @@ import type { SdComponent, SdGraphConfig } from '../graph';
 import { CheckpointFormatError } from './formatError';
 
 /** ldm key prefixes of the SD1 components. */
-export const LDM_PREFIX = { unet: 'model.diffusion_model.', vae: 'first_stage_model.', textEncoder: 'cond_stage_model.transformer.' } as const;
+export const LDM_PREFIX = {
+  unet: 'model.diffusion_model.',
+  vae: 'first_stage_model.',
+  textEncoder: 'cond_stage_model.transformer.',
+} as const;
 
 /** A key present only in SD1-layout UNets (the last output block's resnet has a skip conv). */
 export const SD1_DETECTION_KEY = 'model.diffusion_model.output_blocks.11.0.skip_connection.weight';
@@ -127,7 +131,9 @@ function vaeKey(name: string, config: SdGraphConfig): LdmKey {
 export function diffusersToLdm(name: string, component: SdComponent, config: SdGraphConfig): LdmKey {
   if (component === 'text_encoder') {
     const key = `${LDM_PREFIX.textEncoder}${name}`;
-    return name.startsWith('text_model.') ? { key, alternatives: [`${LDM_PREFIX.textEncoder}${name.slice('text_model.'.length)}`] } : { key };
+    return name.startsWith('text_model.')
+      ? { key, alternatives: [`${LDM_PREFIX.textEncoder}${name.slice('text_model.'.length)}`] }
+      : { key };
   }
   if (component === 'unet') return { key: `${LDM_PREFIX.unet}${unetKey(name, config)}` };
   return vaeKey(name, config);
@@ -137,7 +143,11 @@ export function diffusersToLdm(name: string, component: SdComponent, config: SdG
 export type LdmFamily = 'sd1' | 'sd1-inpainting' | 'sd2' | 'sdxl' | 'unknown';
 
 /** Family of a checkpoint from its key set and the shape of the UNet's first conv; `detectionKey` defaults to SD 1.5's. */
-export function detectLdmFamily(keys: Iterable<string>, shapeOf: (key: string) => readonly number[] | undefined, detectionKey = SD1_DETECTION_KEY): LdmFamily {
+export function detectLdmFamily(
+  keys: Iterable<string>,
+  shapeOf: (key: string) => readonly number[] | undefined,
+  detectionKey = SD1_DETECTION_KEY,
+): LdmFamily {
   const set = new Set(keys);
   const has = (prefix: string): boolean => [...set].some((k) => k.startsWith(prefix));
   if (has('conditioner.embedders.')) return 'sdxl';

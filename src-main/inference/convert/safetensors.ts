@@ -16,7 +16,21 @@ export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Bytes per element of every dtype string the format defines (only the float ones can be read as f32). */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 });
 
 /** One tensor's header entry; `begin`/`end` are absolute file offsets. */
@@ -57,7 +71,8 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
   const where = `${file}: tensor "${name.length > 200 ? `${name.slice(0, 200)}…` : name}"`;
   if (typeof raw !== 'object' || raw === null) throw new CheckpointFormatError(`${where}: header entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BYTES)) throw new CheckpointFormatError(`${where}: unknown dtype ${shown(dtype)}`);
+  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BYTES))
+    throw new CheckpointFormatError(`${where}: unknown dtype ${shown(dtype)}`);
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointFormatError(`${where}: invalid shape ${shown(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
@@ -65,9 +80,13 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number,
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new CheckpointFormatError(`${where}: data_offsets end ${end} is before begin ${begin}`);
-  if (end > dataLength) throw new CheckpointFormatError(`${where}: data [${begin}, ${end}) lies beyond the end of the file (data section is ${dataLength} bytes; truncated file?)`);
+  if (end > dataLength)
+    throw new CheckpointFormatError(
+      `${where}: data [${begin}, ${end}) lies beyond the end of the file (data section is ${dataLength} bytes; truncated file?)`,
+    );
   const want = (shape as number[]).reduce((a, b) => a * b, 1) * (SAFETENSORS_DTYPE_BYTES[dtype] ?? 0);
-  if (end - begin !== want) throw new CheckpointFormatError(`${where}: ${end - begin} bytes stored but ${dtype} ${shown(shape)} needs ${want}`);
+  if (end - begin !== want)
+    throw new CheckpointFormatError(`${where}: ${end - begin} bytes stored but ${dtype} ${shown(shape)} needs ${want}`);
   return { name, dtype, shape: [...(shape as number[])], begin: dataStart + begin, end: dataStart + end };
 }
 
@@ -86,14 +105,17 @@ export function parseSafetensorsHeader(
   } catch (error) {
     throw new CheckpointFormatError(`${path}: header is not valid UTF-8 JSON (${(error as Error).message})`); // V8 quotes at most a few characters
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointFormatError(`${path}: header is not a JSON object`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new CheckpointFormatError(`${path}: header is not a JSON object`);
   const dataStart = 8 + headerBytes.length;
-  if (dataStart > fileSize) throw new CheckpointFormatError(`${path}: header length ${headerBytes.length} exceeds the file size ${fileSize} (truncated file?)`);
+  if (dataStart > fileSize)
+    throw new CheckpointFormatError(`${path}: header length ${headerBytes.length} exceeds the file size ${fileSize} (truncated file?)`);
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointFormatError(`${path}: __metadata__ is not an object`);
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new CheckpointFormatError(`${path}: __metadata__ is not an object`);
       // The format maps strings to strings; anything else (nested arrays especially) is refused, not stringified.
       const pairs = Object.entries(raw);
       const bad = pairs.find(([, v]) => typeof v !== 'string');
@@ -134,8 +156,12 @@ export class SafetensorsReader {
       const lenBytes = new Uint8Array(8);
       readExactly(this.fd, lenBytes, 0, path);
       const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-      if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) throw new CheckpointFormatError(`${path}: header length ${headerLen} is outside 2..${MAX_HEADER_BYTES} bytes (not a safetensors file?)`);
-      if (8 + headerLen > this.fileSize) throw new CheckpointFormatError(`${path}: header length ${headerLen} exceeds the file size ${this.fileSize} (truncated file?)`);
+      if (headerLen < 2 || headerLen > MAX_HEADER_BYTES)
+        throw new CheckpointFormatError(
+          `${path}: header length ${headerLen} is outside 2..${MAX_HEADER_BYTES} bytes (not a safetensors file?)`,
+        );
+      if (8 + headerLen > this.fileSize)
+        throw new CheckpointFormatError(`${path}: header length ${headerLen} exceeds the file size ${this.fileSize} (truncated file?)`);
       const headerBytes = new Uint8Array(headerLen);
       readExactly(this.fd, headerBytes, 8, path);
       const { entries, metadata } = parseSafetensorsHeader(headerBytes, this.fileSize, path);
@@ -222,9 +248,10 @@ export function writeSafetensors(path: string, tensors: readonly SafetensorsTens
     for (const t of tensors) {
       const data = typeof t.data === 'function' ? t.data() : t.data;
       const want = t.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== want) throw new Error(`writeSafetensors: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${want}`);
+      if (data.length !== want)
+        throw new Error(`writeSafetensors: tensor "${t.name}" has ${data.length} values, shape [${t.shape.join(', ')}] needs ${want}`);
       const bytes = encodeTensor(t.dtype, data);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(READ_CHUNK, bytes.length - done));
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, Math.min(READ_CHUNK, bytes.length - done));
     }
   } finally {
     closeSync(fd);

@@ -15,7 +15,15 @@ export interface NormSettings {
  * ResnetBlock2D: GN → SiLU → conv3×3 (+ time projection) → GN → SiLU → conv3×3, plus a 1×1 shortcut
  * when the width changes. `tembAct` is SiLU(time embedding) [B, tembDim], shared by all blocks.
  */
-export function resnetBlock(g: GraphBuilder, x: string, prefix: string, inC: number, outC: number, norm: NormSettings, temb?: { act: string; dim: number }): string {
+export function resnetBlock(
+  g: GraphBuilder,
+  x: string,
+  prefix: string,
+  inC: number,
+  outC: number,
+  norm: NormSettings,
+  temb?: { act: string; dim: number },
+): string {
   return g.scope(prefix, () => {
     let h = conv2d(g, silu(g, groupNorm(g, x, `${prefix}.norm1`, inC, norm.groups, norm.eps)), `${prefix}.conv1`, inC, outC, 3);
     if (temb) {
@@ -39,7 +47,16 @@ export function fromTokens(g: GraphBuilder, tokens: string, like: string): strin
 }
 
 /** diffusers Attention: q from `x`, k/v from `context`, projections `to_q/to_k/to_v`, output `to_out.0`. */
-export function attentionModule(g: GraphBuilder, x: string, context: string, prefix: string, dim: number, contextDim: number, heads: number, qkvBias: boolean): string {
+export function attentionModule(
+  g: GraphBuilder,
+  x: string,
+  context: string,
+  prefix: string,
+  dim: number,
+  contextDim: number,
+  heads: number,
+  qkvBias: boolean,
+): string {
   return g.scope(prefix, () => {
     const q = linear(g, x, `${prefix}.to_q`, dim, dim, qkvBias);
     const k = linear(g, context, `${prefix}.to_k`, contextDim, dim, qkvBias);
@@ -58,7 +75,14 @@ export interface TransformerSettings {
 }
 
 /** BasicTransformerBlock: LN → self-attn, LN → cross-attn, LN → GEGLU feed-forward, each residual. */
-export function basicTransformerBlock(g: GraphBuilder, h: string, context: string, prefix: string, dim: number, s: TransformerSettings): string {
+export function basicTransformerBlock(
+  g: GraphBuilder,
+  h: string,
+  context: string,
+  prefix: string,
+  dim: number,
+  s: TransformerSettings,
+): string {
   return g.scope(prefix, () => {
     let x = h;
     const n1 = layerNorm(g, x, `${prefix}.norm1`, dim, s.layerNormEps);
@@ -75,7 +99,14 @@ export function basicTransformerBlock(g: GraphBuilder, h: string, context: strin
 }
 
 /** SD1 Transformer2DModel: GN → 1×1 proj_in → tokens → one BasicTransformerBlock → NCHW → 1×1 proj_out, residual. */
-export function spatialTransformer(g: GraphBuilder, x: string, context: string, prefix: string, channels: number, s: TransformerSettings): string {
+export function spatialTransformer(
+  g: GraphBuilder,
+  x: string,
+  context: string,
+  prefix: string,
+  channels: number,
+  s: TransformerSettings,
+): string {
   return g.scope(prefix, () => {
     const normed = groupNorm(g, x, `${prefix}.norm`, channels, s.groups, s.groupNormEps);
     const projIn = conv2d(g, normed, `${prefix}.proj_in`, channels, channels, 1, { pad: 0 });
@@ -104,5 +135,7 @@ export function upsample(g: GraphBuilder, x: string, prefix: string, channels: n
  * bottom/right (diffusers pads (0,1,0,1) before an unpadded conv), hence `asymmetric`.
  */
 export function downsample(g: GraphBuilder, x: string, prefix: string, channels: number, asymmetric = false): string {
-  return g.scope(prefix, () => conv2d(g, x, `${prefix}.conv`, channels, channels, 3, asymmetric ? { stride: 2, pads: [0, 0, 1, 1] } : { stride: 2, pad: 1 }));
+  return g.scope(prefix, () =>
+    conv2d(g, x, `${prefix}.conv`, channels, channels, 3, asymmetric ? { stride: 2, pads: [0, 0, 1, 1] } : { stride: 2, pad: 1 }),
+  );
 }

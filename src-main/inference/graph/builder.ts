@@ -4,7 +4,16 @@
  */
 import { float32ToFloat16Bits, bytesOf } from './float16';
 import { type InitializerSink, inlineSink } from './initializers';
-import { type AttrValue, type DataTypeCode, type Dim, type ModelSpec, type NodeSpec, type TensorSpec, type ValueInfoSpec, DataType } from './onnxProto';
+import {
+  type AttrValue,
+  type DataTypeCode,
+  type Dim,
+  type ModelSpec,
+  type NodeSpec,
+  type TensorSpec,
+  type ValueInfoSpec,
+  DataType,
+} from './onnxProto';
 import { type WeightSource, type WeightSpec, checkWeight, elementCount } from './weights';
 
 /** Opsets the SD builders target: 17 = DirectML-safe (InstanceNorm GroupNorm, Erf GELU), 21 = GroupNormalization-21. */
@@ -137,13 +146,23 @@ export class GraphBuilder {
   constFloat(values: readonly number[] | Float32Array, dims: readonly number[] = [values.length]): string {
     const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
     const bytes = this.dtype === 'fp16' ? bytesOf(float32ToFloat16Bits(f32)) : bytesOf(f32);
-    return this.constant(this.floatType, dims, bytes, `f${this.floatType}:${dims.join('x')}:${f32.length < 64 ? f32.join(',') : `big${this.constCache.size}`}`);
+    return this.constant(
+      this.floatType,
+      dims,
+      bytes,
+      `f${this.floatType}:${dims.join('x')}:${f32.length < 64 ? f32.join(',') : `big${this.constCache.size}`}`,
+    );
   }
 
   /** A float32 constant regardless of compute dtype (timestep maths, Resize scales). */
   constFloat32(values: readonly number[] | Float32Array, dims: readonly number[] = [values.length]): string {
     const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
-    return this.constant(DataType.FLOAT, dims, bytesOf(f32), `f32:${dims.join('x')}:${f32.length < 64 ? f32.join(',') : `big${this.constCache.size}`}`);
+    return this.constant(
+      DataType.FLOAT,
+      dims,
+      bytesOf(f32),
+      `f32:${dims.join('x')}:${f32.length < 64 ? f32.join(',') : `big${this.constCache.size}`}`,
+    );
   }
 
   /** An int64 constant (shapes, axes, indices). */
@@ -169,7 +188,8 @@ export class GraphBuilder {
       if (shape.length !== 2) throw new Error(`Weight ${name}: only 2-D weights can be stored transposed`);
       dims = [shape[1] as number, shape[0] as number];
     }
-    if (elementCount(dims) !== elementCount(shape)) throw new Error(`Weight ${name}: layout dims [${dims.join(', ')}] do not fit shape [${shape.join(', ')}]`);
+    if (elementCount(dims) !== elementCount(shape))
+      throw new Error(`Weight ${name}: layout dims [${dims.join(', ')}] do not fit shape [${shape.join(', ')}]`);
     if (this.source) {
       let data = checkWeight(name, shape, this.source.get(name, shape));
       if (layout.transpose) data = transpose2d(data, shape[0] as number, shape[1] as number);

@@ -26,7 +26,13 @@ const GRAPHS: Record<SdComponent, (g: GraphBuilder, config: SdGraphConfig, opts:
 /** Builds one component's model (weights are fetched and handed to `opts.sink` as the graph is built). */
 export function buildComponent(component: SdComponent, config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
   validateConfig(config);
-  const g = new GraphBuilder({ opset: opts.opset ?? 17, dtype: opts.dtype ?? 'fp32', weights, ...(opts.sink ? { sink: opts.sink } : {}), name: component });
+  const g = new GraphBuilder({
+    opset: opts.opset ?? 17,
+    dtype: opts.dtype ?? 'fp32',
+    weights,
+    ...(opts.sink ? { sink: opts.sink } : {}),
+    name: component,
+  });
   GRAPHS[component](g, config, opts);
   return g.finish(`HordeDesk ${config.family} ${component}`);
 }

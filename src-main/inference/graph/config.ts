@@ -175,6 +175,7 @@ export function validateConfig(config: SdGraphConfig): void {
   if (te.hiddenSize % te.heads !== 0) problems.push('textEncoder.hiddenSize must be divisible by heads');
   const eos = te.eosTokenId ?? te.vocabSize - 1;
   if (eos < 0 || eos >= te.vocabSize) problems.push(`textEncoder.eosTokenId ${eos} is outside the vocabulary (${te.vocabSize})`);
-  for (const c of vae.blockOutChannels) if (c % vae.normGroups !== 0) problems.push(`vae: ${c} channels are not divisible by ${vae.normGroups} groups`);
+  for (const c of vae.blockOutChannels)
+    if (c % vae.normGroups !== 0) problems.push(`vae: ${c} channels are not divisible by ${vae.normGroups} groups`);
   if (problems.length > 0) throw new Error(`Invalid SD graph config: ${problems.join('; ')}`);
 }

@@ -37,8 +37,28 @@
  * `text_model.final_layer_norm`, as diffusers does.
  */
 export { BUILDER_VERSION, GraphBuilder, attr, type FloatDtype, type GraphBuilderOptions, type Opset, type WeightLayout } from './builder';
-export { SD_COMPONENTS, buildComponent, buildTextEncoder, buildUnet, buildVaeDecoder, buildVaeEncoder, expectedWeights, parameterCount, type SdComponent } from './components';
-export { SD15_CONFIG, TINY_CONFIG, makeTinyConfig, validateConfig, type SdGraphConfig, type TextEncoderConfig, type TinyConfigOptions, type UnetConfig, type VaeConfig } from './config';
+export {
+  SD_COMPONENTS,
+  buildComponent,
+  buildTextEncoder,
+  buildUnet,
+  buildVaeDecoder,
+  buildVaeEncoder,
+  expectedWeights,
+  parameterCount,
+  type SdComponent,
+} from './components';
+export {
+  SD15_CONFIG,
+  TINY_CONFIG,
+  makeTinyConfig,
+  validateConfig,
+  type SdGraphConfig,
+  type TextEncoderConfig,
+  type TinyConfigOptions,
+  type UnetConfig,
+  type VaeConfig,
+} from './config';
 export { bytesOf, float16BitsToFloat32, float32ToFloat16Bits, fromHalfBits, tensorDataToFloat32, toHalfBits } from './float16';
 export { EXTERNAL_ALIGNMENT, externalSink, inlineSink, modelToBytes, writeModelFile, type InitializerSink } from './initializers';
 export { DEFAULT_IO_DTYPES, DIMS, type SdBuildOptions, type SdIoDtypes } from './io';

@@ -24,7 +24,12 @@ export interface SdIoDtypes {
 }
 
 /** The defaults: as the diffusers export script, with float32 float I/O. */
-export const DEFAULT_IO_DTYPES: Readonly<SdIoDtypes> = Object.freeze({ inputIds: 'int32', timestep: 'float32', timestepRank: 1, float: 'float32' });
+export const DEFAULT_IO_DTYPES: Readonly<SdIoDtypes> = Object.freeze({
+  inputIds: 'int32',
+  timestep: 'float32',
+  timestepRank: 1,
+  float: 'float32',
+});
 
 /** Options of the component builders. */
 export interface SdBuildOptions {
@@ -74,7 +79,12 @@ export interface ResolvedOptions {
 
 /** Fills in defaults. */
 export function resolveOptions(opts: SdBuildOptions = {}): ResolvedOptions {
-  return { dtype: opts.dtype ?? 'fp32', opset: opts.opset ?? 17, io: { ...DEFAULT_IO_DTYPES, ...opts.io }, hiddenStates: opts.hiddenStates ?? true };
+  return {
+    dtype: opts.dtype ?? 'fp32',
+    opset: opts.opset ?? 17,
+    io: { ...DEFAULT_IO_DTYPES, ...opts.io },
+    hiddenStates: opts.hiddenStates ?? true,
+  };
 }
 
 /** Declares a float graph input and returns it cast to the compute dtype. */

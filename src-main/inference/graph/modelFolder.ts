@@ -83,7 +83,13 @@ export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdMo
     } finally {
       sink.close();
     }
-    written.push({ component, model: `${component}/model.onnx`, externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null, parameters, weightBytes });
+    written.push({
+      component,
+      model: `${component}/model.onnx`,
+      externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null,
+      parameters,
+      weightBytes,
+    });
   }
   const manifest: SdModelManifest = {
     format: MANIFEST_FORMAT,

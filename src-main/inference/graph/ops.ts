@@ -7,13 +7,25 @@ import { type GraphBuilder, attr } from './builder';
 import { DataType } from './onnxProto';
 
 /** 2-D convolution, NCHW, square kernel, with bias; `pads` = [top, left, bottom, right] overrides `pad`. */
-export function conv2d(g: GraphBuilder, x: string, prefix: string, inC: number, outC: number, kernel: number, opts: { stride?: number; pad?: number; pads?: readonly number[] } = {}): string {
+export function conv2d(
+  g: GraphBuilder,
+  x: string,
+  prefix: string,
+  inC: number,
+  outC: number,
+  kernel: number,
+  opts: { stride?: number; pad?: number; pads?: readonly number[] } = {},
+): string {
   const pad = opts.pad ?? Math.floor(kernel / 2);
   const pads = opts.pads ?? [pad, pad, pad, pad];
   const stride = opts.stride ?? 1;
   const w = g.weight(`${prefix}.weight`, [outC, inC, kernel, kernel]);
   const b = g.weight(`${prefix}.bias`, [outC]);
-  return g.op('Conv', [x, w, b], { kernel_shape: attr.ints([kernel, kernel]), pads: attr.ints(pads), strides: attr.ints([stride, stride]) });
+  return g.op('Conv', [x, w, b], {
+    kernel_shape: attr.ints([kernel, kernel]),
+    pads: attr.ints(pads),
+    strides: attr.ints([stride, stride]),
+  });
 }
 
 /** Linear layer on the last axis of any-rank `x`: MatMul with the stored transpose, plus bias. */
@@ -36,7 +48,11 @@ export function groupNorm(g: GraphBuilder, x: string, prefix: string, channels: 
     return g.op('GroupNormalization', [x, scale, bias], { num_groups: attr.i(groups), epsilon: attr.f(eps) });
   }
   const grouped = g.op('Reshape', [x, g.constInt64([0, groups, -1])]);
-  const normed = g.op('InstanceNormalization', [grouped, g.constFloat(new Array<number>(groups).fill(1)), g.constFloat(new Array<number>(groups).fill(0))], { epsilon: attr.f(eps) });
+  const normed = g.op(
+    'InstanceNormalization',
+    [grouped, g.constFloat(new Array<number>(groups).fill(1)), g.constFloat(new Array<number>(groups).fill(0))],
+    { epsilon: attr.f(eps) },
+  );
   const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
   const scale = g.weight(`${prefix}.weight`, [channels], { dims: [channels, 1, 1] });
   const bias = g.weight(`${prefix}.bias`, [channels], { dims: [channels, 1, 1] });

@@ -66,7 +66,8 @@ export class ProtoWriter {
 
   /** A varint field (int32, int64, enum, bool). Integers beyond 2^53 must be passed as bigint. */
   varint(field: number, value: number | bigint): this {
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`varint field ${field}: ${value} is not a safe integer`);
+    if (typeof value === 'number' && !Number.isSafeInteger(value))
+      throw new RangeError(`varint field ${field}: ${value} is not a safe integer`);
     this.key(field, WIRE_VARINT);
     this.pushVarint(value);
     return this;

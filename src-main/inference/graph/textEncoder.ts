@@ -20,7 +20,12 @@ export function textEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: S
 
   const tokens = g.op('Gather', [g.weight(`${P}.embeddings.token_embedding.weight`, [c.vocabSize, d]), ids], { axis: attr.i(0) });
   const seqLen = g.op('Shape', [ids], { start: attr.i(1), end: attr.i(2) });
-  const positions = g.op('Slice', [g.weight(`${P}.embeddings.position_embedding.weight`, [c.maxPositions, d]), g.constInt64([0]), seqLen, g.constInt64([0])]);
+  const positions = g.op('Slice', [
+    g.weight(`${P}.embeddings.position_embedding.weight`, [c.maxPositions, d]),
+    g.constInt64([0]),
+    seqLen,
+    g.constInt64([0]),
+  ]);
   let h = g.op('Add', [tokens, positions]);
   const mask = causalMask(g, c.maxPositions, seqLen);
   const states = [h];
@@ -55,7 +60,11 @@ export function textEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: S
     // Clip skip as diffusers and ComfyUI apply it: an earlier layer's output through the final
     // LayerNorm. Published exports lack these, so HordeDesk adds them to the models it builds.
     states.forEach((s, i) =>
-      floatOutput(g, io, `normed_hidden_states.${i}`, layerNorm(g, s, `${P}.final_layer_norm`, d, c.layerNormEps), [DIMS.batch, DIMS.sequence, d]),
+      floatOutput(g, io, `normed_hidden_states.${i}`, layerNorm(g, s, `${P}.final_layer_norm`, d, c.layerNormEps), [
+        DIMS.batch,
+        DIMS.sequence,
+        d,
+      ]),
     );
   }
 }

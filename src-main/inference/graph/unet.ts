@@ -16,7 +16,13 @@ export function unetGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildO
   const c0 = widths[0] as number;
   const tembDim = c0 * 4;
   const norm = { groups: u.normGroups, eps: u.resnetEps };
-  const tf: TransformerSettings = { heads: u.heads, contextDim: u.crossAttentionDim, groups: u.normGroups, groupNormEps: u.transformerNormEps, layerNormEps: u.layerNormEps };
+  const tf: TransformerSettings = {
+    heads: u.heads,
+    contextDim: u.crossAttentionDim,
+    groups: u.normGroups,
+    groupNormEps: u.transformerNormEps,
+    layerNormEps: u.layerNormEps,
+  };
 
   const sample = floatInput(g, io, 'sample', [DIMS.batch, u.inChannels, DIMS.height, DIMS.width]);
   const tType = elemTypeOf(io.timestep);

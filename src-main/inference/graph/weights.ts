@@ -49,7 +49,8 @@ export interface ShapedTensor {
  * kernel (a 1×1 conv stored as [out, in, 1, 1]) matches a linear [out, in] with the same data.
  */
 export function mapWeightSource(tensors: ReadonlyMap<string, ShapedTensor> | Readonly<Record<string, ShapedTensor>>): WeightSource {
-  const lookup = (name: string): ShapedTensor | undefined => (tensors instanceof Map ? tensors.get(name) : (tensors as Record<string, ShapedTensor>)[name]);
+  const lookup = (name: string): ShapedTensor | undefined =>
+    tensors instanceof Map ? tensors.get(name) : (tensors as Record<string, ShapedTensor>)[name];
   return {
     get(name, shape) {
       const t = lookup(name);

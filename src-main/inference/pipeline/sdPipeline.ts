@@ -76,7 +76,12 @@ export class SdPipeline {
   }
 
   /** txt2img: prompt → conditioning → sampler loop with CFG → VAE decode → RGB, `n` times. */
-  async generate(jobId: string, params: GenerationParams, onProgress: (p: InferenceProgress) => void, signal: CancelSignal): Promise<PipelineOutput> {
+  async generate(
+    jobId: string,
+    params: GenerationParams,
+    onProgress: (p: InferenceProgress) => void,
+    signal: CancelSignal,
+  ): Promise<PipelineOutput> {
     const warnings: string[] = [];
     const stepMs: number[] = [];
     const check = (): void => {
@@ -122,14 +127,22 @@ export class SdPipeline {
     return { images, warnings, stepMs };
   }
 
-  private unetDenoiser(unet: TimedSession, cond: Float32Array, uncond: Float32Array | null, hidden: number, tokens: number, params: GenerationParams) {
+  private unetDenoiser(
+    unet: TimedSession,
+    cond: Float32Array,
+    uncond: Float32Array | null,
+    hidden: number,
+    tokens: number,
+    params: GenerationParams,
+  ) {
     const { inputs, outputs } = sessionSpecs(unet.session, 'unet');
     const sampleSpec = requireSpec(inputs, ['sample'], 'unet');
     const timeSpec = requireSpec(inputs, ['timestep'], 'unet');
     const ehsSpec = requireSpec(inputs, ['encoder_hidden_states'], 'unet');
     const outSpec = requireSpec(outputs, ['out_sample'], 'unet');
     const extra = [...inputs.keys()].filter((n) => ![sampleSpec.name, timeSpec.name, ehsSpec.name].includes(n));
-    if (extra.length) throw new ModelFormatError(`This UNet also needs ${extra.join(', ')}; HordeDesk runs SD 1.x/2.x UNets (SDXL support comes later).`);
+    if (extra.length)
+      throw new ModelFormatError(`This UNet also needs ${extra.join(', ')}; HordeDesk runs SD 1.x/2.x UNets (SDXL support comes later).`);
     // CFG as one batch-2 run when the export allows a batch of 2, else two batch-1 runs (SD-ONNX §1.4).
     const batched = uncond !== null && dimAccepts(sampleSpec.shape[0], 2) && dimAccepts(ehsSpec.shape[0], 2);
     const ehsTensor = (data: Float32Array, batch: number): ort.Tensor => floatTensor(ehsSpec.type, data, [batch, tokens, hidden]);
@@ -185,7 +198,11 @@ export function guidance(uncond: Float32Array, cond: Float32Array, cfgScale: num
 }
 
 /** latent / 0.18215 → VAE decoder → clamp((x+1)/2)·255 as interleaved RGB bytes. */
-async function decodeLatent(vae: TimedSession, latent: Float32Array, shape: readonly [number, number, number, number]): Promise<Uint8Array> {
+async function decodeLatent(
+  vae: TimedSession,
+  latent: Float32Array,
+  shape: readonly [number, number, number, number],
+): Promise<Uint8Array> {
   const { inputs, outputs } = sessionSpecs(vae.session, 'vae_decoder');
   const inSpec = requireSpec(inputs, ['latent_sample'], 'vae_decoder');
   const outSpec = requireSpec(outputs, ['sample'], 'vae_decoder');

@@ -57,7 +57,11 @@ export async function openSession(path: string, provider: ExecutionProvider, clo
  * the capability profile; CPU is the last resort. The reason for every skipped provider is kept
  * so the UI can say why the GPU is not used.
  */
-export async function chooseProvider(probePath: string, preferred: readonly ExecutionProvider[], log: (message: string) => void): Promise<ProviderStatus> {
+export async function chooseProvider(
+  probePath: string,
+  preferred: readonly ExecutionProvider[],
+  log: (message: string) => void,
+): Promise<ProviderStatus> {
   const order = [...preferred.filter((p) => p !== 'cpu'), 'cpu' as const];
   const reasons: string[] = [];
   for (const provider of order) {
@@ -69,7 +73,8 @@ export async function chooseProvider(probePath: string, preferred: readonly Exec
       return { provider, fallbackReason: reasons.length ? reasons.join('; ') : null };
     } catch (error) {
       const reason = `${provider}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`;
-      if (provider === 'cpu') throw new ModelFormatError(`ONNX Runtime cannot open ${probePath} even on the CPU (${reason}).`, { cause: error });
+      if (provider === 'cpu')
+        throw new ModelFormatError(`ONNX Runtime cannot open ${probePath} even on the CPU (${reason}).`, { cause: error });
       reasons.push(reason);
     }
   }

@@ -32,14 +32,18 @@ function specsOf(list: readonly ort.InferenceSession.ValueMetadata[], component:
   const specs = new Map<string, IoSpec>();
   for (const meta of list) {
     if (!meta.isTensor) continue;
-    if (!SUPPORTED.includes(meta.type)) throw new ModelFormatError(`${component}: ${meta.name} has element type ${meta.type}, which HordeDesk cannot feed`);
+    if (!SUPPORTED.includes(meta.type))
+      throw new ModelFormatError(`${component}: ${meta.name} has element type ${meta.type}, which HordeDesk cannot feed`);
     specs.set(meta.name, { name: meta.name, type: meta.type as BoundaryType, shape: meta.shape });
   }
   return specs;
 }
 
 /** Reads a session's declared inputs and outputs; the pipeline adapts to them (SD-ONNX §0). */
-export function sessionSpecs(session: ort.InferenceSession, component: string): { inputs: Map<string, IoSpec>; outputs: Map<string, IoSpec> } {
+export function sessionSpecs(
+  session: ort.InferenceSession,
+  component: string,
+): { inputs: Map<string, IoSpec>; outputs: Map<string, IoSpec> } {
   return { inputs: specsOf(session.inputMetadata, component), outputs: specsOf(session.outputMetadata, component) };
 }
 
@@ -49,7 +53,9 @@ export function requireSpec(specs: Map<string, IoSpec>, names: readonly string[]
     const spec = specs.get(name);
     if (spec) return spec;
   }
-  throw new ModelFormatError(`${component} has no ${names.join(' / ')} (it has ${[...specs.keys()].join(', ') || 'nothing'}); is this a Stable Diffusion ONNX folder?`);
+  throw new ModelFormatError(
+    `${component} has no ${names.join(' / ')} (it has ${[...specs.keys()].join(', ') || 'nothing'}); is this a Stable Diffusion ONNX folder?`,
+  );
 }
 
 /** A float tensor in the element type the graph wants. */
@@ -62,7 +68,12 @@ export function floatTensor(type: BoundaryType, data: Float32Array, dims: readon
 /** Token ids as int32 or int64, as the text encoder declares. */
 export function idsTensor(type: BoundaryType, ids: Int32Array, dims: readonly number[]): ort.Tensor {
   if (type === 'int32') return new ort.Tensor('int32', ids, dims);
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);
+  if (type === 'int64')
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (v) => BigInt(v)),
+      dims,
+    );
   throw new ModelFormatError(`expected integer token ids, the text encoder declares ${type}`);
 }
 

@@ -36,7 +36,12 @@ export function applyWeights(hidden: Float32Array, weights: Float32Array, width:
  * sequence axis, as SD's UNet accepts (SD-ONNX §1.5). With `clipSkip` > 1 and an encoder that
  * exports `hidden_states.N`, the earlier layer is used; otherwise the last one and a warning.
  */
-export async function encodePrompt(encoder: TimedSession, prompt: TokenizedPrompt, clipSkip: number, warnings: string[]): Promise<Conditioning> {
+export async function encodePrompt(
+  encoder: TimedSession,
+  prompt: TokenizedPrompt,
+  clipSkip: number,
+  warnings: string[],
+): Promise<Conditioning> {
   const { inputs, outputs } = sessionSpecs(encoder.session, 'text_encoder');
   const idsSpec = requireSpec(inputs, ['input_ids'], 'text_encoder');
   const hiddenOut = requireSpec(outputs, ['last_hidden_state'], 'text_encoder');
@@ -49,7 +54,9 @@ export async function encodePrompt(encoder: TimedSession, prompt: TokenizedPromp
     if (normed > clipSkip) outName = `normed_hidden_states.${normed - clipSkip}`;
     else if (raw > clipSkip) {
       outName = `hidden_states.${raw - clipSkip}`;
-      warnings.push(`clip_skip ${clipSkip}: this text encoder exports its layers without the final LayerNorm, so the result differs a little from the reference worker.`);
+      warnings.push(
+        `clip_skip ${clipSkip}: this text encoder exports its layers without the final LayerNorm, so the result differs a little from the reference worker.`,
+      );
     } else warnings.push(`clip_skip ${clipSkip} was asked for, but this text encoder only exports its last layer; used clip_skip 1.`);
   }
   const parts: Float32Array[] = [];

@@ -13,38 +13,44 @@ import { addNoise, ancestralStep, combine, sigmaAt, type SamplerFactory } from '
  * sampler. (True DDIM with η = 0 is algebraically the same update in the σ parameterisation; only
  * the timesteps differ, and ComfyUI takes them from the chosen scheduler.)
  */
-export const euler: SamplerFactory = ({ sigmas, denoise }) => async (x, i) => {
-  const sigma = sigmaAt(sigmas, i);
-  const next = sigmaAt(sigmas, i + 1);
-  const denoised = await denoise(x, sigma, i);
-  // x + (x − x0)/σ·(σ' − σ) = x·σ'/σ + x0·(1 − σ'/σ); landing exactly on x0 when σ' = 0.
-  const ratio = next / sigma;
-  return combine(x, ratio, denoised, 1 - ratio);
-};
+export const euler: SamplerFactory =
+  ({ sigmas, denoise }) =>
+  async (x, i) => {
+    const sigma = sigmaAt(sigmas, i);
+    const next = sigmaAt(sigmas, i + 1);
+    const denoised = await denoise(x, sigma, i);
+    // x + (x − x0)/σ·(σ' − σ) = x·σ'/σ + x0·(1 − σ'/σ); landing exactly on x0 when σ' = 0.
+    const ratio = next / sigma;
+    return combine(x, ratio, denoised, 1 - ratio);
+  };
 
 /**
  * Euler ancestral (η = 1): a deterministic Euler move to σ_down, then fresh noise of size σ_up,
  * which together land on σ_{i+1} in distribution. No noise on the final step to σ = 0.
  */
-export const eulerAncestral: SamplerFactory = ({ sigmas, denoise, noise }) => async (x, i) => {
-  const sigma = sigmaAt(sigmas, i);
-  const next = sigmaAt(sigmas, i + 1);
-  const denoised = await denoise(x, sigma, i);
-  const { sigmaDown, sigmaUp } = ancestralStep(sigma, next);
-  const ratio = sigmaDown / sigma;
-  const out = combine(x, ratio, denoised, 1 - ratio);
-  return next > 0 ? addNoise(out, noise(i, 0), sigmaUp) : out;
-};
+export const eulerAncestral: SamplerFactory =
+  ({ sigmas, denoise, noise }) =>
+  async (x, i) => {
+    const sigma = sigmaAt(sigmas, i);
+    const next = sigmaAt(sigmas, i + 1);
+    const denoised = await denoise(x, sigma, i);
+    const { sigmaDown, sigmaUp } = ancestralStep(sigma, next);
+    const ratio = sigmaDown / sigma;
+    const out = combine(x, ratio, denoised, 1 - ratio);
+    return next > 0 ? addNoise(out, noise(i, 0), sigmaUp) : out;
+  };
 
 /**
  * LCM multistep (ComfyUI `sample_lcm`): jump to the prediction, then re-noise it to σ_{i+1}
  * with fresh noise. Runs on the plain ε wrapper, as the reference worker does for LCM LoRAs.
  */
-export const lcm: SamplerFactory = ({ sigmas, denoise, noise }) => async (x, i) => {
-  const next = sigmaAt(sigmas, i + 1);
-  const denoised = await denoise(x, sigmaAt(sigmas, i), i);
-  return next > 0 ? addNoise(Float32Array.from(denoised), noise(i, 0), next) : Float32Array.from(denoised);
-};
+export const lcm: SamplerFactory =
+  ({ sigmas, denoise, noise }) =>
+  async (x, i) => {
+    const next = sigmaAt(sigmas, i + 1);
+    const denoised = await denoise(x, sigmaAt(sigmas, i), i);
+    return next > 0 ? addNoise(Float32Array.from(denoised), noise(i, 0), next) : Float32Array.from(denoised);
+  };
 
 /**
  * DPM-Solver++(2M) (Lu et al., 2022), deterministic. In log-SNR time t = −log σ with h = t_{i+1} − t_i,

@@ -47,7 +47,10 @@ export function vToDenoised(x: Float32Array, v: Float32Array, sigma: number): Fl
  */
 export function ancestralStep(sigmaFrom: number, sigmaTo: number, eta = 1): { sigmaDown: number; sigmaUp: number } {
   if (eta === 0 || sigmaTo === 0) return { sigmaDown: sigmaTo, sigmaUp: 0 };
-  const up = Math.min(sigmaTo, eta * Math.sqrt((sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo)) / (sigmaFrom * sigmaFrom)));
+  const up = Math.min(
+    sigmaTo,
+    eta * Math.sqrt((sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo)) / (sigmaFrom * sigmaFrom)),
+  );
   return { sigmaDown: Math.sqrt(sigmaTo * sigmaTo - up * up), sigmaUp: up };
 }
 

@@ -124,7 +124,8 @@ export function shapeSize(shape: readonly number[]): number {
   if (shape.length === 0) throw new RangeError('latent shape must have at least one dimension');
   let size = 1;
   for (const dim of shape) {
-    if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`latent shape dimensions must be positive integers, got [${shape.join(', ')}]`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new RangeError(`latent shape dimensions must be positive integers, got [${shape.join(', ')}]`);
     size *= dim;
   }
   return size;
@@ -146,7 +147,8 @@ export const DRAWS_PER_STEP = 2;
 /** The stream id for draw `draw` of step `step`; stream 0 is the initial latent. */
 export function stepStreamId(step: number, draw = 0): number {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
-  if (!Number.isInteger(draw) || draw < 0 || draw >= DRAWS_PER_STEP) throw new RangeError(`draw must be 0..${DRAWS_PER_STEP - 1}, got ${draw}`);
+  if (!Number.isInteger(draw) || draw < 0 || draw >= DRAWS_PER_STEP)
+    throw new RangeError(`draw must be 0..${DRAWS_PER_STEP - 1}, got ${draw}`);
   return 1 + step * DRAWS_PER_STEP + draw;
 }
 

@@ -50,7 +50,9 @@ function checkedDenoiser(denoiser: Denoiser, length: number): Denoiser {
   return async (x, sigma, step) => {
     const out = await denoiser(x, sigma, step);
     if (!(out instanceof Float32Array) || out.length !== length) {
-      throw new TypeError(`The denoiser must return a Float32Array of length ${length} (got ${out instanceof Float32Array ? out.length : typeof out})`);
+      throw new TypeError(
+        `The denoiser must return a Float32Array of length ${length} (got ${out instanceof Float32Array ? out.length : typeof out})`,
+      );
     }
     return out;
   };
@@ -126,7 +128,8 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
   const { name, karras, steps, latentShape, denoise = 1, initLatent } = options;
   const schedule = options.schedule ?? SD_SCHEDULE;
   assertSupportedSampler(name);
-  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) throw new RangeError(`steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS)
+    throw new RangeError(`steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`);
   if (!(denoise > 0 && denoise <= 1)) throw new RangeError(`denoise must be in (0, 1], got ${denoise}`);
   if (denoise < 1 && initLatent === undefined) throw new RangeError('denoise below 1 needs an initLatent');
   shapeSize(latentShape);

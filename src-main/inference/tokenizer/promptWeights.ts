@@ -88,7 +88,12 @@ function pairBrackets(units: Unit[]): Map<number, number> {
 }
 
 // The explicit weight of a round group: the text after its last colon outside nested groups, if a number.
-function explicitWeight(units: Unit[], pairs: Map<number, number>, from: number, to: number): { colon: number; weight: number } | undefined {
+function explicitWeight(
+  units: Unit[],
+  pairs: Map<number, number>,
+  from: number,
+  to: number,
+): { colon: number; weight: number } | undefined {
   let colon = -1;
   for (let index = from; index < to; index++) {
     const close = units[index]?.bracket ? pairs.get(index) : undefined;

@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ExecutionProvider } from '../../common/hardware';
-import { generationParamsSchema, type GenerationParams, type GenerationRequest, type InferenceProgress, type ProviderStatus } from '../../common/inference';
+import {
+  generationParamsSchema,
+  type GenerationParams,
+  type GenerationRequest,
+  type InferenceProgress,
+  type ProviderStatus,
+} from '../../common/inference';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
@@ -52,7 +58,12 @@ export interface GenerationService {
   readyModels(): string[];
   status(): { model: string | null; provider: ProviderStatus | null; busyJobId: string | null };
   /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
-  run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }>;
+  run(
+    model: string,
+    params: GenerationParams,
+    jobId: string,
+    onProgress?: (p: InferenceProgress) => void,
+  ): Promise<{ provider: ProviderStatus; result: GenerationResult }>;
   /** The Generate page's job: the images as PNG data URLs. */
   generate(model: string, request: GenerationRequest): Promise<GenerationOutcome>;
   /** Cancels a running job, or one still waiting for its turn. */
@@ -93,7 +104,12 @@ export function createGenerationService(options: {
   const cancelledWhileWaiting = new Set<string>();
 
   /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
-  async function run(model: string, params: GenerationParams, jobId: string, onProgress?: (p: InferenceProgress) => void): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
+  async function run(
+    model: string,
+    params: GenerationParams,
+    jobId: string,
+    onProgress?: (p: InferenceProgress) => void,
+  ): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
     const previous = turn;
     let release = (): void => undefined;
     turn = new Promise<void>((resolve) => {
@@ -119,7 +135,10 @@ export function createGenerationService(options: {
   return {
     modelsDir: options.modelsDir,
     list: () => listModelFolders(options.modelsDir),
-    readyModels: () => listModelFolders(options.modelsDir).filter((m) => m.ready).map((m) => m.name),
+    readyModels: () =>
+      listModelFolders(options.modelsDir)
+        .filter((m) => m.ready)
+        .map((m) => m.name),
     status: () => ({ model: loaded?.model ?? null, provider: loaded?.status ?? null, busyJobId: busy }),
     run,
     async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
@@ -128,13 +147,22 @@ export function createGenerationService(options: {
       const { provider, result } = await run(model, params, jobId);
       const images = await Promise.all(
         result.images.map(async (img) => {
-          const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+          const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } })
+            .png()
+            .toBuffer();
           return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
         }),
       );
       const { stats } = result;
       const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
-      return { jobId, model, provider, images, warnings: stats.warnings, stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs } };
+      return {
+        jobId,
+        model,
+        provider,
+        images,
+        warnings: stats.warnings,
+        stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs },
+      };
     },
     cancel(jobId: string): boolean {
       if (busy === jobId) host.cancel(jobId);

@@ -7,7 +7,9 @@ import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunSta
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
 export function defaultWorkerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../workers/inference.worker.ts', import.meta.url) : new URL('./inference.worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../workers/inference.worker.ts', import.meta.url)
+    : new URL('./inference.worker.js', import.meta.url);
 }
 
 export interface GenerationResult {
@@ -83,7 +85,9 @@ export class InferenceHost {
     if (this.worker) return this.worker;
     if (this.disposed) throw new UserFacingError('disposed', 'The inference engine has been shut down.');
     // Running from TypeScript sources (dev, tests): the worker needs tsx's loader too.
-    const execArgv = this.workerUrl.pathname.endsWith('.ts') ? [...process.execArgv.filter((a) => !a.startsWith('--input-type')), '--import', 'tsx'] : process.execArgv;
+    const execArgv = this.workerUrl.pathname.endsWith('.ts')
+      ? [...process.execArgv.filter((a) => !a.startsWith('--input-type')), '--import', 'tsx']
+      : process.execArgv;
     const worker = new Worker(this.workerUrl, { execArgv });
     worker.on('message', (raw: unknown) => this.onMessage(raw));
     worker.on('error', (error) => this.onCrash(worker, error));
@@ -129,7 +133,11 @@ export class InferenceHost {
     this.loaded = false;
     if (this.disposed) return;
     this.log.error('the inference worker stopped unexpectedly; a fresh one starts with the next request', error);
-    const failure = new UserFacingError('worker-crashed', `The image generator stopped unexpectedly (${error.message}). HordeDesk restarted it; the job in progress was not finished.`, { cause: error });
+    const failure = new UserFacingError(
+      'worker-crashed',
+      `The image generator stopped unexpectedly (${error.message}). HordeDesk restarted it; the job in progress was not finished.`,
+      { cause: error },
+    );
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
       pending.reject(failure);

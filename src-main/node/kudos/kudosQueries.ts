@@ -7,14 +7,21 @@ import type { KudosQueryPort } from '../../core/kudos/queries';
 
 /** Ledger rows granted at or after `sinceMs`, oldest first. */
 export function ledgerRowsSince(db: DatabaseSync, sinceMs: number): LedgerRow[] {
-  const rows = db.prepare('SELECT source, amount, at FROM kudos_ledger WHERE at >= ? ORDER BY at, id').all(sinceMs) as { source: KudosSource; amount: number; at: number }[];
+  const rows = db.prepare('SELECT source, amount, at FROM kudos_ledger WHERE at >= ? ORDER BY at, id').all(sinceMs) as {
+    source: KudosSource;
+    amount: number;
+    at: number;
+  }[];
   return rows.map((r) => ({ source: r.source, amount: Number(r.amount), at: Number(r.at) }));
 }
 
 /** All-time ledger totals by source; a source without rows is 0. */
 export function ledgerTotalsBySource(db: DatabaseSync): Record<KudosSource, number> {
   const totals: Record<KudosSource, number> = { job: 0, rating: 0, uptime: 0 };
-  const rows = db.prepare('SELECT source, SUM(amount) AS total FROM kudos_ledger GROUP BY source').all() as { source: KudosSource; total: number | null }[];
+  const rows = db.prepare('SELECT source, SUM(amount) AS total FROM kudos_ledger GROUP BY source').all() as {
+    source: KudosSource;
+    total: number | null;
+  }[];
   for (const r of rows) if (r.source in totals) totals[r.source] = Number(r.total ?? 0);
   return totals;
 }

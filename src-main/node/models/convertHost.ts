@@ -18,7 +18,11 @@ export interface ConvertCeilings {
 }
 
 /** 1 GB of heap (a real SD 1.x conversion streams one tensor at a time and needs far less), 2 min to parse, 10 min per tensor. */
-export const DEFAULT_CONVERT_CEILINGS: Readonly<ConvertCeilings> = Object.freeze({ heapMb: 1024, parseTimeoutMs: 120_000, stallTimeoutMs: 600_000 });
+export const DEFAULT_CONVERT_CEILINGS: Readonly<ConvertCeilings> = Object.freeze({
+  heapMb: 1024,
+  parseTimeoutMs: 120_000,
+  stallTimeoutMs: 600_000,
+});
 
 /** The conversion failed or was stopped at a ceiling; `message` is for the user. */
 export class ConvertFailedError extends UserFacingError {
@@ -38,7 +42,9 @@ export class ConvertCancelledError extends Error {
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
 function convertWorkerUrl(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('../../workers/convert.worker.ts', import.meta.url) : new URL('./convert.worker.js', import.meta.url);
+  return import.meta.url.endsWith('.ts')
+    ? new URL('../../workers/convert.worker.ts', import.meta.url)
+    : new URL('./convert.worker.js', import.meta.url);
 }
 
 /** Options of {@link convertInWorker}. */
@@ -87,7 +93,10 @@ export function convertInWorker(job: ConvertJob, options: ConvertInWorkerOptions
 
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) return onAbort();
-    arm(ceilings.parseTimeoutMs, `Reading the checkpoint took longer than ${Math.round(ceilings.parseTimeoutMs / 1000)} s, so it was stopped: the file looks hostile or corrupt.`);
+    arm(
+      ceilings.parseTimeoutMs,
+      `Reading the checkpoint took longer than ${Math.round(ceilings.parseTimeoutMs / 1000)} s, so it was stopped: the file looks hostile or corrupt.`,
+    );
 
     worker.on('message', (m: FromConvertWorker) => {
       switch (m.type) {
@@ -117,7 +126,10 @@ export function convertInWorker(job: ConvertJob, options: ConvertInWorkerOptions
     worker.on('error', (error: Error & { code?: string }) => {
       finish(
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new ConvertFailedError(`The converter ran out of memory (its limit is ${ceilings.heapMb} MB), so it was stopped: the checkpoint looks hostile or corrupt.`, 'convert-memory')
+          ? new ConvertFailedError(
+              `The converter ran out of memory (its limit is ${ceilings.heapMb} MB), so it was stopped: the checkpoint looks hostile or corrupt.`,
+              'convert-memory',
+            )
           : new ConvertFailedError(`The converter crashed: ${error.message}`),
       );
     });

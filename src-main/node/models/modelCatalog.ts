@@ -19,7 +19,16 @@ export const MAX_REFERENCE_BYTES = 32 * 1024 * 1024;
  * last copy used offline), what fits this machine, the horde's current demand, and what is
  * installed with its disk use.
  */
-export function createModelCatalog(options: { dataDir: string; modelsDir: string; http: HttpPort; horde: HordeClient; referenceUrl: () => string; clientAgent: string; profile: () => Promise<CapabilityProfile>; log: Logger }) {
+export function createModelCatalog(options: {
+  dataDir: string;
+  modelsDir: string;
+  http: HttpPort;
+  horde: HordeClient;
+  referenceUrl: () => string;
+  clientAgent: string;
+  profile: () => Promise<CapabilityProfile>;
+  log: Logger;
+}) {
   const cacheFile = join(options.dataDir, 'model-reference.json');
   const store = createModelStore(options.modelsDir);
   let memo: { records: ModelRecord[]; fetchedAt: string; source: 'network' | 'cache' } | null = null;
@@ -38,7 +47,13 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
   async function load(refresh: boolean): Promise<{ message: string | null }> {
     if (memo && !refresh) return { message: null };
     try {
-      const response = await options.http.request({ method: 'GET', url: options.referenceUrl(), headers: { 'Client-Agent': options.clientAgent }, timeoutMs: 30_000, maxBytes: MAX_REFERENCE_BYTES });
+      const response = await options.http.request({
+        method: 'GET',
+        url: options.referenceUrl(),
+        headers: { 'Client-Agent': options.clientAgent },
+        timeoutMs: 30_000,
+        maxBytes: MAX_REFERENCE_BYTES,
+      });
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
       const reference: unknown = JSON.parse(response.body);
       const parsed = parseModelReference(reference);
@@ -46,12 +61,19 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
       writeFileSync(`${cacheFile}.partial`, JSON.stringify({ fetchedAt, reference }));
       renameSync(`${cacheFile}.partial`, cacheFile);
       memo = { records: parsed.records, fetchedAt, source: 'network' };
-      if (parsed.skipped.length) options.log.warn(`model reference: skipped ${parsed.skipped.length} malformed records (first: ${parsed.skipped[0]?.key}: ${parsed.skipped[0]?.reason})`);
+      if (parsed.skipped.length)
+        options.log.warn(
+          `model reference: skipped ${parsed.skipped.length} malformed records (first: ${parsed.skipped[0]?.key}: ${parsed.skipped[0]?.reason})`,
+        );
       return { message: null };
     } catch (error) {
       memo = memo ?? readCache();
       const why = error instanceof Error ? error.message : String(error);
-      return { message: memo ? `Could not refresh the model reference (${why}); showing the copy from ${memo.fetchedAt}.` : `The model reference could not be fetched (${why}) and there is no saved copy yet.` };
+      return {
+        message: memo
+          ? `Could not refresh the model reference (${why}); showing the copy from ${memo.fetchedAt}.`
+          : `The model reference could not be fetched (${why}) and there is no saved copy yet.`,
+      };
     }
   }
 
@@ -59,13 +81,23 @@ export function createModelCatalog(options: { dataDir: string; modelsDir: string
     const { message } = await load(refresh);
     const installed = (await store.listInstalled()).map((m) => ({ name: m.name, bytes: m.bytes, ready: m.ready, problem: m.problem }));
     const demand = await options.horde.statusModels().catch(() => []);
-    const entries = memo ? buildCatalog(memo.records, await options.profile(), demand, installed.map((m) => m.name)) : [];
+    const entries = memo
+      ? buildCatalog(
+          memo.records,
+          await options.profile(),
+          demand,
+          installed.map((m) => m.name),
+        )
+      : [];
     const free = await freeBytes(options.modelsDir).catch(() => null);
     return {
       source: memo?.source ?? 'none',
       fetchedAt: memo?.fetchedAt ?? null,
       message,
-      entries: entries.map(({ downloads, ...entry }) => ({ ...entry, unverified: isVerifiable(downloads) ? null : unverifiedReason(downloads) })),
+      entries: entries.map(({ downloads, ...entry }) => ({
+        ...entry,
+        unverified: isVerifiable(downloads) ? null : unverifiedReason(downloads),
+      })),
       installed,
       freeBytes: free,
     };

@@ -160,7 +160,13 @@ async function partialIfWhole(response: Response, partial: string, offset: numbe
  * Where the answer's bytes go in the file and the file's whole size (`total` when the answer does
  * not say). Throws a DownloadError for an HTTP failure or a range other than the one asked for.
  */
-async function placeOfBody(opts: DownloadOptions, response: Response, partial: string, offset: number, total: number | null): Promise<{ offset: number; total: number | null }> {
+async function placeOfBody(
+  opts: DownloadOptions,
+  response: Response,
+  partial: string,
+  offset: number,
+  total: number | null,
+): Promise<{ offset: number; total: number | null }> {
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
     throw new DownloadError(`The server answered ${response.status} for ${opts.url}.`, true);
@@ -185,7 +191,10 @@ async function placeOfBody(opts: DownloadOptions, response: Response, partial: s
 
 function tooLarge(opts: DownloadOptions, maxBytes: number): DownloadError {
   const reference = opts.expectedBytes === undefined ? '' : ` (the model reference says ${formatSize(opts.expectedBytes)})`;
-  return new DownloadError(`The file at ${opts.url} is larger than the ${formatSize(maxBytes)} HordeDesk accepts for it${reference}, so it was not kept.`, false);
+  return new DownloadError(
+    `The file at ${opts.url} is larger than the ${formatSize(maxBytes)} HordeDesk accepts for it${reference}, so it was not kept.`,
+    false,
+  );
 }
 
 /**
@@ -193,7 +202,14 @@ function tooLarge(opts: DownloadOptions, maxBytes: number): DownloadError {
  * hashing the whole file and reporting progress. Nothing past `maxBytes` is written: the
  * partial is deleted instead. A dropped connection is a retryable DownloadError.
  */
-async function writeBody(opts: DownloadOptions, response: Response, partial: string, place: { offset: number; total: number | null }, maxBytes: number, startedAt: number): Promise<{ bytes: number; hash: Hash }> {
+async function writeBody(
+  opts: DownloadOptions,
+  response: Response,
+  partial: string,
+  place: { offset: number; total: number | null },
+  maxBytes: number,
+  startedAt: number,
+): Promise<{ bytes: number; hash: Hash }> {
   const now = opts.now ?? Date.now;
   const { offset, total } = place;
   const hash = createHash('sha256');
@@ -275,7 +291,9 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     throw new UnverifiedDownloadError(`${opts.url} cannot be verified: there is no sha256 to check it against, so it was not downloaded.`);
   }
   if (opts.sha256 !== null && !/^[0-9a-f]{64}$/i.test(opts.sha256)) {
-    throw new UnverifiedDownloadError(`${opts.url} cannot be verified: "${opts.sha256.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`);
+    throw new UnverifiedDownloadError(
+      `${opts.url} cannot be verified: "${opts.sha256.slice(0, 80)}" is not a sha256 digest, so it was not downloaded.`,
+    );
   }
   const maxBytes = opts.maxBytes ?? downloadLimitFor(opts.expectedBytes);
   const already = await sizeOf(partial);

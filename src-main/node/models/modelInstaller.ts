@@ -15,7 +15,11 @@ import { createModelStore, folderNameOf } from './modelStore';
  * `bpe_simple_vocab_16e6.txt` merges (MIT) in the Hugging Face layout; the digests were checked by rebuilding the
  * exact bytes from OpenAI's file and matching independently published digests of the Hub's files.
  */
-export const CLIP_TOKENIZER_FILES: readonly { readonly file: 'vocab.json' | 'merges.txt'; readonly bytes: number; readonly sha256: string }[] = [
+export const CLIP_TOKENIZER_FILES: readonly {
+  readonly file: 'vocab.json' | 'merges.txt';
+  readonly bytes: number;
+  readonly sha256: string;
+}[] = [
   { file: 'vocab.json', bytes: 961_143, sha256: '3f0c4f7d2086b61b38487075278ea9ed04edb53a03cbb045b86c27190fa8fb69' },
   { file: 'merges.txt', bytes: 524_619, sha256: '9fd691f7c8039210e0fced15865466c65820d09b63988b0174bfe25de299051a' },
 ];
@@ -66,7 +70,11 @@ async function clipTokenizer(dataDir: string, baseUrl: () => string, signal: Abo
 }
 
 /** A checkpoint kept from an earlier, cancelled conversion is used again when it still matches its sha256. */
-async function keptCheckpoint(path: string, sha256: string | null, onChecking: () => void): Promise<{ bytes: number; sha256: string } | null> {
+async function keptCheckpoint(
+  path: string,
+  sha256: string | null,
+  onChecking: () => void,
+): Promise<{ bytes: number; sha256: string } | null> {
   if (sha256 === null || !existsSync(path)) return null;
   onChecking();
   const digest = await sha256Of(path);
@@ -79,9 +87,17 @@ async function keptCheckpoint(path: string, sha256: string | null, onChecking: (
 type ReportProgress = (p: Partial<InstallProgress> & Pick<InstallProgress, 'phase'>) => void;
 
 /** The checkpoint at `dest`: the one kept from an earlier, cancelled conversion if it still matches, or a (resumed) download. */
-async function fetchCheckpoint(entry: InstallEntry, file: CatalogDownload, dest: string, signal: AbortSignal, report: ReportProgress): Promise<{ bytes: number; sha256: string }> {
+async function fetchCheckpoint(
+  entry: InstallEntry,
+  file: CatalogDownload,
+  dest: string,
+  signal: AbortSignal,
+  report: ReportProgress,
+): Promise<{ bytes: number; sha256: string }> {
   return (
-    (await keptCheckpoint(dest, file.sha256, () => report({ phase: 'downloading', message: 'Checking the checkpoint downloaded earlier…' }))) ??
+    (await keptCheckpoint(dest, file.sha256, () =>
+      report({ phase: 'downloading', message: 'Checking the checkpoint downloaded earlier…' }),
+    )) ??
     (await downloadFile({
       url: file.url,
       dest,
@@ -132,7 +148,8 @@ export function createModelInstaller(options: {
     const { signal } = controller;
     running.set(name, controller);
     let phase: 'downloading' | 'converting' = 'downloading';
-    const report: ReportProgress = (p) => options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
+    const report: ReportProgress = (p) =>
+      options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
     const checkpoint = join(downloads, `${folderNameOf(name)}-${file.fileName.replace(/[^\w.-]/g, '_')}`);
     const dir = store.dirFor(name);
     const staging = `${dir}.partial`;
@@ -147,13 +164,21 @@ export function createModelInstaller(options: {
       await convertInWorker(
         { checkpoint, outDir: dir, dtype },
         {
-          tokenizerFor: (family) => (family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles())),
-          onProgress: (done, total) => report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }),
+          tokenizerFor: (family) =>
+            family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles()),
+          onProgress: (done, total) =>
+            report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }),
           signal,
           ...(options.convertCeilings ? { ceilings: options.convertCeilings } : {}),
         },
       );
-      await store.writeManifest(staging, { name, source: file.url, sha256: downloaded.sha256, converterVersion: CONVERTER_VERSION, provider: 'any' });
+      await store.writeManifest(staging, {
+        name,
+        source: file.url,
+        sha256: downloaded.sha256,
+        converterVersion: CONVERTER_VERSION,
+        provider: 'any',
+      });
       // The commit point: nothing is installed until this synchronous swap, and a Cancel before it wins.
       signal.throwIfAborted();
       rmSync(dir, { recursive: true, force: true });
@@ -176,7 +201,17 @@ export function createModelInstaller(options: {
   return {
     /** Starts an install in the background; progress arrives through onProgress. */
     start(entry: InstallEntry): void {
-      void install(entry).catch((error: unknown) => options.onProgress({ name: entry.name, phase: 'failed', bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: error instanceof Error ? error.message : String(error) }));
+      void install(entry).catch((error: unknown) =>
+        options.onProgress({
+          name: entry.name,
+          phase: 'failed',
+          bytes: 0,
+          total: null,
+          bytesPerSecond: 0,
+          etaSeconds: null,
+          message: error instanceof Error ? error.message : String(error),
+        }),
+      );
     },
     install,
     cancel(name: string): boolean {

@@ -27,7 +27,16 @@ export interface ModelServiceDeps {
  */
 export function createModelServices(deps: ModelServiceDeps): Pick<ModelsHandlerDeps, 'catalog' | 'installer'> {
   const { dataDir, modelsDir, http, horde, clientAgent, profile, log } = deps;
-  const catalog = createModelCatalog({ dataDir, modelsDir, http, horde, referenceUrl: () => deps.settings.get().modelReferenceUrl, clientAgent, profile, log });
+  const catalog = createModelCatalog({
+    dataDir,
+    modelsDir,
+    http,
+    horde,
+    referenceUrl: () => deps.settings.get().modelReferenceUrl,
+    clientAgent,
+    profile,
+    log,
+  });
   const installer = createModelInstaller({
     dataDir,
     modelsDir,

@@ -123,7 +123,9 @@ export function createModelStore(modelsDir: string): ModelStore {
       }
       const models: InstalledModel[] = [];
       // `<name>.partial` is a conversion in progress (or one a crash cut short): never an installed model.
-      for (const entry of entries.filter((e) => e.isDirectory() && !e.name.endsWith('.partial')).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of entries
+        .filter((e) => e.isDirectory() && !e.name.endsWith('.partial'))
+        .sort((a, b) => a.name.localeCompare(b.name))) {
         const dir = join(root, entry.name);
         const manifest = await readManifest(dir);
         let problem: string | null = null;

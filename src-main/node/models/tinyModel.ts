@@ -11,13 +11,20 @@ export const TINY_MODEL_NAME = 'tiny-sd-test';
  * plus its synthetic tokenizer. It makes noise, not pictures, but runs every part of the engine.
  * Written to a temporary folder and renamed into place, so a half-written model is never listed.
  */
-export async function writeTinyModel(modelsDir: string, options: Partial<WriteSdModelOptions> & { name?: string; seed?: number } = {}): Promise<string> {
+export async function writeTinyModel(
+  modelsDir: string,
+  options: Partial<WriteSdModelOptions> & { name?: string; seed?: number } = {},
+): Promise<string> {
   const dir = join(modelsDir, options.name ?? TINY_MODEL_NAME);
   if (existsSync(join(dir, 'hordedesk-model.json'))) return dir;
   const staging = `${dir}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   try {
-    writeSdModelFolder(staging, { config: makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE }), weights: seededRandomWeights(options.seed ?? 1234), ...options });
+    writeSdModelFolder(staging, {
+      config: makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE }),
+      weights: seededRandomWeights(options.seed ?? 1234),
+      ...options,
+    });
     writeTokenizerFiles(staging, tinyTokenizerFiles());
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);

@@ -14,8 +14,15 @@ export interface RatingHandlerDeps {
 }
 
 type RatingCommand =
-  | 'rating.status' | 'rating.queue' | 'rating.rate' | 'rating.undo' | 'rating.skip'
-  | 'rating.downloadSession' | 'rating.datasets' | 'rating.history' | 'rating.export';
+  | 'rating.status'
+  | 'rating.queue'
+  | 'rating.rate'
+  | 'rating.undo'
+  | 'rating.skip'
+  | 'rating.downloadSession'
+  | 'rating.datasets'
+  | 'rating.history'
+  | 'rating.export';
 
 /** A stored WebP thumbnail as the page shows it. */
 function thumbnailUrl(bytes: Uint8Array | null): string | null {

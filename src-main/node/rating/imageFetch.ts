@@ -80,9 +80,15 @@ export async function fetchImage(url: string, opts: FetchImageOptions = {}): Pro
     if (error instanceof ImageFetchError) return error;
     if (opts.signal?.aborted) return new ImageFetchError('aborted', 'The image download was cancelled.', { cause: error });
     if (timeout.aborted) {
-      return new ImageFetchError('timeout', `The image did not arrive within ${Math.round(timeoutMs / 1000)} seconds; the ratings service may be busy.`, { cause: error });
+      return new ImageFetchError(
+        'timeout',
+        `The image did not arrive within ${Math.round(timeoutMs / 1000)} seconds; the ratings service may be busy.`,
+        { cause: error },
+      );
     }
-    return new ImageFetchError('unreachable', 'The image could not be downloaded: the ratings service or its image host is unreachable.', { cause: error });
+    return new ImageFetchError('unreachable', 'The image could not be downloaded: the ratings service or its image host is unreachable.', {
+      cause: error,
+    });
   };
 
   try {
@@ -106,7 +112,10 @@ export async function fetchImage(url: string, opts: FetchImageOptions = {}): Pro
 }
 
 function tooLarge(maxBytes: number): ImageFetchError {
-  return new ImageFetchError('tooLarge', `The image is larger than ${Math.round(maxBytes / (1024 * 1024))} MB, so HordeDesk did not download it.`);
+  return new ImageFetchError(
+    'tooLarge',
+    `The image is larger than ${Math.round(maxBytes / (1024 * 1024))} MB, so HordeDesk did not download it.`,
+  );
 }
 
 function notAnImage(): ImageFetchError {

@@ -17,8 +17,15 @@ function transaction<T>(db: DatabaseSync, work: () => T): T {
   }
 }
 
-const cached = (r: Row): CachedImage => ({ imageId: String(r.image_id), datasetId: (r.dataset_id as string | null) ?? null, instruction: (r.instruction as string | null) ?? null, file: String(r.file), mime: String(r.mime) });
-const dtoState = (state: unknown): 'pending' | 'sent' | 'refused' => (state === 'sending' ? 'pending' : (state as 'pending' | 'sent' | 'refused'));
+const cached = (r: Row): CachedImage => ({
+  imageId: String(r.image_id),
+  datasetId: (r.dataset_id as string | null) ?? null,
+  instruction: (r.instruction as string | null) ?? null,
+  file: String(r.file),
+  mime: String(r.mime),
+});
+const dtoState = (state: unknown): 'pending' | 'sent' | 'refused' =>
+  state === 'sending' ? 'pending' : (state as 'pending' | 'sent' | 'refused');
 
 /** A `ratings` row as the app sees it ('sending' shows as pending). */
 function ratingRow(r: Row) {
@@ -42,18 +49,24 @@ function prepareStatements(db: DatabaseSync) {
     has: db.prepare('SELECT 1 FROM rating_images WHERE image_id = ?'),
     maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM rating_images'),
     minSeq: db.prepare('SELECT COALESCE(MIN(seq), 0) AS s FROM rating_images'),
-    addImage: db.prepare("INSERT INTO rating_images (image_id, dataset_id, instruction, file, mime, bytes, fetched_at, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)"),
-    setStatus: db.prepare("UPDATE rating_images SET status = ?, seq = COALESCE(?, seq) WHERE image_id = ? AND status = ?"),
-    insertRating: db.prepare("INSERT INTO ratings (image_id, rating, artifacts, rated_at, state, thumbnail) VALUES (?, ?, ?, ?, 'pending', ?)"),
+    addImage: db.prepare(
+      "INSERT INTO rating_images (image_id, dataset_id, instruction, file, mime, bytes, fetched_at, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+    ),
+    setStatus: db.prepare('UPDATE rating_images SET status = ?, seq = COALESCE(?, seq) WHERE image_id = ? AND status = ?'),
+    insertRating: db.prepare(
+      "INSERT INTO ratings (image_id, rating, artifacts, rated_at, state, thumbnail) VALUES (?, ?, ?, ?, 'pending', ?)",
+    ),
     lastRating: db.prepare('SELECT image_id, state FROM ratings ORDER BY id DESC LIMIT 1'),
     deleteRating: db.prepare("DELETE FROM ratings WHERE image_id = ? AND state = 'pending'"),
-    pending: db.prepare("SELECT image_id, rating, artifacts, rated_at, state FROM ratings WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?"),
+    pending: db.prepare(
+      "SELECT image_id, rating, artifacts, rated_at, state FROM ratings WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?",
+    ),
     pendingCount: db.prepare("SELECT COUNT(*) AS n FROM ratings WHERE state IN ('pending', 'sending')"),
     sending: db.prepare("UPDATE ratings SET state = 'sending', attempts = attempts + 1 WHERE image_id = ?"),
     sent: db.prepare("UPDATE ratings SET state = 'sent', reward = ?, sent_at = ?, reason = NULL WHERE image_id = ?"),
     refused: db.prepare("UPDATE ratings SET state = 'refused', reason = ? WHERE image_id = ?"),
     problem: db.prepare("UPDATE ratings SET state = 'pending', reason = ? WHERE image_id = ?"),
-    problemInFlight: db.prepare("UPDATE ratings SET reason = ? WHERE image_id = ?"),
+    problemInFlight: db.prepare('UPDATE ratings SET reason = ? WHERE image_id = ?'),
     histogram: db.prepare('SELECT rating, COUNT(*) AS n FROM ratings GROUP BY rating'),
     all: db.prepare('SELECT image_id, rating, artifacts, rated_at, state, reward, reason FROM ratings ORDER BY id'),
     removable: db.prepare(
@@ -77,7 +90,9 @@ function readHistory(db: DatabaseSync, histogramOf: StatementSync, f: HistoryFil
   }
   const clause = where.join(' AND ');
   const total = count(db.prepare(`SELECT COUNT(*) AS n FROM ratings WHERE ${clause}`), ...args);
-  const rows = db.prepare(`SELECT * FROM ratings WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, f.limit, f.offset) as Row[];
+  const rows = db
+    .prepare(`SELECT * FROM ratings WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
+    .all(...args, f.limit, f.offset) as Row[];
   const histogram = Array.from({ length: 10 }, () => 0);
   for (const r of histogramOf.all() as Row[]) histogram[Number(r.rating) - 1] = Number(r.n);
   return {
@@ -123,7 +138,13 @@ export function createSqliteRatingStore(db: DatabaseSync, ledger: KudosLedgerPor
       q.setStatus.run('skipped', null, imageId, 'queued');
     },
     pending: (n) =>
-      (q.pending.all(n) as Row[]).map((r): PendingRating => ({ imageId: String(r.image_id), rating: Number(r.rating), artifacts: r.artifacts === null ? null : Number(r.artifacts), ratedAt: Number(r.rated_at), state: r.state as 'pending' | 'sending' })),
+      (q.pending.all(n) as Row[]).map((r): PendingRating => ({
+        imageId: String(r.image_id),
+        rating: Number(r.rating),
+        artifacts: r.artifacts === null ? null : Number(r.artifacts),
+        ratedAt: Number(r.rated_at),
+        state: r.state as 'pending' | 'sending',
+      })),
     pendingCount: () => count(q.pendingCount),
     markSending: (id) => void q.sending.run(id),
     markSent(imageId, reward, at) {

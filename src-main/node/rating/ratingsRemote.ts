@@ -9,7 +9,12 @@ import { fetchImage, ImageFetchError } from './imageFetch';
  * The ratings service for the rater: the typed client, image downloads with size and format
  * checks, and the user's name from the horde (the ratings service records horde usernames).
  */
-export function createRatingsRemote(client: RatingsClient, horde: HordeClient, clientAgent: string, apiKey: () => string | null): RatingsRemotePort {
+export function createRatingsRemote(
+  client: RatingsClient,
+  horde: HordeClient,
+  clientAgent: string,
+  apiKey: () => string | null,
+): RatingsRemotePort {
   let name: { key: string; username: string } | null = null;
   return {
     async newImage(datasetId) {
@@ -26,12 +31,20 @@ export function createRatingsRemote(client: RatingsClient, horde: HordeClient, c
     },
     classify(error) {
       // An unusable image (not an image, too big, refused by its host) is skipped, not retried.
-      if (error instanceof ImageFetchError && (error.reason === 'notImage' || error.reason === 'tooLarge' || error.reason === 'status' || error.reason === 'badUrl')) {
+      if (
+        error instanceof ImageFetchError &&
+        (error.reason === 'notImage' || error.reason === 'tooLarge' || error.reason === 'status' || error.reason === 'badUrl')
+      ) {
         return { kind: 'refused', retryAfterMs: null, message: error.message };
       }
       if (error instanceof ImageFetchError) return { kind: 'retry', retryAfterMs: null, message: error.message };
       const outcome = ratingOutcome(error);
-      return { kind: outcome.kind, retryAfterMs: outcome.kind === 'wait' ? outcome.retryAfterMs : null, message: outcome.reason, unanswered: error instanceof RatingsUnreachableError };
+      return {
+        kind: outcome.kind,
+        retryAfterMs: outcome.kind === 'wait' ? outcome.retryAfterMs : null,
+        message: outcome.reason,
+        unanswered: error instanceof RatingsUnreachableError,
+      };
     },
   };
 }

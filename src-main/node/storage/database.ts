@@ -14,7 +14,10 @@ export interface OpenedDatabase {
 /** Thrown when the file was written by a newer HordeDesk: it is kept as it is. */
 export class DatabaseTooNewError extends UserFacingError {
   constructor(path: string, found: number, known: number) {
-    super('database-too-new', `The database ${path} was written by a newer HordeDesk (schema ${found}; this version knows ${known}). Update HordeDesk; the file was left untouched.`);
+    super(
+      'database-too-new',
+      `The database ${path} was written by a newer HordeDesk (schema ${found}; this version knows ${known}). Update HordeDesk; the file was left untouched.`,
+    );
   }
 }
 

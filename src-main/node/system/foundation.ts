@@ -99,5 +99,18 @@ export function openFoundation(options: FoundationOptions): Foundation {
     confirmedKeyUrl: () => keys.confirmedUrl('horde'),
   });
   const hardware = createHardwareProfiles(options.detectHardware ?? (() => detectCapabilityProfileSafely()), log.child('hardware'), events);
-  return { paths, settingsPath: settingsStore.path, db: opened.db, ledger: createSqliteKudosLedger(opened.db), settings, keys, log, events, notices, http, horde, hardware };
+  return {
+    paths,
+    settingsPath: settingsStore.path,
+    db: opened.db,
+    ledger: createSqliteKudosLedger(opened.db),
+    settings,
+    keys,
+    log,
+    events,
+    notices,
+    http,
+    horde,
+    hardware,
+  };
 }

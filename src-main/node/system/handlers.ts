@@ -21,9 +21,21 @@ export interface SystemHandlerDeps {
 }
 
 type SystemCommand =
-  | 'app.info' | 'app.state' | 'app.notices' | 'app.dismissNotice' | 'hardware.profile'
-  | 'settings.get' | 'settings.update' | 'settings.export' | 'settings.import' | 'horde.status'
-  | 'apiKey.status' | 'apiKey.set' | 'apiKey.confirmOrigins' | 'apiKey.revertOrigins' | 'apiKey.clear';
+  | 'app.info'
+  | 'app.state'
+  | 'app.notices'
+  | 'app.dismissNotice'
+  | 'hardware.profile'
+  | 'settings.get'
+  | 'settings.update'
+  | 'settings.export'
+  | 'settings.import'
+  | 'horde.status'
+  | 'apiKey.status'
+  | 'apiKey.set'
+  | 'apiKey.confirmOrigins'
+  | 'apiKey.revertOrigins'
+  | 'apiKey.clear';
 
 /** The app, hardware, settings, API key and horde connection commands. */
 export function systemHandlers(deps: SystemHandlerDeps): Pick<Handlers, SystemCommand> {

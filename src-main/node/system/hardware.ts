@@ -93,7 +93,9 @@ function execNvidiaSmi(command: string): Promise<SmiRun | 'missing'> {
       if (!error) return resolve({ stdout });
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolve('missing');
       if (error.killed) {
-        return resolve({ note: 'The NVIDIA tool (nvidia-smi) did not answer within 5 seconds, so graphics memory figures come from the operating system.' });
+        return resolve({
+          note: 'The NVIDIA tool (nvidia-smi) did not answer within 5 seconds, so graphics memory figures come from the operating system.',
+        });
       }
       // A failing driver makes nvidia-smi exit non-zero with its explanation on stdout; the parser turns that into a note.
       resolve(stdout.trim() !== '' ? { stdout } : { note: `The NVIDIA tool (nvidia-smi) failed (${error.message.split('\n')[0] ?? ''}).` });

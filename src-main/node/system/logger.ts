@@ -17,7 +17,8 @@ function rotate(file: string): void {
 // Causes are followed a few levels deep only: a cause chain may loop back on itself.
 function format(detail: unknown, depth = 0): string {
   if (detail === undefined) return '';
-  if (detail instanceof Error) return ` ${detail.stack ?? detail.message}${detail.cause && depth < 4 ? ` (cause: ${format(detail.cause, depth + 1)})` : ''}`;
+  if (detail instanceof Error)
+    return ` ${detail.stack ?? detail.message}${detail.cause && depth < 4 ? ` (cause: ${format(detail.cause, depth + 1)})` : ''}`;
   return ` ${typeof detail === 'string' ? detail : inspect(detail, { depth: 4, breakLength: Infinity })}`;
 }
 

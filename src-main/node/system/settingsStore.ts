@@ -25,7 +25,13 @@ export const headlessConfFactory: ConfFactory = (options) => new Conf<Record<str
 
 /** The settings port over conf/electron-store: `<dir>/settings.json`. */
 export function createConfSettingsStore(factory: ConfFactory, dir: string): SettingsStorePort {
-  const options: ConfOptions = { cwd: dir, configName: 'settings', clearInvalidConfig: false, accessPropertiesByDotNotation: false, watch: false };
+  const options: ConfOptions = {
+    cwd: dir,
+    configName: 'settings',
+    clearInvalidConfig: false,
+    accessPropertiesByDotNotation: false,
+    watch: false,
+  };
   const path = `${dir}/settings.json`;
   let conf: ConfLike | null = null;
 
@@ -45,7 +51,8 @@ export function createConfSettingsStore(factory: ConfFactory, dir: string): Sett
     path,
     read() {
       const store = open().store;
-      if (typeof store !== 'object' || store === null || Array.isArray(store)) throw new CorruptSettingsError('it does not hold a settings object');
+      if (typeof store !== 'object' || store === null || Array.isArray(store))
+        throw new CorruptSettingsError('it does not hold a settings object');
       return store;
     },
     write(settings: Settings) {

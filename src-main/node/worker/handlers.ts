@@ -19,8 +19,17 @@ export interface WorkerHandlerDeps {
 }
 
 type WorkerCommand =
-  | 'worker.status' | 'worker.checkName' | 'worker.start' | 'worker.pause' | 'worker.stopNow' | 'worker.leaveMaintenance'
-  | 'schedule.status' | 'schedule.snooze' | 'schedule.clearSnooze' | 'schedule.simulate' | 'jobs.history';
+  | 'worker.status'
+  | 'worker.checkName'
+  | 'worker.start'
+  | 'worker.pause'
+  | 'worker.stopNow'
+  | 'worker.leaveMaintenance'
+  | 'schedule.status'
+  | 'schedule.snooze'
+  | 'schedule.clearSnooze'
+  | 'schedule.simulate'
+  | 'jobs.history';
 
 /** The worker service as the scheduler drives it. */
 export function workerControl(worker: WorkerService): WorkerControlPort {
@@ -64,7 +73,8 @@ export function workerHandlers(deps: WorkerHandlerDeps): Pick<Handlers, WorkerCo
       return schedule();
     },
     'schedule.simulate': async ({ presence }) => {
-      if (!simulated) throw new UserFacingError('not-simulated', 'Idle is only simulated in the demo; here HordeDesk reads it from the system.');
+      if (!simulated)
+        throw new UserFacingError('not-simulated', 'Idle is only simulated in the demo; here HordeDesk reads it from the system.');
       if (presence === 'away') simulated.set(24 * 3600);
       else simulated.reportActivity();
       await scheduler.tick();

@@ -23,7 +23,20 @@ export function createSqliteJobLog(db: DatabaseSync, limit = JOB_LOG_LIMIT): Job
   const total = db.prepare('SELECT COUNT(*) AS n FROM job_log');
   return {
     record(job) {
-      insert.run(job.jobId, job.model, job.sampler, job.width, job.height, job.steps, job.state, job.reason, job.reward, Math.round(job.poppedAt), Math.round(job.finishedAt), Math.round(job.generationMs));
+      insert.run(
+        job.jobId,
+        job.model,
+        job.sampler,
+        job.width,
+        job.height,
+        job.steps,
+        job.state,
+        job.reason,
+        job.reward,
+        Math.round(job.poppedAt),
+        Math.round(job.finishedAt),
+        Math.round(job.generationMs),
+      );
       trim.run(limit);
     },
     list: (n, offset) => page.all(n, offset) as unknown as JobRecord[],

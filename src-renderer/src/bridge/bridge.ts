@@ -1,4 +1,11 @@
-import { contract, type CommandName, type CommandRequest, type CommandResponse, type EventName, type EventPayload } from '../../../src-main/common/contract';
+import {
+  contract,
+  type CommandName,
+  type CommandRequest,
+  type CommandResponse,
+  type EventName,
+  type EventPayload,
+} from '../../../src-main/common/contract';
 import type { CommandError, Result } from '../../../src-main/common/result';
 import { openSocketChannel, probeSession, type Connection, type SocketChannel } from './socketBridge';
 

@@ -50,7 +50,11 @@ export interface SocketChannel {
  * Hands one frame from the app to whoever waits for it: an answer to the command with its id, an
  * event to every listener. A frame that is not JSON or not a server message is dropped.
  */
-function deliver(text: string, pending: Map<number, (r: Result<unknown>) => void>, listeners: Set<(name: string, payload: unknown) => void>): void {
+function deliver(
+  text: string,
+  pending: Map<number, (r: Result<unknown>) => void>,
+  listeners: Set<(name: string, payload: unknown) => void>,
+): void {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -127,7 +131,8 @@ export function openSocketChannel(deps: SocketBridgeDeps): SocketChannel {
   connect();
   return {
     send(name, payload) {
-      if (socket === null || current.state !== 'open') return Promise.resolve({ ok: false, error: { code: 'disconnected', message: NOT_CONNECTED_MESSAGE } });
+      if (socket === null || current.state !== 'open')
+        return Promise.resolve({ ok: false, error: { code: 'disconnected', message: NOT_CONNECTED_MESSAGE } });
       const id = nextId++;
       const message: ClientMessage = { t: 'cmd', id, name, payload };
       const ws = socket;

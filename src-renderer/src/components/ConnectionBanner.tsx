@@ -7,7 +7,11 @@ export function ConnectionBanner({ connection }: { connection: Connection }) {
   return (
     <div className="connection-banner" role="alert" data-testid="connection-banner" data-state={connection.state}>
       <strong>{first && connection.state === 'connecting' ? 'Connecting to HordeDesk…' : 'Not connected — reconnecting…'}</strong>
-      <span>{first ? 'HordeDesk is not answering yet. Is it still running?' : 'HordeDesk stopped answering. Nothing you do here is sent until it is back; this page reconnects by itself.'}</span>
+      <span>
+        {first
+          ? 'HordeDesk is not answering yet. Is it still running?'
+          : 'HordeDesk stopped answering. Nothing you do here is sent until it is back; this page reconnects by itself.'}
+      </span>
     </div>
   );
 }
@@ -22,10 +26,14 @@ export function AddressNotValid({ refusal }: { refusal: Connection['refusal'] })
       <h1>This address is not valid any more — open the address HordeDesk printed</h1>
       {refusal === 'origin' ? (
         <p>
-          HordeDesk answers only on <code>http://127.0.0.1:PORT</code> and <code>http://localhost:PORT</code>, with the port it printed. This page was opened through another address.
+          HordeDesk answers only on <code>http://127.0.0.1:PORT</code> and <code>http://localhost:PORT</code>, with the port it printed.
+          This page was opened through another address.
         </p>
       ) : (
-        <p>The access token in this address is not the one HordeDesk is using. HordeDesk prints a new address each time it starts: copy the one from its window or terminal.</p>
+        <p>
+          The access token in this address is not the one HordeDesk is using. HordeDesk prints a new address each time it starts: copy the
+          one from its window or terminal.
+        </p>
       )}
     </div>
   );

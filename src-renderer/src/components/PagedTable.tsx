@@ -12,7 +12,17 @@ export interface PageOf {
 }
 
 /** A history table: column headings, the page's rows (`children`), and Newer / Older under it. */
-export function PagedTable({ columns, className, page, children }: { columns: readonly string[]; className?: string; page: PageOf; children: ReactNode }) {
+export function PagedTable({
+  columns,
+  className,
+  page,
+  children,
+}: {
+  columns: readonly string[];
+  className?: string;
+  page: PageOf;
+  children: ReactNode;
+}) {
   return (
     <>
       <table className={className}>

@@ -1,5 +1,17 @@
 /** Newer / Older paging for the history tables, newest first. */
-export function Pager({ offset, pageSize, total, onChange, testId }: { offset: number; pageSize: number; total: number; onChange: (offset: number) => void; testId?: string }) {
+export function Pager({
+  offset,
+  pageSize,
+  total,
+  onChange,
+  testId,
+}: {
+  offset: number;
+  pageSize: number;
+  total: number;
+  onChange: (offset: number) => void;
+  testId?: string;
+}) {
   return (
     <div className="actions">
       <button disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - pageSize))}>

@@ -24,10 +24,13 @@ function GenerateResult({ outcome }: { outcome: GenerationOutcome | null }) {
             ))}
           </div>
           <p className="muted" data-testid="timing">
-            {(outcome.stats.wallMs / 1000).toFixed(2)} s in all · {outcome.stats.meanStepMs.toFixed(1)} ms per step · {outcome.stats.runs} ONNX Runtime runs
+            {(outcome.stats.wallMs / 1000).toFixed(2)} s in all · {outcome.stats.meanStepMs.toFixed(1)} ms per step · {outcome.stats.runs}{' '}
+            ONNX Runtime runs
           </p>
           {outcome.warnings.map((w) => (
-            <p key={w} className="notes">{w}</p>
+            <p key={w} className="notes">
+              {w}
+            </p>
           ))}
         </>
       )}

@@ -17,7 +17,17 @@ interface Form {
   n: number;
 }
 
-const INITIAL_FORM: Form = { prompt: 'a lighthouse on a cliff at sunset ### blurry', sampler_name: 'k_euler', karras: true, steps: 20, cfg_scale: 7, width: 512, height: 512, seed: '', n: 1 };
+const INITIAL_FORM: Form = {
+  prompt: 'a lighthouse on a cliff at sunset ### blurry',
+  sampler_name: 'k_euler',
+  karras: true,
+  steps: 20,
+  cfg_scale: 7,
+  width: 512,
+  height: 512,
+  seed: '',
+  n: 1,
+};
 const NUMBER_FIELDS = { steps: 'Steps', cfg_scale: 'CFG scale', width: 'Width', height: 'Height', n: 'Images' } as const;
 
 const randomSeed = (): number => Math.floor(Math.random() * 0xffffffff);
@@ -32,7 +42,17 @@ function paramsOf(form: Form): CommandRequest<'inference.generate'>['params'] {
 type ModelList = CommandState<CommandResponse<'models.list'>>;
 
 /** The model to run (installed and ready), what is wrong with the others, and the tiny test model. */
-function ModelField({ models, chosen, onChoose, onError }: { models: ModelList; chosen: string; onChoose: (name: string) => void; onError: (message: string) => void }) {
+function ModelField({
+  models,
+  chosen,
+  onChoose,
+  onError,
+}: {
+  models: ModelList;
+  chosen: string;
+  onChoose: (name: string) => void;
+  onError: (message: string) => void;
+}) {
   const bridge = useBridge();
   const [creating, setCreating] = useState(false);
   const ready = (models.data ?? []).filter((m) => m.ready);
@@ -56,12 +76,23 @@ function ModelField({ models, chosen, onChoose, onError }: { models: ModelList; 
             <option key={m.name}>{m.name}</option>
           ))}
         </select>
-        {ready.length === 0 && <small className="muted">No model yet. Put an SD 1.x ONNX folder under models/, or create the tiny test model (random weights: it makes noise, not pictures, but exercises the whole engine).</small>}
-        {(models.data ?? []).filter((m) => !m.ready).map((m) => (
-          <small key={m.name} className="error">{m.problem}</small>
-        ))}
+        {ready.length === 0 && (
+          <small className="muted">
+            No model yet. Put an SD 1.x ONNX folder under models/, or create the tiny test model (random weights: it makes noise, not
+            pictures, but exercises the whole engine).
+          </small>
+        )}
+        {(models.data ?? [])
+          .filter((m) => !m.ready)
+          .map((m) => (
+            <small key={m.name} className="error">
+              {m.problem}
+            </small>
+          ))}
       </label>
-      <button type="button" onClick={createTiny} disabled={creating}>{creating ? 'Creating…' : 'Create the tiny test model'}</button>
+      <button type="button" onClick={createTiny} disabled={creating}>
+        {creating ? 'Creating…' : 'Create the tiny test model'}
+      </button>
     </>
   );
 }
@@ -87,7 +118,13 @@ function SamplingFields({ form, set }: { form: Form; set: <K extends keyof Form>
         {(['steps', 'cfg_scale', 'width', 'height', 'n'] as const).map((key) => (
           <label key={key}>
             <span>{NUMBER_FIELDS[key]}</span>
-            <input name={key} type="number" value={form[key]} step={key === 'width' || key === 'height' ? 64 : key === 'cfg_scale' ? 0.5 : 1} onChange={(e) => set(key, Number(e.target.value))} />
+            <input
+              name={key}
+              type="number"
+              value={form[key]}
+              step={key === 'width' || key === 'height' ? 64 : key === 'cfg_scale' ? 0.5 : 1}
+              onChange={(e) => set(key, Number(e.target.value))}
+            />
           </label>
         ))}
         <label>
@@ -105,7 +142,8 @@ function GenerateProgress({ generation: { running, progress } }: { generation: G
   const pct = progress && progress.steps ? Math.round((100 * progress.step) / progress.steps) : 0;
   return (
     <div data-testid="progress">
-      <progress max={100} value={pct} /> {progress ? `${progress.phase}${progress.phase === 'sampling' ? ` step ${progress.step}/${progress.steps}` : ''}` : 'starting…'}
+      <progress max={100} value={pct} />{' '}
+      {progress ? `${progress.phase}${progress.phase === 'sampling' ? ` step ${progress.step}/${progress.steps}` : ''}` : 'starting…'}
     </div>
   );
 }
@@ -124,7 +162,10 @@ export function GenerateForm({ generation }: { generation: Generation }) {
   return (
     <form className="card settings" onSubmit={submit} data-testid="generate-form">
       <h2>Generate an image</h2>
-      <p className="muted">Check your setup before joining the horde. Models live in folders under the data folder's <code>models/</code> (the published Stable Diffusion ONNX layout).</p>
+      <p className="muted">
+        Check your setup before joining the horde. Models live in folders under the data folder's <code>models/</code> (the published Stable
+        Diffusion ONNX layout).
+      </p>
       <ModelField models={models} chosen={chosen} onChoose={setModel} onError={generation.setError} />
       <label>
         <span>Prompt (negative prompt after ###)</span>
@@ -132,7 +173,9 @@ export function GenerateForm({ generation }: { generation: Generation }) {
       </label>
       <SamplingFields form={form} set={set} />
       <div className="actions">
-        <button type="submit" disabled={generation.running || !chosen}>Generate</button>
+        <button type="submit" disabled={generation.running || !chosen}>
+          Generate
+        </button>
         {generation.running && generation.jobId && (
           <button type="button" onClick={generation.cancel}>
             Cancel
@@ -140,7 +183,11 @@ export function GenerateForm({ generation }: { generation: Generation }) {
         )}
       </div>
       <GenerateProgress generation={generation} />
-      {generation.error && <p className="error" data-testid="generate-error">{generation.error}</p>}
+      {generation.error && (
+        <p className="error" data-testid="generate-error">
+          {generation.error}
+        </p>
+      )}
     </form>
   );
 }

@@ -13,7 +13,10 @@ export function Kudos() {
 /** Loading, errors and refreshes around KudosView. */
 export function KudosPage({ charts, reconcile }: { charts: CommandState<KudosCharts>; reconcile: CommandState<KudosReconcile> }) {
   // New ledger rows: redraw the charts (the horde check only on request: its answers are cached 30 s anyway).
-  useEvent('kudos.changed', useCallback(() => charts.reload(), [charts.reload]));
+  useEvent(
+    'kudos.changed',
+    useCallback(() => charts.reload(), [charts.reload]),
+  );
   if (!charts.data) {
     return (
       <section className="card" data-testid="kudos-page">

@@ -46,7 +46,9 @@ function StackedBars({ columns, testId, caption }: { columns: Column[]; testId: 
               <div className="histogram-track">
                 <div style={{ ...stack, height: `${(100 * total) / top}%` }}>
                   {ACTIVITIES.map((a) =>
-                    c.bucket[a.key] > 0 ? <div key={a.key} style={{ flexGrow: c.bucket[a.key], flexBasis: 0, background: a.color }} /> : null,
+                    c.bucket[a.key] > 0 ? (
+                      <div key={a.key} style={{ flexGrow: c.bucket[a.key], flexBasis: 0, background: a.color }} />
+                    ) : null,
                   )}
                 </div>
               </div>
@@ -61,7 +63,10 @@ function StackedBars({ columns, testId, caption }: { columns: Column[]; testId: 
         {caption} ·{' '}
         {ACTIVITIES.map((a) => (
           <span key={a.key} style={{ marginRight: 10, whiteSpace: 'nowrap' }}>
-            <span aria-hidden="true" style={{ display: 'inline-block', width: 10, height: 10, borderRadius: 2, background: a.color, marginRight: 4 }} />
+            <span
+              aria-hidden="true"
+              style={{ display: 'inline-block', width: 10, height: 10, borderRadius: 2, background: a.color, marginRight: 4 }}
+            />
             {a.label}
           </span>
         ))}

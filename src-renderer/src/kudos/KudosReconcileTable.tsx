@@ -2,7 +2,14 @@ import type { KudosReconcile } from '../../../src-main/common/kudosViews';
 import { formatKudos } from '../components/format';
 import { NoteList } from '../components/NoteList';
 
-const cell = (n: number | null, missing: string) => (n === null ? <span className="muted" title={missing}>—</span> : formatKudos(n));
+const cell = (n: number | null, missing: string) =>
+  n === null ? (
+    <span className="muted" title={missing}>
+      —
+    </span>
+  ) : (
+    formatKudos(n)
+  );
 
 /** HordeDesk's ledger next to the horde's own numbers, with why they differ. */
 export function KudosReconcileTable({ reconcile }: { reconcile: KudosReconcile }) {

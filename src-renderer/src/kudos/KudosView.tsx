@@ -50,7 +50,8 @@ export function KudosView({
           ]}
         />
         <p className="muted">
-          All time: jobs {formatKudos(charts.allTime.job)} · ratings {formatKudos(charts.allTime.rating)} · uptime {formatKudos(charts.allTime.uptime)}
+          All time: jobs {formatKudos(charts.allTime.job)} · ratings {formatKudos(charts.allTime.rating)} · uptime{' '}
+          {formatKudos(charts.allTime.uptime)}
         </p>
         <h3>Last 30 days</h3>
         <KudosDaysChart days={charts.days} />
@@ -67,9 +68,9 @@ export function KudosView({
           )}
         </header>
         <p className="muted">
-          HordeDesk keeps its own record of every reward. The horde keeps its own too, and the two rarely match to the kudo: the horde keeps part of
-          each job&apos;s reward, pays uptime on its own schedule, and new accounts get about half their job kudos held back (in escrow) for about a
-          week.
+          HordeDesk keeps its own record of every reward. The horde keeps its own too, and the two rarely match to the kudo: the horde keeps
+          part of each job&apos;s reward, pays uptime on its own schedule, and new accounts get about half their job kudos held back (in
+          escrow) for about a week.
         </p>
         {reconcile ? (
           <KudosReconcileTable reconcile={reconcile} />

@@ -12,16 +12,21 @@ function InstallCell({ entry: e, installs }: { entry: CatalogEntry; installs: Mo
   return (
     <td data-testid="install-cell">
       {p && p.phase !== 'done' && <span data-testid="install-progress">{progressText(p)} </span>}
-      {e.fits && !e.installed && (p?.phase === 'downloading' || p?.phase === 'converting' ? (
-        <button onClick={() => cancel(e.name)}>Cancel</button>
-      ) : confirming === e.name && e.unverified ? (
-        <span data-testid="unverified-consent">
-          <strong>This file cannot be verified.</strong> {e.unverified}{' '}
-          <button onClick={() => install(e.name, true)}>Install anyway</button> <button onClick={() => setConfirming(null)}>Cancel</button>
-        </span>
-      ) : (
-        <button onClick={() => (e.unverified ? setConfirming(e.name) : install(e.name))}>{p?.phase === 'cancelled' ? 'Resume' : 'Install'}</button>
-      ))}
+      {e.fits &&
+        !e.installed &&
+        (p?.phase === 'downloading' || p?.phase === 'converting' ? (
+          <button onClick={() => cancel(e.name)}>Cancel</button>
+        ) : confirming === e.name && e.unverified ? (
+          <span data-testid="unverified-consent">
+            <strong>This file cannot be verified.</strong> {e.unverified}{' '}
+            <button onClick={() => install(e.name, true)}>Install anyway</button>{' '}
+            <button onClick={() => setConfirming(null)}>Cancel</button>
+          </span>
+        ) : (
+          <button onClick={() => (e.unverified ? setConfirming(e.name) : install(e.name))}>
+            {p?.phase === 'cancelled' ? 'Resume' : 'Install'}
+          </button>
+        ))}
     </td>
   );
 }
@@ -45,7 +50,15 @@ function CatalogRow({ entry: e, installs }: { entry: CatalogEntry; installs: Mod
 }
 
 /** The horde's model reference, ranked by fit and demand, each with its Install button. */
-export function HordeModels({ catalog: c, installs, onRefresh }: { catalog: CatalogDto | undefined; installs: ModelInstalls; onRefresh: () => void }) {
+export function HordeModels({
+  catalog: c,
+  installs,
+  onRefresh,
+}: {
+  catalog: CatalogDto | undefined;
+  installs: ModelInstalls;
+  onRefresh: () => void;
+}) {
   const [onlyFitting, setOnlyFitting] = useState(true);
   return (
     <section className="card">
@@ -53,7 +66,11 @@ export function HordeModels({ catalog: c, installs, onRefresh }: { catalog: Cata
         <h2>The horde's models</h2>
         <button onClick={onRefresh}>Refresh</button>
       </header>
-      {c?.message && <p className="notes" data-testid="catalog-message">{c.message}</p>}
+      {c?.message && (
+        <p className="notes" data-testid="catalog-message">
+          {c.message}
+        </p>
+      )}
       <label className="check">
         <input type="checkbox" checked={onlyFitting} onChange={(e) => setOnlyFitting(e.target.checked)} /> Only models that fit this machine
       </label>
@@ -78,7 +95,11 @@ export function HordeModels({ catalog: c, installs, onRefresh }: { catalog: Cata
           </tbody>
         </table>
       )}
-      <p className="muted">Install downloads the checkpoint (resumable, checked against the reference's sha256; a file the reference gives no sha256 for is installed only if you choose Install anyway), converts it to ONNX on this machine and deletes the checkpoint. You can also put a Stable Diffusion ONNX folder under models/ yourself.</p>
+      <p className="muted">
+        Install downloads the checkpoint (resumable, checked against the reference's sha256; a file the reference gives no sha256 for is
+        installed only if you choose Install anyway), converts it to ONNX on this machine and deletes the checkpoint. You can also put a
+        Stable Diffusion ONNX folder under models/ yourself.
+      </p>
     </section>
   );
 }

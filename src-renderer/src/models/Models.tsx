@@ -4,9 +4,16 @@ import { HordeModels } from './HordeModels';
 import { gb } from './modelFormat';
 import { useModelInstalls } from './useModelInstalls';
 
-
 /** The model folders on this machine, whether each is ready, and the free space left. */
-function InstalledModels({ catalog: c, error, onDelete }: { catalog: CatalogDto | undefined; error: string; onDelete: (name: string) => void }) {
+function InstalledModels({
+  catalog: c,
+  error,
+  onDelete,
+}: {
+  catalog: CatalogDto | undefined;
+  error: string;
+  onDelete: (name: string) => void;
+}) {
   return (
     <section className="card">
       <header>

@@ -23,12 +23,18 @@ export function ModelsChoice() {
     <section className="card settings" data-testid="models-choice">
       <h2>Models the worker serves</h2>
       <label className="check">
-        <input type="checkbox" checked={chosen === null} onChange={(e) => save(e.target.checked ? null : ready)} /> Every model that is ready
+        <input type="checkbox" checked={chosen === null} onChange={(e) => save(e.target.checked ? null : ready)} /> Every model that is
+        ready
       </label>
       {chosen !== null &&
         ready.map((name) => (
           <label className="check" key={name}>
-            <input type="checkbox" checked={chosen.includes(name)} onChange={(e) => save(e.target.checked ? [...chosen, name] : chosen.filter((m) => m !== name))} /> {name}
+            <input
+              type="checkbox"
+              checked={chosen.includes(name)}
+              onChange={(e) => save(e.target.checked ? [...chosen, name] : chosen.filter((m) => m !== name))}
+            />{' '}
+            {name}
           </label>
         ))}
       {ready.length === 0 && <small className="muted">No model is ready yet (see the Generate page).</small>}

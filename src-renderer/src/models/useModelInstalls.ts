@@ -38,7 +38,9 @@ export function useModelInstalls(catalog: CommandState<CatalogDto>): ModelInstal
   const install = (name: string, allowUnverified = false): void => {
     setError('');
     setConfirming(null);
-    void bridge.invoke('models.install', { name, allowUnverified }).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    void bridge
+      .invoke('models.install', { name, allowUnverified })
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   };
   const cancel = (name: string): void => void bridge.invoke('models.cancelInstall', { name });
   const remove = (name: string): void => {

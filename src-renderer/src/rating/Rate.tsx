@@ -41,7 +41,13 @@ function EmptyQueue({ status, loading, onRetry }: { status: RatingStatus | undef
 }
 
 /** The keyboard: one listener on the window while the page is shown. */
-function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>, setKeys: (s: RatingKeyState) => void, connectedRef: RefObject<boolean>, onIgnored: () => void): void {
+function useRatingKeyboard(
+  queue: RateQueue,
+  keysRef: RefObject<RatingKeyState>,
+  setKeys: (s: RatingKeyState) => void,
+  connectedRef: RefObject<boolean>,
+  onIgnored: () => void,
+): void {
   const latest = useRef(queue);
   useEffect(() => {
     latest.current = queue;
@@ -49,7 +55,13 @@ function useRatingKeyboard(queue: RateQueue, keysRef: RefObject<RatingKeyState>,
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       if (e.defaultPrevented || isTyping(e.target)) return;
-      const result = handleRatingKey(keysRef.current, e.key, { ctrl: e.ctrlKey, meta: e.metaKey, alt: e.altKey, shift: e.shiftKey, code: e.code });
+      const result = handleRatingKey(keysRef.current, e.key, {
+        ctrl: e.ctrlKey,
+        meta: e.metaKey,
+        alt: e.altKey,
+        shift: e.shiftKey,
+        code: e.code,
+      });
       if (!result.handled) return;
       e.preventDefault();
       if (e.repeat) return; // a held key does not rate, skip or undo again and again
@@ -123,7 +135,14 @@ export function Rate() {
         )}
         <div className="rate-frame">
           {current ? (
-            <img key={current.imageId} src={current.src} alt="The image to rate" data-testid="rate-image" data-image-id={current.imageId} decoding="sync" />
+            <img
+              key={current.imageId}
+              src={current.src}
+              alt="The image to rate"
+              data-testid="rate-image"
+              data-image-id={current.imageId}
+              decoding="sync"
+            />
           ) : (
             <EmptyQueue status={status} loading={queue.loading} onRetry={queue.refill} />
           )}
@@ -138,7 +157,14 @@ export function Rate() {
             {queue.note}
           </p>
         )}
-        <RatePad selected={keys.selected} disabled={!current || !connected} onSelect={(rating) => setKeys({ ...keysRef.current, selected: rating })} onArtifacts={sendWith} onUndo={queue.undo} onSkip={queue.skip} />
+        <RatePad
+          selected={keys.selected}
+          disabled={!current || !connected}
+          onSelect={(rating) => setKeys({ ...keysRef.current, selected: rating })}
+          onArtifacts={sendWith}
+          onUndo={queue.undo}
+          onSkip={queue.skip}
+        />
         <RateLegend onHelp={toggleHelp} />
       </section>
       <aside className="column rate-side">

@@ -58,7 +58,14 @@ function KeyTable({ rows }: { rows: readonly KeyRow[] }) {
 export function RateHelp({ onClose }: { onClose: () => void }) {
   return (
     <div className="rate-help-backdrop" onClick={onClose}>
-      <div className="card rate-help" role="dialog" aria-modal="true" aria-labelledby="rate-help-title" data-testid="rate-help" onClick={(e) => e.stopPropagation()}>
+      <div
+        className="card rate-help"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="rate-help-title"
+        data-testid="rate-help"
+        onClick={(e) => e.stopPropagation()}
+      >
         <header>
           <h2 id="rate-help-title">How to rate</h2>
           <button aria-label="Close the help" onClick={onClose}>
@@ -91,8 +98,8 @@ export function RateHelp({ onClose }: { onClose: () => void }) {
           </div>
         </div>
         <p className="muted">
-          Check images carry an instruction above the picture (for example, which score to give). Follow it exactly: they show the
-          ratings service that a person is paying attention, and it is never filled in for you.
+          Check images carry an instruction above the picture (for example, which score to give). Follow it exactly: they show the ratings
+          service that a person is paying attention, and it is never filled in for you.
         </p>
       </div>
     </div>

@@ -55,11 +55,22 @@ export function RatePad({ selected, disabled, onSelect, onArtifacts, onUndo, onS
       <div className="rate-pad-row" role="group" aria-label="Artifacts, 0 to 5">
         <span className="rate-pad-label">Artifacts</span>
         {ARTIFACT_SCALE.map((a) => (
-          <PadButton key={a.value} className="rate-choice" title={`${a.value}: ${a.label} (key ${a.key})`} disabled={disabled || selected === null} onPress={() => onArtifacts(a.value)}>
+          <PadButton
+            key={a.value}
+            className="rate-choice"
+            title={`${a.value}: ${a.label} (key ${a.key})`}
+            disabled={disabled || selected === null}
+            onPress={() => onArtifacts(a.value)}
+          >
             {a.value} <small>{a.short}</small>
           </PadButton>
         ))}
-        <PadButton className="rate-choice" title="Send the rating without an artifacts level (Enter)" disabled={disabled || selected === null} onPress={() => onArtifacts(null)}>
+        <PadButton
+          className="rate-choice"
+          title="Send the rating without an artifacts level (Enter)"
+          disabled={disabled || selected === null}
+          onPress={() => onArtifacts(null)}
+        >
           No artifacts
         </PadButton>
         <span className="rate-pad-spacer" />

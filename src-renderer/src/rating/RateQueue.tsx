@@ -71,7 +71,11 @@ function useQueueState(bridge: Bridge): QueueState {
           if (seq !== refillSeq.current) return; // a newer answer is on its way
           const usable = fresh.filter((i) => !done.current.has(i.imageId));
           const shown = itemsRef.current[0];
-          const keepShown = !trustOrder && shown !== undefined && !done.current.has(shown.imageId) && (busy.current || usable.some((i) => i.imageId === shown.imageId));
+          const keepShown =
+            !trustOrder &&
+            shown !== undefined &&
+            !done.current.has(shown.imageId) &&
+            (busy.current || usable.some((i) => i.imageId === shown.imageId));
           apply(keepShown ? [shown, ...usable.filter((i) => i.imageId !== shown.imageId)] : usable);
           setError('');
         })
@@ -217,12 +221,28 @@ export function useRateQueue(): RateQueue {
   const bridge = useBridge();
   const status = useCommand('rating.status', {});
   const setStatus = status.set;
-  useEvent('rating.status', useCallback((s: RatingStatus) => setStatus(s), [setStatus]));
+  useEvent(
+    'rating.status',
+    useCallback((s: RatingStatus) => setStatus(s), [setStatus]),
+  );
   const queue = useQueueState(bridge);
   useQueueRefills(queue, status.data?.cached ?? 0);
   usePreloadedImages(queue.items);
   const { note, rate, skip, undo } = useQueueActions(bridge, queue, setStatus);
   const { busy, items } = queue;
   const isBusy = useCallback(() => busy.current, [busy]);
-  return { current: items[0] ?? null, upcoming: items.slice(1), loading: queue.loading, error: queue.error || status.error || '', note, status: status.data, setStatus, isBusy, rate, skip, undo, refill: queue.refill };
+  return {
+    current: items[0] ?? null,
+    upcoming: items.slice(1),
+    loading: queue.loading,
+    error: queue.error || status.error || '',
+    note,
+    status: status.data,
+    setStatus,
+    isBusy,
+    rate,
+    skip,
+    undo,
+    refill: queue.refill,
+  };
 }

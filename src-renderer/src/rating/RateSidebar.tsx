@@ -44,7 +44,15 @@ function runningDownload(download: RatingStatus['download']): RatingStatus['down
 }
 
 /** A download under way (done of total), or how the last one ended once one ran while the page was open. */
-function DownloadProgress({ download, seen, status }: { download: RatingStatus['download']; seen: boolean; status: RatingStatus | undefined }) {
+function DownloadProgress({
+  download,
+  seen,
+  status,
+}: {
+  download: RatingStatus['download'];
+  seen: boolean;
+  status: RatingStatus | undefined;
+}) {
   const running = runningDownload(download);
   if (running) {
     return (
@@ -57,7 +65,8 @@ function DownloadProgress({ download, seen, status }: { download: RatingStatus['
   if (!seen || !status) return null;
   return (
     <div data-testid="download-progress">
-      Download finished{download && download.failed > 0 ? ` (${download.failed} of ${download.total} failed)` : ''}: {status.cached} images ready to rate.
+      Download finished{download && download.failed > 0 ? ` (${download.failed} of ${download.total} failed)` : ''}: {status.cached} images
+      ready to rate.
     </div>
   );
 }
@@ -102,11 +111,23 @@ export function RateDownload({ status, onStatus }: { status: RatingStatus | unde
   return (
     <form className="card settings rate-download" onSubmit={start} noValidate data-testid="rate-download">
       <h2>Download a session</h2>
-      <p className="muted">Fetch images now and rate them later, even offline. Ratings wait on this computer and are sent when the network is back.</p>
+      <p className="muted">
+        Fetch images now and rate them later, even offline. Ratings wait on this computer and are sent when the network is back.
+      </p>
       <div className="row">
         <label>
           <span>Images</span>
-          <input name="download-count" type="number" min={25} max={500} step={25} value={count} onChange={(e) => setCount(e.target.value)} aria-invalid={error ? true : undefined} data-testid="download-count" />
+          <input
+            name="download-count"
+            type="number"
+            min={25}
+            max={500}
+            step={25}
+            value={count}
+            onChange={(e) => setCount(e.target.value)}
+            aria-invalid={error ? true : undefined}
+            data-testid="download-count"
+          />
         </label>
         <label>
           <span>Dataset</span>
@@ -121,7 +142,9 @@ export function RateDownload({ status, onStatus }: { status: RatingStatus | unde
           </select>
         </label>
       </div>
-      {datasets.error && <small className="muted">The dataset list could not be loaded ({datasets.error}); the default dataset still works.</small>}
+      {datasets.error && (
+        <small className="muted">The dataset list could not be loaded ({datasets.error}); the default dataset still works.</small>
+      )}
       <div className="actions">
         <button type="submit" disabled={starting || running !== null} data-testid="download-start">
           {running ? 'Downloading…' : 'Download'}

@@ -40,7 +40,11 @@ function RatingFilters({ filters, onChange }: { filters: Filters; onChange: (nex
     <div className="actions filters">
       <label>
         State{' '}
-        <select value={state} onChange={(e) => onChange({ ...filters, state: e.target.value as StateFilter })} data-testid="rating-filter-state">
+        <select
+          value={state}
+          onChange={(e) => onChange({ ...filters, state: e.target.value as StateFilter })}
+          data-testid="rating-filter-state"
+        >
           {STATE_FILTERS.map((f) => (
             <option key={f.value} value={f.value}>
               {f.label}
@@ -50,7 +54,11 @@ function RatingFilters({ filters, onChange }: { filters: Filters; onChange: (nex
       </label>
       <label>
         Rating from{' '}
-        <select value={minRating} onChange={(e) => onChange({ ...filters, minRating: Number(e.target.value) })} data-testid="rating-filter-min">
+        <select
+          value={minRating}
+          onChange={(e) => onChange({ ...filters, minRating: Number(e.target.value) })}
+          data-testid="rating-filter-min"
+        >
           {SCORES.filter((s) => s <= maxRating).map((s) => (
             <option key={s}>{s}</option>
           ))}
@@ -58,7 +66,11 @@ function RatingFilters({ filters, onChange }: { filters: Filters; onChange: (nex
       </label>
       <label>
         to{' '}
-        <select value={maxRating} onChange={(e) => onChange({ ...filters, maxRating: Number(e.target.value) })} data-testid="rating-filter-max">
+        <select
+          value={maxRating}
+          onChange={(e) => onChange({ ...filters, maxRating: Number(e.target.value) })}
+          data-testid="rating-filter-max"
+        >
           {SCORES.filter((s) => s >= minRating).map((s) => (
             <option key={s}>{s}</option>
           ))}
@@ -71,7 +83,15 @@ function RatingFilters({ filters, onChange }: { filters: Filters; onChange: (nex
 function RatingTableRow({ row: r }: { row: RatingRow }) {
   return (
     <tr data-testid="rating-row" data-state={r.state} className={r.state === 'refused' ? 'error' : ''}>
-      <td>{r.thumbnail ? <img className="thumb" src={r.thumbnail} alt="" title={r.imageId} /> : <span className="muted" title={r.imageId}>{r.imageId.slice(0, 8)}</span>}</td>
+      <td>
+        {r.thumbnail ? (
+          <img className="thumb" src={r.thumbnail} alt="" title={r.imageId} />
+        ) : (
+          <span className="muted" title={r.imageId}>
+            {r.imageId.slice(0, 8)}
+          </span>
+        )}
+      </td>
       <td>{r.rating}</td>
       <td>{r.artifacts ?? '–'}</td>
       <td>{new Date(r.ratedAt).toLocaleString()}</td>
@@ -100,7 +120,19 @@ function useReloadOnRatingChange(reload: () => void): void {
 }
 
 /** The page of ratings, or why there is none to show. */
-function RatingResults({ page: h, error, filters, offset, onOffset }: { page: RatingHistoryPage | undefined; error: string | undefined; filters: Filters; offset: number; onOffset: (offset: number) => void }) {
+function RatingResults({
+  page: h,
+  error,
+  filters,
+  offset,
+  onOffset,
+}: {
+  page: RatingHistoryPage | undefined;
+  error: string | undefined;
+  filters: Filters;
+  offset: number;
+  onOffset: (offset: number) => void;
+}) {
   if (!h) return <p className="muted">{error ? '' : 'Loading…'}</p>;
   if (h.total === 0) {
     const unfiltered = filters.state === 'all' && filters.minRating === 1 && filters.maxRating === 10;
@@ -111,7 +143,11 @@ function RatingResults({ page: h, error, filters, offset, onOffset }: { page: Ra
     );
   }
   return (
-    <PagedTable columns={COLUMNS} className="ratings-table" page={{ offset, pageSize: PAGE, total: h.total, onChange: onOffset, testId: 'ratings-range' }}>
+    <PagedTable
+      columns={COLUMNS}
+      className="ratings-table"
+      page={{ offset, pageSize: PAGE, total: h.total, onChange: onOffset, testId: 'ratings-range' }}
+    >
       {h.rows.map((r) => (
         <RatingTableRow key={`${r.imageId}/${r.ratedAt}`} row={r} />
       ))}

@@ -11,7 +11,11 @@ export function RatingHistogram({ counts, min, max }: { counts: readonly number[
         {counts.map((count, i) => {
           const score = i + 1;
           return (
-            <div key={score} className={score >= min && score <= max ? 'histogram-col' : 'histogram-col outside'} title={`${score}: ${count} rating${count === 1 ? '' : 's'}`}>
+            <div
+              key={score}
+              className={score >= min && score <= max ? 'histogram-col' : 'histogram-col outside'}
+              title={`${score}: ${count} rating${count === 1 ? '' : 's'}`}
+            >
               <span className="histogram-count">{count}</span>
               <div className="histogram-track">
                 <div className="histogram-bar" style={{ height: `${(100 * count) / top}%` }} data-testid="rating-histogram-bar" />

@@ -29,7 +29,8 @@ export interface KeyModifiers {
   code?: string;
 }
 
-export type RatingKeyAction = { type: 'rate'; rating: number; artifacts: number | null } | { type: 'undo' } | { type: 'skip' } | { type: 'help' };
+export type RatingKeyAction =
+  { type: 'rate'; rating: number; artifacts: number | null } | { type: 'undo' } | { type: 'skip' } | { type: 'help' };
 
 export interface RatingKeyResult {
   state: RatingKeyState;
@@ -106,7 +107,8 @@ export function handleRatingKey(state: RatingKeyState, key: string, modifiers: K
   if (modifiers.alt) return ignored(state);
   if (modifiers.ctrl || modifiers.meta) {
     // Only undo; every other shortcut stays the browser's or the system's.
-    if (!modifiers.shift && key.toLowerCase() === 'z') return { state: { ...state, selected: null }, action: { type: 'undo' }, handled: true };
+    if (!modifiers.shift && key.toLowerCase() === 'z')
+      return { state: { ...state, selected: null }, action: { type: 'undo' }, handled: true };
     return ignored(state);
   }
 

@@ -27,13 +27,21 @@ export function ApiKeyCard() {
     <form className="card settings" onSubmit={save} data-testid="api-key-form">
       <h2>AI Horde API key</h2>
       <p className="muted" data-testid="api-key-status">
-        {s?.set ? `A key is set${s.username ? ` for ${s.username}` : ''}; it is stored ${s.protection}.` : 'No key yet. Get yours at aihorde.net/register.'}
-        {s?.set && s.kudos !== null && ` You have ${s.kudos.toLocaleString('en-US')} kudos${s.trusted === null ? '' : s.trusted ? ' and a trusted account' : '; new, untrusted accounts have part of their worker kudos held for about a week'}.`}
+        {s?.set
+          ? `A key is set${s.username ? ` for ${s.username}` : ''}; it is stored ${s.protection}.`
+          : 'No key yet. Get yours at aihorde.net/register.'}
+        {s?.set &&
+          s.kudos !== null &&
+          ` You have ${s.kudos.toLocaleString('en-US')} kudos${s.trusted === null ? '' : s.trusted ? ' and a trusted account' : '; new, untrusted accounts have part of their worker kudos held for about a week'}.`}
       </p>
       <label>
         <span>{s?.set ? 'Replace the key' : 'API key'}</span>
         <input name="apiKey" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />
-        {error && <small className="error" data-testid="api-key-error">{error}</small>}
+        {error && (
+          <small className="error" data-testid="api-key-error">
+            {error}
+          </small>
+        )}
       </label>
       <div className="actions">
         <button type="submit" disabled={key.trim() === ''}>

@@ -14,7 +14,10 @@ export function KeyOriginCard({ onSettings }: { onSettings?: (settings: Settings
   const bridge = useBridge();
   const status = useCommand('apiKey.status', {});
   const [error, setError] = useState('');
-  useEvent('settings.changed', useCallback(() => status.reload(), [status.reload]));
+  useEvent(
+    'settings.changed',
+    useCallback(() => status.reload(), [status.reload]),
+  );
   const pending = status.data?.pendingOrigins ?? [];
   if (pending.length === 0) return null;
   const to = unique(pending.map((p) => p.origin)).join(' and ');

@@ -47,7 +47,13 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
       <h3>4 · What it can serve</h3>
       <ServeStep profile={profile.data} />
       <h3>5 · When to work</h3>
-      <WhenToWorkStep mode={chosenMode} onMode={setMode} minutes={minutes} onMinutes={setIdleMinutes} error={errors['schedule.idleMinutes']} />
+      <WhenToWorkStep
+        mode={chosenMode}
+        onMode={setMode}
+        minutes={minutes}
+        onMinutes={setIdleMinutes}
+        error={errors['schedule.idleMinutes']}
+      />
       {error && <p className="error">{error}</p>}
       <div className="actions">
         <button onClick={finish} data-testid="onboarding-finish">

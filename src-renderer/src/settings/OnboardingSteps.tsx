@@ -10,8 +10,8 @@ export function WelcomeCard({ onSkip }: { onSkip: () => void }) {
     <section className="card">
       <h2>Welcome to HordeDesk</h2>
       <p>
-        Your computer can generate images for the AI Horde while you are away, and you can rate images for the open aesthetic dataset. Both earn kudos. Five short steps;
-        everything can be changed later in Settings.
+        Your computer can generate images for the AI Horde while you are away, and you can rate images for the open aesthetic dataset. Both
+        earn kudos. Five short steps; everything can be changed later in Settings.
       </p>
       <button className="link" onClick={onSkip}>
         Skip for now
@@ -21,7 +21,15 @@ export function WelcomeCard({ onSkip }: { onSkip: () => void }) {
 }
 
 /** Step 2: the worker's name, with a check against the horde before it is saved. */
-export function WorkerNameStep({ workerName, onChange, error }: { workerName: string; onChange: (name: string) => void; error: string | undefined }) {
+export function WorkerNameStep({
+  workerName,
+  onChange,
+  error,
+}: {
+  workerName: string;
+  onChange: (name: string) => void;
+  error: string | undefined;
+}) {
   const bridge = useBridge();
   const [nameCheck, setNameCheck] = useState<{ available: boolean; message: string } | null>(null);
   const check = (): void => {
@@ -32,8 +40,17 @@ export function WorkerNameStep({ workerName, onChange, error }: { workerName: st
     <section className="card settings">
       <label>
         <span>Worker name (5-100 characters, unique on the horde)</span>
-        <input name="onboardingWorkerName" value={workerName} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} />
-        {error && <small className="error" data-testid="error-onboardingWorkerName">{error}</small>}
+        <input
+          name="onboardingWorkerName"
+          value={workerName}
+          onChange={(e) => onChange(e.target.value)}
+          aria-invalid={error ? true : undefined}
+        />
+        {error && (
+          <small className="error" data-testid="error-onboardingWorkerName">
+            {error}
+          </small>
+        )}
       </label>
       <div className="actions">
         <button onClick={check} disabled={workerName.trim().length < 5}>
@@ -64,15 +81,33 @@ export function ServeStep({ profile }: { profile: CapabilityProfile | undefined 
       ) : (
         <p className="muted">Detecting…</p>
       )}
-      <p className="muted">Put a model folder (Stable Diffusion ONNX layout) under models/ in the data folder; the Generate page checks it works.</p>
+      <p className="muted">
+        Put a model folder (Stable Diffusion ONNX layout) under models/ in the data folder; the Generate page checks it works.
+      </p>
     </section>
   );
 }
 
-const MODE_WORDS = { idle: 'Only when I am away (no keyboard or mouse input)', always: 'Always (a dedicated machine)', never: 'Only when I press Start' } as const;
+const MODE_WORDS = {
+  idle: 'Only when I am away (no keyboard or mouse input)',
+  always: 'Always (a dedicated machine)',
+  never: 'Only when I press Start',
+} as const;
 
 /** Step 5: when to work, and after how many idle minutes. */
-export function WhenToWorkStep({ mode, onMode, minutes, onMinutes, error }: { mode: ScheduleRules['mode']; onMode: (mode: ScheduleRules['mode']) => void; minutes: string; onMinutes: (minutes: string) => void; error: string | undefined }) {
+export function WhenToWorkStep({
+  mode,
+  onMode,
+  minutes,
+  onMinutes,
+  error,
+}: {
+  mode: ScheduleRules['mode'];
+  onMode: (mode: ScheduleRules['mode']) => void;
+  minutes: string;
+  onMinutes: (minutes: string) => void;
+  error: string | undefined;
+}) {
   return (
     <section className="card settings" data-testid="onboarding-schedule">
       {(['idle', 'always', 'never'] as const).map((m) => (
@@ -84,8 +119,18 @@ export function WhenToWorkStep({ mode, onMode, minutes, onMinutes, error }: { mo
       {mode === 'idle' && (
         <label>
           <span>Minutes without input before starting</span>
-          <input name="idleMinutes" inputMode="numeric" value={minutes} onChange={(e) => onMinutes(e.target.value)} aria-invalid={error ? true : undefined} />
-          {error && <small className="error" data-testid="error-idleMinutes">{error}</small>}
+          <input
+            name="idleMinutes"
+            inputMode="numeric"
+            value={minutes}
+            onChange={(e) => onMinutes(e.target.value)}
+            aria-invalid={error ? true : undefined}
+          />
+          {error && (
+            <small className="error" data-testid="error-idleMinutes">
+              {error}
+            </small>
+          )}
         </label>
       )}
       <p className="muted">On battery the worker waits, and when you come back it finishes the job in hand and stops taking new ones.</p>

@@ -44,7 +44,13 @@ export function SettingsFileCard({ onImported }: { onImported: () => void }) {
           Export settings
         </button>
         <label className="check">
-          Import: <input type="file" accept="application/json,.json" data-testid="settings-import" onChange={(e) => importFile(e.target.files?.[0])} />
+          Import:{' '}
+          <input
+            type="file"
+            accept="application/json,.json"
+            data-testid="settings-import"
+            onChange={(e) => importFile(e.target.files?.[0])}
+          />
         </label>
       </div>
       <small className={problems.length > 0 ? 'error' : 'muted'} data-testid="settings-file-message">

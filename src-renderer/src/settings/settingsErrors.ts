@@ -6,7 +6,10 @@ import { BridgeError } from '../bridge/bridge';
  * the line says nothing was saved and adds only what no field on this form shows (so nothing is
  * said twice).
  */
-export function settingsErrors(error: unknown, shownOnForm: (field: string) => boolean): { fields: Record<string, string>; message: string } {
+export function settingsErrors(
+  error: unknown,
+  shownOnForm: (field: string) => boolean,
+): { fields: Record<string, string>; message: string } {
   if (!(error instanceof BridgeError)) return { fields: {}, message: error instanceof Error ? error.message : String(error) };
   const fields = error.fields;
   if (Object.keys(fields).length === 0) return { fields, message: error.message };

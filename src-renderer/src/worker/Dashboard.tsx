@@ -9,7 +9,10 @@ import { WorkerCard } from './WorkerCard';
 
 function KudosCard() {
   const totals = useCommand('kudos.totals', {});
-  useEvent('kudos.changed', useCallback((t: KudosTotals) => totals.set(t), [totals.set]));
+  useEvent(
+    'kudos.changed',
+    useCallback((t: KudosTotals) => totals.set(t), [totals.set]),
+  );
   const t = totals.data;
   return (
     <section className="card" data-testid="kudos-card">
@@ -27,7 +30,8 @@ function KudosCard() {
             ]}
           />
           <p className="muted">
-            Jobs {formatKudos(t.bySource.job)} · Ratings {formatKudos(t.bySource.rating)} · Uptime {formatKudos(t.bySource.uptime)} ({t.events} ledger entries)
+            Jobs {formatKudos(t.bySource.job)} · Ratings {formatKudos(t.bySource.rating)} · Uptime {formatKudos(t.bySource.uptime)} (
+            {t.events} ledger entries)
           </p>
         </>
       )}

@@ -13,7 +13,12 @@ function vram(profile: CapabilityProfile): string {
   const gpu = profile.primaryGpu;
   if (!gpu) return 'none';
   if (gpu.vramMiB === null) return 'unknown';
-  const source = { 'nvidia-smi': 'from nvidia-smi', systeminformation: 'reported by the OS', 'unified-memory': 'shared with system memory', unknown: '' }[gpu.vramSource];
+  const source = {
+    'nvidia-smi': 'from nvidia-smi',
+    systeminformation: 'reported by the OS',
+    'unified-memory': 'shared with system memory',
+    unknown: '',
+  }[gpu.vramSource];
   return `${(gpu.vramMiB / 1024).toFixed(1)} GB ${source}`.trim();
 }
 
@@ -47,7 +52,9 @@ export function HardwareCard() {
         <>
           <dl>
             <dt>GPU</dt>
-            <dd data-testid="gpu-name">{p.primaryGpu ? `${p.primaryGpu.name}${p.primaryGpu.integrated ? ' (integrated)' : ''}` : 'No usable GPU (CPU only)'}</dd>
+            <dd data-testid="gpu-name">
+              {p.primaryGpu ? `${p.primaryGpu.name}${p.primaryGpu.integrated ? ' (integrated)' : ''}` : 'No usable GPU (CPU only)'}
+            </dd>
             <dt>VRAM</dt>
             <dd data-testid="gpu-vram">{vram(p)}</dd>
             {p.primaryGpu?.driverVersion && (

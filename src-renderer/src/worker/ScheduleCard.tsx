@@ -31,7 +31,15 @@ function rowErrors(errors: Record<string, string>, row: number): string[] {
 }
 
 /** The hours the worker may run in: one row per window (days, from, to), each with its errors. */
-function HoursEditor({ windows, onChange, errors }: { windows: ScheduleRules['windows']; onChange: (windows: ScheduleRules['windows']) => void; errors: Record<string, string> }) {
+function HoursEditor({
+  windows,
+  onChange,
+  errors,
+}: {
+  windows: ScheduleRules['windows'];
+  onChange: (windows: ScheduleRules['windows']) => void;
+  errors: Record<string, string>;
+}) {
   return (
     <div>
       <span>Hours (empty = any time)</span>
@@ -42,13 +50,27 @@ function HoursEditor({ windows, onChange, errors }: { windows: ScheduleRules['wi
               <input
                 type="checkbox"
                 checked={w.days.includes(day)}
-                onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x)))}
+                onChange={(e) =>
+                  onChange(
+                    windows.map((x, j) =>
+                      j === i ? { ...x, days: e.target.checked ? [...x.days, day].sort() : x.days.filter((v) => v !== day) } : x,
+                    ),
+                  )
+                }
               />
               {d}
             </label>
           ))}
-          <input aria-label="From" value={w.start} onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
-          <input aria-label="To" value={w.end} onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
+          <input
+            aria-label="From"
+            value={w.start}
+            onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))}
+          />
+          <input
+            aria-label="To"
+            value={w.end}
+            onChange={(e) => onChange(windows.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))}
+          />
           <button onClick={() => onChange(windows.filter((_, j) => j !== i))}>Remove</button>
           {rowErrors(errors, i).map((m) => (
             <small className="error" key={m} data-testid={`error-schedule-hours-${i + 1}`}>
@@ -109,20 +131,45 @@ export function ScheduleCard() {
       <div className="row">
         <label>
           <span>Minutes without input</span>
-          <input name="scheduleIdleMinutes" inputMode="numeric" value={rules.idleMinutes} onChange={(e) => set('idleMinutes', e.target.value)} aria-invalid={errors['schedule.idleMinutes'] ? true : undefined} />
-          {errors['schedule.idleMinutes'] && <small className="error" data-testid="error-schedule-idleMinutes">{errors['schedule.idleMinutes']}</small>}
+          <input
+            name="scheduleIdleMinutes"
+            inputMode="numeric"
+            value={rules.idleMinutes}
+            onChange={(e) => set('idleMinutes', e.target.value)}
+            aria-invalid={errors['schedule.idleMinutes'] ? true : undefined}
+          />
+          {errors['schedule.idleMinutes'] && (
+            <small className="error" data-testid="error-schedule-idleMinutes">
+              {errors['schedule.idleMinutes']}
+            </small>
+          )}
         </label>
         <label>
           <span>When I come back</span>
-          <select name="scheduleOnReturn" value={rules.onReturn} onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}>
+          <select
+            name="scheduleOnReturn"
+            value={rules.onReturn}
+            onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}
+          >
             <option value="finish">Finish the job in hand, then stop</option>
             <option value="stopNow">Stop at once (the job is reported as faulted)</option>
           </select>
         </label>
         <label>
           <span>GPU temperature limit (°C)</span>
-          <input name="scheduleMaxTemp" inputMode="numeric" placeholder="none" value={rules.maxGpuTempC} onChange={(e) => set('maxGpuTempC', e.target.value)} aria-invalid={errors['schedule.maxGpuTempC'] ? true : undefined} />
-          {errors['schedule.maxGpuTempC'] && <small className="error" data-testid="error-schedule-maxGpuTempC">{errors['schedule.maxGpuTempC']}</small>}
+          <input
+            name="scheduleMaxTemp"
+            inputMode="numeric"
+            placeholder="none"
+            value={rules.maxGpuTempC}
+            onChange={(e) => set('maxGpuTempC', e.target.value)}
+            aria-invalid={errors['schedule.maxGpuTempC'] ? true : undefined}
+          />
+          {errors['schedule.maxGpuTempC'] && (
+            <small className="error" data-testid="error-schedule-maxGpuTempC">
+              {errors['schedule.maxGpuTempC']}
+            </small>
+          )}
         </label>
       </div>
       <label className="check">
@@ -130,10 +177,12 @@ export function ScheduleCard() {
       </label>
       <HoursEditor windows={rules.windows} onChange={(windows) => set('windows', windows)} errors={errors} />
       <label className="check">
-        <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} /> Notify me (maintenance, a rating session synced)
+        <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} />{' '}
+        Notify me (maintenance, a rating session synced)
       </label>
       <label className="check">
-        <input type="checkbox" checked={extras.autostart} onChange={(e) => setExtras({ ...extras, autostart: e.target.checked })} /> Start HordeDesk when I log in (desktop app)
+        <input type="checkbox" checked={extras.autostart} onChange={(e) => setExtras({ ...extras, autostart: e.target.checked })} /> Start
+        HordeDesk when I log in (desktop app)
       </label>
       <div className="actions">
         <button onClick={save}>Save schedule</button>

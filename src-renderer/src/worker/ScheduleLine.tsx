@@ -6,7 +6,10 @@ import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
 export function ScheduleLine() {
   const bridge = useBridge();
   const status = useCommand('schedule.status', {});
-  useEvent('schedule.status', useCallback((s: ScheduleStatusDto) => status.set(s), [status.set]));
+  useEvent(
+    'schedule.status',
+    useCallback((s: ScheduleStatusDto) => status.set(s), [status.set]),
+  );
   const s = status.data;
   if (!s) return null;
   return (
@@ -23,10 +26,16 @@ export function ScheduleLine() {
         {s.simulated && (
           <>
             <span className="muted">Demo:</span>
-            <button data-testid="simulate-away" onClick={() => void bridge.invoke('schedule.simulate', { presence: 'away' }).then(status.set)}>
+            <button
+              data-testid="simulate-away"
+              onClick={() => void bridge.invoke('schedule.simulate', { presence: 'away' }).then(status.set)}
+            >
               I'm away
             </button>
-            <button data-testid="simulate-back" onClick={() => void bridge.invoke('schedule.simulate', { presence: 'back' }).then(status.set)}>
+            <button
+              data-testid="simulate-back"
+              onClick={() => void bridge.invoke('schedule.simulate', { presence: 'back' }).then(status.set)}
+            >
               I'm back
             </button>
           </>

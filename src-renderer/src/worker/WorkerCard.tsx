@@ -20,7 +20,10 @@ export function WorkerCard() {
   const bridge = useBridge();
   const status = useCommand('worker.status', {});
   const [error, setError] = useState('');
-  useEvent('worker.status', useCallback((s: WorkerStatusDto) => status.set(s), [status.set]));
+  useEvent(
+    'worker.status',
+    useCallback((s: WorkerStatusDto) => status.set(s), [status.set]),
+  );
   const act = (name: Extract<CommandName, 'worker.start' | 'worker.pause' | 'worker.stopNow' | 'worker.leaveMaintenance'>): void => {
     setError('');
     bridge
@@ -36,7 +39,10 @@ export function WorkerCard() {
     <section className="card" data-testid="worker-card">
       <header>
         <h2>Horde worker</h2>
-        <span data-testid="worker-state" className={s.state === 'error' || s.state === 'maintenance' ? 'error' : s.state === 'running' ? 'ok' : 'muted'}>
+        <span
+          data-testid="worker-state"
+          className={s.state === 'error' || s.state === 'maintenance' ? 'error' : s.state === 'running' ? 'ok' : 'muted'}
+        >
           {STATE_WORDS[s.state]}
         </span>
       </header>
@@ -56,7 +62,11 @@ export function WorkerCard() {
         {s.state === 'running' && <button onClick={() => act('worker.pause')}>Finish current job, then pause</button>}
         {busy && <button onClick={() => act('worker.stopNow')}>Stop now</button>}
       </div>
-      {error && <p className="error" data-testid="worker-error">{error}</p>}
+      {error && (
+        <p className="error" data-testid="worker-error">
+          {error}
+        </p>
+      )}
       <ScheduleLine />
       {c && (
         <p data-testid="worker-current">
@@ -68,7 +78,8 @@ export function WorkerCard() {
       <dl>
         <dt>Jobs</dt>
         <dd data-testid="worker-jobs">
-          {s.stats.jobsDone} done · {s.stats.jobsFaulted} faulted{s.stats.jobsDropped ? ` · ${s.stats.jobsDropped} refused by the horde` : ''}
+          {s.stats.jobsDone} done · {s.stats.jobsFaulted} faulted
+          {s.stats.jobsDropped ? ` · ${s.stats.jobsDropped} refused by the horde` : ''}
           {s.inFlight ? ` · ${s.inFlight} image(s) in flight` : ''}
         </dd>
         <dt>Speed</dt>

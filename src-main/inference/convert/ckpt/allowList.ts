@@ -19,7 +19,16 @@ export type CkptDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' |
 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Readonly<Record<CkptDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** A storage named by a BINPERSID `('storage', type, key, location, numel)` tuple: bytes live in `data/<key>`. */
@@ -79,7 +88,8 @@ function isInt(v: unknown): v is number {
 }
 
 function intTuple(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every(isInt)) throw new CheckpointFormatError(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers.`);
+  if (!Array.isArray(v) || !v.every(isInt))
+    throw new CheckpointFormatError(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers.`);
   return [...(v as number[])];
 }
 
@@ -120,14 +130,30 @@ function codecsEncode(args: readonly unknown[], charge: (items: number) => void)
 }
 
 const STORAGES: Record<string, CkptDtype> = {
-  DoubleStorage: 'F64', FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', LongStorage: 'I64',
-  IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
+  DoubleStorage: 'F64',
+  FloatStorage: 'F32',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ShortStorage: 'I16',
+  CharStorage: 'I8',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
 };
 
 const OPAQUE = [
-  'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar', 'numpy.dtype', 'numpy.core.multiarray._reconstruct',
-  'numpy._core.multiarray._reconstruct', 'numpy.ndarray', 'torch.Size', 'torch.Tensor', 'torch.nn.parameter.Parameter',
-  'pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint', 'argparse.Namespace',
+  'numpy.core.multiarray.scalar',
+  'numpy._core.multiarray.scalar',
+  'numpy.dtype',
+  'numpy.core.multiarray._reconstruct',
+  'numpy._core.multiarray._reconstruct',
+  'numpy.ndarray',
+  'torch.Size',
+  'torch.Tensor',
+  'torch.nn.parameter.Parameter',
+  'pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint',
+  'argparse.Namespace',
 ];
 
 /** The allow-list: `module.name` → inert stand-in. Everything else is refused with {@link UnsafeCheckpointError}. */
@@ -149,7 +175,10 @@ const MAX_GLOBAL_NAME = 256;
 export function resolveGlobal(module: string, name: string): AllowedGlobal {
   if (module.length + name.length > MAX_GLOBAL_NAME) {
     const shown = `${module.slice(0, 40)}.${name.slice(0, 40)}…`;
-    throw new UnsafeCheckpointError(`Refusing to load checkpoint: its pickle references a Python global with an implausibly long name ("${shown}"); nothing from this file was executed.`, shown);
+    throw new UnsafeCheckpointError(
+      `Refusing to load checkpoint: its pickle references a Python global with an implausibly long name ("${shown}"); nothing from this file was executed.`,
+      shown,
+    );
   }
   const full = `${module}.${name}`;
   const found = ALLOWED_GLOBALS.get(full);

@@ -60,15 +60,35 @@ export function toFloat32(bytes: Uint8Array, dtype: CkptDtype, count: number): F
   const u32 = new Uint32Array(f32.buffer);
   for (let i = 0; i < count; i++) {
     switch (dtype) {
-      case 'F32': out[i] = view.getFloat32(i * 4, true); break;
-      case 'F64': out[i] = view.getFloat64(i * 8, true); break;
-      case 'F16': out[i] = fromHalfBits(view.getUint16(i * 2, true)); break;
-      case 'BF16': u32[0] = view.getUint16(i * 2, true) << 16; out[i] = f32[0] ?? 0; break;
-      case 'I64': out[i] = Number(view.getBigInt64(i * 8, true)); break;
-      case 'I32': out[i] = view.getInt32(i * 4, true); break;
-      case 'I16': out[i] = view.getInt16(i * 2, true); break;
-      case 'I8': out[i] = view.getInt8(i); break;
-      case 'U8': case 'BOOL': out[i] = view.getUint8(i); break;
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'F16':
+        out[i] = fromHalfBits(view.getUint16(i * 2, true));
+        break;
+      case 'BF16':
+        u32[0] = view.getUint16(i * 2, true) << 16;
+        out[i] = f32[0] ?? 0;
+        break;
+      case 'I64':
+        out[i] = Number(view.getBigInt64(i * 8, true));
+        break;
+      case 'I32':
+        out[i] = view.getInt32(i * 4, true);
+        break;
+      case 'I16':
+        out[i] = view.getInt16(i * 2, true);
+        break;
+      case 'I8':
+        out[i] = view.getInt8(i);
+        break;
+      case 'U8':
+      case 'BOOL':
+        out[i] = view.getUint8(i);
+        break;
     }
   }
   return out;
@@ -79,7 +99,9 @@ function locatePickle(fd: number): { index: ZipIndex; prefix: string; pklEntry: 
   const head = readExact(fd, 0, 4, 'file header');
   if (head.readUInt32LE(0) !== 0x04034b50) {
     if (head[0] === 0x80) {
-      throw new CheckpointFormatError('This checkpoint uses the legacy (pre-1.6) torch.save format, which is not supported; re-save it with a recent PyTorch or use a .safetensors version.');
+      throw new CheckpointFormatError(
+        'This checkpoint uses the legacy (pre-1.6) torch.save format, which is not supported; re-save it with a recent PyTorch or use a .safetensors version.',
+      );
     }
     throw new CheckpointFormatError('Not a torch checkpoint: the file is not a ZIP archive.');
   }
@@ -125,14 +147,17 @@ export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile 
         const count = t.size.reduce((a, b) => a * b, 1);
         const want = contiguousStrides(t.size);
         if (count > 0 && t.size.some((s, i) => s > 1 && t.stride[i] !== want[i])) {
-          throw new CheckpointFormatError(`Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`);
+          throw new CheckpointFormatError(
+            `Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`,
+          );
         }
         const { storage } = t;
         if (t.offset + count > storage.numel) throw new CheckpointFormatError(`Tensor "${name}" lies outside its storage.`);
         const entry = index.entries.get(`${prefix}data/${storage.key}`);
         if (entry === undefined) throw new CheckpointFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
         const el = DTYPE_BYTES[storage.dtype];
-        if (entry.size < storage.numel * el) throw new CheckpointFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
+        if (entry.size < storage.numel * el)
+          throw new CheckpointFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
         const start = entryDataOffset(fd, index, entry) + t.offset * el;
         return toFloat32(readExact(fd, start, count * el, `tensor "${name}"`), storage.dtype, count);
       },

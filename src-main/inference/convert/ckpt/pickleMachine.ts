@@ -51,7 +51,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Throws the error for an exceeded budget. */
 export function limit(what: string, max: number): never {
-  throw new UnsafeCheckpointError(`Refusing to load checkpoint: its pickle exceeds the ${what} limit (${max}); the file looks hostile or corrupt.`);
+  throw new UnsafeCheckpointError(
+    `Refusing to load checkpoint: its pickle exceeds the ${what} limit (${max}); the file looks hostile or corrupt.`,
+  );
 }
 
 /** One run of the VM over one pickle: read position, stack, marks, memo and the budgets spent so far. */

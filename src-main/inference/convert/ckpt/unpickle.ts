@@ -11,10 +11,12 @@ export { DEFAULT_UNPICKLE_LIMITS, type UnpickleLimits } from './pickleMachine';
 
 /** Interprets `('storage', StorageType, key, location, numel)` from BINPERSID. */
 function persistentLoad(pid: unknown): StorageRef {
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new CheckpointFormatError('Unsupported persistent id in checkpoint pickle.');
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+    throw new CheckpointFormatError('Unsupported persistent id in checkpoint pickle.');
   const [, type, key, , numel] = pid as unknown[]; // the location ('cpu', 'cuda:0') does not matter here
   if (!(type instanceof StorageType)) throw new CheckpointFormatError('Persistent storage id does not name a torch storage type.');
-  if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key)) throw new CheckpointFormatError('Persistent storage id has an invalid key.');
+  if (typeof key !== 'string' || key.length > 256 || !/^[\w.-]+$/.test(key))
+    throw new CheckpointFormatError('Persistent storage id has an invalid key.');
   if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new CheckpointFormatError('Persistent storage id has an invalid size.');
   return { kind: 'storage', dtype: type.dtype, key, numel: numel as number };
 }
@@ -40,7 +42,10 @@ const STOP = 0x2e;
 /** Every opcode the VM knows, by byte; anything else is refused. */
 const OPS: Readonly<Record<number, OpHandler>> = {
   // framing and the stack
-  0x80: (m) => { const proto = m.u8(); if (proto > 5) throw new CheckpointFormatError(`Unsupported pickle protocol ${proto}.`); }, // PROTO
+  0x80: (m) => {
+    const proto = m.u8();
+    if (proto > 5) throw new CheckpointFormatError(`Unsupported pickle protocol ${proto}.`);
+  }, // PROTO
   0x95: (m) => void m.u64(), // FRAME: framing is only a read hint
   0x28: (m) => m.mark(), // MARK
   0x30: (m) => void m.pop(), // POP
@@ -70,18 +75,56 @@ const OPS: Readonly<Record<number, OpHandler>> = {
   0x5d: (m) => m.push(m.container<unknown[]>([])), // EMPTY_LIST
   0x29: (m) => m.push(m.tuple([])), // EMPTY_TUPLE
   0x8f: (m) => m.push(m.container(new Set<unknown>())), // EMPTY_SET
-  0x64: (m) => { const kv = m.popMark(); const d = m.container(new Map<unknown, unknown>()); m.setItems(d, kv); m.push(d); }, // DICT
-  0x6c: (m) => { const vs = m.popMark(); const l = m.container<unknown[]>([]); m.append(l, vs); m.push(l); }, // LIST
+  0x64: (m) => {
+    const kv = m.popMark();
+    const d = m.container(new Map<unknown, unknown>());
+    m.setItems(d, kv);
+    m.push(d);
+  }, // DICT
+  0x6c: (m) => {
+    const vs = m.popMark();
+    const l = m.container<unknown[]>([]);
+    m.append(l, vs);
+    m.push(l);
+  }, // LIST
   0x74: (m) => m.push(m.tuple(m.popMark())), // TUPLE
   0x85: (m) => m.push(m.tuple([m.pop()])), // TUPLE1
-  0x86: (m) => { const b = m.pop(); m.push(m.tuple([m.pop(), b])); }, // TUPLE2
-  0x87: (m) => { const c = m.pop(); const b = m.pop(); m.push(m.tuple([m.pop(), b, c])); }, // TUPLE3
-  0x91: (m) => { const vs = m.popMark(); const fs = m.container(new Set<unknown>()); m.addItems(fs, vs); m.push(fs); }, // FROZENSET
-  0x73: (m) => { const v = m.pop(); const k = m.pop(); m.setItems(m.top(), [k, v]); }, // SETITEM
-  0x75: (m) => { const kv = m.popMark(); m.setItems(m.top(), kv); }, // SETITEMS
-  0x61: (m) => { const v = m.pop(); m.append(m.top(), [v]); }, // APPEND
-  0x65: (m) => { const vs = m.popMark(); m.append(m.top(), vs); }, // APPENDS
-  0x90: (m) => { const vs = m.popMark(); m.addItems(m.top(), vs); }, // ADDITEMS
+  0x86: (m) => {
+    const b = m.pop();
+    m.push(m.tuple([m.pop(), b]));
+  }, // TUPLE2
+  0x87: (m) => {
+    const c = m.pop();
+    const b = m.pop();
+    m.push(m.tuple([m.pop(), b, c]));
+  }, // TUPLE3
+  0x91: (m) => {
+    const vs = m.popMark();
+    const fs = m.container(new Set<unknown>());
+    m.addItems(fs, vs);
+    m.push(fs);
+  }, // FROZENSET
+  0x73: (m) => {
+    const v = m.pop();
+    const k = m.pop();
+    m.setItems(m.top(), [k, v]);
+  }, // SETITEM
+  0x75: (m) => {
+    const kv = m.popMark();
+    m.setItems(m.top(), kv);
+  }, // SETITEMS
+  0x61: (m) => {
+    const v = m.pop();
+    m.append(m.top(), [v]);
+  }, // APPEND
+  0x65: (m) => {
+    const vs = m.popMark();
+    m.append(m.top(), vs);
+  }, // APPENDS
+  0x90: (m) => {
+    const vs = m.popMark();
+    m.addItems(m.top(), vs);
+  }, // ADDITEMS
   // the memo
   0x71: (m) => m.put(m.u8()), // BINPUT
   0x72: (m) => m.put(m.u32()), // LONG_BINPUT
@@ -89,16 +132,29 @@ const OPS: Readonly<Record<number, OpHandler>> = {
   0x68: (m) => m.get(m.u8()), // BINGET
   0x6a: (m) => m.get(m.u32()), // LONG_BINGET
   // globals, calls and state: only through the allow-list
-  0x63: (m) => { const module = m.line(); m.push(resolveGlobal(module, m.line())); }, // GLOBAL
-  0x93: (m) => { // STACK_GLOBAL
+  0x63: (m) => {
+    const module = m.line();
+    m.push(resolveGlobal(module, m.line()));
+  }, // GLOBAL
+  0x93: (m) => {
+    // STACK_GLOBAL
     const name = m.pop();
     const module = m.pop();
     if (typeof module !== 'string' || typeof name !== 'string') throw new CheckpointFormatError('STACK_GLOBAL needs two strings.');
     m.push(resolveGlobal(module, name));
   },
-  0x52: (m) => { const args = m.pop(); m.push(m.call(m.pop(), args, 'REDUCE')); }, // REDUCE
-  0x81: (m) => { const args = m.pop(); m.push(m.call(m.pop(), args, 'NEWOBJ')); }, // NEWOBJ
-  0x62: (m) => { const state = m.pop(); m.build(state, m.top()); }, // BUILD
+  0x52: (m) => {
+    const args = m.pop();
+    m.push(m.call(m.pop(), args, 'REDUCE'));
+  }, // REDUCE
+  0x81: (m) => {
+    const args = m.pop();
+    m.push(m.call(m.pop(), args, 'NEWOBJ'));
+  }, // NEWOBJ
+  0x62: (m) => {
+    const state = m.pop();
+    m.build(state, m.top());
+  }, // BUILD
   0x51: (m) => m.push(m.created(persistentLoad(m.pop()))), // BINPERSID
 };
 

@@ -71,7 +71,8 @@ function centralDirLocation(fd: number, eocd: Buffer, eocdAt: number): { offset:
   let count = eocd.readUInt16LE(10);
   let size = eocd.readUInt32LE(12);
   let offset = eocd.readUInt32LE(16);
-  if (eocd.readUInt16LE(4) !== 0 || eocd.readUInt16LE(6) !== 0) throw new CheckpointFormatError('Multi-disk ZIP archives are not supported.');
+  if (eocd.readUInt16LE(4) !== 0 || eocd.readUInt16LE(6) !== 0)
+    throw new CheckpointFormatError('Multi-disk ZIP archives are not supported.');
   if (count === U16_MAX || size === U32_MAX || offset === U32_MAX) {
     if (eocdAt < 20) throw new CheckpointFormatError('ZIP64 end-of-central-directory locator is missing.');
     const loc = readExact(fd, eocdAt - 20, 20, 'ZIP64 locator');
@@ -120,8 +121,12 @@ export function readZipIndex(fd: number): ZipIndex {
   const { buf, at } = findEocd(fd, fileSize);
   const cd = centralDirLocation(fd, buf, at);
   if (cd.size > MAX_CENTRAL_DIR) throw new CheckpointFormatError('ZIP central directory is implausibly large.');
-  if (cd.offset + cd.size > fileSize) throw new CheckpointFormatError('ZIP central directory lies beyond the end of the file (truncated?).');
-  if (cd.count > MAX_ZIP_ENTRIES) throw new CheckpointFormatError(`ZIP archive lists ${cd.count} entries; more than ${MAX_ZIP_ENTRIES} is not a checkpoint HordeDesk reads.`);
+  if (cd.offset + cd.size > fileSize)
+    throw new CheckpointFormatError('ZIP central directory lies beyond the end of the file (truncated?).');
+  if (cd.count > MAX_ZIP_ENTRIES)
+    throw new CheckpointFormatError(
+      `ZIP archive lists ${cd.count} entries; more than ${MAX_ZIP_ENTRIES} is not a checkpoint HordeDesk reads.`,
+    );
   const dir = readExact(fd, cd.offset, cd.size, 'central directory');
   const entries = new Map<string, ZipEntry>();
   let p = 0;
@@ -159,6 +164,7 @@ export function entryDataOffset(fd: number, index: ZipIndex, entry: ZipEntry): n
   const head = readExact(fd, entry.localHeaderOffset, 30, `local header of "${entry.name}"`);
   if (head.readUInt32LE(0) !== SIG_LOCAL) throw new CheckpointFormatError(`ZIP local header of "${entry.name}" is corrupt.`);
   const start = entry.localHeaderOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
-  if (start + entry.size > index.fileSize) throw new CheckpointFormatError(`ZIP entry "${entry.name}" runs past the end of the file (truncated?).`);
+  if (start + entry.size > index.fileSize)
+    throw new CheckpointFormatError(`ZIP entry "${entry.name}" runs past the end of the file (truncated?).`);
   return start;
 }
