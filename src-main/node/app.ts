@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { APP_NAME, clientAgent } from '../common/appMeta';
 import type { AppInfo, Handlers } from '../common/contract';
 import type { CapabilityProfile } from '../common/hardware';
@@ -11,13 +10,13 @@ import type { Logger } from '../core/log';
 import type { NoticeBoard } from '../core/notices';
 import type { NotifierPort } from '../core/notify';
 import type { Rater } from '../core/rating/raterService';
-import { createScheduler, type IdleSourcePort, type Scheduler } from '../core/schedule/scheduler';
+import type { IdleSourcePort, Scheduler } from '../core/schedule/scheduler';
 import type { SecretStorePort } from '../core/secrets';
 import type { SettingsService } from '../core/settings/settingsService';
 import { createStatusRelay } from '../core/statusRelay';
-import { createGenerationService, type GenerationService } from './inference/generation';
+import type { GenerationService } from './inference/generation';
+import { createInferenceServices } from './inference/inferenceServices';
 import { inferenceHandlers } from './inference/handlers';
-import { InferenceHost } from './inference/inferenceHost';
 import { kudosHandlers } from './kudos/handlers';
 import { createSqliteKudosQueries } from './kudos/kudosQueries';
 import { watchUptimeKudos } from './kudos/uptimeWatch';
@@ -26,14 +25,13 @@ import { createModelServices } from './models/modelServices';
 import { ratingHandlers } from './rating/handlers';
 import { createRatingServices } from './rating/ratingServices';
 import { openFoundation, type Foundation } from './system/foundation';
-import { createGpuTemperatureSource } from './system/gpuTemperature';
 import { systemHandlers } from './system/handlers';
-import { createUnknownIdleSource, type SimulatedIdleSource } from './system/idleSource';
+import type { SimulatedIdleSource } from './system/idleSource';
 import type { ConfFactory } from './system/settingsStore';
-import { workerControl, workerHandlers } from './worker/handlers';
-import { createImageDelivery } from './worker/imageDelivery';
-import { createSqliteJobLog, type JobLog } from './worker/jobLog';
-import { createWorkerService, nodeClock, type WorkerService } from './worker/workerService';
+import { workerHandlers } from './worker/handlers';
+import type { JobLog } from './worker/jobLog';
+import type { WorkerService } from './worker/workerService';
+import { createWorkerServices } from './worker/workerServices';
 
 export interface AppOptions {
   shell: 'electron' | 'headless';
@@ -111,49 +109,23 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const agent = clientAgent(version);
   const relay = createStatusRelay();
   const base = openFoundation({ ...options, clientAgent: agent, now, onSettingsChange: relay.settingsChanged });
-  const { db, ledger, settings, keys, log, events, notices, http, horde, hardware } = base;
-  const jobLog = createSqliteJobLog(db);
-  const inferenceLog = log.child('inference');
-  const generation = createGenerationService({
-    modelsDir: join(options.dataDir, 'models'),
-    host: new InferenceHost(inferenceLog, options.inferenceWorkerUrl),
-    providers: async () => (await hardware.get()).executionProviders.map((e) => e.id),
-    onProgress: (progress) => events.emit('inference.progress', progress),
-    log: inferenceLog,
-  });
-  const worker = createWorkerService({
-    horde,
+  const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
+  const generation = createInferenceServices(base, options);
+  const simulated = options.simulatedIdle ?? null;
+  const { worker, jobLog, scheduler } = createWorkerServices(base, {
     generation,
-    ledger,
-    jobLog,
-    settings,
-    secrets: keys.store,
-    delivery: createImageDelivery(),
-    suggestedMaxPixels: async () => (await hardware.get()).maxPixels,
-    bridgeAgent: agent,
-    log: log.child('worker'),
-    onStatus: relay.workerStatus,
+    clientAgent: agent,
+    idleSource: options.idleSource,
+    simulatedIdle: simulated,
+    onWorkerStatus: relay.workerStatus,
+    onScheduleStatus: relay.scheduleStatus,
   });
   const rating = createRatingServices({
+    ...base,
     dataDir: options.dataDir,
-    db,
-    ledger,
-    http,
-    horde,
-    keys,
-    settings,
     clientAgent: agent,
     log: log.child('rating'),
     onStatus: relay.ratingStatus,
-  });
-  const simulated = options.simulatedIdle ?? null;
-  const scheduler = createScheduler({
-    clock: nodeClock,
-    idle: simulated ?? options.idleSource ?? createUnknownIdleSource(),
-    temperature: createGpuTemperatureSource(),
-    worker: workerControl(worker),
-    rules: settings.get().schedule,
-    onStatus: relay.scheduleStatus,
   });
   const notifier: NotifierPort = options.notifier ?? { show: (note) => void notices.add('info', `${note.title}: ${note.body}`) };
   const { rater } = rating;
@@ -166,12 +138,10 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const stopUptime = watchUptimeKudos({ ...kudos, workerState: () => worker.status().state, log });
   const modelsLog = log.child('models');
   const models = createModelServices({
+    ...base,
     dataDir: options.dataDir,
     modelsDir: generation.modelsDir,
-    http,
-    horde,
     profile: hardware.get,
-    settings,
     clientAgent: agent,
     log: modelsLog,
     onProgress: relay.modelProgress,

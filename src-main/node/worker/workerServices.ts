@@ -1,0 +1,60 @@
+import type { WorkerStatusDto } from '../../common/contract';
+import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../../core/schedule/scheduler';
+import type { GenerationService } from '../inference/generation';
+import type { Foundation } from '../system/foundation';
+import { createGpuTemperatureSource } from '../system/gpuTemperature';
+import { createUnknownIdleSource, type SimulatedIdleSource } from '../system/idleSource';
+import { workerControl } from './handlers';
+import { createImageDelivery } from './imageDelivery';
+import { createSqliteJobLog, type JobLog } from './jobLog';
+import { createWorkerService, nodeClock, type WorkerService } from './workerService';
+
+/** What the worker feature is built over, besides the shared foundation. */
+export interface WorkerServiceOptions {
+  generation: GenerationService;
+  /** The Client-Agent the worker names as its bridge agent. */
+  clientAgent: string;
+  /** Where idle time comes from: powerMonitor in Electron; unknown (never blocks) in headless. */
+  idleSource?: IdleSourcePort;
+  /** The demo's simulated idle source (wins over `idleSource`). */
+  simulatedIdle: SimulatedIdleSource | null;
+  onWorkerStatus: (status: WorkerStatusDto) => void;
+  onScheduleStatus: (status: ScheduleStatus) => void;
+}
+
+/** The horde worker, its job log and the idle scheduler that starts and pauses it. */
+export interface WorkerServices {
+  worker: WorkerService;
+  jobLog: JobLog;
+  scheduler: Scheduler;
+}
+
+/** Builds the worker over the foundation and the generation service, and the scheduler over the worker. */
+export function createWorkerServices(
+  base: Pick<Foundation, 'db' | 'horde' | 'ledger' | 'settings' | 'keys' | 'hardware' | 'log'>,
+  options: WorkerServiceOptions,
+): WorkerServices {
+  const jobLog = createSqliteJobLog(base.db);
+  const worker = createWorkerService({
+    horde: base.horde,
+    generation: options.generation,
+    ledger: base.ledger,
+    jobLog,
+    settings: base.settings,
+    secrets: base.keys.store,
+    delivery: createImageDelivery(),
+    suggestedMaxPixels: async () => (await base.hardware.get()).maxPixels,
+    bridgeAgent: options.clientAgent,
+    log: base.log.child('worker'),
+    onStatus: options.onWorkerStatus,
+  });
+  const scheduler = createScheduler({
+    clock: nodeClock,
+    idle: options.simulatedIdle ?? options.idleSource ?? createUnknownIdleSource(),
+    temperature: createGpuTemperatureSource(),
+    worker: workerControl(worker),
+    rules: base.settings.get().schedule,
+    onStatus: options.onScheduleStatus,
+  });
+  return { worker, jobLog, scheduler };
+}
