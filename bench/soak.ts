@@ -292,8 +292,20 @@ async function drain(horde: SoakHorde, app: HordeDeskApp, rater: { stop(): Promi
   return app.handlers['rating.status']({});
 }
 
+type HordeJob = SoakHordeReport['jobs'][number];
+
+/** Jobs and ratings as the stand-in saw them: the popped jobs, and which were lost or duplicated. */
+interface HordeCounts {
+  jobs: HordeJob[];
+  orphans: number;
+  jobsLost: HordeJob[];
+  jobsDuplicated: HordeJob[];
+  ratingsLost: string[];
+  ratingsDuplicated: string[];
+}
+
 /** Lost and duplicated work, counted at the stand-in. */
-function countAtHorde(report: SoakHordeReport, rated: Map<string, number>) {
+function countAtHorde(report: SoakHordeReport, rated: Map<string, number>): HordeCounts {
   // A job counts as popped once the pop's answer reached the app; one assigned by a pop whose
   // answer was dropped never reached it (the horde times it out), so it is counted apart.
   const assigned = report.jobs.filter((job) => job.worker === WORKER);
@@ -344,70 +356,78 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
   await sleep(200);
   const handlesAfterClose = handles();
 
-  const { samples } = sampler;
-  const { jobs, jobsLost, jobsDuplicated, ratingsLost, ratingsDuplicated } = counted;
-  const first = samples[0];
-  const last = samples.at(-1);
-  // Start-up (model load, the first fault cycle) is not growth: trends are fitted after it.
-  const settledSamples = samples.filter((s) => s.s >= 120);
-  const rows: Row[] = [
+  const work = { counted, states, workerStats, ratedCount: rater.rated.size, refused: history.total, pending: ratingStatus.pendingSync };
+  const rows = [
     { what: 'minutes', value: +((Date.now() - started) / 60_000).toFixed(1) },
     { what: 'faults injected', value: injected.length },
-    { what: 'jobs popped (the pop answer reached the app)', value: jobs.length },
-    { what: 'jobs whose pop answer was dropped (never reached the app)', value: counted.orphans },
-    { what: 'jobs done (ok)', value: jobs.filter((job) => job.state === 'done').length },
-    { what: 'jobs faulted (submitted as faulted)', value: jobs.filter((job) => job.state === 'faulted').length },
-    { what: 'jobs lost (popped, never submitted)', value: jobsLost.length },
-    { what: 'jobs duplicated (submitted again after an answer)', value: jobsDuplicated.length },
-    { what: 'worker states seen (status events)', value: [...states].map(([state, n]) => `${state} ${n}`).join(', ') },
-    {
-      what: 'worker: done / faulted / refused by the horde',
-      value: `${workerStats.jobsDone} / ${workerStats.jobsFaulted} / ${workerStats.jobsDropped}`,
-    },
-    { what: 'ratings sent (rated in the app)', value: rater.rated.size },
-    { what: 'ratings lost (not at the service)', value: ratingsLost.length },
-    { what: 'ratings duplicated (sent again after an answer)', value: ratingsDuplicated.length },
-    { what: 'ratings the app marked refused (e.g. "already rated" after a lost answer)', value: history.total },
-    { what: 'ratings still pending after the drain', value: ratingStatus.pendingSync },
-    { what: "the app's RSS MB start → end", value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
-    { what: "the app's heap MB start → end", value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
-    {
-      what: "the app's RSS MB samples (s:MB)",
-      value: pickSamples(samples)
-        .map((s) => `${s.s}:${s.rss}`)
-        .join(' '),
-    },
-    {
-      what: "the app's external (Buffers, native) MB samples (s:MB)",
-      value: pickSamples(samples)
-        .map((s) => `${s.s}:${s.external}`)
-        .join(' '),
-    },
-    {
-      what: "the app's RSS trend after the first 2 min (MB per 10 min, least squares)",
-      value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.rss }))),
-    },
-    {
-      what: "the app's heap trend after the first 2 min (MB per 10 min)",
-      value: trend(settledSamples.map((s) => ({ s: s.s, mb: s.heap }))),
-    },
-    // The stand-in keeps every uploaded image, as a horde's storage does: its growth is expected.
-    {
-      what: "the stand-in's RSS MB samples (its own process; s:MB)",
-      value: pickSamples(samples)
-        .map((s) => `${s.s}:${s.hordeRss}`)
-        .join(' '),
-    },
-    {
-      what: "the stand-in's stored images MB samples (s:MB)",
-      value: pickSamples(samples)
-        .map((s) => `${s.s}:${s.hordeStored}`)
-        .join(' '),
-    },
+    ...workRows(work),
+    ...memoryRows(sampler.samples),
     { what: 'open handles at start', value: `${handlesAtStart.total} (${handlesAtStart.text})` },
     { what: 'open handles before close', value: `${handlesAtEnd.total} (${handlesAtEnd.text})` },
     { what: 'open handles after close', value: `${handlesAfterClose.total} (${handlesAfterClose.text})` },
   ];
+  return { rows, failures: failuresOf(counted) };
+}
+
+/** What the soak counts about the work: at the stand-in, and as the app saw it. */
+interface WorkCounts {
+  counted: HordeCounts;
+  states: Map<string, number>;
+  workerStats: { jobsDone: number; jobsFaulted: number; jobsDropped: number };
+  ratedCount: number;
+  refused: number;
+  pending: number;
+}
+
+function workRows({ counted, states, workerStats, ratedCount, refused, pending }: WorkCounts): Row[] {
+  const { jobs } = counted;
+  const stats = workerStats;
+  return [
+    { what: 'jobs popped (the pop answer reached the app)', value: jobs.length },
+    { what: 'jobs whose pop answer was dropped (never reached the app)', value: counted.orphans },
+    { what: 'jobs done (ok)', value: jobs.filter((job) => job.state === 'done').length },
+    { what: 'jobs faulted (submitted as faulted)', value: jobs.filter((job) => job.state === 'faulted').length },
+    { what: 'jobs lost (popped, never submitted)', value: counted.jobsLost.length },
+    { what: 'jobs duplicated (submitted again after an answer)', value: counted.jobsDuplicated.length },
+    { what: 'worker states seen (status events)', value: [...states].map(([state, n]) => `${state} ${n}`).join(', ') },
+    { what: 'worker: done / faulted / refused by the horde', value: `${stats.jobsDone} / ${stats.jobsFaulted} / ${stats.jobsDropped}` },
+    { what: 'ratings sent (rated in the app)', value: ratedCount },
+    { what: 'ratings lost (not at the service)', value: counted.ratingsLost.length },
+    { what: 'ratings duplicated (sent again after an answer)', value: counted.ratingsDuplicated.length },
+    { what: 'ratings the app marked refused (e.g. "already rated" after a lost answer)', value: refused },
+    { what: 'ratings still pending after the drain', value: pending },
+  ];
+}
+
+/** The app's memory over the run (its own process), and the stand-in's apart. */
+function memoryRows(samples: Sample[]): Row[] {
+  const first = samples[0];
+  const last = samples.at(-1);
+  const series = (pick: (s: Sample) => number): string =>
+    pickSamples(samples)
+      .map((s) => `${s.s}:${pick(s)}`)
+      .join(' ');
+  // Start-up (model load, the first fault cycle) is not growth: trends are fitted after it.
+  const settled = samples.filter((s) => s.s >= 120);
+  return [
+    { what: "the app's RSS MB start → end", value: `${first?.rss ?? '?'} → ${last?.rss ?? '?'}` },
+    { what: "the app's heap MB start → end", value: `${first?.heap ?? '?'} → ${last?.heap ?? '?'}` },
+    { what: "the app's RSS MB samples (s:MB)", value: series((s) => s.rss) },
+    { what: "the app's external (Buffers, native) MB samples (s:MB)", value: series((s) => s.external) },
+    {
+      what: "the app's RSS trend after the first 2 min (MB per 10 min, least squares)",
+      value: trend(settled.map((s) => ({ s: s.s, mb: s.rss }))),
+    },
+    { what: "the app's heap trend after the first 2 min (MB per 10 min)", value: trend(settled.map((s) => ({ s: s.s, mb: s.heap }))) },
+    // The stand-in keeps every uploaded image, as a horde's storage does: its growth is expected.
+    { what: "the stand-in's RSS MB samples (its own process; s:MB)", value: series((s) => s.hordeRss) },
+    { what: "the stand-in's stored images MB samples (s:MB)", value: series((s) => s.hordeStored) },
+  ];
+}
+
+/** Lost or duplicated work: what makes the soak fail. */
+function failuresOf(counted: HordeCounts): string[] {
+  const { jobsLost, jobsDuplicated, ratingsLost, ratingsDuplicated } = counted;
   const failures: string[] = [];
   if (jobsLost.length)
     failures.push(
@@ -426,7 +446,7 @@ export async function soakBench(opts: { minutes: number; without?: string[] }): 
   if (ratingsLost.length) failures.push(`${ratingsLost.length} rating(s) lost: ${ratingsLost.slice(0, 5).join(', ')}`);
   if (ratingsDuplicated.length)
     failures.push(`${ratingsDuplicated.length} rating(s) duplicated: ${ratingsDuplicated.slice(0, 5).join(', ')}`);
-  return { rows, failures };
+  return failures;
 }
 
 /** Least-squares slope over time, in MB per 10 minutes ('n/a' with too few samples). */
