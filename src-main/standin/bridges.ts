@@ -1,6 +1,7 @@
 // What the horde lets a worker do, decided by the name and version in its `bridge_agent`
 // (HORDE-PROTOCOL.md §2.8, §2.6). The stand-in keeps a short table instead of the horde's
 // per-version one: each name gets one capability set, and tests may add or replace entries.
+import { HORDE_SAMPLERS } from '../common/inference';
 
 /** Capability names as the horde's bridge reference spells them. */
 export type Capability =
@@ -51,19 +52,7 @@ export const KNOWN_SAMPLERS = [
 ] as const;
 
 /** The samplers HordeDesk implements (src-main/inference/samplers/registry.ts). */
-export const HORDEDESK_SAMPLERS = [
-  'k_euler',
-  'k_euler_a',
-  'k_heun',
-  'k_dpm_2',
-  'k_dpm_2_a',
-  'k_lms',
-  'k_dpmpp_2m',
-  'k_dpmpp_2s_a',
-  'k_dpmpp_sde',
-  'DDIM',
-  'lcm',
-] as const;
+export const HORDEDESK_SAMPLERS = HORDE_SAMPLERS;
 
 // An unknown bridge is treated as the legacy "AI Horde Worker" v23 for samplers (§2.6).
 const LEGACY_KARRAS = KNOWN_SAMPLERS.filter((s) => s !== 'DDIM' && s !== 'lcm');

@@ -2,6 +2,7 @@
  * The Horde sampler names this worker implements, how each maps onto an update rule, and how many
  * denoiser (UNet) calls each costs — the Horde bills second-order samplers as double steps.
  */
+import { HORDE_SAMPLERS, type SamplerName } from '../../common/inference';
 import { dpmpp2m, euler, eulerAncestral, lcm, lms } from './firstOrder';
 import type { SamplerFactory } from './model';
 import { scheduleSigmas, SD_SCHEDULE, type DiscreteSchedule } from './schedule';
@@ -12,22 +13,10 @@ import { dpm2, dpm2Ancestral, dpmpp2sAncestral, dpmppSde, heun } from './secondO
  * `k_dpm_fast`, `k_dpm_adaptive` and `dpmsolver` (adaptive/DPM-Solver variants; `dpmsolver` is not
  * even mapped by the reference worker).
  */
-export const SAMPLER_NAMES = [
-  'k_euler',
-  'k_euler_a',
-  'k_heun',
-  'k_dpm_2',
-  'k_dpm_2_a',
-  'k_lms',
-  'k_dpmpp_2m',
-  'k_dpmpp_2s_a',
-  'k_dpmpp_sde',
-  'DDIM',
-  'lcm',
-] as const;
+export const SAMPLER_NAMES = HORDE_SAMPLERS;
 
 /** One of SAMPLER_NAMES. */
-export type SamplerName = (typeof SAMPLER_NAMES)[number];
+export type { SamplerName };
 
 /** Samplers that call the denoiser twice per step (Horde `SECOND_ORDER_SAMPLERS`). */
 export const SECOND_ORDER_SAMPLERS: readonly SamplerName[] = ['k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_dpmpp_2s_a', 'k_dpmpp_sde'];
