@@ -86,15 +86,27 @@ function useRatingKeyboard(
   }, [keysRef, setKeys, connectedRef, onIgnored]);
 }
 
-/** Rate images for the horde's aesthetic dataset, by keyboard or mouse, online or off. */
-export function Rate() {
-  const queue = useRateQueue();
+/**
+ * The rating keys' state (chosen rating, help open). A ref mirrors it so the window's key listener,
+ * set up once, always reads the latest state without being added again on each change.
+ */
+function useRatingKeyState(): { keys: RatingKeyState; keysRef: RefObject<RatingKeyState>; setKeys: (s: RatingKeyState) => void } {
   const [keys, setKeysState] = useState<RatingKeyState>(INITIAL_RATING_KEY_STATE);
   const keysRef = useRef<RatingKeyState>(INITIAL_RATING_KEY_STATE);
   const setKeys = useRef((s: RatingKeyState) => {
     keysRef.current = s;
     setKeysState(s);
   }).current;
+  return { keys, keysRef, setKeys };
+}
+
+/** Whether the app is reachable, and how many rating keys were pressed in vain since it went away. */
+function useOfflineKeyPresses(): {
+  connected: boolean;
+  connectedRef: RefObject<boolean>;
+  ignoredKeys: number;
+  onIgnored: () => void;
+} {
   const connected = useConnection().state === 'open';
   const connectedRef = useRef(connected);
   const [ignoredKeys, setIgnoredKeys] = useState(0);
@@ -103,6 +115,69 @@ export function Rate() {
     if (connected) setIgnoredKeys(0);
   }, [connected]);
   const onIgnored = useRef(() => setIgnoredKeys((n) => n + 1)).current;
+  return { connected, connectedRef, ignoredKeys, onIgnored };
+}
+
+/** The lines above the image: no connection (and the keys it cost), the service's word, the image's own instruction. */
+function RateBanners({
+  connected,
+  ignoredKeys,
+  message,
+  instruction,
+}: {
+  connected: boolean;
+  ignoredKeys: number;
+  message: string | null | undefined;
+  instruction: string | null | undefined;
+}) {
+  return (
+    <>
+      {!connected && (
+        <p className="rate-banner warning" role="alert" data-testid="rate-offline">
+          Not connected to HordeDesk: rating keys do nothing until it is back.
+          {ignoredKeys > 0 && ` ${ignoredKeys} key ${ignoredKeys === 1 ? 'press was' : 'presses were'} ignored; nothing was rated.`}
+        </p>
+      )}
+      {message && (
+        <p className="rate-banner warning" role="status" data-testid="rate-message">
+          {message}
+        </p>
+      )}
+      {instruction && (
+        <p className="rate-banner instruction" role="alert" data-testid="rate-instruction">
+          <strong>Check image:</strong> {instruction}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** The image to rate, or what to say when there is none. */
+function RateFrame({ queue }: { queue: RateQueue }) {
+  const { current, status } = queue;
+  return (
+    <div className="rate-frame">
+      {current ? (
+        <img
+          key={current.imageId}
+          src={current.src}
+          alt="The image to rate"
+          data-testid="rate-image"
+          data-image-id={current.imageId}
+          decoding="sync"
+        />
+      ) : (
+        <EmptyQueue status={status} loading={queue.loading} onRetry={queue.refill} />
+      )}
+    </div>
+  );
+}
+
+/** Rate images for the horde's aesthetic dataset, by keyboard or mouse, online or off. */
+export function Rate() {
+  const queue = useRateQueue();
+  const { keys, keysRef, setKeys } = useRatingKeyState();
+  const { connected, connectedRef, ignoredKeys, onIgnored } = useOfflineKeyPresses();
   useRatingKeyboard(queue, keysRef, setKeys, connectedRef, onIgnored);
 
   const { current, status } = queue;
@@ -117,36 +192,8 @@ export function Rate() {
   return (
     <div className="rate">
       <section className="rate-stage" data-testid="rate-stage">
-        {!connected && (
-          <p className="rate-banner warning" role="alert" data-testid="rate-offline">
-            Not connected to HordeDesk: rating keys do nothing until it is back.
-            {ignoredKeys > 0 && ` ${ignoredKeys} key ${ignoredKeys === 1 ? 'press was' : 'presses were'} ignored; nothing was rated.`}
-          </p>
-        )}
-        {status?.message && (
-          <p className="rate-banner warning" role="status" data-testid="rate-message">
-            {status.message}
-          </p>
-        )}
-        {current?.instruction && (
-          <p className="rate-banner instruction" role="alert" data-testid="rate-instruction">
-            <strong>Check image:</strong> {current.instruction}
-          </p>
-        )}
-        <div className="rate-frame">
-          {current ? (
-            <img
-              key={current.imageId}
-              src={current.src}
-              alt="The image to rate"
-              data-testid="rate-image"
-              data-image-id={current.imageId}
-              decoding="sync"
-            />
-          ) : (
-            <EmptyQueue status={status} loading={queue.loading} onRetry={queue.refill} />
-          )}
-        </div>
+        <RateBanners connected={connected} ignoredKeys={ignoredKeys} message={status?.message} instruction={current?.instruction} />
+        <RateFrame queue={queue} />
         {queue.error && (
           <p className="error" data-testid="rate-error">
             {queue.error}

@@ -71,21 +71,16 @@ function DownloadProgress({
   );
 }
 
-/** "Download a session": fetch a batch of images now, to rate later even without a network. */
-export function RateDownload({ status, onStatus }: { status: RatingStatus | undefined; onStatus: (s: RatingStatus) => void }) {
+/**
+ * Starting a session download: the chosen size and dataset, checked here for the range the form
+ * offers, then asked of the app; its refusal is shown as the form's error.
+ */
+function useDownloadStart(onStatus: (s: RatingStatus) => void) {
   const bridge = useBridge();
-  const datasets = useCommand('rating.datasets', {});
   const [count, setCount] = useState('100');
   const [datasetId, setDatasetId] = useState('');
   const [error, setError] = useState('');
   const [starting, setStarting] = useState(false);
-  // Whether a download ran while the page was open: its end is then worth a word.
-  const [seen, setSeen] = useState(false);
-  const download = status?.download ?? null;
-  const running = runningDownload(download);
-  useEffect(() => {
-    if (download) setSeen(true);
-  }, [download]);
 
   const start = (event: FormEvent<HTMLFormElement>): void => {
     event.preventDefault();
@@ -107,6 +102,20 @@ export function RateDownload({ status, onStatus }: { status: RatingStatus | unde
       .catch((e: unknown) => setError(e instanceof BridgeError ? (Object.values(e.fields)[0] ?? e.message) : String(e)))
       .finally(() => setStarting(false));
   };
+  return { count, setCount, datasetId, setDatasetId, error, starting, start };
+}
+
+/** "Download a session": fetch a batch of images now, to rate later even without a network. */
+export function RateDownload({ status, onStatus }: { status: RatingStatus | undefined; onStatus: (s: RatingStatus) => void }) {
+  const datasets = useCommand('rating.datasets', {});
+  const { count, setCount, datasetId, setDatasetId, error, starting, start } = useDownloadStart(onStatus);
+  // Whether a download ran while the page was open: its end is then worth a word.
+  const [seen, setSeen] = useState(false);
+  const download = status?.download ?? null;
+  const running = runningDownload(download);
+  useEffect(() => {
+    if (download) setSeen(true);
+  }, [download]);
 
   return (
     <form className="card settings rate-download" onSubmit={start} noValidate data-testid="rate-download">
