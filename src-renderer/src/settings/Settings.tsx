@@ -51,7 +51,17 @@ function changes(form: Editable, saved: Editable): SettingsPatch {
 
 const ON_FORM = new Set(['hordeUrl', 'ratingsUrl', 'workerName', 'nsfw', 'amount', 'blacklist', 'maxPixels']);
 
-const FIELDS: { key: 'hordeUrl' | 'ratingsUrl' | 'workerName'; label: string; help: string }[] = [
+/** One text field of the form: its setting, label and help; a numeric one asks for a number keypad. */
+type TextField = {
+  key: Exclude<keyof Editable, 'nsfw'>;
+  label: string;
+  help: string;
+  numeric?: boolean;
+  placeholder?: string;
+};
+
+/** Who the worker is and which services it talks to. */
+const ADDRESS_FIELDS: TextField[] = [
   { key: 'workerName', label: 'Worker name', help: 'How your worker appears on the horde. Unique horde-wide; 5 to 100 characters.' },
   {
     key: 'hordeUrl',
@@ -61,8 +71,61 @@ const FIELDS: { key: 'hordeUrl' | 'ratingsUrl' | 'workerName'; label: string; he
   { key: 'ratingsUrl', label: 'Ratings service URL', help: 'The ratings API, e.g. https://ratings.aihorde.net/api/v1.' },
 ];
 
-/** Settings with the main process's own validation errors shown next to each field. */
-export function Settings() {
+/** Which jobs the worker takes. */
+const JOB_FIELDS: TextField[] = [
+  {
+    key: 'amount',
+    label: 'Images per pop',
+    help: 'How many images to take from one request (1-20); the horde lowers it for big images.',
+    numeric: true,
+  },
+  { key: 'blacklist', label: 'Blacklist', help: 'Comma-separated words; jobs whose prompt contains one are never sent to you.' },
+  {
+    key: 'maxPixels',
+    label: 'Largest image (max_pixels)',
+    help: "Leave empty to use the Dashboard's suggestion.",
+    numeric: true,
+    placeholder: 'as suggested for this machine',
+  },
+];
+
+/** A text field with what it is for or, once the app refused it, why. */
+function TextFieldInput({
+  field,
+  value,
+  error,
+  onChange,
+}: {
+  field: TextField;
+  value: string;
+  error: string | undefined;
+  onChange: (value: string) => void;
+}) {
+  const { key, label, help, numeric, placeholder } = field;
+  return (
+    <label>
+      <span>{label}</span>
+      <input
+        name={key}
+        inputMode={numeric ? 'numeric' : undefined}
+        placeholder={placeholder}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+      />
+      {error ? (
+        <small className="error" data-testid={`error-${key}`}>
+          {error}
+        </small>
+      ) : (
+        <small className="muted">{help}</small>
+      )}
+    </label>
+  );
+}
+
+/** The settings as loaded, the form as typed, and saving only what changed. */
+function useSettingsForm() {
   const bridge = useBridge();
   const settings = useCommand('settings.get', {});
   const [form, setForm] = useState<Editable | null>(null);
@@ -91,98 +154,64 @@ export function Settings() {
         setMessage(refused.message);
       });
   };
+  return { settings, form, setForm, errors, message, save };
+}
 
+/** The settings form: names and addresses, NSFW, which jobs to take; each field with the app's own error. */
+function SettingsForm({
+  form,
+  setForm,
+  errors,
+  message,
+  onSave,
+}: {
+  form: Editable;
+  setForm: (form: Editable) => void;
+  errors: Record<string, string>;
+  message: string;
+  onSave: (event: FormEvent) => void;
+}) {
+  const field = (f: TextField) => (
+    <TextFieldInput
+      key={f.key}
+      field={f}
+      value={form[f.key]}
+      error={errors[f.key]}
+      onChange={(value) => setForm({ ...form, [f.key]: value })}
+    />
+  );
+  return (
+    <form className="card settings" onSubmit={onSave} data-testid="settings-form">
+      <h2>Settings</h2>
+      {ADDRESS_FIELDS.map(field)}
+      <label className="check">
+        <input type="checkbox" name="nsfw" checked={form.nsfw} onChange={(e) => setForm({ ...form, nsfw: e.target.checked })} /> Accept jobs
+        marked NSFW
+        {errors.nsfw && (
+          <small className="error" data-testid="error-nsfw">
+            {errors.nsfw}
+          </small>
+        )}
+      </label>
+      {JOB_FIELDS.map(field)}
+      <p className="muted">Your API key is not stored in settings: see the API key card.</p>
+      <div className="actions">
+        <button type="submit">Save</button>
+        <span data-testid="settings-message">{message}</span>
+      </div>
+    </form>
+  );
+}
+
+/** Settings with the main process's own validation errors shown next to each field. */
+export function Settings() {
+  const { settings, form, setForm, errors, message, save } = useSettingsForm();
   if (!form) return <p className="muted">{settings.error ?? 'Loading settings…'}</p>;
   return (
     <div className="column">
       <KeyOriginCard onSettings={settings.set} />
       <ApiKeyCard />
-      <form className="card settings" onSubmit={save} data-testid="settings-form">
-        <h2>Settings</h2>
-        {FIELDS.map(({ key, label, help }) => (
-          <label key={key}>
-            <span>{label}</span>
-            <input
-              name={key}
-              value={form[key]}
-              onChange={(e) => setForm({ ...form, [key]: e.target.value })}
-              aria-invalid={errors[key] ? true : undefined}
-            />
-            {errors[key] ? (
-              <small className="error" data-testid={`error-${key}`}>
-                {errors[key]}
-              </small>
-            ) : (
-              <small className="muted">{help}</small>
-            )}
-          </label>
-        ))}
-        <label className="check">
-          <input type="checkbox" name="nsfw" checked={form.nsfw} onChange={(e) => setForm({ ...form, nsfw: e.target.checked })} /> Accept
-          jobs marked NSFW
-          {errors.nsfw && (
-            <small className="error" data-testid="error-nsfw">
-              {errors.nsfw}
-            </small>
-          )}
-        </label>
-        <label>
-          <span>Images per pop</span>
-          <input
-            name="amount"
-            inputMode="numeric"
-            value={form.amount}
-            onChange={(e) => setForm({ ...form, amount: e.target.value })}
-            aria-invalid={errors.amount ? true : undefined}
-          />
-          {errors.amount ? (
-            <small className="error" data-testid="error-amount">
-              {errors.amount}
-            </small>
-          ) : (
-            <small className="muted">How many images to take from one request (1-20); the horde lowers it for big images.</small>
-          )}
-        </label>
-        <label>
-          <span>Blacklist</span>
-          <input
-            name="blacklist"
-            value={form.blacklist}
-            onChange={(e) => setForm({ ...form, blacklist: e.target.value })}
-            aria-invalid={errors.blacklist ? true : undefined}
-          />
-          {errors.blacklist ? (
-            <small className="error" data-testid="error-blacklist">
-              {errors.blacklist}
-            </small>
-          ) : (
-            <small className="muted">Comma-separated words; jobs whose prompt contains one are never sent to you.</small>
-          )}
-        </label>
-        <label>
-          <span>Largest image (max_pixels)</span>
-          <input
-            name="maxPixels"
-            inputMode="numeric"
-            placeholder="as suggested for this machine"
-            value={form.maxPixels}
-            onChange={(e) => setForm({ ...form, maxPixels: e.target.value })}
-            aria-invalid={errors.maxPixels ? true : undefined}
-          />
-          {errors.maxPixels ? (
-            <small className="error" data-testid="error-maxPixels">
-              {errors.maxPixels}
-            </small>
-          ) : (
-            <small className="muted">Leave empty to use the Dashboard's suggestion.</small>
-          )}
-        </label>
-        <p className="muted">Your API key is not stored in settings: see the API key card.</p>
-        <div className="actions">
-          <button type="submit">Save</button>
-          <span data-testid="settings-message">{message}</span>
-        </div>
-      </form>
+      <SettingsForm form={form} setForm={setForm} errors={errors} message={message} onSave={save} />
       <ModelsChoice />
       <ScheduleCard />
       <SettingsFileCard onImported={settings.reload} />
