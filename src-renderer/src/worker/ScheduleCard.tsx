@@ -85,13 +85,110 @@ function HoursEditor({
   );
 }
 
-/** When the worker runs by itself: idle rules, battery, hours, heat; plus notifications and autostart. */
-export function ScheduleCard() {
+/** Sets one rule of the draft. */
+type SetRule = <K extends keyof Draft>(key: K, value: Draft[K]) => void;
+
+/** A number rule typed as text, with the app's error under it once it refused the value. */
+function NumberRule({
+  name,
+  label,
+  field,
+  placeholder,
+  value,
+  onChange,
+  errors,
+}: {
+  name: string;
+  label: string;
+  field: 'idleMinutes' | 'maxGpuTempC';
+  placeholder?: string;
+  value: string;
+  onChange: (value: string) => void;
+  errors: Record<string, string>;
+}) {
+  const error = errors[`schedule.${field}`];
+  return (
+    <label>
+      <span>{label}</span>
+      <input
+        name={name}
+        inputMode="numeric"
+        placeholder={placeholder}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+      />
+      {error && (
+        <small className="error" data-testid={`error-schedule-${field}`}>
+          {error}
+        </small>
+      )}
+    </label>
+  );
+}
+
+/** How long without input counts as away, what happens on coming back, and how hot the GPU may get. */
+function AwayAndHeatRules({ rules, set, errors }: { rules: Draft; set: SetRule; errors: Record<string, string> }) {
+  return (
+    <div className="row">
+      <NumberRule
+        name="scheduleIdleMinutes"
+        label="Minutes without input"
+        field="idleMinutes"
+        value={rules.idleMinutes}
+        onChange={(v) => set('idleMinutes', v)}
+        errors={errors}
+      />
+      <label>
+        <span>When I come back</span>
+        <select
+          name="scheduleOnReturn"
+          value={rules.onReturn}
+          onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}
+        >
+          <option value="finish">Finish the job in hand, then stop</option>
+          <option value="stopNow">Stop at once (the job is reported as faulted)</option>
+        </select>
+      </label>
+      <NumberRule
+        name="scheduleMaxTemp"
+        label="GPU temperature limit (°C)"
+        field="maxGpuTempC"
+        placeholder="none"
+        value={rules.maxGpuTempC}
+        onChange={(v) => set('maxGpuTempC', v)}
+        errors={errors}
+      />
+    </div>
+  );
+}
+
+/** Notifications and autostart: saved with the schedule, though not part of its rules. */
+type Extras = { notifications: boolean; autostart: boolean };
+
+/** The two app-wide switches that sit on this card. */
+function ExtrasChecks({ extras, onChange }: { extras: Extras; onChange: (extras: Extras) => void }) {
+  return (
+    <>
+      <label className="check">
+        <input type="checkbox" checked={extras.notifications} onChange={(e) => onChange({ ...extras, notifications: e.target.checked })} />{' '}
+        Notify me (maintenance, a rating session synced)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={extras.autostart} onChange={(e) => onChange({ ...extras, autostart: e.target.checked })} /> Start
+        HordeDesk when I log in (desktop app)
+      </label>
+    </>
+  );
+}
+
+/** The saved schedule as a draft, and saving it; each refusal goes next to its field or in the line under the button. */
+function useScheduleDraft() {
   const bridge = useBridge();
   const settings = useCommand('settings.get', {});
   const [rules, setRules] = useState<Draft | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [extras, setExtras] = useState({ notifications: false, autostart: false });
+  const [extras, setExtras] = useState<Extras>({ notifications: false, autostart: false });
   const [message, setMessage] = useState('');
   useEffect(() => {
     if (settings.data) {
@@ -99,9 +196,8 @@ export function ScheduleCard() {
       setExtras({ notifications: settings.data.notifications, autostart: settings.data.autostart });
     }
   }, [settings.data]);
-  if (!rules) return null;
-  const set = <K extends keyof Draft>(key: K, value: Draft[K]): void => setRules({ ...rules, [key]: value });
   const save = (): void => {
+    if (!rules) return; // the card, and its Save button, show only once the rules are loaded
     setMessage('');
     bridge
       .invoke('settings.update', { schedule: rules, ...extras })
@@ -117,6 +213,14 @@ export function ScheduleCard() {
         setMessage(refused.message);
       });
   };
+  return { rules, setRules, errors, extras, setExtras, message, save };
+}
+
+/** When the worker runs by itself: idle rules, battery, hours, heat; plus notifications and autostart. */
+export function ScheduleCard() {
+  const { rules, setRules, errors, extras, setExtras, message, save } = useScheduleDraft();
+  if (!rules) return null;
+  const set: SetRule = (key, value) => setRules({ ...rules, [key]: value });
   return (
     <section className="card settings" data-testid="schedule-card">
       <h2>When to work</h2>
@@ -128,62 +232,12 @@ export function ScheduleCard() {
           <option value="never">Only when I press Start</option>
         </select>
       </label>
-      <div className="row">
-        <label>
-          <span>Minutes without input</span>
-          <input
-            name="scheduleIdleMinutes"
-            inputMode="numeric"
-            value={rules.idleMinutes}
-            onChange={(e) => set('idleMinutes', e.target.value)}
-            aria-invalid={errors['schedule.idleMinutes'] ? true : undefined}
-          />
-          {errors['schedule.idleMinutes'] && (
-            <small className="error" data-testid="error-schedule-idleMinutes">
-              {errors['schedule.idleMinutes']}
-            </small>
-          )}
-        </label>
-        <label>
-          <span>When I come back</span>
-          <select
-            name="scheduleOnReturn"
-            value={rules.onReturn}
-            onChange={(e) => set('onReturn', e.target.value as ScheduleRules['onReturn'])}
-          >
-            <option value="finish">Finish the job in hand, then stop</option>
-            <option value="stopNow">Stop at once (the job is reported as faulted)</option>
-          </select>
-        </label>
-        <label>
-          <span>GPU temperature limit (°C)</span>
-          <input
-            name="scheduleMaxTemp"
-            inputMode="numeric"
-            placeholder="none"
-            value={rules.maxGpuTempC}
-            onChange={(e) => set('maxGpuTempC', e.target.value)}
-            aria-invalid={errors['schedule.maxGpuTempC'] ? true : undefined}
-          />
-          {errors['schedule.maxGpuTempC'] && (
-            <small className="error" data-testid="error-schedule-maxGpuTempC">
-              {errors['schedule.maxGpuTempC']}
-            </small>
-          )}
-        </label>
-      </div>
+      <AwayAndHeatRules rules={rules} set={set} errors={errors} />
       <label className="check">
         <input type="checkbox" checked={rules.pauseOnBattery} onChange={(e) => set('pauseOnBattery', e.target.checked)} /> Not on battery
       </label>
       <HoursEditor windows={rules.windows} onChange={(windows) => set('windows', windows)} errors={errors} />
-      <label className="check">
-        <input type="checkbox" checked={extras.notifications} onChange={(e) => setExtras({ ...extras, notifications: e.target.checked })} />{' '}
-        Notify me (maintenance, a rating session synced)
-      </label>
-      <label className="check">
-        <input type="checkbox" checked={extras.autostart} onChange={(e) => setExtras({ ...extras, autostart: e.target.checked })} /> Start
-        HordeDesk when I log in (desktop app)
-      </label>
+      <ExtrasChecks extras={extras} onChange={setExtras} />
       <div className="actions">
         <button onClick={save}>Save schedule</button>
         <span data-testid="schedule-message">{message}</span>
