@@ -1,3 +1,4 @@
+import { POP_SKIP_REASONS, type PopSkipReason } from '../common/horde';
 import type { Job, WaitingRequest } from './queue';
 import type { UserTable } from './users';
 import type { StandinWorker } from './workers';
@@ -6,24 +7,11 @@ import type { StandinWorker } from './workers';
 // (HORDE-PROTOCOL.md §2.3, §2.7, §2.8). Skips the horde applies in SQL (maintenance, extra-slow,
 // R2 capability) leave no trace in `skipped`; the others are counted under the horde's keys.
 
-/** Keys `skipped` always carries, with 0 when nothing was skipped for that reason (§2.3). */
-export const ALWAYS_SKIPPED_KEYS = [
-  'bridge_version',
-  'untrusted',
-  'performance',
-  'controlnet',
-  'post-processing',
-  'lora',
-  'nsfw',
-  'unsafe_ip',
-  'painting',
-  'img2img',
-  'worker_id',
-  'models',
-] as const;
+/** Keys `skipped` always carries, with 0 when nothing was skipped for that reason (§2.3): the first twelve. */
+export const ALWAYS_SKIPPED_KEYS = POP_SKIP_REASONS.slice(0, 12);
 
 /** A counted skip reason (the always-present keys, plus max_pixels, kudos, blacklist, step_count). */
-export type SkipReason = (typeof ALWAYS_SKIPPED_KEYS)[number] | 'max_pixels' | 'kudos' | 'blacklist' | 'step_count';
+export type SkipReason = PopSkipReason;
 
 /** The verdict on one request: the models both sides serve, or why not (null: filtered silently). */
 export type Match = { ok: true; models: string[] } | { ok: false; reason: SkipReason | null };
