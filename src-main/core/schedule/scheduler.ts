@@ -142,101 +142,131 @@ function oneCheckAtATime(check: () => Promise<void>, stopped: () => boolean): ()
   };
 }
 
+/** What one scheduler's checks and commands share; each changes it only through these fields. */
+interface SchedulerState {
+  rules: ScheduleRules;
+  snoozedUntil: number | null;
+  finishThenPause: boolean;
+  manualStart: boolean;
+  pausedByHeat: boolean;
+  stopped: boolean;
+  cancelTimer: (() => void) | null;
+  /** The last status published. */
+  current: ScheduleStatus;
+}
+
+/** A fresh schedule: not snoozed, no "finish then pause", no manual start, checking. */
+function initialState(rules: ScheduleRules): SchedulerState {
+  return {
+    rules,
+    snoozedUntil: null,
+    finishThenPause: false,
+    manualStart: false,
+    pausedByHeat: false,
+    stopped: false,
+    cancelTimer: null,
+    current: {
+      reason: 'Checking the schedule',
+      waiting: false,
+      cause: 'checking',
+      snoozedUntil: null,
+      finishThenPause: false,
+      manualStart: false,
+      rules,
+    },
+  };
+}
+
+/** Makes `next` (plus the state's own fields) the current status; tells onStatus only when something changed. */
+function publish(
+  state: SchedulerState,
+  options: SchedulerOptions,
+  next: Omit<ScheduleStatus, 'snoozedUntil' | 'finishThenPause' | 'manualStart' | 'rules'>,
+): void {
+  const { snoozedUntil, finishThenPause, manualStart, rules } = state;
+  const status: ScheduleStatus = { ...next, snoozedUntil, finishThenPause, manualStart, rules };
+  const changed = (Object.keys(status) as (keyof ScheduleStatus)[]).some((key) => status[key] !== state.current[key]);
+  state.current = status;
+  if (changed) options.onStatus?.(status);
+}
+
+/** One check: reads the facts, lets the policy decide, applies the decision and publishes why. */
+async function evaluate(state: SchedulerState, options: SchedulerOptions): Promise<void> {
+  const { worker } = options;
+  const facts = await readFacts(options, state.rules);
+  if (state.snoozedUntil !== null && facts.now >= state.snoozedUntil) state.snoozedUntil = null;
+  const { rules, snoozedUntil, finishThenPause, pausedByHeat, manualStart } = state;
+  const decision = decide({ rules, facts, snoozedUntil, finishThenPause, workerState: worker.state(), pausedByHeat, manualStart });
+  state.pausedByHeat = decision.pausedByHeat;
+  state.manualStart = decision.manualStart;
+  const failure = await applyDecision(worker, decision);
+  if (failure !== null) publish(state, options, { reason: `Could not start: ${failure}`, waiting: false, cause: 'startFailed' });
+  else publish(state, options, { reason: decision.reason, waiting: decision.waiting, cause: decision.cause });
+}
+
+/** One check whose failure is published as the reason instead of thrown. */
+async function checkOnce(state: SchedulerState, options: SchedulerOptions): Promise<void> {
+  try {
+    await evaluate(state, options);
+  } catch (error) {
+    publish(state, options, { reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
+  }
+}
+
+/** Runs `tick` after `delay` on the clock, then again every `tickMs` after each check ends, until stopped. */
+function arm(state: SchedulerState, clock: Clock, tick: () => Promise<void>, delay: number, tickMs: number): void {
+  if (state.stopped) return;
+  state.cancelTimer = clock.setTimer(delay, () => {
+    state.cancelTimer = null;
+    void tick().finally(() => arm(state, clock, tick, tickMs, tickMs));
+  });
+}
+
 /**
  * Drives a worker from the idle policy: every `tickMs` on the Clock port it reads the idle source and
  * the GPU temperature, calls `decide`, and applies start / pause / stopNow. Start failures are caught
  * and reported in the reason ("Could not start: …"); the next check tries again.
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
-  const { clock, worker } = options;
-  const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
-  let rules: ScheduleRules = options.rules;
-  let snoozedUntil: number | null = null;
-  let finishThenPause = false;
-  let manualStart = false;
-  let pausedByHeat = false;
-  let stopped = false;
-  let cancelTimer: (() => void) | null = null;
-  let current: ScheduleStatus = {
-    reason: 'Checking the schedule',
-    waiting: false,
-    cause: 'checking',
-    snoozedUntil,
-    finishThenPause,
-    manualStart,
-    rules,
-  };
-
-  function publish(next: Omit<ScheduleStatus, 'snoozedUntil' | 'finishThenPause' | 'manualStart' | 'rules'>): void {
-    const status: ScheduleStatus = { ...next, snoozedUntil, finishThenPause, manualStart, rules };
-    const changed = (Object.keys(status) as (keyof ScheduleStatus)[]).some((key) => status[key] !== current[key]);
-    current = status;
-    if (changed) options.onStatus?.(status);
-  }
-
-  async function evaluate(): Promise<void> {
-    const facts = await readFacts(options, rules);
-    if (snoozedUntil !== null && facts.now >= snoozedUntil) snoozedUntil = null;
-    const decision = decide({ rules, facts, snoozedUntil, finishThenPause, workerState: worker.state(), pausedByHeat, manualStart });
-    pausedByHeat = decision.pausedByHeat;
-    manualStart = decision.manualStart;
-    const failure = await applyDecision(worker, decision);
-    if (failure !== null) publish({ reason: `Could not start: ${failure}`, waiting: false, cause: 'startFailed' });
-    else publish({ reason: decision.reason, waiting: decision.waiting, cause: decision.cause });
-  }
-
+  const { clock } = options;
+  const state = initialState(options.rules);
   const tick = oneCheckAtATime(
-    async () => {
-      try {
-        await evaluate();
-      } catch (error) {
-        publish({ reason: `Schedule check failed: ${messageOf(error)}`, waiting: false, cause: 'checkFailed' });
-      }
-    },
-    () => stopped,
+    () => checkOnce(state, options),
+    () => state.stopped,
   );
-
-  function arm(delay: number): void {
-    if (stopped) return;
-    cancelTimer = clock.setTimer(delay, () => {
-      cancelTimer = null;
-      void tick().finally(() => arm(tickMs));
-    });
-  }
-
-  arm(0);
+  arm(state, clock, tick, 0, options.tickMs ?? DEFAULT_TICK_MS);
 
   return {
-    status: () => current,
+    status: () => state.current,
     snooze(ms) {
-      snoozedUntil = clock.now() + Math.max(0, ms);
-      manualStart = false;
+      state.snoozedUntil = clock.now() + Math.max(0, ms);
+      state.manualStart = false;
       return tick();
     },
     clearSnooze() {
-      snoozedUntil = null;
+      state.snoozedUntil = null;
       return tick();
     },
     finishThenPause() {
-      finishThenPause = true;
-      manualStart = false;
+      state.finishThenPause = true;
+      state.manualStart = false;
       return tick();
     },
     userStarted() {
-      finishThenPause = false;
-      snoozedUntil = null;
-      manualStart = true;
+      state.finishThenPause = false;
+      state.snoozedUntil = null;
+      state.manualStart = true;
       return tick();
     },
     setRules(next) {
-      rules = next;
+      state.rules = next;
       return tick();
     },
     tick,
     stop() {
-      stopped = true;
-      cancelTimer?.();
-      cancelTimer = null;
+      state.stopped = true;
+      state.cancelTimer?.();
+      state.cancelTimer = null;
     },
   };
 }
