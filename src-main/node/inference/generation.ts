@@ -71,66 +71,98 @@ export interface GenerationService {
   close(): Promise<void>;
 }
 
-/**
- * The Generate page's service: one model loaded at a time in the inference worker, one job at a
- * time, progress forwarded as events, images returned as PNG data URLs.
- */
-export function createGenerationService(options: {
+/** What createGenerationService is built over. */
+export interface GenerationServiceOptions {
   modelsDir: string;
   host: InferenceHost;
   providers: () => Promise<ExecutionProvider[]>;
   onProgress: (progress: InferenceProgress) => void;
   log: Logger;
-}): GenerationService {
-  const { host, log } = options;
-  let loaded: { model: string; status: ProviderStatus } | null = null;
-  let busy: string | null = null;
+}
+
+/** What the service's jobs share: the model in the worker, the job running, and the queue of turns. */
+interface GenerationState {
+  loaded: { model: string; status: ProviderStatus } | null;
+  busy: string | null;
+  /** Settles when the last job asked for is done: one job at a time, page or worker, in the order asked. */
+  turn: Promise<unknown>;
+  cancelledWhileWaiting: Set<string>;
+}
+
+/** Loads `model` into the inference worker unless it is the one already there. */
+async function ensureModel(options: GenerationServiceOptions, state: GenerationState, model: string): Promise<ProviderStatus> {
+  if (state.loaded?.model === model) return state.loaded.status;
+  const entry = listModelFolders(options.modelsDir).find((m) => m.name === model);
+  if (!entry) throw new UserFacingError('unknown-model', `There is no model called "${model}" in ${options.modelsDir}.`);
+  if (!entry.ready) throw new UserFacingError('model-format', entry.problem ?? 'The model folder is not usable.');
+  state.loaded = null;
+  const status = await options.host.load(entry.dir, await options.providers());
+  options.log.info(`loaded ${model} on ${status.provider}${status.fallbackReason ? ` (fell back: ${status.fallbackReason})` : ''}`);
+  state.loaded = { model, status };
+  return status;
+}
+
+/** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
+async function runInTurn(
+  options: GenerationServiceOptions,
+  state: GenerationState,
+  job: { model: string; params: GenerationParams; jobId: string; onProgress?: ((p: InferenceProgress) => void) | undefined },
+): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
+  const { model, params, jobId, onProgress } = job;
+  const previous = state.turn;
+  let release = (): void => undefined;
+  state.turn = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await previous.catch(() => undefined);
+  state.busy = jobId;
+  try {
+    if (state.cancelledWhileWaiting.delete(jobId)) throw new UserFacingError('cancelled', 'The job was cancelled.');
+    const progress = (p: InferenceProgress): void => {
+      options.onProgress(p);
+      onProgress?.(p);
+    };
+    progress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
+    const provider = await ensureModel(options, state, model);
+    return { provider, result: await options.host.generate(jobId, params, progress) };
+  } finally {
+    state.busy = null;
+    release();
+  }
+}
+
+/** The Generate page's answer: the job's images as PNG data URLs, its warnings and timings. */
+async function toOutcome(jobId: string, model: string, provider: ProviderStatus, result: GenerationResult): Promise<GenerationOutcome> {
+  const images = await Promise.all(
+    result.images.map(async (img) => {
+      const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } })
+        .png()
+        .toBuffer();
+      return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
+    }),
+  );
+  const { stats } = result;
+  const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
+  return {
+    jobId,
+    model,
+    provider,
+    images,
+    warnings: stats.warnings,
+    stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs },
+  };
+}
+
+/**
+ * The Generate page's service: one model loaded at a time in the inference worker, one job at a
+ * time, progress forwarded as events, images returned as PNG data URLs.
+ */
+export function createGenerationService(options: GenerationServiceOptions): GenerationService {
+  const { host } = options;
+  const state: GenerationState = { loaded: null, busy: null, turn: Promise.resolve(), cancelledWhileWaiting: new Set() };
   mkdirSync(options.modelsDir, { recursive: true });
-
-  async function ensureModel(model: string): Promise<ProviderStatus> {
-    if (loaded?.model === model) return loaded.status;
-    const entry = listModelFolders(options.modelsDir).find((m) => m.name === model);
-    if (!entry) throw new UserFacingError('unknown-model', `There is no model called "${model}" in ${options.modelsDir}.`);
-    if (!entry.ready) throw new UserFacingError('model-format', entry.problem ?? 'The model folder is not usable.');
-    loaded = null;
-    const status = await host.load(entry.dir, await options.providers());
-    log.info(`loaded ${model} on ${status.provider}${status.fallbackReason ? ` (fell back: ${status.fallbackReason})` : ''}`);
-    loaded = { model, status };
-    return status;
-  }
-
-  // One job at a time, page or worker, in the order they were asked for.
-  let turn: Promise<unknown> = Promise.resolve();
-  const cancelledWhileWaiting = new Set<string>();
-
-  /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
-  async function run(
-    model: string,
-    params: GenerationParams,
-    jobId: string,
-    onProgress?: (p: InferenceProgress) => void,
-  ): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
-    const previous = turn;
-    let release = (): void => undefined;
-    turn = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous.catch(() => undefined);
-    busy = jobId;
-    try {
-      if (cancelledWhileWaiting.delete(jobId)) throw new UserFacingError('cancelled', 'The job was cancelled.');
-      const progress = (p: InferenceProgress): void => {
-        options.onProgress(p);
-        onProgress?.(p);
-      };
-      progress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
-      const provider = await ensureModel(model);
-      return { provider, result: await host.generate(jobId, params, progress) };
-    } finally {
-      busy = null;
-      release();
-    }
-  }
+  const run: GenerationService['run'] = (model, params, jobId, onProgress) =>
+    runInTurn(options, state, { model, params, jobId, onProgress });
 
   return {
     modelsDir: options.modelsDir,
@@ -139,34 +171,17 @@ export function createGenerationService(options: {
       listModelFolders(options.modelsDir)
         .filter((m) => m.ready)
         .map((m) => m.name),
-    status: () => ({ model: loaded?.model ?? null, provider: loaded?.status ?? null, busyJobId: busy }),
+    status: () => ({ model: state.loaded?.model ?? null, provider: state.loaded?.status ?? null, busyJobId: state.busy }),
     run,
     async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
       const params = generationParamsSchema.parse(request);
       const jobId = randomUUID();
       const { provider, result } = await run(model, params, jobId);
-      const images = await Promise.all(
-        result.images.map(async (img) => {
-          const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } })
-            .png()
-            .toBuffer();
-          return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
-        }),
-      );
-      const { stats } = result;
-      const meanStepMs = stats.stepMs.length ? stats.stepMs.reduce((a, b) => a + b, 0) / stats.stepMs.length : 0;
-      return {
-        jobId,
-        model,
-        provider,
-        images,
-        warnings: stats.warnings,
-        stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs },
-      };
+      return toOutcome(jobId, model, provider, result);
     },
     cancel(jobId: string): boolean {
-      if (busy === jobId) host.cancel(jobId);
-      else cancelledWhileWaiting.add(jobId);
+      if (state.busy === jobId) host.cancel(jobId);
+      else state.cancelledWhileWaiting.add(jobId);
       return true;
     },
     async close(): Promise<void> {
