@@ -8,7 +8,7 @@ import { CONVERTER_VERSION } from '../../inference/convert/convert';
 import { tinyTokenizerFiles, type TokenizerFiles } from '../../inference/tokenizer';
 import { ConvertCancelledError, convertInWorker, type ConvertCeilings } from './convertHost';
 import { ChecksumError, downloadFile, type DownloadProgress } from './modelDownloads';
-import { createModelStore, folderNameOf } from './modelStore';
+import { createModelStore, folderNameOf, type ModelStore } from './modelStore';
 
 /**
  * SD 1.x's CLIP tokenizer as published in openai/clip-vit-large-patch14, pinned by sha256. Both files are OpenAI's
@@ -118,12 +118,8 @@ function endMessage(error: unknown, cancelled: boolean, phase: 'downloading' | '
     : 'Cancelled; nothing was installed (the downloaded checkpoint is kept for next time).';
 }
 
-/**
- * Installs a model from the catalog: downloads its checkpoint (resumable, sha256-checked, disk
- * space checked first), converts it to ONNX with HordeDesk's own converter, writes the manifest,
- * then deletes the checkpoint. Cancelling keeps the partial download for a later resume.
- */
-export function createModelInstaller(options: {
+/** What createModelInstaller is built over. */
+export interface ModelInstallerOptions {
   dataDir: string;
   modelsDir: string;
   clipTokenizerUrl: () => string;
@@ -134,74 +130,137 @@ export function createModelInstaller(options: {
   log: Logger;
   /** Time and heap ceilings of the convert worker (defaults: DEFAULT_CONVERT_CEILINGS). */
   convertCeilings?: Partial<ConvertCeilings>;
-}) {
-  const downloads = join(options.dataDir, 'downloads');
-  const store = createModelStore(options.modelsDir);
-  const running = new Map<string, AbortController>();
+}
 
-  async function install(entry: InstallEntry): Promise<void> {
-    const { name } = entry;
-    const file = entry.downloads.find((d) => /\.(safetensors|ckpt)$/i.test(d.fileName));
-    if (!file) throw new UserFacingError('no-checkpoint', `${name} has no .safetensors or .ckpt file HordeDesk can convert.`);
-    if (running.has(name)) throw new UserFacingError('busy', `${name} is already being installed.`);
-    const controller = new AbortController();
-    const { signal } = controller;
-    running.set(name, controller);
-    let phase: 'downloading' | 'converting' = 'downloading';
-    const report: ReportProgress = (p) =>
-      options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
-    const checkpoint = join(downloads, `${folderNameOf(name)}-${file.fileName.replace(/[^\w.-]/g, '_')}`);
-    const dir = store.dirFor(name);
-    const staging = `${dir}.partial`;
-    try {
-      mkdirSync(downloads, { recursive: true });
-      const downloaded = await fetchCheckpoint(entry, file, checkpoint, signal, report);
-      signal.throwIfAborted();
-      phase = 'converting';
-      report({ phase: 'converting', bytes: downloaded.bytes, total: downloaded.bytes, message: 'Converting to ONNX…' });
-      const dtype = await options.weightDtype();
-      // Everything that reads the checkpoint, config detection included, happens in the worker thread.
-      await convertInWorker(
-        { checkpoint, outDir: dir, dtype },
-        {
-          tokenizerFor: (family) =>
-            family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles()),
-          onProgress: (done, total) =>
-            report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }),
-          signal,
-          ...(options.convertCeilings ? { ceilings: options.convertCeilings } : {}),
-        },
-      );
-      await store.writeManifest(staging, {
-        name,
-        source: file.url,
-        sha256: downloaded.sha256,
-        converterVersion: CONVERTER_VERSION,
-        provider: 'any',
-      });
-      // The commit point: nothing is installed until this synchronous swap, and a Cancel before it wins.
-      signal.throwIfAborted();
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(staging, dir);
-      running.delete(name); // installed: a late Cancel has nothing left to stop
-      rmSync(checkpoint, { force: true });
-      report({ phase: 'done', bytes: downloaded.bytes, total: downloaded.bytes, message: `${name} is installed.` });
-      options.log.info(`installed ${name} from ${file.url}`);
-    } catch (error) {
-      const cancelled = signal.aborted || error instanceof ConvertCancelledError;
-      if (phase === 'converting') rmSync(staging, { recursive: true, force: true });
-      const message = endMessage(error, cancelled, phase);
-      if (!cancelled) options.log.error(`installing ${name} failed`, error);
-      report({ phase: cancelled ? 'cancelled' : 'failed', message });
-    } finally {
-      running.delete(name);
-    }
+/** The Models page's installs. */
+export interface ModelInstaller {
+  /** Starts an install in the background; progress arrives through onProgress. */
+  start(entry: InstallEntry): void;
+  /** Runs one install to its end (done, failed or cancelled, told through onProgress). */
+  install(entry: InstallEntry): Promise<void>;
+  /** Cancels a running install; false when there is none of that name. */
+  cancel(name: string): boolean;
+}
+
+/** What the installs share: the options, the downloads folder, the model store and the installs under way. */
+interface InstallerDeps {
+  options: ModelInstallerOptions;
+  downloads: string;
+  store: ModelStore;
+  running: Map<string, AbortController>;
+}
+
+/** Where one install reads and writes: the checkpoint, the model folder and its staging twin. */
+interface InstallPaths {
+  checkpoint: string;
+  dir: string;
+  staging: string;
+}
+
+/** Converts the checkpoint into `dir` in the worker thread, with the tokenizer its family needs. */
+async function convertCheckpoint(
+  options: ModelInstallerOptions,
+  paths: InstallPaths,
+  signal: AbortSignal,
+  report: ReportProgress,
+): Promise<void> {
+  const dtype = await options.weightDtype();
+  // Everything that reads the checkpoint, config detection included, happens in the worker thread.
+  await convertInWorker(
+    { checkpoint: paths.checkpoint, outDir: paths.dir, dtype },
+    {
+      tokenizerFor: (family) =>
+        family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles()),
+      onProgress: (done, total) =>
+        report({ phase: 'converting', bytes: done, total, message: `Converting to ONNX: ${done}/${total} tensors` }),
+      signal,
+      ...(options.convertCeilings ? { ceilings: options.convertCeilings } : {}),
+    },
+  );
+}
+
+/** Fetches, converts and commits one model; every end (done, failed, cancelled) is reported, none thrown. */
+async function runInstall(
+  deps: InstallerDeps,
+  job: { entry: InstallEntry; file: CatalogDownload; paths: InstallPaths },
+  signal: AbortSignal,
+  report: ReportProgress,
+): Promise<void> {
+  const { options, store, running } = deps;
+  const { entry, file, paths } = job;
+  const { name } = entry;
+  const { checkpoint, dir, staging } = paths;
+  let phase: 'downloading' | 'converting' = 'downloading';
+  try {
+    mkdirSync(deps.downloads, { recursive: true });
+    const downloaded = await fetchCheckpoint(entry, file, checkpoint, signal, report);
+    signal.throwIfAborted();
+    phase = 'converting';
+    report({ phase: 'converting', bytes: downloaded.bytes, total: downloaded.bytes, message: 'Converting to ONNX…' });
+    await convertCheckpoint(options, paths, signal, report);
+    await store.writeManifest(staging, {
+      name,
+      source: file.url,
+      sha256: downloaded.sha256,
+      converterVersion: CONVERTER_VERSION,
+      provider: 'any',
+    });
+    // The commit point: nothing is installed until this synchronous swap, and a Cancel before it wins.
+    signal.throwIfAborted();
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    running.delete(name); // installed: a late Cancel has nothing left to stop
+    rmSync(checkpoint, { force: true });
+    report({ phase: 'done', bytes: downloaded.bytes, total: downloaded.bytes, message: `${name} is installed.` });
+    options.log.info(`installed ${name} from ${file.url}`);
+  } catch (error) {
+    const cancelled = signal.aborted || error instanceof ConvertCancelledError;
+    if (phase === 'converting') rmSync(staging, { recursive: true, force: true });
+    const message = endMessage(error, cancelled, phase);
+    if (!cancelled) options.log.error(`installing ${name} failed`, error);
+    report({ phase: cancelled ? 'cancelled' : 'failed', message });
   }
+}
 
+/** One install: refuses an entry with no convertible checkpoint or one already installing, then runs it. */
+async function install(deps: InstallerDeps, entry: InstallEntry): Promise<void> {
+  const { options, running } = deps;
+  const { name } = entry;
+  const file = entry.downloads.find((d) => /\.(safetensors|ckpt)$/i.test(d.fileName));
+  if (!file) throw new UserFacingError('no-checkpoint', `${name} has no .safetensors or .ckpt file HordeDesk can convert.`);
+  if (running.has(name)) throw new UserFacingError('busy', `${name} is already being installed.`);
+  const controller = new AbortController();
+  running.set(name, controller);
+  const report: ReportProgress = (p) =>
+    options.onProgress({ name, bytes: 0, total: null, bytesPerSecond: 0, etaSeconds: null, message: null, ...p });
+  const dir = deps.store.dirFor(name);
+  const paths: InstallPaths = {
+    checkpoint: join(deps.downloads, `${folderNameOf(name)}-${file.fileName.replace(/[^\w.-]/g, '_')}`),
+    dir,
+    staging: `${dir}.partial`,
+  };
+  try {
+    await runInstall(deps, { entry, file, paths }, controller.signal, report);
+  } finally {
+    running.delete(name);
+  }
+}
+
+/**
+ * Installs a model from the catalog: downloads its checkpoint (resumable, sha256-checked, disk
+ * space checked first), converts it to ONNX with HordeDesk's own converter, writes the manifest,
+ * then deletes the checkpoint. Cancelling keeps the partial download for a later resume.
+ */
+export function createModelInstaller(options: ModelInstallerOptions): ModelInstaller {
+  const deps: InstallerDeps = {
+    options,
+    downloads: join(options.dataDir, 'downloads'),
+    store: createModelStore(options.modelsDir),
+    running: new Map(),
+  };
   return {
-    /** Starts an install in the background; progress arrives through onProgress. */
-    start(entry: InstallEntry): void {
-      void install(entry).catch((error: unknown) =>
+    start(entry) {
+      void install(deps, entry).catch((error: unknown) =>
         options.onProgress({
           name: entry.name,
           phase: 'failed',
@@ -213,9 +272,9 @@ export function createModelInstaller(options: {
         }),
       );
     },
-    install,
-    cancel(name: string): boolean {
-      const controller = running.get(name);
+    install: (entry) => install(deps, entry),
+    cancel(name) {
+      const controller = deps.running.get(name);
       controller?.abort();
       return controller !== undefined;
     },
