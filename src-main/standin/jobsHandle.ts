@@ -119,60 +119,8 @@ export interface StandinJobsApi {
 /** Builds the worker-side handle methods over one stand-in's state. */
 export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions = {}): StandinJobsApi {
   const board = state.board;
-
-  function ownerOf(apikey: string | undefined): number {
-    const user = state.users.byKey(apikey ?? STANDIN_KEYS.requester);
-    if (!user) throw new Error('enqueue: no stand-in user has that API key');
-    return user.id;
-  }
-
-  function enqueue(body: GenerationRequestBody, opts: { apikey?: string } = {}): EnqueueResult {
-    const result = enqueueRequest(state, body, ownerOf(opts.apikey));
-    if (isAnswer(result)) throw new Error(`enqueue: the stand-in refused the request: ${JSON.stringify(result.body)}`);
-    return result;
-  }
-
-  function jobInfo(job: Job): JobInfo {
-    const worker = job.workerId ? board.workers.get(job.workerId) : undefined;
-    const {
-      id,
-      requestId,
-      state: jobState,
-      model,
-      ttl,
-      r2,
-      popDelivered,
-      submitCount,
-      resubmitsAfterAnswer,
-      uploadCount,
-      uploadAttempts,
-      reward,
-      submitState,
-      abortReason,
-    } = job;
-    return {
-      id,
-      requestId,
-      state: jobState,
-      worker: worker?.name ?? null,
-      model,
-      ttl,
-      r2,
-      popDelivered,
-      submitCount,
-      resubmitsAfterAnswer,
-      uploadCount,
-      uploadAttempts,
-      reward,
-      submitState,
-      abortReason,
-    };
-  }
-
-  const jobs = () => {
-    board.sweep();
-    return [...board.jobs.values()].map(jobInfo);
-  };
+  const enqueue: StandinJobsApi['enqueue'] = (body, opts = {}) => enqueueAs(state, body, opts);
+  const jobs = (): JobInfo[] => jobInfos(state);
 
   return {
     enqueue,
@@ -184,23 +132,7 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
     jobs,
     job: (id) => jobs().find((job) => job.id === id),
     queue: () => queueInfo(state),
-    stats() {
-      const all = jobs();
-      const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
-      for (const job of all) byState[job.state] += 1;
-      const { pops, emptyPops, submits, uploads, refusedUploads, rewards } = board.counters;
-      return {
-        requests: board.requests.size,
-        jobs: byState,
-        pops,
-        emptyPops,
-        submits,
-        uploads,
-        refusedUploads,
-        rewards,
-        workers: board.workers.all().length,
-      };
-    },
+    stats: () => statsOf(state),
     workers: () => board.workers.all().map((w) => workerDetails(state, w, 0)),
     worker(name) {
       const worker = board.workers.named(name);
@@ -216,6 +148,83 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
     expireRequest: (id) => board.expire(id),
     drained: (workerName) => drainedFor(state, workerName),
     outlook: (workerName) => outlookFor(state, workerName),
+  };
+}
+
+/** The id of the stand-in user who owns `apikey` (the requester when none is given); throws for an unknown key. */
+function ownerOf(state: StandinState, apikey: string | undefined): number {
+  const user = state.users.byKey(apikey ?? STANDIN_KEYS.requester);
+  if (!user) throw new Error('enqueue: no stand-in user has that API key');
+  return user.id;
+}
+
+/** Queues a request as the owner of `opts.apikey` (handle.enqueue()); throws when the stand-in refuses it. */
+function enqueueAs(state: StandinState, body: GenerationRequestBody, opts: { apikey?: string }): EnqueueResult {
+  const result = enqueueRequest(state, body, ownerOf(state, opts.apikey));
+  if (isAnswer(result)) throw new Error(`enqueue: the stand-in refused the request: ${JSON.stringify(result.body)}`);
+  return result;
+}
+
+/** One job as tests see it, with the name of the worker that popped it. */
+function jobInfo(state: StandinState, job: Job): JobInfo {
+  const worker = job.workerId ? state.board.workers.get(job.workerId) : undefined;
+  const {
+    id,
+    requestId,
+    state: jobState,
+    model,
+    ttl,
+    r2,
+    popDelivered,
+    submitCount,
+    resubmitsAfterAnswer,
+    uploadCount,
+    uploadAttempts,
+    reward,
+    submitState,
+    abortReason,
+  } = job;
+  return {
+    id,
+    requestId,
+    state: jobState,
+    worker: worker?.name ?? null,
+    model,
+    ttl,
+    r2,
+    popDelivered,
+    submitCount,
+    resubmitsAfterAnswer,
+    uploadCount,
+    uploadAttempts,
+    reward,
+    submitState,
+    abortReason,
+  };
+}
+
+/** Every job after the abort sweep (handle.jobs()). */
+function jobInfos(state: StandinState): JobInfo[] {
+  state.board.sweep();
+  return [...state.board.jobs.values()].map((job) => jobInfo(state, job));
+}
+
+/** Totals since start, jobs counted by state after the abort sweep (handle.stats()). */
+function statsOf(state: StandinState): StandinStats {
+  const board = state.board;
+  const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
+  for (const job of jobInfos(state)) byState[job.state] += 1;
+  const { pops, emptyPops, submits, uploads, refusedUploads, rewards } = board.counters;
+  return {
+    requests: board.requests.size,
+    jobs: byState,
+    pops,
+    emptyPops,
+    submits,
+    uploads,
+    refusedUploads,
+    rewards,
+    workers: board.workers.all().length,
   };
 }
 
