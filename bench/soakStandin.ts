@@ -57,23 +57,19 @@ async function answer(request: SoakHordeRequest): Promise<unknown> {
       return { rss: process.memoryUsage().rss, stored: stored() } satisfies SoakHordeMemory;
     case 'report':
       return {
-        jobs: standin
-          .jobs()
-          .map((job) => ({
-            id: job.id,
-            worker: job.worker,
-            popDelivered: job.popDelivered,
-            state: job.state,
-            submitCount: job.submitCount,
-            resubmitsAfterAnswer: job.resubmitsAfterAnswer,
-          })),
-        ratings: standin
-          .ratings()
-          .map((image) => ({
-            id: image.id,
-            userIds: image.ratings.map((r) => r.userId),
-            resubmitsAfterAnswer: image.resubmitsAfterAnswer,
-          })),
+        jobs: standin.jobs().map((job) => ({
+          id: job.id,
+          worker: job.worker,
+          popDelivered: job.popDelivered,
+          state: job.state,
+          submitCount: job.submitCount,
+          resubmitsAfterAnswer: job.resubmitsAfterAnswer,
+        })),
+        ratings: standin.ratings().map((image) => ({
+          id: image.id,
+          userIds: image.ratings.map((r) => r.userId),
+          resubmitsAfterAnswer: image.resubmitsAfterAnswer,
+        })),
         workerOwnerId: standin.users.byKey(STANDIN_KEYS.workerOwner)?.id ?? null,
       } satisfies SoakHordeReport;
     case 'close':
