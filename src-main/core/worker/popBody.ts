@@ -35,6 +35,7 @@ export function hordeDeskPopBody(choices: PopChoices): PopRequest {
     allow_sdxl_controlnet: false,
     allow_lora: false,
     extra_slow_worker: false,
+    // As reGen by default: every step count a request may have (up to 500) is served (job.ts).
     limit_max_steps: false,
     priority_usernames: [],
   };
