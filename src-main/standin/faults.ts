@@ -48,6 +48,13 @@ export const faultPatchSchema = z.strictObject({
     .strictObject({ count: z.number().int().positive().optional(), status: z.number().int().min(500).max(599).optional() })
     .nullable()
     .optional(),
+  /**
+   * The horde's R2 store is down: every upload answers 500 and stores nothing, and a submit that
+   * carries its image inline (base64) answers 500 too, because the horde re-uploads inline images
+   * to that same store (processing_generation.py). Faulted submits still work. Seen on a real
+   * horde (issue 12 item 7).
+   */
+  r2Down: z.boolean().optional(),
   /** Pops find no job whatever is queued (they still check the worker in). */
   popEmpty: z.boolean().optional(),
   /**
@@ -85,6 +92,7 @@ export interface StandinFaults extends RatingsFaults {
   workerMaintenance: boolean;
   heartbeat: z.infer<typeof heartbeatHealthSchema>;
   uploadFailures: { count?: number; status?: number } | null;
+  r2Down: boolean;
   popEmpty: boolean;
   submitTimeoutMs: number;
   dropConnections: { count?: number; afterRoute?: boolean; path?: string } | null;
@@ -99,6 +107,7 @@ function defaults(): StandinFaults {
     workerMaintenance: false,
     heartbeat: 'OK',
     uploadFailures: null,
+    r2Down: false,
     popEmpty: false,
     submitTimeoutMs: 0,
     dropConnections: null,
@@ -157,8 +166,9 @@ export class FaultState {
     return { afterRoute: drop.afterRoute ?? false };
   }
 
-  /** The status an upload fails with, if `uploadFailures` applies; consumes one use. */
+  /** The status an upload fails with, if `r2Down` or `uploadFailures` applies; consumes one use of the latter. */
   takeUploadFailure(): number | undefined {
+    if (this.faults.r2Down) return 500;
     const failure = this.faults.uploadFailures;
     if (!failure) return undefined;
     this.faults.uploadFailures = consume(failure);

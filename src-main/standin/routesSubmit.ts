@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { serverErrorAnswer } from './faults';
 import { effectiveSteps } from './kudos';
 import type { Job } from './queue';
 import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
@@ -84,6 +85,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
     if (job.uploadCount === 0)
       return hordeError(400, 'BadRequest', `No image was uploaded for job ${job.id}; PUT it to its r2_upload URL before submitting "R2".`);
   } else if (isBase64Webp(generation)) {
+    // The horde stores an inline image in R2 itself; with R2 down that fails unhandled (§1.3).
+    if (state.faults.current().r2Down) return serverErrorAnswer(500);
     board.uploads.set(job.id, Buffer.from(generation.replace(/\s+/g, ''), 'base64'));
   } else {
     return hordeError(400, 'BadRequest', `"generation" must be "R2" or a base64 WebP image.`);

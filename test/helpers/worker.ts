@@ -8,7 +8,7 @@ import { createHordeClient } from '../../src-main/core/horde/client';
 import { silentLogger, type Logger } from '../../src-main/core/log';
 import { HordeWorker, type WorkerStatus } from '../../src-main/core/worker/hordeWorker';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
-import type { GeneratorPort, RawImage, WorkerDeps } from '../../src-main/core/worker/ports';
+import type { GeneratorPort, RawImage, WorkerDeps, WorkerHordePort } from '../../src-main/core/worker/ports';
 import { openDatabase } from '../../src-main/node/storage/database';
 import { createNodeHttp } from '../../src-main/node/system/http';
 import { createImageDelivery } from '../../src-main/node/worker/imageDelivery';
@@ -66,17 +66,18 @@ export interface WorkerRig {
 export function workerRig(
   hordeApiUrl: string,
   generator: GeneratorPort,
-  overrides: Partial<WorkerDeps> & { name?: string; log?: Logger } = {},
+  overrides: Partial<WorkerDeps> & { name?: string; log?: Logger; wrapHorde?: (horde: WorkerHordePort) => WorkerHordePort } = {},
 ): WorkerRig {
   const opened = openDatabase(join(mkdtempSync(join(tmpdir(), 'hd-worker-')), 'hordedesk.db'));
   const ledger = createSqliteKudosLedger(opened.db);
   const jobLog = createSqliteJobLog(opened.db);
-  const horde = createHordeClient({
+  const client = createHordeClient({
     baseUrl: () => hordeApiUrl,
     http: createNodeHttp(),
     clientAgent: clientAgent('0.1.0'),
     apiKey: () => STANDIN_KEYS.workerOwner,
   });
+  const horde = overrides.wrapHorde ? overrides.wrapHorde(client) : client;
   const popBody = (models: string[]): PopRequest =>
     hordeDeskPopBody({
       name: overrides.name ?? 'HordeDesk Test Worker',

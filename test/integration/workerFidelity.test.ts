@@ -1,5 +1,8 @@
 import { afterEach, expect, test } from 'vitest';
 import { startStandin, type StandinHandle } from '../../src-main/standin/server';
+import type { WorkerHordePort } from '../../src-main/core/worker/ports';
+import type { HordeWorker } from '../../src-main/core/worker/hordeWorker';
+import { virtualClock } from '../helpers/virtualClock';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
 // What the real horde sends at the edge of what HordeDesk pops (issue 12), replayed through the
@@ -27,4 +30,76 @@ test('a 400-step request is generated and delivered: a pop with limit_max_steps 
   // Refusing it after the pop made the horde re-queue it until the request ended with no image.
   expect(standin.jobs().map((j) => [j.state, j.submitCount])).toEqual([['done', 1]]);
   expect(rig.jobLog.list(10, 0)).toMatchObject([{ state: 'ok', steps: 400 }]);
+}, 60_000);
+
+/** Submits as the horde saw them, on the test's clock. */
+interface SeenSubmit {
+  state: string;
+  inline: boolean;
+  at: number;
+  answered: 'ok' | 'error';
+}
+
+/**
+ * The horde as the worker sees it, with its submits recorded, and the worker paused once it holds
+ * one job: the test follows that job alone while nothing else moves the virtual clock.
+ */
+function oneJobHorde(clock: { now(): number }, worker: () => HordeWorker, seen: SeenSubmit[], popped: { deadline: number }) {
+  return (horde: WorkerHordePort): WorkerHordePort => ({
+    async pop(body) {
+      const answer = (await horde.pop(body)) as { ids?: unknown[]; ttl?: number };
+      if (answer.ids?.length) {
+        worker().pause();
+        popped.deadline = clock.now() + (answer.ttl ?? 0) * 1000;
+      }
+      return answer;
+    },
+    async submit(body, call) {
+      const row: SeenSubmit = {
+        state: body.state,
+        inline: body.generation !== 'R2' && body.state === 'ok',
+        at: clock.now(),
+        answered: 'ok',
+      };
+      seen.push(row);
+      try {
+        return await horde.submit(body, call);
+      } catch (error) {
+        row.answered = 'error';
+        throw error;
+      }
+    },
+  });
+}
+
+test('with R2 down, the upload gives up in time for the inline fallback, and the job still ends in a faulted submit before its ttl', async () => {
+  const clock = virtualClock();
+  standin = await startStandin({ models: [MODEL], jobs: { now: clock.now } });
+  // The horde's R2 store is down: uploads fail, and so does an inline submit (the horde re-uploads it there).
+  standin.setFaults({ r2Down: true });
+  // 512² at 30 steps: the horde's 150 s floor ttl.
+  standin.enqueue({ prompt: 'a fox', models: [MODEL], r2: true, nsfw: false, params: { width: 512, height: 512, steps: 30 } });
+  const seen: SeenSubmit[] = [];
+  const popped = { deadline: 0 };
+  const rig = workerRig(standin.hordeApiUrl, quickGenerator([MODEL]), {
+    clock,
+    wrapHorde: oneJobHorde(clock, () => rig.worker, seen, popped),
+  });
+  rig.worker.start();
+  await until(() => rig.worker.status().state === 'paused');
+  await rig.worker.whenIdle();
+
+  const job = standin.jobs().find((j) => j.worker !== null);
+  expect(popped.deadline).toBeGreaterThan(0);
+  // The upload was retried, then the image went inline, and that failed too.
+  expect(job!.uploadAttempts).toBeGreaterThan(1);
+  expect(seen.filter((s) => s.inline).length).toBeGreaterThan(0);
+  expect(seen.filter((s) => s.inline).every((s) => s.answered === 'error')).toBe(true);
+  // Then the worker said so itself, in time: faulted by the worker, not aborted by the horde's ttl sweep.
+  expect(job).toMatchObject({ state: 'faulted', submitState: 'faulted', abortReason: 'faulted' });
+  const fault = seen.find((s) => s.state === 'faulted');
+  expect(fault?.answered).toBe('ok');
+  expect(popped.deadline - (fault?.at ?? Infinity)).toBeGreaterThanOrEqual(5_000);
+  expect(rig.worker.status().stats).toMatchObject({ jobsFaulted: 1, jobsDropped: 0, jobsDone: 0 });
+  expect(rig.jobLog.list(10, 0)).toMatchObject([{ state: 'faulted', reason: expect.stringMatching(/upload|inline/) }]);
 }, 60_000);

@@ -37,16 +37,27 @@ export interface DeliveryPort {
   base64(bytes: Uint8Array): string;
 }
 
+/** One `gen_metadata` entry of a submit (HORDE-PROTOCOL §2.5): what the requester is told about the image. */
+export interface GenMetadataEntry {
+  type: string;
+  value: string;
+  ref?: string;
+}
+
+/** One image handed in: "R2" after an upload, base64 WebP inline, or "faulted". */
+export interface SubmitBody {
+  id: string;
+  generation: string;
+  state: 'ok' | 'faulted';
+  seed: number;
+  gen_metadata?: GenMetadataEntry[];
+}
+
 /** The horde endpoints the loop uses (core/horde/client.ts). */
 export interface WorkerHordePort {
   pop(body: PopRequest): Promise<unknown>;
-  submit(body: {
-    id: string;
-    generation: string;
-    state: 'ok' | 'faulted';
-    seed: number;
-    gen_metadata?: { type: string; value: string; ref?: string }[];
-  }): Promise<{ reward: number }>;
+  /** `call.timeoutMs` bounds this one attempt, so it cannot run into the time kept for what follows. */
+  submit(body: SubmitBody, call?: { timeoutMs?: number }): Promise<{ reward: number }>;
 }
 
 /** One finished (or faulted, or dropped) job for the History page. */
