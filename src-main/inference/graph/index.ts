@@ -19,6 +19,7 @@
  * - Options (`SdBuildOptions`): `dtype` 'fp32' | 'fp16' (weights and compute), `opset` 17 (default;
  *   GroupNorm via InstanceNormalization, GELU via Erf: DirectML-safe) | 21 (GroupNormalization-21, Gelu),
  *   `io` (`SdIoDtypes`), `hiddenStates`.
+ * - CLIP pieces shared with `inference/clip/`: `clipEncoderLayer` (`clipEncoder.ts`), `clipTextTower` (`textEncoder.ts`).
  * - Lower level: `GraphBuilder` + op helpers (`ops.ts`, `blocks.ts`), `ProtoWriter`, `encodeModel`,
  *   `inlineSink`/`externalSink`, fp16 helpers (`float32ToFloat16Bits`, `tensorDataToFloat32`).
  *

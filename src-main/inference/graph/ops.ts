@@ -6,7 +6,10 @@
 import { type GraphBuilder, attr } from './builder';
 import { DataType } from './onnxProto';
 
-/** 2-D convolution, NCHW, square kernel, with bias; `pads` = [top, left, bottom, right] overrides `pad`. */
+/**
+ * 2-D convolution, NCHW, square kernel, with bias unless `bias: false` (CLIP's patch embedding has none);
+ * `pads` = [top, left, bottom, right] overrides `pad`.
+ */
 export function conv2d(
   g: GraphBuilder,
   x: string,
@@ -14,14 +17,14 @@ export function conv2d(
   inC: number,
   outC: number,
   kernel: number,
-  opts: { stride?: number; pad?: number; pads?: readonly number[] } = {},
+  opts: { stride?: number; pad?: number; pads?: readonly number[]; bias?: boolean } = {},
 ): string {
   const pad = opts.pad ?? Math.floor(kernel / 2);
   const pads = opts.pads ?? [pad, pad, pad, pad];
   const stride = opts.stride ?? 1;
   const w = g.weight(`${prefix}.weight`, [outC, inC, kernel, kernel]);
-  const b = g.weight(`${prefix}.bias`, [outC]);
-  return g.op('Conv', [x, w, b], {
+  const inputs = opts.bias === false ? [x, w] : [x, w, g.weight(`${prefix}.bias`, [outC])];
+  return g.op('Conv', inputs, {
     kernel_shape: attr.ints([kernel, kernel]),
     pads: attr.ints(pads),
     strides: attr.ints([stride, stride]),

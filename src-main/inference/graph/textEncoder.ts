@@ -3,17 +3,29 @@
  * causal transformer layers, final LayerNorm, pooled output at the first EOS token.
  */
 import { type GraphBuilder, attr } from './builder';
-import type { SdGraphConfig } from './config';
-import { DIMS, type SdBuildOptions, elemTypeOf, floatOutput, resolveOptions } from './io';
+import { clipEncoderLayer } from './clipEncoder';
+import type { SdGraphConfig, TextEncoderConfig } from './config';
+import { DIMS, type SdBuildOptions, type SdIoDtypes, elemTypeOf, floatOutput, resolveOptions } from './io';
 import { DataType } from './onnxProto';
-import { attention, causalMask, gelu, layerNorm, linear, quickGelu } from './ops';
+import { causalMask, layerNorm } from './ops';
 
 const P = 'text_model';
 
-/** Adds the text encoder to `g`. */
-export function textEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
-  const { io, hiddenStates } = resolveOptions(opts);
-  const c = config.textEncoder;
+/** Values of a built CLIP text transformer: the final LayerNorm's output, the pooled vector and every layer's input. */
+export interface ClipTextTower {
+  /** `last_hidden_state` [batch, sequence, hidden] (after the final LayerNorm). */
+  last: string;
+  /** `pooler_output` [batch, hidden]: `last` at the first EOS token. */
+  pooled: string;
+  /** The embeddings, then each layer's output, before the final LayerNorm (clip skip reads these). */
+  states: string[];
+}
+
+/**
+ * The CLIP text transformer (HF `text_model.*` weight names) from the graph input `input_ids`: used by the SD
+ * text encoder and by the CLIP text tower, which adds `text_projection` to `pooled`.
+ */
+export function clipTextTower(g: GraphBuilder, c: TextEncoderConfig, io: SdIoDtypes): ClipTextTower {
   const d = c.hiddenSize;
   const idsType = elemTypeOf(io.inputIds);
   const ids = g.cast(g.input('input_ids', idsType, [DIMS.batch, DIMS.sequence]), idsType, DataType.INT64);
@@ -29,29 +41,27 @@ export function textEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: S
   let h = g.op('Add', [tokens, positions]);
   const mask = causalMask(g, c.maxPositions, seqLen);
   const states = [h];
-
+  const layer = { dim: d, heads: c.heads, intermediate: c.intermediateSize, layerNormEps: c.layerNormEps, activation: c.activation };
   for (let l = 0; l < c.layers; l++) {
-    const p = `${P}.encoder.layers.${l}`;
-    h = g.scope(p, () => {
-      const n1 = layerNorm(g, h, `${p}.layer_norm1`, d, c.layerNormEps);
-      const q = linear(g, n1, `${p}.self_attn.q_proj`, d, d);
-      const k = linear(g, n1, `${p}.self_attn.k_proj`, d, d);
-      const v = linear(g, n1, `${p}.self_attn.v_proj`, d, d);
-      const attn = linear(g, attention(g, q, k, v, c.heads, d / c.heads, mask), `${p}.self_attn.out_proj`, d, d);
-      const x = g.op('Add', [h, attn]);
-      const n2 = layerNorm(g, x, `${p}.layer_norm2`, d, c.layerNormEps);
-      const fc1 = linear(g, n2, `${p}.mlp.fc1`, d, c.intermediateSize);
-      const act = c.activation === 'quick_gelu' ? quickGelu(g, fc1) : gelu(g, fc1);
-      return g.op('Add', [x, linear(g, act, `${p}.mlp.fc2`, c.intermediateSize, d)]);
-    });
+    h = clipEncoderLayer(g, h, `${P}.encoder.layers.${l}`, layer, mask);
     states.push(h);
   }
 
   const last = layerNorm(g, h, `${P}.final_layer_norm`, d, c.layerNormEps);
-  // Pooled = hidden state at the first EOS. ArgMax returns the first maximum, and SD pads with EOS too.
+  // Pooled = hidden state at the first EOS. ArgMax returns the first maximum; SD and HF pad with EOS, openai
+  // with 0, and EOS is CLIP's highest id, so this is also openai's and HF's `input_ids.argmax(-1)`.
   const isEos = g.op('Cast', [g.op('Equal', [ids, g.constInt64([c.eosTokenId ?? c.vocabSize - 1], [])])], { to: attr.i(DataType.FLOAT) });
   const eosAt = g.op('ArgMax', [isEos], { axis: attr.i(1), keepdims: attr.i(1) });
   const pooled = g.op('GatherND', [last, eosAt], { batch_dims: attr.i(1) });
+  return { last, pooled, states };
+}
+
+/** Adds the text encoder to `g`. */
+export function textEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
+  const { io, hiddenStates } = resolveOptions(opts);
+  const c = config.textEncoder;
+  const d = c.hiddenSize;
+  const { last, pooled, states } = clipTextTower(g, c, io);
 
   floatOutput(g, io, 'last_hidden_state', last, [DIMS.batch, DIMS.sequence, d]);
   floatOutput(g, io, 'pooler_output', pooled, [DIMS.batch, d]);
