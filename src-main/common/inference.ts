@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { executionProviderSchema } from './hardware';
 
-/** The horde's sampler names (HORDE-PROTOCOL §2.3, SD-ONNX §2.1) that HordeDesk implements. */
+/** The horde's sampler names (HORDE-PROTOCOL §2.3, §2.6, SD-ONNX §2.1); HordeDesk implements them all. */
 export const HORDE_SAMPLERS = [
   'k_euler',
   'k_euler_a',
@@ -14,6 +14,9 @@ export const HORDE_SAMPLERS = [
   'k_dpmpp_sde',
   'DDIM',
   'lcm',
+  'k_dpm_fast',
+  'k_dpm_adaptive',
+  'dpmsolver',
 ] as const;
 export const samplerNameSchema = z.enum(HORDE_SAMPLERS);
 export type SamplerName = z.infer<typeof samplerNameSchema>;

@@ -1,13 +1,14 @@
-import { HORDEDESK_SAMPLERS } from './bridges';
+import { HORDEDESK_SAMPLERS, KNOWN_SAMPLERS } from './bridges';
 import { createRng } from './queue';
 import type { GenerationRequestBody } from './requests';
 
 // Realistic requests for soak tests and demos, the same for the same seed: every sampler HordeDesk
-// implements (cycled, so any 11 requests with supported samplers cover them all) and now and then
-// k_dpm_fast/dpmsolver; karras on and off; sizes in multiples of 64; batches; R2 and inline
-// delivery; seeds as strings (numbers, words, or none); clip_skip; and a share of requests with
-// a feature HordeDesk does not implement: hires_fix and tiling reach it (and must be faulted),
-// while post-processing, LoRA, img2img and ControlNet only reach a worker whose pop allows them.
+// implements (cycled, so any 14 requests with supported samplers cover them all), and now and then
+// one the horde knows and HordeDesk lacks (none today); karras on and off; sizes in multiples of
+// 64; batches; R2 and inline delivery; seeds as strings (numbers, words, or none); clip_skip; and
+// a share of requests with a feature HordeDesk does not implement: hires_fix and tiling reach it
+// (and must be faulted), while post-processing, LoRA, img2img and ControlNet only reach a worker
+// whose pop allows them.
 
 /** Knobs of {@link mixedRequests}; every one has a default. */
 export interface MixedOptions {
@@ -24,13 +25,14 @@ export interface MixedOptions {
   r2Share?: number;
   /** Share of requests using one feature HordeDesk does not implement. Default 0.15. */
   unsupportedShare?: number;
-  /** Share of requests with a sampler HordeDesk does not implement. Default 0.08. */
+  /** Share of requests with a sampler HordeDesk does not implement, if the horde knows any. Default 0.08. */
   unsupportedSamplerShare?: number;
   /** Share of requests flagged NSFW (only `nsfw: true` workers get those). Default 0. */
   nsfwShare?: number;
 }
 
-const UNSUPPORTED_SAMPLERS = ['k_dpm_fast', 'dpmsolver'];
+// Every sampler the horde knows that HordeDesk does not implement: none since it runs all fourteen.
+const UNSUPPORTED_SAMPLERS: readonly string[] = KNOWN_SAMPLERS.filter((name) => !(HORDEDESK_SAMPLERS as readonly string[]).includes(name));
 const SUBJECTS = [
   'a lighthouse on a cliff',
   'a red fox in snow',
@@ -85,9 +87,11 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
 
   const bodies: GenerationRequestBody[] = [];
   for (let i = 0; i < count; i += 1) {
-    const sampler = chance(opts.unsupportedSamplerShare ?? 0.08)
-      ? pick(UNSUPPORTED_SAMPLERS)
-      : (HORDEDESK_SAMPLERS[(offset + supported++) % HORDEDESK_SAMPLERS.length] as string);
+    // The draw is made even when there is nothing to pick, so the rest of the mix stays the same.
+    const sampler =
+      chance(opts.unsupportedSamplerShare ?? 0.08) && UNSUPPORTED_SAMPLERS.length > 0
+        ? pick(UNSUPPORTED_SAMPLERS)
+        : (HORDEDESK_SAMPLERS[(offset + supported++) % HORDEDESK_SAMPLERS.length] as string);
     const lcm = sampler === 'lcm';
     const params: NonNullable<GenerationRequestBody['params']> = {
       sampler_name: sampler as NonNullable<NonNullable<GenerationRequestBody['params']>['sampler_name']>,

@@ -27,7 +27,8 @@ describe('enqueueMixed', () => {
     const params = a.map((body) => body.params ?? {});
     const samplers = new Set(params.map((p) => p.sampler_name));
     for (const sampler of HORDEDESK_SAMPLERS) expect(samplers).toContain(sampler);
-    expect([...samplers].some((s) => s === 'k_dpm_fast' || s === 'dpmsolver')).toBe(true);
+    // HordeDesk runs every sampler the horde knows (k_dpm_fast, k_dpm_adaptive and dpmsolver too).
+    for (const sampler of samplers) expect(HORDEDESK_SAMPLERS).toContain(sampler);
     for (const p of params) {
       for (const side of [p.width ?? 0, p.height ?? 0]) expect(side % 64 === 0 && side >= 64 && side <= 256).toBe(true);
       expect(p.steps).toBeGreaterThanOrEqual(1);
@@ -47,7 +48,7 @@ describe('enqueueMixed', () => {
     expect(() => mixedRequests(1, 1, { minSize: 100 })).toThrow();
   });
 
-  test('a HordeDesk worker drains exactly the requests its flags allow, unsupported samplers and hires_fix included', async () => {
+  test('a HordeDesk worker drains exactly the requests its flags allow, hires_fix included', async () => {
     const standin = await start({ mixed: { minSize: 64, maxSize: 192, models: ['stable_diffusion', 'tiny-test-model'] } });
     const queued = standin.enqueueMixed(40, 7);
     expect(queued).toHaveLength(40);
@@ -84,8 +85,9 @@ describe('enqueueMixed', () => {
       0,
     );
     expect(declined).toBe(expectedLeft.length);
-    // Samplers HordeDesk lacks reach it (it must fault them), so the soak covers the fault path.
-    expect([...samplers].some((name) => !HORDEDESK_SAMPLERS.includes(name as never))).toBe(true);
+    // Every sampler that reaches it is one it runs, the DPM-Solver ones among them.
+    expect([...samplers].every((name) => HORDEDESK_SAMPLERS.includes(name as never))).toBe(true);
+    expect(samplers).toContain('k_dpm_adaptive');
     expect(standin.jobs().every((job) => job.state === 'waiting' || job.submitCount === 1)).toBe(true);
     expect(standin.stats().jobs.done).toBeGreaterThan(20);
   });

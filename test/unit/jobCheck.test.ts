@@ -43,7 +43,7 @@ describe('checkJob', () => {
 
   test.each<[string, HordeJob, JobCapabilities, RegExp]>([
     ['a model not offered', job({ model: 'AlbedoBase XL (SDXL)' }), CAPS, /model "AlbedoBase XL \(SDXL\)" is not one this worker offers/],
-    ['a sampler HordeDesk lacks', job({ samplerName: 'k_dpm_fast' }), CAPS, /sampler "k_dpm_fast" is not supported/],
+    ['a sampler HordeDesk lacks', job({ samplerName: 'uni_pc' }), CAPS, /sampler "uni_pc" is not supported/],
     ['a made-up sampler', job({ samplerName: 'euler' }), CAPS, /sampler "euler"/],
     ['a width not a multiple of 64', job({ params: { width: 500 } }), CAPS, /500×512 is not made of multiples of 64/],
     ['a zero height', job({ params: { height: 0 } }), CAPS, /512×0/],
@@ -74,14 +74,17 @@ describe('checkJob', () => {
     ['one step', job({ params: { steps: 1 } }), CAPS],
     ['a raised step limit', job({ params: { steps: 300 } }), { ...CAPS, maxSteps: 300 }],
     ['every sampler HordeDesk has', job({ samplerName: 'k_dpmpp_sde', params: { sampler_name: 'k_dpmpp_sde' } }), CAPS],
+    ['k_dpm_fast', job({ samplerName: 'k_dpm_fast', params: { sampler_name: 'k_dpm_fast' } }), CAPS],
+    ['k_dpm_adaptive', job({ samplerName: 'k_dpm_adaptive', params: { sampler_name: 'k_dpm_adaptive' } }), CAPS],
+    ['dpmsolver', job({ samplerName: 'dpmsolver', params: { sampler_name: 'dpmsolver' } }), CAPS],
     ['a portrait size', job({ params: { width: 576, height: 1024 } }), CAPS],
   ])('accepts %s', (_name, candidate, caps) => {
     expect(checkJob(candidate, caps)).toEqual({ ok: true });
   });
 
   test('lists every problem at once, so the log says all that is wrong', () => {
-    const verdict = checkJob(job({ model: 'x', samplerName: 'dpmsolver', params: { width: 100 } }), CAPS);
-    expect(verdict).toEqual({ ok: false, reason: expect.stringMatching(/model "x".*; the sampler "dpmsolver".*; the size 100×512/) });
+    const verdict = checkJob(job({ model: 'x', samplerName: 'uni_pc', params: { width: 100 } }), CAPS);
+    expect(verdict).toEqual({ ok: false, reason: expect.stringMatching(/model "x".*; the sampler "uni_pc".*; the size 100×512/) });
   });
 });
 

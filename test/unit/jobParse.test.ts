@@ -168,10 +168,19 @@ describe.skipIf(exchange.skip)('jobs', () => {
   });
 
   test('an unknown sampler still parses; the raw name is kept for checkJob to refuse', () => {
-    const job = jobOf(parsePop(withPayload({ sampler_name: 'k_dpm_fast' }), T0));
-    expect(job.samplerName).toBe('k_dpm_fast');
+    const job = jobOf(parsePop(withPayload({ sampler_name: 'uni_pc' }), T0));
+    expect(job.samplerName).toBe('uni_pc');
     expect(job.params.sampler_name).toBe('k_euler');
   });
+
+  test.each(['k_dpm_fast', 'k_dpm_adaptive', 'dpmsolver'])(
+    '%s (the legacy list sent to unknown bridges) reaches the engine as is',
+    (name) => {
+      const job = jobOf(parsePop(withPayload({ sampler_name: name }), T0));
+      expect(job.samplerName).toBe(name);
+      expect(job.params.sampler_name).toBe(name);
+    },
+  );
 
   test('use_nsfw_censor is passed on', () => {
     expect(jobOf(parsePop(withPayload({ use_nsfw_censor: true }), T0)).nsfwCensor).toBe(true);

@@ -7,5 +7,17 @@ export * from './noise';
 export * from './model';
 export { euler, eulerAncestral, lcm, dpmpp2m, lms, lmsCoefficient, LMS_ORDER } from './firstOrder';
 export { heun, dpm2, dpm2Ancestral, dpmpp2sAncestral, dpmppSde } from './secondOrder';
+export {
+  adaptiveIterationBound,
+  dpmAdaptive,
+  dpmAdaptiveWith,
+  dpmFast,
+  dpmFastOrders,
+  dpmSolverStep,
+  DPM_ADAPTIVE_DEFAULTS,
+  type DpmAdaptiveOptions,
+  scaledError,
+  solverRange,
+} from './dpmSolver';
 export * from './registry';
 export * from './run';

@@ -91,6 +91,26 @@ export type SamplerStep = (x: Float32Array, i: number) => Promise<Float32Array>;
 /** Builds a (possibly stateful) step function for one run. */
 export type SamplerFactory = (env: SamplerEnv) => SamplerStep;
 
+/**
+ * One run as sample() drives it: step until finished, checking for cancel before each step and
+ * reporting progress after it. Samplers that take one step per σ interval are wrapped into this;
+ * the DPM-Solver samplers build it themselves, because they choose their own steps between the
+ * ends of the schedule (a grid of their own, or error control).
+ */
+export interface SamplerRun {
+  /** The progress count a finished run reaches; for an adaptive run, the most it can reach. */
+  readonly total: number;
+  /** Progress so far, in the units of `total` (steps; for k_dpm_fast, denoiser calls). */
+  readonly progress: () => number;
+  /** True once there is nothing left to do. */
+  readonly finished: () => boolean;
+  /** Does step i (0, 1, … in order) and returns the latent after it (its input when a step was rejected). */
+  readonly step: SamplerStep;
+}
+
+/** Builds the run of a sampler that chooses its own steps. */
+export type SolverFactory = (env: SamplerEnv) => SamplerRun;
+
 /** σ at index i of a schedule, for code where the index is known to be in range. */
 export function sigmaAt(sigmas: Float64Array, i: number): number {
   const v = sigmas[i];

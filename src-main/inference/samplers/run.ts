@@ -4,7 +4,7 @@
  */
 import type { Denoiser, SamplerEnv } from './model';
 import { noise, seedToUint32, shapeSize, stepNoise } from './noise';
-import { assertSupportedSampler, samplerFactory, samplerSigmas } from './registry';
+import { assertSupportedSampler, samplerRun, samplerSigmas } from './registry';
 import { SD_SCHEDULE, type DiscreteSchedule } from './schedule';
 
 /** Most steps a job may ask for; the Horde's own limit is lower. */
@@ -17,7 +17,7 @@ export interface AbortFlag {
 
 /** Thrown when a run is cancelled through its signal. */
 export class SamplerAbortedError extends Error {
-  /** Steps completed before the cancel took effect. */
+  /** Progress made before the cancel took effect (steps; for k_dpm_fast, denoiser calls). */
   readonly completedSteps: number;
   constructor(completedSteps: number) {
     super(`Sampling cancelled after ${completedSteps} step(s)`);
@@ -28,7 +28,11 @@ export class SamplerAbortedError extends Error {
 
 /** Options shared by sample() and runSampler(). */
 export interface SampleControls {
-  /** Called after each completed step with i = 1..total; awaited, so it may post a preview. */
+  /**
+   * Called after each completed step with the progress so far, 1..total; awaited, so it may post a
+   * preview. Progress counts steps, except k_dpm_fast (denoiser calls, so it still ends at the
+   * job's steps) and k_dpm_adaptive (iterations against its bound; it may finish below it).
+   */
   readonly onStep?: (i: number, total: number) => void | Promise<void>;
   /** Checked before every step, so a cancel takes effect within one step. */
   readonly signal?: AbortFlag;
@@ -73,13 +77,12 @@ export async function sample(options: SampleOptions): Promise<Float32Array> {
     denoise: checkedDenoiser(denoiser, options.x.length),
     noise: (step, draw) => stepNoise(shape, seed, step, draw),
   };
-  const step = samplerFactory(name)(env);
-  const total = sigmas.length - 1;
+  const run = samplerRun(name, env);
   let x = options.x;
-  for (let i = 0; i < total; i++) {
-    if (signal?.aborted) throw new SamplerAbortedError(i);
-    x = await step(x, i);
-    await onStep?.(i + 1, total);
+  for (let i = 0; !run.finished(); i++) {
+    if (signal?.aborted) throw new SamplerAbortedError(run.progress());
+    x = await run.step(x, i);
+    await onStep?.(run.progress(), run.total);
   }
   // Never hand back the caller's own array (possible only if a step returned its input).
   return x === options.x ? Float32Array.from(x) : x;
