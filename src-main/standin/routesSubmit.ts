@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { GEN_METADATA_TYPES, GEN_METADATA_VALUES } from '../common/horde';
 import { serverErrorAnswer } from './faults';
 import { effectiveSteps } from './kudos';
 import type { Job } from './queue';
-import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
+import { hordeError, isAnswer, json, validationError, type Answer, type Route, type RouteRequest } from './router';
 import { invalidApiKey } from './routesV2';
 import type { StandinState } from './state';
 import { isBase64Webp, isWebp, keyedBody, type BodySpec } from './validate';
@@ -30,6 +31,8 @@ const submit: Route<StandinState> = {
     const opened = keyedBody(req, SUBMIT_SPEC, "The worker's owner API key.");
     if (isAnswer(opened)) return opened;
     const { body, key } = opened;
+    const badMetadata = checkMetadata(body.gen_metadata);
+    if (badMetadata) return badMetadata;
     const board = state.board;
     board.sweep();
     const id = String(body.id);
@@ -56,6 +59,26 @@ const submit: Route<StandinState> = {
     return delayMs > 0 ? { ...answer, delayMs } : answer;
   },
 };
+
+/**
+ * The horde's payload check of `gen_metadata` entries (GenerationMetadataStable): `type` and
+ * `value` from its enums, `ref` a string of at most 255 characters; anything else is a 400 before
+ * the submit is looked at.
+ */
+function checkMetadata(entries: unknown): Answer | undefined {
+  if (!Array.isArray(entries)) return undefined;
+  const errors: Record<string, string> = {};
+  entries.forEach((entry: unknown, i) => {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (typeof e.type !== 'string' || !GEN_METADATA_TYPES.includes(e.type))
+      errors[`gen_metadata.${i}.type`] = `${JSON.stringify(e.type)} is not one of ${JSON.stringify(GEN_METADATA_TYPES)}`;
+    if (typeof e.value !== 'string' || !GEN_METADATA_VALUES.includes(e.value))
+      errors[`gen_metadata.${i}.value`] = `${JSON.stringify(e.value)} is not one of ${JSON.stringify(GEN_METADATA_VALUES)}`;
+    if (e.ref !== undefined && !(typeof e.ref === 'string' && e.ref.length <= 255))
+      errors[`gen_metadata.${i}.ref`] = `${JSON.stringify(e.ref)} is not a string of at most 255 characters`;
+  });
+  return Object.keys(errors).length ? validationError(errors) : undefined;
+}
 
 /** The compare-and-set on one job. */
 function settle(state: StandinState, job: Job, worker: StandinWorker, body: Record<string, unknown>): Answer {

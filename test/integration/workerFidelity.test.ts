@@ -2,6 +2,7 @@ import { afterEach, expect, test } from 'vitest';
 import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import type { WorkerHordePort } from '../../src-main/core/worker/ports';
 import type { HordeWorker } from '../../src-main/core/worker/hordeWorker';
+import { hordeDeskPop, popAs, submitAs, tinyWebpBytes } from '../helpers/standinKit';
 import { virtualClock } from '../helpers/virtualClock';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
@@ -103,3 +104,50 @@ test('with R2 down, the upload gives up in time for the inline fallback, and the
   expect(rig.worker.status().stats).toMatchObject({ jobsFaulted: 1, jobsDropped: 0, jobsDone: 0 });
   expect(rig.jobLog.list(10, 0)).toMatchObject([{ state: 'faulted', reason: expect.stringMatching(/upload|inline/) }]);
 }, 60_000);
+
+test('a clip_skip the model cannot honour is logged and told to the requester as the reference worker tells a changed parameter', async () => {
+  standin = await startStandin({ models: [MODEL] });
+  standin.enqueue({ prompt: 'a fox', models: [MODEL], r2: true, nsfw: false, params: { width: 64, height: 64, steps: 4, clip_skip: 4 } });
+  // The engine's own words when a text encoder exports only its last layer (inference/pipeline/textConditioning.ts).
+  const lowered = 'clip_skip 4 was asked for, but this text encoder only exports its last layer; used clip_skip 1.';
+  const quick = quickGenerator([MODEL]);
+  const generator = {
+    ...quick,
+    generate: async (...args: Parameters<typeof quick.generate>) =>
+      (await quick.generate(...args)).map((image) => ({ ...image, changes: [lowered] })),
+  };
+  const bodies: Parameters<WorkerHordePort['submit']>[0][] = [];
+  const warnings: string[] = [];
+  const log = { info() {}, warn: (m: string) => void warnings.push(m), error() {}, child: () => log };
+  const rig = workerRig(standin.hordeApiUrl, generator, {
+    log,
+    wrapHorde: (horde) => ({ pop: (body) => horde.pop(body), submit: (body, call) => (bodies.push(body), horde.submit(body, call)) }),
+  });
+  rig.worker.start();
+  await until(() => settled(standin!) && rig.worker.status().inFlight === 0);
+  rig.worker.pause();
+  await rig.worker.whenIdle();
+  // reGen discloses a parameter it had to change as {type: information, value: see_ref, ref: what changed}.
+  expect(bodies).toMatchObject([{ state: 'ok', gen_metadata: [{ type: 'information', value: 'see_ref', ref: lowered }] }]);
+  // The horde took it (it refuses metadata outside its enums), and the log says it too.
+  expect(standin.jobs().map((j) => j.state)).toEqual(['done']);
+  expect(warnings.some((w) => w.includes(lowered))).toBe(true);
+}, 60_000);
+
+test("the stand-in refuses gen_metadata outside the horde's enums, as the horde's payload check does", async () => {
+  standin = await startStandin({ models: ['stable_diffusion'] });
+  standin.enqueue({ prompt: 'a fox', models: ['stable_diffusion'], r2: false, nsfw: false, params: { width: 64, height: 64, steps: 4 } });
+  const pop = await popAs(standin, hordeDeskPop());
+  const id = (pop.body.ids as string[])[0];
+  const generation = tinyWebpBytes().toString('base64');
+  const bad = await submitAs(standin, { id, generation, seed: 1, gen_metadata: [{ type: 'clip_skip', value: 'lowered' }] });
+  expect(bad.status).toBe(400);
+  expect(bad.body).toMatchObject({ message: 'Input payload validation failed' });
+  const good = await submitAs(standin, {
+    id,
+    generation,
+    seed: 1,
+    gen_metadata: [{ type: 'information', value: 'see_ref', ref: 'clip_skip 4->1' }],
+  });
+  expect(good.status).toBe(200);
+});

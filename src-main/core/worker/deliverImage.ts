@@ -1,5 +1,5 @@
 import type { HordeJob } from './job';
-import type { RawImage, SubmitBody, WorkerDeps } from './ports';
+import type { GenMetadataEntry, RawImage, SubmitBody, WorkerDeps } from './ports';
 import { attemptMs, MIN_ATTEMPT_MS, submit, withRetry, type SubmitResult } from './submit';
 
 // One image from WebP to the horde, inside its job's ttl. The time left is shared out so that a
@@ -61,6 +61,20 @@ function uploadRetryable(error: unknown): boolean {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** The horde keeps at most 50 entries per submit, each `ref` at most 255 characters (§2.5). */
+const MAX_METADATA = 50;
+const MAX_REF = 255;
+
+/**
+ * The requester is told of each change the engine made as reGen tells a parameter it had to
+ * change: `{type: "information", value: "see_ref", ref: <what changed>}` (information entries do
+ * not count as faults).
+ */
+export function changeMetadata(changes: readonly string[] | undefined): GenMetadataEntry[] | undefined {
+  if (!changes?.length) return undefined;
+  return changes.slice(0, MAX_METADATA).map((change) => ({ type: 'information', value: 'see_ref', ref: change.slice(0, MAX_REF) }));
+}
+
 /** PUTs the bytes to the image's presigned URL with retries until `plan.uploadUntil`; returns why it gave up, or null. */
 async function upload(deps: WorkerDeps, id: string, url: string, bytes: Uint8Array, plan: DeliveryPlan): Promise<string | null> {
   if (deps.clock.now() + MIN_ATTEMPT_MS > plan.uploadUntil) return 'no time was left for an upload';
@@ -104,7 +118,14 @@ export async function deliverImage(
   const id = job.ids[index] as string;
   const bytes = await deps.delivery.encodeWebp(image);
   const url = job.r2Uploads[index] ?? null;
-  const sent = await sendImage(deps, { id, state: 'ok', seed: image.seed }, url, bytes, delivery);
+  const metadata = changeMetadata(image.changes);
+  const sent = await sendImage(
+    deps,
+    { id, state: 'ok', seed: image.seed, ...(metadata && { gen_metadata: metadata }) },
+    url,
+    bytes,
+    delivery,
+  );
   if (sent.kind === 'accepted') return { kind: 'reward', reward: sent.reward };
   const reason =
     url && delivery.r2Problem !== null ? `the upload to R2 kept failing (${delivery.r2Problem}), and inline ${sent.reason}` : sent.reason;

@@ -238,6 +238,9 @@ export class HordeWorker {
       });
       const generationMs = clock.now() - started;
       this.stats.generationMs += generationMs;
+      // The same change applies to every image of the job: said once here, told per image in gen_metadata.
+      for (const change of new Set(images.flatMap((image) => image.changes ?? [])))
+        log.warn(`job ${jobId}: ${change} The requester is told so with the image.`);
       this.delivery.deliver(job, images, generationMs);
     } catch (error) {
       const reason = timedOut

@@ -18,6 +18,12 @@ export interface RawImage {
   height: number;
   seed: number;
   rgb: ArrayBuffer;
+  /**
+   * What the engine did otherwise than the job asked (a clip_skip the model cannot honour, a
+   * prompt cut at its limit), in words. Each is logged and told to the requester in the submit's
+   * `gen_metadata`.
+   */
+  changes?: string[];
 }
 
 /** The inference engine as the worker sees it (node/workerAdapters.ts wires InferenceHost). */

@@ -85,7 +85,9 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         },
         async generate(job, onProgress) {
           const { result } = await generation.run(job.model, job.params, job.ids[0] as string, onProgress);
-          return result.images;
+          // The engine's warnings are what it did otherwise than asked (a lowered clip_skip, a cut prompt).
+          const changes = result.stats.warnings;
+          return changes.length ? result.images.map((image) => ({ ...image, changes })) : result.images;
         },
         cancel: (jobId) => void generation.cancel(jobId),
       },

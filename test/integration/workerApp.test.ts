@@ -1,0 +1,50 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { writeTinyModel } from '../../src-main/node/models/tinyModel';
+import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import type { HordeDeskApp } from '../../src-main/node/app';
+import { testApp } from '../helpers/app';
+import { presetDataDir } from '../helpers/headlessProcess';
+import { until } from '../helpers/worker';
+
+// The whole app (settings, key, scheduler, the tiny model in its inference thread) as a worker on
+// the stand-in, for what only shows with every part in place (issue 12).
+
+const MODEL = 'tiny-sd-test';
+let standin: StandinHandle | undefined;
+let app: (HordeDeskApp & { dataDir: string }) | undefined;
+afterEach(async () => {
+  await app?.close();
+  await standin?.close();
+  app = undefined;
+  standin = undefined;
+});
+
+/** An app whose data folder is set up for the stand-in, with `apiKey`, the tiny model and the schedule on "always". */
+async function appOn(s: StandinHandle, apiKey: string, lines: string[]) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hd-worker-app-'));
+  const settings = { hordeUrl: s.hordeApiUrl, ratingsUrl: s.ratingsApiUrl, workerName: 'Desk Dreamer 01', schedule: { mode: 'always' } };
+  presetDataDir(dataDir, settings, apiKey);
+  await writeTinyModel(join(dataDir, 'models'));
+  return testApp({ dataDir, startScheduler: true, echoLog: (line) => void lines.push(line) });
+}
+
+const request = (params: Record<string, unknown>) => ({
+  prompt: 'a fox',
+  models: [MODEL],
+  r2: true,
+  nsfw: false,
+  params: { width: 64, height: 64, steps: 3, ...params },
+});
+
+test('the real engine lowering a clip_skip the tiny model cannot honour: logged, and the horde takes the image with its note', async () => {
+  standin = await startStandin({ models: [MODEL] });
+  // The tiny text encoder has 2 layers: clip_skip 3 is more than it can skip.
+  standin.enqueue(request({ clip_skip: 3 }));
+  const lines: string[] = [];
+  app = await appOn(standin, STANDIN_KEYS.workerOwner, lines);
+  await until(() => standin!.jobs().some((j) => j.state === 'done'));
+  expect(lines.some((l) => l.includes('clip_skip 3 was asked for') && l.includes('The requester is told so'))).toBe(true);
+}, 60_000);
