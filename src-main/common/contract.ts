@@ -40,6 +40,8 @@ const kudosTotalsSchema = z.object({
   allTime: z.number(),
   bySource: z.object({ job: z.number(), rating: z.number(), uptime: z.number() }),
   events: z.number().int().nonnegative(),
+  /** Set while the horde is seen not to credit this worker's jobs (a moderator's pause): since when, how known, what it means. */
+  creditHold: z.object({ since: z.number(), how: z.enum(['record', 'credits']), text: z.string() }).nullable(),
 });
 export type KudosTotals = z.infer<typeof kudosTotalsSchema>;
 

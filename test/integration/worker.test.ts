@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
+import { creditedShare } from '../../src-main/core/kudos/jobCredit';
 import { startStandin, type StandinHandle } from '../../src-main/standin/server';
 import { quickGenerator, until, workerRig } from '../helpers/worker';
 
@@ -47,11 +48,11 @@ describe('the horde worker loop against the stand-in', () => {
     expect(done.length).toBeGreaterThan(150);
     // Jobs with features HordeDesk lacks are refused honestly, not generated or dropped.
     expect(faulted.length).toBeGreaterThan(0);
-    // Each reward is on disk, once per image.
+    // Each reward is on disk, once per image, at the share the horde credits HordeDesk (×0.75).
     const ledgerJobs = rig.ledger.sumSince(0).find((r) => r.source === 'job');
     expect(ledgerJobs?.count).toBe(done.length);
     expect(ledgerJobs?.total).toBeCloseTo(
-      done.reduce((a, j) => a + (j.reward ?? 0), 0),
+      done.reduce((a, j) => a + creditedShare(j.reward ?? 0), 0),
       6,
     );
     const status = rig.worker.status();

@@ -28,6 +28,46 @@ describe('migrations', () => {
   });
 });
 
+describe('migration 4: credited job kudos', () => {
+  const oldRow = (db: DatabaseSync, source: string, amount: number, ref: string) =>
+    db.prepare('INSERT INTO kudos_ledger (source, amount, at, horde_ref, recorded_at) VALUES (?, ?, 1, ?, 1)').run(source, amount, ref);
+
+  test('old job rows keep the announced reward in `announced` and book the 75 % the horde credited', () => {
+    const db = new DatabaseSync(':memory:');
+    migrate(db, ':memory:', MIGRATIONS.slice(0, 3));
+    oldRow(db, 'job', 6.24, 'job-1');
+    oldRow(db, 'job', 5.05, 'job-2');
+    oldRow(db, 'rating', 5, 'img-1');
+    oldRow(db, 'uptime', 52, 'uptime-total-52');
+    expect(migrate(db, ':memory:', MIGRATIONS.slice(0, 4))).toBe(4);
+    const rows = db.prepare('SELECT source, amount, announced, not_credited FROM kudos_ledger ORDER BY id').all();
+    expect(rows.map((r) => ({ ...r }))).toEqual([
+      { source: 'job', amount: 4.68, announced: 6.24, not_credited: null },
+      { source: 'job', amount: 3.79, announced: 5.05, not_credited: null },
+      { source: 'rating', amount: 5, announced: null, not_credited: null },
+      { source: 'uptime', amount: 52, announced: null, not_credited: null },
+    ]);
+  });
+
+  test('a row the horde did not credit books 0, and the pause state has one row', () => {
+    const db = new DatabaseSync(':memory:');
+    migrate(db, ':memory:', MIGRATIONS.slice(0, 4));
+    const insert = db.prepare(
+      'INSERT INTO kudos_ledger (source, amount, at, horde_ref, recorded_at, announced, not_credited) VALUES (?, ?, 1, ?, 1, ?, ?)',
+    );
+    insert.run('job', 0, 'fake-1', 6.24, 'paused');
+    expect(() => insert.run('job', 4.68, 'fake-2', 6.24, 'paused')).toThrow(/CHECK/);
+    expect(() => insert.run('job', 4.68, 'job-3', -1, null)).toThrow(/CHECK/);
+    const state = db.prepare(
+      'INSERT INTO horde_credit (id, worker_name, read_at, fulfilled, paused_since, paused_how) VALUES (?, ?, 1, 0, ?, ?)',
+    );
+    state.run(1, 'Desk', null, null);
+    expect(() => state.run(2, 'Desk', null, null)).toThrow(/CHECK/);
+    expect(() => db.prepare('UPDATE horde_credit SET paused_since = 5 WHERE id = 1').run()).toThrow(/CHECK/);
+    db.prepare("UPDATE horde_credit SET paused_since = 5, paused_how = 'credits' WHERE id = 1").run();
+  });
+});
+
 describe('openDatabase', () => {
   test('creates, migrates and reopens without redoing migrations', () => {
     const path = join(tempDir(), 'hordedesk.db');
@@ -78,6 +118,7 @@ describe('kudos ledger', () => {
       allTime: 63.24,
       bySource: { job: 6.24, rating: 5, uptime: 52 },
       events: 3,
+      creditHold: null,
     });
     opened.db.close();
   });

@@ -5,16 +5,18 @@ import type { LedgerRow } from '../../src-main/core/kudos/charts';
 import {
   HORDEDESK_BRIDGE_MULTIPLIER,
   reconcileWithHorde,
-  syncUptimeKudos,
+  syncWorkerRecord,
   type HordeReconcileDeps,
 } from '../../src-main/core/kudos/hordeReconcile';
+import type { CreditWatchPort, CreditWatchState } from '../../src-main/core/kudos/creditWatch';
+import { jobRewardEvent, type CreditHold } from '../../src-main/core/kudos/jobCredit';
 import type { KudosEvent, KudosLedgerPort, KudosSource } from '../../src-main/core/kudos/ledger';
 import { kudosChartsAt, type KudosQueryPort } from '../../src-main/core/kudos/queries';
 import { RECONCILE_LABELS } from '../../src-main/core/kudos/reconcile';
 
 const NOW = new Date(Date.UTC(2026, 4, 20, 12, 0, 0));
 
-type MemoryLedger = KudosLedgerPort & KudosQueryPort & { rows: KudosEvent[] };
+type MemoryLedger = KudosLedgerPort & KudosQueryPort & { rows: KudosEvent[]; hold: CreditHold | null };
 
 /** The ledger in memory, answering both the ledger port and the Kudos page's queries. */
 function memoryLedger(rows: KudosEvent[] = []): MemoryLedger {
@@ -28,6 +30,14 @@ function memoryLedger(rows: KudosEvent[] = []): MemoryLedger {
   };
   return {
     rows,
+    hold: null,
+    creditHold() {
+      return this.hold;
+    },
+    jobCredits: () =>
+      rows
+        .filter((r) => r.source === 'job')
+        .map((r) => ({ amount: r.amount, announced: r.announced ?? r.amount, notCredited: r.notCredited ?? null })),
     record(event) {
       if (rows.some((r) => r.source === event.source && r.hordeRef === event.hordeRef)) return { inserted: false };
       rows.push(event);
@@ -39,6 +49,20 @@ function memoryLedger(rows: KudosEvent[] = []): MemoryLedger {
       const out: Record<KudosSource, number> = { job: 0, rating: 0, uptime: 0 };
       for (const { source, total } of totals(0)) out[source] = total;
       return out;
+    },
+  };
+}
+
+/** The credit check's state in memory; these tests only need it to keep what it is given. */
+function memoryCredit(): CreditWatchPort & { saved: CreditWatchState | null } {
+  return {
+    saved: null,
+    state() {
+      return this.saved;
+    },
+    jobsAfter: () => [],
+    commit(_changes, state) {
+      this.saved = state;
     },
   };
 }
@@ -57,10 +81,11 @@ function deps(ledger: MemoryLedger, overrides: Partial<HordeReconcileDeps> = {})
     horde: { findUser: async () => user, getWorkerByName: async () => worker(18, null) },
     ledger,
     queries: ledger,
+    credit: memoryCredit(),
     hasApiKey: () => true,
     workerName: () => 'Quiet Desk',
     now: () => NOW,
-    onUptimeBooked: () => void (booked += 1),
+    onLedgerChanged: () => void (booked += 1),
     ...overrides,
   };
   return { d, booked: () => booked };
@@ -69,16 +94,27 @@ function deps(ledger: MemoryLedger, overrides: Partial<HordeReconcileDeps> = {})
 const jobRow = (view: KudosReconcile) => view.rows.find((r) => r.label === RECONCILE_LABELS.job);
 
 describe('reconcileWithHorde', () => {
-  test("HordeDesk's jobs are credited at ×0.75: 24 announced agrees with 18 on the horde", async () => {
+  test("HordeDesk's jobs are booked at ×0.75 and the horde's per-job rounding is expected", async () => {
     expect(HORDEDESK_BRIDGE_MULTIPLIER).toBe(0.75);
-    const ledger = memoryLedger([{ source: 'job', amount: 24, at: NOW.getTime() - 1000, hordeRef: 'job-1' }]);
-    const view = await reconcileWithHorde(deps(ledger).d);
-    expect(view.available).toBe(true);
-    expect(jobRow(view)).toMatchObject({ local: 24, horde: 18 });
-    expect(jobRow(view)?.explanation).toContain(
-      'The horde then credits 75% of that to workers run by HordeDesk, so about 18 should show on the horde.',
+    // Four jobs announced at 6.24: 4.68 credited each, which the horde's worker record rounds to 5 each.
+    const ledger = memoryLedger(
+      [1, 2, 3, 4].map((i) => jobRewardEvent({ announced: 6.24, at: NOW.getTime() - i * 1000, hordeRef: `job-${i}` }, null)),
     );
-    expect(jobRow(view)?.explanation).toContain('The two agree');
+    const view = await reconcileWithHorde(
+      deps(ledger, { horde: { findUser: async () => user, getWorkerByName: async () => worker(20, null) } }).d,
+    );
+    expect(view.available).toBe(true);
+    expect(jobRow(view)).toMatchObject({ local: 18.72, horde: 20 });
+    expect(jobRow(view)?.explanation).toContain('75% of the reward it announced');
+    expect(jobRow(view)?.explanation).toContain('(18.72 of the 24.96 announced for 4 jobs)');
+    expect(jobRow(view)?.explanation).toContain('so it should show 20. It does: the two agree.');
+  });
+
+  test('a pause the ledger knows of is the first note', async () => {
+    const ledger = memoryLedger();
+    ledger.hold = { since: NOW.getTime() - 60_000, how: 'credits' };
+    const view = await reconcileWithHorde(deps(ledger).d);
+    expect(view.notes[0]).toMatch(/stopped crediting this worker's jobs/);
   });
 
   test('uptime the worker record shows is booked first, and the totals say so', async () => {
@@ -132,15 +168,35 @@ describe('reconcileWithHorde', () => {
   });
 });
 
-describe('syncUptimeKudos and the charts', () => {
-  test('books only what the horde credited since the last look', async () => {
+describe('syncWorkerRecord and the charts', () => {
+  test('books only the uptime the horde credited since the last look', async () => {
     const ledger = memoryLedger();
     let total = 100;
-    const d = { horde: { findUser: async () => user, getWorkerByName: async () => worker(0, total) }, ledger, now: () => NOW };
-    expect(await syncUptimeKudos(d, 'Quiet Desk')).toBe(100);
-    expect(await syncUptimeKudos(d, 'Quiet Desk')).toBe(0);
+    const d = {
+      horde: { findUser: async () => user, getWorkerByName: async () => worker(0, total) },
+      ledger,
+      credit: memoryCredit(),
+      now: () => NOW,
+    };
+    expect((await syncWorkerRecord(d, 'Quiet Desk')).uptimeBooked).toBe(100);
+    expect((await syncWorkerRecord(d, 'Quiet Desk')).uptimeBooked).toBe(0);
     total = 150;
-    expect(await syncUptimeKudos(d, 'Quiet Desk')).toBe(50);
+    expect((await syncWorkerRecord(d, 'Quiet Desk')).uptimeBooked).toBe(50);
+  });
+
+  test('a record with a job count starts the credit check; one without is left unchecked', async () => {
+    const credit = memoryCredit();
+    const record = { ...worker(0, null), requests_fulfilled: 7 };
+    const d = {
+      horde: { findUser: async () => user, getWorkerByName: async () => record },
+      ledger: memoryLedger(),
+      credit,
+      now: () => NOW,
+    };
+    expect((await syncWorkerRecord(d, 'Quiet Desk')).credit).toEqual({ hold: null, rebooked: 0, holdChanged: false });
+    expect(credit.saved).toEqual({ workerName: 'Quiet Desk', readAt: NOW.getTime(), fulfilled: 7, hold: null });
+    const bare = { ...d, horde: { findUser: async () => user, getWorkerByName: async () => worker(0, null) } };
+    expect((await syncWorkerRecord(bare, 'Quiet Desk')).credit).toBeNull();
   });
 
   test('the charts read the rows of the last 30 days and the all-time totals', () => {

@@ -61,7 +61,11 @@ function setup(options: { notifications?: boolean; waiting?: boolean } = {}) {
   const calls: string[] = [];
   const schedule: ScheduleStatus = { ...scheduleStatusOf(), waiting: options.waiting ?? false };
   const worker = workerStatus('stopped');
-  const ledger: KudosLedgerPort = { record: () => ({ inserted: true }), sumSince: () => [{ source: 'job', total: 7, count: 1 }] };
+  const ledger: KudosLedgerPort = {
+    record: () => ({ inserted: true }),
+    sumSince: () => [{ source: 'job', total: 7, count: 1 }],
+    creditHold: () => null,
+  };
   const relay = createStatusRelay();
   relay.attach({
     events,

@@ -1,36 +1,63 @@
 import type { UserDetails, WorkerDetails } from '../../common/horde';
 import type { KudosReconcile } from '../../common/kudosViews';
 import type { HordeClient } from '../horde/client';
+import { checkCredit, readingOf, type CreditCheck, type CreditWatchPort } from './creditWatch';
+import { HORDEDESK_BRIDGE_MULTIPLIER } from './jobCredit';
 import type { KudosLedgerPort } from './ledger';
-import type { KudosQueryPort } from './queries';
+import { summarizeJobCredits, type KudosQueryPort } from './queries';
 import { reconcile } from './reconcile';
 import { bookUptime } from './uptime';
 
-/**
- * Share of a job's announced reward the horde credits to a worker program that is not its own
- * reGen worker, HordeDesk included (HORDE-PROTOCOL §2.8).
- */
-export const HORDEDESK_BRIDGE_MULTIPLIER = 0.75;
+export { HORDEDESK_BRIDGE_MULTIPLIER } from './jobCredit';
 
 /** What the reconciliation reads: the horde, the ledger and the settings' worker name. */
 export interface HordeReconcileDeps {
   horde: Pick<HordeClient, 'findUser' | 'getWorkerByName'>;
   ledger: KudosLedgerPort;
   queries: KudosQueryPort;
+  /** The check that the horde credits this worker's jobs (core/kudos/creditWatch.ts). */
+  credit: CreditWatchPort;
   hasApiKey: () => boolean;
   workerName: () => string;
   now: () => Date;
-  /** Uptime kudos were booked while reading the worker record: the totals changed. */
-  onUptimeBooked: () => void;
+  /** Reading the worker record changed the ledger (uptime booked, jobs booked anew, a pause found or over): the totals changed. */
+  onLedgerChanged: () => void;
+}
+
+/** What one reading of the worker record did to the ledger. */
+export interface RecordSync {
+  uptimeBooked: number;
+  credit: CreditCheck | null;
+}
+
+/** Books what a worker record shows: the uptime kudos since the last look, and the credit check. */
+function bookRecord(
+  deps: Pick<HordeReconcileDeps, 'ledger' | 'credit'>,
+  details: WorkerDetails,
+  workerName: string,
+  now: number,
+): RecordSync {
+  const uptimeBooked = bookUptime(deps.ledger, details.kudos_details?.uptime, now);
+  const reading = readingOf(details, workerName, now);
+  return { uptimeBooked, credit: reading ? checkCredit(deps.credit, reading) : null };
+}
+
+/** Whether a reading changed what the totals show. */
+export function ledgerChanged(sync: RecordSync): boolean {
+  return sync.uptimeBooked > 0 || (sync.credit !== null && (sync.credit.rebooked > 0 || sync.credit.holdChanged));
 }
 
 /**
- * Reads the worker record and books the uptime kudos the horde credited since the ledger last
- * looked (core/kudos/uptime.ts). Returns the amount booked; throws when the horde cannot be read.
+ * Reads the worker record, books the uptime kudos the horde credited since the ledger last looked
+ * (core/kudos/uptime.ts) and checks that the horde credits the jobs it rewarded
+ * (core/kudos/creditWatch.ts). Throws when the horde cannot be read.
  */
-export async function syncUptimeKudos(deps: Pick<HordeReconcileDeps, 'horde' | 'ledger' | 'now'>, workerName: string): Promise<number> {
+export async function syncWorkerRecord(
+  deps: Pick<HordeReconcileDeps, 'horde' | 'ledger' | 'credit' | 'now'>,
+  workerName: string,
+): Promise<RecordSync> {
   const details = await deps.horde.getWorkerByName(workerName);
-  return bookUptime(deps.ledger, details.kudos_details?.uptime, deps.now().getTime());
+  return bookRecord(deps, details, workerName, deps.now().getTime());
 }
 
 /**
@@ -48,13 +75,15 @@ export async function reconcileWithHorde(deps: HordeReconcileDeps): Promise<Kudo
       user = await deps.horde.findUser();
       const name = deps.workerName();
       if (name) worker = await deps.horde.getWorkerByName(name).catch(() => null);
-      if (bookUptime(deps.ledger, worker?.kudos_details?.uptime, deps.now().getTime()) > 0) deps.onUptimeBooked();
+      if (worker && ledgerChanged(bookRecord(deps, worker, name, deps.now().getTime()))) deps.onLedgerChanged();
     } catch (error) {
       problem = error instanceof Error ? error.message : String(error);
     }
   }
   return reconcile({
     ledgerTotals: deps.queries.totalsBySource(),
+    jobs: summarizeJobCredits(deps.queries.jobCredits()),
+    creditHold: deps.ledger.creditHold(),
     user,
     worker,
     bridgeMultiplier: HORDEDESK_BRIDGE_MULTIPLIER,

@@ -1,10 +1,16 @@
 import type { UserDetails, WorkerDetails } from '../../common/horde';
 import type { KudosReconcile, KudosReconcileRow } from '../../common/kudosViews';
+import { creditHoldText, type CreditHold } from './jobCredit';
 import type { KudosSource } from './ledger';
+import type { JobLedgerSummary } from './queries';
 
 /** What the reconciliation compares: the ledger's all-time totals and the horde's records. */
 export interface ReconcileInput {
   ledgerTotals: Record<KudosSource, number>;
+  /** The ledger's job rows, added up (core/kudos/queries.ts `summarizeJobCredits`). */
+  jobs: JobLedgerSummary;
+  /** Set while the horde is known not to credit this worker's jobs. */
+  creditHold?: CreditHold | null;
   user: UserDetails | null;
   worker: WorkerDetails | null;
   /** Share of a job's reward the horde credits to this worker program (0.75 for HordeDesk). */
@@ -38,28 +44,40 @@ function compare(horde: number, expected: number): Agreement {
 const LAG =
   'The horde adds kudos a moment after they are earned and its figures can be up to 30 seconds old, so the newest ones may not show there yet.';
 
+/** What the job row says of the ledger's own figures: the share credited and the horde's rounding. */
+function jobLedgerWords(jobs: JobLedgerSummary, multiplier: number): string[] {
+  const pct = Math.round(multiplier * 100);
+  const count = `${jobs.count} job${jobs.count === 1 ? '' : 's'}`;
+  const parts = [
+    pct === 100
+      ? `The ledger books what the horde credits for each finished job, which here is all of the reward it announced (${fmt(jobs.credited)} for ${count}).`
+      : `The ledger books what the horde credits for each finished job: ${pct}% of the reward it announced, since HordeDesk is not the horde's own worker program (${fmt(jobs.credited)} of the ${fmt(jobs.announced)} announced for ${count}).`,
+    `The horde keeps a worker's kudos in whole numbers and rounds each job's credit on its own (4.68 becomes 5, 3.62 becomes 4), so it should show ${fmt(jobs.hordeRounded)}.`,
+  ];
+  const fakes = jobs.notCredited;
+  if (fakes.count > 0)
+    parts.push(
+      `${fakes.count} job${fakes.count === 1 ? '' : 's'} came while a moderator had paused this worker: the horde announced ${fmt(fakes.announced)} for ${fakes.count === 1 ? 'it' : 'them'} but credits nothing for a paused worker's jobs, so the ledger books 0.`,
+    );
+  return parts;
+}
+
+/** Why the horde's job figure differs from the rounded one the ledger expects. */
+function jobGapWords(horde: number, expected: number): string {
+  const diff = round(horde - expected);
+  // The horde's figure is whole kudos: within half a kudo it is the same number.
+  if (Math.abs(diff) < 0.5) return 'It does: the two agree.';
+  if (diff > 0)
+    return `The horde shows ${fmt(diff)} more: it also pays for jobs this ledger never saw a reward for (a request cancelled while this worker was on it, a submit whose answer was lost, another machine or program using the same worker name).`;
+  return `The horde shows ${fmt(-diff)} less. ${LAG} A job the horde rejected afterwards is not credited either.`;
+}
+
 function jobRow(input: ReconcileInput, trusted: boolean | null, missing: string): KudosReconcileRow {
-  const local = round(input.ledgerTotals.job);
+  const jobs = input.jobs;
   const worker = input.worker;
   const horde = worker ? round(worker.kudos_details?.generated ?? 0) : null;
-  const pct = Math.round(input.bridgeMultiplier * 100);
-  const expected = round(local * input.bridgeMultiplier);
-  const parts: string[] = [];
-  parts.push(
-    pct === 100
-      ? `The ledger adds up the reward the horde announced for each finished job (${fmt(local)}); the horde credits all of it.`
-      : `The ledger adds up the reward the horde announced for each finished job (${fmt(local)}). The horde then credits ${pct}% of that to workers run by HordeDesk, so about ${fmt(expected)} should show on the horde.`,
-  );
-  if (horde === null) parts.push(missing);
-  else {
-    const agreement = compare(horde, expected);
-    if (agreement === 'same') parts.push('The two agree; small differences are rounding.');
-    else if (agreement === 'horde-more')
-      parts.push(
-        `The horde shows ${fmt(horde - expected)} more: it counts everything this worker ever earned, including jobs from before HordeDesk kept its ledger or from another program using the same worker name.`,
-      );
-    else parts.push(`The horde shows ${fmt(expected - horde)} less. ${LAG} A job the horde rejected afterwards is not credited either.`);
-  }
+  const parts = jobLedgerWords(jobs, input.bridgeMultiplier);
+  parts.push(horde === null ? missing : jobGapWords(horde, jobs.hordeRounded));
   if (trusted === false)
     parts.push(
       'Your account is not trusted yet, so the horde holds about half of your job kudos in escrow for about a week before you can spend them. They are counted here, but missing from your spendable kudos until they are released.',
@@ -69,7 +87,7 @@ function jobRow(input: ReconcileInput, trusted: boolean | null, missing: string)
     parts.push(
       'HordeDesk could not tell whether your account is trusted. New accounts get about half of their job kudos held back for about a week.',
     );
-  return { label: RECONCILE_LABELS.job, local, horde, explanation: parts.join(' ') };
+  return { label: RECONCILE_LABELS.job, local: round(jobs.credited), horde, explanation: parts.join(' ') };
 }
 
 function uptimeRow(input: ReconcileInput, trusted: boolean | null, missing: string): KudosReconcileRow {
@@ -124,6 +142,7 @@ function spendableRow(input: ReconcileInput, trusted: boolean | null, missingUse
   const horde = user ? round(user.kudos) : null;
   const parts = [
     'What you can spend right now: everything you earned, minus what you spent on your own images, plus gifts and transfers. The ledger only counts earnings, so there is nothing to compare it with.',
+    'The horde keeps balances in whole kudos and never lets one fall below its floor (25 kudos for most accounts, 14 for pseudonymous ones): spending that would take it lower is forgiven, so a new account can hold more than it earned minus what it spent.',
   ];
   const accumulated = user?.kudos_details.accumulated;
   if (accumulated !== undefined)
@@ -151,9 +170,10 @@ export function reconcile(input: ReconcileInput): KudosReconcile {
   const notes = [
     'The horde keeps its answers about users and workers for up to 30 seconds, and adds up balances in the background, which can lag a little more. If the numbers look off right after a job, check again in a minute.',
     'The ledger counts only what this copy of HordeDesk saw. Kudos earned on other machines, with other programs or before the ledger started only show on the horde side.',
-    `The horde credits ${pct}% of each job's announced reward to workers run by HordeDesk (only the newest version of the horde's own worker program gets the full amount). Uptime and rating kudos are paid in full.`,
+    `The horde credits ${pct}% of each job's announced reward to workers run by HordeDesk (only the newest version of the horde's own worker program gets the full amount); the ledger books that share and keeps the announced reward beside it. Uptime and rating kudos are paid in full.`,
     'HordeDesk cannot see how many of your kudos are held in escrow: the horde only shows that to its moderators.',
   ];
+  if (input.creditHold) notes.unshift(creditHoldText(input.creditHold));
   return {
     checkedAt: input.now.toISOString(),
     available,

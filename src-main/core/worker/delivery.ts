@@ -1,3 +1,4 @@
+import { jobRewardEvent } from '../kudos/jobCredit';
 import { deliverImage, deliveryPlan, FAULT_GRACE_MS, type JobDelivery } from './deliverImage';
 import type { HordeJob } from './job';
 import type { JobRecord, RawImage, WorkerDeps } from './ports';
@@ -10,6 +11,7 @@ export interface Delivered {
   ids: readonly string[];
   state: 'ok' | 'faulted' | 'dropped';
   reason: string | null;
+  /** Kudos the horde credited for it (the ledger's figure, not the announced one). */
   rewards: number;
   /** width·height·steps·images / 10⁶ of what was generated (0 when faulted). */
   megapixelsteps: number;
@@ -88,10 +90,14 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks): Delivery
       }
       const outcome = await deliverImage(deps, job, index, image, delivery);
       if (outcome.kind === 'reward') {
-        // On disk before the UI or the stats hear of it: a crash cannot lose a reward.
-        if (outcome.reward > 0)
-          deps.ledger.record({ source: 'job', amount: outcome.reward, at: clock.now(), hordeRef: id, detail: job.model });
-        rewards += outcome.reward;
+        // On disk before the UI or the stats hear of it: a crash cannot lose a reward. The ledger
+        // books what the horde credits (core/kudos/jobCredit.ts); the announced figure goes beside it.
+        if (outcome.reward > 0) {
+          const reward = { announced: outcome.reward, at: clock.now(), hordeRef: id, detail: job.model };
+          const event = jobRewardEvent(reward, deps.ledger.creditHold());
+          deps.ledger.record(event);
+          rewards += event.amount;
+        }
       } else {
         problem ??= outcome.reason;
         dropped ||= outcome.kind === 'dropped';

@@ -1,9 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { LedgerRow } from '../../core/kudos/charts';
 import type { KudosSource } from '../../core/kudos/ledger';
-import type { KudosQueryPort } from '../../core/kudos/queries';
+import type { JobCreditRow, KudosQueryPort } from '../../core/kudos/queries';
 
-// Read-only queries on kudos_ledger (migration 1) for the Kudos page.
+// Read-only queries on kudos_ledger (migrations 1 and 4) for the Kudos page.
 
 /** Ledger rows granted at or after `sinceMs`, oldest first. */
 export function ledgerRowsSince(db: DatabaseSync, sinceMs: number): LedgerRow[] {
@@ -26,7 +26,22 @@ export function ledgerTotalsBySource(db: DatabaseSync): Record<KudosSource, numb
   return totals;
 }
 
+/** Every job row's credited and announced reward, oldest first (columns from migration 4). */
+export function ledgerJobCredits(db: DatabaseSync): JobCreditRow[] {
+  const rows = db.prepare("SELECT amount, announced, not_credited FROM kudos_ledger WHERE source = 'job' ORDER BY at, id").all() as {
+    amount: number;
+    announced: number | null;
+    not_credited: string | null;
+  }[];
+  // Every job row has `announced` since migration 4; a null would be a row written around it.
+  return rows.map((r) => ({ amount: Number(r.amount), announced: Number(r.announced ?? r.amount), notCredited: r.not_credited }));
+}
+
 /** The Kudos page's ledger queries as a port. */
 export function createSqliteKudosQueries(db: DatabaseSync): KudosQueryPort {
-  return { rowsSince: (sinceMs) => ledgerRowsSince(db, sinceMs), totalsBySource: () => ledgerTotalsBySource(db) };
+  return {
+    rowsSince: (sinceMs) => ledgerRowsSince(db, sinceMs),
+    totalsBySource: () => ledgerTotalsBySource(db),
+    jobCredits: () => ledgerJobCredits(db),
+  };
 }

@@ -87,4 +87,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ratings_state ON ratings (state, id);
     `,
   },
+  {
+    version: 4,
+    name: 'credited job kudos',
+    // `amount` is what the horde credited. Up to migration 3 a job row's amount held the reward
+    // the submit answer announced, of which the horde credits HordeDesk, a non-official bridge,
+    // 75 % (HORDE-PROTOCOL §2.8). So that no old row changes meaning silently, this migration moves
+    // that figure to the new `announced` column and books 75 % of it (to the cent) as `amount`,
+    // which is what the horde credited unless the worker was paused then (HordeDesk could not
+    // tell). `not_credited` says why a row books 0 although a reward was announced ('paused': the
+    // fake jobs the horde feeds a paused worker). `horde_credit` is the one-row state of the
+    // check that finds such pauses (core/kudos/creditWatch.ts): the last worker record it read.
+    sql: `
+      ALTER TABLE kudos_ledger ADD COLUMN announced REAL CHECK (announced IS NULL OR announced >= 0);
+      ALTER TABLE kudos_ledger ADD COLUMN not_credited TEXT CHECK (not_credited IS NULL OR amount = 0);
+      UPDATE kudos_ledger SET announced = amount, amount = round(amount * 0.75, 2) WHERE source = 'job';
+      CREATE TABLE horde_credit (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        worker_name  TEXT    NOT NULL,
+        read_at      INTEGER NOT NULL,
+        fulfilled    INTEGER NOT NULL,
+        paused_since INTEGER,
+        paused_how   TEXT    CHECK (paused_how IN ('record', 'credits')),
+        CHECK ((paused_since IS NULL) = (paused_how IS NULL))
+      );
+    `,
+  },
 ];
