@@ -159,3 +159,13 @@ export function safeAmount(opts: {
 export function uptimeReward(modelCount: number, allowLora: boolean): number {
   return 50 + 2 * modelCount + (allowLora ? 30 : 0);
 }
+
+/**
+ * A kudos figure as the horde stores it after adding to it (§3.5): Python rounds the new sum to
+ * 2 decimals, then the integer column rounds that to whole kudos (a numeric literal cast to bigint
+ * rounds half away from zero). Worker totals, their action buckets and user balances all work so.
+ */
+export function storedKudos(sum: number): number {
+  const cents = Math.round(sum * 100) / 100;
+  return Math.sign(cents) * Math.round(Math.abs(cents));
+}

@@ -115,6 +115,8 @@ export class JobBoard {
   /** The stand-in's own origin, set once it listens; upload URLs point here. */
   baseUrl = 'http://127.0.0.1';
   readonly random: () => number;
+  /** Ids of the fake jobs handed to paused workers (see fakeJob). */
+  private readonly fakeIds = new Set<string>();
   private readonly secret = randomBytes(16);
   private readonly clock: () => number;
   private readonly timeScale: number;
@@ -206,6 +208,34 @@ export class JobBoard {
     return jobs;
   }
 
+  /**
+   * A paused worker's fake job (HORDE-PROTOCOL §2.7 item 8): an id of this request handed to the
+   * worker alone, outside the request's images, so they keep waiting for a real worker. Its submit
+   * is answered with a reward like any other, but the horde credits nothing for it.
+   */
+  fakeJob(wp: WaitingRequest, worker: StandinWorker, model: string): Job {
+    const job = this.addJob(wp, 0);
+    wp.jobIds.pop();
+    this.fakeIds.add(job.id);
+    const now = this.nowS();
+    const { reported, enforced } = this.ttlFor(wp, worker);
+    Object.assign(job, {
+      state: 'processing',
+      workerId: worker.id,
+      model,
+      poppedAt: now,
+      ttl: reported,
+      deadline: now + enforced,
+      r2: wp.request.r2,
+    });
+    return job;
+  }
+
+  /** Whether a job id is a paused worker's fake job. */
+  isFake(jobId: string): boolean {
+    return this.fakeIds.has(jobId);
+  }
+
   /** The reward a submit answers for a job: the request's value times the model's baseline multiplier. */
   rewardFor(job: Job): number {
     const wp = this.requests.get(job.requestId);
@@ -226,6 +256,8 @@ export class JobBoard {
     job.reward = 0;
     const worker = job.workerId ? this.workers.get(job.workerId) : undefined;
     if (worker) this.workers.recordAbort(worker, this.nowS());
+    // A fake job was never one of the request's images: nothing goes back to its queue.
+    if (this.fakeIds.has(job.id)) return;
     const wp = this.requests.get(job.requestId);
     if (!wp) return;
     wp.faults += 1;

@@ -1,5 +1,6 @@
 import { resolveBridge } from './bridges';
 import { safeAmount } from './kudos';
+import { fakeFor, fakePop, tricked } from './pause';
 import { emptyAnswer, jobAnswer, matchRequest, payloadFor, type SkipReason } from './popMatch';
 import type { Job, WaitingRequest } from './queue';
 import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
@@ -123,11 +124,13 @@ const pop: Route<StandinState> = {
     const skipped: Partial<Record<SkipReason, number>> = {};
     if (!faults.popEmpty) {
       for (const wp of queueOrder(state, user.id, worker.config.priority_usernames)) {
+        if (tricked(worker, wp)) continue;
         const match = matchRequest(wp, worker, inMaintenance, state.users);
         if (!match.ok) {
           if (match.reason) skipped[match.reason] = (skipped[match.reason] ?? 0) + 1;
           continue;
         }
+        if (fakeFor(worker, wp)) return json(200, fakePop(state, wp, worker, match.models));
         const jobs = startJobs(state, wp, worker, match.models);
         return { ...json(200, jobs.answer), onSent: () => jobs.assigned.forEach((job) => (job.popDelivered = true)) };
       }

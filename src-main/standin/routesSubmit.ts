@@ -117,7 +117,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
   const wp = board.requests.get(job.requestId);
   const reward = board.rewardFor(job);
   Object.assign(job, { state: 'done', reward, submitState });
-  if (wp) {
+  // A paused worker's fake job is answered like any other, but the horde credits nothing for it (§2.5).
+  if (wp && !board.isFake(job.id)) {
     const r = wp.request;
     const pixelsteps = r.width * r.height * effectiveSteps(r.sampler, r.steps);
     board.workers.recordDelivery(worker, reward, pixelsteps, board.nowS() - (job.poppedAt ?? board.nowS()));

@@ -50,7 +50,8 @@ export function workerDetails(state: StandinState, worker: StandinWorker, privil
     details.owner = String(owner?.details.username ?? '');
     details.messages = [];
   }
-  if (privilege >= 2) Object.assign(details, { paused: false, suspicious: 0, ipaddr: '127.0.0.1' });
+  // Only moderators see a pause: the owner's own key gets no `paused` (§2.12, §3.5).
+  if (privilege >= 2) Object.assign(details, { paused: worker.paused, suspicious: 0, ipaddr: '127.0.0.1' });
   return details;
 }
 
@@ -150,7 +151,8 @@ const modify: Route<StandinState> = {
     }
     if (typeof body.paused === 'boolean') {
       if (!admin.moderator) return notModerator;
-      changed.paused = body.paused;
+      worker.paused = body.paused;
+      changed.paused = worker.paused;
     }
     if (typeof body.name === 'string') {
       if (!allowed) return notModerator;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResolvedBridge } from './bridges';
-import { uptimeReward } from './kudos';
+import { storedKudos, uptimeReward } from './kudos';
 import type { UserTable } from './users';
 
 // The workers the stand-in knows: created on their first pop, checked in on every pop, credited
@@ -45,6 +45,10 @@ export interface StandinWorker {
   lastCheckIn: number;
   maintenance: boolean;
   maintenanceMsg: string;
+  /** Set by a moderator (§2.7 item 8): the worker gets fake jobs, which earn nothing. Only moderators see it. */
+  paused: boolean;
+  /** Requests this worker was handed a fake job of: the horde never offers it them again ("secret"). */
+  tricked: Set<string>;
   info: string | null;
   /** Times of aborted jobs still inside the one-hour window. */
   abortTimes: number[];
@@ -97,6 +101,8 @@ export class WorkerRegistry {
       lastCheckIn: now,
       maintenance: false,
       maintenanceMsg: OWNER_MAINTENANCE_MESSAGE,
+      paused: false,
+      tricked: new Set(),
       info: null,
       abortTimes: [],
       uncompletedJobs: 0,
@@ -118,15 +124,15 @@ export class WorkerRegistry {
   }
 
   /**
-   * A pop's check-in: stores what it declared and accrues uptime while the worker stays online
-   * and out of maintenance; every full period pays the uptime reward. Coming back after being
+   * A pop's check-in: stores what it declared and accrues uptime while the worker stays online,
+   * out of maintenance and not paused; every full period pays the uptime reward. Coming back after being
    * offline restarts the period (§3.3). The horde's 30 s debounce of config updates is left out.
    */
   checkIn(worker: StandinWorker, config: WorkerConfig, bridge: ResolvedBridge, now: number): void {
     const gap = now - worker.lastCheckIn;
     if (gap > STALE_AFTER_S) {
       worker.uptimeSinceReward = 0;
-    } else if (!worker.maintenance && gap > 0) {
+    } else if (!worker.maintenance && !worker.paused && gap > 0) {
       worker.uptime += gap;
       worker.uptimeSinceReward += gap;
       while (worker.uptimeSinceReward >= UPTIME_PERIOD_S) {
@@ -164,23 +170,26 @@ export class WorkerRegistry {
   }
 
   /**
-   * A delivered image: the reward times the bridge multiplier is credited, rounded to whole kudos
-   * because the horde keeps integral balances (recorded: reward 6.24 × 0.9 booked as 6.0).
+   * A delivered image: the reward times the bridge multiplier is credited to the worker and its
+   * owner, and each stored figure is rounded to whole kudos after the addition (storedKudos; the
+   * recording: reward 6.24 × 0.9 = 5.62 booked as 6). Returns what the worker's total gained.
    */
   recordDelivery(worker: StandinWorker, reward: number, pixelsteps: number, seconds: number): number {
-    const credited = Math.round(reward * worker.bridge.multiplier);
+    const credited = reward * worker.bridge.multiplier;
     const megapixelsteps = pixelsteps / 1e6;
+    const before = worker.kudosGenerated;
     worker.requestsFulfilled += 1;
-    worker.kudosGenerated += credited;
+    worker.kudosGenerated = storedKudos(before + credited);
     worker.megapixelstepsGenerated += Math.round(megapixelsteps);
     worker.speedSamples = [...worker.speedSamples, megapixelsteps / Math.max(seconds, 0.1)].slice(-20);
     this.creditOwner(worker.ownerId, credited, 'generated', megapixelsteps);
-    return credited;
+    return worker.kudosGenerated - before;
   }
 
   /**
    * Books kudos on the owner: all spendable when trusted; otherwise half (generation) or none
-   * (uptime) spendable and the rest to `evaluating_kudos` (§3.4). `accumulated` takes it all.
+   * (uptime) spendable and the rest to `evaluating_kudos` (§3.4). `accumulated` takes it all. The
+   * balance and `accumulated` are integer columns on the horde: rounded after each addition.
    */
   private creditOwner(ownerId: number, amount: number, kind: 'generated' | 'uptime', megapixelsteps = 0): void {
     const owner = this.users.byId(ownerId);
@@ -192,9 +201,9 @@ export class WorkerRegistry {
       kudos_details?: Record<string, number>;
       records?: { contribution?: Record<string, number>; fulfillment?: Record<string, number> };
     };
-    details.kudos = num(d.kudos) + spendable;
-    if (!trusted) details.evaluating_kudos = num(d.evaluating_kudos) + amount - spendable;
-    if (details.kudos_details) details.kudos_details.accumulated = num(details.kudos_details.accumulated) + amount;
+    details.kudos = storedKudos(num(d.kudos) + spendable);
+    if (!trusted) details.evaluating_kudos = Math.round((num(d.evaluating_kudos) + amount - spendable) * 100) / 100;
+    if (details.kudos_details) details.kudos_details.accumulated = storedKudos(num(details.kudos_details.accumulated) + amount);
     if (kind === 'generated' && details.records?.contribution && details.records.fulfillment) {
       details.records.contribution.megapixelsteps =
         Math.round((num(details.records.contribution.megapixelsteps) + megapixelsteps) * 100) / 100;
