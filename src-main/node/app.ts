@@ -113,7 +113,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
   const generation = createInferenceServices(base, options);
   const simulated = options.simulatedIdle ?? null;
-  const { worker, jobLog, scheduler } = createWorkerServices(base, {
+  const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
     clientAgent: agent,
     idleSource: options.idleSource,
@@ -155,7 +155,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log: modelsLog,
     onProgress: relay.modelProgress,
   });
-  const apiKeys = createApiKeyService({ keys, horde, settings, log, onKeyUsable: () => rater.wake() });
+  const onKeyUsable = (): void => void Promise.all([rater.wake(), resumeAfterKeyChange()]);
+  const apiKeys = createApiKeyService({ keys, horde, settings, log, onKeyUsable });
   const info = appInfo(options, version, base);
   const handlers = {
     ...systemHandlers({ info, relay, notices, hardware, settings, apiKeys, horde, now }),

@@ -48,3 +48,16 @@ test('the real engine lowering a clip_skip the tiny model cannot honour: logged,
   await until(() => standin!.jobs().some((j) => j.state === 'done'));
   expect(lines.some((l) => l.includes('clip_skip 3 was asked for') && l.includes('The requester is told so'))).toBe(true);
 }, 60_000);
+
+test('after the horde rejected the key, entering a good one resumes the work by itself (schedule "always", no Start pressed)', async () => {
+  standin = await startStandin({ models: [MODEL] });
+  const lines: string[] = [];
+  // A key the horde does not know (revoked since it was stored): the scheduler starts the worker, the pop gets 401.
+  app = await appOn(standin, 'abcdefghijklmnopqrstuv', lines);
+  await until(() => app!.worker.status().state === 'error');
+  expect(app.worker.status().message).toMatch(/API key/i);
+  standin.enqueue(request({}));
+  await app.handlers['apiKey.set']({ apiKey: STANDIN_KEYS.workerOwner });
+  await until(() => standin!.jobs().some((j) => j.state === 'done'));
+  expect(app.worker.status().state).toBe('running');
+}, 30_000);

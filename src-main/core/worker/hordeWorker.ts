@@ -4,6 +4,7 @@ import { isMaintenanceError, isRetryable } from '../horde/client';
 import { checkJob, parsePop, type HordeJob } from './job';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
+import { isKeyProblem } from './keyProblem';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { emptyStats, type WorkerStats } from './stats';
 
@@ -54,6 +55,8 @@ export class HordeWorker {
   private loop: Promise<void> | null = null;
   private ahead: Promise<HordeJob | null> | null = null;
   private cancelReason: string | null = null;
+  /** The error state came from a refused key: a new key may lift it (see leaveKeyError). */
+  private stoppedForKey = false;
   private readonly delivery;
   private readonly inFlightIds = new Set<string>();
 
@@ -108,6 +111,17 @@ export class HordeWorker {
     if (this.current) this.deps.generator.cancel(this.current.jobId);
   }
 
+  /**
+   * After an error caused by the key (rejected, missing, held back), a changed key may fix it: the
+   * worker goes back to stopped, so whoever started it can start it again. True when it did.
+   */
+  leaveKeyError(): boolean {
+    if (this.state !== 'error' || !this.stoppedForKey) return false;
+    this.stoppedForKey = false;
+    this.setState('stopped', null);
+    return true;
+  }
+
   /** Resolves when no job is popped, generating or being delivered. */
   async whenIdle(): Promise<void> {
     while (this.loop) await this.loop;
@@ -115,6 +129,7 @@ export class HordeWorker {
   }
 
   private setState(state: WorkerState, message: string | null): void {
+    if (state !== 'error') this.stoppedForKey = false;
     this.state = state;
     this.message = message;
     this.emit();
@@ -165,6 +180,7 @@ export class HordeWorker {
           continue;
         }
         this.deps.log.error('pop refused', error);
+        this.stoppedForKey = isKeyProblem(error);
         this.setState('error', error instanceof Error ? error.message : String(error));
         return null;
       }

@@ -49,6 +49,8 @@ export interface WorkerService {
   stopNow(): WorkerStatusDto;
   /** Asks the horde to lift maintenance (PUT workers/{id}), then starts again. */
   leaveMaintenance(): Promise<WorkerStatusDto>;
+  /** After an error caused by the key, goes back to stopped (the key changed); true when it did. */
+  leaveKeyError(): boolean;
   /** On quit: stop popping, fault what cannot finish, and wait for deliveries (bounded). */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -127,6 +129,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       options.log.info(`asked the horde to take worker ${name} out of maintenance`);
       return this.start();
     },
+    leaveKeyError: () => worker.leaveKeyError(),
     /** On quit: stop popping, fault what cannot finish, and wait for deliveries (bounded). */
     async shutdown(graceMs = 20_000): Promise<void> {
       worker.stopNow();

@@ -27,6 +27,12 @@ export interface WorkerServices {
   worker: WorkerService;
   jobLog: JobLog;
   scheduler: Scheduler;
+  /**
+   * The API key changed or may now be sent: a worker the horde had stopped for its key resumes
+   * by itself, as the schedule says (the scheduler starts it), or at once when it works only on
+   * Start (it was started by hand before the key failed).
+   */
+  resumeAfterKeyChange(): Promise<void>;
 }
 
 /** Builds the worker over the foundation and the generation service, and the scheduler over the worker. */
@@ -56,5 +62,13 @@ export function createWorkerServices(
     rules: base.settings.get().schedule,
     onStatus: options.onScheduleStatus,
   });
-  return { worker, jobLog, scheduler };
+  const resumeAfterKeyChange = async (): Promise<void> => {
+    if (!worker.leaveKeyError()) return;
+    base.log.info('the API key changed; the worker stopped for its key resumes');
+    if (base.settings.get().schedule.mode !== 'never') return scheduler.tick();
+    await worker
+      .start()
+      .catch((error: unknown) => base.log.warn(`could not resume the worker: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  return { worker, jobLog, scheduler, resumeAfterKeyChange };
 }
