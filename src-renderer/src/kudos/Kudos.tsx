@@ -1,4 +1,5 @@
 import { useCallback } from 'react';
+import type { KudosTotals } from '../../../src-main/common/contract';
 import type { KudosCharts, KudosReconcile } from '../../../src-main/common/kudosViews';
 import { useCommand, useEvent, type CommandState } from '../bridge/BridgeContext';
 import { KudosView } from './KudosView';
@@ -7,15 +8,30 @@ import { KudosView } from './KudosView';
 export function Kudos() {
   const charts = useCommand('kudos.charts', {});
   const reconcile = useCommand('kudos.reconcile', {});
-  return <KudosPage charts={charts} reconcile={reconcile} />;
+  const totals = useCommand('kudos.totals', {});
+  return <KudosPage charts={charts} reconcile={reconcile} totals={totals} />;
 }
 
 /** Loading, errors and refreshes around KudosView. */
-export function KudosPage({ charts, reconcile }: { charts: CommandState<KudosCharts>; reconcile: CommandState<KudosReconcile> }) {
+export function KudosPage({
+  charts,
+  reconcile,
+  totals,
+}: {
+  charts: CommandState<KudosCharts>;
+  reconcile: CommandState<KudosReconcile>;
+  totals: CommandState<KudosTotals>;
+}) {
   // New ledger rows: redraw the charts (the horde check only on request: its answers are cached 30 s anyway).
   useEvent(
     'kudos.changed',
-    useCallback(() => charts.reload(), [charts.reload]),
+    useCallback(
+      (t: KudosTotals) => {
+        totals.set(t);
+        charts.reload();
+      },
+      [charts.reload, totals.set],
+    ),
   );
   if (!charts.data) {
     return (
@@ -28,6 +44,7 @@ export function KudosPage({ charts, reconcile }: { charts: CommandState<KudosCha
   return (
     <KudosView
       charts={charts.data}
+      creditHold={totals.data?.creditHold ?? null}
       reconcile={reconcile.data ?? null}
       reconcileProblem={reconcile.data ? null : (reconcile.error ?? null)}
       onCheckAgain={reconcile.reload}

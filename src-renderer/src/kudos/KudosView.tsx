@@ -1,6 +1,8 @@
+import type { KudosTotals } from '../../../src-main/common/contract';
 import type { KudosCharts, KudosReconcile } from '../../../src-main/common/kudosViews';
 import { formatKudos } from '../components/format';
 import { Totals } from '../components/Totals';
+import { CreditHoldNote } from './CreditHoldNote';
 import { KudosDaysChart, KudosHoursChart, bucketSum } from './KudosCharts';
 import { KudosReconcileTable } from './KudosReconcileTable';
 
@@ -23,12 +25,15 @@ export function kudosPeriodTotals(charts: KudosCharts): { today: number; week: n
  */
 export function KudosView({
   charts,
+  creditHold = null,
   reconcile,
   reconcileProblem,
   onCheckAgain,
   checking,
 }: {
   charts: KudosCharts;
+  /** Set while the horde is seen not to credit this worker's jobs. */
+  creditHold?: KudosTotals['creditHold'];
   reconcile: KudosReconcile | null;
   reconcileProblem?: string | null;
   onCheckAgain?: () => void;
@@ -41,6 +46,7 @@ export function KudosView({
         <header>
           <h2>Kudos earned with HordeDesk</h2>
         </header>
+        <CreditHoldNote hold={creditHold} />
         <Totals
           items={[
             { value: formatKudos(t.today), label: 'today', testId: 'kudos-page-today' },
@@ -68,9 +74,9 @@ export function KudosView({
           )}
         </header>
         <p className="muted">
-          HordeDesk keeps its own record of every reward. The horde keeps its own too, and the two rarely match to the kudo: the horde keeps
-          part of each job&apos;s reward, pays uptime on its own schedule, and new accounts get about half their job kudos held back (in
-          escrow) for about a week.
+          HordeDesk keeps its own record of every reward: for a job, the share the horde credits (75% of the reward it announces), with the
+          announced reward kept beside it. The horde keeps its own record too, in whole kudos rounded job by job; it pays uptime on its own
+          schedule, and new accounts get about half their job kudos held back (in escrow) for about a week.
         </p>
         {reconcile ? (
           <KudosReconcileTable reconcile={reconcile} />

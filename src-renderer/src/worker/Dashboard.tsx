@@ -3,6 +3,7 @@ import type { KudosTotals } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
 import { formatKudos } from '../components/format';
 import { Totals } from '../components/Totals';
+import { CreditHoldNote } from '../kudos/CreditHoldNote';
 import { HardwareCard } from './HardwareCard';
 import { KeyOriginCard } from '../settings/KeyOriginCard';
 import { WorkerCard } from './WorkerCard';
@@ -33,6 +34,7 @@ function KudosCard() {
             Jobs {formatKudos(t.bySource.job)} · Ratings {formatKudos(t.bySource.rating)} · Uptime {formatKudos(t.bySource.uptime)} (
             {t.events} ledger entries)
           </p>
+          <CreditHoldNote hold={t.creditHold} />
         </>
       )}
     </section>
