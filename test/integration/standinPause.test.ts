@@ -15,7 +15,7 @@ afterEach(async () => {
 /** The recorded request (b64/04): 512×512, 20 steps, k_euler, cfg 7, worth 6.24 per image. */
 const request = (n = 1) => ({
   prompt: 'a lighthouse on a cliff at sunset',
-  params: { width: 512, height: 512, steps: 20, n, sampler_name: 'k_euler', cfg_scale: 7 },
+  params: { width: 512, height: 512, steps: 20, n, sampler_name: 'k_euler' as const, cfg_scale: 7 },
   models: ['stable_diffusion'],
   nsfw: false,
   r2: true,
