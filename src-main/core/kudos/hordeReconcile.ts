@@ -53,7 +53,7 @@ export function ledgerChanged(sync: RecordSync): boolean {
  * (core/kudos/creditWatch.ts). Throws when the horde cannot be read.
  */
 export async function syncWorkerRecord(
-  deps: Pick<HordeReconcileDeps, 'horde' | 'ledger' | 'credit' | 'now'>,
+  deps: Pick<HordeReconcileDeps, 'ledger' | 'credit' | 'now'> & { horde: Pick<HordeClient, 'getWorkerByName'> },
   workerName: string,
 ): Promise<RecordSync> {
   const details = await deps.horde.getWorkerByName(workerName);
