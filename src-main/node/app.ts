@@ -18,8 +18,7 @@ import type { GenerationService } from './inference/generation';
 import { createInferenceServices } from './inference/inferenceServices';
 import { inferenceHandlers } from './inference/handlers';
 import { kudosHandlers } from './kudos/handlers';
-import { createSqliteCreditWatch } from './kudos/creditWatchStore';
-import { createSqliteKudosQueries } from './kudos/kudosQueries';
+import { createKudosServices } from './kudos/kudosServices';
 import { watchUptimeKudos } from './kudos/uptimeWatch';
 import { modelsHandlers } from './models/handlers';
 import { createModelServices } from './models/modelServices';
@@ -135,15 +134,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   if (options.startScheduler === false) scheduler.stop();
 
   const workerName = (): string => settings.get().workerName;
-  const kudos = {
-    horde,
-    ledger,
-    queries: createSqliteKudosQueries(db),
-    credit: createSqliteCreditWatch(db),
-    now,
-    workerName,
-    onLedgerChanged: relay.kudosChanged,
-  };
+  const kudos = createKudosServices({ db, horde, ledger, now, workerName, onLedgerChanged: relay.kudosChanged });
   const stopUptime = watchUptimeKudos({ ...kudos, workerState: () => worker.status().state, log });
   const modelsLog = log.child('models');
   const models = createModelServices({
