@@ -106,6 +106,8 @@ const workerStatusSchema = z.object({
       text: z.string(),
     })
     .nullable(),
+  /** Pops get no answer from the horde since `since` (ms; the worker keeps retrying), with the last failure; null while it answers. */
+  outage: z.object({ since: z.number(), message: z.string() }).nullable(),
   stats: z.object({
     startedAt: z.number().nullable(),
     jobsDone: z.number().int(),

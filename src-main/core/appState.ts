@@ -1,16 +1,24 @@
 import type { AppState, WorkerStatusDto } from '../common/contract';
 import type { Settings } from '../common/settings';
 
+/** A local time of day as 24-hour "HH:MM", as the Dashboard and the tray say when something began. */
+export function clockTime(ms: number): string {
+  const at = new Date(ms);
+  return `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+}
+
 /** The one-line state for the tray and the dashboard, from the settings and the worker. */
 export function deriveAppState(
   settings: Settings,
-  worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats'>,
+  worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats' | 'outage'>,
   schedule?: { waiting: boolean; reason: string },
 ): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
   const done = worker.stats.jobsDone;
   switch (worker.state) {
     case 'running':
+      // Still working (it retries), but the jobs-done count would hide that nothing comes in.
+      if (worker.outage) return { worker: 'working', line: `Cannot reach the horde since ${clockTime(worker.outage.since)}, retrying` };
       return { worker: 'working', line: `Working · ${done} job${done === 1 ? '' : 's'} done` };
     case 'pausing':
       return { worker: 'working', line: 'Finishing the current job, then pausing' };

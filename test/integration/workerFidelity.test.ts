@@ -151,3 +151,21 @@ test("the stand-in refuses gen_metadata outside the horde's enums, as the horde'
   });
   expect(good.status).toBe(200);
 });
+
+test('a horde that does not answer for over a minute shows in the status from the first failed pop, and goes when it answers', async () => {
+  const clock = virtualClock();
+  standin = await startStandin({ models: [MODEL], jobs: { now: clock.now } });
+  const rig = workerRig(standin.hordeApiUrl, quickGenerator([MODEL]), { clock });
+  rig.worker.start();
+  await until(() => standin!.requests.some((r) => r.path === '/api/v2/generate/pop' && r.status === 200));
+  standin.setFaults({ error5xx: { status: 503 } });
+  await until(() => rig.worker.status().outage !== null);
+  const since = rig.worker.status().outage!.since;
+  // Pops keep failing (retried with backoff) for more than a minute of the worker's clock.
+  await until(() => clock.now() - since > 70_000);
+  expect(rig.worker.status()).toMatchObject({ state: 'running', outage: { since, message: expect.stringContaining('503') } });
+  standin.resetFaults();
+  await until(() => rig.worker.status().outage === null);
+  rig.worker.pause();
+  await rig.worker.whenIdle();
+}, 60_000);

@@ -17,6 +17,7 @@ function workerStatus(state: WorkerStatusDto['state'], kudosSession = 0, message
     current: null,
     inFlight: 0,
     noJobs: null,
+    outage: null,
     stats: {
       startedAt: null,
       jobsDone: 2,

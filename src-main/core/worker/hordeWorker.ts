@@ -1,6 +1,7 @@
 import { UserFacingError } from '../../common/result';
 import { backoffMs, type BackoffPolicy } from '../backoff';
 import { isMaintenanceError, isRetryable } from '../horde/client';
+import { HordeApiError } from '../horde/errors';
 import { checkJob, parsePop, type HordeJob } from './job';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
@@ -24,6 +25,13 @@ export interface CurrentJob {
   steps: number;
 }
 
+/** The horde has not answered the worker's pops since `since` (local ms); HordeDesk keeps retrying. */
+export interface Outage {
+  since: number;
+  /** Why the last pop failed. */
+  message: string;
+}
+
 export interface WorkerStatus {
   state: WorkerState;
   /** The horde's own words (maintenance) or ours (errors); null when all is well. */
@@ -33,6 +41,8 @@ export interface WorkerStatus {
   inFlight: number;
   /** Why the last pops found no job (the horde's `skipped`, in words); null once a job arrives. */
   noJobs: NoJobs | null;
+  /** Set while pops get no answer (network, timeout, 5xx, unreadable); null once one is answered. */
+  outage: Outage | null;
   stats: WorkerStats;
 }
 
@@ -51,6 +61,7 @@ export class HordeWorker {
   private message: string | null = null;
   private current: CurrentJob | null = null;
   private noJobs: NoJobs | null = null;
+  private outage: Outage | null = null;
   private stats: WorkerStats = emptyStats();
   private loop: Promise<void> | null = null;
   private ahead: Promise<HordeJob | null> | null = null;
@@ -76,6 +87,7 @@ export class HordeWorker {
       current: this.current,
       inFlight: this.inFlightIds.size,
       noJobs: this.noJobs,
+      outage: this.outage,
       stats: { ...this.stats },
     };
   }
@@ -92,6 +104,7 @@ export class HordeWorker {
     }
     this.stats.startedAt ??= this.deps.clock.now();
     this.noJobs = null;
+    this.outage = null;
     this.setState('running', null);
     this.loop = this.run().finally(() => {
       this.loop = null;
@@ -130,6 +143,8 @@ export class HordeWorker {
 
   private setState(state: WorkerState, message: string | null): void {
     if (state !== 'error') this.stoppedForKey = false;
+    // Only a worker that pops can be waiting for the horde.
+    if (state !== 'running' && state !== 'pausing') this.outage = null;
     this.state = state;
     this.message = message;
     this.emit();
@@ -166,6 +181,7 @@ export class HordeWorker {
       try {
         raw = await this.deps.horde.pop(this.deps.popBody(models));
         attempt = 0;
+        this.noteOutage(null);
       } catch (error) {
         if (isMaintenanceError(error)) {
           this.deps.log.warn(`the horde put this worker in maintenance: ${(error as Error).message}`);
@@ -176,6 +192,7 @@ export class HordeWorker {
           const wait = backoffMs(POP_RETRY, attempt, (error as { retryAfterMs?: number | null }).retryAfterMs);
           attempt += 1;
           this.deps.log.warn(`pop failed (${(error as Error).message}); retrying in ${Math.round(wait / 1000)} s`);
+          this.noteOutage(error);
           await this.deps.clock.sleep(wait);
           continue;
         }
@@ -205,6 +222,19 @@ export class HordeWorker {
       await this.deps.clock.sleep(IDLE_POP_MS);
     }
     return null;
+  }
+
+  /**
+   * Keeps since when the horde has not answered (null: it answered). A 429 is an answer: the horde
+   * is there and asked for a pause. Tells the user when the outage starts, ends or changes cause.
+   */
+  private noteOutage(error: unknown): void {
+    if (error instanceof HordeApiError && error.status === 429) return;
+    const message = error === null ? null : error instanceof Error ? error.message : String(error);
+    if (message === (this.outage?.message ?? null)) return;
+    if (message === null && this.outage) this.deps.log.info('the horde answers again');
+    this.outage = message === null ? null : { since: this.outage?.since ?? this.deps.clock.now(), message };
+    this.emit();
   }
 
   /** Keeps why the pop was empty; tells the user (and the log) when the reasons change. */

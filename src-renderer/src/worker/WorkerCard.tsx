@@ -14,6 +14,35 @@ const STATE_WORDS: Record<WorkerStatusDto['state'], string> = {
 };
 
 const n = (v: number, digits = 1): string => v.toLocaleString('en-US', { maximumFractionDigits: digits });
+/** 24-hour local "HH:MM", as the tray says it (core/appState.ts clockTime). */
+const hhmm = (ms: number): string => {
+  const at = new Date(ms);
+  return `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+};
+
+/** What the worker has to say besides its state: the horde's or our message, an outage, why no jobs come. */
+function WorkerNotes({ s }: { s: WorkerStatusDto }) {
+  const popping = s.state === 'running' || s.state === 'pausing';
+  return (
+    <>
+      {s.message && (
+        <p className="notes" data-testid="worker-message">
+          {s.state === 'maintenance' ? `The horde says: ${s.message}` : s.message}
+        </p>
+      )}
+      {popping && s.outage && (
+        <p className="error" data-testid="worker-outage" title={s.outage.message}>
+          Cannot reach the horde since {hhmm(s.outage.since)}, retrying
+        </p>
+      )}
+      {s.state === 'running' && !s.outage && s.noJobs && !s.current && (
+        <p className="notes" data-testid="worker-no-jobs" title={s.noJobs.skipped.map((k) => `${k.reason}: ${k.count}`).join(', ')}>
+          {s.noJobs.text} <span className="muted">(since {new Date(s.noJobs.since).toLocaleTimeString()})</span>
+        </p>
+      )}
+    </>
+  );
+}
 
 /** The horde worker: state, controls, the job in progress and the session's numbers. */
 export function WorkerCard() {
@@ -46,16 +75,7 @@ export function WorkerCard() {
           {STATE_WORDS[s.state]}
         </span>
       </header>
-      {s.message && (
-        <p className="notes" data-testid="worker-message">
-          {s.state === 'maintenance' ? `The horde says: ${s.message}` : s.message}
-        </p>
-      )}
-      {s.state === 'running' && s.noJobs && !c && (
-        <p className="notes" data-testid="worker-no-jobs" title={s.noJobs.skipped.map((k) => `${k.reason}: ${k.count}`).join(', ')}>
-          {s.noJobs.text} <span className="muted">(since {new Date(s.noJobs.since).toLocaleTimeString()})</span>
-        </p>
-      )}
+      <WorkerNotes s={s} />
       <div className="actions">
         {s.state !== 'running' && s.state !== 'maintenance' && <button onClick={() => act('worker.start')}>Start</button>}
         {s.state === 'maintenance' && <button onClick={() => act('worker.leaveMaintenance')}>Leave maintenance and start</button>}
