@@ -103,3 +103,24 @@ test('the plan keeps the fault reserve at the end and the inline reserve before 
     faultUntil: 230_000,
   });
 });
+
+test('an image that cannot be encoded is still answered: submitted faulted, so the horde re-queues it now', async () => {
+  const clock = virtualClock(START);
+  const submits: SubmitBody[] = [];
+  const deps = {
+    clock,
+    log: silentLogger(),
+    delivery: {
+      encodeWebp: async () => {
+        throw new Error('unsupported image');
+      },
+      base64: () => '',
+      upload: async () => undefined,
+    },
+    horde: { pop: async () => ({}), submit: async (body: SubmitBody) => (submits.push(body), { reward: 0 }) },
+  } as unknown as WorkerDeps;
+  const delivery = { plan: deliveryPlan(START + TTL_MS), r2Problem: null };
+  const outcome = await deliverImage(deps, job(), 0, { width: 512, height: 512, seed: 7, rgb: new ArrayBuffer(0) }, delivery);
+  expect(outcome).toMatchObject({ kind: 'faulted', reason: expect.stringContaining('could not be encoded') });
+  expect(submits).toMatchObject([{ id: 'id-1', state: 'faulted' }]);
+});

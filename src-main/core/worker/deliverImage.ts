@@ -103,6 +103,23 @@ async function sendImage(deps: WorkerDeps, body: Omit<SubmitBody, 'generation'>,
   return submit(deps, { ...body, generation: deps.delivery.base64(bytes) }, plan.inlineUntil);
 }
 
+/** WebP, then {@link sendImage}; an image that cannot be encoded counts as not delivered (it is then faulted). */
+async function encodeAndSend(
+  deps: WorkerDeps,
+  body: Omit<SubmitBody, 'generation'>,
+  image: RawImage,
+  url: string | null,
+  job: JobDelivery,
+): Promise<SubmitResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await deps.delivery.encodeWebp(image);
+  } catch (error) {
+    return { kind: 'failed', reason: `the image could not be encoded as WebP: ${messageOf(error)}`, final: false, mayHaveArrived: false };
+  }
+  return sendImage(deps, body, url, bytes, job);
+}
+
 /**
  * Encodes one image, uploads it to its presigned URL (inline as base64 when there is none or it
  * keeps failing) and submits it. An image that cannot be delivered in time is submitted as
@@ -116,16 +133,10 @@ export async function deliverImage(
   delivery: JobDelivery,
 ): Promise<ImageOutcome> {
   const id = job.ids[index] as string;
-  const bytes = await deps.delivery.encodeWebp(image);
   const url = job.r2Uploads[index] ?? null;
   const metadata = changeMetadata(image.changes);
-  const sent = await sendImage(
-    deps,
-    { id, state: 'ok', seed: image.seed, ...(metadata && { gen_metadata: metadata }) },
-    url,
-    bytes,
-    delivery,
-  );
+  const body = { id, state: 'ok' as const, seed: image.seed, ...(metadata && { gen_metadata: metadata }) };
+  const sent = await encodeAndSend(deps, body, image, url, delivery);
   if (sent.kind === 'accepted') return { kind: 'reward', reward: sent.reward };
   const reason =
     url && delivery.r2Problem !== null ? `the upload to R2 kept failing (${delivery.r2Problem}), and inline ${sent.reason}` : sent.reason;
