@@ -1,6 +1,8 @@
 // What the horde lets a worker do, decided by the name and version in its `bridge_agent`
-// (HORDE-PROTOCOL.md §2.8, §2.6). The stand-in keeps a short table instead of the horde's
-// per-version one: each name gets one capability set, and tests may add or replace entries.
+// (HORDE-PROTOCOL.md §2.8, §2.6; the horde's horde/bridge_reference.py). The horde keeps two
+// tables keyed by name, then by version: BRIDGE_CAPABILITIES and BRIDGE_SAMPLERS. The stand-in
+// keeps one entry per name holding both, with the lowest version key as `since`; tests may add or
+// replace entries.
 import { HORDE_SAMPLERS } from '../common/inference';
 
 /** Capability names as the horde's bridge reference spells them. */
@@ -16,6 +18,7 @@ export type Capability =
   | 'hires_fix'
   | 'tiling'
   | 'clip_skip'
+  | 'karras'
   | 'layer_diffuse'
   | 'workflow';
 
@@ -31,6 +34,13 @@ export interface BridgeSpec {
   /** For official bridges: versions below this major earn `olderMultiplier` instead. */
   newestMajor?: number;
   olderMultiplier?: number;
+  /**
+   * The entry's lowest version key, as the horde compares it: semver, so key `1` means 1.0.0 and an
+   * agent at 0.4.2 is below it. Below it the name is still listed in both tables, so the agent
+   * gets no capability and no sampler at all (every request is skipped as `bridge_version`).
+   * Absent: every version.
+   */
+  since?: string;
 }
 
 /** The sampler names the horde accepts (§2.6, `KNOWN_SAMPLERS`). */
@@ -54,9 +64,27 @@ export const KNOWN_SAMPLERS = [
 /** The samplers HordeDesk implements (src-main/inference/samplers/registry.ts). */
 export const HORDEDESK_SAMPLERS = HORDE_SAMPLERS;
 
-// An unknown bridge is treated as the legacy "AI Horde Worker" v23 for samplers (§2.6).
-const LEGACY_KARRAS = KNOWN_SAMPLERS.filter((s) => s !== 'DDIM' && s !== 'lcm');
-const LEGACY_OTHER = [...LEGACY_KARRAS, 'DDIM'];
+// A name missing from BRIDGE_SAMPLERS is treated as the legacy "AI Horde Worker" at version 23
+// (`get_supported_samplers`): its keys 11 and 12 give these twelve with karras on, and with karras
+// off key 17 adds DDIM. The "karras" sets are offered whatever the request's karras is, so
+// k_dpmpp_sde comes with karras off too; lcm never comes.
+/** The samplers a bridge without a BRIDGE_SAMPLERS entry receives with `karras: true` (§2.6). */
+export const LEGACY_KARRAS_SAMPLERS: readonly string[] = [
+  'k_lms',
+  'k_heun',
+  'k_euler',
+  'k_euler_a',
+  'k_dpm_2',
+  'k_dpm_2_a',
+  'k_dpm_fast',
+  'k_dpm_adaptive',
+  'k_dpmpp_2s_a',
+  'k_dpmpp_2m',
+  'dpmsolver',
+  'k_dpmpp_sde',
+];
+/** The samplers it receives with `karras: false`: the same plus DDIM. */
+export const LEGACY_OTHER_SAMPLERS: readonly string[] = [...LEGACY_KARRAS_SAMPLERS, 'DDIM'];
 const ALL_CAPABILITIES: readonly Capability[] = [
   'r2',
   'r2_source',
@@ -69,6 +97,7 @@ const ALL_CAPABILITIES: readonly Capability[] = [
   'hires_fix',
   'tiling',
   'clip_skip',
+  'karras',
   'layer_diffuse',
   'workflow',
 ];
@@ -84,9 +113,23 @@ export const UNKNOWN_BRIDGE = 'unknown';
  */
 export const UNLISTED_BRIDGE: BridgeSpec = {
   capabilities: [],
-  karrasSamplers: LEGACY_KARRAS,
-  otherSamplers: LEGACY_OTHER,
+  karrasSamplers: LEGACY_KARRAS_SAMPLERS,
+  otherSamplers: LEGACY_OTHER_SAMPLERS,
   multiplier: 0.75,
+};
+
+/**
+ * The entry docs/upstream-listing.md proposes for the horde's tables: only what HordeDesk really
+ * implements (R2 uploads, clip_skip, the karras schedule, every sampler it runs, under both karras
+ * settings), from version 0 on, so HordeDesk 0.x is covered. A listed bridge that is not official
+ * still earns ×0.75. The conformance command runs the stand-in with it (`--listing proposed`).
+ */
+export const HORDEDESK_LISTING: BridgeSpec = {
+  capabilities: ['r2', 'clip_skip', 'karras'],
+  karrasSamplers: HORDEDESK_SAMPLERS,
+  otherSamplers: HORDEDESK_SAMPLERS,
+  multiplier: 0.75,
+  since: '0',
 };
 
 /**
@@ -95,7 +138,9 @@ export const UNLISTED_BRIDGE: BridgeSpec = {
  * for the stand-in grants it R2, and letting hires_fix, tiling and samplers it does not implement
  * through means the app meets such jobs and must fault them honestly; img2img, post-processing,
  * LoRA and ControlNet still only reach it when its pop allows them (`allow_*`). Any other name
- * is {@link UNLISTED_BRIDGE}, and so gets no `r2: true` request (§8 item 3).
+ * is {@link UNLISTED_BRIDGE}, and so gets no `r2: true` request (§8 item 3). The real horde's view
+ * of HordeDesk today is {@link UNLISTED_BRIDGE}, and with the proposed entry {@link HORDEDESK_LISTING}:
+ * tests and the conformance command pass those for "HordeDesk" in `jobs.bridges`.
  */
 export function defaultBridges(): Record<string, BridgeSpec> {
   return {
@@ -107,7 +152,12 @@ export function defaultBridges(): Record<string, BridgeSpec> {
       newestMajor: 13,
       olderMultiplier: 0.9,
     },
-    'AI Horde Worker': { capabilities: ALL_CAPABILITIES, karrasSamplers: LEGACY_KARRAS, otherSamplers: LEGACY_OTHER, multiplier: 0.9 },
+    'AI Horde Worker': {
+      capabilities: ALL_CAPABILITIES,
+      karrasSamplers: LEGACY_KARRAS_SAMPLERS,
+      otherSamplers: LEGACY_OTHER_SAMPLERS,
+      multiplier: 0.9,
+    },
     HordeDesk: { capabilities: ALL_CAPABILITIES, karrasSamplers: KNOWN_SAMPLERS, otherSamplers: KNOWN_SAMPLERS, multiplier: 0.75 },
     [UNKNOWN_BRIDGE]: UNLISTED_BRIDGE,
   };
@@ -124,25 +174,64 @@ export interface ResolvedBridge {
   acceptsSampler(sampler: string, karras: boolean): boolean;
 }
 
-/**
- * Splits "name:version:url" on the first two colons; a version that is not semver with optional
- * minor and patch makes the whole agent unknown (§2.2 `bridge_agent`).
- */
-export function parseBridgeAgent(agent: string): { name: string; major: number } | undefined {
-  const first = agent.indexOf(':');
-  if (first < 0) return undefined;
-  const second = agent.indexOf(':', first + 1);
-  const version = second < 0 ? agent.slice(first + 1) : agent.slice(first + 1, second);
-  const match = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?$/.exec(version);
+/** A bridge version as the horde's semver parse reads it (missing minor and patch are 0). */
+export interface BridgeVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** Whether it has a pre-release part ("1.2.0-beta"), which ranks below the release. */
+  prerelease: boolean;
+}
+
+// semver's own grammar with optional minor and patch, as `semver.Version.parse(v, True)` takes it:
+// no "v" prefix, no leading zeros.
+const NUMBER = '(0|[1-9]\\d*)';
+const IDENT = '(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)';
+const SEMVER = new RegExp(
+  `^${NUMBER}(?:\\.${NUMBER}(?:\\.${NUMBER})?)?(-${IDENT}(?:\\.${IDENT})*)?(?:\\+[0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*)?$`,
+);
+
+/** Reads a version (or a table's version key) as the horde does; undefined when it is not semver. */
+export function parseBridgeVersion(text: string): BridgeVersion | undefined {
+  const match = SEMVER.exec(text);
   if (!match) return undefined;
-  return { name: agent.slice(0, first), major: Number(match[1]) };
+  return { major: Number(match[1]), minor: Number(match[2] ?? 0), patch: Number(match[3] ?? 0), prerelease: match[4] !== undefined };
+}
+
+/** Negative when `a` ranks below `b`, 0 when equal, positive above (pre-releases of one triple are equal here). */
+export function compareBridgeVersions(a: BridgeVersion, b: BridgeVersion): number {
+  return a.major - b.major || a.minor - b.minor || a.patch - b.patch || Number(b.prerelease) - Number(a.prerelease);
+}
+
+/**
+ * Splits "name:version:rest" on the first two colons as the horde does (`split(":", 2)` into three
+ * parts): an agent without two colons, or whose version is not semver with optional minor and
+ * patch, is unknown as a whole (§2.2 `bridge_agent`).
+ */
+export function parseBridgeAgent(agent: string): { name: string; major: number; version: BridgeVersion } | undefined {
+  const first = agent.indexOf(':');
+  const second = first < 0 ? -1 : agent.indexOf(':', first + 1);
+  if (second < 0) return undefined;
+  const version = parseBridgeVersion(agent.slice(first + 1, second));
+  if (!version) return undefined;
+  return { name: agent.slice(0, first), major: version.major, version };
+}
+
+/** No capability and no sampler: a listed name whose agent is below the entry's lowest version key. */
+const BELOW_LOWEST_KEY: BridgeSpec = { capabilities: [], karrasSamplers: [], otherSamplers: [], multiplier: 0.75 };
+
+function belowLowestKey(spec: BridgeSpec, version: BridgeVersion | undefined): boolean {
+  if (spec.since === undefined || version === undefined) return false;
+  const since = parseBridgeVersion(spec.since);
+  return since !== undefined && compareBridgeVersions(version, since) < 0;
 }
 
 /** Looks an agent up; unlisted names get the `unknown` entry. */
 export function resolveBridge(agent: string, table: Record<string, BridgeSpec>): ResolvedBridge {
   const parsed = parseBridgeAgent(agent);
   const listed = parsed && Object.hasOwn(table, parsed.name) ? parsed.name : UNKNOWN_BRIDGE;
-  const spec = table[listed] ?? UNLISTED_BRIDGE;
+  const entry = table[listed] ?? UNLISTED_BRIDGE;
+  const spec = belowLowestKey(entry, parsed?.version) ? { ...BELOW_LOWEST_KEY, multiplier: entry.multiplier } : entry;
   const older = spec.newestMajor !== undefined && parsed !== undefined && parsed.major < spec.newestMajor;
   const multiplier = older ? (spec.olderMultiplier ?? spec.multiplier) : spec.multiplier;
   return {

@@ -39,24 +39,28 @@ export function matchRequest(wp: WaitingRequest, worker: StandinWorker, inMainte
   if (c.require_upfront_kudos && requester?.details.trusted !== true && Number(requester?.details.kudos ?? 0) < wp.kudos * r.n)
     return skip('kudos');
   if (c.limit_max_steps && r.steps > 30) return skip('step_count');
-  // Each feature needs the bridge's capability (else "bridge_version") and the worker's consent.
+  // Each feature needs the worker's consent and the bridge's capability. The horde's count names
+  // the consent when it is missing (a worker that declines img2img reads "img2img" whatever its
+  // bridge), and "bridge_version" only when the worker consents but its bridge may not have it
+  // (count_skipped_image_wp). TIs and transparency have no consent of their own there.
   if (r.sourceImage !== null) {
     const painting = r.sourceProcessing === 'inpainting' || r.sourceProcessing === 'outpainting';
-    if (!bridge.has('img2img') || (painting && !bridge.has('inpainting'))) return skip('bridge_version');
     if (!c.allow_img2img) return skip('img2img');
     if (painting && !c.allow_painting) return skip('painting');
+    if (!bridge.has('img2img') || (painting && !bridge.has('inpainting'))) return skip('bridge_version');
   }
   if (r.postProcessing.length) {
-    if (!bridge.has('post-processing')) return skip('bridge_version');
     if (!c.allow_post_processing) return skip('post-processing');
+    if (!bridge.has('post-processing')) return skip('bridge_version');
   }
   if (r.loras || r.tis) {
-    if ((r.loras && !bridge.has('lora')) || (r.tis && !bridge.has('textual_inversion'))) return skip('bridge_version');
     if (r.loras && !c.allow_lora) return skip('lora');
+    if ((r.loras && !bridge.has('lora')) || (r.tis && !bridge.has('textual_inversion'))) return skip('bridge_version');
   }
   if (r.controlType || r.transparent) {
+    if (r.controlType && !c.allow_controlnet) return skip('controlnet');
     if ((r.controlType && !bridge.has('controlnet')) || (r.transparent && !bridge.has('layer_diffuse'))) return skip('bridge_version');
-    if ((r.controlType && !c.allow_controlnet) || (r.transparent && !c.allow_sdxl_controlnet)) return skip('controlnet');
+    if (r.transparent && !c.allow_sdxl_controlnet) return skip('controlnet');
   }
   const needs = [
     r.hiresFix && !bridge.has('hires_fix'),

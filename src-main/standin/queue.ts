@@ -64,6 +64,8 @@ export interface Job {
   uploadAttempts: number;
   reward: number | null;
   submitState: string | null;
+  /** The seed its accepted submit reported (the requester's status shows it); null before. */
+  seed: number | null;
   /** Why a job ended without an image. */
   abortReason: 'ttl' | 'faulted' | 'request-faulted' | null;
 }
@@ -176,6 +178,7 @@ export class JobBoard {
       uploadAttempts: 0,
       reward: null,
       submitState: null,
+      seed: null,
       abortReason: null,
     };
     this.jobs.set(job.id, job);

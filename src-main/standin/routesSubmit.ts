@@ -116,7 +116,7 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
   }
   const wp = board.requests.get(job.requestId);
   const reward = board.rewardFor(job);
-  Object.assign(job, { state: 'done', reward, submitState });
+  Object.assign(job, { state: 'done', reward, submitState, seed: Number(body.seed) });
   // A paused worker's fake job is answered like any other, but the horde credits nothing for it (§2.5).
   if (wp && !board.isFake(job.id)) {
     const r = wp.request;

@@ -13,6 +13,7 @@ import { ratingsImageRoutes } from './ratingsImages';
 import { json, matchRoute, methodNotAllowedAnswer, notFoundAnswer, type Answer, type Mount, type RouteRequest } from './router';
 import { asyncRoutes } from './routesAsync';
 import { popRoutes } from './routesPop';
+import { statusRoutes } from './routesStatus';
 import { submitRoutes, uploadRoutes } from './routesSubmit';
 import { ratingsV1Routes } from './routesV1';
 import { hordeV2Routes } from './routesV2';
@@ -140,7 +141,7 @@ export const MAX_REQUEST_LOG = 10_000;
 
 /** The horde's routes by prefix. */
 const MOUNTS: Mount<StandinState>[] = [
-  { prefix: '/api/v2', routes: [...hordeV2Routes, ...asyncRoutes, ...popRoutes, ...submitRoutes, ...workerRoutes] },
+  { prefix: '/api/v2', routes: [...hordeV2Routes, ...asyncRoutes, ...statusRoutes, ...popRoutes, ...submitRoutes, ...workerRoutes] },
   { prefix: '/api/v1', routes: ratingsV1Routes },
   // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
   { prefix: '/upload', routes: uploadRoutes },
