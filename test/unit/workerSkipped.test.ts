@@ -78,3 +78,13 @@ test('says why in words, with the numbers and this worker’s max_pixels', () =>
     'No jobs right now: 2 requests were skipped by the horde for "moon_phase".',
   );
 });
+
+test('requests held back for the bridge name point to the upstream listing', () => {
+  const text = describeNoJobs(readSkipCounts({ bridge_version: 3, models: 1 }), { maxPixels: 262144 });
+  expect(text).toBe(
+    'No jobs right now: 3 requests need a feature or sampler the horde does not send to HordeDesk; 1 is for a model this worker does not serve. ' +
+      "The horde decides by a worker's bridge name which samplers and features it sends, and it does not list HordeDesk yet; " +
+      'https://github.com/hordedesk/hordedesk/blob/main/docs/upstream-listing.md explains.',
+  );
+  expect(describeNoJobs(readSkipCounts({ models: 1 }), { maxPixels: 262144 })).not.toContain('upstream-listing');
+});

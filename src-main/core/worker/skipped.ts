@@ -1,3 +1,4 @@
+import { APP_CONTACT } from '../../common/appMeta';
 import { popSkipCountSchema, type PopSkipReason } from '../../common/horde';
 
 // Why a pop came back without a job, in the user's words. The horde answers an empty pop with a
@@ -63,8 +64,8 @@ const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = 
   nsfw: () => ['are NSFW, which this worker does not accept', 'is NSFW, which this worker does not accept'],
   blacklist: () => ["contain a word on this worker's blacklist", "contains a word on this worker's blacklist"],
   bridge_version: () => [
-    "need a feature or sampler the horde does not offer to HordeDesk's version",
-    "needs a feature or sampler the horde does not offer to HordeDesk's version",
+    'need a feature or sampler the horde does not send to HordeDesk',
+    'needs a feature or sampler the horde does not send to HordeDesk',
   ],
   untrusted: () => ['want trusted workers only', 'wants trusted workers only'],
   performance: () => ['want a faster worker', 'wants a faster worker'],
@@ -96,5 +97,14 @@ export function describeNoJobs(skipped: readonly SkipCount[], context: { maxPixe
     const noun = i > 0 ? '' : skip.count === 1 ? ' request' : ' requests';
     return `${formatCount(skip.count)}${noun} ${phrase(skip, context.maxPixels)}`;
   });
-  return `No jobs right now: ${parts.join('; ')}.`;
+  const listing = skipped.some((skip) => skip.reason === 'bridge_version') ? ` ${UPSTREAM_LISTING_NOTE}` : '';
+  return `No jobs right now: ${parts.join('; ')}.${listing}`;
 }
+
+/**
+ * Said after the reasons when some were `bridge_version`: the horde grants samplers and features
+ * by a worker's bridge name, and its bridge reference does not list HordeDesk yet.
+ */
+export const UPSTREAM_LISTING_NOTE =
+  "The horde decides by a worker's bridge name which samplers and features it sends, and it does not list HordeDesk yet; " +
+  `${APP_CONTACT}/blob/main/docs/upstream-listing.md explains.`;
