@@ -41,7 +41,7 @@ describe('the CSAM rule (CC:358-408)', () => {
       ['child', true],
       ['child', true],
     ]);
-    expect(result.lewdHits.map((hit) => hit.word)).toEqual(['porn']);
+    expect(result.lewdHits).toEqual([{ word: 'porn', score: 0.21, threshold: 0.2, critical: false }]);
   });
 
   test('a missing similarity is an error', () => {
@@ -104,6 +104,13 @@ describe('prompt boosts (CC:56-179, 326-335)', () => {
     expect(result.adjusted.get('teens')).toBe(0.2);
     expect(result.underageHits.map((hit) => hit.word)).toEqual(['child', 'teen']);
     expect(result.csam).toBe(false);
+  });
+
+  test('the pair rule compares strictly: a partner exactly at its threshold does not block the boost', () => {
+    // teens is exactly 0.21, not over it, so "girl" lifts teen (0.2 → 0.215); then teen is over, so teens stays.
+    const result = checkCsam({ scores: scores({ teen: 0.2, teens: 0.21 }), prompt: 'a girl', model: SFW_MODEL });
+    expect(result.adjusted.get('teen')).toBe(0.2 + 0.015);
+    expect(result.adjusted.get('teens')).toBe(0.21);
   });
 
   test.each([

@@ -68,6 +68,8 @@ describe('the decision (SP:192-200)', () => {
       { rule: 'nsfw_checker', finding: 'underage', word: 'child', score: 0.23 },
     ]);
     expect(decide(CLEAN).reasons).toEqual([]);
+    // One second-pass underage word is not an underage subject: no CSAM, so it is no reason.
+    expect(decide({ ...NSFW, child: 0.21 }).reasons).toEqual([{ rule: 'nsfw_checker', finding: 'nsfw', word: 'nude', score: 0.23 }]);
   });
 });
 
@@ -181,6 +183,9 @@ describe('the prompt as the rules read it (utils.py normalize_prompt)', () => {
     [0.09375, 0.0938],
     [-0.03125, -0.0312],
     [0.21875, 0.2188],
+    [0.0625, 0.0625],
+    [0.046875, 0.0469],
+    [0.12346, 0.1235],
     [0.123449999, 0.1234],
     [0.22004, 0.22],
     [1, 1],

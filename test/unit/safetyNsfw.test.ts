@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { checkNsfw, MissingSimilarityError } from '../../src-main/core/safety/nsfwCheck';
 import { NSFW_CHECKER_TABLES, SAFETY_WORDS } from '../../src-main/core/safety/tables';
+import * as lists from '../../src-main/core/safety/wordLists';
 
 // Table tests of the NSFWChecker port, each built from one rule of horde-safety's
 // nsfw_checker_class.py @78f8334 (NC:line in the names). Every word starts cold (0.15, under every
@@ -25,6 +27,22 @@ describe('the word lists as the checker builds them', () => {
     expect(new Set(SAFETY_WORDS).size).toBe(239);
   });
 
+  test('the lists and the tables built from them are the ones checked against the Python source', () => {
+    // Every list, and every table the checker derives, was compared with what horde-safety's own code
+    // holds at the cited commits. An edit here is a change of facts: check it against the source again,
+    // then update this fingerprint.
+    const { predicates, underageDanger, underage, nsfwConcepts } = NSFW_CHECKER_TABLES;
+    const data = JSON.stringify({
+      lists: Object.entries(lists).sort(([a], [b]) => a.localeCompare(b)),
+      predicates: [...predicates],
+      underageDanger: [...underageDanger],
+      underage: [...underage],
+      nsfwConcepts: [...nsfwConcepts],
+      SAFETY_WORDS,
+    });
+    expect(createHash('sha256').update(data).digest('hex')).toBe('18d875f2119822c3846519fba9e558889ea77c4354fe1c9946d1599861a2e22e');
+  });
+
   test('a prefixed threshold is the sum in the source order (NC:453-454, 537-539): 0.2315 is not above "3d render of young children"', () => {
     // 0.0125 + (0.03 + 0.189) is 0.2315; summed the other way it is 0.23149999999999998 and 0.2315 would be over it.
     expect(NSFW_CHECKER_TABLES.underageDanger.get('3d render of young children')).toBe(0.2315);
@@ -36,6 +54,13 @@ describe('the word lists as the checker builds them', () => {
     const partial = scores({});
     partial.delete('nude');
     expect(() => checkNsfw({ scores: partial, prompt: '' })).toThrow(MissingSimilarityError);
+    expect(() => checkNsfw({ scores: partial, prompt: '' })).toThrow(
+      expect.objectContaining({
+        name: 'MissingSimilarityError',
+        word: 'nude',
+        message: 'The safety model returned no similarity for "nude".',
+      }),
+    );
   });
 });
 
@@ -78,6 +103,10 @@ describe('anime (NC:757-774, 832-838)', () => {
     expect(check({ anime: 0.205, 'photo of a woman': 0.25 }).anime).toBe(false);
     expect(check({ anime: 0.205, 'painting of a woman': 0.25 }).anime).toBe(true);
     expect(check({ anime: 0.208, 'photo of a woman': 0.25 }).anime).toBe(true);
+    // One strong anime predicate is enough to keep it.
+    expect(check({ anime: 0.205, manga: 0.21, 'photo of a woman': 0.25 }).anime).toBe(true);
+    // The photo predicate must be over 0.24, not at it.
+    expect(check({ anime: 0.205, 'photo of a woman': 0.24 }).anime).toBe(true);
   });
 
   test('on anime only the post-anime concepts count, with their own thresholds', () => {
@@ -113,6 +142,9 @@ describe('underage subject and CSAM (NC:848-935)', () => {
     expect(check({ child: 0.21, toddler: 0.205 }).underageSubject).toBe(true);
     expect(check({ child: 0.21 }).underageSubject).toBe(false);
     expect(check({ child: 0.204, toddler: 0.201 }).underageSubject).toBe(false);
+    // "a baby" and toddler share the bar 0.19 + 0.0275 × 0.4 = 0.201 exactly: at it is not over it.
+    expect(check({ 'a baby': 0.201, toddler: 0.201 }).underageSubject).toBe(false);
+    expect(check({ 'a baby': 0.2011, toddler: 0.2011 }).underageSubject).toBe(true);
   });
 
   test('two forms of one word count once: the higher stays, a tie keeps the second (NC:922-927)', () => {
@@ -128,6 +160,15 @@ describe('underage subject and CSAM (NC:848-935)', () => {
     expect(check({ woman: 0.2, ...hot }).underageSubject).toBe(false);
     // teen and teens are one word.
     expect(check({ anime: 0.21, teen: 0.191, teens: 0.195 }).underageSubject).toBe(false);
+    // One is not enough, and teen must be over 0.19, not at it.
+    expect(check({ anime: 0.21, child: 0.192 }).underageSubject).toBe(false);
+    expect(check({ anime: 0.21, child: 0.192, teen: 0.19 }).underageSubject).toBe(false);
+  });
+
+  test('the anime second pass leaves out lolicon and compares strictly ("young children": 0.189 + 0.03 × 0.05 = 0.1905)', () => {
+    expect(check({ anime: 0.21, child: 0.192, lolicon: 0.203 }).underageSubject).toBe(false);
+    expect(check({ anime: 0.21, child: 0.192, 'young children': 0.1905 }).underageSubject).toBe(false);
+    expect(check({ anime: 0.21, child: 0.192, 'young children': 0.1906 }).underageSubject).toBe(true);
   });
 
   test.each([

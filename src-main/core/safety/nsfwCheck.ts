@@ -44,8 +44,8 @@ export interface NsfwCheckResult {
 export function roundLikePython4(x: number): number {
   const scaled = x * 10_000;
   const floor = Math.floor(scaled);
-  // x = j/32 with j odd is exactly halfway; x·10000 = 312.5·j is then exact in binary.
-  if (Number.isInteger(x * 32) && (x * 32) % 2 !== 0 && Math.abs(x) <= 1) return (floor % 2 === 0 ? floor : floor + 1) / 10_000;
+  // x = j/32 with j odd is exactly halfway; x·10000 = 312.5·j is then exact in binary. toFixed would round it up.
+  if (Number.isInteger(x * 32) && (x * 32) % 2 !== 0) return (floor % 2 === 0 ? floor : floor + 1) / 10_000;
   return Number(x.toFixed(4));
 }
 
@@ -77,25 +77,24 @@ function detectAnime(predicates: ReadonlyMap<string, number>): boolean {
   return true;
 }
 
-/** NC:800-813: any predicate (human, underage, NSFW, anime) over its threshold means the NSFW concepts are checked. */
+/**
+ * NC:800-813: any predicate (human, underage, NSFW, anime) over its threshold means the NSFW
+ * concepts are checked. The source's second test (over the underage danger threshold, NC:809-813)
+ * can never add anything: each danger threshold is its predicate's threshold plus a positive modifier.
+ */
 function subjectNeedsCheck(predicates: ReadonlyMap<string, number>, tables: NsfwCheckerTables): boolean {
-  for (const [word, threshold] of tables.predicates) {
-    const score = get(predicates, word);
-    if (score > threshold) return true;
-    const danger = tables.underageDanger.get(word);
-    if (danger !== undefined && score > danger) return true;
-  }
+  for (const [word, threshold] of tables.predicates) if (get(predicates, word) > threshold) return true;
   return false;
 }
+
+const POST_ANIME_CONCEPTS: ReadonlyMap<string, number> = new Map(Object.entries(NSFW_POST_ANIME_CONCEPTS));
 
 /** NC:827-846: concepts over their threshold; on anime only the post-anime concepts, with their own thresholds. */
 function nsfwConceptsFound(concepts: ReadonlyMap<string, number>, anime: boolean, tables: NsfwCheckerTables): Map<string, number> {
   const found = new Map<string, number>();
   for (const [word, score] of concepts) {
-    const animeThreshold = Object.hasOwn(NSFW_POST_ANIME_CONCEPTS, word) ? NSFW_POST_ANIME_CONCEPTS[word] : undefined;
-    if (anime && animeThreshold === undefined) continue;
-    const threshold = anime ? (animeThreshold ?? NaN) : get(tables.nsfwConcepts, word);
-    if (score > threshold) found.set(word, score);
+    const threshold = (anime ? POST_ANIME_CONCEPTS : tables.nsfwConcepts).get(word);
+    if (threshold !== undefined && score > threshold) found.set(word, score);
   }
   return found;
 }
@@ -111,7 +110,8 @@ function animeSecondPass(predicates: ReadonlyMap<string, number>, tables: NsfwCh
     if (score > get(tables.predicates, word)) found.set(word, score);
   }
   for (const [word, base] of Object.entries(UNDERAGE_PREDICATES)) {
-    if (word === 'lolicon' || word === 'shota' || word.includes('photo')) continue;
+    // NC:880 also skips "shota" and words containing "photo"; neither is in the list at this commit.
+    if (word === 'lolicon') continue;
     const adjusted = base + (UNDERAGE_DANGER_MODIFIERS[word] ?? NaN) * multiplier;
     const score = get(predicates, word);
     if (score > adjusted) found.set(word, score);
@@ -167,7 +167,7 @@ export interface NsfwCheckInput {
  */
 export function checkNsfw({ scores, prompt }: NsfwCheckInput, tables: NsfwCheckerTables = NSFW_CHECKER_TABLES): NsfwCheckResult {
   const { negative } = normalizePrompt(prompt);
-  const negPromptSuspect = Boolean(negative) && NC_NEGPROMPT_BOOSTS.some((boost) => negative?.includes(boost));
+  const negPromptSuspect = negative ? NC_NEGPROMPT_BOOSTS.some((boost) => negative.includes(boost)) : false;
   const predicates = roundedScores(scores, tables.predicates.keys());
   const anime = detectAnime(predicates);
   const concepts = roundedScores(scores, tables.nsfwConcepts.keys());
