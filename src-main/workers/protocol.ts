@@ -40,3 +40,61 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), requestId: z.number().int(), code: z.string(), message: z.string() }),
 ]);
 export type WorkerMessage = z.input<typeof workerMessageSchema>;
+
+/** Messages from the safety host (main thread) to the safety worker (`safety.worker.ts`). */
+export const safetyHostMessageSchema = z.discriminatedUnion('type', [
+  /** Opens the CLIP model folder and makes sure `texts` have features (from the cache file or the text tower). */
+  z.object({
+    type: z.literal('load'),
+    requestId: z.number().int(),
+    modelDir: z.string(),
+    providers: z.array(executionProviderSchema),
+    texts: z.array(z.string()),
+  }),
+  /** One image (packed RGB, copied, not transferred: the caller still delivers it) against `texts`. */
+  z.object({
+    type: z.literal('similarities'),
+    requestId: z.number().int(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgb: z.instanceof(ArrayBuffer),
+    texts: z.array(z.string()),
+  }),
+  z.object({ type: z.literal('unload'), requestId: z.number().int() }),
+]);
+export type SafetyHostMessage = z.input<typeof safetyHostMessageSchema>;
+
+/** How the text features of a load or a check were found. */
+export const textFeatureStatsSchema = z.object({
+  /** Texts whose features came from the cache (memory or the file in the model folder). */
+  cached: z.number().int().nonnegative(),
+  /** Texts run through the text tower now (and written to the cache). */
+  computed: z.number().int().nonnegative(),
+  ms: z.number(),
+});
+export type TextFeatureStats = z.infer<typeof textFeatureStatsSchema>;
+
+/** Messages from the safety worker back to its host. */
+export const safetyWorkerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({
+    type: z.literal('loaded'),
+    requestId: z.number().int(),
+    status: providerStatusSchema,
+    textFeatures: textFeatureStatsSchema,
+    warnings: z.array(z.string()),
+  }),
+  z.object({
+    type: z.literal('scores'),
+    requestId: z.number().int(),
+    /** Cosine similarity per text, in the order asked. */
+    scores: z.array(z.number()),
+    textFeatures: textFeatureStatsSchema,
+    /** Preprocessing plus the image tower. */
+    imageMs: z.number(),
+    warnings: z.array(z.string()),
+  }),
+  z.object({ type: z.literal('unloaded'), requestId: z.number().int() }),
+  z.object({ type: z.literal('error'), requestId: z.number().int(), code: z.string(), message: z.string() }),
+]);
+export type SafetyWorkerMessage = z.input<typeof safetyWorkerMessageSchema>;
