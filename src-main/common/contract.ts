@@ -108,12 +108,19 @@ const workerStatusSchema = z.object({
     .nullable(),
   /** Pops get no answer from the horde since `since` (ms; the worker keeps retrying), with the last failure; null while it answers. */
   outage: z.object({ since: z.number(), message: z.string() }).nullable(),
+  /** Why the worker may not pop for want of its safety check (the model missing, loading, failed); null while it is ready. */
+  safety: z
+    .object({ state: z.enum(['missing', 'loading', 'failed']), message: z.string(), action: z.enum(['install']).nullable() })
+    .nullable(),
   stats: z.object({
     startedAt: z.number().nullable(),
     jobsDone: z.number().int(),
     jobsFaulted: z.number().int(),
     jobsDropped: z.number().int(),
     imagesDone: z.number().int(),
+    /** Jobs whose images the safety check censored as NSFW, and jobs it flagged as CSAM. */
+    jobsCensored: z.number().int(),
+    jobsCsam: z.number().int(),
     megapixelsteps: z.number(),
     generationMs: z.number(),
     kudosSession: z.number(),
@@ -138,6 +145,8 @@ const jobRecordSchema = z.object({
   poppedAt: z.number(),
   finishedAt: z.number(),
   generationMs: z.number(),
+  /** What the safety check replaced: NSFW censored, or an image flagged as CSAM (never kept); null when nothing. */
+  censorship: z.enum(['nsfw', 'csam']).nullable(),
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 

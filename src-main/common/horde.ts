@@ -250,6 +250,8 @@ export const submitRequestSchema = z
     state: submitStateSchema,
     /** The seed actually used; the horde requires an integer, not the pop's string. */
     seed: z.number().int(),
+    /** Obsolete (the horde reads censorship from gen_metadata); the reference worker still sends it. */
+    censored: z.boolean().optional(),
     /** More than 50 entries is a 400 that arrives after the image was recorded. */
     gen_metadata: z.array(genMetadataSchema).max(50).optional(),
   })

@@ -16,6 +16,7 @@ import { createSqliteJobLog } from '../../src-main/node/worker/jobLog';
 import { createSqliteKudosLedger } from '../../src-main/node/kudos/kudosLedger';
 import { nodeClock } from '../../src-main/node/worker/workerService';
 import { STANDIN_KEYS } from '../../src-main/standin/server';
+import { alwaysSafe } from './safety';
 
 /**
  * A generator double for loop tests: real-sized RGB images with per-step progress, in a few ms,
@@ -62,7 +63,7 @@ export interface WorkerRig {
   deps: WorkerDeps;
 }
 
-/** A HordeWorker against a horde at `hordeApiUrl`, with real WebP, uploads, SQLite ledger and log. */
+/** A HordeWorker against a horde at `hordeApiUrl`, with real WebP, uploads, SQLite ledger and log, and a safety check (a fake port unless `overrides.safety`). */
 export function workerRig(
   hordeApiUrl: string,
   generator: GeneratorPort,
@@ -98,6 +99,9 @@ export function workerRig(
     log: overrides.log ?? silentLogger(),
     popBody,
     maxPixels: () => 262144,
+    // Every image is checked; unless a test brings its own port, the check is loaded and finds nothing.
+    safety: alwaysSafe(),
+    modelSafetyInfo: async () => null,
     ...overrides,
   };
   const statuses: WorkerStatus[] = [];

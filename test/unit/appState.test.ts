@@ -13,6 +13,8 @@ const stats = {
   jobsFaulted: 0,
   jobsDropped: 0,
   imagesDone: 15,
+  jobsCensored: 0,
+  jobsCsam: 0,
   megapixelsteps: 1,
   generationMs: 1,
   kudosSession: 0,

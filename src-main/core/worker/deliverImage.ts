@@ -1,4 +1,7 @@
+import type { ImageSubmit } from '../safety/submit';
 import type { HordeJob } from './job';
+import { mergeMetadata } from './jobSafety';
+import { placeholderImage } from './placeholder';
 import type { GenMetadataEntry, RawImage, SubmitBody, WorkerDeps } from './ports';
 import { attemptMs, MIN_ATTEMPT_MS, submit, withRetry, type SubmitResult } from './submit';
 
@@ -120,10 +123,27 @@ async function encodeAndSend(
   return sendImage(deps, body, url, bytes, job);
 }
 
+/** An image the safety check let through as made, with nothing to add (hand-built deliveries in tests). */
+const UNFLAGGED: ImageSubmit = { state: 'ok', censored: false, genMetadata: [], image: 'generated' };
+
+/** The submit of one checked image: the job's safety state, the obsolete flag, the merged gen_metadata. */
+function checkedBody(job: HordeJob, index: number, image: RawImage, safety: ImageSubmit): Omit<SubmitBody, 'generation'> {
+  const metadata = mergeMetadata(changeMetadata(image.changes) ?? [], safety.genMetadata, index, job.ids.length);
+  const id = job.ids[index] as string;
+  return { id, state: safety.state, censored: safety.censored, seed: image.seed, ...(metadata.length && { gen_metadata: metadata }) };
+}
+
+/** What goes to the horde: the image as made, or the placeholder card that replaces it (same size, same seed). */
+function outgoingImage(image: RawImage, safety: ImageSubmit): RawImage {
+  if (safety.image === 'generated' || safety.image === null) return image;
+  return { ...placeholderImage(safety.image, image.width, image.height), seed: image.seed };
+}
+
 /**
- * Encodes one image, uploads it to its presigned URL (inline as base64 when there is none or it
- * keeps failing) and submits it. An image that cannot be delivered in time is submitted as
- * faulted, so the horde re-queues it now rather than aborting it at its ttl.
+ * Encodes one checked image (or the placeholder the safety check put in its place), uploads it to
+ * its presigned URL (inline as base64 when there is none or it keeps failing) and submits it with
+ * the state and gen_metadata the check decided. An image that cannot be delivered in time is
+ * submitted as faulted, so the horde re-queues it now rather than aborting it at its ttl.
  */
 export async function deliverImage(
   deps: WorkerDeps,
@@ -131,12 +151,12 @@ export async function deliverImage(
   index: number,
   image: RawImage,
   delivery: JobDelivery,
+  safety: ImageSubmit = UNFLAGGED,
 ): Promise<ImageOutcome> {
   const id = job.ids[index] as string;
   const url = job.r2Uploads[index] ?? null;
-  const metadata = changeMetadata(image.changes);
-  const body = { id, state: 'ok' as const, seed: image.seed, ...(metadata && { gen_metadata: metadata }) };
-  const sent = await encodeAndSend(deps, body, image, url, delivery);
+  const body = checkedBody(job, index, image, safety);
+  const sent = await encodeAndSend(deps, body, outgoingImage(image, safety), url, delivery);
   if (sent.kind === 'accepted') return { kind: 'reward', reward: sent.reward };
   const reason =
     url && delivery.r2Problem !== null ? `the upload to R2 kept failing (${delivery.r2Problem}), and inline ${sent.reason}` : sent.reason;

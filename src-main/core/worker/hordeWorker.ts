@@ -6,6 +6,7 @@ import { checkJob, parsePop, type HordeJob } from './job';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
 import { isKeyProblem } from './keyProblem';
+import { safetyGate, type SafetyGate } from './safetyGate';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { emptyStats, type WorkerStats } from './stats';
 
@@ -43,6 +44,8 @@ export interface WorkerStatus {
   noJobs: NoJobs | null;
   /** Set while pops get no answer (network, timeout, 5xx, unreadable); null once one is answered. */
   outage: Outage | null;
+  /** Why the worker may not pop for want of its safety check (missing, loading, failed); null while it is ready. */
+  safety: SafetyGate | null;
   stats: WorkerStats;
 }
 
@@ -88,16 +91,19 @@ export class HordeWorker {
       inFlight: this.inFlightIds.size,
       noJobs: this.noJobs,
       outage: this.outage,
+      safety: safetyGate(this.deps.safety.status()),
       stats: { ...this.stats },
     };
   }
 
-  /** Starts popping jobs. Refused (with a sentence for the user) when no model is ready. */
+  /** Starts popping jobs. Refused (with a sentence for the user) when no model is ready or the safety model is not installed. */
   start(): void {
     if (this.state === 'running') return;
     if (this.deps.generator.readyModels().length === 0) {
       throw new UserFacingError('no-model-ready', 'No model is ready yet: install or create one before starting the worker.');
     }
+    const gate = safetyGate(this.deps.safety.status());
+    if (gate?.state === 'missing') throw new UserFacingError('safety-missing', gate.message);
     if (this.loop && (this.state === 'pausing' || this.state === 'stopping')) {
       this.setState('running', null);
       return;
@@ -176,10 +182,12 @@ export class HordeWorker {
   private async popOne(): Promise<HordeJob | null> {
     let attempt = 0;
     while (this.wantsMoreJobs()) {
+      if (!(await this.safetyReady())) return null;
       const models = this.deps.generator.readyModels();
+      const body = this.deps.popBody(models);
       let raw: unknown;
       try {
-        raw = await this.deps.horde.pop(this.deps.popBody(models));
+        raw = await this.deps.horde.pop(body);
         attempt = 0;
         this.noteOutage(null);
       } catch (error) {
@@ -205,6 +213,7 @@ export class HordeWorker {
       if (parsed.kind === 'none') this.noteNoJob(parsed.skipped);
       else this.noJobs = null;
       if (parsed.kind === 'job') {
+        parsed.job.workerNsfw = body.nsfw;
         for (const id of parsed.job.ids) this.inFlightIds.add(id);
         const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels() });
         if (verdict.ok) return parsed.job;
@@ -222,6 +231,33 @@ export class HordeWorker {
       await this.deps.clock.sleep(IDLE_POP_MS);
     }
     return null;
+  }
+
+  /**
+   * No check, no work: true once the safety model is loaded (loading it first if it is installed).
+   * A missing model or one that will not load stops the popping with the reason as the error.
+   */
+  private async safetyReady(): Promise<boolean> {
+    const { safety, log } = this.deps;
+    const gate = safetyGate(safety.status());
+    if (gate === null) return true;
+    if (gate.state === 'missing') {
+      this.setState('error', gate.message);
+      return false;
+    }
+    this.emit();
+    try {
+      await safety.ensureLoaded();
+    } catch (error) {
+      log.error('the safety model could not be loaded; no jobs are taken', error);
+      this.setState(
+        'error',
+        safetyGate({ state: 'failed', reason: error instanceof Error ? error.message : String(error) })?.message ?? null,
+      );
+      return false;
+    }
+    this.emit();
+    return this.wantsMoreJobs();
   }
 
   /**
@@ -322,6 +358,8 @@ export class HordeWorker {
       this.stats.megapixelsteps += result.megapixelsteps;
     } else if (result.state === 'faulted') this.stats.jobsFaulted += 1;
     else this.stats.jobsDropped += 1;
+    if (result.censorship === 'nsfw') this.stats.jobsCensored += 1;
+    else if (result.censorship === 'csam') this.stats.jobsCsam += 1;
     this.stats.kudosSession += result.rewards;
     this.deps.log.info(
       `job ${result.ids[0]} ${result.state}${result.reason ? `: ${result.reason}` : ''}${result.rewards ? ` (+${result.rewards} kudos)` : ''}`,

@@ -39,6 +39,11 @@ export interface HordeJob {
    * optional so hand-built jobs (faulted stubs, tests) need not.
    */
   nsfwCensor?: boolean;
+  /**
+   * The worker's own NSFW setting in the pop that brought the job (the horde chose the job by it);
+   * off makes the safety check censor every NSFW image. Set by the worker loop; unset counts as off.
+   */
+  workerNsfw?: boolean;
 }
 
 /** What a pop answer amounts to. */

@@ -1,7 +1,9 @@
-import type { PopRequest } from '../../common/horde';
+import type { PopRequest, SubmitState } from '../../common/horde';
 import type { InferenceProgress } from '../../common/inference';
 import type { KudosLedgerPort } from '../kudos/ledger';
 import type { Logger } from '../log';
+import type { SimilarityPort } from '../safety/checker';
+import type { ModelSafetyInfo } from '../safety/csamCheck';
 import type { HordeJob } from './job';
 
 /** Time, injectable so tests run the loop on a fake clock if they want to. */
@@ -50,12 +52,17 @@ export interface GenMetadataEntry {
   ref?: string;
 }
 
-/** One image handed in: "R2" after an upload, base64 WebP inline, or "faulted". */
+/**
+ * One image handed in: "R2" after an upload, base64 WebP inline, or "faulted". `state` is the
+ * job's safety state (ok, censored, csam) or faulted; `censored` is the obsolete flag the reference
+ * worker still sends with every image it checked.
+ */
 export interface SubmitBody {
   id: string;
   generation: string;
-  state: 'ok' | 'faulted';
+  state: SubmitState;
   seed: number;
+  censored?: boolean;
   gen_metadata?: GenMetadataEntry[];
 }
 
@@ -65,6 +72,9 @@ export interface WorkerHordePort {
   /** `call.timeoutMs` bounds this one attempt, so it cannot run into the time kept for what follows. */
   submit(body: SubmitBody, call?: { timeoutMs?: number }): Promise<{ reward: number }>;
 }
+
+/** What the safety check did to a job: its images censored as NSFW, or one flagged as CSAM (never kept). */
+export type JobCensorship = 'nsfw' | 'csam';
 
 /** One finished (or faulted, or dropped) job for the History page. */
 export interface JobRecord {
@@ -80,10 +90,30 @@ export interface JobRecord {
   poppedAt: number;
   finishedAt: number;
   generationMs: number;
+  /** Set when the safety check replaced an image; the History marks the job. */
+  censorship: JobCensorship | null;
 }
 
 export interface JobLogPort {
   record(job: JobRecord): void;
+}
+
+/** Where the safety model stands (node/safety's SafetyStatus fits): only `ready` lets the worker pop. */
+export interface SafetyModelStatus {
+  state: 'missing' | 'loading' | 'ready' | 'failed';
+  /** In the user's words: what is missing, what is loading, why it failed. */
+  reason: string;
+}
+
+/**
+ * The safety check as the worker uses it: CLIP similarities computed in their own thread (never
+ * on the main thread), and whether the model can run (node/safety's SafetyService fits).
+ */
+export interface WorkerSafetyPort extends SimilarityPort {
+  /** Cheap, never blocks. */
+  status(): SafetyModelStatus;
+  /** Loads the model if it is installed; rejects with the reason when it cannot. */
+  ensureLoaded(): Promise<void>;
 }
 
 /** What the worker needs from the rest of the app. */
@@ -98,4 +128,8 @@ export interface WorkerDeps {
   /** The pop body for this machine and these settings (models filled from the generator). */
   popBody(models: string[]): PopRequest;
   maxPixels(): number;
+  /** Every image is checked through it before it leaves the machine; no pop while it is not ready. */
+  safety: WorkerSafetyPort;
+  /** The model reference's entry for a model (its `nsfw` flag and tags); null when the reference lacks it. */
+  modelSafetyInfo(model: string): Promise<ModelSafetyInfo | null>;
 }

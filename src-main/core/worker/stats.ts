@@ -5,6 +5,9 @@ export interface WorkerStats {
   jobsFaulted: number;
   jobsDropped: number;
   imagesDone: number;
+  /** Jobs whose images the safety check censored as NSFW (the placeholder went out), and jobs it flagged as CSAM. */
+  jobsCensored: number;
+  jobsCsam: number;
   /** Σ width·height·steps / 10⁶ over finished images (the horde's megapixelsteps). */
   megapixelsteps: number;
   /** Time spent generating (not waiting for the network). */
@@ -19,6 +22,8 @@ export function emptyStats(): WorkerStats {
     jobsFaulted: 0,
     jobsDropped: 0,
     imagesDone: 0,
+    jobsCensored: 0,
+    jobsCsam: 0,
     megapixelsteps: 0,
     generationMs: 0,
     kudosSession: 0,

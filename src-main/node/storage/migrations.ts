@@ -113,4 +113,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'job censorship',
+    // What the safety check replaced in a job (issue 13): 'nsfw' when its images were censored,
+    // 'csam' when one was flagged as CSAM. Only the mark is kept, never an image.
+    sql: `
+      ALTER TABLE job_log ADD COLUMN censorship TEXT CHECK (censorship IS NULL OR censorship IN ('nsfw', 'csam'));
+    `,
+  },
 ];

@@ -4,11 +4,12 @@ import { UserFacingError } from '../../common/result';
 import type { HordeClient } from '../../core/horde/client';
 import type { KudosLedgerPort } from '../../core/kudos/ledger';
 import type { Logger } from '../../core/log';
+import type { ModelSafetyInfo } from '../../core/safety/csamCheck';
 import type { SecretStorePort } from '../../core/secrets';
 import type { SettingsService } from '../../core/settings/settingsService';
 import { HordeWorker, type WorkerStatus } from '../../core/worker/hordeWorker';
 import { hordeDeskPopBody } from '../../core/worker/popBody';
-import type { Clock, DeliveryPort, JobLogPort } from '../../core/worker/ports';
+import type { Clock, DeliveryPort, JobLogPort, WorkerSafetyPort } from '../../core/worker/ports';
 import { kudosPerHour, mpsPerSecond } from '../../core/worker/stats';
 import type { GenerationService } from '../inference/generation';
 
@@ -35,6 +36,10 @@ export interface WorkerServiceOptions {
   bridgeAgent: string;
   log: Logger;
   clock?: Clock;
+  /** The safety check every image goes through (node/safety's service: CLIP in a worker thread). */
+  safety: WorkerSafetyPort;
+  /** The model reference's entry for a model, for the safety check's model adjustments. */
+  modelSafetyInfo: (model: string) => Promise<ModelSafetyInfo | null>;
   onStatus: (status: WorkerStatusDto) => void;
 }
 
@@ -100,6 +105,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       log: options.log,
       popBody,
       maxPixels: () => maxPixels,
+      safety: options.safety,
+      modelSafetyInfo: options.modelSafetyInfo,
     },
     (status) => options.onStatus(toDto(status)),
   );

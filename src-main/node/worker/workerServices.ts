@@ -1,4 +1,5 @@
 import type { WorkerStatusDto } from '../../common/contract';
+import type { WorkerSafetyPort } from '../../core/worker/ports';
 import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../../core/schedule/scheduler';
 import type { GenerationService } from '../inference/generation';
 import type { Foundation } from '../system/foundation';
@@ -7,11 +8,16 @@ import { createUnknownIdleSource, type SimulatedIdleSource } from '../system/idl
 import { workerControl } from './handlers';
 import { createImageDelivery } from './imageDelivery';
 import { createSqliteJobLog, type JobLog } from './jobLog';
+import { createModelSafetyLookup } from './modelSafetyInfo';
 import { createWorkerService, nodeClock, type WorkerService } from './workerService';
 
 /** What the worker feature is built over, besides the shared foundation. */
 export interface WorkerServiceOptions {
   generation: GenerationService;
+  /** The safety check every image goes through before delivery; the worker does not pop until it is ready. */
+  safety: WorkerSafetyPort;
+  /** The data folder, where the Models catalog keeps the model reference the safety check reads. */
+  dataDir: string;
   /** The Client-Agent the worker names as its bridge agent. */
   clientAgent: string;
   /** Where idle time comes from: powerMonitor in Electron; unknown (never blocks) in headless. */
@@ -52,6 +58,8 @@ export function createWorkerServices(
     suggestedMaxPixels: async () => (await base.hardware.get()).maxPixels,
     bridgeAgent: options.clientAgent,
     log: base.log.child('worker'),
+    safety: options.safety,
+    modelSafetyInfo: createModelSafetyLookup(options.dataDir),
     onStatus: options.onWorkerStatus,
   });
   const scheduler = createScheduler({
