@@ -11,6 +11,7 @@ import {
   ratingStatusSchema,
 } from './ratings';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
+import { safetyViewSchema } from './safetyModel';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
 const none = z.object({}).strict();
@@ -316,6 +317,11 @@ export const contract = {
       response: z.object({ filename: z.string(), mime: z.string(), content: z.string() }),
     },
     'inference.cancel': { request: z.object({ jobId: z.string().max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
+    /** The safety model: state, size, install progress. */
+    'safety.status': { request: none, response: safetyViewSchema },
+    /** Downloads (sha256-pinned) and converts CLIP ViT-L/14 in the background; progress comes as `safety.status`. */
+    'safety.install': { request: none, response: safetyViewSchema },
+    'safety.cancelInstall': { request: none, response: z.object({ cancelled: z.boolean() }) },
   },
   events: {
     'app.state': appStateSchema,
@@ -336,6 +342,8 @@ export const contract = {
       etaSeconds: z.number().nullable(),
       message: z.string().nullable(),
     }),
+    /** The safety model's state or install progress changed. */
+    'safety.status': safetyViewSchema,
     /** Main asks the page to show one of its pages (tray: Rate images). */
     'app.navigate': z.object({ page: z.enum(['dashboard', 'rate', 'settings']) }),
   },

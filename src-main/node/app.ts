@@ -23,6 +23,7 @@ import { watchUptimeKudos } from './kudos/uptimeWatch';
 import { modelsHandlers } from './models/handlers';
 import { createModelServices } from './models/modelServices';
 import { ratingHandlers } from './rating/handlers';
+import { createSafetyServices } from './safety/safetyServices';
 import { createRatingServices } from './rating/ratingServices';
 import { openFoundation, type Foundation } from './system/foundation';
 import { systemHandlers } from './system/handlers';
@@ -111,9 +112,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const base = openFoundation({ ...options, clientAgent: agent, now, onSettingsChange: relay.settingsChanged });
   const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
   const generation = createInferenceServices(base, options);
+  const safety = createSafetyServices(base, options);
   const simulated = options.simulatedIdle ?? null;
   const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
+    safety: safety.service,
+    dataDir: options.dataDir,
     clientAgent: agent,
     idleSource: options.idleSource,
     simulatedIdle: simulated,
@@ -156,6 +160,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     ...inferenceHandlers(generation),
     ...workerHandlers({ worker, scheduler, horde, jobLog, simulated }),
     ...ratingHandlers({ ...rating, now }),
+    ...safety.handlers,
   } satisfies Handlers;
 
   log.info(`${APP_NAME} ${version} started (${options.shell}); data in ${options.dataDir}`);
@@ -173,13 +178,18 @@ export function createApp(options: AppOptions): HordeDeskApp {
     jobLog,
     secrets: keys.store,
     log,
-    async close() {
-      stopUptime();
-      scheduler.stop();
-      rater.stop();
-      await worker.shutdown();
-      await generation.close();
-      db.close();
-    },
+    close: () =>
+      closeApp(
+        [stopUptime, () => scheduler.stop(), () => rater.stop()],
+        [() => worker.shutdown(), () => generation.close(), () => safety.close()],
+        db,
+      ),
   };
+}
+
+/** Stops the loops (nothing new starts), then each thread in turn (the worker's jobs use the others), then the database. */
+async function closeApp(loops: (() => void)[], threads: (() => Promise<void>)[], db: { close(): void }): Promise<void> {
+  for (const stop of loops) stop();
+  for (const close of threads) await close();
+  db.close();
 }

@@ -2,7 +2,9 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { UserFacingError } from '../common/result';
 import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint } from '../inference/convert/convert';
 import { SD15_CONFIG, type FloatDtype } from '../inference/graph';
-import type { TokenizerFiles } from '../inference/tokenizer';
+import { CLIP_TOWERS, CLIP_VIT_L14_CONFIG, clipConfigFromCheckpoint, convertClipCheckpoint } from '../inference/clip';
+import { SafetensorsReader } from '../inference/convert/safetensors';
+import { writeTokenizerFiles, type TokenizerFiles } from '../inference/tokenizer';
 
 /**
  * Checkpoint conversion off the main thread. Everything that reads the checkpoint runs here, config detection
@@ -18,6 +20,8 @@ export interface ConvertJob {
   /** The model folder; the worker writes `<outDir>.partial` only. */
   outDir: string;
   dtype: FloatDtype;
+  /** `clip`: a Hugging Face CLIP checkpoint (the safety model, node/safety); default an SD checkpoint. */
+  kind?: 'sd' | 'clip';
 }
 
 /** Host → worker. */
@@ -41,9 +45,39 @@ function nextTokenizer(port: MessagePort): Promise<TokenizerFiles> {
   });
 }
 
+/**
+ * A Hugging Face CLIP checkpoint: both towers into `<outDir>.partial` (convertClipCheckpoint stages and renames
+ * on its own), the tokenizer beside them. Its family names the tokenizer: `sd15` is CLIP's own BPE, which SD 1.x
+ * uses too; a text tower of another vocabulary size is a tiny test model.
+ */
+async function convertClip(port: MessagePort, job: ConvertJob, post: (m: FromConvertWorker) => void): Promise<void> {
+  const reader = new SafetensorsReader(job.checkpoint);
+  let vocabSize: number | undefined;
+  try {
+    vocabSize = clipConfigFromCheckpoint(reader).text?.vocabSize;
+  } finally {
+    reader.close();
+  }
+  post({ type: 'detected', family: vocabSize === CLIP_VIT_L14_CONFIG.text.vocabSize ? 'sd15' : 'tiny' });
+  const tokenizer = await nextTokenizer(port);
+  const staging = `${job.outDir}.partial`;
+  convertClipCheckpoint(job.checkpoint, staging, {
+    dtype: job.dtype,
+    towers: CLIP_TOWERS,
+    overwrite: true,
+    onProgress: (done, total) => post({ type: 'progress', done, total }),
+  });
+  writeTokenizerFiles(staging, tokenizer);
+}
+
 async function run(port: MessagePort, job: ConvertJob): Promise<void> {
   const post = (m: FromConvertWorker): void => port.postMessage(m);
   try {
+    if (job.kind === 'clip') {
+      await convertClip(port, job, post);
+      post({ type: 'done' });
+      return;
+    }
     const reader = openCheckpoint(job.checkpoint);
     try {
       const config = configForCheckpoint(reader);

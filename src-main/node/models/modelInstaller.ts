@@ -46,8 +46,9 @@ export interface InstallProgress {
 /**
  * SD 1.x's CLIP tokenizer files, downloaded once and kept (checkpoints do not carry them). Each file is checked
  * against its pinned sha256, on download and again when a kept copy is used; a mismatch installs nothing.
+ * The safety model's install (node/safety) takes the same files from here.
  */
-async function clipTokenizer(dataDir: string, baseUrl: () => string, signal: AbortSignal): Promise<TokenizerFiles> {
+export async function clipTokenizer(dataDir: string, baseUrl: () => string, signal: AbortSignal): Promise<TokenizerFiles> {
   const dir = join(dataDir, 'tokenizers', 'clip-vit-large-patch14');
   mkdirSync(dir, { recursive: true });
   for (const { file, bytes, sha256 } of CLIP_TOKENIZER_FILES) {
