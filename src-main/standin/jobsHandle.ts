@@ -1,6 +1,6 @@
 import { mixedRequests, type MixedOptions } from './mixed';
 import { matchRequest, type SkipReason } from './popMatch';
-import type { Job, JobState } from './queue';
+import type { Job, JobState, ProblemJob } from './queue';
 import type { GenerationRequestBody } from './requests';
 import { isAnswer } from './router';
 import { enqueueRequest, type EnqueueResult } from './routesAsync';
@@ -36,6 +36,10 @@ export interface JobInfo {
   /** The submit's reward (0 when aborted or faulted); null before. */
   reward: number | null;
   submitState: string | null;
+  /** What the accepted submit's gen_metadata said of censorship (the horde reads nothing else); null when none. */
+  censorship: Job['censorship'];
+  /** The accepted submit's gen_metadata. */
+  genMetadata: unknown[];
   abortReason: Job['abortReason'];
 }
 
@@ -97,6 +101,8 @@ export interface StandinJobsApi {
   worker(name: string): Record<string, unknown> | undefined;
   /** Sets or clears a worker's maintenance, as its owner's PUT would; throws for an unknown name. */
   setWorkerMaintenance(name: string, on: boolean, message?: string): void;
+  /** CSAM submits recorded against their requesters (the horde's problem jobs), oldest first. */
+  problemJobs(): ProblemJob[];
   /** The last image delivered for a job (uploaded, or decoded from a base64 submit). */
   image(id: string): Buffer | undefined;
   /** Runs the abort sweep now; returns the ids it aborted. */
@@ -143,6 +149,7 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
       if (!worker) throw new Error(`setWorkerMaintenance: no worker named "${name}"`);
       board.workers.setMaintenance(worker, on, message);
     },
+    problemJobs: () => [...board.problemJobs],
     image: (id) => board.uploads.get(id),
     sweep: () => board.sweep(),
     expireRequest: (id) => board.expire(id),
@@ -182,6 +189,8 @@ function jobInfo(state: StandinState, job: Job): JobInfo {
     uploadAttempts,
     reward,
     submitState,
+    censorship,
+    genMetadata,
     abortReason,
   } = job;
   return {
@@ -199,6 +208,8 @@ function jobInfo(state: StandinState, job: Job): JobInfo {
     uploadAttempts,
     reward,
     submitState,
+    censorship,
+    genMetadata: [...genMetadata],
     abortReason,
   };
 }

@@ -64,6 +64,13 @@ export interface Job {
   uploadAttempts: number;
   reward: number | null;
   submitState: string | null;
+  /**
+   * What its accepted submit's gen_metadata said of censorship: the horde marks an image censored
+   * from a `censorship` entry alone (`csam` for value csam, `nsfw` for any other); null when none.
+   */
+  censorship: 'nsfw' | 'csam' | null;
+  /** The accepted submit's gen_metadata, as the requester's status shows it. */
+  genMetadata: unknown[];
   /** The seed its accepted submit reported (the requester's status shows it); null before. */
   seed: number | null;
   /** Why a job ended without an image. */
@@ -106,6 +113,18 @@ export function requestKudos(request: ResolvedRequest): number {
 /** Mulberry32: a small deterministic generator of floats in [0, 1), shared with the graph builder's test weights. */
 export const createRng = mulberry32;
 
+/**
+ * A job submitted with `censorship/csam`, recorded against its requester as the horde's
+ * `record_problem_job` does (H:`classes/base/user.py`): the user, the job, the worker, when.
+ */
+export interface ProblemJob {
+  userId: number;
+  jobId: string;
+  workerId: string;
+  /** Stand-in seconds. */
+  at: number;
+}
+
 /** The queue of one stand-in. */
 export class JobBoard {
   readonly requests = new Map<string, WaitingRequest>();
@@ -117,6 +136,8 @@ export class JobBoard {
   /** The stand-in's own origin, set once it listens; upload URLs point here. */
   baseUrl = 'http://127.0.0.1';
   readonly random: () => number;
+  /** CSAM submits recorded against their requesters, oldest first. */
+  readonly problemJobs: ProblemJob[] = [];
   /** Ids of the fake jobs handed to paused workers (see fakeJob). */
   private readonly fakeIds = new Set<string>();
   private readonly secret = randomBytes(16);
@@ -178,6 +199,8 @@ export class JobBoard {
       uploadAttempts: 0,
       reward: null,
       submitState: null,
+      censorship: null,
+      genMetadata: [],
       seed: null,
       abortReason: null,
     };

@@ -8,7 +8,9 @@ import type { StandinState } from './state';
 // waiting prompt (H:`classes/base/waiting_prompt.py` count_processing_gens, is_completed): a job a
 // worker faulted or let time out is "restarted", and its image goes back to "waiting" until the
 // request has faulted too often. Left simple: `wait_time` is 0, `is_possible` is true, and `kudos`
-// is the rewards of the delivered images, rounded (the requester is charged nothing here).
+// is what the requester was charged: the rewards of the delivered images, rounded, where a censored
+// image counts 0 (H:`classes/base/processing_generation.py` adjust_user_kudos). Each generation
+// carries `censored` and the `gen_metadata` its worker submitted (H:`classes/stable/processing_generation.py` get_details).
 
 /** The counts both routes answer. */
 export interface RequestCounts {
@@ -37,7 +39,8 @@ export function requestCounts(board: JobBoard, wp: WaitingRequest): RequestCount
   const done = wp.faulted || (waiting === 0 && finished + restarted >= wp.request.n);
   const open = [...board.requests.values()].filter((other) => !other.faulted && board.jobsOf(other, 'waiting').length > 0);
   const position = open.findIndex((other) => other.id === wp.id);
-  const kudos = given.reduce((sum, job) => sum + (job.state === 'done' ? (job.reward ?? 0) : 0), 0);
+  const charged = (job: Job): number => (job.state === 'done' && job.censorship === null ? (job.reward ?? 0) : 0);
+  const kudos = given.reduce((sum, job) => sum + charged(job), 0);
   return {
     finished,
     processing: given.filter((job) => job.state === 'processing').length,
@@ -65,8 +68,8 @@ function generation(state: StandinState, wp: WaitingRequest, job: Job): Record<s
     img: wp.request.r2 ? board.uploadUrl(job.id) : (bytes?.toString('base64') ?? ''),
     seed: String(job.seed ?? 0),
     id: job.id,
-    censored: job.submitState === 'censored' || job.submitState === 'csam',
-    gen_metadata: [],
+    censored: job.censorship !== null,
+    gen_metadata: job.genMetadata,
     worker_id: job.workerId,
     worker_name: worker?.name ?? null,
     model: job.model,

@@ -14,6 +14,11 @@ import type { StandinWorker } from './workers';
 // kept: unknown id 404, bad key 401, another owner 403, then the compare-and-set on the job.
 // Stand-in strictness beyond the horde (400 BadRequest): "R2" for a job with no upload URL or
 // with no upload yet, and base64 that is not a WebP; uploads that are not WebP are refused too.
+// Censorship as the horde reads it (H:`classes/stable/processing_generation.py` set_generation):
+// only a `censorship` gen_metadata entry marks the image censored (`state` censored/csam and the
+// obsolete `censored` flag change nothing); a censored image costs its requester nothing while the
+// worker is paid as usual (H:`classes/base/processing_generation.py` adjust_user_kudos), and a
+// `censorship/csam` entry records a problem job against the requester (record_problem_job).
 
 const SUBMIT_SPEC: BodySpec = {
   id: { type: 'string', required: true },
@@ -80,10 +85,27 @@ function checkMetadata(entries: unknown): Answer | undefined {
   return Object.keys(errors).length ? validationError(errors) : undefined;
 }
 
+/** What the gen_metadata says of censorship, as the horde reads it: the last `censorship` entry decides, csam or nsfw. */
+export function censorshipOf(entries: unknown): 'nsfw' | 'csam' | null {
+  let found: 'nsfw' | 'csam' | null = null;
+  for (const entry of Array.isArray(entries) ? entries : []) {
+    const e = entry as Record<string, unknown>;
+    if (e.type === 'censorship') found = e.value === 'csam' ? 'csam' : 'nsfw';
+  }
+  return found;
+}
+
+/** A CSAM submit goes on its requester's record, as the horde's record_problem_job keeps it (its admin exception aside). */
+function recordProblemJob(state: StandinState, job: Job, worker: StandinWorker): void {
+  const wp = state.board.requests.get(job.requestId);
+  if (wp) state.board.problemJobs.push({ userId: wp.ownerId, jobId: job.id, workerId: worker.id, at: state.board.nowS() });
+}
+
 /** The compare-and-set on one job. */
 function settle(state: StandinState, job: Job, worker: StandinWorker, body: Record<string, unknown>): Answer {
   const board = state.board;
   const submitState = typeof body.state === 'string' ? body.state : 'ok';
+  const censorship = censorshipOf(body.gen_metadata);
   const generation = String(body.generation);
   if (job.state === 'done') {
     // A worker in maintenance gets 200 with no reward instead (§2.5).
@@ -98,7 +120,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
       `Processing Generation with ID ${job.id} took too long to process and has been aborted! Please check your worker speed and do not onboard worker which generate slower than 1 it/s!`,
     );
   }
-  if (submitState === 'faulted') {
+  // The horde looks at `faulted` only when no censorship entry came (an elif after the censorship branch).
+  if (submitState === 'faulted' && censorship === null) {
     job.submitState = 'faulted';
     board.abort(job, 'faulted');
     return json(200, { reward: 0 });
@@ -116,7 +139,8 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
   }
   const wp = board.requests.get(job.requestId);
   const reward = board.rewardFor(job);
-  Object.assign(job, { state: 'done', reward, submitState, seed: Number(body.seed) });
+  const genMetadata = Array.isArray(body.gen_metadata) ? body.gen_metadata : [];
+  Object.assign(job, { state: 'done', reward, submitState, seed: Number(body.seed), censorship, genMetadata });
   // A paused worker's fake job is answered like any other, but the horde credits nothing for it (§2.5).
   if (wp && !board.isFake(job.id)) {
     const r = wp.request;
@@ -124,6 +148,7 @@ function settle(state: StandinState, job: Job, worker: StandinWorker, body: Reco
     board.workers.recordDelivery(worker, reward, pixelsteps, board.nowS() - (job.poppedAt ?? board.nowS()));
   }
   board.counters.rewards = Math.round((board.counters.rewards + reward) * 100) / 100;
+  if (censorship === 'csam') recordProblemJob(state, job, worker);
   // Checked after the image is recorded, as the horde does.
   if (Array.isArray(body.gen_metadata) && body.gen_metadata.length > 50)
     return hordeError(400, 'BadRequest', 'Too many metadata fields. Max is 50.');
