@@ -211,7 +211,7 @@ describe("the stand-in keeps the horde's censorship rules", () => {
       gen_metadata: [{ type: 'censorship', value: 'csam' }],
     });
     expect(answer.status).toBe(200);
-    expect((answer.body as { reward: number }).reward).toBeGreaterThan(0);
+    expect(answer.body.reward).toBeGreaterThan(0);
     expect([standin.job(bare)?.censorship, standin.job(marked)?.censorship]).toEqual([null, 'csam']);
     expect(standin.problemJobs().map((p) => p.jobId)).toEqual([marked]);
     expect(standin.problemJobs()[0]?.userId).toBe(REQUESTER_ID);
