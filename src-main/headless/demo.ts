@@ -13,6 +13,8 @@ import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/system/settingsStore';
 import { createSimulatedIdleSource } from '../node/system/idleSource';
 import { TINY_MODEL_NAME, writeTinyModel } from '../node/models/tinyModel';
+import { safetyDirOf } from '../node/safety/safetyModel';
+import { writeTinySafetyModel } from '../node/safety/tinySafetyModel';
 import { parseHeadlessArgs, tokenFromEnvironment } from './args';
 import { runHeadless } from './lifecycle';
 import { startHeadlessServer } from './server';
@@ -71,6 +73,9 @@ runHeadless('The HordeDesk demo', async (guard) => {
   app.rater.start();
   // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
+  // And the safety check's model, the same way: every image goes through the whole check (CLIP towers in
+  // their thread, the word lists, the decision); random weights flag nothing, so the demo's images go out.
+  writeTinySafetyModel(safetyDirOf(dataDir));
   // Keep requests waiting like a busy horde: counted by what this worker's pops can take, so
   // requests it cannot (a model not installed yet, img2img, LoRA) never starve it; those are
   // capped and expire after a while, as requests nobody serves do on the horde.
