@@ -13,6 +13,8 @@ export default defineConfig({
           // The inference worker thread: loaded by node/inference/inferenceHost.ts from next to index.js.
           'inference.worker': resolve(import.meta.dirname, 'src-main/workers/inference.worker.ts'),
           'convert.worker': resolve(import.meta.dirname, 'src-main/workers/convert.worker.ts'),
+          // The safety check's CLIP thread: loaded by node/safety/safetyHost.ts from next to index.js.
+          'safety.worker': resolve(import.meta.dirname, 'src-main/workers/safety.worker.ts'),
         },
       },
     },
