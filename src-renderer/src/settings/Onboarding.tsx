@@ -5,8 +5,9 @@ import { ApiKeyCard } from './ApiKeyCard';
 import { ServeStep, WelcomeCard, WhenToWorkStep, WorkerNameStep } from './OnboardingSteps';
 import { settingsErrors } from './settingsErrors';
 import { HardwareCard } from '../worker/HardwareCard';
+import { SafetyInstall } from '../worker/SafetyInstall';
 
-/** First run: key, worker name, this machine, what it can serve, and when to work. */
+/** First run: key, worker name, this machine, what it can serve, the safety check, and when to work. */
 export function Onboarding({ onDone }: { onDone: () => void }) {
   const bridge = useBridge();
   const settings = useCommand('settings.get', {});
@@ -46,7 +47,11 @@ export function Onboarding({ onDone }: { onDone: () => void }) {
       <HardwareCard />
       <h3>4 · What it can serve</h3>
       <ServeStep profile={profile.data} />
-      <h3>5 · When to work</h3>
+      <h3>5 · The safety check</h3>
+      <section className="card" data-testid="onboarding-safety">
+        <SafetyInstall whenReady />
+      </section>
+      <h3>6 · When to work</h3>
       <WhenToWorkStep
         mode={chosenMode}
         onMode={setMode}

@@ -11,7 +11,7 @@ export function WelcomeCard({ onSkip }: { onSkip: () => void }) {
       <h2>Welcome to HordeDesk</h2>
       <p>
         Your computer can generate images for the AI Horde while you are away, and you can rate images for the open aesthetic dataset. Both
-        earn kudos. Five short steps; everything can be changed later in Settings.
+        earn kudos. Six short steps; everything can be changed later in Settings.
       </p>
       <button className="link" onClick={onSkip}>
         Skip for now
@@ -94,7 +94,7 @@ const MODE_WORDS = {
   never: 'Only when I press Start',
 } as const;
 
-/** Step 5: when to work, and after how many idle minutes. */
+/** Step 6: when to work, and after how many idle minutes. */
 export function WhenToWorkStep({
   mode,
   onMode,

@@ -1,10 +1,41 @@
 import { useCallback, useState } from 'react';
-import type { WorkerStatusDto } from '../../../src-main/common/contract';
+import type { JobRecordDto, WorkerStatusDto } from '../../../src-main/common/contract';
 import { useCommand, useEvent } from '../bridge/BridgeContext';
 import { PagedTable } from '../components/PagedTable';
 
 const PAGE = 50;
 const COLUMNS = ['Finished', 'Job', 'Model', 'Size', 'Sampler', 'Result', 'Kudos'];
+
+/** What the safety check did, as the Result column adds it. The image of a CSAM hit is never kept, here or anywhere. */
+const CENSORSHIP_WORDS: Record<NonNullable<JobRecordDto['censorship']>, { text: string; title: string }> = {
+  nsfw: {
+    text: 'censored (NSFW)',
+    title: 'The safety check found NSFW the request or this worker does not allow; a placeholder was sent.',
+  },
+  csam: {
+    text: 'withheld (possible CSAM)',
+    title:
+      'The safety check flagged the image as possible CSAM; it was replaced and never left this machine, as the horde’s own worker does.',
+  },
+};
+
+/** The Result cell: what became of the job, and what the safety check replaced. */
+function Result({ job }: { job: JobRecordDto }) {
+  const mark = job.censorship ? CENSORSHIP_WORDS[job.censorship] : null;
+  return (
+    <td title={job.reason ?? mark?.title ?? ''}>
+      {job.state === 'ok' ? 'submitted' : `${job.state}: ${job.reason ?? ''}`}
+      {mark && (
+        <>
+          {' · '}
+          <span className="censored" data-testid="history-censorship" title={mark.title}>
+            {mark.text}
+          </span>
+        </>
+      )}
+    </td>
+  );
+}
 
 /** The worker's job log: the last 1,000 jobs, newest first. */
 export function History() {
@@ -42,7 +73,7 @@ export function History() {
                 {j.width}×{j.height}, {j.steps} steps
               </td>
               <td>{j.sampler}</td>
-              <td title={j.reason ?? ''}>{j.state === 'ok' ? 'submitted' : `${j.state}: ${j.reason ?? ''}`}</td>
+              <Result job={j} />
               <td>{j.reward.toFixed(2)}</td>
             </tr>
           ))}

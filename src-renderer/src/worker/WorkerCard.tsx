@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { CommandName, WorkerStatusDto } from '../../../src-main/common/contract';
 import { useBridge, useCommand, useEvent } from '../bridge/BridgeContext';
+import { SafetyInstall } from './SafetyInstall';
 import { ScheduleLine } from './ScheduleLine';
 
 const STATE_WORDS: Record<WorkerStatusDto['state'], string> = {
@@ -25,7 +26,7 @@ function WorkerNotes({ s }: { s: WorkerStatusDto }) {
   const popping = s.state === 'running' || s.state === 'pausing';
   return (
     <>
-      {s.message && (
+      {s.message && s.message !== s.safety?.message && (
         <p className="notes" data-testid="worker-message">
           {s.state === 'maintenance' ? `The horde says: ${s.message}` : s.message}
         </p>
@@ -53,6 +54,8 @@ export function WorkerCard() {
     'worker.status',
     useCallback((s: WorkerStatusDto) => status.set(s), [status.set]),
   );
+  // Whether the worker may pop follows the safety model (installed, loaded): ask again when it changes.
+  useEvent('safety.status', status.reload);
   const act = (name: Extract<CommandName, 'worker.start' | 'worker.pause' | 'worker.stopNow' | 'worker.leaveMaintenance'>): void => {
     setError('');
     bridge
@@ -76,6 +79,7 @@ export function WorkerCard() {
         </span>
       </header>
       <WorkerNotes s={s} />
+      {s.safety && <SafetyInstall />}
       <div className="actions">
         {s.state !== 'running' && s.state !== 'maintenance' && <button onClick={() => act('worker.start')}>Start</button>}
         {s.state === 'maintenance' && <button onClick={() => act('worker.leaveMaintenance')}>Leave maintenance and start</button>}
@@ -100,6 +104,8 @@ export function WorkerCard() {
         <dd data-testid="worker-jobs">
           {s.stats.jobsDone} done · {s.stats.jobsFaulted} faulted
           {s.stats.jobsDropped ? ` · ${s.stats.jobsDropped} refused by the horde` : ''}
+          {s.stats.jobsCensored ? ` · ${s.stats.jobsCensored} censored` : ''}
+          {s.stats.jobsCsam ? ` · ${s.stats.jobsCsam} flagged as CSAM` : ''}
           {s.inFlight ? ` · ${s.inFlight} image(s) in flight` : ''}
         </dd>
         <dt>Speed</dt>
