@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capabilityProfileSchema, type CapabilityProfile } from '../../src-main/common/hardware';
 import { createApp, type AppOptions, type HordeDeskApp } from '../../src-main/node/app';
+import { safetyDirOf } from '../../src-main/node/safety/safetyModel';
+import { writeTinySafetyModel } from '../../src-main/node/safety/tinySafetyModel';
 import { headlessConfFactory } from '../../src-main/node/system/settingsStore';
 
 /** A CPU-only profile for tests that are not about hardware detection. */
@@ -21,9 +23,15 @@ export function cpuProfile(): CapabilityProfile {
   });
 }
 
-/** A headless app on a fresh temporary data folder. */
-export function testApp(overrides: Partial<AppOptions> = {}): HordeDeskApp & { dataDir: string } {
-  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'hordedesk-app-'));
+/**
+ * A headless app on a fresh temporary data folder. The worker takes no job without its safety
+ * check, so the tiny safety model (random weights: it runs the whole check and flags nothing) is
+ * installed first unless `safetyModel` is false.
+ */
+export function testApp(overrides: Partial<AppOptions> & { safetyModel?: boolean } = {}): HordeDeskApp & { dataDir: string } {
+  const { safetyModel = true, ...options } = overrides;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hordedesk-app-'));
+  if (safetyModel) writeTinySafetyModel(safetyDirOf(dataDir));
   const app = createApp({
     shell: 'headless',
     dataDir,
@@ -31,7 +39,7 @@ export function testApp(overrides: Partial<AppOptions> = {}): HordeDeskApp & { d
     detectHardware: async () => cpuProfile(),
     startRater: false,
     startScheduler: false,
-    ...overrides,
+    ...options,
   });
   return Object.assign(app, { dataDir });
 }
