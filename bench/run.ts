@@ -5,7 +5,8 @@
  * [--steps 20] [--images 3] [--sampler k_euler]`), worker (`-- worker [--jobs 40] [--size 128]`).
  * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`), soak (`-- soak
  * [--minutes 2]`: the demo stream with injected faults; exits non-zero if a job or rating was lost
- * or duplicated).
+ * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
+ * [--job-ms N]`: ms per image of the safety check and its share of a job; see bench/safety.ts).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { resolveChromium } from '../scripts/chromium';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
+import { safetyBench } from './safety';
 import { soakBench } from './soak';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
@@ -332,7 +334,18 @@ async function soak(): Promise<Row[]> {
   return result.rows;
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak };
+/** The safety check per image (tiny model; `--model` adds ViT-L/14) and its share of a job. */
+async function safety(): Promise<Row[]> {
+  return safetyBench({
+    model: flag('model'),
+    tokenizer: flag('tokenizer'),
+    providers: (flag('provider') ?? 'cpu').split(',') as ExecutionProvider[],
+    images: Number(flag('images') ?? 10),
+    jobMs: flag('job-ms') === undefined ? undefined : Number(flag('job-ms')),
+  });
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak, safety };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.
