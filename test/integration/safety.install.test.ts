@@ -167,7 +167,7 @@ test("a checkpoint with CLIP's own vocabulary takes the pinned CLIP tokenizer: a
 describe('the app', () => {
   test('offers ViT-L/14 with its download size, and refuses a file that is not the pinned openai one', async () => {
     server = await startModelFileServer({ '/clip/model.safetensors': tinyCheckpoint() });
-    const app = testApp();
+    const app = testApp({ safetyModel: false });
     closers.push(() => app.close());
     app.settings.update({ clipTokenizerUrl: `${server.url}/clip` });
     const views: SafetyView[] = [];
