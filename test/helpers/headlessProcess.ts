@@ -2,13 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { safetyDirOf } from '../../src-main/node/safety/safetyModel';
+import { writeTinySafetyModel } from '../../src-main/node/safety/tinySafetyModel';
 
-/** A data folder preset for a headless app: settings pointing at `hordeApiUrl`, an API key in the 0600 file. */
+/**
+ * A data folder preset for a headless app: settings pointing at `hordeApiUrl`, an API key in the 0600 file,
+ * and the tiny safety model (the worker takes no job without its check; random weights flag nothing).
+ */
 export function presetDataDir(dir: string, settings: { hordeUrl: string; ratingsUrl: string; workerName?: string }, apiKey: string): void {
   mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'settings.json'), JSON.stringify({ schemaVersion: 1, workerName: '', ...settings }));
   writeFileSync(join(dir, 'secrets', 'apikey'), apiKey, { mode: 0o600 });
   chmodSync(join(dir, 'secrets', 'apikey'), 0o600);
+  writeTinySafetyModel(safetyDirOf(dir));
   // The key is confirmed for these services, as if the user had set it with these URLs in place.
   writeFileSync(join(dir, 'secrets', 'apikey-origins.json'), JSON.stringify({ horde: settings.hordeUrl, ratings: settings.ratingsUrl }), {
     mode: 0o600,
