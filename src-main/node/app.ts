@@ -13,6 +13,7 @@ import type { Rater } from '../core/rating/raterService';
 import type { IdleSourcePort, Scheduler } from '../core/schedule/scheduler';
 import type { SecretStorePort } from '../core/secrets';
 import type { SettingsService } from '../core/settings/settingsService';
+import type { WorkerSafetyPort } from '../core/worker/ports';
 import { createStatusRelay } from '../core/statusRelay';
 import type { GenerationService } from './inference/generation';
 import { createInferenceServices } from './inference/inferenceServices';
@@ -57,6 +58,8 @@ export interface AppOptions {
   startScheduler?: boolean;
   /** Another inference worker entry (the soak bench wraps the real one to crash it on purpose). */
   inferenceWorkerUrl?: URL;
+  /** The check the worker runs instead of the safety model's (tests that need images flagged: the tiny model flags none). */
+  safetyCheck?: WorkerSafetyPort;
 }
 
 /** Everything a shell (Electron or headless) needs from the running core. */
@@ -116,7 +119,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const simulated = options.simulatedIdle ?? null;
   const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
-    safety: safety.service,
+    safety: options.safetyCheck ?? safety.service,
     dataDir: options.dataDir,
     clientAgent: agent,
     idleSource: options.idleSource,
