@@ -8,6 +8,8 @@ import type { RatingStatus } from '../src-main/common/ratings';
 import { createApp, type HordeDeskApp } from '../src-main/node/app';
 import { headlessConfFactory } from '../src-main/node/system/settingsStore';
 import { writeTinyModel } from '../src-main/node/models/tinyModel';
+import { safetyDirOf } from '../src-main/node/safety/safetyModel';
+import { writeTinySafetyModel } from '../src-main/node/safety/tinySafetyModel';
 import { STANDIN_KEYS, type FaultPatch } from '../src-main/standin/server';
 import type { SoakHordeMemory, SoakHordeReport, SoakHordeRequest } from './soakStandin';
 import { SOAK_CRASH_CHANNEL } from './soakChannel';
@@ -163,9 +165,12 @@ interface Sample {
 
 /** The app's core as the headless shell builds it, pointed at the soak's horde, worker started. */
 async function startSoakApp(horde: SoakHorde): Promise<HordeDeskApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hd-soak-'));
+  // The worker takes no job without its safety check: the tiny safety model runs it (and flags nothing).
+  writeTinySafetyModel(safetyDirOf(dataDir));
   const app = createApp({
     shell: 'headless',
-    dataDir: mkdtempSync(join(tmpdir(), 'hd-soak-')),
+    dataDir,
     settingsFactory: headlessConfFactory,
     startScheduler: false,
     inferenceWorkerUrl: new URL('./soakInference.worker.ts', import.meta.url),

@@ -6,6 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { APP_CONTACT } from '../../src-main/common/appMeta';
 import { appVersion, createApp, type HordeDeskApp } from '../../src-main/node/app';
 import { writeTinyModel } from '../../src-main/node/models/tinyModel';
+import { safetyDirOf } from '../../src-main/node/safety/safetyModel';
+import { writeTinySafetyModel } from '../../src-main/node/safety/tinySafetyModel';
 import { createNodeHttp } from '../../src-main/node/system/http';
 import { headlessConfFactory } from '../../src-main/node/system/settingsStore';
 import { HORDEDESK_LISTING, UNLISTED_BRIDGE } from '../../src-main/standin/bridges';
@@ -89,6 +91,8 @@ interface Worker {
 
 async function openWorker(horde: Horde, opts: ConformanceOptions): Promise<Worker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hordedesk-conformance-'));
+  // The worker takes no job without its safety check: the tiny safety model runs it (and flags nothing).
+  writeTinySafetyModel(safetyDirOf(dataDir));
   const { http, capture } = capturingHttp(createNodeHttp());
   const app = createApp({
     shell: 'headless',
