@@ -360,3 +360,37 @@ describe('no check, no work (item 6): the worker pops only with the safety model
     await worker.whenIdle();
   });
 });
+
+describe("HordeDesk's placeholder cards", () => {
+  const pixel = (image: { width: number; rgb: ArrayBuffer }, x: number, y: number): number[] => [
+    ...new Uint8Array(image.rgb, (y * image.width + x) * 3, 3),
+  ];
+  const lit = (image: { rgb: ArrayBuffer }): number => new Uint8Array(image.rgb).filter((v) => v > 200).length;
+
+  test('one card per reason, at the size asked, the same pixels every time', () => {
+    for (const [w, h] of [
+      [64, 64],
+      [512, 768],
+      [1024, 1024],
+    ]) {
+      const csam = placeholderImage('csam', w as number, h as number);
+      expect(csam.rgb.byteLength).toBe((w as number) * (h as number) * 3);
+      expect(Buffer.from(csam.rgb).equals(Buffer.from(placeholderImage('csam', w as number, h as number).rgb))).toBe(true);
+      expect(Buffer.from(csam.rgb).equals(Buffer.from(placeholderImage('sfw_request', w as number, h as number).rgb))).toBe(false);
+    }
+  });
+
+  test('a red frame for CSAM, amber for NSFW, a dark field with light words inside', () => {
+    const csam = placeholderImage('csam', 512, 512);
+    const nsfw = placeholderImage('sfw_worker', 512, 512);
+    expect(pixel(csam, 0, 0)).toEqual([200, 40, 40]);
+    expect(pixel(nsfw, 0, 0)).toEqual([224, 160, 32]);
+    expect(pixel(csam, 30, 30)).toEqual([22, 22, 26]);
+    // The reason is written: far more light pixels than "CENSORED" alone at the same size draws on a tiny card.
+    expect(lit(csam)).toBeGreaterThan(lit(placeholderImage('csam', 64, 64)) * 4);
+  });
+
+  test('a card too small for the reason still says CENSORED', () => {
+    expect(lit(placeholderImage('sfw_request', 64, 64))).toBeGreaterThan(0);
+  });
+});
