@@ -6,8 +6,8 @@ import { progressText } from '../models/modelFormat';
 // No check, no work (issue 13 item 6): the worker takes no job until the safety model is installed
 // and loaded. This is what the Dashboard's worker card and onboarding show of it, with the install.
 
-/** Whole megabytes, as the install offer says its size. */
-export const megabytes = (bytes: number): string => `${Math.ceil(bytes / 1024 ** 2).toLocaleString('en-US')} MB`;
+/** Whole (decimal) megabytes, as the install offer says its size; the README gives the same figure in GB. */
+export const megabytes = (bytes: number): string => `${Math.ceil(bytes / 1e6).toLocaleString('en-US')} MB`;
 
 /** The safety model's view, kept current by its `safety.status` events. */
 export function useSafetyView(): { view: SafetyView | undefined; error: string | undefined; set: (view: SafetyView) => void } {
