@@ -7,13 +7,19 @@ export function clockTime(ms: number): string {
   return `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
 }
 
+/** How the tray shows each reason the safety check is not ready: an install to do, a wait, a failure. */
+const SAFETY_KIND = { missing: 'not-set-up', loading: 'idle', failed: 'error' } as const;
+
 /** The one-line state for the tray and the dashboard, from the settings and the worker. */
 export function deriveAppState(
   settings: Settings,
-  worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats' | 'outage'>,
+  worker: Pick<WorkerStatusDto, 'state' | 'message' | 'stats' | 'outage'> & Partial<Pick<WorkerStatusDto, 'safety'>>,
   schedule?: { waiting: boolean; reason: string },
 ): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
+  // No check, no work: while the safety model is missing, loading or broken, that is the news,
+  // not "idle" or "N jobs done" (the worker pops nothing until it is ready).
+  if (worker.safety) return { worker: SAFETY_KIND[worker.safety.state], line: worker.safety.message };
   const done = worker.stats.jobsDone;
   switch (worker.state) {
     case 'running':

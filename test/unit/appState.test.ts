@@ -36,3 +36,20 @@ test('clock times are the local 24-hour HH:MM', () => {
   expect(clockTime(new Date(2025, 0, 1, 9, 7).getTime())).toBe('09:07');
   expect(clockTime(new Date(2025, 0, 1, 23, 59, 59).getTime())).toBe('23:59');
 });
+
+test('while the safety model is missing, loading or broken, the line says so instead of idle or jobs done', () => {
+  const missing = { state: 'missing' as const, message: 'Install the safety model (1,712 MB) before working', action: 'install' as const };
+  const idle = deriveAppState(settings, { state: 'stopped', message: null, stats, outage: null, safety: missing });
+  expect(idle).toEqual({ worker: 'not-set-up', line: 'Install the safety model (1,712 MB) before working' });
+  expect(trayMenuModel(idle, 0).tooltip).toBe('HordeDesk: Install the safety model (1,712 MB) before working · 0 kudos today');
+  const loading = { state: 'loading' as const, message: 'Loading the safety model', action: null };
+  expect(deriveAppState(settings, { state: 'running', message: null, stats, outage: null, safety: loading })).toEqual({
+    worker: 'idle',
+    line: 'Loading the safety model',
+  });
+  const failed = { state: 'failed' as const, message: 'The safety model could not load: bad file', action: 'install' as const };
+  expect(deriveAppState(settings, { state: 'error', message: 'x', stats, outage: null, safety: failed }).worker).toBe('error');
+  expect(deriveAppState(settings, { state: 'running', message: null, stats, outage: null, safety: null }).line).toBe(
+    'Working · 15 jobs done',
+  );
+});
