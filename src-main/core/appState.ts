@@ -17,9 +17,12 @@ export function deriveAppState(
   schedule?: { waiting: boolean; reason: string },
 ): AppState {
   if (settings.workerName === '') return { worker: 'not-set-up', line: 'Worker not set up yet' };
-  // No check, no work: while the safety model is missing, loading or broken, that is the news,
-  // not "idle" or "N jobs done" (the worker pops nothing until it is ready).
-  if (worker.safety) return { worker: SAFETY_KIND[worker.safety.state], line: worker.safety.message };
+  // No check, no work: while the safety model is missing or broken (or loading while the worker
+  // would work), that is the news, not "idle" or "N jobs done": it pops nothing until it is ready.
+  // A model still loading is news only to a worker that wants to work.
+  const safety = worker.safety;
+  if (safety && (safety.state !== 'loading' || worker.state === 'running'))
+    return { worker: SAFETY_KIND[safety.state], line: safety.message };
   const done = worker.stats.jobsDone;
   switch (worker.state) {
     case 'running':

@@ -43,6 +43,10 @@ test('while the safety model is missing, loading or broken, the line says so ins
   expect(idle).toEqual({ worker: 'not-set-up', line: 'Install the safety model (1,712 MB) before working' });
   expect(trayMenuModel(idle, 0).tooltip).toBe('HordeDesk: Install the safety model (1,712 MB) before working · 0 kudos today');
   const loading = { state: 'loading' as const, message: 'Loading the safety model', action: null };
+  // Loading is news only to a worker that wants to work; a stopped one is simply idle meanwhile.
+  expect(deriveAppState(settings, { state: 'stopped', message: null, stats, outage: null, safety: loading }).line).toBe(
+    'Worker "Desk Dreamer 01" is idle',
+  );
   expect(deriveAppState(settings, { state: 'running', message: null, stats, outage: null, safety: loading })).toEqual({
     worker: 'idle',
     line: 'Loading the safety model',
