@@ -11,7 +11,7 @@ import {
   ratingStatusSchema,
 } from './ratings';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
-import { safetyViewSchema } from './safetyModel';
+import { installProgressSchema, safetyViewSchema } from './safetyModel';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
 const none = z.object({}).strict();
@@ -333,15 +333,7 @@ export const contract = {
     'worker.status': workerStatusSchema,
     'rating.status': ratingStatusSchema,
     'schedule.status': scheduleStatusSchema,
-    'models.progress': z.object({
-      name: z.string(),
-      phase: z.enum(['downloading', 'converting', 'done', 'failed', 'cancelled']),
-      bytes: z.number(),
-      total: z.number().nullable(),
-      bytesPerSecond: z.number(),
-      etaSeconds: z.number().nullable(),
-      message: z.string().nullable(),
-    }),
+    'models.progress': installProgressSchema,
     /** The safety model's state or install progress changed. */
     'safety.status': safetyViewSchema,
     /** Main asks the page to show one of its pages (tray: Rate images). */

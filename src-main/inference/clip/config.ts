@@ -3,7 +3,7 @@
  * ViT-L/14 checkpoint and the `openai/clip-vit-large-patch14` config: image width 1024, 24 layers, 16 heads
  * (width / 64), MLP 4096, patch 14 at 224 px; text width 768, 12 layers, 12 heads; both projected to 768.
  */
-import type { TextEncoderConfig } from '../graph';
+import { SD15_CONFIG, type TextEncoderConfig } from '../graph';
 
 /** The image tower (openai `VisionTransformer`, HF `CLIPVisionModelWithProjection`). */
 export interface ClipVisionConfig {
@@ -48,18 +48,8 @@ export const CLIP_VIT_L14_CONFIG: Required<ClipConfig> = Object.freeze<Required<
     layerNormEps: 1e-5,
     activation: 'quick_gelu',
   },
-  text: {
-    vocabSize: 49408,
-    hiddenSize: 768,
-    intermediateSize: 3072,
-    layers: 12,
-    heads: 12,
-    maxPositions: 77,
-    layerNormEps: 1e-5,
-    activation: 'quick_gelu',
-    eosTokenId: 49407,
-    projectionDim: 768,
-  },
+  // The same text transformer SD 1.x conditions on (openai's ViT-L/14 text tower), plus its projection.
+  text: { ...SD15_CONFIG.textEncoder, projectionDim: 768 },
 });
 
 /** Patches per side of the image grid. */
