@@ -1,7 +1,8 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTinyConfig, seededRandomWeights, writeSdModelFolder, type WriteSdModelOptions } from '../../inference/graph';
 import { tinyTokenizerFiles, TINY_VOCAB_SIZE, writeTokenizerFiles } from '../../inference/tokenizer';
+import { writeFolderStaged } from '../system/stagedFolder';
 
 /** The folder name of the tiny test model under the models directory. */
 export const TINY_MODEL_NAME = 'tiny-sd-test';
@@ -17,20 +18,12 @@ export async function writeTinyModel(
 ): Promise<string> {
   const dir = join(modelsDir, options.name ?? TINY_MODEL_NAME);
   if (existsSync(join(dir, 'hordedesk-model.json'))) return dir;
-  const staging = `${dir}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  try {
+  return writeFolderStaged(dir, (staging) => {
     writeSdModelFolder(staging, {
       config: makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE }),
       weights: seededRandomWeights(options.seed ?? 1234),
       ...options,
     });
     writeTokenizerFiles(staging, tinyTokenizerFiles());
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-  return dir;
+  });
 }

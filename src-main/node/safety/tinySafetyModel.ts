@@ -1,10 +1,11 @@
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIP_TOWERS, expectedClipWeights, writeClipModelFolder, type ClipConfig } from '../../inference/clip';
 import type { FloatStorageDtype, SafetensorsTensor } from '../../inference/convert/safetensors';
 import { seededRandomWeights, type WeightSource } from '../../inference/graph';
 import { TINY_VOCAB_SIZE, tinyTokenizerFiles, writeTokenizerFiles } from '../../inference/tokenizer';
 import { SAFETY_MANIFEST_FILE, TINY_SAFETY_FOLDER, type SafetyModelManifest } from './safetyModel';
+import { writeFolderStaged } from '../system/stagedFolder';
 
 /**
  * ViT-L/14's layout at toy widths: 224 px images in 14 px patches, pre-LN layers, quick_gelu, both towers
@@ -80,9 +81,7 @@ export function tinySafetyCheckpointTensors(seed = 4321, dtype: FloatStorageDtyp
 export function writeTinySafetyModel(safetyDir: string, options: { seed?: number; name?: string } = {}): string {
   const dir = join(safetyDir, options.name ?? TINY_SAFETY_FOLDER);
   if (existsSync(join(dir, SAFETY_MANIFEST_FILE))) return dir;
-  const staging = `${dir}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  try {
+  return writeFolderStaged(dir, (staging) => {
     const seed = options.seed ?? 4321;
     const weights = tinySafetyWeights(seed);
     writeClipModelFolder(staging, { config: TINY_SAFETY_CONFIG, weights: { vision: weights, text: weights }, dtype: 'fp32' });
@@ -95,11 +94,5 @@ export function writeTinySafetyModel(safetyDir: string, options: { seed?: number
       tiny: true,
     };
     writeFileSync(join(staging, SAFETY_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-  return dir;
+  });
 }
