@@ -69,20 +69,7 @@ export const HORDEDESK_SAMPLERS = HORDE_SAMPLERS;
 // off key 17 adds DDIM. The "karras" sets are offered whatever the request's karras is, so
 // k_dpmpp_sde comes with karras off too; lcm never comes.
 /** The samplers a bridge without a BRIDGE_SAMPLERS entry receives with `karras: true` (§2.6). */
-export const LEGACY_KARRAS_SAMPLERS: readonly string[] = [
-  'k_lms',
-  'k_heun',
-  'k_euler',
-  'k_euler_a',
-  'k_dpm_2',
-  'k_dpm_2_a',
-  'k_dpm_fast',
-  'k_dpm_adaptive',
-  'k_dpmpp_2s_a',
-  'k_dpmpp_2m',
-  'dpmsolver',
-  'k_dpmpp_sde',
-];
+export const LEGACY_KARRAS_SAMPLERS: readonly string[] = KNOWN_SAMPLERS.filter((name) => name !== 'DDIM' && name !== 'lcm');
 /** The samplers it receives with `karras: false`: the same plus DDIM. */
 export const LEGACY_OTHER_SAMPLERS: readonly string[] = [...LEGACY_KARRAS_SAMPLERS, 'DDIM'];
 const ALL_CAPABILITIES: readonly Capability[] = [
