@@ -2,10 +2,10 @@ import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../common/hardware';
 import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../common/inference';
 import { epsToDenoised, inputScale, runSampler, sigmaToTimestep } from '../samplers';
-import { loadTokenizerFromFolder, tokenizeHordePrompt, type ClipTokenizer } from '../tokenizer';
+import { loadTokenizerFromFolder, type ClipTokenizer } from '../tokenizer';
 import { inspectModelFolder, type ModelFolder, type SdComponent } from './modelFolder';
 import { chooseProvider, openSession, type RunClock, type TimedSession } from './sessions';
-import { encodePrompt } from './textConditioning';
+import { conditionHordePrompt, type Conditioning } from './textConditioning';
 import { dimAccepts, floatTensor, ModelFormatError, requireSpec, sessionSpecs, timestepTensor, toFloat32 } from './tensors';
 
 /** SD 1.x/2.x latent scale (SD-ONNX §1.5). */
@@ -89,16 +89,18 @@ export class SdPipeline {
     };
     onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const encoder = await this.session('text_encoder');
-    // Split at ###; both halves get the same number of 77-token windows so CFG can pair them.
-    const { positive: pos, negative: neg } = tokenizeHordePrompt(params.prompt, this.tokenizer);
-    if (pos.truncated || neg.truncated) warnings.push('The prompt was longer than HordeDesk encodes (3 × 75 tokens); the end was cut.');
-    const cond = await encodePrompt(encoder, pos, params.clip_skip, warnings);
-    const useCfg = params.cfg_scale !== 1;
-    const uncond = useCfg ? await encodePrompt(encoder, neg, params.clip_skip, warnings) : null;
+    const { cond, uncond } = await conditionHordePrompt(
+      encoder,
+      this.tokenizer,
+      params.prompt,
+      params.clip_skip,
+      params.cfg_scale !== 1,
+      warnings,
+    );
     check();
 
     const unet = await this.session('unet');
-    const denoise = this.unetDenoiser(unet, cond.data, uncond?.data ?? null, cond.hidden, cond.tokens, params);
+    const denoise = this.unetDenoiser(unet, cond, uncond, params);
     const vae = await this.session('vae_decoder');
     const latentShape = [1, LATENT_CHANNELS, params.height / 8, params.width / 8] as const;
     const images: PipelineImage[] = [];
@@ -127,14 +129,7 @@ export class SdPipeline {
     return { images, warnings, stepMs };
   }
 
-  private unetDenoiser(
-    unet: TimedSession,
-    cond: Float32Array,
-    uncond: Float32Array | null,
-    hidden: number,
-    tokens: number,
-    params: GenerationParams,
-  ) {
+  private unetDenoiser(unet: TimedSession, cond: Conditioning, uncond: Conditioning | null, params: GenerationParams) {
     const { inputs, outputs } = sessionSpecs(unet.session, 'unet');
     const sampleSpec = requireSpec(inputs, ['sample'], 'unet');
     const timeSpec = requireSpec(inputs, ['timestep'], 'unet');
@@ -144,11 +139,15 @@ export class SdPipeline {
     if (extra.length)
       throw new ModelFormatError(`This UNet also needs ${extra.join(', ')}; HordeDesk runs SD 1.x/2.x UNets (SDXL support comes later).`);
     // CFG as one batch-2 run when the export allows a batch of 2, else two batch-1 runs (SD-ONNX §1.4).
-    const batched = uncond !== null && dimAccepts(sampleSpec.shape[0], 2) && dimAccepts(ehsSpec.shape[0], 2);
-    const ehsTensor = (data: Float32Array, batch: number): ort.Tensor => floatTensor(ehsSpec.type, data, [batch, tokens, hidden]);
-    const condT = ehsTensor(cond, 1);
-    const uncondT = uncond ? ehsTensor(uncond, 1) : null;
-    const bothT = uncond && batched ? ehsTensor(concat(uncond, cond), 2) : null;
+    // The negative prompt may have another token count than the positive (ComfyUI does not pad them
+    // to each other): then the two run as separate batch-1 runs.
+    const batched =
+      uncond !== null && uncond.tokens === cond.tokens && dimAccepts(sampleSpec.shape[0], 2) && dimAccepts(ehsSpec.shape[0], 2);
+    const ehsTensor = (c: Conditioning, data: Float32Array, batch: number): ort.Tensor =>
+      floatTensor(ehsSpec.type, data, [batch, c.tokens, c.hidden]);
+    const condT = ehsTensor(cond, cond.data, 1);
+    const uncondT = uncond ? ehsTensor(uncond, uncond.data, 1) : null;
+    const bothT = uncond && batched ? ehsTensor(cond, concat(uncond.data, cond.data), 2) : null;
     const h = params.height / 8;
     const w = params.width / 8;
     const run = async (x: Float32Array, batch: number, t: number, ehs: ort.Tensor): Promise<Float32Array> => {

@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import type { TimedSession } from './sessions';
-import type { TokenizedPrompt } from '../tokenizer';
+import { tokenizeHordePrompt, type ClipTokenizer, type TokenizedPrompt } from '../tokenizer';
 import { idsTensor, requireSpec, sessionSpecs, toFloat32 } from './tensors';
 
 export interface Conditioning {
@@ -78,4 +78,31 @@ export async function encodePrompt(
     offset += part.length;
   }
   return { data, tokens: data.length / width, hidden: width };
+}
+
+/** The positive conditioning and, when CFG runs, the negative one (their token counts may differ). */
+export interface PromptConditioning {
+  cond: Conditioning;
+  uncond: Conditioning | null;
+}
+
+/**
+ * A horde prompt (negative after `###`) → the UNet's conditioning, as the reference worker builds
+ * it. `withNegative` false (cfg_scale 1) skips the negative encoding, which CFG would not use.
+ */
+export async function conditionHordePrompt(
+  encoder: TimedSession,
+  tokenizer: ClipTokenizer,
+  prompt: string,
+  clipSkip: number,
+  withNegative: boolean,
+  warnings: string[],
+): Promise<PromptConditioning> {
+  // Split at ###; both halves get the same number of 77-token windows so CFG can pair them.
+  const { positive, negative } = tokenizeHordePrompt(prompt, tokenizer);
+  if (positive.truncated || negative.truncated)
+    warnings.push('The prompt was longer than HordeDesk encodes (3 × 75 tokens); the end was cut.');
+  const cond = await encodePrompt(encoder, positive, clipSkip, warnings);
+  const uncond = withNegative ? await encodePrompt(encoder, negative, clipSkip, warnings) : null;
+  return { cond, uncond };
 }
