@@ -28,7 +28,19 @@ const side = z
   .max(3072, 'at most 3072 pixels (the horde cap)')
   .multipleOf(64, 'a multiple of 64');
 
-/** One txt2img request, in the horde's own terms (payload field names where they exist). */
+/** What a job does with a source image (the horde's `source_processing`, plus txt2img for none). */
+export const SOURCE_PROCESSING = ['txt2img', 'img2img', 'inpainting', 'outpainting'] as const;
+export const sourceProcessingSchema = z.enum(SOURCE_PROCESSING);
+export type SourceProcessing = z.infer<typeof sourceProcessingSchema>;
+
+/** An image file (WebP, PNG or JPEG) as base64, no data: prefix; 3072² WebP fits well inside. */
+const base64Image = z
+  .string()
+  .min(8, 'an image file')
+  .max(40_000_000, 'at most 30 MB of image')
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64 without a data: prefix');
+
+/** One generation request, in the horde's own terms (payload field names where they exist). */
 export const generationParamsSchema = z.object({
   /** The horde's prompt: the negative prompt follows `###`. */
   prompt: z.string().max(20_000),
@@ -42,9 +54,31 @@ export const generationParamsSchema = z.object({
   seed: z.number().int().min(0).max(0xffffffff),
   clip_skip: z.number().int().min(1).max(12).default(1),
   n: z.number().int().min(1).max(20).default(1),
+  /** txt2img unless a source image comes with it; the painting modes need a mask or alpha. */
+  source_processing: sourceProcessingSchema.default('txt2img'),
+  /** The source image (img2img, inpainting, outpainting), already fetched when the horde sent a URL. */
+  source_image: base64Image.optional(),
+  /** White (or opaque) = keep, as the horde's mask convention; see the pipeline for the rule. */
+  source_mask: base64Image.optional(),
+  /** How much of the source the sampler repaints (1 = all); only used with a source image. */
+  denoising_strength: z.number().min(0.01).max(1).default(0.75),
+  /** Two passes: a first at the model's native size, then upscaled and denoised again. */
+  hires_fix: z.boolean().default(false),
+  hires_fix_denoising_strength: z.number().min(0.01).max(1).default(0.65),
+  /** Seamless tiling: the image wraps around at its edges. */
+  tiling: z.boolean().default(false),
 });
 export type GenerationParams = z.output<typeof generationParamsSchema>;
 export type GenerationRequest = z.input<typeof generationParamsSchema>;
+
+/** The request-kind fields of a plain txt2img job: the schema's defaults, for code that builds params itself. */
+export const TXT2IMG_FIELDS = {
+  source_processing: 'txt2img',
+  denoising_strength: 0.75,
+  hires_fix: false,
+  hires_fix_denoising_strength: 0.65,
+  tiling: false,
+} as const satisfies Partial<GenerationParams>;
 
 export const generationPhaseSchema = z.enum(['loading', 'encoding', 'sampling', 'decoding']);
 

@@ -2,6 +2,7 @@ import { expect, test } from 'vitest';
 import { HordeApiError } from '../../src-main/core/horde/errors';
 import { silentLogger } from '../../src-main/core/log';
 import { deliverImage, deliveryPlan, DELIVERY_RESERVE } from '../../src-main/core/worker/deliverImage';
+import { TXT2IMG_FIELDS } from '../../src-main/common/inference';
 import type { HordeJob } from '../../src-main/core/worker/job';
 import type { SubmitBody, WorkerDeps } from '../../src-main/core/worker/ports';
 import { virtualClock } from '../helpers/virtualClock';
@@ -34,6 +35,7 @@ function job(): HordeJob {
       seed: 7,
       clip_skip: 1,
       n: 1,
+      ...TXT2IMG_FIELDS,
     },
     unsupported: [],
   };

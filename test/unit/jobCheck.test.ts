@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { generationParamsSchema } from '../../src-main/common/inference';
+import { generationParamsSchema, TXT2IMG_FIELDS } from '../../src-main/common/inference';
 import { checkJob, jobTtlSeconds, SECOND_ORDER, type HordeJob, type JobCapabilities } from '../../src-main/core/worker/job';
 
 const CAPS: JobCapabilities = { models: ['stable_diffusion', 'Deliberate'], maxPixels: 1024 * 1024 };
@@ -27,6 +27,7 @@ function job(changes: Partial<Omit<HordeJob, 'params'>> & { params?: Partial<Hor
       seed: 1051973111,
       clip_skip: 1,
       n: 1,
+      ...TXT2IMG_FIELDS,
       ...params,
     },
     unsupported: [],

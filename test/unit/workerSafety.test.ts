@@ -5,6 +5,7 @@ import type { SafetyImage } from '../../src-main/core/safety/checker';
 import { createDelivery, type Delivered } from '../../src-main/core/worker/delivery';
 import { HordeWorker } from '../../src-main/core/worker/hordeWorker';
 import { deliveryPlan } from '../../src-main/core/worker/deliverImage';
+import { TXT2IMG_FIELDS } from '../../src-main/common/inference';
 import type { HordeJob } from '../../src-main/core/worker/job';
 import { checkUntil, mergeMetadata } from '../../src-main/core/worker/jobSafety';
 import { placeholderImage } from '../../src-main/core/worker/placeholder';
@@ -45,6 +46,7 @@ function job(overrides: Partial<HordeJob> = {}): HordeJob {
       seed: 7,
       clip_skip: 1,
       n,
+      ...TXT2IMG_FIELDS,
     },
     unsupported: [],
     nsfwCensor: false,

@@ -1,5 +1,5 @@
 import { popResponseSchema } from '../../common/horde';
-import { generationParamsSchema, HORDE_SAMPLERS, type GenerationParams, type SamplerName } from '../../common/inference';
+import { generationParamsSchema, HORDE_SAMPLERS, TXT2IMG_FIELDS, type GenerationParams, type SamplerName } from '../../common/inference';
 import {
   describeProblems,
   isOff,
@@ -152,6 +152,7 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
     seed,
     clip_skip: p.clip_skip ?? 1,
     n: ids.length,
+    ...TXT2IMG_FIELDS,
   };
   // Without a ttl, the horde's formula without its hidden factors is a floor of the real one.
   const ttlSeconds =
