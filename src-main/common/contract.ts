@@ -10,7 +10,7 @@ import {
   ratingImageSchema,
   ratingStatusSchema,
 } from './ratings';
-import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from './inference';
+import { generationParamsSchema, inferenceProgressSchema, modelKindsSchema, providerStatusSchema } from './inference';
 import { installProgressSchema, safetyViewSchema } from './safetyModel';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
@@ -56,7 +56,14 @@ const hordeStatusSchema = z.object({
 });
 export type HordeStatus = z.infer<typeof hordeStatusSchema>;
 
-const modelEntrySchema = z.object({ name: z.string(), dir: z.string(), ready: z.boolean(), problem: z.string().nullable() });
+const modelEntrySchema = z.object({
+  name: z.string(),
+  dir: z.string(),
+  ready: z.boolean(),
+  problem: z.string().nullable(),
+  /** What the model serves besides txt2img; all false while it is not ready. */
+  kinds: modelKindsSchema,
+});
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 
 const inferenceStatusSchema = z.object({

@@ -80,6 +80,19 @@ export const TXT2IMG_FIELDS = {
   tiling: false,
 } as const satisfies Partial<GenerationParams>;
 
+/**
+ * What an installed model can serve besides txt2img, decided from its folder (a VAE encoder for
+ * img2img, a 9-channel UNet for inpainting checkpoints, tiled graphs for seamless tiling).
+ */
+export const modelKindsSchema = z.object({
+  img2img: z.boolean(),
+  inpainting: z.boolean(),
+  outpainting: z.boolean(),
+  hires_fix: z.boolean(),
+  tiling: z.boolean(),
+});
+export type ModelKinds = z.infer<typeof modelKindsSchema>;
+
 export const generationPhaseSchema = z.enum(['loading', 'encoding', 'sampling', 'decoding']);
 
 export const inferenceProgressSchema = z.object({

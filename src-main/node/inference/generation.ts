@@ -8,10 +8,12 @@ import {
   type GenerationParams,
   type GenerationRequest,
   type InferenceProgress,
+  type ModelKinds,
   type ProviderStatus,
 } from '../../common/inference';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
+import { modelKinds, NO_EXTRA_KINDS } from '../../inference/pipeline/kinds';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
 import type { GenerationResult, InferenceHost } from './inferenceHost';
 
@@ -21,6 +23,8 @@ export interface ModelEntry {
   ready: boolean;
   /** Why the folder cannot be used, in words for the user. */
   problem: string | null;
+  /** What the model serves besides txt2img (all false when it is not ready). */
+  kinds: ModelKinds;
 }
 
 export interface GenerationOutcome {
@@ -40,10 +44,10 @@ export function listModelFolders(modelsDir: string): ModelEntry[] {
     .map((d) => {
       const dir = join(modelsDir, d.name);
       try {
-        inspectModelFolder(dir);
-        return { name: d.name, dir, ready: true, problem: null };
+        return { name: d.name, dir, ready: true, problem: null, kinds: modelKinds(inspectModelFolder(dir)) };
       } catch (error) {
-        return { name: d.name, dir, ready: false, problem: error instanceof Error ? error.message : String(error) };
+        const problem = error instanceof Error ? error.message : String(error);
+        return { name: d.name, dir, ready: false, problem, kinds: { ...NO_EXTRA_KINDS } };
       }
     })
     .sort((a, b) => a.name.localeCompare(b.name));
