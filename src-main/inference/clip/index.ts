@@ -38,6 +38,6 @@ export {
   type WriteClipModelOptions,
   type WrittenClipTower,
 } from './modelFolder';
-export { bicubicKernel, pillowBicubicResize, resampleTaps, type ResampleTaps, type RgbImage } from './pillowResize';
+export { bicubicKernel, pillowBicubicResize, resampleTaps, type ResampleTaps, type RgbImage } from '../image/pillowResize';
 export { CLIP_MEAN, CLIP_STD, centerCrop, normalizeRgb, preprocessClip, shortSideSize, type ClipPixels } from './preprocess';
 export { l2Normalize, openClipRunner, padTokenBatch, type ClipImageOutputs, type ClipRunner, type OpenClipOptions } from './runner';

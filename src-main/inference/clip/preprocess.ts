@@ -3,7 +3,7 @@
  * short side to n_px with Pillow's BICUBIC (long side truncated), centre crop n_px × n_px, scale to
  * [0, 1], normalise per channel with CLIP's mean and std, NCHW float32.
  */
-import { type RgbImage, pillowBicubicResize } from './pillowResize';
+import { type RgbImage, pillowBicubicResize } from '../image/pillowResize';
 
 /** CLIP's per-channel mean (R, G, B) of the training images. */
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../common/hardware';
 import { tensorDataToFloat32 } from '../graph';
 import { CLIP_MANIFEST_FILE, CLIP_MANIFEST_FORMAT, type ClipModelManifest } from './modelFolder';
-import type { RgbImage } from './pillowResize';
+import type { RgbImage } from '../image/pillowResize';
 import { preprocessClip } from './preprocess';
 
 /** The outputs of the image tower for one image, before normalising. */

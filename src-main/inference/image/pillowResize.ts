@@ -1,10 +1,12 @@
 /**
- * Pillow's BICUBIC resize of 8-bit images, reproduced in plain TypeScript so CLIP sees the pixels it saw
- * in training (openai `_transform` resizes with Pillow). Other resizers (sharp, torch without antialias,
- * one 2-D pass) move the embeddings measurably (../shared/data/clip-reference/README.md).
+ * Pillow's BICUBIC and LANCZOS resizes of 8-bit images, reproduced in plain TypeScript: CLIP must see the
+ * pixels it saw in training (openai `_transform` resizes with Pillow; other resizers move the embeddings
+ * measurably, ../shared/data/clip-reference/README.md), and the reference horde worker resizes source
+ * images with Pillow's LANCZOS and masks with its default BICUBIC.
  *
  * What Pillow does (libImaging/Resample.c, read for its arithmetic, not copied):
- * - the cubic convolution kernel with a = −0.5 and support 2; when shrinking, the kernel is widened by
+ * - a kernel and its support: cubic convolution with a = −0.5 and support 2, or Lanczos-3
+ *   (sinc(x)·sinc(x/3) on [−3, 3), support 3); when shrinking, the kernel is widened by
  *   the scale factor (support 2·scale, arguments divided by scale), which is what makes it antialiased;
  * - per output pixel, the source window is [round(center − support), round(center + support)) clamped to
  *   the image, with center = (i + 0.5)·scale; the weights are normalised to sum to 1 over that window;
@@ -19,6 +21,12 @@ const PRECISION_BITS = 22;
 const ONE = 2 ** PRECISION_BITS;
 const HALF = 2 ** (PRECISION_BITS - 1);
 
+/** A resampling filter: its kernel and the half-width where the kernel is non-zero. */
+export interface ResampleFilter {
+  kernel: (x: number) => number;
+  support: number;
+}
+
 /** Cubic convolution kernel with a = −0.5 (Keys), support 2. */
 export function bicubicKernel(x: number): number {
   const a = -0.5;
@@ -27,6 +35,22 @@ export function bicubicKernel(x: number): number {
   if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
   return 0;
 }
+
+function sinc(x: number): number {
+  if (x === 0) return 1;
+  const px = x * Math.PI;
+  return Math.sin(px) / px;
+}
+
+/** Lanczos kernel with three lobes, as Pillow truncates it: non-zero on [−3, 3). */
+export function lanczosKernel(x: number): number {
+  return x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0;
+}
+
+/** Pillow's `Image.Resampling.BICUBIC` (also its default for RGB, RGBA and L images). */
+export const BICUBIC: ResampleFilter = { kernel: bicubicKernel, support: 2 };
+/** Pillow's `Image.Resampling.LANCZOS`. */
+export const LANCZOS: ResampleFilter = { kernel: lanczosKernel, support: 3 };
 
 /** The taps of one resampling pass: for output i, weights[i·taps + k] applies to source index start[i] + k. */
 export interface ResampleTaps {
@@ -46,10 +70,10 @@ function toFixed(w: number): number {
 }
 
 /** Precomputes one pass's windows and fixed-point weights from `inSize` samples to `outSize`. */
-export function resampleTaps(inSize: number, outSize: number): ResampleTaps {
+export function resampleTaps(inSize: number, outSize: number, filter: ResampleFilter = BICUBIC): ResampleTaps {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = 2 * filterScale;
+  const support = filter.support * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -64,7 +88,7 @@ export function resampleTaps(inSize: number, outSize: number): ResampleTaps {
     const hi = Math.min(inSize, Math.trunc(center + support + 0.5));
     let sum = 0;
     for (let k = 0; k < hi - lo; k++) {
-      raw[k] = bicubicKernel((k + lo - center + 0.5) * inverse);
+      raw[k] = filter.kernel((k + lo - center + 0.5) * inverse);
       sum += raw[k] as number;
     }
     for (let k = 0; k < hi - lo; k++) weights[i * taps + k] = toFixed(sum !== 0 ? (raw[k] as number) / sum : (raw[k] as number));
@@ -90,8 +114,7 @@ export interface RgbImage {
 }
 
 /** Horizontal pass over source rows [rowFrom, rowFrom + rows). */
-function horizontalPass(src: RgbImage, ch: number, outW: number, rowFrom: number, rows: number): Uint8Array {
-  const t = resampleTaps(src.width, outW);
+function horizontalPass(src: RgbImage, ch: number, t: ResampleTaps, outW: number, rowFrom: number, rows: number): Uint8Array {
   const out = new Uint8Array(outW * rows * ch);
   for (let y = 0; y < rows; y++) {
     const rowBase = (y + rowFrom) * src.width * ch;
@@ -125,16 +148,18 @@ function verticalPass(src: Uint8Array, width: number, ch: number, outH: number, 
 }
 
 /**
- * Resizes an 8-bit interleaved image to `outW`×`outH` exactly as Pillow's `Image.resize(size, BICUBIC)`
- * (no box, no reducing_gap): same windows, same fixed-point weights, same rounding after each pass.
+ * Resizes an 8-bit interleaved image to `outW`×`outH` exactly as Pillow's `Image.resize(size, filter)`
+ * on an image whose channels are independent (L, RGB, or RGBa already premultiplied; no box, no
+ * reducing_gap): same windows, same fixed-point weights, same rounding after each pass. RGBA images go
+ * through `pillowResizeRgba`, as Pillow premultiplies them first.
  */
-export function pillowBicubicResize(src: RgbImage, outW: number, outH: number): RgbImage {
+export function pillowResize(src: RgbImage, outW: number, outH: number, filter: ResampleFilter = BICUBIC): RgbImage {
   const ch = src.channels ?? 3;
   if (src.data.length !== src.width * src.height * ch)
     throw new RangeError(`Image data holds ${src.data.length} bytes, not ${src.width}×${src.height}×${ch}`);
   if (!(outW >= 1 && outH >= 1 && Number.isInteger(outW) && Number.isInteger(outH)))
     throw new RangeError(`Cannot resize to ${outW}×${outH}`);
-  const vertical = resampleTaps(src.height, outH);
+  const vertical = resampleTaps(src.height, outH, filter);
   const needH = outW !== src.width;
   const needV = outH !== src.height;
   let data = src.data;
@@ -143,10 +168,15 @@ export function pillowBicubicResize(src: RgbImage, outW: number, outH: number): 
     // Only the rows the vertical pass reads are resampled horizontally, as Pillow does.
     const first = vertical.start[0] as number;
     const last = (vertical.start[outH - 1] as number) + (vertical.count[outH - 1] as number);
-    data = horizontalPass(src, ch, outW, first, last - first);
+    data = horizontalPass(src, ch, resampleTaps(src.width, outW, filter), outW, first, last - first);
     rowShift = first;
   }
   if (needV) data = verticalPass(data, outW, ch, outH, vertical, rowShift);
   else if (!needH) data = Uint8Array.from(src.data);
   return { data, width: outW, height: outH, channels: ch };
+}
+
+/** Pillow's `Image.resize(size, BICUBIC)` of an RGB (or L) image, as CLIP's preprocessing uses it. */
+export function pillowBicubicResize(src: RgbImage, outW: number, outH: number): RgbImage {
+  return pillowResize(src, outW, outH, BICUBIC);
 }
