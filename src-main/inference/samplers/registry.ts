@@ -6,7 +6,7 @@ import { HORDE_SAMPLERS, type SamplerName } from '../../common/inference';
 import { adaptiveIterationBound, dpmAdaptive, dpmFast } from './dpmSolver';
 import { dpmpp2m, euler, eulerAncestral, lcm, lms } from './firstOrder';
 import type { SamplerEnv, SamplerFactory, SamplerRun, SamplerStep, SolverFactory } from './model';
-import { scheduleSigmas, SD_SCHEDULE, type DiscreteSchedule } from './schedule';
+import { scheduleSigmas, SD_SCHEDULE, type DiscreteSchedule, type SchedulerName } from './schedule';
 import { dpm2, dpm2Ancestral, dpmpp2sAncestral, dpmppSde, heun } from './secondOrder';
 
 /** Every Horde sampler name (`horde/consts.py` KNOWN_SAMPLERS), spelled as the Horde sends them. */
@@ -123,14 +123,14 @@ export function denoiserCallsForRun(name: string, steps: number): number {
  */
 export function samplerSigmas(
   name: string,
-  karras: boolean,
+  karras: boolean | SchedulerName,
   steps: number,
   denoise = 1,
   schedule: DiscreteSchedule = SD_SCHEDULE,
 ): Float64Array {
   assertSupportedSampler(name);
   return scheduleSigmas({
-    scheduler: karras ? 'karras' : 'normal',
+    scheduler: typeof karras === 'string' ? karras : karras ? 'karras' : 'normal',
     steps,
     discardPenultimate: DISCARD_PENULTIMATE_SAMPLERS.includes(name),
     denoise,

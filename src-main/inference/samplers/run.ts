@@ -5,7 +5,7 @@
 import type { Denoiser, SamplerEnv } from './model';
 import { noise, seedToUint32, shapeSize, stepNoise } from './noise';
 import { assertSupportedSampler, samplerRun, samplerSigmas } from './registry';
-import { SD_SCHEDULE, type DiscreteSchedule } from './schedule';
+import { SD_SCHEDULE, type DiscreteSchedule, type SchedulerName } from './schedule';
 
 /** Most steps a job may ask for; the Horde's own limit is lower. */
 export const MAX_STEPS = 500;
@@ -122,6 +122,13 @@ export interface RunSamplerOptions extends SampleControls {
   readonly denoise?: number;
   /** img2img: the encoded (and scaled) source image latent. */
   readonly initLatent?: Float32Array;
+  /**
+   * Inpainting: per latent value, 1 = sample anew, 0 = keep `initLatent` (fractions blend). Needs
+   * `initLatent`; see maskedDenoiser for the rule.
+   */
+  readonly noiseMask?: Float32Array;
+  /** Overrides the spacing `karras` picks (the hires-fix second pass runs 'simple'). */
+  readonly scheduler?: SchedulerName;
   /** Training schedule; SD_SCHEDULE unless a model says otherwise. */
   readonly schedule?: DiscreteSchedule;
 }
@@ -137,7 +144,39 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
   if (denoise < 1 && initLatent === undefined) throw new RangeError('denoise below 1 needs an initLatent');
   shapeSize(latentShape);
   const seed = seedToUint32(options.seed);
-  const sigmas = samplerSigmas(name, karras, steps, denoise, schedule);
-  const x = initialLatent(noise(latentShape, seed), sigmas[0] ?? 0, schedule.sigmaMax, initLatent);
-  return sample({ ...options, seed, sigmas, x });
+  const sigmas = samplerSigmas(name, options.scheduler ?? karras, steps, denoise, schedule);
+  const unit = noise(latentShape, seed);
+  const x = initialLatent(unit, sigmas[0] ?? 0, schedule.sigmaMax, initLatent);
+  let denoiser = options.denoiser;
+  if (options.noiseMask) {
+    if (!initLatent) throw new RangeError('a noise mask needs an initLatent');
+    if (options.noiseMask.length !== unit.length)
+      throw new RangeError(`the noise mask has ${options.noiseMask.length} values, not ${unit.length}`);
+    // ComfyUI's ddim is euler with "random" inpaint noise: drawn once from seed + 1 (KSAMPLER.sample).
+    const blendNoise = name === 'DDIM' ? noise(latentShape, (seed + 1) >>> 0) : unit;
+    denoiser = maskedDenoiser(denoiser, options.noiseMask, initLatent, blendNoise);
+  }
+  return sample({ ...options, seed, sigmas, x, denoiser });
+}
+
+/**
+ * ComfyUI's inpainting rule (KSamplerX0Inpaint): before every model call the kept region is reset
+ * to the init latent noised to the current σ (`init + noise·σ`), and the model's denoised output is
+ * replaced there by the init latent itself, so only the masked region is generated.
+ */
+export function maskedDenoiser(denoiser: Denoiser, mask: Float32Array, init: Float32Array, unitNoise: Float32Array): Denoiser {
+  return async (x, sigma, step) => {
+    const blended = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const m = mask[i] as number;
+      blended[i] = (x[i] as number) * m + ((init[i] as number) + (unitNoise[i] as number) * sigma) * (1 - m);
+    }
+    const out = await denoiser(blended, sigma, step);
+    const result = new Float32Array(out.length);
+    for (let i = 0; i < out.length; i++) {
+      const m = mask[i] as number;
+      result[i] = (out[i] as number) * m + (init[i] as number) * (1 - m);
+    }
+    return result;
+  };
 }

@@ -165,8 +165,25 @@ export function karrasSigmas(steps: number, sigmaMin: number, sigmaMax: number, 
   return out;
 }
 
-/** Which sigma spacing the job asked for: Horde `karras: true` → 'karras', otherwise 'normal'. */
-export type SchedulerName = 'normal' | 'karras';
+/**
+ * ComfyUI "simple": `steps` of the training sigmas taken from σ_max downwards at a stride of
+ * N/steps (index −(1 + ⌊k·N/steps⌋) of the ascending table), then a final 0. Length steps+1. The
+ * reference worker's hires-fix second pass uses it whatever the job's karras flag says.
+ */
+export function simpleSigmas(steps: number, schedule: DiscreteSchedule = SD_SCHEDULE): Float64Array {
+  checkSteps(steps);
+  const n = schedule.sigmas.length;
+  const stride = n / steps;
+  const out = new Float64Array(steps + 1);
+  for (let k = 0; k < steps; k++) out[k] = schedule.sigmas[n - 1 - Math.trunc(k * stride)] as number;
+  return out;
+}
+
+/**
+ * Which sigma spacing a run uses: Horde `karras: true` → 'karras', otherwise 'normal'; 'simple' only
+ * where the reference worker fixes it (the hires-fix second pass).
+ */
+export type SchedulerName = 'normal' | 'karras' | 'simple';
 
 /** Removes the second-to-last entry (σ_min), keeping the final 0. */
 export function dropPenultimateSigma(sigmas: Float64Array): Float64Array {
@@ -205,7 +222,11 @@ export function scheduleSigmas(options: ScheduleSigmasOptions): Float64Array {
   if (!(denoise > 0 && denoise <= 1)) throw new RangeError(`denoise must be in (0, 1], got ${denoise}`);
   const full = denoise > 0.9999 ? steps : Math.floor(steps / denoise);
   const build = (n: number): Float64Array =>
-    scheduler === 'karras' ? karrasSigmas(n, schedule.sigmaMin, schedule.sigmaMax) : normalSigmas(n, schedule);
+    scheduler === 'karras'
+      ? karrasSigmas(n, schedule.sigmaMin, schedule.sigmaMax)
+      : scheduler === 'simple'
+        ? simpleSigmas(n, schedule)
+        : normalSigmas(n, schedule);
   const sigmas = discardPenultimate ? dropPenultimateSigma(build(full + 1)) : build(full);
   return sigmas.slice(sigmas.length - (steps + 1));
 }
