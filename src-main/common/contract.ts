@@ -155,6 +155,8 @@ const jobRecordSchema = z.object({
   generationMs: z.number(),
   /** What the safety check replaced: NSFW censored, or an image flagged as CSAM (never kept); null when nothing. */
   censorship: z.enum(['nsfw', 'csam']).nullable(),
+  /** The request kind that ran: "txt2img", "img2img+hires_fix", "inpainting", …; null when the job could not be read. */
+  kind: z.string().nullable(),
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 

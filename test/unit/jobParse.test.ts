@@ -58,8 +58,16 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
         seed: 1051973111,
         clip_skip: 1,
         n: 1,
+        // The recorded pop is txt2img: source_processing "img2img" with no source image (§2.3).
+        source_processing: 'txt2img',
+        denoising_strength: 0.75,
+        hires_fix: false,
+        hires_fix_denoising_strength: 0.65,
+        tiling: false,
       },
       unsupported: [],
+      sourceUrls: {},
+      notes: [],
       nsfwCensor: false,
     });
     expect(job.r2Uploads[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/horde-transient\/fe43cbd3-.*\.webp\?X-Amz-/);
@@ -187,25 +195,20 @@ describe.skipIf(exchange.skip)('jobs', () => {
   });
 
   test.each<[string, Json, string[]]>([
-    ['img2img', { source_image: 'https://r2.example/src.webp' }, ['img2img']],
-    ['inpainting with its mask', { source_image: 'aGk=', source_processing: 'inpainting', source_mask: 'aGk=' }, ['inpainting']],
-    ['outpainting', { source_image: 'aGk=', source_processing: 'outpainting', source_mask: 'aGk=' }, ['outpainting']],
-    ['a mask alone', { source_mask: 'aGk=' }, ['inpainting']],
+    // img2img, inpainting, outpainting, hires_fix and tiling are request kinds, checked against the model (jobKinds.test.ts).
+    ['img2img', { source_image: 'https://r2.example/src.webp' }, []],
+    ['remix (Stable Cascade)', { source_image: 'https://r2.example/src.webp', source_processing: 'remix' }, ['remix']],
+    ['a mask alone', { source_mask: 'https://r2.example/mask.webp' }, ['source_mask without a source_image']],
     ['extra source images', { extra_source_images: [{ image: 'https://x/y.webp', strength: 1 }] }, ['extra_source_images']],
     ['post-processing', { payload: { post_processing: ['GFPGAN'] } }, ['post_processing']],
     ['loras and tis', { payload: { loras: [{ name: '123' }], tis: [{ name: '7' }] } }, ['loras', 'tis']],
-    [
-      'hires fix, tiling, transparency',
-      { payload: { hires_fix: true, tiling: true, transparent: true } },
-      ['hires_fix', 'tiling', 'transparent'],
-    ],
+    ['hires fix, tiling, transparency', { payload: { hires_fix: true, tiling: true, transparent: true } }, ['transparent']],
     [
       'controlnet and workflows',
       { payload: { control_type: 'canny', workflow: 'qr_code', extra_texts: [{ text: 'x', reference: 'qr_code' }] } },
       ['control_type', 'workflow', 'extra_texts'],
     ],
     ['special pipelines', { payload: { special: { beta: true } } }, ['special']],
-    ['a feature flag of the wrong type', { payload: { tiling: 'yes' } }, ['tiling']],
     [
       'features left at their defaults',
       { payload: { post_processing: [], loras: null, special: {}, hires_fix: false, control_type: '' } },
@@ -226,6 +229,11 @@ describe.skipIf(exchange.skip)('answers HordeDesk cannot run but must answer', (
     ['a fractional seed', withPayload({ seed: 1.5 }), /seed/],
     ['no prompt', withPayload({ prompt: undefined }), /payload\.prompt/],
     ['a width as text', withPayload({ width: '512' }), /payload\.width/],
+    ['a tiling flag of the wrong type', withPayload({ tiling: 'yes' }), /payload\.tiling/],
+    ['a hires_fix flag of the wrong type', withPayload({ hires_fix: 1 }), /payload\.hires_fix/],
+    ['a denoising strength as text', withPayload({ denoising_strength: '0.5' }), /payload\.denoising_strength/],
+    ['a hires_fix strength as text', withPayload({ hires_fix_denoising_strength: 'high' }), /payload\.hires_fix_denoising_strength/],
+    ['a source image that is not text', { ...popR2(), source_image: 42 }, /answer\.source_image/],
     ['no payload', { ...popR2(), payload: null }, /no payload/],
     ['no model', { ...popR2(), model: null }, /no model/],
     ['a negative ttl', { ...popR2(), ttl: -5 }, /ttl/],

@@ -128,7 +128,9 @@ const UNFLAGGED: ImageSubmit = { state: 'ok', censored: false, genMetadata: [], 
 
 /** The submit of one checked image: the job's safety state, the obsolete flag, the merged gen_metadata. */
 function checkedBody(job: HordeJob, index: number, image: RawImage, safety: ImageSubmit): Omit<SubmitBody, 'generation'> {
-  const metadata = mergeMetadata(changeMetadata(image.changes) ?? [], safety.genMetadata, index, job.ids.length);
+  // What the job as a whole met (a source that could not be read or downloaded) comes first, as reGen sends its job faults.
+  const notes = [...(job.notes ?? []), ...(changeMetadata(image.changes) ?? [])];
+  const metadata = mergeMetadata(notes, safety.genMetadata, index, job.ids.length);
   const id = job.ids[index] as string;
   return { id, state: safety.state, censored: safety.censored, seed: image.seed, ...(metadata.length && { gen_metadata: metadata }) };
 }

@@ -1,6 +1,7 @@
 import { jobRewardEvent } from '../kudos/jobCredit';
 import { deliverImage, deliveryPlan, FAULT_GRACE_MS, type ImageOutcome, type JobDelivery } from './deliverImage';
 import type { HordeJob } from './job';
+import { kindLabel } from './jobKinds';
 import { checkJobSafety, checkUntil } from './jobSafety';
 import type { JobCensorship, JobRecord, RawImage, WorkerDeps } from './ports';
 import { submit } from './submit';
@@ -43,13 +44,22 @@ function endState(problem: string | null, dropped: boolean): Delivered['state'] 
 
 /** The job-log row of a pop whose payload could not be read: ids are all HordeDesk knows. */
 function unreadable(ids: readonly string[], now: number): JobDescription {
-  return { jobId: ids[0] ?? 'unknown', model: 'unknown', sampler: 'unknown', width: 0, height: 0, steps: 0, poppedAt: now };
+  return { jobId: ids[0] ?? 'unknown', model: 'unknown', sampler: 'unknown', width: 0, height: 0, steps: 0, poppedAt: now, kind: null };
 }
 
 /** The job log's description of a job that was read. */
 function describe(job: HordeJob): JobDescription {
   const { width, height, steps } = job.params;
-  return { jobId: job.ids[0] as string, model: job.model, sampler: job.samplerName, width, height, steps, poppedAt: job.receivedAt };
+  return {
+    jobId: job.ids[0] as string,
+    model: job.model,
+    sampler: job.samplerName,
+    width,
+    height,
+    steps,
+    poppedAt: job.receivedAt,
+    kind: kindLabel(job.params),
+  };
 }
 
 /** The delivery half of the worker; see createDelivery. */

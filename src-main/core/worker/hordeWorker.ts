@@ -3,6 +3,7 @@ import { backoffMs, type BackoffPolicy } from '../backoff';
 import { isMaintenanceError, isRetryable } from '../horde/client';
 import { HordeApiError } from '../horde/errors';
 import { checkJob, parsePop, type HordeJob } from './job';
+import { fetchSources } from './jobSources';
 import { createDelivery, type Delivered } from './delivery';
 import type { WorkerDeps } from './ports';
 import { isKeyProblem } from './keyProblem';
@@ -73,6 +74,8 @@ export class HordeWorker {
   private stoppedForKey = false;
   private readonly delivery;
   private readonly inFlightIds = new Set<string>();
+  /** Source downloads started when their job was accepted, by first job id: they overlap the job before. */
+  private readonly sourceDownloads = new Map<string, Promise<HordeJob>>();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -215,8 +218,9 @@ export class HordeWorker {
       if (parsed.kind === 'job') {
         parsed.job.workerNsfw = body.nsfw;
         for (const id of parsed.job.ids) this.inFlightIds.add(id);
-        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels() });
-        if (verdict.ok) return parsed.job;
+        const kinds = (model: string) => this.deps.generator.modelKinds?.(model);
+        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels(), kinds });
+        if (verdict.ok) return this.startDownloads(parsed.job);
         this.deps.log.warn(`cannot do job ${parsed.job.ids[0]}: ${verdict.reason}`);
         this.delivery.fault(parsed.job, verdict.reason);
         continue;
@@ -231,6 +235,32 @@ export class HordeWorker {
       await this.deps.clock.sleep(IDLE_POP_MS);
     }
     return null;
+  }
+
+  /**
+   * Starts downloading the sources an accepted job names by URL (r2_source), so they arrive while
+   * the job before it generates. They must be done within the first third of the job's ttl, which
+   * leaves the rest for generation and delivery.
+   */
+  private startDownloads(job: HordeJob): HordeJob {
+    const urls = job.sourceUrls ?? {};
+    if (Object.keys(urls).length === 0) return job;
+    const until = job.receivedAt + (job.ttlSeconds * 1000) / 3;
+    const download = fetchSources({ params: job.params, sourceUrls: urls }, this.deps.sources, this.deps.clock, until).then((fetched) => {
+      for (const failure of fetched.failures)
+        this.deps.log.warn(`job ${job.ids[0]}: ${failure}; it runs on without it and the requester is told so`);
+      return { ...job, params: fetched.params, sourceUrls: {}, notes: [...(job.notes ?? []), ...fetched.notes] };
+    });
+    this.sourceDownloads.set(job.ids[0] as string, download);
+    return job;
+  }
+
+  /** The job with its downloaded sources in its params (itself when it named none). */
+  private async withSources(job: HordeJob): Promise<HordeJob> {
+    const download = this.sourceDownloads.get(job.ids[0] as string);
+    if (!download) return job;
+    this.sourceDownloads.delete(job.ids[0] as string);
+    return download;
   }
 
   /**
@@ -286,9 +316,10 @@ export class HordeWorker {
   }
 
   /** Generates one job and hands it to delivery; returns the job popped ahead meanwhile, if any. */
-  private async process(job: HordeJob): Promise<HordeJob | null> {
+  private async process(popped: HordeJob): Promise<HordeJob | null> {
     const { clock, generator, log } = this.deps;
-    const jobId = job.ids[0] as string;
+    const jobId = popped.ids[0] as string;
+    const job = await this.withSources(popped);
     if (this.state === 'stopping') {
       this.delivery.fault(job, this.cancelReason ?? 'the worker was stopped');
       return null;

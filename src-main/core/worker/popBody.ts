@@ -1,4 +1,6 @@
 import type { PopRequest } from '../../common/horde';
+import type { ModelKinds } from '../../common/inference';
+import { popKindFlags } from './jobKinds';
 
 /** The choices that vary between users and machines; everything else is fixed by what HordeDesk implements. */
 export interface PopChoices {
@@ -9,12 +11,15 @@ export interface PopChoices {
   nsfw: boolean;
   amount: number;
   blacklist: string[];
+  /** What each offered model serves besides txt2img; absent: txt2img only. */
+  kinds?: readonly ModelKinds[];
 }
 
 /**
  * The pop body HordeDesk sends: every field explicit (the horde's defaults differ from its
- * documentation, HORDE-PROTOCOL §2.2), and only what HordeDesk really implements — txt2img on
- * SD 1.x — so no img2img, inpainting, post-processing, ControlNet or LoRA jobs are asked for.
+ * documentation, HORDE-PROTOCOL §2.2), and only what HordeDesk really implements on SD 1.x: img2img
+ * and painting only when one of the offered models serves them (jobKinds.ts), never
+ * post-processing, ControlNet or LoRA.
  */
 export function hordeDeskPopBody(choices: PopChoices): PopRequest {
   return {
@@ -27,8 +32,7 @@ export function hordeDeskPopBody(choices: PopChoices): PopRequest {
     amount: choices.amount,
     blacklist: choices.blacklist,
     require_upfront_kudos: false,
-    allow_img2img: false,
-    allow_painting: false,
+    ...popKindFlags(choices.kinds ?? []),
     allow_unsafe_ipaddr: true,
     allow_post_processing: false,
     allow_controlnet: false,

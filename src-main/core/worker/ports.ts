@@ -1,10 +1,11 @@
 import type { PopRequest, SubmitState } from '../../common/horde';
-import type { InferenceProgress } from '../../common/inference';
+import type { InferenceProgress, ModelKinds } from '../../common/inference';
 import type { KudosLedgerPort } from '../kudos/ledger';
 import type { Logger } from '../log';
 import type { SimilarityPort } from '../safety/checker';
 import type { ModelSafetyInfo } from '../safety/csamCheck';
 import type { HordeJob } from './job';
+import type { SourceFetchPort } from './jobSources';
 
 /** Time, injectable so tests run the loop on a fake clock if they want to. */
 export interface Clock {
@@ -32,6 +33,11 @@ export interface RawImage {
 export interface GeneratorPort {
   /** Model names (as the horde knows them) that are installed and loadable. */
   readyModels(): string[];
+  /**
+   * What a ready model serves besides txt2img (img2img, painting, hires_fix, tiling). Absent, or
+   * undefined for a model: txt2img only, so the pop asks for nothing more and such jobs are declined.
+   */
+  modelKinds?(model: string): ModelKinds | undefined;
   generate(job: HordeJob, onProgress: (progress: InferenceProgress) => void): Promise<RawImage[]>;
   /** Stops the job at the next sampler step; its generate() rejects. */
   cancel(jobId: string): void;
@@ -92,6 +98,11 @@ export interface JobRecord {
   generationMs: number;
   /** Set when the safety check replaced an image; the History marks the job. */
   censorship: JobCensorship | null;
+  /**
+   * The request kind that ran (jobKinds.ts `kindLabel`: "txt2img", "img2img+hires_fix", …); null when
+   * the job could not be read.
+   */
+  kind: string | null;
 }
 
 export interface JobLogPort {
@@ -132,4 +143,6 @@ export interface WorkerDeps {
   safety: WorkerSafetyPort;
   /** The model reference's entry for a model (its `nsfw` flag and tags); null when the reference lacks it. */
   modelSafetyInfo(model: string): Promise<ModelSafetyInfo | null>;
+  /** Downloads the sources the horde hands as URLs (r2_source); absent: such downloads fail, and the job runs on as reGen's does. */
+  sources?: SourceFetchPort;
 }

@@ -122,4 +122,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE job_log ADD COLUMN censorship TEXT CHECK (censorship IS NULL OR censorship IN ('nsfw', 'csam'));
     `,
   },
+  {
+    version: 6,
+    name: 'job kind',
+    // The request kind a job ran (issue 14): "txt2img", "img2img", "inpainting", "outpainting",
+    // with "+hires_fix" / "+tiling" when they ran (core/worker/jobKinds.ts). Older rows were all
+    // txt2img; a job that could not be read has none.
+    sql: `
+      ALTER TABLE job_log ADD COLUMN kind TEXT CHECK (kind IS NULL OR length(kind) BETWEEN 1 AND 64);
+      UPDATE job_log SET kind = 'txt2img' WHERE model <> 'unknown';
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import { hordeDeskPopBody } from '../../core/worker/popBody';
 import type { Clock, DeliveryPort, JobLogPort, WorkerSafetyPort } from '../../core/worker/ports';
 import { kudosPerHour, mpsPerSecond } from '../../core/worker/stats';
 import type { GenerationService } from '../inference/generation';
+import { createSourceFetch } from './sourceFetch';
 
 /** Timers on Node's event loop; unref'd so a sleeping worker never keeps a process alive. */
 export const nodeClock: Clock = {
@@ -76,9 +77,12 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     kudos24h: options.ledger.sumSince(clock.now() - 24 * 3600_000).find((r) => r.source === 'job')?.total ?? 0,
   });
 
+  // What each ready model serves besides txt2img, read from its folder (the pipeline's claim).
+  const modelKinds = (model: string) => generation.list().find((entry) => entry.name === model && entry.ready)?.kinds;
   const popBody = (models: string[]): PopRequest => {
     const { workerName, nsfw, amount, blacklist } = settings.get();
-    return hordeDeskPopBody({ name: workerName, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist });
+    const kinds = models.flatMap((model) => modelKinds(model) ?? []);
+    return hordeDeskPopBody({ name: workerName, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist, kinds });
   };
 
   const worker = new HordeWorker(
@@ -90,6 +94,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
           const chosen = settings.get().models;
           return generation.readyModels().filter((m) => chosen === null || chosen.includes(m));
         },
+        modelKinds,
         async generate(job, onProgress) {
           const { result } = await generation.run(job.model, job.params, job.ids[0] as string, onProgress);
           // The engine's warnings are what it did otherwise than asked (a lowered clip_skip, a cut prompt).
@@ -107,6 +112,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       maxPixels: () => maxPixels,
       safety: options.safety,
       modelSafetyInfo: options.modelSafetyInfo,
+      sources: createSourceFetch(),
     },
     (status) => options.onStatus(toDto(status)),
   );

@@ -71,6 +71,7 @@ export function History() {
               <td>{j.model}</td>
               <td>
                 {j.width}×{j.height}, {j.steps} steps
+                {j.kind && j.kind !== 'txt2img' && <span data-testid="history-kind">, {j.kind.split('+').join(' + ')}</span>}
               </td>
               <td>{j.sampler}</td>
               <Result job={j} />
