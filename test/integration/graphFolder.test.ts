@@ -149,11 +149,21 @@ describe('writeSdModelFolder', () => {
       Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i / 17)),
       [1, 3, 32, 32],
     );
-    const out = await enc.run({ sample: image });
+    // Zero noise: the posterior mean, the first half of the moments.
+    const zeros = new ort.Tensor('float32', new Float32Array(64), [1, 4, 4, 4]);
+    const out = await enc.run({ sample: image, latent_noise: zeros });
     expect((out.latent_sample as ort.Tensor).dims).toEqual([1, 4, 4, 4]);
     expect((out.latent_parameters as ort.Tensor).dims).toEqual([1, 8, 4, 4]);
+    const moments = (out.latent_parameters as ort.Tensor).data as Float32Array;
     const mean = (out.latent_sample as ort.Tensor).data as Float32Array;
-    expect(Array.from(mean)).toEqual(Array.from(((out.latent_parameters as ort.Tensor).data as Float32Array).subarray(0, 64)));
+    expect(Array.from(mean)).toEqual(Array.from(moments.subarray(0, 64)));
+    // Noise ε: ComfyUI's posterior sample, mean + exp(½·clamp(logvar, −30, 20))·ε.
+    const noise = Float32Array.from({ length: 64 }, (_, i) => Math.cos(i * 1.3) * 2);
+    const sampled = (await enc.run({ sample: image, latent_noise: new ort.Tensor('float32', noise, [1, 4, 4, 4]) }))
+      .latent_sample as ort.Tensor;
+    const want = Array.from(noise, (e, i) => (moments[i] ?? 0) + Math.exp(0.5 * Math.min(20, Math.max(-30, moments[64 + i] ?? 0))) * e);
+    Array.from(sampled.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(want[i] ?? NaN, 5));
+    expect(Array.from(sampled.data as Float32Array)).not.toEqual(Array.from(mean));
     await enc.release();
   });
 

@@ -4,8 +4,8 @@
 //    no two to the same one, and every tensor of the file is used. Fast, and it catches most wrong mappings.
 // 2. Numbers: a mapping that swaps two tensors of one shape (to_q/to_k, norm1/norm2) passes 1, so the converted
 //    models must also reproduce the original outputs. convertReference.test.ts checks that through the installer,
-//    which converts in a worker thread; this converts in the test's own thread, all four components (the installer
-//    builds no VAE encoder), so mutation testing, which switches mutants on in this thread only, sees it too.
+//    which converts in a worker thread; this converts in the test's own thread, all four components, so mutation
+//    testing, which switches mutants on in this thread only, sees it too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +118,10 @@ describe.skipIf(data.skip)("the ldm key mapping on the original code's checkpoin
     close(unet, 'out_sample', ref.get('unet.tmix.eps'), 'UNet ε');
     const decoder = await run('vae_decoder', { latent_sample: toTensor(inputs.get('vae.latent_scaled')) });
     close(decoder, 'sample', ref.get('vae.sample'), 'VAE decoder');
-    const encoder = await run('vae_encoder', { sample: toTensor(enc.get('vae.image')) });
-    close(encoder, 'latent_parameters', enc.get('vae.moments'), 'VAE encoder');
+    const image = enc.get('vae.image');
+    const zeros = new ort.Tensor('float32', new Float32Array(2 * 4 * 16 * 16), [2, 4, 16, 16]);
+    const encoder = await run('vae_encoder', { sample: toTensor(image), latent_noise: zeros });
+    close(encoder, 'latent_parameters', enc.get('vae.moments'), 'VAE encoder moments');
+    close(encoder, 'latent_sample', enc.get('vae.mean'), 'VAE encoder mean (zero noise)');
   });
 });

@@ -14,12 +14,14 @@ import {
   type ValueInfoSpec,
   DataType,
 } from './onnxProto';
-import { type WeightSource, type WeightSpec, checkWeight, elementCount } from './weights';
+import { type WeightSource, type WeightSpec, WeightError, checkWeight, elementCount } from './weights';
 
 /** Opsets the SD builders target: 17 = DirectML-safe (InstanceNorm GroupNorm, Erf GELU), 21 = GroupNormalization-21. */
 export type Opset = 17 | 21;
 /** Precision of weights and in-graph compute. */
 export type FloatDtype = 'fp32' | 'fp16';
+/** How convolutions pad (torch's `padding_mode`): 'circular' wraps the image around, for seamless tiling. */
+export type PaddingMode = 'zeros' | 'circular';
 
 /** Version stamped into models and manifests; bump when graphs change meaning. */
 export const BUILDER_VERSION = '1.0.0';
@@ -32,6 +34,14 @@ export interface GraphBuilderOptions {
   /** Where initializer bytes go (default: inline). */
   sink?: InitializerSink;
   name?: string;
+  /** Padding of symmetric-padded convolutions (default 'zeros'); see `conv2d`. */
+  paddingMode?: PaddingMode;
+  /**
+   * Weights already written by an earlier build of the same component (external data), by stored name: the
+   * graph points at them instead of reading and writing the weights again. A tiled variant shares its plain
+   * twin's `weights.pb` this way. `weights` must then be null.
+   */
+  storedWeights?: ReadonlyMap<string, TensorSpec>;
 }
 
 /** How a stored weight is laid out relative to the diffusers tensor. */
@@ -63,9 +73,11 @@ export class GraphBuilder {
   readonly dtype: FloatDtype;
   /** ONNX element type of in-graph float compute. */
   readonly floatType: DataTypeCode;
+  readonly paddingMode: PaddingMode;
   /** Every weight requested so far, in order, with its diffusers name and shape. */
   readonly weightLog: WeightSpec[] = [];
   private readonly source: WeightSource | null;
+  private readonly stored: ReadonlyMap<string, TensorSpec> | null;
   private readonly sink: InitializerSink;
   private readonly nodes: NodeSpec[] = [];
   private readonly initializers: TensorSpec[] = [];
@@ -83,6 +95,8 @@ export class GraphBuilder {
     this.dtype = opts.dtype;
     this.floatType = opts.dtype === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
     this.source = opts.weights;
+    this.stored = opts.storedWeights ?? null;
+    this.paddingMode = opts.paddingMode ?? 'zeros';
     this.sink = opts.sink ?? inlineSink();
     this.graphName = opts.name ?? 'graph';
   }
@@ -190,7 +204,11 @@ export class GraphBuilder {
     }
     if (elementCount(dims) !== elementCount(shape))
       throw new Error(`Weight ${name}: layout dims [${dims.join(', ')}] do not fit shape [${shape.join(', ')}]`);
-    if (this.source) {
+    if (this.stored) {
+      const spec = this.stored.get(storedName);
+      if (!spec) throw new WeightError(name, `Weight ${storedName} is not among the stored weights`);
+      this.initializers.push(spec);
+    } else if (this.source) {
       let data = checkWeight(name, shape, this.source.get(name, shape));
       if (layout.transpose) data = transpose2d(data, shape[0] as number, shape[1] as number);
       const bytes = this.dtype === 'fp16' ? bytesOf(float32ToFloat16Bits(data)) : bytesOf(data);

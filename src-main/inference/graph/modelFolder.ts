@@ -4,10 +4,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILDER_VERSION, type FloatDtype, type Opset } from './builder';
-import { type SdComponent, buildComponent, expectedWeights, parameterCount } from './components';
+import { type SdComponent, TILED_COMPONENTS, buildComponent, expectedWeights, parameterCount } from './components';
 import type { SdGraphConfig } from './config';
 import { type InitializerSink, externalSink, inlineSink, writeModelFile } from './initializers';
 import { type SdIoDtypes, resolveOptions } from './io';
+import type { ModelSpec, TensorSpec } from './onnxProto';
 import type { WeightSource } from './weights';
 
 /** Manifest file name, next to the component folders. */
@@ -29,8 +30,13 @@ export interface WriteSdModelOptions {
   components?: readonly SdComponent[];
   /** A component whose weights exceed this many bytes stores them in `weights.pb`; 0 forces external data. */
   externalThresholdBytes?: number;
-  /** Text encoder: output `hidden_states.*` too (default true). */
+  /** Text encoder only: output `hidden_states.*` too (default true). */
   hiddenStates?: boolean;
+  /**
+   * Also write `<component>/model.tiled.onnx`, the seamless-tiling variant, for each of `TILED_COMPONENTS`
+   * (default false). Both graphs read one `weights.pb`, so such a component always stores its weights externally.
+   */
+  tiled?: boolean;
 }
 
 /** What was written for one component. */
@@ -40,6 +46,8 @@ export interface WrittenComponent {
   model: string;
   /** Relative path of the external data file, or null when weights are inline. */
   externalData: string | null;
+  /** Relative path of the seamless-tiling variant (same weights file), when one was written. */
+  tiledModel?: string;
   parameters: number;
   weightBytes: number;
 }
@@ -56,41 +64,64 @@ export interface SdModelManifest {
   components: WrittenComponent[];
 }
 
+/** The tiled variant's file name, next to `model.onnx`. */
+export const TILED_MODEL_FILE = 'model.tiled.onnx';
+
 /**
- * Writes `<dir>/<component>/model.onnx` (+ `weights.pb` when large) for each component, then
- * `<dir>/hordedesk-model.json`. Weights stream from `weights` one tensor at a time; the manifest is
- * written last, so a folder without it is an interrupted conversion.
+ * The weights a built model keeps in external data, by name: what its tiled twin points at. Every weight of a
+ * component that gets a twin is external (see `writeComponent`), and the builder's own small constants are inline.
+ */
+function externalWeights(model: ModelSpec): Map<string, TensorSpec> {
+  return new Map(model.graph.initializers.filter((t) => t.external).map((t) => [t.name, t]));
+}
+
+/** Writes one component's folder (model, weights, tiled twin) and says what it wrote. */
+function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelOptions, threshold: number): WrittenComponent {
+  const { dtype, opset, io, hiddenStates } = resolveOptions(opts);
+  const folder = join(dir, component);
+  mkdirSync(folder, { recursive: true });
+  const parameters = parameterCount(expectedWeights(opts.config, component));
+  const weightBytes = parameters * (dtype === 'fp16' ? 2 : 4);
+  const tiled = opts.tiled === true && TILED_COMPONENTS.includes(component);
+  const external = tiled || weightBytes > threshold;
+  rmSync(join(folder, EXTERNAL_DATA_FILE), { force: true });
+  rmSync(join(folder, TILED_MODEL_FILE), { force: true });
+  const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
+  let model: ModelSpec;
+  try {
+    model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates });
+    sink.close();
+    writeModelFile(join(folder, 'model.onnx'), model);
+  } finally {
+    sink.close();
+  }
+  if (tiled) {
+    const storedWeights = externalWeights(model);
+    const twin = buildComponent(component, opts.config, null, { dtype, opset, io, hiddenStates, storedWeights, paddingMode: 'circular' });
+    writeModelFile(join(folder, TILED_MODEL_FILE), twin);
+  }
+  return {
+    component,
+    model: `${component}/model.onnx`,
+    externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null,
+    ...(tiled ? { tiledModel: `${component}/${TILED_MODEL_FILE}` } : {}),
+    parameters,
+    weightBytes,
+  };
+}
+
+/**
+ * Writes `<dir>/<component>/model.onnx` (+ `weights.pb` when large, + `model.tiled.onnx` when `tiled`) for each
+ * component, then `<dir>/hordedesk-model.json`. Weights stream from `weights` one tensor at a time, read once
+ * even for a tiled twin; the manifest is written last, so a folder without it is an interrupted conversion.
  */
 export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdModelManifest {
-  const { dtype, opset, io, hiddenStates } = resolveOptions(opts);
+  const { dtype, opset, io } = resolveOptions(opts);
   const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
   const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
   mkdirSync(dir, { recursive: true });
   rmSync(join(dir, MANIFEST_FILE), { force: true });
-  const written: WrittenComponent[] = [];
-  for (const component of components) {
-    const folder = join(dir, component);
-    mkdirSync(folder, { recursive: true });
-    const parameters = parameterCount(expectedWeights(opts.config, component));
-    const weightBytes = parameters * (dtype === 'fp16' ? 2 : 4);
-    const external = weightBytes > threshold;
-    rmSync(join(folder, EXTERNAL_DATA_FILE), { force: true });
-    const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
-    try {
-      const model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates });
-      sink.close();
-      writeModelFile(join(folder, 'model.onnx'), model);
-    } finally {
-      sink.close();
-    }
-    written.push({
-      component,
-      model: `${component}/model.onnx`,
-      externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null,
-      parameters,
-      weightBytes,
-    });
-  }
+  const written = components.map((component) => writeComponent(dir, component, opts, threshold));
   const manifest: SdModelManifest = {
     format: MANIFEST_FORMAT,
     family: opts.config.family,

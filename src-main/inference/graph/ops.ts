@@ -7,8 +7,27 @@ import { type GraphBuilder, attr } from './builder';
 import { DataType } from './onnxProto';
 
 /**
+ * Pads NCHW `x` by `pad` on every side with the values from the opposite edge (torch's `F.pad(mode='circular')`):
+ * width first, then height of the widened tensor, so the corners come from the opposite corner as in torch.
+ * Slice + Concat rather than Pad mode 'wrap', which needs opset 19 (our default is 17, DirectML-safe).
+ */
+export function circularPad2d(g: GraphBuilder, x: string, pad: number): string {
+  const wrap = (value: string, axis: number): string => {
+    const axes = g.constInt64([axis]);
+    const tail = g.op('Slice', [value, g.constInt64([-pad]), g.constInt64([Number.MAX_SAFE_INTEGER]), axes]);
+    const head = g.op('Slice', [value, g.constInt64([0]), g.constInt64([pad]), axes]);
+    return g.op('Concat', [tail, value, head], { axis: attr.i(axis) });
+  };
+  return wrap(wrap(x, 3), 2);
+}
+
+/**
  * 2-D convolution, NCHW, square kernel, with bias unless `bias: false` (CLIP's patch embedding has none);
- * `pads` = [top, left, bottom, right] overrides `pad`.
+ * `pads` = [top, left, bottom, right] overrides `pad`. With the builder's `paddingMode` 'circular', a symmetric
+ * `pad` > 0 wraps around instead of padding zeros — what torch does for a Conv2d whose `padding_mode` is
+ * 'circular', which is how the reference worker tiles (see components.ts). Explicit `pads` stay zeros: they
+ * stand for a separate constant `F.pad` before an unpadded conv (the VAE encoder's downsamplers), which
+ * `padding_mode` does not touch.
  */
 export function conv2d(
   g: GraphBuilder,
@@ -20,10 +39,12 @@ export function conv2d(
   opts: { stride?: number; pad?: number; pads?: readonly number[]; bias?: boolean } = {},
 ): string {
   const pad = opts.pad ?? Math.floor(kernel / 2);
-  const pads = opts.pads ?? [pad, pad, pad, pad];
+  const circular = g.paddingMode === 'circular' && opts.pads === undefined && pad > 0;
+  const pads = circular ? [0, 0, 0, 0] : (opts.pads ?? [pad, pad, pad, pad]);
   const stride = opts.stride ?? 1;
   const w = g.weight(`${prefix}.weight`, [outC, inC, kernel, kernel]);
-  const inputs = opts.bias === false ? [x, w] : [x, w, g.weight(`${prefix}.bias`, [outC])];
+  const input = circular ? circularPad2d(g, x, pad) : x;
+  const inputs = opts.bias === false ? [input, w] : [input, w, g.weight(`${prefix}.bias`, [outC])];
   return g.op('Conv', inputs, {
     kernel_shape: attr.ints([kernel, kernel]),
     pads: attr.ints(pads),

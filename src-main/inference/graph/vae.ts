@@ -58,8 +58,29 @@ export function vaeEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: Sd
   h = silu(g, groupNorm(g, h, 'encoder.conv_norm_out', ch, v.normGroups, v.eps));
   h = conv2d(g, h, 'encoder.conv_out', ch, 2 * v.latentChannels, 3);
   const moments = conv2d(g, h, 'quant_conv', 2 * v.latentChannels, 2 * v.latentChannels, 1, { pad: 0 });
-  const [mean] = g.node('Split', [moments, g.constInt64([v.latentChannels, v.latentChannels])], { axis: attr.i(1) }, 2) as [string, string];
   const latentShape = [DIMS.batch, v.latentChannels, DIMS.height, DIMS.width];
-  floatOutput(g, io, 'latent_sample', mean, latentShape);
+  floatOutput(
+    g,
+    io,
+    'latent_sample',
+    posteriorSample(g, moments, floatInput(g, io, 'latent_noise', latentShape), v.latentChannels),
+    latentShape,
+  );
   floatOutput(g, io, 'latent_parameters', moments, [DIMS.batch, 2 * v.latentChannels, DIMS.height, DIMS.width]);
+}
+
+/**
+ * mean + std·noise from the moments (mean ‖ logvar), as the reference worker encodes: ComfyUI's `VAE.encode`
+ * returns `first_stage_model.encode(pixels)`, whose `DiagonalGaussianRegularizer` is built with `sample=True` and
+ * so returns `posterior.sample()` = `mean + std * torch.randn(...)`, with `logvar` clamped to [−30, 20] and
+ * `std = exp(0.5 * logvar)` (comfyanonymous/ComfyUI `comfy/sd.py` `VAE.encode`, `comfy/ldm/models/autoencoder.py`
+ * `AutoencoderKL` / `DiagonalGaussianRegularizer`, `comfy/ldm/modules/distributions/distributions.py`
+ * `DiagonalGaussianDistribution`). Its randn comes from torch's global generator, which no job seeds at that point,
+ * so the noise is an input: the pipeline draws it from the job's seed (or passes zeros for the mean).
+ */
+function posteriorSample(g: GraphBuilder, moments: string, noise: string, channels: number): string {
+  const [mean, logvar] = g.node('Split', [moments, g.constInt64([channels, channels])], { axis: attr.i(1) }, 2) as [string, string];
+  const clamped = g.op('Clip', [logvar, g.constFloat([-30], []), g.constFloat([20], [])]);
+  const std = g.op('Exp', [g.op('Mul', [clamped, g.constFloat([0.5], [])])]);
+  return g.op('Add', [mean, g.op('Mul', [std, noise])]);
 }
