@@ -1,7 +1,7 @@
 /**
  * Checkpoint conversion benchmark: writes a synthetic SD1-layout `.safetensors` (F16, ldm keys) of about
  * `sizeMb`, converts it to an fp16 ONNX folder, and reports throughput and peak RSS against the largest
- * tensor. The full SD 1.5 UNet + VAE decoder + CLIP-L is ≈ 2.06 GB in F16 (≈ 4.1 GB F32); smaller sizes use
+ * tensor. The full SD 1.5 UNet + VAE decoder + CLIP-L is ≈ 2.06 GB in F16 (≈ 4.1 GB F32), plus ≈ 68 MB for the VAE encoder; smaller sizes use
  * an SD 1.5-shaped config with a narrower UNet (base channels c → c, 2c, 4c, 4c; text encoder and VAE
  * unchanged), picked as the widest multiple of 32 that fits `sizeMb`.
  */
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { convertCheckpoint, ldmCheckpointTensors, writeSafetensors } from '../src-main/inference/convert';
 import {
   SD15_CONFIG,
+  SD_COMPONENTS,
   expectedWeights,
   parameterCount,
   type SdComponent,
@@ -18,7 +19,8 @@ import {
   type WeightSource,
 } from '../src-main/inference/graph';
 
-const COMPONENTS: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder'];
+// What an install converts: all four components (the VAE encoder for img2img and inpainting).
+const COMPONENTS: readonly SdComponent[] = SD_COMPONENTS;
 const MB = 1024 * 1024;
 
 /** SD 1.5 with UNet base width `c` (c = 320 is SD 1.5 itself). */

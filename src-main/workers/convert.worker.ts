@@ -81,7 +81,9 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
     const reader = openCheckpoint(job.checkpoint);
     try {
       const config = configForCheckpoint(reader);
-      post({ type: 'detected', family: config === SD15_CONFIG ? 'sd15' : 'tiny' });
+      // The width names the tokenizer; an inpainting SD 1.5 (9 input channels) is a copy of SD15_CONFIG, so compare sizes.
+      const sd15 = config.unet.blockOutChannels[0] === SD15_CONFIG.unet.blockOutChannels[0];
+      post({ type: 'detected', family: sd15 ? 'sd15' : 'tiny' });
       const tokenizer = await nextTokenizer(port);
       convertOpenCheckpoint(reader, job.outDir, {
         dtype: job.dtype,

@@ -16,6 +16,7 @@ import {
 } from '../../src-main/inference/convert';
 import {
   MANIFEST_FILE,
+  SD_COMPONENTS,
   float16BitsToFloat32,
   float32ToFloat16Bits,
   makeTinyConfig,
@@ -71,8 +72,11 @@ async function runFolder(dir: string): Promise<Float32Array[]> {
   const vae = await ort.InferenceSession.create(join(dir, 'vae_decoder', 'model.onnx'));
   const image = (await vae.run({ latent_sample: sample })).sample as ort.Tensor;
   expect(image.dims).toEqual([1, 3, 32, 32]);
-  for (const s of [te, unet, vae]) await s.release();
-  return [text, eps, image].map((t) => tensorDataToFloat32(t.data, t.type));
+  const encoder = await ort.InferenceSession.create(join(dir, 'vae_encoder', 'model.onnx'));
+  const latent = (await encoder.run({ sample: image, latent_noise: sample })).latent_sample as ort.Tensor;
+  expect(latent.dims).toEqual([1, 4, 4, 4]);
+  for (const s of [te, unet, vae, encoder]) await s.release();
+  return [text, eps, image, latent].map((t) => tensorDataToFloat32(t.data, t.type));
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -87,7 +91,7 @@ async function reference(dtype: FloatStorageDtype): Promise<Float32Array[]> {
   const cached = references.get(dtype);
   if (cached) return cached;
   const dir = join(root, `direct-${dtype}`);
-  writeSdModelFolder(dir, { config: CONFIG, weights: rounded(dtype), dtype: 'fp32' });
+  writeSdModelFolder(dir, { config: CONFIG, weights: rounded(dtype), dtype: 'fp32', components: SD_COMPONENTS });
   const out = await runFolder(dir);
   references.set(dtype, out);
   return out;
@@ -104,7 +108,14 @@ describe('convertCheckpoint', () => {
       onProgress: (done, total) => progress.push(done / total),
     });
     expect(manifest.converterVersion).toBe(CONVERTER_VERSION);
-    expect(manifest.components.map((c) => c.component)).toEqual(['text_encoder', 'unet', 'vae_decoder']);
+    // Every conversion writes the VAE encoder too (img2img, inpainting), and the tiled twins beside the UNet and the VAE.
+    expect(manifest.components.map((c) => c.component)).toEqual(['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
+    expect(manifest.components.map((c) => c.tiledModel)).toEqual([
+      undefined,
+      'unet/model.tiled.onnx',
+      'vae_decoder/model.tiled.onnx',
+      'vae_encoder/model.tiled.onnx',
+    ]);
     expect(JSON.parse(readFileSync(join(out, MANIFEST_FILE), 'utf8'))).toEqual(manifest);
     expect(existsSync(join(out, 'tokenizer', 'merges.txt'))).toBe(true);
     expect(existsSync(`${out}.partial`)).toBe(false);
@@ -135,7 +146,7 @@ describe('convertCheckpoint', () => {
     expect(existsSync(out) || existsSync(`${out}.partial`)).toBe(false);
   });
 
-  test('truncated, corrupt, inpainting and non-SD1 files fail clearly and leave no folder', async () => {
+  test('truncated, corrupt, non-SD1 files and UNets of other input widths fail clearly and leave no folder', async () => {
     const good = checkpoint('good', 'F16');
     const truncated = join(root, 'truncated.safetensors');
     copyFileSync(good, truncated);
@@ -143,9 +154,10 @@ describe('convertCheckpoint', () => {
     const corrupt = join(root, 'corrupt.safetensors');
     copyFileSync(good, corrupt);
     truncateSync(corrupt, 20);
-    const inpaint = checkpoint('inpaint', 'F32', (ts) =>
+    // 8 input channels is instruct-pix2pix's layout: neither SD 1.x (4) nor inpainting (9, convertInpainting.test.ts).
+    const pix2pix = checkpoint('pix2pix', 'F32', (ts) =>
       ts.map((t) =>
-        t.name === 'model.diffusion_model.input_blocks.0.0.weight' ? { ...t, shape: [32, 9, 3, 3], data: new Float32Array(32 * 9 * 9) } : t,
+        t.name === 'model.diffusion_model.input_blocks.0.0.weight' ? { ...t, shape: [32, 8, 3, 3], data: new Float32Array(32 * 8 * 9) } : t,
       ),
     );
     const sdxl = checkpoint('sdxl', 'F32', (ts) => [
@@ -153,14 +165,16 @@ describe('convertCheckpoint', () => {
       { name: 'conditioner.embedders.0.transformer.x', dtype: 'F32', shape: [1], data: new Float32Array(1) },
     ]);
     const cases: [string, RegExp][] = [
-      [truncated, /tensor "first_stage_model\.decoder\.conv_out\.(weight|bias)".*beyond the end of the file/],
+      // The file ends with the VAE encoder's last tensors.
+      [truncated, /tensor "first_stage_model\.quant_conv\.(weight|bias)".*beyond the end of the file/],
       [corrupt, /header length \d+ exceeds the file size 20/],
-      [inpaint, /inpainting models are not supported yet/],
+      [pix2pix, /a UNet with 8 input channels is neither an SD 1\.x model \(4\) nor an inpainting one \(9\)/],
       [sdxl, /SDXL checkpoint/],
     ];
     for (const [path, message] of cases) {
       const out = join(root, 'out-bad');
-      const error = await convertCheckpoint(path, out, { config: CONFIG }).catch((e: unknown) => e);
+      // No config given: the converter reads it from the checkpoint, as the installer does.
+      const error = await convertCheckpoint(path, out).catch((e: unknown) => e);
       expect(error, path).toBeInstanceOf(CheckpointFormatError);
       expect((error as Error).message).toMatch(message);
       expect(existsSync(out) || existsSync(`${out}.partial`)).toBe(false);

@@ -10,39 +10,46 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src-main/core/log';
+import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
 import { createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { REFERENCE_TOLERANCE as TOLERANCE, ldmReference, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 
 const data = ldmReference('convertReference.test.ts');
+/** fp16 graphs against the fp32 original: the README says about 5e-3 on values of order 1–6; measured 2.2e-3 (encoder), 2.4e-3 (decoder). */
+const FP16_TOLERANCE = 1e-2;
 
 describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint into models that match the original code', () => {
   let root: string;
   let server: ModelFileServer;
   let modelDir: string;
+  let fp16Dir: string;
   let inputs: Bundle;
   let ref: Bundle;
+  let enc: Bundle;
   const sessions: ort.InferenceSession[] = [];
-  const feed = (name: string): ort.Tensor => toTensor(inputs.get(name));
-  const open = async (component: string): Promise<ort.InferenceSession> => {
-    const s = await ort.InferenceSession.create(join(modelDir, component, 'model.onnx'));
+  const feed = (name: string, from?: Bundle): ort.Tensor => toTensor((from ?? inputs).get(name));
+  const open = async (component: string, dir = modelDir): Promise<ort.InferenceSession> => {
+    const s = await ort.InferenceSession.create(join(dir, component, 'model.onnx'));
     sessions.push(s);
     return s;
   };
+  /** The VAE encoder's outputs for the two reference images with `noise` (one value per latent element). */
+  const encode = async (dir: string, noise: Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> =>
+    (await open('vae_encoder', dir)).run({
+      sample: feed('vae.image', enc),
+      latent_noise: new ort.Tensor('float32', noise, [2, 4, 16, 16]),
+    });
 
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'hordedesk-ldmref-'));
-    inputs = readBundle(join(data.path, 'inputs.bin'));
-    ref = readBundle(join(data.path, 'ref.bin'));
-    const checkpoint = readFileSync(join(data.path, 'model.safetensors'));
-    server = await startModelFileServer({ '/model.safetensors': checkpoint });
+  /** Installs the reference checkpoint as the Install button does, converting to `dtype`; returns the model folder. */
+  const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16'): Promise<string> => {
     const progress: InstallProgress[] = [];
     const installer = createModelInstaller({
-      dataDir: join(root, 'data'),
-      modelsDir: join(root, 'models'),
+      dataDir: join(root, `data-${dtype}`),
+      modelsDir: join(root, `models-${dtype}`),
       clipTokenizerUrl: () => `${server.url}/clip`,
       clientAgent: 'test',
-      weightDtype: async () => 'fp32',
+      weightDtype: async () => dtype,
       onProgress: (p) => progress.push(p),
       log: silentLogger(),
     });
@@ -53,8 +60,19 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
       downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
     });
     expect(progress.at(-1)).toMatchObject({ phase: 'done' });
-    modelDir = join(root, 'models', 'LDM Reference');
-  }, 120_000);
+    return join(root, `models-${dtype}`, 'LDM Reference');
+  };
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'hordedesk-ldmref-'));
+    inputs = readBundle(join(data.path, 'inputs.bin'));
+    ref = readBundle(join(data.path, 'ref.bin'));
+    enc = readBundle(join(data.path, 'encoder.bin'));
+    const checkpoint = readFileSync(join(data.path, 'model.safetensors'));
+    server = await startModelFileServer({ '/model.safetensors': checkpoint });
+    modelDir = await install(checkpoint, 'fp32');
+    fp16Dir = await install(checkpoint, 'fp16');
+  }, 180_000);
 
   afterAll(async () => {
     for (const s of sessions) await s.release();
@@ -94,5 +112,41 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
     const vae = await open('vae_decoder');
     const out = await vae.run({ latent_sample: feed('vae.latent_scaled') });
     expect(maxAbsDiff(out.sample as ort.Tensor, ref.get('vae.sample'))).toBeLessThan(TOLERANCE);
+  });
+
+  test('the installed folder has the VAE encoder and the tiled variants; the UNet takes 4 channels', () => {
+    const folder = inspectModelFolder(modelDir);
+    expect(folder.components.vae_encoder).toBe(join(modelDir, 'vae_encoder', 'model.onnx'));
+    expect(folder.tiled).toEqual({
+      unet: join(modelDir, 'unet', 'model.tiled.onnx'),
+      vae_decoder: join(modelDir, 'vae_decoder', 'model.tiled.onnx'),
+      vae_encoder: join(modelDir, 'vae_encoder', 'model.tiled.onnx'),
+    });
+    expect(folder.unetInChannels).toBe(4);
+  });
+
+  test('VAE encoder: the moments, and the mean for zero noise, of both images', async () => {
+    const out = await encode(modelDir, new Float32Array(2 * 4 * 16 * 16));
+    expect(maxAbsDiff(out.latent_parameters as ort.Tensor, enc.get('vae.moments'))).toBeLessThan(TOLERANCE);
+    expect(maxAbsDiff(out.latent_sample as ort.Tensor, enc.get('vae.mean'))).toBeLessThan(TOLERANCE);
+  });
+
+  test("VAE encoder: with noise ε, ComfyUI's posterior sample mean + exp(½·clamp(logvar, −30, 20))·ε", async () => {
+    const noise = Float32Array.from({ length: 2 * 4 * 16 * 16 }, (_, i) => Math.sin(i * 0.37) * 1.5);
+    const { data: mean, dims } = enc.get('vae.mean');
+    const { data: logvar } = enc.get('vae.logvar');
+    const want = Float32Array.from(noise, (e, i) => (mean[i] ?? 0) + Math.exp(0.5 * Math.min(20, Math.max(-30, logvar[i] ?? 0))) * e);
+    const out = await encode(modelDir, noise);
+    expect(maxAbsDiff(out.latent_sample as ort.Tensor, { data: want, dims })).toBeLessThan(TOLERANCE);
+    // The noise matters: this is not the mean.
+    expect(maxAbsDiff(out.latent_sample as ort.Tensor, enc.get('vae.mean'))).toBeGreaterThan(0.01);
+  });
+
+  test('fp16 install: the VAE encoder and decoder within the fp16 tolerance', async () => {
+    const out = await encode(fp16Dir, new Float32Array(2 * 4 * 16 * 16));
+    expect(maxAbsDiff(out.latent_parameters as ort.Tensor, enc.get('vae.moments'))).toBeLessThan(FP16_TOLERANCE);
+    expect(maxAbsDiff(out.latent_sample as ort.Tensor, enc.get('vae.mean'))).toBeLessThan(FP16_TOLERANCE);
+    const decoded = await (await open('vae_decoder', fp16Dir)).run({ latent_sample: feed('vae.latent_scaled') });
+    expect(maxAbsDiff(decoded.sample as ort.Tensor, ref.get('vae.sample'))).toBeLessThan(FP16_TOLERANCE);
   });
 });

@@ -224,7 +224,7 @@ describe('diffusersToLdm', () => {
     });
   });
 
-  test('detects families and explains the unsupported ones', () => {
+  test('detects families, converts SD 1.x and its inpainting checkpoints, and explains the others', () => {
     const shapes = new Map<string, number[]>([['model.diffusion_model.input_blocks.0.0.weight', [320, 4, 3, 3]]]);
     const sd1 = [SD1_DETECTION_KEY, 'model.diffusion_model.input_blocks.0.0.weight'];
     expect(detectLdmFamily(sd1, (k) => shapes.get(k))).toBe('sd1');
@@ -233,7 +233,8 @@ describe('diffusersToLdm', () => {
     expect(detectLdmFamily([...sd1, 'cond_stage_model.model.ln_final.weight'], () => undefined)).toBe('sd2');
     expect(detectLdmFamily(['conditioner.embedders.0.transformer.x'], () => undefined)).toBe('sdxl');
     expect(detectLdmFamily(['unet.conv_in.weight'], () => undefined)).toBe('unknown');
-    expect(() => assertSupportedFamily('sd1-inpainting', 'x.safetensors')).toThrow(/inpainting models are not supported yet/);
+    // Inpainting checkpoints convert (a 9-channel UNet input; test/integration/convertInpainting.test.ts).
+    expect(() => assertSupportedFamily('sd1-inpainting', 'x.safetensors')).not.toThrow();
     expect(() => assertSupportedFamily('sdxl', 'x.safetensors')).toThrow(/SDXL checkpoint; only SD 1.x/);
     expect(() => assertSupportedFamily('sd2', 'x.safetensors')).toThrow(/SD 2.x/);
     expect(() => assertSupportedFamily('unknown', 'x.safetensors', 'some.key')).toThrow(

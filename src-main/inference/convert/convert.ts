@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import {
   MANIFEST_FILE,
   SD15_CONFIG,
+  SD_COMPONENTS,
   makeTinyConfig,
   WeightError,
   expectedWeights,
@@ -21,7 +22,7 @@ import {
   type WeightSource,
 } from '../graph';
 import { writeTokenizerFiles } from '../tokenizer';
-import { assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
+import { type ConvertibleFamily, assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
 import { CheckpointFormatError } from './formatError';
 import { SafetensorsReader } from './safetensors';
 
@@ -48,9 +49,12 @@ export interface ConvertOptions {
   dtype?: FloatDtype;
   /** 17 (default, DirectML-safe) or 21. */
   opset?: Opset;
-  /** Architecture (default `SD15_CONFIG`). */
+  /** Architecture (default: read from the checkpoint by `configForCheckpoint`). */
   config?: SdGraphConfig;
+  /** Default all four: text_encoder, unet, vae_decoder, vae_encoder. */
   components?: readonly SdComponent[];
+  /** Also write the seamless-tiling variants (`model.tiled.onnx`, sharing the weights; default true). */
+  tiled?: boolean;
   io?: Partial<SdIoDtypes>;
   externalThresholdBytes?: number;
   /** Written to `tokenizer/` with `writeTokenizerFiles` when given. */
@@ -69,7 +73,7 @@ export interface ConvertOptions {
 /** The written `hordedesk-model.json`. */
 export interface ConvertManifest extends SdModelManifest {
   converterVersion: string;
-  source: { file: string; family: 'sd1'; tensors: number };
+  source: { file: string; family: ConvertibleFamily; tensors: number };
 }
 
 /** Resolved location of one needed tensor. */
@@ -103,16 +107,30 @@ export function openCheckpoint(path: string): CheckpointTensors {
   return { path, entries, entry: (name) => entries.get(name), read: (name) => ckpt.read(name), close: () => ckpt.close() };
 }
 
+/** UNet input channels HordeDesk can run: 4 (txt2img, img2img) and 9 (inpainting: latent, mask, masked-image latent). */
+const UNET_IN_CHANNELS: readonly number[] = [4, 9];
+
+/** `config` with the UNet's input channels set to `inChannels` (the same object when they already agree). */
+function withUnetInChannels(config: SdGraphConfig, inChannels: number): SdGraphConfig {
+  return config.unet.inChannels === inChannels ? config : { ...config, unet: { ...config.unet, inChannels } };
+}
+
 /**
- * The architecture from the checkpoint itself: SD 1.5 sizes when the UNet's first conv has 320
- * channels; HordeDesk's tiny test config when it has the tiny width. Anything else is refused.
+ * The architecture from the checkpoint itself: SD 1.5 sizes when the UNet's first conv has 320 output
+ * channels; HordeDesk's tiny test config when it has the tiny width. The UNet's input channels are that
+ * conv's second dimension (9 for inpainting checkpoints). Anything else is refused.
  */
 export function configForCheckpoint(reader: CheckpointTensors): SdGraphConfig {
-  const first = reader.entry('model.diffusion_model.input_blocks.0.0.weight')?.shape[0];
-  if (first === SD15_CONFIG.unet.blockOutChannels[0]) return SD15_CONFIG;
+  const convIn = reader.entry('model.diffusion_model.input_blocks.0.0.weight')?.shape;
+  const [first, inChannels] = [convIn?.[0], convIn?.[1] ?? 4];
+  if (!UNET_IN_CHANNELS.includes(inChannels))
+    throw new CheckpointFormatError(
+      `${reader.path}: a UNet with ${inChannels} input channels is neither an SD 1.x model (4) nor an inpainting one (9); HordeDesk cannot run it.`,
+    );
+  if (first === SD15_CONFIG.unet.blockOutChannels[0]) return withUnetInChannels(SD15_CONFIG, inChannels);
   const vocab = reader.entry('cond_stage_model.transformer.text_model.embeddings.token_embedding.weight')?.shape[0];
   const tiny = makeTinyConfig(vocab === undefined ? {} : { vocabSize: vocab });
-  if (first === tiny.unet.blockOutChannels[0]) return tiny;
+  if (first === tiny.unet.blockOutChannels[0]) return withUnetInChannels(tiny, inChannels);
   throw new CheckpointFormatError(
     `${reader.path}: a UNet of width ${String(first)} is neither SD 1.x nor HordeDesk's test model; HordeDesk cannot convert it.`,
   );
@@ -190,17 +208,14 @@ export async function convertCheckpoint(checkpointPath: string, outDir: string, 
 /** {@link convertCheckpoint} for a checkpoint that is already open (the convert worker detects its config first). */
 export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string, opts: ConvertOptions = {}): ConvertManifest {
   const commit = opts.commit ?? true;
-  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
+  const components = opts.components ?? SD_COMPONENTS;
   if (commit && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const config = opts.config ?? configForCheckpoint(reader);
   const staging = `${outDir}.partial`;
   try {
     const detectionKey = sd1DetectionKey(config);
-    assertSupportedFamily(
-      detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey),
-      reader.path,
-      detectionKey,
-    );
+    const family = detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey);
+    assertSupportedFamily(family, reader.path, detectionKey);
     const plan = planConversion(reader, config, components);
     rmSync(staging, { recursive: true, force: true });
     let done = 0;
@@ -215,6 +230,7 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
         opset: opts.opset ?? 17,
         ...(opts.io ? { io: opts.io } : {}),
         ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
+        tiled: opts.tiled ?? true,
       });
       written.push(...part.components);
     }
@@ -224,7 +240,7 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
       ...last,
       components: written,
       converterVersion: CONVERTER_VERSION,
-      source: { file: basename(reader.path), family: 'sd1', tensors: reader.entries.size },
+      source: { file: basename(reader.path), family, tensors: reader.entries.size },
     };
     writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
     if (commit) {

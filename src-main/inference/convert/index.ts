@@ -6,7 +6,9 @@
  * - `SafetensorsReader` (validated header, per-tensor reads, F32/F16/BF16 → f32), `parseSafetensorsHeader`, `writeSafetensors`.
  * - `CheckpointFormatError`: what both readers (safetensors and `ckpt/`) throw for a malformed or unsupported file.
  * - `diffusersToLdm(name, component, config)`, `detectLdmFamily`, `assertSupportedFamily`, `sd1DetectionKey`.
- * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks.
+ * - Writes all four components (VAE encoder included) and the seamless-tiling variants by default; an inpainting
+ *   checkpoint (9-channel UNet input) converts with `config.unet.inChannels` 9.
+ * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks (all four components).
  */
 export {
   CONVERTER_VERSION,
@@ -23,6 +25,7 @@ export {
   SD1_DETECTION_KEY,
   assertSupportedFamily,
   detectLdmFamily,
+  type ConvertibleFamily,
   diffusersToLdm,
   sd1DetectionKey,
   type LdmFamily,

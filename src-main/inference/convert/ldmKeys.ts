@@ -158,13 +158,19 @@ export function detectLdmFamily(
   return 'sd1';
 }
 
-/** Throws a `CheckpointFormatError` with a clear message unless the family is convertible (plain SD 1.x). */
-export function assertSupportedFamily(family: LdmFamily, path: string, detectionKey = SD1_DETECTION_KEY): void {
-  const why: Record<Exclude<LdmFamily, 'sd1'>, string> = {
-    'sd1-inpainting': 'is an SD 1.x inpainting checkpoint (9-channel UNet input); inpainting models are not supported yet',
+/** The families `convertCheckpoint` converts: SD 1.x, and SD 1.x inpainting (a 9-channel UNet input). */
+export type ConvertibleFamily = Extract<LdmFamily, 'sd1' | 'sd1-inpainting'>;
+
+/** Throws a `CheckpointFormatError` with a clear message unless the family is convertible (SD 1.x, inpainting included). */
+export function assertSupportedFamily(
+  family: LdmFamily,
+  path: string,
+  detectionKey = SD1_DETECTION_KEY,
+): asserts family is ConvertibleFamily {
+  const why: Record<Exclude<LdmFamily, ConvertibleFamily>, string> = {
     sd2: 'is an SD 2.x checkpoint (OpenCLIP text encoder); only SD 1.x is supported',
     sdxl: 'is an SDXL checkpoint; only SD 1.x is supported',
     unknown: `does not look like an SD 1.x ldm checkpoint (no "${detectionKey}"); diffusers-layout or other files are not supported`,
   };
-  if (family !== 'sd1') throw new CheckpointFormatError(`${path} ${why[family]}`);
+  if (family !== 'sd1' && family !== 'sd1-inpainting') throw new CheckpointFormatError(`${path} ${why[family]}`);
 }

@@ -3,7 +3,7 @@
  * stored under their original single-file keys, with the VAE mid-attention projections as 1×1 conv
  * kernels as the ldm code saves them.
  */
-import { expectedWeights, type SdComponent, type SdGraphConfig, type WeightSource } from '../graph';
+import { SD_COMPONENTS, expectedWeights, type SdComponent, type SdGraphConfig, type WeightSource } from '../graph';
 import { diffusersToLdm } from './ldmKeys';
 import type { FloatStorageDtype, SafetensorsTensor } from './safetensors';
 
@@ -15,7 +15,7 @@ export function ldmCheckpointTensors(
   config: SdGraphConfig,
   weights: WeightSource,
   dtype: FloatStorageDtype,
-  components: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder'],
+  components: readonly SdComponent[] = SD_COMPONENTS,
 ): SafetensorsTensor[] {
   const out: SafetensorsTensor[] = [];
   for (const component of components) {

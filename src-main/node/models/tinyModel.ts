@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTinyConfig, seededRandomWeights, writeSdModelFolder, type WriteSdModelOptions } from '../../inference/graph';
+import { SD_COMPONENTS, makeTinyConfig, seededRandomWeights, writeSdModelFolder, type WriteSdModelOptions } from '../../inference/graph';
 import { tinyTokenizerFiles, TINY_VOCAB_SIZE, writeTokenizerFiles } from '../../inference/tokenizer';
 import { writeFolderStaged } from '../system/stagedFolder';
 
@@ -22,6 +22,9 @@ export async function writeTinyModel(
     writeSdModelFolder(staging, {
       config: makeTinyConfig({ vocabSize: TINY_VOCAB_SIZE }),
       weights: seededRandomWeights(options.seed ?? 1234),
+      // What a conversion writes: the VAE encoder (img2img, inpainting) and the seamless-tiling variants.
+      components: SD_COMPONENTS,
+      tiled: true,
       ...options,
     });
     writeTokenizerFiles(staging, tinyTokenizerFiles());
