@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { faultPatchSchema } from './faults';
 import type { StandinJobsApi } from './jobsHandle';
+import { STANDIN_KINDS } from './kinds';
 import { isAnswer, json, type Answer } from './router';
 import type { StandinState } from './state';
 
@@ -12,8 +13,9 @@ import type { StandinState } from './state';
 //   GET    /__standin/jobs      every job id with its state (handle.jobs())
 //   GET    /__standin/queue     the queued requests (handle.queue())
 //   GET    /__standin/stats     totals (handle.stats())
-//   POST   /__standin/enqueue   {"mixed": {"count": 10, "seed": 1, ...MixedOptions}} or {"request": <async body>},
-//                               optionally with "apikey" (default: the requester); answers the {id, kudos} list
+//   POST   /__standin/enqueue   {"mixed": {"count": 10, "seed": 1, ...MixedOptions}}, {"request": <async body>} or
+//                               {"kinds": ["img2img", "outpainting", ...]} (kinds.ts), optionally with "apikey"
+//                               (default: the requester); answers the {id, kudos} list
 // They are not part of the horde, so they are neither logged nor subject to faults.
 
 /** Path prefix of the control endpoints. */
@@ -98,17 +100,19 @@ function setFaults(body: string, ctx: ControlContext): Answer {
 const enqueueSchema = z.strictObject({
   apikey: z.string().optional(),
   request: z.record(z.string(), z.unknown()).optional(),
+  kinds: z.array(z.enum(STANDIN_KINDS)).optional(),
   mixed: z.looseObject({ count: z.number().int().min(0).max(10_000), seed: z.union([z.number(), z.string()]) }).optional(),
 });
 
 function enqueue(body: string, ctx: ControlContext): Answer {
   const result = readBody(body, enqueueSchema);
   if (isAnswer(result)) return result;
-  if (!result.success) return json(400, { message: 'Expected {"mixed": {count, seed, ...}} or {"request": {...}}.' });
-  const { apikey, request, mixed } = result.data;
+  if (!result.success) return json(400, { message: 'Expected {"mixed": {count, seed, ...}}, {"request": {...}} or {"kinds": [...]}.' });
+  const { apikey, request, mixed, kinds } = result.data;
   try {
     const queued = [];
     if (request) queued.push(ctx.jobs.enqueue(request as { prompt: string }, { apikey }));
+    for (const kind of kinds ?? []) queued.push(ctx.jobs.enqueueKind(kind, { apikey }));
     if (mixed) {
       const { count, seed, ...options } = mixed;
       queued.push(...ctx.jobs.enqueueMixed(count, seed, { ...options, apikey }));

@@ -55,6 +55,15 @@ export const faultPatchSchema = z.strictObject({
    * horde (issue 12 item 7).
    */
   r2Down: z.boolean().optional(),
+  /**
+   * Downloads of source images and masks from their presigned R2 URLs (bridges with `r2_source`)
+   * answer this 5xx (default 500): the next `count` downloads, or all of them without a count.
+   * `r2Down` fails them too.
+   */
+  sourceFailures: z
+    .strictObject({ count: z.number().int().positive().optional(), status: z.number().int().min(500).max(599).optional() })
+    .nullable()
+    .optional(),
   /** Pops find no job whatever is queued (they still check the worker in). */
   popEmpty: z.boolean().optional(),
   /**
@@ -93,6 +102,7 @@ export interface StandinFaults extends RatingsFaults {
   heartbeat: z.infer<typeof heartbeatHealthSchema>;
   uploadFailures: { count?: number; status?: number } | null;
   r2Down: boolean;
+  sourceFailures: { count?: number; status?: number } | null;
   popEmpty: boolean;
   submitTimeoutMs: number;
   dropConnections: { count?: number; afterRoute?: boolean; path?: string } | null;
@@ -108,6 +118,7 @@ function defaults(): StandinFaults {
     heartbeat: 'OK',
     uploadFailures: null,
     r2Down: false,
+    sourceFailures: null,
     popEmpty: false,
     submitTimeoutMs: 0,
     dropConnections: null,
@@ -168,12 +179,22 @@ export class FaultState {
 
   /** The status an upload fails with, if `r2Down` or `uploadFailures` applies; consumes one use of the latter. */
   takeUploadFailure(): number | undefined {
-    if (this.faults.r2Down) return 500;
-    const failure = this.faults.uploadFailures;
-    if (!failure) return undefined;
-    this.faults.uploadFailures = consume(failure);
-    return failure.status ?? 500;
+    return takeCounted(this.faults, 'uploadFailures');
   }
+
+  /** The status a source download fails with, if `r2Down` or `sourceFailures` applies; consumes one use of the latter. */
+  takeSourceFailure(): number | undefined {
+    return takeCounted(this.faults, 'sourceFailures');
+  }
+}
+
+/** The status an R2 request fails with: 500 while R2 is down, else one use of the counted fault `key`. */
+function takeCounted(faults: StandinFaults, key: 'uploadFailures' | 'sourceFailures'): number | undefined {
+  if (faults.r2Down) return 500;
+  const failure = faults[key];
+  if (!failure) return undefined;
+  faults[key] = consume(failure);
+  return failure.status ?? 500;
 }
 
 function consume<T extends { count?: number }>(fault: T): T | null {

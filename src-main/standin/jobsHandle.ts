@@ -1,3 +1,4 @@
+import { kindRequest, STANDIN_KINDS, type KindRequestOptions, type StandinKind } from './kinds';
 import { mixedRequests, type MixedOptions } from './mixed';
 import { matchRequest, type SkipReason } from './popMatch';
 import type { Job, JobState, ProblemJob } from './queue';
@@ -5,7 +6,7 @@ import type { GenerationRequestBody } from './requests';
 import { isAnswer } from './router';
 import { enqueueRequest, type EnqueueResult } from './routesAsync';
 import { workerDetails } from './routesWorkers';
-import { addKnownModel, type StandinState } from './state';
+import { addKnownModel, inpaintingModelNames, type StandinState } from './state';
 import { STANDIN_KEYS } from './users';
 
 // What tests see of the worker side of the stand-in, and how they steer it. Every read first runs
@@ -84,12 +85,22 @@ export interface StandinStats {
   /** Sum of submit rewards (before bridge multipliers). */
   rewards: number;
   workers: number;
+  /** Downloads of source images and masks from their presigned URLs (faulted ones included). */
+  sourceDownloads: number;
 }
 
 /** The handle methods for the worker side. */
 export interface StandinJobsApi {
   /** Queues a request as the requester (or the user of `apikey`); throws when it is invalid. */
   enqueue(body: GenerationRequestBody, opts?: { apikey?: string }): EnqueueResult;
+  /**
+   * Queues one request of a kind (kinds.ts) as a requester sends it: img2img, inpainting with a mask
+   * or with the source's alpha, outpainting, hires_fix, tiling (or plain txt2img), with a picture the
+   * stand-in draws as the source; throws when it is refused.
+   */
+  enqueueKind(kind: StandinKind, opts?: KindRequestOptions & { apikey?: string }): EnqueueResult;
+  /** Queues one request of every kind; the results by kind. */
+  enqueueKinds(opts?: KindRequestOptions & { apikey?: string }): Record<StandinKind, EnqueueResult>;
   /** Queues `count` realistic requests drawn deterministically from `seed` (mixed.ts); their models become known. */
   enqueueMixed(count: number, seed: number | string, opts?: MixedOptions & { apikey?: string }): EnqueueResult[];
   jobs(): JobInfo[];
@@ -128,8 +139,12 @@ export function createJobsApi(state: StandinState, mixedDefaults: MixedOptions =
   const enqueue: StandinJobsApi['enqueue'] = (body, opts = {}) => enqueueAs(state, body, opts);
   const jobs = (): JobInfo[] => jobInfos(state);
 
+  const enqueueKind: StandinJobsApi['enqueueKind'] = (kind, opts = {}) => enqueue(kindRequest(kind, opts), opts);
   return {
     enqueue,
+    enqueueKind,
+    enqueueKinds: (opts = {}) =>
+      Object.fromEntries(STANDIN_KINDS.map((kind) => [kind, enqueueKind(kind, opts)])) as Record<StandinKind, EnqueueResult>,
     enqueueMixed(count, seed, opts = {}) {
       const options = { ...mixedDefaults, ...opts };
       for (const model of options.models ?? []) addKnownModel(state.models, model);
@@ -225,7 +240,7 @@ function statsOf(state: StandinState): StandinStats {
   const board = state.board;
   const byState = { waiting: 0, processing: 0, done: 0, faulted: 0, aborted: 0 };
   for (const job of jobInfos(state)) byState[job.state] += 1;
-  const { pops, emptyPops, submits, uploads, refusedUploads, rewards } = board.counters;
+  const { pops, emptyPops, submits, uploads, refusedUploads, rewards, sourceDownloads } = board.counters;
   return {
     requests: board.requests.size,
     jobs: byState,
@@ -236,6 +251,7 @@ function statsOf(state: StandinState): StandinStats {
     refusedUploads,
     rewards,
     workers: board.workers.all().length,
+    sourceDownloads,
   };
 }
 
@@ -273,7 +289,10 @@ function drainedFor(state: StandinState, workerName: string): boolean {
   if ([...board.jobs.values()].some((job) => job.state === 'processing' && job.workerId === worker.id)) return false;
   const inMaintenance = worker.maintenance || state.faults.current().workerMaintenance;
   return [...board.requests.values()].every(
-    (wp) => wp.faulted || board.jobsOf(wp, 'waiting').length === 0 || !matchRequest(wp, worker, inMaintenance, state.users).ok,
+    (wp) =>
+      wp.faulted ||
+      board.jobsOf(wp, 'waiting').length === 0 ||
+      !matchRequest(wp, worker, inMaintenance, state.users, inpaintingModelNames(state)).ok,
   );
 }
 
@@ -288,7 +307,7 @@ function outlookFor(state: StandinState, workerName: string): WaitingOutlook[] |
   return [...board.requests.values()]
     .filter((wp) => !wp.faulted && board.jobsOf(wp, 'waiting').length > 0)
     .map((wp) => {
-      const match = matchRequest(wp, worker, inMaintenance, state.users);
+      const match = matchRequest(wp, worker, inMaintenance, state.users, inpaintingModelNames(state));
       return {
         id: wp.id,
         waiting: board.jobsOf(wp, 'waiting').length,

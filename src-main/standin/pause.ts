@@ -27,5 +27,6 @@ export function fakePop(state: StandinState, wp: WaitingRequest, worker: Standin
   const job = board.fakeJob(wp, worker, model);
   worker.tricked.add(wp.id);
   const seed = wp.seed ?? Math.floor(board.random() * 4294967296);
-  return jobAnswer(wp, [job], payloadFor(wp, seed, 1), (id) => board.uploadUrl(id));
+  const sources = board.popSources(wp, worker.bridge.has('r2_source'));
+  return jobAnswer(wp, [job], payloadFor(wp, seed, 1), (id) => board.uploadUrl(id), sources);
 }

@@ -16,8 +16,17 @@ export type SkipReason = PopSkipReason;
 /** The verdict on one request: the models both sides serve, or why not (null: filtered silently). */
 export type Match = { ok: true; models: string[] } | { ok: false; reason: SkipReason | null };
 
-/** Whether `worker` may take a job of `wp` (the horde's SQL filter plus `can_generate`). */
-export function matchRequest(wp: WaitingRequest, worker: StandinWorker, inMaintenance: boolean, users: UserTable): Match {
+/**
+ * Whether `worker` may take a job of `wp` (the horde's SQL filter plus `can_generate`).
+ * `inpaintingModels` are the names the model reference marks `inpainting`.
+ */
+export function matchRequest(
+  wp: WaitingRequest,
+  worker: StandinWorker,
+  inMaintenance: boolean,
+  users: UserTable,
+  inpaintingModels: ReadonlySet<string> = new Set(),
+): Match {
   const r = wp.request;
   const c = worker.config;
   const bridge = worker.bridge;
@@ -43,12 +52,17 @@ export function matchRequest(wp: WaitingRequest, worker: StandinWorker, inMainte
   // the consent when it is missing (a worker that declines img2img reads "img2img" whatever its
   // bridge), and "bridge_version" only when the worker consents but its bridge may not have it
   // (count_skipped_image_wp). TIs and transparency have no consent of their own there.
+  const painting = r.sourceImage !== null && (r.sourceProcessing === 'inpainting' || r.sourceProcessing === 'outpainting');
   if (r.sourceImage !== null) {
-    const painting = r.sourceProcessing === 'inpainting' || r.sourceProcessing === 'outpainting';
     if (!c.allow_img2img) return skip('img2img');
     if (painting && !c.allow_painting) return skip('painting');
     if (!bridge.has('img2img') || (painting && !bridge.has('inpainting'))) return skip('bridge_version');
   }
+  // Painting needs an inpainting model among the worker's, and a worker with only such models gets
+  // nothing else (can_generate: has_inpainting_models, has_only_inpainting_models).
+  const inpainting = c.models.filter((m) => inpaintingModels.has(m));
+  if (painting && inpainting.length === 0) return skip('models');
+  if (!painting && inpainting.length > 0 && inpainting.length === c.models.length) return skip('models');
   if (r.postProcessing.length) {
     if (!c.allow_post_processing) return skip('post-processing');
     if (!bridge.has('post-processing')) return skip('bridge_version');
@@ -121,6 +135,7 @@ export function jobAnswer(
   jobs: Job[],
   payload: Record<string, unknown>,
   uploadUrl: (id: string) => string,
+  sources: { source_image: string | null; source_mask: string | null },
 ): Record<string, unknown> {
   const first = jobs[0];
   const uploads = first?.r2 ? jobs.map((job) => uploadUrl(job.id)) : null;
@@ -132,9 +147,9 @@ export function jobAnswer(
     ttl: first?.ttl ?? null,
     skipped: {},
     model: first?.model ?? null,
-    source_image: wp.request.sourceImage,
+    source_image: sources.source_image,
     source_processing: wp.request.sourceProcessing,
-    source_mask: wp.request.sourceMask,
+    source_mask: sources.source_mask,
     extra_source_images: null,
     r2_upload: uploads?.[0] ?? null,
     r2_uploads: uploads,

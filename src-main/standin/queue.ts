@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { defaultBridges, type BridgeSpec } from './bridges';
 import { baselineMultiplier, imageKudos, jobTtl } from './kudos';
 import { seedNumber, type ResolvedRequest } from './requests';
+import { SourceStore, type SourceField } from './sources';
 import type { StandinWorker, WorkerRegistry } from './workers';
 import { mulberry32 } from '../inference/graph/weights';
 
@@ -131,8 +132,10 @@ export class JobBoard {
   readonly jobs = new Map<string, Job>();
   /** The bytes of the last successful upload per job id. */
   readonly uploads = new Map<string, Buffer>();
+  /** The requests' source images and masks, as the horde keeps them in R2 (sources.ts). */
+  readonly sources = new SourceStore();
   readonly bridges: Record<string, BridgeSpec>;
-  readonly counters = { pops: 0, emptyPops: 0, submits: 0, uploads: 0, refusedUploads: 0, rewards: 0 };
+  readonly counters = { pops: 0, emptyPops: 0, submits: 0, uploads: 0, refusedUploads: 0, rewards: 0, sourceDownloads: 0 };
   /** The stand-in's own origin, set once it listens; upload URLs point here. */
   baseUrl = 'http://127.0.0.1';
   readonly random: () => number;
@@ -174,6 +177,8 @@ export class JobBoard {
       kudos: requestKudos(request),
     };
     this.requests.set(wp.id, wp);
+    if (request.sourceImage !== null) this.sources.add(wp.id, 'source_image', request.sourceImage);
+    if (request.sourceMask !== null) this.sources.add(wp.id, 'source_mask', request.sourceMask);
     for (let index = 0; index < request.n; index += 1) this.addJob(wp, index);
     return wp;
   }
@@ -311,6 +316,7 @@ export class JobBoard {
       this.jobs.delete(id);
       this.uploads.delete(id);
     }
+    this.sources.drop(requestId);
     return this.requests.delete(requestId);
   }
 
@@ -328,5 +334,24 @@ export class JobBoard {
 
   signature(jobId: string): string {
     return createHmac('sha256', this.secret).update(jobId).digest('hex').slice(0, 32);
+  }
+
+  /** The presigned GET URL of a request's stored source (what bridges with `r2_source` are given). */
+  sourceUrl(requestId: string, field: SourceField): string {
+    const key = `${requestId}-${field}`;
+    return `${this.baseUrl}/source/${key}.webp?sig=${this.signature(key)}`;
+  }
+
+  /**
+   * A request's sources as a pop hands them to a worker: URLs for bridges with `r2_source`, else
+   * base64 WebP at quality 50; null where the request has none. Call after `sources.ready()`.
+   */
+  popSources(wp: WaitingRequest, r2Source: boolean): Record<SourceField, string | null> {
+    const one = (field: SourceField): string | null => {
+      const stored = this.sources.get(wp.id, field);
+      if (!stored) return null;
+      return r2Source ? this.sourceUrl(wp.id, field) : stored.inline;
+    };
+    return { source_image: one('source_image'), source_mask: one('source_mask') };
   }
 }

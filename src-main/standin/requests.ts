@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sniffImage } from '../core/worker/jobSources';
 import { KNOWN_SAMPLERS } from './bridges';
 import { hordeError, validationError, type Answer } from './router';
 
@@ -91,6 +92,30 @@ export interface ResolvedRequest {
   sourceMask: string | null;
 }
 
+/** The horde's answer to a source it cannot open (`ImageValidationFailed`, horde/exceptions.py). */
+function imageValidationFailed(
+  message = 'Please ensure the source image payload is either a URL containing an image or a valid base64 encoded image.',
+) {
+  return hordeError(400, 'ImageValidationFailed', `Image validation failed. ${message}`);
+}
+
+/**
+ * The horde's checks of a request's sources: a mask needs a source image (`SourceMaskUnnecessary`),
+ * and each must be an image (base64 of a WebP, PNG or JPEG here; the horde also downloads URLs,
+ * which the stand-in does not).
+ */
+function checkSources(body: z.infer<typeof generationRequestSchema>): Answer | null {
+  if (body.source_mask !== undefined && body.source_image === undefined)
+    return hordeError(400, 'SourceMaskUnnecessary', 'Please do not pass a source_mask unless you are sending a source_image as well');
+  for (const source of [body.source_image, body.source_mask]) {
+    if (source === undefined) continue;
+    if (/^https?:\/\//i.test(source)) return imageValidationFailed('The stand-in takes base64 images only, no URLs.');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(source) || sniffImage(Buffer.from(source.slice(0, 16), 'base64')) === null)
+      return imageValidationFailed();
+  }
+  return null;
+}
+
 const UPSCALERS = ['RealESRGAN_x4plus', 'RealESRGAN_x2plus', 'RealESRGAN_x4plus_anime_6B', 'NMKD_Siax', '4x_AnimeSharp'];
 
 /** Validates and resolves an async body; an Answer describes why it was refused. */
@@ -107,6 +132,8 @@ export function resolveRequest(input: unknown): ResolvedRequest | Answer {
   if (width % 64 !== 0 || height % 64 !== 0) {
     return hordeError(400, 'InvalidSize', 'Invalid size. The image dimensions have to be multiples of 64.');
   }
+  const sourceProblem = checkSources(body);
+  if (sourceProblem) return sourceProblem;
   const controlType = params.control_type ?? null;
   let steps = params.steps ?? (controlType ? 20 : 30);
   if (steps > 500) {

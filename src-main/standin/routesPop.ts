@@ -5,7 +5,7 @@ import { emptyAnswer, jobAnswer, matchRequest, payloadFor, type SkipReason } fro
 import type { Job, WaitingRequest } from './queue';
 import { hordeError, isAnswer, json, type Answer, type Route, type RouteRequest } from './router';
 import { invalidApiKey } from './routesV2';
-import type { StandinState } from './state';
+import { inpaintingModelNames, type StandinState } from './state';
 import type { StandinUser } from './users';
 import { keyedBody, type BodySpec } from './validate';
 import { OWNER_MAINTENANCE_MESSAGE, type StandinWorker, type WorkerConfig } from './workers';
@@ -112,11 +112,13 @@ function admitWorker(req: RouteRequest, state: StandinState): { worker: StandinW
 const pop: Route<StandinState> = {
   method: 'POST',
   pattern: 'generate/pop',
-  handle(req, state) {
+  async handle(req, state) {
     const admitted = admitWorker(req, state);
     if (isAnswer(admitted)) return admitted;
     const { worker, user } = admitted;
     const board = state.board;
+    // Requests' sources are in R2 before they can be popped (the horde stores them when queuing).
+    await board.sources.ready();
     const faults = state.faults.current();
     board.sweep();
     board.counters.pops += 1;
@@ -125,7 +127,7 @@ const pop: Route<StandinState> = {
     if (!faults.popEmpty) {
       for (const wp of queueOrder(state, user.id, worker.config.priority_usernames)) {
         if (tricked(worker, wp)) continue;
-        const match = matchRequest(wp, worker, inMaintenance, state.users);
+        const match = matchRequest(wp, worker, inMaintenance, state.users, inpaintingModelNames(state));
         if (!match.ok) {
           if (match.reason) skipped[match.reason] = (skipped[match.reason] ?? 0) + 1;
           continue;
@@ -173,7 +175,8 @@ function startJobs(
   // One seed per assignment: the request's (plus seed_variation per image index) or a fresh random one.
   const base = wp.seed ?? Math.floor(board.random() * 4294967296);
   const seed = (base + (r.params.seed_variation ?? 0) * (jobs[0]?.index ?? 0)) % 4294967296;
-  return { answer: jobAnswer(wp, jobs, payloadFor(wp, seed, jobs.length), (id) => board.uploadUrl(id)), assigned: jobs };
+  const sources = board.popSources(wp, worker.bridge.has('r2_source'));
+  return { answer: jobAnswer(wp, jobs, payloadFor(wp, seed, jobs.length), (id) => board.uploadUrl(id), sources), assigned: jobs };
 }
 
 /** The pop route, mounted under `/api/v2`. */

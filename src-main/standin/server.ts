@@ -14,6 +14,7 @@ import { json, matchRoute, methodNotAllowedAnswer, notFoundAnswer, type Answer, 
 import { asyncRoutes } from './routesAsync';
 import { popRoutes } from './routesPop';
 import { statusRoutes } from './routesStatus';
+import { sourceRoutes } from './routesSource';
 import { submitRoutes, uploadRoutes } from './routesSubmit';
 import { ratingsV1Routes } from './routesV1';
 import { hordeV2Routes } from './routesV2';
@@ -30,6 +31,7 @@ export { STANDIN_KEYS, type StandinUser } from './users';
 export { BANNED_CLIENT_AGENT } from './routesV2';
 export type { JobInfo, RequestInfo, StandinJobsApi, StandinStats, WaitingOutlook } from './jobsHandle';
 export type { MixedOptions } from './mixed';
+export { STANDIN_KINDS, type KindRequestOptions, type StandinKind } from './kinds';
 export type { JobsOptions, JobState } from './queue';
 export type { GenerationRequestBody } from './requests';
 export type { EnqueueResult } from './routesAsync';
@@ -48,6 +50,11 @@ export interface StandinOptions {
   mixed?: MixedOptions;
   /** More model names the stand-in's reference knows, so pops may serve them (e.g. a test model). */
   models?: readonly string[];
+  /**
+   * More model names the reference knows and marks `inpainting` (as `stable_diffusion_inpainting`):
+   * the horde sends inpainting and outpainting requests only to workers that serve one.
+   */
+  inpaintingModels?: readonly string[];
   /** Cadence of validation images of the ratings service (ratingsBoard.ts). */
   ratings?: RatingsOptions;
   /** How many requests `requests` keeps, the newest (default MAX_REQUEST_LOG). */
@@ -85,7 +92,7 @@ export interface StandinHandle extends StandinJobsApi, StandinRatingsApi {
 
 /** Starts a stand-in with fresh, seeded state. */
 export async function startStandin(opts: StandinOptions = {}): Promise<StandinHandle> {
-  const state = createStandinState(opts.jobs, [...(opts.models ?? []), ...(opts.mixed?.models ?? [])]);
+  const state = createStandinState(opts.jobs, [...(opts.models ?? []), ...(opts.mixed?.models ?? [])], opts.inpaintingModels);
   if (opts.faults) state.faults.set(opts.faults);
   const jobsApi = createJobsApi(state, opts.mixed);
   state.ratings.configure(opts.ratings);
@@ -145,6 +152,8 @@ const MOUNTS: Mount<StandinState>[] = [
   { prefix: '/api/v1', routes: ratingsV1Routes },
   // The presigned upload URLs handed out in pops (r2_upload); the real ones point at R2.
   { prefix: '/upload', routes: uploadRoutes },
+  // The presigned source downloads handed to bridges with r2_source; the real ones point at R2.
+  { prefix: '/source', routes: sourceRoutes },
   // The image URLs the ratings API hands out; the real ones point at the service's storage.
   { prefix: RATINGS_IMAGE_PREFIX, routes: ratingsImageRoutes },
 ];

@@ -26,6 +26,8 @@ export interface StandinModel {
   eta: number;
   /** The model reference's baseline, for reward multipliers and ttl (§3.1, §2.10); not in the answer. */
   baseline: string;
+  /** The reference's `inpainting` flag: painting requests go only to workers serving such a model (§5.2). */
+  inpainting?: boolean;
 }
 
 /** The mutable world of one stand-in. */
@@ -39,10 +41,18 @@ export interface StandinState {
   ratings: RatingsBoard;
 }
 
-/** Seeds a fresh state; `extraModels` are added as known image models nobody serves yet. */
-export function createStandinState(jobs: JobsOptions = {}, extraModels: readonly string[] = []): StandinState {
+/**
+ * Seeds a fresh state; `extraModels` are added as known image models nobody serves yet, and
+ * `inpaintingModels` as known ones the reference marks `inpainting`.
+ */
+export function createStandinState(
+  jobs: JobsOptions = {},
+  extraModels: readonly string[] = [],
+  inpaintingModels: readonly string[] = [],
+): StandinState {
   const users = createSeededUsers();
   const models = seedModels();
+  for (const name of inpaintingModels) addKnownModel(models, name, { inpainting: true });
   for (const name of extraModels) addKnownModel(models, name);
   const workers = new WorkerRegistry(users, jobs.maintenanceAbortThreshold ?? 20);
   const baselineOf = (name: string) => models.find((m) => m.name === name)?.baseline ?? 'stable_diffusion_1';
@@ -115,9 +125,25 @@ function seedModels(): StandinModel[] {
 }
 
 /** Adds a model to the reference (pops may then serve it) unless it is there already. */
-export function addKnownModel(models: StandinModel[], name: string): void {
+export function addKnownModel(models: StandinModel[], name: string, opts: { inpainting?: boolean } = {}): void {
   if (models.some((m) => m.name === name)) return;
-  models.push({ name, known: true, type: 'image', count: 0, performance: 0, queued: 0, jobs: 0, eta: 0, baseline: 'stable_diffusion_1' });
+  const model: StandinModel = {
+    name,
+    known: true,
+    type: 'image',
+    count: 0,
+    performance: 0,
+    queued: 0,
+    jobs: 0,
+    eta: 0,
+    baseline: 'stable_diffusion_1',
+  };
+  models.push(opts.inpainting ? { ...model, inpainting: true } : model);
+}
+
+/** The names the reference marks as inpainting models. */
+export function inpaintingModelNames(state: Pick<StandinState, 'models'>): ReadonlySet<string> {
+  return new Set(state.models.filter((m) => m.inpainting === true).map((m) => m.name));
 }
 
 /** The `ActiveModel` JSON of one model. */
