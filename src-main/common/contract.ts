@@ -10,7 +10,13 @@ import {
   ratingImageSchema,
   ratingStatusSchema,
 } from './ratings';
-import { generationParamsSchema, inferenceProgressSchema, modelKindsSchema, providerStatusSchema } from './inference';
+import {
+  generationParamsSchema,
+  inferenceProgressSchema,
+  modelKindsSchema,
+  providerStatusSchema,
+  sourceProcessingSchema,
+} from './inference';
 import { installProgressSchema, safetyViewSchema } from './safetyModel';
 import { settingsPatchSchema, settingsSchema } from './settings';
 
@@ -87,6 +93,9 @@ const generationOutcomeSchema = z.object({
   ),
   warnings: z.array(z.string()),
   stats: z.object({ wallMs: z.number(), runMs: z.number(), runs: z.number().int(), meanStepMs: z.number() }),
+  /** The kind that ran (a job whose source could not be used runs as txt2img) and whether hires fix ran. */
+  kind: sourceProcessingSchema,
+  hiresFix: z.boolean(),
 });
 export type GenerationOutcome = z.infer<typeof generationOutcomeSchema>;
 

