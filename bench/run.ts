@@ -8,13 +8,15 @@
  * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
  * [--job-ms N]`: ms per image of the safety check and its share of a job; see bench/safety.ts).
  */
+import sharp from 'sharp';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { generationParamsSchema, type SamplerName } from '../src-main/common/inference';
+import { generationParamsSchema, type GenerationParams, type SamplerName } from '../src-main/common/inference';
 import type { ExecutionProvider } from '../src-main/common/hardware';
-import { SdPipeline } from '../src-main/inference/pipeline/sdPipeline';
+import { decodeSources, type JobSources } from '../src-main/inference/pipeline/decodeImage';
+import { NO_SOURCES, SdPipeline } from '../src-main/inference/pipeline/sdPipeline';
 import { writeTinyModel } from '../src-main/node/models/tinyModel';
 import { startHeadlessServer } from '../src-main/headless/server';
 import { openDatabase } from '../src-main/node/storage/database';
@@ -102,9 +104,42 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** Timings of `images` generations of one job kind. */
+async function timeKind(
+  pipeline: SdPipeline,
+  params: GenerationParams,
+  sources: JobSources,
+  images: number,
+): Promise<{ wall: number; ort: number; runs: number; stepTimes: number[] }> {
+  await pipeline.generate('warmup', { ...params, steps: 2 }, () => undefined, { aborted: false }, sources);
+  const before = { ...pipeline.clock };
+  const stepTimes: number[] = [];
+  let wall = 0;
+  for (let i = 0; i < images; i += 1) {
+    const t0 = performance.now();
+    const out = await pipeline.generate(`bench-${i}`, { ...params, seed: i }, () => undefined, { aborted: false }, sources);
+    wall += performance.now() - t0;
+    stepTimes.push(...out.stepMs);
+  }
+  stepTimes.sort((a, b) => a - b);
+  return { wall, ort: pipeline.clock.runMs - before.runMs, runs: pipeline.clock.runs - before.runs, stepTimes };
+}
+
+/** A size×size test picture (a gradient) as a decoded img2img source. */
+async function benchSource(size: number): Promise<JobSources> {
+  const data = Buffer.alloc(size * size * 3);
+  for (let i = 0; i < size * size; i += 1) data.set([(i % size) & 255, Math.floor(i / size) & 255, (i * 7) & 255], i * 3);
+  const png = await sharp(data, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
+  return decodeSources({ source_image: png.toString('base64') });
+}
+
 /**
- * The SD pipeline on the tiny model (or `--model PATH`): per-step and per-image time, and the
- * pipeline overhead ratio = pipeline wall time ÷ time inside ONNX Runtime (goal ≤ 1.05).
+ * The SD pipeline on the tiny model (or `--model PATH`): per-step and per-image time for txt2img and
+ * for img2img at denoise 0.5 (same steps: ComfyUI truncates the schedule, so both run `steps` UNet
+ * steps; img2img adds the VAE encode), and the pipeline overhead ratio = pipeline wall time ÷ time
+ * inside ONNX Runtime (goal ≤ 1.05).
  */
 async function inference(): Promise<Row[]> {
   const modelDir = flag('model') ?? (await writeTinyModel(mkdtempSync(join(tmpdir(), 'hd-bench-model-'))));
@@ -116,39 +151,39 @@ async function inference(): Promise<Row[]> {
   const pipeline = await SdPipeline.load(modelDir, providers, () => undefined);
   const rows: Row[] = [];
   for (const size of sizes) {
-    const params = generationParamsSchema.parse({
+    const base = {
       prompt: 'a lighthouse on a cliff at sunset ### blurry',
       seed: 1,
       steps,
       width: size,
       height: size,
       sampler_name: sampler,
-    });
-    await pipeline.generate('warmup', { ...params, steps: 2 }, () => undefined, { aborted: false });
-    const walls: number[] = [];
-    const stepTimes: number[] = [];
-    const before = { ...pipeline.clock };
-    for (let i = 0; i < images; i += 1) {
-      const t0 = performance.now();
-      const out = await pipeline.generate(`bench-${i}`, { ...params, seed: i }, () => undefined, { aborted: false });
-      walls.push(performance.now() - t0);
-      stepTimes.push(...out.stepMs);
+    };
+    const txt2img = await timeKind(pipeline, generationParamsSchema.parse(base), NO_SOURCES, images);
+    const img2imgParams = generationParamsSchema.parse({ ...base, source_processing: 'img2img', denoising_strength: 0.5 });
+    const img2img = pipeline.folder.components.vae_encoder
+      ? await timeKind(pipeline, img2imgParams, await benchSource(size), images)
+      : null;
+    for (const [kind, t] of [
+      ['txt2img', txt2img],
+      ['img2img d=0.5', img2img],
+    ] as const) {
+      if (!t) continue;
+      rows.push({
+        model: flag('model') ? modelDir : 'tiny (random weights)',
+        provider: pipeline.provider.provider,
+        size: `${size}x${size}`,
+        kind,
+        steps,
+        sampler,
+        step_ms_p50: +percentile(t.stepTimes, 0.5).toFixed(2),
+        image_ms: +(t.wall / images).toFixed(1),
+        image_vs_txt2img: +(t.wall / txt2img.wall).toFixed(3),
+        ort_runs: t.runs,
+        overhead_ratio: +(t.wall / t.ort).toFixed(3),
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      });
     }
-    const wall = walls.reduce((a, b) => a + b, 0);
-    const ort = pipeline.clock.runMs - before.runMs;
-    stepTimes.sort((a, b) => a - b);
-    rows.push({
-      model: flag('model') ? modelDir : 'tiny (random weights)',
-      provider: pipeline.provider.provider,
-      size: `${size}x${size}`,
-      steps,
-      sampler,
-      step_ms_p50: +percentile(stepTimes, 0.5).toFixed(2),
-      image_ms: +(wall / images).toFixed(1),
-      ort_runs: pipeline.clock.runs - before.runs,
-      overhead_ratio: +(wall / ort).toFixed(3),
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    });
   }
   await pipeline.unload();
   return rows;
