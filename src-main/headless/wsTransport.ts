@@ -25,7 +25,9 @@ function refuse(socket: Duplex, status: number, text: string): void {
  * go to every connected page.
  */
 export function attachWebSocketTransport(server: Server, options: WebSocketTransportOptions): { close(): void } {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // Room for the Generate page's source image and mask (base64, at most 40 MB by the contract);
+  // only a page holding the token gets this far.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 48 * 1024 * 1024 });
   const { log } = options;
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
