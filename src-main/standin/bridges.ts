@@ -106,13 +106,24 @@ export const UNLISTED_BRIDGE: BridgeSpec = {
 };
 
 /**
+ * The request kinds of issue 14 HordeDesk serves, as the horde's capabilities name them: `img2img`
+ * with `r2_source` (HordeDesk downloads sources from R2 URLs), `inpainting` (the horde's one
+ * capability for inpainting and outpainting), `hires_fix`, `tiling`. Each is listed only once the
+ * tiny model serves it (test/integration/listingKinds.test.ts holds the two together): the horde
+ * has no pop flag for hires_fix and tiling, so listing one HordeDesk does not serve would make it
+ * fault such jobs.
+ */
+export const HORDEDESK_KIND_CAPABILITIES: readonly Capability[] = ['img2img', 'r2_source', 'inpainting', 'hires_fix', 'tiling'];
+
+/**
  * The entry docs/upstream-listing.md proposes for the horde's tables: only what HordeDesk really
- * implements (R2 uploads, clip_skip, the karras schedule, every sampler it runs, under both karras
- * settings), from version 0 on, so HordeDesk 0.x is covered. A listed bridge that is not official
- * still earns ×0.75. The conformance command runs the stand-in with it (`--listing proposed`).
+ * implements (R2 uploads, clip_skip, the karras schedule, the request kinds above, every sampler it
+ * runs, under both karras settings), from version 0 on, so HordeDesk 0.x is covered. A listed
+ * bridge that is not official still earns ×0.75. The conformance command runs the stand-in with it
+ * (`--listing proposed`).
  */
 export const HORDEDESK_LISTING: BridgeSpec = {
-  capabilities: ['r2', 'clip_skip', 'karras'],
+  capabilities: ['r2', 'clip_skip', 'karras', ...HORDEDESK_KIND_CAPABILITIES],
   karrasSamplers: HORDEDESK_SAMPLERS,
   otherSamplers: HORDEDESK_SAMPLERS,
   multiplier: 0.75,

@@ -19,6 +19,7 @@ const options = (over: Partial<ConformanceOptions>): ConformanceOptions => ({
   requesterKey: null,
   listing: 'unlisted',
   model: 'tiny-sd-test',
+  inpaintingModel: 'stable_diffusion_inpainting',
   workerName: 'Conformance Test Worker',
   timeoutS: 60,
   pollMs: 200,
@@ -46,15 +47,15 @@ describe('npm run conformance', () => {
   }, 120_000);
 
   test('against a horde that sends HordeDesk what it cannot do: the rows differ, and only allowed gaps let the run pass', async () => {
-    // The stand-in's default table lets tiling through to HordeDesk, which must fault it; the
-    // requester's view then shows the horde restarting it until it gives up.
+    // The stand-in's default table lets the QR code workflow through to HordeDesk, which must fault
+    // it; the requester's view then shows the horde restarting it until it gives up.
     standin = await startStandin({ models: ['tiny-sd-test'], jobs: { maintenanceAbortThreshold: 1000 } });
-    const only = new Set(['sampler-k_euler-karras', 'tiling', 'uncompleted-jobs']);
+    const only = new Set(['sampler-k_euler-karras', 'qr-code', 'uncompleted-jobs']);
     const against = { hordeUrl: standin.hordeApiUrl, workerKey: STANDIN_KEYS.workerOwner, requesterKey: STANDIN_KEYS.requester, only };
-    const outcome = await runConformance(options({ ...against, allowedGaps: new Set(['tiling']) }));
+    const outcome = await runConformance(options({ ...against, inpaintingModel: null, allowedGaps: new Set(['qr-code']) }));
     expect(outcome.results.map((r) => [r.id, r.pass, r.allowed, r.got])).toEqual([
       ['sampler-k_euler-karras', true, false, 'done (1 image, seed 1001)'],
-      ['tiling', false, true, 'faulted by HordeDesk ×3, then given up by the horde'],
+      ['qr-code', false, true, 'faulted by HordeDesk ×3, then given up by the horde'],
       ['uncompleted-jobs', false, false, '3 dropped or faulted'],
     ]);
     expect(outcome.exitCode).toBe(1);

@@ -83,7 +83,7 @@ describe('samplers by bridge', () => {
     expect(body.payload).toMatchObject({ clip_skip: 2 });
   });
 
-  test('an unlisted HordeDesk gets no R2 request, no clip_skip above 1 and no hires_fix; the listed one still no hires_fix', async () => {
+  test('an unlisted HordeDesk gets no R2 request, no clip_skip above 1, no hires_fix and no tiling; the listed one gets all four', async () => {
     const unlisted = await start(UNLISTED_BRIDGE);
     const listed = await start(HORDEDESK_LISTING);
     for (const standin of [unlisted, listed]) {
@@ -96,12 +96,22 @@ describe('samplers by bridge', () => {
     expect(none.body.ids).toEqual([]);
     // The R2 request is filtered silently (in the horde's SQL); the other three count.
     expect(none.body.skipped).toMatchObject({ bridge_version: 3 });
-    const first = await popAs(listed, hordeDeskPop());
-    const second = await popAs(listed, hordeDeskPop());
-    expect([first.body.ids, second.body.ids].map((ids) => (ids as string[]).length)).toEqual([1, 1]);
-    const third = await popAs(listed, hordeDeskPop());
-    expect(third.body.ids).toEqual([]);
-    expect(third.body.skipped).toMatchObject({ bridge_version: 2 });
+    // The proposed entry lists the request kinds HordeDesk serves (listingKinds.test.ts), hires_fix and tiling among them.
+    const pops = [];
+    for (let i = 0; i < 4; i += 1) pops.push(await popAs(listed, hordeDeskPop()));
+    expect(pops.map((p) => (p.body.ids as string[]).length)).toEqual([1, 1, 1, 1]);
+    expect(
+      pops.map((p) => {
+        const payload = p.body.payload as Record<string, unknown>;
+        return [payload.hires_fix, payload.tiling];
+      }),
+    ).toEqual([
+      [false, false],
+      [false, false],
+      [true, false],
+      [false, true],
+    ]);
+    expect((await popAs(listed, hordeDeskPop())).body.ids).toEqual([]);
   });
   test('a feature the worker declines is counted under its own key, even from a bridge that lacks it', async () => {
     const standin = await start(UNLISTED_BRIDGE);

@@ -3,8 +3,10 @@ import { parseConformanceArgs, UsageError } from '../../scripts/conformance/args
 import type { PoppedJob, SubmittedJob } from '../../scripts/conformance/capture';
 import { exitCodeOf, judgeRows, outcomeOf, type RowRun, type RunTotals } from '../../scripts/conformance/judge';
 import { renderReport } from '../../scripts/conformance/report';
-import { conformanceRows, type RequestRow } from '../../scripts/conformance/rows';
-import { HORDEDESK_LISTING, UNLISTED_BRIDGE } from '../../src-main/standin/bridges';
+import { conformanceRows, type RequestRow, type ServedKinds } from '../../scripts/conformance/rows';
+import type { ModelKinds } from '../../src-main/common/inference';
+import { TXT2IMG_ONLY } from '../../src-main/core/worker/jobKinds';
+import { HORDEDESK_LISTING, UNLISTED_BRIDGE, type BridgeSpec } from '../../src-main/standin/bridges';
 
 // How the conformance command judges what it saw (scripts/conformance/): the expected column
 // follows the horde's bridge rules and issue 12; a row that differs fails the run unless
@@ -62,12 +64,54 @@ describe('the expected column', () => {
     const listed = expectOf(HORDEDESK_LISTING);
     expect(listed('sampler-lcm-karras')).toEqual(['done']);
     expect(listed('r2-upload')).toEqual(['done']);
-    for (const feature of ['img2img', 'post-processing', 'lora', 'hires-fix', 'tiling', 'controlnet']) {
+    for (const feature of ['post-processing', 'lora', 'controlnet', 'qr-code']) {
       expect(unlisted(feature)).toEqual(['not sent']);
       expect(listed(feature)).toEqual(['not sent']);
     }
+    for (const kind of ['img2img', 'inpainting', 'inpainting-alpha', 'outpainting', 'hires-fix', 'tiling'])
+      expect(unlisted(kind)).toEqual(['not sent']);
     expect(unlisted('steps-200')).toEqual(['done', 'not sent']);
     expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+  });
+});
+
+describe('the request kinds (issue 14)', () => {
+  const all: ModelKinds = { img2img: true, inpainting: true, outpainting: true, hires_fix: true, tiling: true };
+  const everything = {
+    ...HORDEDESK_LISTING,
+    capabilities: [...HORDEDESK_LISTING.capabilities, 'img2img', 'inpainting', 'hires_fix', 'tiling'],
+  } as BridgeSpec;
+  const expectOf = (bridge: BridgeSpec, served: ServedKinds) => (id: string) =>
+    (conformanceRows(bridge, served).find((r) => r.id === id) as RequestRow).expect[0];
+
+  test('sent, and so expected done, only when the entry lists the capability and (img2img, painting) the pop allows it', () => {
+    const served = expectOf(everything, { kinds: all, inpaintingModel: true });
+    expect(['img2img', 'inpainting', 'inpainting-alpha', 'outpainting', 'hires-fix', 'tiling'].map(served)).toEqual(Array(6).fill('done'));
+    // A model that serves no kind: the pop declines img2img and painting, so only hires_fix and tiling (no flag) are sent.
+    const plain = expectOf(everything, { kinds: TXT2IMG_ONLY, inpaintingModel: true });
+    expect(['img2img', 'inpainting', 'outpainting', 'hires-fix', 'tiling'].map(plain)).toEqual([
+      'not sent',
+      'not sent',
+      'not sent',
+      'done',
+      'done',
+    ]);
+    // Painting needs an inpainting model among the worker's (the horde's has_inpainting_models).
+    expect(expectOf(everything, { kinds: all, inpaintingModel: false })('outpainting')).toBe('not sent');
+    // The entry must list the capability.
+    expect(['img2img', 'outpainting', 'hires-fix', 'tiling'].map(expectOf(UNLISTED_BRIDGE, { kinds: all, inpaintingModel: true }))).toEqual(
+      Array(4).fill('not sent'),
+    );
+  });
+
+  test('each kind row carries its source as the stand-in draws it', () => {
+    const body = (id: string) => (conformanceRows(UNLISTED_BRIDGE).find((r) => r.id === id) as RequestRow).body;
+    expect(body('img2img')).toMatchObject({ source_processing: 'img2img', params: { denoising_strength: 0.6, width: 64 } });
+    expect(body('inpainting').source_mask).toMatch(/^iVBORw0KGgo/);
+    expect(body('inpainting-alpha').source_mask).toBeUndefined();
+    expect(body('outpainting').source_processing).toBe('outpainting');
+    expect(body('hires-fix').params).toMatchObject({ hires_fix: true, width: 576, height: 576 });
+    expect(body('tiling').params).toMatchObject({ tiling: true });
   });
 });
 
