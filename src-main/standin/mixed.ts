@@ -6,9 +6,9 @@ import type { GenerationRequestBody } from './requests';
 // implements (cycled, so any 14 requests with supported samplers cover them all), and now and then
 // one the horde knows and HordeDesk lacks (none today); karras on and off; sizes in multiples of
 // 64; batches; R2 and inline delivery; seeds as strings (numbers, words, or none); clip_skip; and
-// a share of requests with a feature HordeDesk does not implement: hires_fix and tiling reach it
-// (and must be faulted), while post-processing, LoRA, img2img and ControlNet only reach a worker
-// whose pop allows them.
+// a share of requests with a feature beyond plain txt2img: hires_fix and tiling reach HordeDesk
+// (served when its model serves them, else faulted with the reason), img2img only when its pop
+// allows it (a model serves it), post-processing, LoRA and ControlNet never (its pop declines them).
 
 /** Knobs of {@link mixedRequests}; every one has a default. */
 export interface MixedOptions {
