@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { afterEach, describe, expect, test } from 'vitest';
 import { UNLISTED_BRIDGE, defaultBridges } from '../../src-main/standin/bridges';
 import { startStandin, STANDIN_KEYS, STANDIN_KINDS, type StandinHandle, type StandinOptions } from '../../src-main/standin/server';
@@ -43,7 +43,7 @@ async function popAll(s: StandinHandle, overrides: Record<string, unknown>): Pro
   }
 }
 
-async function imageOf(source: string): Promise<{ bytes: Buffer; meta: sharp.Metadata; alpha: (x: number, y: number) => number }> {
+async function imageOf(source: string): Promise<{ bytes: Buffer; meta: Metadata; alpha: (x: number, y: number) => number }> {
   const bytes = source.startsWith('http') ? Buffer.from(await (await fetch(source)).arrayBuffer()) : Buffer.from(source, 'base64');
   const meta = await sharp(bytes).metadata();
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
