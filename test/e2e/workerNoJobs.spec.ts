@@ -39,7 +39,7 @@ test('the worker card says why pops find no job', async ({ page }) => {
     const card = page.getByTestId('worker-card');
     await expect(card.getByTestId('worker-state')).toHaveText('Working', { timeout: 30_000 });
     await expect(card.getByTestId('worker-no-jobs')).toContainText(
-      'No jobs right now: 12 requests need img2img, which HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows.',
+      'No jobs right now: 12 requests need img2img, which none of the models you offer serves; 3 need more memory than max_pixels (262,144 pixels) allows.',
       { timeout: 30_000 },
     );
     // Once there is work again it is done, and the line goes while the job runs.

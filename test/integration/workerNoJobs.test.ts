@@ -35,7 +35,7 @@ test('empty pops are explained in words until a job arrives', async () => {
     { reason: 'max_pixels', count: 3 },
   ]);
   expect(noJobs?.text).toBe(
-    'No jobs right now: 12 requests need img2img, which HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows.',
+    'No jobs right now: 12 requests need img2img, which none of the models you offer serves; 3 need more memory than max_pixels (262,144 pixels) allows.',
   );
   // Said once, not on every pop.
   expect(rig.statuses.filter((s) => s.noJobs !== null && s.noJobs.text === noJobs?.text).length).toBe(1);

@@ -47,7 +47,7 @@ test('anything malformed is no reason, never an error', () => {
 test('says why in words, with the numbers and this worker’s max_pixels', () => {
   const text = describeNoJobs(readSkipCounts({ img2img: 12, max_pixels: 3 }), { maxPixels: 262144 });
   expect(text).toBe(
-    'No jobs right now: 12 requests need img2img, which HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows.',
+    'No jobs right now: 12 requests need img2img, which none of the models you offer serves; 3 need more memory than max_pixels (262,144 pixels) allows.',
   );
   expect(describeNoJobs([{ reason: 'lora', count: 1 }], { maxPixels: 4096 })).toBe(
     'No jobs right now: 1 request needs LoRAs, which HordeDesk does not offer yet.',

@@ -45,10 +45,12 @@ export function readSkipCounts(skipped: unknown): SkipCount[] {
 
 /** What the requests skipped for a reason need, as [plural, singular] predicates after the count. */
 const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = {
-  img2img: () => ['need img2img, which HordeDesk does not offer yet', 'needs img2img, which HordeDesk does not offer yet'],
+  // HordeDesk pops with allow_img2img / allow_painting only when an offered model serves them, so these
+  // counts mean the models (e.g. installed before HordeDesk wrote a VAE encoder) do not.
+  img2img: () => ['need img2img, which none of the models you offer serves', 'needs img2img, which none of the models you offer serves'],
   painting: () => [
-    'need inpainting or outpainting, which HordeDesk does not offer yet',
-    'needs inpainting or outpainting, which HordeDesk does not offer yet',
+    'need inpainting or outpainting, which none of the models you offer serves',
+    'needs inpainting or outpainting, which none of the models you offer serves',
   ],
   'post-processing': () => [
     'need post-processing (upscaling or face fixing), which HordeDesk does not offer yet',
@@ -89,7 +91,7 @@ function phrase(skip: SkipCount, maxPixels: number): string {
 
 /**
  * One sentence on why pops find no job, e.g. "No jobs right now: 12 requests need img2img, which
- * HordeDesk does not offer yet; 3 need more memory than max_pixels (262,144 pixels) allows."
+ * none of the models you offer serves; 3 need more memory than max_pixels (262,144 pixels) allows."
  */
 export function describeNoJobs(skipped: readonly SkipCount[], context: { maxPixels: number }): string {
   if (skipped.length === 0) return 'No jobs right now: the horde has no waiting requests for this worker.';
