@@ -2,7 +2,7 @@
 // demand from the STORED `<prefix>/data/<key>` entries with positioned reads.
 import { closeSync, openSync } from 'node:fs';
 import { fromHalfBits } from '../../graph/float16';
-import { type CkptDtype, type TensorRef, DTYPE_BYTES, isTensor } from './allowList';
+import { type CkptDtype, type StorageRef, type TensorRef, DTYPE_BYTES, isTensor } from './allowList';
 import { type UnpickleLimits, unpickle } from './unpickle';
 import { CheckpointFormatError } from '../formatError';
 import { type ZipEntry, type ZipIndex, entryDataOffset, readExact, readZipIndex } from './zip';
@@ -28,13 +28,24 @@ export interface OpenCkptOptions {
   readonly limits?: UnpickleLimits;
   /** Largest accepted data.pkl in bytes (default {@link MAX_PICKLE_BYTES}). */
   readonly maxPickleBytes?: number;
+  /**
+   * Picks the dict of tensors from the unpickled top-level value (default {@link lightningStateDict}). Upscaler files
+   * wrap theirs in `params_ema` and the like, which the post-processors unwrap by the horde's own rules.
+   */
+  readonly selectStateDict?: (top: unknown) => unknown;
 }
 
-/** Picks the state dict: `{'state_dict': {...}}` (PyTorch Lightning) or the top-level dict itself. */
-function stateDict(top: unknown): Map<string, TensorRef> {
+/** The default pick: `{'state_dict': {...}}` (PyTorch Lightning) or the top-level dict itself. */
+export function lightningStateDict(top: unknown): unknown {
+  const nested = top instanceof Map ? top.get('state_dict') : undefined;
+  return nested instanceof Map ? nested : top;
+}
+
+/** The tensors of the picked dict (other values, such as `global_step`, are skipped). */
+export function stateDict(top: unknown, select: (top: unknown) => unknown = lightningStateDict): Map<string, TensorRef> {
   if (!(top instanceof Map)) throw new CheckpointFormatError('Checkpoint does not contain a dictionary of tensors.');
-  const nested = top.get('state_dict');
-  const dict = nested instanceof Map ? nested : top;
+  const dict = select(top);
+  if (!(dict instanceof Map)) throw new CheckpointFormatError('Checkpoint does not contain a dictionary of tensors.');
   const out = new Map<string, TensorRef>();
   for (const [k, v] of dict) if (typeof k === 'string' && isTensor(v)) out.set(k, v);
   if (out.size === 0) throw new CheckpointFormatError('Checkpoint contains no tensors.');
@@ -117,6 +128,48 @@ function locatePickle(fd: number): { index: ZipIndex; prefix: string; pklEntry: 
   return { index, prefix, pklEntry };
 }
 
+/** Where a storage's bytes start in the file; it checks that they hold all `storage.numel` elements. */
+export type StorageLocator = (storage: StorageRef, name: string) => number;
+
+/**
+ * A {@link CkptFile} over an open file whose tensors are known: reads check contiguity and bounds, then take the
+ * bytes where `locate` says the storage lies. Owns `fd` (closed by `close()`). Shared by the zip and legacy readers.
+ */
+export function ckptFileOver(fd: number, prefix: string, tensors: ReadonlyMap<string, TensorRef>, locate: StorageLocator): CkptFile {
+  const tensor = (name: string): TensorRef => {
+    const t = tensors.get(name);
+    if (t === undefined) throw new Error(`Checkpoint has no tensor "${name}".`);
+    return t;
+  };
+  let closed = false;
+  return {
+    prefix,
+    names: () => [...tensors.keys()],
+    shape: (name) => [...tensor(name).size],
+    dtype: (name) => tensor(name).storage.dtype,
+    read(name: string): Float32Array {
+      if (closed) throw new Error('Checkpoint is closed.');
+      const t = tensor(name);
+      const count = t.size.reduce((a, b) => a * b, 1);
+      const want = contiguousStrides(t.size);
+      if (count > 0 && t.size.some((s, i) => s > 1 && t.stride[i] !== want[i])) {
+        throw new CheckpointFormatError(
+          `Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`,
+        );
+      }
+      const { storage } = t;
+      if (t.offset + count > storage.numel) throw new CheckpointFormatError(`Tensor "${name}" lies outside its storage.`);
+      const el = DTYPE_BYTES[storage.dtype];
+      const start = locate(storage, name) + t.offset * el;
+      return toFloat32(readExact(fd, start, count * el, `tensor "${name}"`), storage.dtype, count);
+    },
+    close(): void {
+      if (!closed) closeSync(fd);
+      closed = true;
+    },
+  };
+}
+
 /**
  * Opens a torch.save zip checkpoint and indexes its tensors without reading tensor data.
  * Throws UnsafeCheckpointError when the pickle names a global outside the allow-list (nothing is executed),
@@ -129,43 +182,14 @@ export function openCkpt(path: string, options: OpenCkptOptions = {}): CkptFile 
     const maxPkl = options.maxPickleBytes ?? MAX_PICKLE_BYTES;
     if (pklEntry.size > maxPkl) throw new CheckpointFormatError(`Checkpoint data.pkl is larger than ${maxPkl} bytes.`);
     const pickle = readExact(fd, entryDataOffset(fd, index, pklEntry), pklEntry.size, 'data.pkl');
-    const tensors = stateDict(unpickle(pickle, options.limits));
-    const tensor = (name: string): TensorRef => {
-      const t = tensors.get(name);
-      if (t === undefined) throw new Error(`Checkpoint has no tensor "${name}".`);
-      return t;
-    };
-    let closed = false;
-    return {
-      prefix,
-      names: () => [...tensors.keys()],
-      shape: (name) => [...tensor(name).size],
-      dtype: (name) => tensor(name).storage.dtype,
-      read(name: string): Float32Array {
-        if (closed) throw new Error('Checkpoint is closed.');
-        const t = tensor(name);
-        const count = t.size.reduce((a, b) => a * b, 1);
-        const want = contiguousStrides(t.size);
-        if (count > 0 && t.size.some((s, i) => s > 1 && t.stride[i] !== want[i])) {
-          throw new CheckpointFormatError(
-            `Tensor "${name}" is not contiguous (stride ${t.stride.join(',')}); only contiguous tensors are supported.`,
-          );
-        }
-        const { storage } = t;
-        if (t.offset + count > storage.numel) throw new CheckpointFormatError(`Tensor "${name}" lies outside its storage.`);
-        const entry = index.entries.get(`${prefix}data/${storage.key}`);
-        if (entry === undefined) throw new CheckpointFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
-        const el = DTYPE_BYTES[storage.dtype];
-        if (entry.size < storage.numel * el)
-          throw new CheckpointFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
-        const start = entryDataOffset(fd, index, entry) + t.offset * el;
-        return toFloat32(readExact(fd, start, count * el, `tensor "${name}"`), storage.dtype, count);
-      },
-      close(): void {
-        if (!closed) closeSync(fd);
-        closed = true;
-      },
-    };
+    const tensors = stateDict(unpickle(pickle, options.limits), options.selectStateDict);
+    return ckptFileOver(fd, prefix, tensors, (storage, name) => {
+      const entry = index.entries.get(`${prefix}data/${storage.key}`);
+      if (entry === undefined) throw new CheckpointFormatError(`Checkpoint is missing storage data/${storage.key} for "${name}".`);
+      if (entry.size < storage.numel * DTYPE_BYTES[storage.dtype])
+        throw new CheckpointFormatError(`Storage data/${storage.key} is shorter than its ${storage.numel} elements.`);
+      return entryDataOffset(fd, index, entry);
+    });
   } catch (e) {
     closeSync(fd);
     throw e;

@@ -163,13 +163,21 @@ const OPS: Readonly<Record<number, OpHandler>> = {
  * the allow-list or any exceeded limit, and CheckpointFormatError for malformed or unsupported pickles.
  */
 export function unpickle(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPICKLE_LIMITS): unknown {
+  return unpickleFirst(data, limits).value;
+}
+
+/**
+ * Runs the first pickle in `data` and says how many bytes it took: the legacy torch.save format writes several
+ * pickles back to back, then the storages' bytes. Same errors as {@link unpickle}.
+ */
+export function unpickleFirst(data: Uint8Array, limits: UnpickleLimits = DEFAULT_UNPICKLE_LIMITS): { value: unknown; length: number } {
   const m = new PickleMachine(data, limits);
   for (let opcodes = 1; ; opcodes++) {
     if (opcodes > limits.maxOpcodes) limit('opcode', limits.maxOpcodes);
     const op = m.u8();
     if (op === STOP) {
       if (m.marks.length !== 0 || m.stack.length !== 1) throw new CheckpointFormatError('Checkpoint pickle ends with an unbalanced stack.');
-      return m.stack[0];
+      return { value: m.stack[0], length: m.pos };
     }
     const handler = OPS[op];
     if (!handler) throw new CheckpointFormatError(`Unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${m.pos - 1}.`);
