@@ -1,16 +1,20 @@
 import type { GenerationOutcome } from '../../../src-main/common/contract';
 import { PROVIDER_NAMES } from '../components/format';
 import { GenerateForm } from './GenerateForm';
-import { useGeneration } from './useGeneration';
+import { kindSummary } from './kinds';
+import { useGeneration, type Asked } from './useGeneration';
 
-/** The images of the last run, where they ran (and why not on the GPU), and how long it took. */
-function GenerateResult({ outcome }: { outcome: GenerationOutcome | null }) {
+/** The images of the last run, the kind it ran as, where it ran (and why not on the GPU), and how long it took. */
+function GenerateResult({ outcome, asked }: { outcome: GenerationOutcome | null; asked: Asked | null }) {
   return (
     <section className="card" data-testid="generate-result">
       <h2>Result</h2>
       {!outcome && <p className="muted">Images appear here.</p>}
       {outcome && (
         <>
+          <p data-testid="ran-kind">
+            Kind: <strong>{kindSummary(outcome, asked?.params ?? {}, asked?.note)}</strong>
+          </p>
           <p data-testid="provider">
             Ran on <strong>{PROVIDER_NAMES[outcome.provider.provider]}</strong>
             {outcome.provider.fallbackReason && <span className="muted"> (not the GPU: {outcome.provider.fallbackReason})</span>}
@@ -38,13 +42,13 @@ function GenerateResult({ outcome }: { outcome: GenerationOutcome | null }) {
   );
 }
 
-/** Try the engine before joining the horde: prompt → image, with per-step progress. */
+/** Try the engine before joining the horde: every request kind a worker serves, with per-step progress. */
 export function Generate() {
   const generation = useGeneration();
   return (
     <div className="grid">
       <GenerateForm generation={generation} />
-      <GenerateResult outcome={generation.outcome} />
+      <GenerateResult outcome={generation.outcome} asked={generation.asked} />
     </div>
   );
 }

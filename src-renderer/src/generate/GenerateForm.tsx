@@ -2,7 +2,12 @@ import { useState, type FormEvent } from 'react';
 import type { CommandRequest, CommandResponse } from '../../../src-main/common/contract';
 import { HORDE_SAMPLERS } from '../../../src-main/common/inference';
 import { useBridge, useCommand, type CommandState } from '../bridge/BridgeContext';
+import { INITIAL_KIND_FORM, KindOptions, ModeChoice, type KindForm } from './KindFields';
+import { kindReasons, type KindOption } from './kinds';
+import { SourceFields } from './SourceFields';
+import { sourcePart, type SourcePart } from './sourceRequest';
 import type { Generation } from './useGeneration';
+import { useKindSources } from './useKindSources';
 
 /** The form as typed; an empty seed means a random one for each run. */
 interface Form {
@@ -32,11 +37,27 @@ const NUMBER_FIELDS = { steps: 'Steps', cfg_scale: 'CFG scale', width: 'Width', 
 
 const randomSeed = (): number => Math.floor(Math.random() * 0xffffffff);
 
-/** The generation parameters the form stands for, with the seed drawn now if none was typed. */
-function paramsOf(form: Form): CommandRequest<'inference.generate'>['params'] {
+/**
+ * The generation parameters the form stands for, with the seed drawn now if none was typed, the
+ * request kind's fields (an option the model cannot serve is sent off) and its images.
+ */
+function paramsOf(
+  form: Form,
+  kind: KindForm,
+  reasons: Record<KindOption, string | null>,
+  images: SourcePart,
+): CommandRequest<'inference.generate'>['params'] {
   const seed = form.seed.trim() === '' ? randomSeed() : Number(form.seed);
   const { seed: _ignored, ...rest } = form;
-  return { ...rest, seed };
+  const { note: _note, ...sourceFields } = images;
+  return {
+    ...rest,
+    seed,
+    ...kind,
+    hires_fix: kind.hires_fix && !reasons.hires_fix,
+    tiling: kind.tiling && !reasons.tiling,
+    ...sourceFields,
+  };
 }
 
 type ModelList = CommandState<CommandResponse<'models.list'>>;
@@ -148,32 +169,12 @@ function GenerateProgress({ generation: { running, progress } }: { generation: G
   );
 }
 
-/** Prompt → image: the model, the prompt and the sampling parameters, Generate and Cancel. */
-export function GenerateForm({ generation }: { generation: Generation }) {
-  const models = useCommand('models.list', {});
-  const [model, setModel] = useState('');
-  const [form, setForm] = useState<Form>(INITIAL_FORM);
-  const chosen = model || (models.data ?? []).find((m) => m.ready)?.name || '';
-  const set = <K extends keyof Form>(key: K, value: Form[K]): void => setForm({ ...form, [key]: value });
-  const submit = (event: FormEvent): void => {
-    event.preventDefault();
-    generation.generate({ model: chosen, params: paramsOf(form) });
-  };
+/** Generate and Cancel, the progress while a run is on, why the chosen kind cannot run, and the last error. */
+function GenerateActions({ generation, chosen, blocked }: { generation: Generation; chosen: string; blocked: string | null }) {
   return (
-    <form className="card settings" onSubmit={submit} data-testid="generate-form">
-      <h2>Generate an image</h2>
-      <p className="muted">
-        Check your setup before joining the horde. Models live in folders under the data folder's <code>models/</code> (the published Stable
-        Diffusion ONNX layout).
-      </p>
-      <ModelField models={models} chosen={chosen} onChoose={setModel} onError={generation.setError} />
-      <label>
-        <span>Prompt (negative prompt after ###)</span>
-        <textarea name="prompt" rows={3} value={form.prompt} onChange={(e) => set('prompt', e.target.value)} />
-      </label>
-      <SamplingFields form={form} set={set} />
+    <>
       <div className="actions">
-        <button type="submit" disabled={generation.running || !chosen}>
+        <button type="submit" disabled={generation.running || !chosen || blocked !== null}>
           Generate
         </button>
         {generation.running && generation.jobId && (
@@ -182,12 +183,55 @@ export function GenerateForm({ generation }: { generation: Generation }) {
           </button>
         )}
       </div>
+      {blocked && chosen && <small className="error">{blocked}</small>}
       <GenerateProgress generation={generation} />
       {generation.error && (
         <p className="error" data-testid="generate-error">
           {generation.error}
         </p>
       )}
+    </>
+  );
+}
+
+/** Prompt (and source image) → image: the model, the kind, the prompt and the sampling parameters, Generate and Cancel. */
+export function GenerateForm({ generation }: { generation: Generation }) {
+  const models = useCommand('models.list', {});
+  const [model, setModel] = useState('');
+  const [form, setForm] = useState<Form>(INITIAL_FORM);
+  const [kind, setKind] = useState<KindForm>(INITIAL_KIND_FORM);
+  const sources = useKindSources();
+  const chosen = model || (models.data ?? []).find((m) => m.ready)?.name || '';
+  const reasons = kindReasons((models.data ?? []).find((m) => m.name === chosen));
+  const set = <K extends keyof Form>(key: K, value: Form[K]): void => setForm({ ...form, [key]: value });
+  const setKindField = <K extends keyof KindForm>(key: K, value: KindForm[K]): void => setKind({ ...kind, [key]: value });
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    try {
+      const images = sourcePart(kind.source_processing, sources, form);
+      const params = paramsOf(form, kind, reasons, images);
+      generation.generate({ model: chosen, params }, images.note);
+    } catch (e) {
+      generation.setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <form className="card settings" onSubmit={submit} data-testid="generate-form">
+      <h2>Generate an image</h2>
+      <p className="muted">
+        Check your setup before joining the horde, with each kind of request a worker gets. Models live in folders under the data
+        folder&apos;s <code>models/</code> (the published Stable Diffusion ONNX layout).
+      </p>
+      <ModelField models={models} chosen={chosen} onChoose={setModel} onError={generation.setError} />
+      <ModeChoice form={kind} set={setKindField} reasons={reasons} />
+      <SourceFields mode={kind.source_processing} sources={sources} size={form} />
+      <label>
+        <span>Prompt (negative prompt after ###)</span>
+        <textarea name="prompt" rows={3} value={form.prompt} onChange={(e) => set('prompt', e.target.value)} />
+      </label>
+      <SamplingFields form={form} set={set} />
+      <KindOptions form={kind} set={setKindField} reasons={reasons} size={form} />
+      <GenerateActions generation={generation} chosen={chosen} blocked={reasons[kind.source_processing]} />
     </form>
   );
 }

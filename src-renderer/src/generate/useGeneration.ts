@@ -11,11 +11,20 @@ export interface Generation {
   jobId: string | null;
   running: boolean;
   outcome: GenerationOutcome | null;
+  /** The request behind the outcome and where its source came from, for the result's kind line. */
+  asked: Asked | null;
   /** What went wrong last, in the backend's words; '' when fine. */
   error: string;
   setError: (message: string) => void;
-  generate: (request: CommandRequest<'inference.generate'>) => void;
+  /** Sends the request; `note` says where its source came from, shown with its outcome. */
+  generate: (request: CommandRequest<'inference.generate'>, note: string) => void;
   cancel: () => void;
+}
+
+/** A request as the page sent it, and a note on where its source image and mask came from. */
+export interface Asked {
+  params: CommandRequest<'inference.generate'>['params'];
+  note: string;
 }
 
 /** Runs `inference.generate` and follows its `inference.progress` events. */
@@ -25,6 +34,7 @@ export function useGeneration(): Generation {
   const [jobId, setJobId] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const [outcome, setOutcome] = useState<GenerationOutcome | null>(null);
+  const [asked, setAsked] = useState<Asked | null>(null);
   const [error, setError] = useState('');
 
   useEvent(
@@ -35,13 +45,16 @@ export function useGeneration(): Generation {
     }, []),
   );
 
-  const generate = (request: CommandRequest<'inference.generate'>): void => {
+  const generate = (request: CommandRequest<'inference.generate'>, note: string): void => {
     setError('');
     setRunning(true);
     setProgress(null);
     bridge
       .invoke('inference.generate', request)
-      .then(setOutcome)
+      .then((value) => {
+        setOutcome(value);
+        setAsked({ params: request.params, note });
+      })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)))
       .finally(() => {
         setRunning(false);
@@ -51,5 +64,5 @@ export function useGeneration(): Generation {
   const cancel = (): void => {
     if (jobId !== null) void bridge.invoke('inference.cancel', { jobId });
   };
-  return { progress, jobId, running, outcome, error, setError, generate, cancel };
+  return { progress, jobId, running, outcome, asked, error, setError, generate, cancel };
 }
