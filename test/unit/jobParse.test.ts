@@ -60,7 +60,8 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
         n: 1,
         // The recorded pop is txt2img: source_processing "img2img" with no source image (§2.3).
         source_processing: 'txt2img',
-        denoising_strength: 0.75,
+        // Not in the payload: the horde SDK's default (and a txt2img job runs a full denoise anyway).
+        denoising_strength: 1,
         hires_fix: false,
         hires_fix_denoising_strength: 0.65,
         tiling: false,

@@ -65,7 +65,7 @@ export interface Ran {
 export function kindSummary(ran: Ran, asked: KindRequest, sourceNote = ''): string {
   const askedKind = asked.source_processing ?? 'txt2img';
   let first = KIND_LABELS[ran.kind];
-  if (ran.kind !== 'txt2img') first += `, denoising ${(asked.denoising_strength ?? 0.75).toFixed(2)}`;
+  if (ran.kind !== 'txt2img') first += `, denoising ${(asked.denoising_strength ?? 1).toFixed(2)}`;
   if (ran.kind !== askedKind) first += ` (asked: ${KIND_LABELS[askedKind]})`;
   else if (sourceNote) first += ` (${sourceNote})`;
   const parts = [first];
