@@ -44,7 +44,7 @@ function main(): Uint8Array {
     tensor({ key: '9', numel: 3, size: [3] }),
     OP.SETITEMS,
   );
-  return pickle(OP.EMPTY_DICT, str('params'), inner, OP.SETITEM);
+  return pickle(OP.EMPTY_DICT, str('params'), [...inner], OP.SETITEM);
 }
 
 function legacyFile(name: string, parts: { sys?: Uint8Array; main?: Uint8Array; data?: Buffer; magic?: Uint8Array } = {}): string {
@@ -111,7 +111,7 @@ describe('the pieces it is built from', () => {
     const path = join(tmp, 'wrapped.pth');
     const inner = dictPickle([['w', tensor({ key: '0', numel: 2, size: [2] })]]);
     const body = inner.subarray(2, inner.length - 1); // the dict, without PROTO and STOP
-    const pkl = pickle(OP.EMPTY_DICT, str('params_ema'), body, OP.SETITEM);
+    const pkl = pickle(OP.EMPTY_DICT, str('params_ema'), [...body], OP.SETITEM);
     // torch names the folder after the file's stem, so the reader takes it from the entries.
     writeFileSync(
       path,
