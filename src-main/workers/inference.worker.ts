@@ -3,6 +3,7 @@ import { decodeSources, SourceImageError } from '../inference/pipeline/decodeIma
 import { CancelledError, SdPipeline, type CancelSignal } from '../inference/pipeline/sdPipeline';
 import { SamplerAbortedError } from '../inference/samplers';
 import { ModelFormatError } from '../inference/pipeline/tensors';
+import { UpscalerSlot, upscaleRequest } from '../inference/postprocess/workerUpscale';
 import { hostMessageSchema, type WorkerMessage } from './protocol';
 
 /**
@@ -13,6 +14,7 @@ const port = parentPort;
 if (!port) throw new Error('inference.worker must run in a worker thread');
 
 let pipeline: SdPipeline | null = null;
+const upscalers = new UpscalerSlot();
 const running = new Map<string, CancelSignal>();
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -52,7 +54,11 @@ port.on('message', (raw: unknown) => {
         post({ type: 'loaded', requestId: message.requestId, status: pipeline.provider });
       } else if (message.type === 'unload') {
         await pipeline?.unload();
+        await upscalers.release();
         post({ type: 'unloaded', requestId: message.requestId });
+      } else if (message.type === 'upscale') {
+        const out = await upscaleRequest(upscalers, message);
+        post({ type: 'upscaled', requestId: message.requestId, ...out }, [out.rgb]);
       } else {
         const signal = running.get(message.jobId) ?? { aborted: false };
         try {

@@ -8,6 +8,18 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run'), requestId: z.number().int(), jobId: z.string(), params: generationParamsSchema }),
   z.object({ type: z.literal('cancel'), jobId: z.string() }),
   z.object({ type: z.literal('unload'), requestId: z.number().int() }),
+  /** One image through a converted upscaler folder (inference/postprocess): packed RGB, transferred. */
+  z.object({
+    type: z.literal('upscale'),
+    requestId: z.number().int(),
+    modelDir: z.string(),
+    providers: z.array(executionProviderSchema),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgb: z.instanceof(ArrayBuffer),
+    /** First tile tried (ComfyUI's 512 by default; halved on out-of-memory down to 128). */
+    tile: z.number().int().positive().optional(),
+  }),
 ]);
 export type HostMessage = z.input<typeof hostMessageSchema>;
 
@@ -41,6 +53,22 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), requestId: z.number().int(), images: z.array(generatedImageSchema), stats: runStatsSchema }),
   z.object({ type: z.literal('unloaded'), requestId: z.number().int() }),
   z.object({ type: z.literal('error'), requestId: z.number().int(), code: z.string(), message: z.string() }),
+  /** The upscaled image (packed RGB, truncated to 8 bits as the horde does) and how it ran. */
+  z.object({
+    type: z.literal('upscaled'),
+    requestId: z.number().int(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgb: z.instanceof(ArrayBuffer),
+    stats: z.object({
+      ms: z.number(),
+      tile: z.number().int(),
+      tiles: z.number().int(),
+      scale: z.number().int(),
+      name: z.string(),
+      status: providerStatusSchema,
+    }),
+  }),
 ]);
 export type WorkerMessage = z.input<typeof workerMessageSchema>;
 

@@ -1,0 +1,75 @@
+/**
+ * The inference thread's side of an `upscale` message: keeps the last upscaler open (a job's post-processors run
+ * one after another, often the same one) and turns packed RGB into the horde's 8-bit upscaled RGB.
+ */
+import type { ExecutionProvider } from '../../common/hardware';
+import type { ProviderStatus } from '../../common/inference';
+import { type Upscaler, openUpscaler } from './runner';
+
+/** What the thread is asked. */
+export interface UpscaleRequest {
+  modelDir: string;
+  providers: readonly ExecutionProvider[];
+  width: number;
+  height: number;
+  /** Packed RGB, 3 bytes per pixel. */
+  rgb: ArrayBuffer;
+  /** First tile tried (default 512). */
+  tile?: number | undefined;
+}
+
+/** What it answers: the upscaled image (packed RGB, to be transferred) and how it ran. */
+export interface UpscaleReply {
+  width: number;
+  height: number;
+  rgb: ArrayBuffer;
+  stats: { ms: number; tile: number; tiles: number; scale: number; name: string; status: ProviderStatus };
+}
+
+/** The one open upscaler, reopened when the folder or the providers change. */
+export class UpscalerSlot {
+  private open: { key: string; upscaler: Promise<Upscaler> } | null = null;
+
+  /** The upscaler for `modelDir` on `providers`, opened now or kept from the last call. */
+  async get(modelDir: string, providers: readonly ExecutionProvider[]): Promise<Upscaler> {
+    const key = `${modelDir}\n${providers.join(',')}`;
+    if (this.open?.key !== key) {
+      await this.release();
+      this.open = { key, upscaler: openUpscaler(modelDir, { providers }) };
+    }
+    try {
+      return await this.open.upscaler;
+    } catch (error) {
+      this.open = null;
+      throw error;
+    }
+  }
+
+  /** Closes the open upscaler (its sessions hold device memory). */
+  async release(): Promise<void> {
+    const open = this.open;
+    this.open = null;
+    if (open) await (await open.upscaler.catch(() => null))?.release();
+  }
+}
+
+/** Runs one request through the slot's upscaler. */
+export async function upscaleRequest(slot: UpscalerSlot, request: UpscaleRequest): Promise<UpscaleReply> {
+  const upscaler = await slot.get(request.modelDir, request.providers);
+  const image = { data: new Uint8Array(request.rgb), width: request.width, height: request.height, channels: 3 };
+  const out = await upscaler.upscale(image, request.tile === undefined ? {} : { tile: request.tile });
+  const { data } = out.image;
+  return {
+    width: out.image.width,
+    height: out.image.height,
+    rgb: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+    stats: {
+      ms: out.ms,
+      tile: out.tile,
+      tiles: out.tiles,
+      scale: upscaler.manifest.spec.scale,
+      name: upscaler.manifest.name,
+      status: upscaler.provider,
+    },
+  };
+}
