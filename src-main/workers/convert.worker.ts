@@ -2,7 +2,12 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { UserFacingError } from '../common/result';
 import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint } from '../inference/convert/convert';
 import { SD15_CONFIG, type FloatDtype } from '../inference/graph';
-import { CLIP_TOWERS, CLIP_VIT_L14_CONFIG, clipConfigFromCheckpoint, convertClipCheckpoint } from '../inference/clip';
+// Not '../inference/clip': its index also exports the runner, which loads onnxruntime-node, and a thread that has
+// loaded that addon can abort the whole process when it is terminated (the host terminates this one when it is done).
+import { CLIP_TOWERS } from '../inference/clip/build';
+import { CLIP_VIT_L14_CONFIG } from '../inference/clip/config';
+import { clipConfigFromCheckpoint } from '../inference/clip/hfKeys';
+import { convertClipCheckpoint } from '../inference/clip/modelFolder';
 import { SafetensorsReader } from '../inference/convert/safetensors';
 import { writeTokenizerFiles, type TokenizerFiles } from '../inference/tokenizer';
 
