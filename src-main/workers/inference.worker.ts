@@ -44,6 +44,18 @@ port.on('message', (raw: unknown) => {
     if (signal) signal.aborted = true;
     return;
   }
+  if (message.type === 'shutdown') {
+    // End by itself, never by terminate() (node/threadExit.ts): the job stops at its next step, then the
+    // sessions are released and the port closed, so the thread's event loop ends normally.
+    for (const signal of running.values()) signal.aborted = true;
+    queue = queue.then(async () => {
+      await pipeline?.unload().catch(() => undefined);
+      pipeline = null;
+      await upscalers.release().catch(() => undefined);
+      port.close();
+    });
+    return;
+  }
   if (message.type === 'run') running.set(message.jobId, { aborted: false });
   queue = queue.then(async () => {
     try {

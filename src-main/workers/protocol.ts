@@ -8,6 +8,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run'), requestId: z.number().int(), jobId: z.string(), params: generationParamsSchema }),
   z.object({ type: z.literal('cancel'), jobId: z.string() }),
   z.object({ type: z.literal('unload'), requestId: z.number().int() }),
+  /** Stop the running job, release every session and end the thread (node/threadExit.ts). */
+  z.object({ type: z.literal('shutdown') }),
   /** One image through a converted upscaler folder (inference/postprocess): packed RGB, transferred. */
   z.object({
     type: z.literal('upscale'),
@@ -92,6 +94,8 @@ export const safetyHostMessageSchema = z.discriminatedUnion('type', [
     texts: z.array(z.string()),
   }),
   z.object({ type: z.literal('unload'), requestId: z.number().int() }),
+  /** Release the model and end the thread (node/threadExit.ts). */
+  z.object({ type: z.literal('shutdown') }),
 ]);
 export type SafetyHostMessage = z.input<typeof safetyHostMessageSchema>;
 

@@ -26,7 +26,7 @@ function takeWarnings(m: ClipSimilarity): string[] {
   return m.warnings.splice(0);
 }
 
-async function handle(message: SafetyHostMessage): Promise<void> {
+async function handle(message: Exclude<SafetyHostMessage, { type: 'shutdown' }>): Promise<void> {
   if (message.type === 'load') {
     await model?.release();
     model = null;
@@ -56,6 +56,15 @@ port.on('message', (raw: unknown) => {
   const parsed = safetyHostMessageSchema.safeParse(raw);
   if (!parsed.success) return;
   const message = parsed.data;
+  if (message.type === 'shutdown') {
+    // End by itself, never by terminate() (node/threadExit.ts): release the model, close the port.
+    queue = queue.then(async () => {
+      await model?.release().catch(() => undefined);
+      model = null;
+      port.close();
+    });
+    return;
+  }
   queue = queue.then(() => handle(message).catch((error: unknown) => post(errorMessage(message.requestId, error))));
 });
 

@@ -2,6 +2,7 @@
 // path the worker takes: the published file (.pth zip, legacy .pth, .safetensors) → convertUpscaler → the model folder
 // → the runner (ComfyUI's tiling, spandrel's pad and clamp) → the horde's 8-bit truncation, the last step in the
 // inference thread itself over the `upscale` message.
+import { endThread } from '../../src-main/node/threadExit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ function expect8bit(mine: Uint8Array, reference: Int32Array, width: number, heig
 }
 
 /** The inference thread, spoken to as its host does. */
-function startInferenceThread(): { ask(message: HostMessage, transfer?: ArrayBuffer[]): Promise<WorkerMessage>; stop(): Promise<number> } {
+function startInferenceThread(): { ask(message: HostMessage, transfer?: ArrayBuffer[]): Promise<WorkerMessage>; stop(): Promise<void> } {
   const worker = new Worker(new URL('../../src-main/workers/inference.worker.ts', import.meta.url), {
     execArgv: [...process.execArgv, '--import', 'tsx'],
   });
@@ -84,7 +85,7 @@ function startInferenceThread(): { ask(message: HostMessage, transfer?: ArrayBuf
         waiting.set((message as { requestId: number }).requestId, resolve);
         worker.postMessage(message, transfer);
       }),
-    stop: () => worker.terminate(),
+    stop: () => endThread(worker), // never terminate() a thread holding sessions (node/threadExit.ts)
   };
 }
 

@@ -3,6 +3,7 @@ import type { ExecutionProvider } from '../../common/hardware';
 import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../common/inference';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
+import { endThread } from '../threadExit';
 import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunStats } from '../../workers/protocol';
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
@@ -78,7 +79,7 @@ export class InferenceHost {
     this.disposed = true;
     const worker = this.worker;
     this.worker = null;
-    if (worker) await worker.terminate();
+    if (worker) await endThread(worker);
   }
 
   private spawn(): Worker {

@@ -3,6 +3,7 @@ import type { ExecutionProvider } from '../../common/hardware';
 import type { ProviderStatus } from '../../common/inference';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
+import { endThread } from '../threadExit';
 import { safetyWorkerMessageSchema, type SafetyHostMessage, type TextFeatureStats } from '../../workers/protocol';
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
@@ -73,7 +74,7 @@ export class SafetyHost {
       this.pending.delete(id);
       pending.reject(stopped);
     }
-    if (worker) await worker.terminate();
+    if (worker) await endThread(worker);
   }
 
   /** Ends the thread for good. */
