@@ -6,7 +6,9 @@
  * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`), soak (`-- soak
  * [--minutes 2]`: the demo stream with injected faults; exits non-zero if a job or rating was lost
  * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
- * [--job-ms N]`: ms per image of the safety check and its share of a job; see bench/safety.ts).
+ * [--job-ms N]`: ms per image of the safety check and its share of a job; see bench/safety.ts),
+ * upscale (`-- upscale [--provider cuda,cpu] [--size 512] [--runs 3] [--full no]`: post-processing upscalers, ms per
+ * megapixel and peak RSS; see bench/upscale.ts).
  */
 import sharp from 'sharp';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
 import { safetyBench } from './safety';
+import { upscaleBench } from './upscale';
 import { soakBench } from './soak';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
@@ -380,7 +383,17 @@ async function safety(): Promise<Row[]> {
   });
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak, safety };
+/** The post-processing upscalers: ms per megapixel and peak RSS (tiny models, then RealESRGAN_x4plus-shaped); see bench/upscale.ts. */
+async function upscale(): Promise<Row[]> {
+  return upscaleBench({
+    providers: (flag('provider') ?? 'cpu').split(',') as ExecutionProvider[],
+    size: Number(flag('size') ?? 512),
+    runs: Number(flag('runs') ?? 3),
+    full: flag('full') !== 'no',
+  });
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak, safety, upscale };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.
