@@ -1,0 +1,512 @@
+/**
+ * Applying LoRAs (and textual inversions) by merging them into the weights a model folder stores, one tensor at
+ * a time, into a new folder the pipeline opens like any model.
+ *
+ * - A component the add-ons leave alone is hard-linked from the base folder (copied where links fail): no bytes.
+ * - A changed component keeps its graphs: `model.onnx` (and `model.tiled.onnx`) are linked as they are, and the
+ *   file holding the weights (`weights.pb`, or `model.onnx` itself when its weights are inline) is copied and the
+ *   changed tensors rewritten in place at their offsets. Sizes never change, so every offset the graphs record
+ *   stays true (graph/initializers.ts lays tensors out at 64-byte aligned offsets; onnxInitializers.ts reads them).
+ *   Memory: one tensor and its LoRA factors at a time, never the model twice.
+ * - With textual inversions the text encoder is rebuilt through the graph builder, reading the base weights (and
+ *   the clip LoRA changes) tensor by tensor, with each embedding's vectors as extra rows of the token table after
+ *   the tokenizer's vocabulary: what ComfyUI's `set_up_textual_embeddings` does (a new `Embedding` of
+ *   vocab + n rows, the vectors in the model's dtype; comfyanonymous/ComfyUI `comfy/sd1_clip.py`, stored version
+ *   b55c224). The manifest's `embeddings` tells the tokenizer which ids each name takes.
+ *
+ * Changes are computed in float32 from the stored values and rounded once to the stored type (adapters.ts).
+ * Several LoRAs on one weight add in the request's order, as chained LoraLoader nodes patch.
+ */
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import {
+  DataType,
+  buildComponent,
+  bytesOf,
+  externalSink,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  inlineSink,
+  writeModelFile,
+  WeightError,
+  type SdGraphConfig,
+  type SdModelManifest,
+  type WeightSource,
+} from '../graph';
+import { EXTERNAL_DATA_FILE, MANIFEST_FILE } from '../graph/modelFolder';
+import { elementCount } from '../graph/weights';
+import { type MatMul, type Tensor, applyBiasDiff, applyModule, matMulJs, transpose01 } from './adapters';
+import { AddonFormatError } from './errors';
+import { type LoraFile, type LoraModule, type LoraRole, openLoraFile } from './loraFile';
+import { type LoraComponent, loraTargets } from './loraKeys';
+import { readStoredTensors, type StoredTensor } from './onnxInitializers';
+import type { TextualInversion } from './textualInversion';
+
+/** One LoRA of a request: its file and the two strengths (the horde's `model` and `clip`). */
+export interface LoraApplication {
+  path: string;
+  /** UNet strength (`strength_model`). */
+  model: number;
+  /** Text-encoder strength (`strength_clip`). */
+  clip: number;
+}
+
+/** Where each textual inversion's vectors sit in a merged text encoder's token table. */
+export interface EmbeddingSlot {
+  /** First token id of its vectors; the next `vectors − 1` ids follow. */
+  firstId: number;
+  vectors: number;
+}
+
+/** What the merged folder's manifest adds to the base one. */
+export interface MergeRecord {
+  /** The base folder's name and manifest digest (cache.ts). */
+  base: string;
+  loras: { file: string; model: number; clip: number }[];
+  /** Textual inversion name (as written after `embedding:`) → its token ids. */
+  embeddings: Record<string, EmbeddingSlot>;
+  /** Bytes this folder holds itself (copied or written); linked files are not counted. */
+  ownBytes: number;
+}
+
+/** The manifest of a merged folder: the base manifest plus `merge`. */
+export type MergedManifest = SdModelManifest & { merge: MergeRecord } & Record<string, unknown>;
+
+export interface MergeOptions {
+  /** The matrix product for LoRA factors (default plain JS; `ortMatMul` is faster on large files). */
+  matMul?: MatMul;
+  /** Called after each changed tensor: `done` of `total`. */
+  onProgress?: (done: number, total: number) => void;
+  /** Digest of the base recorded in the manifest (default: none). */
+  baseDigest?: string;
+}
+
+/** Reads and checks a model folder's manifest: merging needs the architecture HordeDesk built it with. */
+export function readBaseManifest(baseDir: string): SdModelManifest & Record<string, unknown> {
+  const path = join(baseDir, MANIFEST_FILE);
+  if (!existsSync(path))
+    throw new AddonFormatError(
+      `${baseDir} has no ${MANIFEST_FILE}: LoRAs and textual inversions apply only to models HordeDesk converted.`,
+    );
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as SdModelManifest & Record<string, unknown>;
+  if (manifest?.family !== 'sd1' || typeof manifest.config !== 'object' || manifest.config === null)
+    throw new AddonFormatError(`${baseDir}: its manifest names no SD 1.x architecture, so LoRAs cannot be mapped onto it.`);
+  if ('merge' in manifest) throw new AddonFormatError(`${baseDir} is itself a merged model; merge into the plain model instead.`);
+  return manifest;
+}
+
+/** Links `from` to `to`, or copies it where a link cannot be made; returns the bytes copied (0 when linked). */
+function linkOrCopy(from: string, to: string): number {
+  try {
+    linkSync(from, to);
+    return 0;
+  } catch {
+    copyFileSync(from, to);
+    return statSync(to).size;
+  }
+}
+
+/** Links a whole folder tree (tokenizer, untouched components). */
+function linkTree(from: string, to: string): number {
+  mkdirSync(to, { recursive: true });
+  let copied = 0;
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) copied += linkTree(join(from, entry.name), join(to, entry.name));
+    else if (entry.isFile()) copied += linkOrCopy(join(from, entry.name), join(to, entry.name));
+  }
+  return copied;
+}
+
+function readRange(fd: number, offset: number, length: number, what: string): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, offset + done);
+    if (n <= 0) throw new AddonFormatError(`${what}: the model file ends early (truncated install?).`);
+    done += n;
+  }
+  return out;
+}
+
+function writeRange(fd: number, bytes: Uint8Array, offset: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+}
+
+/** Stored bytes → float32 (FLOAT copied, FLOAT16 widened exactly). */
+function decode(bytes: Uint8Array, t: StoredTensor): Float32Array {
+  const count = elementCount(t.dims);
+  if (t.dataType === DataType.FLOAT && bytes.length === count * 4)
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  if (t.dataType === DataType.FLOAT16 && bytes.length === count * 2)
+    return float16BitsToFloat32(new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+  throw new AddonFormatError(
+    `Weight ${t.name} is stored as ONNX type ${t.dataType} with ${bytes.length} bytes; HordeDesk merges float32 and float16 weights.`,
+  );
+}
+
+/** float32 → the stored type, rounded to nearest even (ComfyUI's `.to(dtype)`). */
+function encode(values: Float32Array, t: StoredTensor): Uint8Array {
+  return t.dataType === DataType.FLOAT16 ? bytesOf(float32ToFloat16Bits(values)) : bytesOf(values);
+}
+
+/** One LoRA module on one weight, with the strength it gets. */
+interface Patch {
+  file: LoraFile;
+  module: LoraModule;
+  strength: number;
+}
+
+/** Patches by component and diffusers weight name, in request order. */
+type PatchPlan = Map<LoraComponent, Map<string, Patch[]>>;
+
+function planPatches(files: readonly LoraFile[], loras: readonly LoraApplication[]): PatchPlan {
+  const plan: PatchPlan = new Map([
+    ['unet', new Map()],
+    ['text_encoder', new Map()],
+  ]);
+  files.forEach((file, i) => {
+    const lora = loras[i] as LoraApplication;
+    for (const module of file.modules) {
+      const strength = module.target.component === 'unet' ? lora.model : lora.clip;
+      // LoraLoader skips a zero strength's patches altogether (ComfyUI nodes.py, LoraLoader.load_lora).
+      if (strength === 0) continue;
+      const byWeight = plan.get(module.target.component) as Map<string, Patch[]>;
+      const list = byWeight.get(module.target.weight) ?? [];
+      list.push({ file, module, strength });
+      byWeight.set(module.target.weight, list);
+    }
+  });
+  return plan;
+}
+
+/** The stored tensor of a diffusers weight: as is (conv, norm) or transposed (`<name>.T`, a linear's MatMul form). */
+function storedOf(tensors: ReadonlyMap<string, StoredTensor>, weight: string): { stored: StoredTensor; transposed: boolean } | undefined {
+  const plain = tensors.get(weight);
+  if (plain) return { stored: plain, transposed: false };
+  const t = tensors.get(`${weight}.T`);
+  return t ? { stored: t, transposed: true } : undefined;
+}
+
+/** Applies `patches`, in order, to one weight given as float32 in the diffusers layout. */
+async function patchWeight(values: Float32Array, patches: readonly Patch[], matMul: MatMul): Promise<void> {
+  for (const { file, module, strength } of patches) {
+    const read = (role: LoraRole): Tensor | undefined => {
+      const name = module.tensors[role];
+      return name === undefined ? undefined : file.read(name);
+    };
+    await applyModule(values, module, read, strength, matMul, file.path);
+  }
+}
+
+/** float32 values of a stored tensor in the diffusers layout. */
+function toDiffusersLayout(values: Float32Array, stored: StoredTensor, transposed: boolean): Float32Array {
+  if (!transposed) return values;
+  return transpose01({ data: values, shape: stored.dims }).data;
+}
+
+function fromDiffusersLayout(values: Float32Array, stored: StoredTensor, transposed: boolean): Float32Array {
+  if (!transposed) return values;
+  const [inF = 1, outF = 1] = stored.dims;
+  return transpose01({ data: values, shape: [outF, inF] }).data;
+}
+
+/** Checks every patched weight against the stored tensors before anything is written. */
+function checkPlan(component: LoraComponent, patches: ReadonlyMap<string, Patch[]>, tensors: ReadonlyMap<string, StoredTensor>): void {
+  for (const [weight, list] of patches) {
+    const found = storedOf(tensors, weight);
+    const first = list[0] as Patch;
+    if (!found)
+      throw new AddonFormatError(
+        `${first.file.path}: layer "${first.module.name}" changes ${component} ${weight}, which this model does not store.`,
+        first.module.name,
+      );
+    if (elementCount(found.stored.dims) !== elementCount(first.module.target.shape))
+      throw new AddonFormatError(
+        `${first.file.path}: ${component} ${weight} is stored with another size than this model's architecture says.`,
+        first.module.name,
+      );
+    if (list.some((p) => p.module.tensors.diff_b !== undefined) && !tensors.has(weight.replace(/\.weight$/, '.bias')))
+      throw new AddonFormatError(
+        `${first.file.path}: layer "${first.module.name}" changes a bias this model does not store.`,
+        first.module.name,
+      );
+  }
+}
+
+/**
+ * Copies the component's weight files into `outFolder` and rewrites the patched tensors there; links the rest.
+ * Returns the bytes copied.
+ */
+async function mergeComponent(
+  baseFolder: string,
+  outFolder: string,
+  patches: ReadonlyMap<string, Patch[]>,
+  tensors: ReadonlyMap<string, StoredTensor>,
+  matMul: MatMul,
+  progress: () => void,
+): Promise<number> {
+  mkdirSync(outFolder, { recursive: true });
+  // Which files hold a changed tensor (weights.pb, or model.onnx for inline weights).
+  const jobs = new Map<string, { stored: StoredTensor; transposed: boolean; patches: Patch[]; bias?: StoredTensor }[]>();
+  for (const [weight, list] of patches) {
+    const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
+    const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(weight.replace(/\.weight$/, '.bias')) : undefined;
+    const job = jobs.get(stored.file) ?? [];
+    job.push({ stored, transposed, patches: list, ...(bias ? { bias } : {}) });
+    jobs.set(stored.file, job);
+  }
+  let copied = 0;
+  for (const entry of readdirSync(baseFolder, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const from = join(baseFolder, entry.name);
+    const to = join(outFolder, entry.name);
+    const work = jobs.get(from);
+    if (!work) {
+      copied += linkOrCopy(from, to);
+      continue;
+    }
+    copyFileSync(from, to);
+    copied += statSync(to).size;
+    const src = openSync(from, 'r');
+    const dst = openSync(to, 'r+');
+    try {
+      for (const { stored, transposed, patches: list, bias } of work) {
+        const values = toDiffusersLayout(decode(readRange(src, stored.offset, stored.length, from), stored), stored, transposed);
+        await patchWeight(
+          values,
+          list.filter((p) => p.module.kind !== 'diff' || p.module.tensors.diff !== undefined),
+          matMul,
+        );
+        writeRange(dst, encode(fromDiffusersLayout(values, stored, transposed), stored), stored.offset);
+        if (bias) {
+          if (bias.file !== from)
+            throw new AddonFormatError(`${bias.name} is stored in another file than its weight; HordeDesk cannot patch it.`);
+          const b = decode(readRange(src, bias.offset, bias.length, from), bias);
+          for (const p of list) {
+            const name = p.module.tensors.diff_b;
+            if (name !== undefined) applyBiasDiff(b, p.file.read(name), p.strength, p.module.name, p.file.path);
+          }
+          writeRange(dst, encode(b, bias), bias.offset);
+        }
+        progress();
+      }
+    } finally {
+      closeSync(src);
+      closeSync(dst);
+    }
+  }
+  return copied;
+}
+
+/** A WeightSource over a component's stored tensors, with LoRA patches and extra token rows applied. */
+function storedWeightSource(
+  tensors: ReadonlyMap<string, StoredTensor>,
+  extraRows: Float32Array | null,
+  pending: Map<string, Float32Array>,
+): WeightSource {
+  return {
+    get(name, shape) {
+      const ready = pending.get(name);
+      if (ready) {
+        pending.delete(name);
+        return ready;
+      }
+      const found = storedOf(tensors, name);
+      if (!found) throw new WeightError(name, `Weight ${name} is not stored in the base text encoder.`);
+      const fd = openSync(found.stored.file, 'r');
+      let values: Float32Array;
+      try {
+        values = toDiffusersLayout(
+          decode(readRange(fd, found.stored.offset, found.stored.length, found.stored.file), found.stored),
+          found.stored,
+          found.transposed,
+        );
+      } finally {
+        closeSync(fd);
+      }
+      if (name.endsWith('token_embedding.weight') && extraRows) {
+        const out = new Float32Array(values.length + extraRows.length);
+        out.set(values);
+        out.set(extraRows, values.length);
+        values = out;
+      }
+      if (values.length !== elementCount(shape))
+        throw new WeightError(name, `Weight ${name}: stored size does not fit [${shape.join(', ')}]`);
+      return values;
+    },
+  };
+}
+
+/**
+ * Rebuilds the text encoder into `outFolder` with the clip patches applied and the embeddings' vectors appended to
+ * the token table. The graph builder asks for weights synchronously, so the (async) patched weights are computed
+ * first, one at a time, and handed over when asked for. Returns the bytes written.
+ */
+async function rebuildTextEncoder(
+  outFolder: string,
+  manifest: SdModelManifest,
+  patches: ReadonlyMap<string, Patch[]>,
+  tensors: ReadonlyMap<string, StoredTensor>,
+  embeddings: readonly TextualInversion[],
+  matMul: MatMul,
+  progress: () => void,
+): Promise<{ bytes: number; slots: Record<string, EmbeddingSlot> }> {
+  const config = manifest.config as SdGraphConfig;
+  const te = config.textEncoder;
+  const slots: Record<string, EmbeddingSlot> = {};
+  let next = te.vocabSize;
+  const rows: Float32Array[] = [];
+  for (const ti of embeddings) {
+    if (ti.width !== te.hiddenSize)
+      throw new AddonFormatError(
+        `${ti.path}: its vectors are ${ti.width} wide, but this model's text encoder is ${te.hiddenSize} wide (an embedding for another model family).`,
+      );
+    slots[ti.name] = { firstId: next, vectors: ti.vectors };
+    next += ti.vectors;
+    rows.push(ti.data);
+  }
+  const extra = rows.length ? Float32Array.from(rows.flatMap((r) => [...r])) : null;
+  // Patched weights first (async matmuls), kept until the builder asks for them; text encoders are small.
+  const pending = new Map<string, Float32Array>();
+  for (const [weight, list] of patches) {
+    const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
+    const fd = openSync(stored.file, 'r');
+    let values: Float32Array;
+    try {
+      values = toDiffusersLayout(decode(readRange(fd, stored.offset, stored.length, stored.file), stored), stored, transposed);
+    } finally {
+      closeSync(fd);
+    }
+    await patchWeight(values, list, matMul);
+    pending.set(weight, values);
+    const biasName = weight.replace(/\.weight$/, '.bias');
+    const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(biasName) : undefined;
+    if (bias) {
+      const bfd = openSync(bias.file, 'r');
+      let b: Float32Array;
+      try {
+        b = decode(readRange(bfd, bias.offset, bias.length, bias.file), bias);
+      } finally {
+        closeSync(bfd);
+      }
+      for (const p of list) {
+        const name = p.module.tensors.diff_b;
+        if (name !== undefined) applyBiasDiff(b, p.file.read(name), p.strength, p.module.name, p.file.path);
+      }
+      pending.set(biasName, b);
+    }
+    progress();
+  }
+  const eos = te.eosTokenId ?? te.vocabSize - 1;
+  const extended: SdGraphConfig = { ...config, textEncoder: { ...te, vocabSize: next, eosTokenId: eos } };
+  const baseComponent = manifest.components.find((c) => c.component === 'text_encoder');
+  const external = baseComponent?.externalData != null;
+  mkdirSync(outFolder, { recursive: true });
+  const sink = external ? externalSink(join(outFolder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
+  try {
+    const model = buildComponent('text_encoder', extended, storedWeightSource(tensors, extra, pending), {
+      dtype: manifest.dtype,
+      opset: manifest.opset,
+      io: manifest.io,
+      sink,
+      attention: manifest.attention ?? 'plain',
+    });
+    sink.close();
+    writeModelFile(join(outFolder, 'model.onnx'), model);
+  } finally {
+    sink.close();
+  }
+  let bytes = statSync(join(outFolder, 'model.onnx')).size;
+  if (external) bytes += statSync(join(outFolder, EXTERNAL_DATA_FILE)).size;
+  return { bytes, slots };
+}
+
+/**
+ * Writes the merged model folder `outDir` (which must not exist yet; cache.ts stages and commits it): `baseDir`
+ * with `loras` merged and `embeddings` added. Every LoRA file is opened and checked (keys, shapes, stored tensors)
+ * before anything is written; an `AddonFormatError` names what cannot be applied. The manifest is written last.
+ */
+export async function writeMergedModel(
+  baseDir: string,
+  outDir: string,
+  loras: readonly LoraApplication[],
+  embeddings: readonly TextualInversion[],
+  opts: MergeOptions = {},
+): Promise<MergedManifest> {
+  const manifest = readBaseManifest(baseDir);
+  const config = manifest.config as SdGraphConfig;
+  const matMul = opts.matMul ?? matMulJs;
+  const targets = loraTargets(config);
+  const files: LoraFile[] = [];
+  try {
+    for (const lora of loras) {
+      if (!Number.isFinite(lora.model) || !Number.isFinite(lora.clip))
+        throw new AddonFormatError(`${lora.path}: strengths must be finite numbers (got model ${lora.model}, clip ${lora.clip}).`);
+      files.push(openLoraFile(lora.path, targets));
+    }
+    const plan = planPatches(files, loras);
+    const stored = new Map<LoraComponent, Map<string, StoredTensor>>();
+    for (const component of ['unet', 'text_encoder'] as const) {
+      const patches = plan.get(component) as Map<string, Patch[]>;
+      const rebuild = component === 'text_encoder' && embeddings.length > 0;
+      if (patches.size === 0 && !rebuild) continue;
+      const tensors = readStoredTensors(join(baseDir, component, 'model.onnx'));
+      checkPlan(component, patches, tensors);
+      stored.set(component, tensors);
+    }
+    const total = [...plan.values()].reduce((n, m) => n + m.size, 0);
+    let done = 0;
+    const progress = (): void => opts.onProgress?.(++done, total);
+    mkdirSync(outDir, { recursive: true });
+    let ownBytes = 0;
+    let slots: Record<string, EmbeddingSlot> = {};
+    for (const entry of readdirSync(baseDir, { withFileTypes: true })) {
+      const from = join(baseDir, entry.name);
+      const to = join(outDir, entry.name);
+      if (entry.isFile()) {
+        if (entry.name !== MANIFEST_FILE) ownBytes += linkOrCopy(from, to);
+        continue;
+      }
+      if (!entry.isDirectory()) continue;
+      const component = entry.name as LoraComponent;
+      const tensors = stored.get(component);
+      if (!tensors) {
+        ownBytes += linkTree(from, to);
+        continue;
+      }
+      const patches = plan.get(component) as Map<string, Patch[]>;
+      if (component === 'text_encoder' && embeddings.length > 0) {
+        const rebuilt = await rebuildTextEncoder(to, manifest, patches, tensors, embeddings, matMul, progress);
+        ownBytes += rebuilt.bytes;
+        slots = rebuilt.slots;
+      } else {
+        ownBytes += await mergeComponent(from, to, patches, tensors, matMul, progress);
+      }
+    }
+    const merge: MergeRecord = {
+      base: opts.baseDigest ?? '',
+      loras: loras.map((l) => ({ file: l.path.split(/[\\/]/).pop() as string, model: l.model, clip: l.clip })),
+      embeddings: slots,
+      ownBytes,
+    };
+    const out: MergedManifest = { ...manifest, merge };
+    writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(out, null, 2)}\n`);
+    return out;
+  } finally {
+    for (const f of files) f.close();
+  }
+}
