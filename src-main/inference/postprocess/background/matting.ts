@@ -184,10 +184,17 @@ export interface CholeskyFactor {
   v: Float64Array;
 }
 
+/** pymatting's `max_nnz` (4e9 / 16): a factor that would grow past it raises ValueError at once, whatever the shift. */
+export const ICHOL_MAX_NNZ = 250_000_000;
+
 /** Growable value/row arrays for the factor (pymatting preallocates max_nnz instead). */
 class FactorStore {
-  v = new Float64Array(1024);
-  r = new Int32Array(1024);
+  v: Float64Array;
+  r: Int32Array;
+  constructor(capacity: number) {
+    this.v = new Float64Array(capacity);
+    this.r = new Int32Array(capacity);
+  }
   push(at: number, value: number, row: number): void {
     if (at >= this.v.length) {
       const v = new Float64Array(this.v.length * 2);
@@ -202,8 +209,8 @@ class FactorStore {
   }
 }
 
-/** One attempt of pymatting's `_ichol` with a diagonal shift; null when a pivot is not positive (its −1). */
-function icholAttempt(a: SparseRows, shift: number): CholeskyFactor | null {
+/** One attempt of pymatting's `_ichol` with a diagonal shift: 'pivot' for a pivot ≤ 0 (its −1), 'size' past max_nnz (its −2). */
+function icholAttempt(a: SparseRows, shift: number): CholeskyFactor | 'pivot' | 'size' {
   const n = a.n;
   const s = new Int32Array(n);
   const t = new Int32Array(n);
@@ -213,7 +220,7 @@ function icholAttempt(a: SparseRows, shift: number): CholeskyFactor | null {
   const c = new Int32Array(n);
   const d = new Float64Array(n).fill(shift);
   const lp = new Int32Array(n + 1);
-  const store = new FactorStore();
+  const store = new FactorStore(Math.max(1024, 2 * a.val.length));
   let nnz = 0;
   let cn = 0;
   // A is symmetric in pattern; column j of A (CSC) is read as row j of L_U, as ichol(L_U) transposes the CSR matrix.
@@ -258,7 +265,8 @@ function icholAttempt(a: SparseRows, shift: number): CholeskyFactor | null {
       }
       k = k2;
     }
-    if ((d[j] as number) <= 0.0) return null;
+    if ((d[j] as number) <= 0.0) return 'pivot';
+    if (nnz + 1 + cn > ICHOL_MAX_NNZ) return 'size';
     d[j] = Math.sqrt(d[j] as number);
     store.push(nnz++, d[j] as number, j);
     s[j] = nnz;
@@ -281,13 +289,21 @@ function icholAttempt(a: SparseRows, shift: number): CholeskyFactor | null {
   return { n, p: lp, r: store.r.subarray(0, nnz), v: store.v.subarray(0, nnz) };
 }
 
-/** pymatting's `ichol`: the first diagonal shift whose factorisation succeeds, or null (its ValueError). */
-export function ichol(a: SparseRows): CholeskyFactor | null {
+/** pymatting's `ichol`: the first diagonal shift whose factorisation succeeds, or why it raises ValueError. */
+export function ichol(a: SparseRows): CholeskyFactor | { failure: string } {
   for (const shift of ICHOL_SHIFTS) {
     const factor = icholAttempt(a, shift);
-    if (factor) return factor;
+    if (factor === 'size')
+      return {
+        failure:
+          'Thresholded incomplete Cholesky decomposition failed because more than max_nnz non-zero elements were created. Try increasing max_nnz or discard_threshold.',
+      };
+    if (factor !== 'pivot') return factor;
   }
-  return null;
+  return {
+    failure:
+      'Thresholded incomplete Cholesky decomposition failed due to insufficient positive-definiteness of matrix A and diagonal shifts did not help.',
+  };
 }
 
 /** Applies the preconditioner: x = (L Lᵀ)⁻¹ b by forward then backward substitution, in place. */
@@ -374,11 +390,7 @@ export function estimateAlphaCf(rgb: Uint8Array, width: number, height: number, 
   const values = laplacianRows(image, width, height, known, unknownIndex, unknownPixels.length);
   const { a, b } = reducedSystem(values, width, height, unknownPixels, unknownIndex, fg);
   const m = ichol(a);
-  if (!m)
-    return {
-      failure:
-        'Thresholded incomplete Cholesky decomposition failed due to insufficient positive-definiteness of matrix A and diagonal shifts did not help.',
-    };
+  if ('failure' in m) return m;
   const solved = conjugateGradient(a, b, m);
   if (!solved) return { failure: `Conjugate gradient descent did not converge within ${CG_MAXITER} iterations` };
   for (let u = 0; u < unknownPixels.length; u++) {
