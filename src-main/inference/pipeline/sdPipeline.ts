@@ -56,12 +56,19 @@ export class SdPipeline {
   readonly clock: RunClock = { runMs: 0, runs: 0 };
   /** Open sessions by key: the component, with `:tiled` for a tiling variant. */
   private readonly sessions = new Map<string, Promise<TimedSession>>();
+  /**
+   * Textual inversions this folder's text encoder holds (a merged folder's manifest `merge.embeddings`, written by
+   * inference/lora): name → the token ids of its vectors.
+   */
+  readonly embeddings: ReadonlyMap<string, readonly number[]>;
 
   private constructor(
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
     readonly provider: ProviderStatus,
-  ) {}
+  ) {
+    this.embeddings = folderEmbeddings(folder.manifest);
+  }
 
   /** Checks the folder, reads its tokenizer and picks the provider (verified by opening a session). */
   static async load(dir: string, providers: readonly ExecutionProvider[], log: (message: string) => void): Promise<SdPipeline> {
@@ -124,6 +131,7 @@ export class SdPipeline {
       withNegative,
       warnings,
       params.seed,
+      this.embeddings,
     );
     throwIfCancelled(signal);
     const inputs =
@@ -208,6 +216,24 @@ interface JobRun extends PromptConditioning {
   onProgress: (p: InferenceProgress) => void;
   signal: CancelSignal;
   stepMs: number[];
+}
+
+/** The `merge.embeddings` of a merged folder's manifest ({ name: { firstId, vectors } }) as name → token ids. */
+export function folderEmbeddings(manifest: Record<string, unknown> | null): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const merge = manifest?.merge as { embeddings?: unknown } | undefined;
+  const slots = merge?.embeddings;
+  if (typeof slots !== 'object' || slots === null) return out;
+  for (const [name, slot] of Object.entries(slots as Record<string, unknown>)) {
+    const { firstId, vectors } = (slot ?? {}) as { firstId?: unknown; vectors?: unknown };
+    if (!Number.isSafeInteger(firstId) || !Number.isSafeInteger(vectors) || (vectors as number) < 1 || (firstId as number) < 0)
+      throw new ModelFormatError(`The model manifest's textual inversion "${name}" has no valid token ids.`);
+    out.set(
+      name,
+      Array.from({ length: vectors as number }, (_, i) => (firstId as number) + i),
+    );
+  }
+  return out;
 }
 
 function throwIfCancelled(signal: CancelSignal): void {

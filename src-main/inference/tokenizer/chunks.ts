@@ -25,6 +25,11 @@ export type PromptTokenizer = Pick<ClipTokenizer, 'encode' | 'bosId' | 'eosId' |
 export interface TokenizePromptOptions {
   /** At most this many 77-token windows; the rest is dropped and `truncated` set. Default 16. */
   maxChunks?: number;
+  /**
+   * Textual inversions the text encoder knows: name (as written after `embedding:`) → the token ids of its vectors
+   * (rows a merged text encoder appends to its token table; inference/lora). Other names are left out.
+   */
+  embeddings?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** A prompt as text-encoder input. */
@@ -37,7 +42,7 @@ export interface TokenizedPrompt {
   truncated: boolean;
   /** Prompt tokens before truncation, BOS/EOS/pad not counted. */
   tokenCount: number;
-  /** Names after `embedding:` that were left out: HordeDesk has no textual inversions. */
+  /** Names after `embedding:` that were left out: not among the model's textual inversions (`embeddings`). */
   skippedEmbeddings: string[];
 }
 
@@ -59,28 +64,49 @@ function splitAtEmbeddings(text: string): string[] {
   return [first, ...rest.map((piece) => EMBEDDING_PREFIX + piece)].filter((piece) => piece !== '');
 }
 
-// SDTokenizer._try_get_embedding with the embedding missing (HordeDesk has none): the name is the first
-// whitespace-separated word; what follows it, plus any commas stripped off the name, is tokenized as text.
-function embeddingLeftover(piece: string, skipped: string[]): string {
+// SDTokenizer._try_get_embedding: the name is the first whitespace-separated word and what follows it is
+// tokenized as text; a name not found is tried again with commas stripped off both ends, and then the commas
+// (by the stripped length, as Python slices) go back in front of the leftover text. A name found in neither
+// form is left out (ComfyUI logs "embedding ... does not exist, ignoring").
+function embeddingPiece(
+  piece: string,
+  embeddings: ReadonlyMap<string, readonly number[]> | undefined,
+  skipped: string[],
+): { ids: readonly number[] | null; leftover: string } {
   const words = piece
     .slice(EMBEDDING_PREFIX.length)
     .replace(/^\n+|\n+$/g, '')
     .split(/\s+/)
     .filter(Boolean);
   const [name = '', ...rest] = words;
-  if (name !== '') skipped.push(name);
   const leftover = rest.join(' ');
+  const found = name === '' ? undefined : embeddings?.get(name);
+  if (found) return { ids: found, leftover };
   const chars = [...name];
-  const stripped = [...name.replace(/^,+|,+$/g, '')];
+  const strippedName = name.replace(/^,+|,+$/g, '');
+  const stripped = [...strippedName];
+  const ids = stripped.length < chars.length && strippedName !== '' ? embeddings?.get(strippedName) : undefined;
+  if (!ids && name !== '') skipped.push(name);
   // Python slices by code point, and by the stripped length even when the commas were at the front.
-  return stripped.length < chars.length ? `${chars.slice(stripped.length).join('')} ${leftover}` : leftover;
+  return { ids: ids ?? null, leftover: stripped.length < chars.length ? `${chars.slice(stripped.length).join('')} ${leftover}` : leftover };
 }
 
-function tokenGroups(text: string, tokenizer: PromptTokenizer, skipped: string[]): TokenGroup[] {
+function tokenGroups(
+  text: string,
+  tokenizer: PromptTokenizer,
+  skipped: string[],
+  embeddings: ReadonlyMap<string, readonly number[]> | undefined,
+): TokenGroup[] {
   const groups: TokenGroup[] = [];
   for (const { text: run, weight } of parsePromptWeights(text)) {
     for (const piece of splitAtEmbeddings(run)) {
-      const word = piece.startsWith(EMBEDDING_PREFIX) ? embeddingLeftover(piece, skipped) : piece;
+      let word = piece;
+      if (piece.startsWith(EMBEDDING_PREFIX)) {
+        const embedding = embeddingPiece(piece, embeddings, skipped);
+        // An embedding's vectors are one group, packed into windows as a word is (tokens.append([...])).
+        if (embedding.ids) groups.push({ ids: [...embedding.ids], weight });
+        word = embedding.leftover;
+      }
       if (word !== '') groups.push({ ids: tokenizer.encode(word), weight });
     }
   }
@@ -130,7 +156,7 @@ function windowArrays(window: Window, tokenizer: PromptTokenizer): { chunk: Int3
 export function tokenizePrompt(text: string, tokenizer: PromptTokenizer, options: TokenizePromptOptions = {}): TokenizedPrompt {
   const maxChunks = checkCount('maxChunks', options.maxChunks ?? DEFAULT_MAX_CHUNKS, 1);
   const skippedEmbeddings: string[] = [];
-  const groups = tokenGroups(text, tokenizer, skippedEmbeddings);
+  const groups = tokenGroups(text, tokenizer, skippedEmbeddings, options.embeddings);
   const windows = packWindows(groups);
   const result: TokenizedPrompt = {
     chunks: [],
