@@ -122,7 +122,21 @@ function windowContributions(
   }
 }
 
-/** Splits the unknown rows into L_U (unknown columns, CSR) and b = −R·m (known foreground columns), as scipy sums them. */
+/** Calls `visit(slot, j)` for each in-image 5×5 neighbour j of pixel p, in slot order (ascending j). */
+function eachNeighbour(p: number, width: number, height: number, visit: (slot: number, j: number) => void): void {
+  const px = p % width;
+  const py = (p - px) / width;
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const xj = px + (slot % 5) - 2;
+    const yj = py + Math.floor(slot / 5) - 2;
+    if (xj >= 0 && xj < width && yj >= 0 && yj < height) visit(slot, yj * width + xj);
+  }
+}
+
+/**
+ * Splits the unknown rows into L_U (unknown columns, CSR, typed arrays sized by a counting pass) and b = −R·m (known
+ * foreground columns), summed in column order as scipy's matvec does.
+ */
 function reducedSystem(
   values: Float64Array,
   width: number,
@@ -133,32 +147,31 @@ function reducedSystem(
 ) {
   const n = unknownPixels.length;
   const ptr = new Int32Array(n + 1);
-  const col: number[] = [];
-  const val: number[] = [];
+  for (let row = 0; row < n; row++) {
+    let count = 0;
+    eachNeighbour(unknownPixels[row] as number, width, height, (slot, j) => {
+      if ((unknownIndex[j] as number) >= 0 && values[row * SLOTS + slot] !== 0) count++;
+    });
+    ptr[row + 1] = (ptr[row] as number) + count;
+  }
+  const col = new Int32Array(ptr[n] as number);
+  const val = new Float64Array(ptr[n] as number);
   const b = new Float64Array(n);
   for (let row = 0; row < n; row++) {
-    const p = unknownPixels[row] as number;
-    const px = p % width;
-    const py = (p - px) / width;
+    let at = ptr[row] as number;
     let rm = 0;
-    for (let slot = 0; slot < SLOTS; slot++) {
-      const xj = px + (slot % 5) - 2;
-      const yj = py + Math.floor(slot / 5) - 2;
-      if (xj < 0 || xj >= width || yj < 0 || yj >= height) continue;
+    eachNeighbour(unknownPixels[row] as number, width, height, (slot, j) => {
       const v = values[row * SLOTS + slot] as number;
-      const j = yj * width + xj;
       const u = unknownIndex[j] as number;
-      if (u >= 0) {
-        if (v !== 0) {
-          col.push(u);
-          val.push(v);
-        }
-      } else rm += v * (fg[j] as number);
-    }
+      if (u < 0) rm += v * (fg[j] as number);
+      else if (v !== 0) {
+        col[at] = u;
+        val[at++] = v;
+      }
+    });
     b[row] = -rm;
-    ptr[row + 1] = col.length;
   }
-  return { a: { n, ptr, col: Int32Array.from(col), val: Float64Array.from(val) } satisfies SparseRows, b };
+  return { a: { n, ptr, col, val } satisfies SparseRows, b };
 }
 
 /** y = A·x, row sums in column order (scipy's csr_matvec). */
