@@ -96,6 +96,8 @@ const generationOutcomeSchema = z.object({
   /** The kind that ran (a job whose source could not be used runs as txt2img) and whether hires fix ran. */
   kind: sourceProcessingSchema,
   hiresFix: z.boolean(),
+  /** The post-processors that ran on the images, in order. */
+  postProcessed: z.array(z.string()),
 });
 export type GenerationOutcome = z.infer<typeof generationOutcomeSchema>;
 
@@ -166,6 +168,8 @@ const jobRecordSchema = z.object({
   censorship: z.enum(['nsfw', 'csam']).nullable(),
   /** The request kind that ran: "txt2img", "img2img+hires_fix", "inpainting", …; null when the job could not be read. */
   kind: z.string().nullable(),
+  /** The post-processors that ran on its images, joined by "+" ("RealESRGAN_x4plus"); null when none ran. */
+  postProcessing: z.string().nullable(),
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 
@@ -222,6 +226,44 @@ const catalogSchema = z.object({
 });
 export type CatalogDto = z.infer<typeof catalogSchema>;
 
+/** A post-processor installed (an upscaler folder, or another engine's), as the Models and Generate pages show it. */
+const installedPostProcessorSchema = z.object({
+  name: z.string(),
+  family: z.enum(['esrgan', 'upscaler', 'facefixer', 'background']),
+  ready: z.boolean(),
+  problem: z.string().nullable(),
+  bytes: z.number(),
+  /** What it is, e.g. "RRDBNet ×4 (64 features, 23 blocks, growth 32)". */
+  detail: z.string(),
+});
+export type InstalledPostProcessorDto = z.infer<typeof installedPostProcessorSchema>;
+
+/** The horde's upscaler reference (esrgan.json) as the Models page offers it, what is installed, and what HordeDesk refuses. */
+const postProcessorCatalogSchema = z.object({
+  source: z.enum(['network', 'cache', 'none']),
+  fetchedAt: z.string().nullable(),
+  message: z.string().nullable(),
+  entries: z.array(
+    z.object({
+      name: z.string(),
+      family: z.enum(['esrgan', 'upscaler', 'facefixer', 'background']).nullable(),
+      description: z.string(),
+      style: z.string().nullable(),
+      fileName: z.string().nullable(),
+      /** HordeDesk installs and runs it for the horde; otherwise `reason` says why not. */
+      served: z.boolean(),
+      reason: z.string(),
+      installed: z.boolean(),
+      /** Null when the reference gives a sha256 for the file; otherwise why it cannot be verified. */
+      unverified: z.string().nullable(),
+    }),
+  ),
+  installed: z.array(installedPostProcessorSchema),
+  /** The horde's post-processors HordeDesk does not run (face restorers, other architectures), with why. */
+  refused: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+export type PostProcessorCatalogDto = z.infer<typeof postProcessorCatalogSchema>;
+
 /** A model is named by its folder under the models directory, never by a path. */
 const modelName = z
   .string()
@@ -270,9 +312,29 @@ export const contract = {
       response: z.object({ cancelled: z.boolean() }),
     },
     'models.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: catalogSchema },
+    /** The post-processors installed (for the Generate page's Upscale choice). */
+    'postprocess.list': { request: none, response: z.array(installedPostProcessorSchema) },
+    'postprocess.catalog': { request: z.object({ refresh: z.boolean().default(false) }).strict(), response: postProcessorCatalogSchema },
+    /** Downloads and converts an upscaler of the reference in the background; progress comes as `models.progress`. */
+    'postprocess.install': {
+      request: z.object({ name: z.string().min(1).max(200), allowUnverified: z.boolean().default(false) }).strict(),
+      response: z.object({ started: z.boolean() }),
+    },
+    'postprocess.cancelInstall': {
+      request: z.object({ name: z.string().min(1).max(200) }).strict(),
+      response: z.object({ cancelled: z.boolean() }),
+    },
+    'postprocess.delete': { request: z.object({ name: z.string().min(1).max(200) }).strict(), response: postProcessorCatalogSchema },
     'inference.status': { request: none, response: inferenceStatusSchema },
     'inference.generate': {
-      request: z.object({ model: modelName, params: generationParamsSchema }).strict(),
+      /** `postProcessing`: installed post-processors (the horde's names) to run on each image, in order. */
+      request: z
+        .object({
+          model: modelName,
+          params: generationParamsSchema,
+          postProcessing: z.array(z.string().min(1).max(100)).max(4).default([]),
+        })
+        .strict(),
       response: generationOutcomeSchema,
     },
     'apiKey.status': { request: none, response: apiKeyStatusSchema },

@@ -22,7 +22,9 @@ import { kudosHandlers } from './kudos/handlers';
 import { createKudosServices } from './kudos/kudosServices';
 import { watchUptimeKudos } from './kudos/uptimeWatch';
 import { modelsHandlers } from './models/handlers';
+import type { InstallProgress } from './models/modelInstaller';
 import { createModelServices } from './models/modelServices';
+import { createPostprocessServices } from './postprocess/postprocessServices';
 import { ratingHandlers } from './rating/handlers';
 import { createSafetyServices } from './safety/safetyServices';
 import { createRatingServices } from './rating/ratingServices';
@@ -114,11 +116,11 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const relay = createStatusRelay();
   const base = openFoundation({ ...options, clientAgent: agent, now, onSettingsChange: relay.settingsChanged });
   const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
-  const generation = createInferenceServices(base, options);
-  const safety = createSafetyServices(base, options);
+  const { generation, safety, postprocess, models, modelsLog } = createEngineFeatures(base, options, agent, relay.modelProgress);
   const simulated = options.simulatedIdle ?? null;
   const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
+    postProcessors: postprocess.postProcessors,
     safety: options.safetyCheck ?? safety.service,
     dataDir: options.dataDir,
     clientAgent: agent,
@@ -143,16 +145,6 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const workerName = (): string => settings.get().workerName;
   const kudos = createKudosServices({ db, horde, ledger, now, workerName, onLedgerChanged: relay.kudosChanged });
   const stopUptime = watchUptimeKudos({ ...kudos, workerState: () => worker.status().state, log });
-  const modelsLog = log.child('models');
-  const models = createModelServices({
-    ...base,
-    dataDir: options.dataDir,
-    modelsDir: generation.modelsDir,
-    profile: hardware.get,
-    clientAgent: agent,
-    log: modelsLog,
-    onProgress: relay.modelProgress,
-  });
   const onKeyUsable = (): void => void Promise.all([rater.wake(), resumeAfterKeyChange()]);
   const apiKeys = createApiKeyService({ keys, horde, settings, log, onKeyUsable });
   const info = appInfo(options, version, base);
@@ -160,7 +152,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
     ...systemHandlers({ info, relay, notices, hardware, settings, apiKeys, horde, now }),
     ...kudosHandlers({ ...kudos, hasApiKey: () => Boolean(keys.apiKey()) }),
     ...modelsHandlers({ generation, ...models, log: modelsLog }),
-    ...inferenceHandlers(generation),
+    ...inferenceHandlers(generation, postprocess.postProcessors),
+    ...postprocess.handlers,
     ...workerHandlers({ worker, scheduler, horde, jobLog, simulated }),
     ...ratingHandlers({ ...rating, now }),
     ...safety.handlers,
@@ -188,6 +181,35 @@ export function createApp(options: AppOptions): HordeDeskApp {
         db,
       ),
   };
+}
+
+/**
+ * The features that own models and threads: generation (the inference thread), the safety check, the
+ * post-processors (upscalers in the inference thread, node/postprocess) and the Models page's catalogs and installs.
+ */
+function createEngineFeatures(base: Foundation, options: AppOptions, agent: string, onProgress: (progress: InstallProgress) => void) {
+  const generation = createInferenceServices(base, options);
+  const safety = createSafetyServices(base, options);
+  const postprocess = createPostprocessServices({
+    dataDir: options.dataDir,
+    http: base.http,
+    clientAgent: agent,
+    modelReferenceUrl: () => base.settings.get().modelReferenceUrl,
+    generation,
+    onProgress,
+    log: base.log.child('postprocess'),
+  });
+  const modelsLog = base.log.child('models');
+  const models = createModelServices({
+    ...base,
+    dataDir: options.dataDir,
+    modelsDir: generation.modelsDir,
+    profile: base.hardware.get,
+    clientAgent: agent,
+    log: modelsLog,
+    onProgress,
+  });
+  return { generation, safety, postprocess, models, modelsLog };
 }
 
 /** Stops the loops (nothing new starts), then each thread in turn (the worker's jobs use the others), then the database. */

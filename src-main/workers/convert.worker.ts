@@ -9,6 +9,8 @@ import { CLIP_VIT_L14_CONFIG } from '../inference/clip/config';
 import { clipConfigFromCheckpoint } from '../inference/clip/hfKeys';
 import { convertClipCheckpoint } from '../inference/clip/modelFolder';
 import { SafetensorsReader } from '../inference/convert/safetensors';
+// Not '../inference/postprocess': its index also exports the runner (onnxruntime-node).
+import { convertUpscaler } from '../inference/postprocess/convert';
 import { writeTokenizerFiles, type TokenizerFiles } from '../inference/tokenizer';
 
 /**
@@ -25,8 +27,13 @@ export interface ConvertJob {
   /** The model folder; the worker writes `<outDir>.partial` only. */
   outDir: string;
   dtype: FloatDtype;
-  /** `clip`: a Hugging Face CLIP checkpoint (the safety model, node/safety); default an SD checkpoint. */
-  kind?: 'sd' | 'clip';
+  /**
+   * `clip`: a Hugging Face CLIP checkpoint (the safety model, node/safety); `upscaler`: a post-processor's
+   * `.pth` / `.safetensors` (node/models/upscalerInstaller.ts, no tokenizer asked); default an SD checkpoint.
+   */
+  kind?: 'sd' | 'clip' | 'upscaler';
+  /** The upscaler's horde name, kept in its manifest. */
+  name?: string;
 }
 
 /** Host → worker. */
@@ -80,6 +87,13 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
   try {
     if (job.kind === 'clip') {
       await convertClip(port, job, post);
+      post({ type: 'done' });
+      return;
+    }
+    if (job.kind === 'upscaler') {
+      // One step: read the file (the host's parse ceiling covers it), map it by its weight shapes, write the graph.
+      const manifest = convertUpscaler(job.checkpoint, `${job.outDir}.partial`, job.name === undefined ? {} : { name: job.name });
+      post({ type: 'progress', done: manifest.source.tensors, total: manifest.source.tensors });
       post({ type: 'done' });
       return;
     }

@@ -5,6 +5,7 @@ import { SamplerAbortedError } from '../inference/samplers';
 import { ModelFormatError } from '../inference/pipeline/tensors';
 import { UpscalerSlot, upscaleRequest } from '../inference/postprocess/workerUpscale';
 import { BackgroundSlot, stripBackgroundRequest } from '../inference/postprocess/background/workerStrip';
+import type { z } from 'zod';
 import { hostMessageSchema, type WorkerMessage } from './protocol';
 
 /**
@@ -34,6 +35,23 @@ function errorMessage(requestId: number, error: unknown): WorkerMessage {
   };
 }
 
+type UpscaleMessage = Extract<z.infer<typeof hostMessageSchema>, { type: 'upscale' }>;
+
+/** One image through an upscaler folder (post-processing); a cancel of its job stops it after the tile in progress. */
+async function upscale(message: UpscaleMessage): Promise<void> {
+  const { jobId } = message;
+  const signal = jobId === undefined ? { aborted: false } : (running.get(jobId) ?? { aborted: false });
+  try {
+    if (signal.aborted) throw new CancelledError();
+    const out = await upscaleRequest(upscalers, message, () => {
+      if (signal.aborted) throw new CancelledError();
+    });
+    post({ type: 'upscaled', requestId: message.requestId, ...out }, [out.rgb]);
+  } finally {
+    if (jobId !== undefined) running.delete(jobId);
+  }
+}
+
 // Jobs run one after another: a GPU gains nothing from two at once and memory would double.
 let queue: Promise<void> = Promise.resolve();
 
@@ -60,6 +78,8 @@ port.on('message', (raw: unknown) => {
     return;
   }
   if (message.type === 'run') running.set(message.jobId, { aborted: false });
+  // An upscale of a job (post-processing) can be cancelled too; it stops after the tile in progress.
+  if (message.type === 'upscale' && message.jobId !== undefined) running.set(message.jobId, { aborted: false });
   queue = queue.then(async () => {
     try {
       if (message.type === 'load') {
@@ -76,8 +96,7 @@ port.on('message', (raw: unknown) => {
         const out = await stripBackgroundRequest(backgrounds, message);
         post({ type: 'background-stripped', requestId: message.requestId, ...out }, [out.rgba]);
       } else if (message.type === 'upscale') {
-        const out = await upscaleRequest(upscalers, message);
-        post({ type: 'upscaled', requestId: message.requestId, ...out }, [out.rgb]);
+        await upscale(message);
       } else {
         const signal = running.get(message.jobId) ?? { aborted: false };
         try {

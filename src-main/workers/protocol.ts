@@ -21,6 +21,8 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
     rgb: z.instanceof(ArrayBuffer),
     /** First tile tried (ComfyUI's 512 by default; halved on out-of-memory down to 128). */
     tile: z.number().int().positive().optional(),
+    /** The job it belongs to: a `cancel` of that job stops it between two tiles (code `cancelled`). */
+    jobId: z.string().optional(),
   }),
   /** One image through the background-removal folder (inference/postprocess/background): packed RGB, transferred. */
   z.object({

@@ -67,6 +67,7 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
         tiling: false,
       },
       unsupported: [],
+      postProcessing: [],
       sourceUrls: {},
       notes: [],
       nsfwCensor: false,
@@ -201,7 +202,8 @@ describe.skipIf(exchange.skip)('jobs', () => {
     ['remix (Stable Cascade)', { source_image: 'https://r2.example/src.webp', source_processing: 'remix' }, ['remix']],
     ['a mask alone', { source_mask: 'https://r2.example/mask.webp' }, ['source_mask without a source_image']],
     ['extra source images', { extra_source_images: [{ image: 'https://x/y.webp', strength: 1 }] }, ['extra_source_images']],
-    ['post-processing', { payload: { post_processing: ['GFPGAN'] } }, ['post_processing']],
+    // Post-processors are checked one by one against those installed (workerPostProcessing.test.ts).
+    ['post-processing', { payload: { post_processing: ['GFPGAN'] } }, []],
     ['loras and tis', { payload: { loras: [{ name: '123' }], tis: [{ name: '7' }] } }, ['loras', 'tis']],
     ['hires fix, tiling, transparency', { payload: { hires_fix: true, tiling: true, transparent: true } }, ['transparent']],
     [

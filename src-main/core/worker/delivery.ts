@@ -2,6 +2,7 @@ import { jobRewardEvent } from '../kudos/jobCredit';
 import { deliverImage, deliveryPlan, FAULT_GRACE_MS, type ImageOutcome, type JobDelivery } from './deliverImage';
 import type { HordeJob } from './job';
 import { kindLabel } from './jobKinds';
+import { postProcessingLabel } from './postProcessing';
 import { checkJobSafety, checkUntil } from './jobSafety';
 import type { JobCensorship, JobRecord, RawImage, WorkerDeps } from './ports';
 import { submit } from './submit';
@@ -44,11 +45,21 @@ function endState(problem: string | null, dropped: boolean): Delivered['state'] 
 
 /** The job-log row of a pop whose payload could not be read: ids are all HordeDesk knows. */
 function unreadable(ids: readonly string[], now: number): JobDescription {
-  return { jobId: ids[0] ?? 'unknown', model: 'unknown', sampler: 'unknown', width: 0, height: 0, steps: 0, poppedAt: now, kind: null };
+  return {
+    jobId: ids[0] ?? 'unknown',
+    model: 'unknown',
+    sampler: 'unknown',
+    width: 0,
+    height: 0,
+    steps: 0,
+    poppedAt: now,
+    kind: null,
+    postProcessing: null,
+  };
 }
 
-/** The job log's description of a job that was read. */
-function describe(job: HordeJob): JobDescription {
+/** The job log's description of a job that was read; `ran`: the post-processors that ran on its images. */
+function describe(job: HordeJob, ran: readonly string[] = []): JobDescription {
   const { width, height, steps } = job.params;
   return {
     jobId: job.ids[0] as string,
@@ -59,13 +70,14 @@ function describe(job: HordeJob): JobDescription {
     steps,
     poppedAt: job.receivedAt,
     kind: kindLabel(job.params),
+    postProcessing: postProcessingLabel(ran),
   };
 }
 
 /** The delivery half of the worker; see createDelivery. */
 export interface Delivery {
-  /** Delivers a generated job in the background. */
-  deliver(job: HordeJob, images: RawImage[], generationMs: number): void;
+  /** Delivers a generated (and post-processed: `postProcessed` names what ran) job in the background. */
+  deliver(job: HordeJob, images: RawImage[], generationMs: number, postProcessed?: readonly string[]): void;
   /** Reports the job's ids as faulted (the horde requeues them) in the background. */
   fault(job: HordeJob, reason: string): void;
   /** Faults ids from a pop whose payload could not be read (no usable job object). */
@@ -122,13 +134,19 @@ async function faultMissing(deps: WorkerDeps, job: HordeJob, id: string, deliver
 }
 
 /** Safety check first (its time counts in the ttl, before uploads, the inline fallback and the fault), then each image. */
-async function deliverJob(ctx: DeliveryContext, job: HordeJob, images: RawImage[], generationMs: number): Promise<void> {
+async function deliverJob(
+  ctx: DeliveryContext,
+  job: HordeJob,
+  images: RawImage[],
+  generationMs: number,
+  ran: readonly string[],
+): Promise<void> {
   const { deps } = ctx;
   const delivery: JobDelivery = { plan: deliveryPlan(job.deadlineAt), r2Problem: null };
   const check = await checkJobSafety(deps, job, images, checkUntil(delivery.plan));
   if (check.kind === 'failed') {
     deps.log.warn(`job ${job.ids[0]}: the safety check failed (${check.reason}); reporting the job as faulted`);
-    return faultIds(ctx, job.ids, job.seed, job.deadlineAt, describe(job), `the safety check failed: ${check.reason}`);
+    return faultIds(ctx, job.ids, job.seed, job.deadlineAt, describe(job, ran), `the safety check failed: ${check.reason}`);
   }
   noteCensorship(deps, job, check.censorship);
   let rewards = 0;
@@ -146,7 +164,7 @@ async function deliverJob(ctx: DeliveryContext, job: HordeJob, images: RawImage[
     }
   }
   const end = { state: endState(problem, dropped), reason: problem, reward: rewards, generationMs, censorship: check.censorship };
-  record(ctx, job.ids, describe(job), end);
+  record(ctx, job.ids, describe(job, ran), end);
 }
 
 /**
@@ -166,7 +184,7 @@ export function createDelivery(deps: WorkerDeps, hooks: DeliveryHooks): Delivery
     running.add(tracked);
   };
   return {
-    deliver: (job, images, generationMs) => track(deliverJob(ctx, job, images, generationMs)),
+    deliver: (job, images, generationMs, postProcessed = []) => track(deliverJob(ctx, job, images, generationMs, postProcessed)),
     fault: (job, reason) => track(faultIds(ctx, job.ids, job.seed, job.deadlineAt, describe(job), reason)),
     faultIds: (ids, reason, deadline) => track(faultIds(ctx, ids, 0, deadline, unreadable(ids, deps.clock.now()), reason)),
     async drain(): Promise<void> {

@@ -5,11 +5,12 @@ import { HordeApiError } from '../horde/errors';
 import { checkJob, parsePop, type HordeJob } from './job';
 import { fetchSources } from './jobSources';
 import { createDelivery, type Delivered } from './delivery';
-import type { WorkerDeps } from './ports';
+import type { RawImage, WorkerDeps } from './ports';
 import { isKeyProblem } from './keyProblem';
 import { safetyGate, type SafetyGate } from './safetyGate';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { emptyStats, type WorkerStats } from './stats';
+import { expectedPostProcessingMs, runPostProcessing, type PostProcessed, type PostProcessingSpeeds } from './postProcessing';
 
 /** Waits between failed pops: 1 s, 2 s, 4 s … 30 s, or the horde's Retry-After up to 5 minutes. */
 export const POP_RETRY: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, retryAfterCapMs: 5 * 60_000 };
@@ -54,6 +55,11 @@ export interface WorkerStatus {
 const SUBMIT_RESERVE_MS = 15_000;
 const IDLE_POP_MS = 2_000;
 
+/** A stage of a job that failed for a reason already worded for the log and the faulted submit. */
+class JobStageError extends Error {}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /**
  * The horde worker loop: pop → check → generate → (WebP, upload, submit, ledger) with one job
  * popped ahead while the current one generates, and delivery running beside the next job, so
@@ -76,6 +82,8 @@ export class HordeWorker {
   private readonly inFlightIds = new Set<string>();
   /** Source downloads started when their job was accepted, by first job id: they overlap the job before. */
   private readonly sourceDownloads = new Map<string, Promise<HordeJob>>();
+  /** How fast each post-processor ran here last (ms per input megapixel), for the next job's budget. */
+  private readonly postSpeeds: PostProcessingSpeeds = new Map();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -130,7 +138,10 @@ export class HordeWorker {
     if (this.state === 'stopped' || this.state === 'paused' || this.state === 'maintenance' || this.state === 'error') return;
     this.setState('stopping', null);
     this.cancelReason = 'the worker was stopped by its owner';
-    if (this.current) this.deps.generator.cancel(this.current.jobId);
+    if (this.current) {
+      this.deps.generator.cancel(this.current.jobId);
+      this.deps.postProcessors?.cancel(this.current.jobId);
+    }
   }
 
   /**
@@ -219,7 +230,8 @@ export class HordeWorker {
         parsed.job.workerNsfw = body.nsfw;
         for (const id of parsed.job.ids) this.inFlightIds.add(id);
         const kinds = (model: string) => this.deps.generator.modelKinds?.(model);
-        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels(), kinds });
+        const postProcessors = this.deps.postProcessors?.installed() ?? [];
+        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels(), kinds, postProcessors });
         if (verdict.ok) return this.startDownloads(parsed.job);
         this.deps.log.warn(`cannot do job ${parsed.job.ids[0]}: ${verdict.reason}`);
         this.delivery.fault(parsed.job, verdict.reason);
@@ -315,36 +327,69 @@ export class HordeWorker {
     this.emit();
   }
 
-  /** Generates one job and hands it to delivery; returns the job popped ahead meanwhile, if any. */
+  /** Generates one job (then post-processes it) and hands it to delivery; returns the job popped ahead meanwhile, if any. */
   private async process(popped: HordeJob): Promise<HordeJob | null> {
-    const { clock, generator, log } = this.deps;
+    const { clock, log } = this.deps;
     const jobId = popped.ids[0] as string;
     const job = await this.withSources(popped);
     if (this.state === 'stopping') {
       this.delivery.fault(job, this.cancelReason ?? 'the worker was stopped');
       return null;
     }
-    const budget = job.deadlineAt - SUBMIT_RESERVE_MS - clock.now();
+    // The post-processors' time comes out of the ttl too: generation must leave it to them.
+    const names = job.postProcessing ?? [];
+    const size = { width: job.params.width, height: job.params.height, images: job.ids.length };
+    const postMs = names.length ? expectedPostProcessingMs(this.postSpeeds, names, size) : 0;
+    const budget = job.deadlineAt - SUBMIT_RESERVE_MS - postMs - clock.now();
     if (budget <= 0) {
-      this.delivery.fault(job, 'the job waited too long in HordeDesk to finish before its deadline');
+      this.delivery.fault(
+        job,
+        postMs > 0 && budget + postMs > 0
+          ? `its deadline leaves no time for ${names.join(' and ')}, which take about ${Math.ceil(postMs / 1000)} s here`
+          : 'the job waited too long in HordeDesk to finish before its deadline',
+      );
       return this.takeAhead();
     }
     this.current = { jobId, model: job.model, phase: 'loading', image: 0, images: job.ids.length, step: 0, steps: job.params.steps };
     this.emit();
+    const run = { prefetched: false };
+    try {
+      const { images, generationMs } = await this.generate(job, budget, run);
+      const done = await this.postProcess(job, images);
+      this.delivery.deliver(job, done.images, generationMs, done.ran);
+    } catch (error) {
+      const reason = this.cancelReason ?? (error instanceof JobStageError ? error.message : `generation failed: ${messageOf(error)}`);
+      log.warn(`job ${jobId} faulted: ${reason}`);
+      this.delivery.fault(job, reason);
+    } finally {
+      this.current = null;
+      this.emit();
+    }
+    if (!run.prefetched && this.wantsMoreJobs()) return null;
+    return this.takeAhead();
+  }
+
+  /** Runs the job through the generator, stopped after `budget` ms; pops the next job near its end (`run.prefetched`). */
+  private async generate(
+    job: HordeJob,
+    budget: number,
+    run: { prefetched: boolean },
+  ): Promise<{ images: RawImage[]; generationMs: number }> {
+    const { clock, generator, log } = this.deps;
+    const jobId = job.ids[0] as string;
     let timedOut = false;
     const cancelTimer = clock.setTimer(budget, () => {
       timedOut = true;
       generator.cancel(jobId);
     });
     const started = clock.now();
-    let prefetched = false;
     try {
       const images = await generator.generate(job, (p) => {
         this.current = { jobId, model: job.model, phase: p.phase, image: p.image, images: job.ids.length, step: p.step, steps: p.steps };
         // Pop the next job while the last image is being finished, so the GPU does not wait on the network.
         const lastImage = p.image === job.ids.length - 1;
-        if (!prefetched && lastImage && (p.phase === 'decoding' || p.step * 2 >= p.steps)) {
-          prefetched = true;
+        if (!run.prefetched && lastImage && (p.phase === 'decoding' || p.step * 2 >= p.steps)) {
+          run.prefetched = true;
           this.prefetch();
         }
         this.emit();
@@ -354,20 +399,47 @@ export class HordeWorker {
       // The same change applies to every image of the job: said once here, told per image in gen_metadata.
       for (const change of new Set(images.flatMap((image) => image.changes ?? [])))
         log.warn(`job ${jobId}: ${change} The requester is told so with the image.`);
-      this.delivery.deliver(job, images, generationMs);
+      return { images, generationMs };
     } catch (error) {
-      const reason = timedOut
-        ? 'generation would not have finished before the job deadline'
-        : (this.cancelReason ?? `generation failed: ${error instanceof Error ? error.message : String(error)}`);
-      log.warn(`job ${jobId} faulted: ${reason}`);
-      this.delivery.fault(job, reason);
+      if (timedOut) throw new JobStageError('generation would not have finished before the job deadline');
+      throw error;
     } finally {
       cancelTimer();
-      this.current = null;
-      this.emit();
     }
-    if (!prefetched && this.wantsMoreJobs()) return null;
-    return this.takeAhead();
+  }
+
+  /**
+   * Runs the job's post-processors on its images (postProcessing.ts: in the request's order, before the
+   * safety check), stopped at the job's deadline less the time delivery needs.
+   */
+  private async postProcess(job: HordeJob, images: RawImage[]): Promise<PostProcessed> {
+    const names = job.postProcessing ?? [];
+    if (names.length === 0) return { images, ran: [] };
+    const { clock, postProcessors: port } = this.deps;
+    // checkJob declines post-processing without post-processors; this only keeps the types honest.
+    if (!port) throw new JobStageError('post-processing failed: no post-processor is installed');
+    const jobId = job.ids[0] as string;
+    let late = false;
+    const cancelTimer = clock.setTimer(Math.max(0, job.deadlineAt - SUBMIT_RESERVE_MS - clock.now()), () => {
+      late = true;
+      port.cancel(jobId);
+    });
+    try {
+      return await runPostProcessing(port, { jobId, names }, images, {
+        now: () => clock.now(),
+        speeds: this.postSpeeds,
+        onImage: (image, name) => {
+          this.current = { jobId, model: job.model, phase: `post-processing (${name})`, image, images: job.ids.length, step: 0, steps: 0 };
+          this.emit();
+        },
+      });
+    } catch (error) {
+      throw new JobStageError(
+        late ? 'post-processing would not have finished before the job deadline' : `post-processing failed: ${messageOf(error)}`,
+      );
+    } finally {
+      cancelTimer();
+    }
   }
 
   private prefetch(): void {

@@ -22,6 +22,7 @@ import {
 } from './jobSchema';
 import { readSource, sourceNote, withoutSourceImage, type SourceField } from './jobSources';
 import type { GenMetadataEntry } from './ports';
+import { postProcessingProblems } from './postProcessing';
 
 // From a pop answer to a job HordeDesk can run, or a reason it cannot. The loop must answer every
 // id the horde handed out (ok or faulted), so reading an answer never throws and keeps the ids
@@ -46,6 +47,11 @@ export interface HordeJob {
   params: GenerationParams;
   /** Requested features HordeDesk does not implement (e.g. "remix", "loras"); any one declines the job. */
   unsupported: string[];
+  /**
+   * The post-processors to run on each image after generation, in the request's order (the payload's
+   * `post_processing`). Optional so hand-built jobs need not say there are none.
+   */
+  postProcessing?: string[];
   /**
    * Sources the horde handed as URLs (`r2_source`): downloaded into `params` before generation
    * (jobSources.ts). Optional so hand-built jobs need not say there are none.
@@ -85,6 +91,8 @@ export interface JobCapabilities {
   maxSteps?: number;
   /** What each model serves besides txt2img; absent, or a model it does not know: txt2img only. */
   kinds?: (model: string) => ModelKinds | undefined;
+  /** The post-processors installed and ready, by the horde's names; absent: none. */
+  postProcessors?: readonly string[];
 }
 
 /** Samplers whose steps count double for ttl and kudos (HORDE-PROTOCOL.md §2.6). */
@@ -181,6 +189,7 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
     seed,
     params,
     unsupported: unsupportedFeatures(answer, answer.payload),
+    postProcessing: p.post_processing ?? [],
     sourceUrls: sources.urls,
     notes: sources.notes,
     nsfwCensor: p.use_nsfw_censor === true,
@@ -299,6 +308,8 @@ export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: tr
     const missing = neededKinds(params).filter((kind) => !served[kind]);
     if (missing.length) problems.push(`it asks for ${missing.join(', ')}, which the model "${job.model}" does not serve in HordeDesk`);
   }
+  const postProcessing = postProcessingProblems(job.postProcessing ?? [], capabilities.postProcessors ?? []);
+  if (postProcessing.length) problems.push(`it asks for ${postProcessing.join(' and ')}`);
   if (!SAMPLERS.includes(job.samplerName)) problems.push(`the sampler "${job.samplerName}" is not supported by HordeDesk`);
   const size = `${params.width}×${params.height}`;
   if (!(params.width >= 64 && params.height >= 64 && params.width % 64 === 0 && params.height % 64 === 0)) {

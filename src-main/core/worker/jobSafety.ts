@@ -49,12 +49,30 @@ function censorshipOf(submits: readonly ImageSubmit[]): JobCensorship | null {
   return state === 'csam' ? 'csam' : state === 'censored' ? 'nsfw' : null;
 }
 
+/** The RGB planes the check looks at: an RGBA image (after strip_background) without its alpha, as PIL's convert("RGB") does. */
+export function rgbForCheck(image: SafetyImage & { channels?: 3 | 4 }): SafetyImage {
+  if ((image.channels ?? 3) === 3) return image;
+  const rgba = new Uint8Array(image.rgb);
+  const rgb = new Uint8Array(image.width * image.height * 3);
+  for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
+    rgb[j] = rgba[i] ?? 0;
+    rgb[j + 1] = rgba[i + 1] ?? 0;
+    rgb[j + 2] = rgba[i + 2] ?? 0;
+  }
+  return { width: image.width, height: image.height, rgb: rgb.buffer };
+}
+
 /** Checks every image of a generated job before `until`; never throws. */
-export async function checkJobSafety(deps: WorkerDeps, job: HordeJob, images: readonly SafetyImage[], until: number): Promise<JobCheck> {
+export async function checkJobSafety(
+  deps: WorkerDeps,
+  job: HordeJob,
+  images: readonly (SafetyImage & { channels?: 3 | 4 })[],
+  until: number,
+): Promise<JobCheck> {
   if (deps.clock.now() >= until) return { kind: 'failed', reason: 'no time was left for the safety check before the job deadline' };
   let evaluations: SafetyEvaluation[] | 'late';
   try {
-    evaluations = await evaluateBy(deps, job, images, until);
+    evaluations = await evaluateBy(deps, job, images.map(rgbForCheck), until);
   } catch (error) {
     return { kind: 'failed', reason: messageOf(error) };
   }

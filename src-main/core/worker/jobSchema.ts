@@ -28,6 +28,11 @@ export const popJobPayloadSchema = z.looseObject({
   hires_fix: z.boolean().nullish(),
   hires_fix_denoising_strength: z.number().nullish(),
   tiling: z.boolean().nullish(),
+  /**
+   * The post-processors to run, in order (§2.3): names as strings, at most one per known post-processor
+   * and then some; a list of anything else makes the job unreadable. Which ones HordeDesk runs is checkJob's.
+   */
+  post_processing: z.array(z.string().min(1).max(100)).max(20).nullish(),
 });
 export type PopJobPayload = z.infer<typeof popJobPayloadSchema>;
 
@@ -68,10 +73,10 @@ export function isOff(value: unknown): boolean {
 
 /**
  * Payload fields whose presence asks for a feature HordeDesk does not implement, by name. hires_fix
- * and tiling are request kinds instead: the job's model says whether it serves them (job.ts).
+ * and tiling are request kinds instead: the job's model says whether it serves them (job.ts); the
+ * post-processors are checked one by one against those installed (postProcessing.ts).
  */
 const PAYLOAD_FEATURES: readonly (readonly [field: string, feature: string])[] = [
-  ['post_processing', 'post_processing'],
   ['loras', 'loras'],
   ['tis', 'tis'],
   ['control_type', 'control_type'],

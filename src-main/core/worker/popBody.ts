@@ -1,6 +1,7 @@
 import type { PopRequest } from '../../common/horde';
 import type { ModelKinds } from '../../common/inference';
 import { popKindFlags } from './jobKinds';
+import { allowPostProcessing } from './postProcessing';
 
 /** The choices that vary between users and machines; everything else is fixed by what HordeDesk implements. */
 export interface PopChoices {
@@ -13,13 +14,15 @@ export interface PopChoices {
   blacklist: string[];
   /** What each offered model serves besides txt2img; absent: txt2img only. */
   kinds?: readonly ModelKinds[];
+  /** The post-processors installed and ready (the horde's names); absent: none. */
+  postProcessors?: readonly string[];
 }
 
 /**
  * The pop body HordeDesk sends: every field explicit (the horde's defaults differ from its
  * documentation, HORDE-PROTOCOL §2.2), and only what HordeDesk really implements on SD 1.x: img2img
- * and painting only when one of the offered models serves them (jobKinds.ts), never
- * post-processing, ControlNet or LoRA.
+ * and painting only when one of the offered models serves them (jobKinds.ts), post-processing only
+ * while an upscaler is installed (postProcessing.ts), never ControlNet or LoRA.
  */
 export function hordeDeskPopBody(choices: PopChoices): PopRequest {
   return {
@@ -34,7 +37,7 @@ export function hordeDeskPopBody(choices: PopChoices): PopRequest {
     require_upfront_kudos: false,
     ...popKindFlags(choices.kinds ?? []),
     allow_unsafe_ipaddr: true,
-    allow_post_processing: false,
+    allow_post_processing: allowPostProcessing(choices.postProcessors ?? []),
     allow_controlnet: false,
     allow_sdxl_controlnet: false,
     allow_lora: false,

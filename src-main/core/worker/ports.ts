@@ -6,6 +6,7 @@ import type { SimilarityPort } from '../safety/checker';
 import type { ModelSafetyInfo } from '../safety/csamCheck';
 import type { HordeJob } from './job';
 import type { SourceFetchPort } from './jobSources';
+import type { PostProcessorPort } from './postProcessing';
 
 /** Time, injectable so tests run the loop on a fake clock if they want to. */
 export interface Clock {
@@ -20,7 +21,10 @@ export interface RawImage {
   width: number;
   height: number;
   seed: number;
+  /** Packed 8-bit pixels, row-major: RGB, or RGBA when `channels` is 4. */
   rgb: ArrayBuffer;
+  /** 4 when a post-processor gave the image an alpha channel (strip_background); absent: 3 (RGB). */
+  channels?: 3 | 4;
   /**
    * What the engine did otherwise than the job asked (a clip_skip the model cannot honour, a
    * prompt cut at its limit), in words. Each is logged and told to the requester in the submit's
@@ -103,6 +107,8 @@ export interface JobRecord {
    * the job could not be read.
    */
   kind: string | null;
+  /** The post-processors that ran on its images, joined by "+" in the order they ran; null when none ran. */
+  postProcessing: string | null;
 }
 
 export interface JobLogPort {
@@ -145,4 +151,6 @@ export interface WorkerDeps {
   modelSafetyInfo(model: string): Promise<ModelSafetyInfo | null>;
   /** Downloads the sources the horde hands as URLs (r2_source); absent: such downloads fail, and the job runs on as reGen's does. */
   sources?: SourceFetchPort;
+  /** The installed post-processors (upscalers, background removal); absent: none, and post-processing jobs are declined. */
+  postProcessors?: PostProcessorPort;
 }

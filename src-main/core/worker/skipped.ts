@@ -52,9 +52,10 @@ const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = 
     'need inpainting or outpainting, which none of the models you offer serves',
     'needs inpainting or outpainting, which none of the models you offer serves',
   ],
+  // HordeDesk allows post-processing while an upscaler is installed (postProcessing.ts), so these wanted one.
   'post-processing': () => [
-    'need post-processing (upscaling or face fixing), which HordeDesk does not offer yet',
-    'needs post-processing (upscaling or face fixing), which HordeDesk does not offer yet',
+    'need post-processing (an upscaler), and no upscaler is installed (the Models page installs them)',
+    'needs post-processing (an upscaler), and no upscaler is installed (the Models page installs them)',
   ],
   lora: () => ['need LoRAs, which HordeDesk does not offer yet', 'needs LoRAs, which HordeDesk does not offer yet'],
   controlnet: () => ['need ControlNet, which HordeDesk does not offer yet', 'needs ControlNet, which HordeDesk does not offer yet'],

@@ -53,11 +53,17 @@ export class UpscalerSlot {
   }
 }
 
-/** Runs one request through the slot's upscaler. */
-export async function upscaleRequest(slot: UpscalerSlot, request: UpscaleRequest): Promise<UpscaleReply> {
+/**
+ * Runs one request through the slot's upscaler. `afterTile` is called after each tile (a throw there, e.g. a
+ * cancelled job's, ends the upscale with that error).
+ */
+export async function upscaleRequest(slot: UpscalerSlot, request: UpscaleRequest, afterTile?: () => void): Promise<UpscaleReply> {
   const upscaler = await slot.get(request.modelDir, request.providers);
   const image = { data: new Uint8Array(request.rgb), width: request.width, height: request.height, channels: 3 };
-  const out = await upscaler.upscale(image, request.tile === undefined ? {} : { tile: request.tile });
+  const out = await upscaler.upscale(image, {
+    ...(request.tile === undefined ? {} : { tile: request.tile }),
+    ...(afterTile ? { onTile: () => afterTile() } : {}),
+  });
   const { data } = out.image;
   return {
     width: out.image.width,

@@ -16,7 +16,7 @@ import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { modelKinds, NO_EXTRA_KINDS } from '../../inference/pipeline/kinds';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
-import type { GenerationResult, InferenceHost } from './inferenceHost';
+import type { GenerationResult, InferenceHost, UpscaleJob, UpscaleResult } from './inferenceHost';
 
 export interface ModelEntry {
   name: string;
@@ -37,6 +37,25 @@ export interface GenerationOutcome {
   stats: { wallMs: number; runMs: number; runs: number; meanStepMs: number };
   kind: SourceProcessing;
   hiresFix: boolean;
+  /** The post-processors that ran on the images, in order (none when none were asked). */
+  postProcessed: string[];
+}
+
+/** One image of a job in memory: packed 8-bit RGB (or RGBA when `channels` is 4). */
+export interface JobImage {
+  width: number;
+  height: number;
+  seed: number;
+  rgb: ArrayBuffer;
+  channels?: 3 | 4;
+}
+
+/** The Generate page's post-processing of a job (node/postprocess's service, with the names the user chose). */
+export interface GeneratePostProcessing {
+  /** The post-processors to run on each image, in order. */
+  names: readonly string[];
+  run(name: string, image: JobImage, jobId: string): Promise<JobImage>;
+  cancel(jobId: string): void;
 }
 
 /** Model folders under `<dataDir>/models`, each checked for the published SD ONNX layout. */
@@ -71,8 +90,12 @@ export interface GenerationService {
     jobId: string,
     onProgress?: (p: InferenceProgress) => void,
   ): Promise<{ provider: ProviderStatus; result: GenerationResult }>;
-  /** The Generate page's job: the images as PNG data URLs. */
-  generate(model: string, request: GenerationRequest): Promise<GenerationOutcome>;
+  /** The Generate page's job: the images (post-processed as `post` says) as PNG data URLs. */
+  generate(model: string, request: GenerationRequest, post?: GeneratePostProcessing): Promise<GenerationOutcome>;
+  /** Upscales one image in the inference thread (after whatever it is doing), on this machine's providers. */
+  upscale(job: Omit<UpscaleJob, 'providers'>): Promise<UpscaleResult>;
+  /** Stops the upscale of `jobId` after the tile in progress; its upscale() rejects with code `cancelled`. */
+  cancelUpscale(jobId: string): void;
   /** Cancels a running job, or one still waiting for its turn. */
   cancel(jobId: string): boolean;
   close(): Promise<void>;
@@ -94,6 +117,8 @@ interface GenerationState {
   /** Settles when the last job asked for is done: one job at a time, page or worker, in the order asked. */
   turn: Promise<unknown>;
   cancelledWhileWaiting: Set<string>;
+  /** Generate-page jobs being post-processed, with what stops them (deleted once cancelled or done). */
+  postProcessing: Map<string, GeneratePostProcessing | null>;
 }
 
 /** Loads `model` into the inference worker unless it is the one already there. */
@@ -138,11 +163,36 @@ async function runInTurn(
   }
 }
 
+/** Runs `post`'s post-processors on each image in turn; a cancel of the job stops them. */
+async function postProcessImages(
+  images: readonly JobImage[],
+  jobId: string,
+  post: GeneratePostProcessing | undefined,
+  cancelled: () => boolean,
+): Promise<JobImage[]> {
+  if (!post?.names.length) return [...images];
+  const out: JobImage[] = [];
+  for (let image of images) {
+    for (const name of post.names) {
+      if (cancelled()) throw new UserFacingError('cancelled', 'The job was cancelled.');
+      image = { ...(await post.run(name, image, jobId)), seed: image.seed };
+    }
+    out.push(image);
+  }
+  return out;
+}
+
 /** The Generate page's answer: the job's images as PNG data URLs, its warnings and timings. */
-async function toOutcome(jobId: string, model: string, provider: ProviderStatus, result: GenerationResult): Promise<GenerationOutcome> {
+async function toOutcome(
+  jobId: string,
+  model: string,
+  provider: ProviderStatus,
+  result: { images: readonly JobImage[]; stats: GenerationResult['stats'] },
+  postProcessed: string[],
+): Promise<GenerationOutcome> {
   const images = await Promise.all(
     result.images.map(async (img) => {
-      const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } })
+      const png = await sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: img.channels ?? 3 } })
         .png()
         .toBuffer();
       return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: img.width, height: img.height, seed: img.seed };
@@ -159,6 +209,7 @@ async function toOutcome(jobId: string, model: string, provider: ProviderStatus,
     stats: { wallMs: stats.wallMs, runMs: stats.runMs, runs: stats.runs, meanStepMs },
     kind: stats.kind,
     hiresFix: stats.hiresFix,
+    postProcessed,
   };
 }
 
@@ -168,7 +219,13 @@ async function toOutcome(jobId: string, model: string, provider: ProviderStatus,
  */
 export function createGenerationService(options: GenerationServiceOptions): GenerationService {
   const { host } = options;
-  const state: GenerationState = { loaded: null, busy: null, turn: Promise.resolve(), cancelledWhileWaiting: new Set() };
+  const state: GenerationState = {
+    loaded: null,
+    busy: null,
+    turn: Promise.resolve(),
+    cancelledWhileWaiting: new Set(),
+    postProcessing: new Map(),
+  };
   mkdirSync(options.modelsDir, { recursive: true });
   const run: GenerationService['run'] = (model, params, jobId, onProgress) =>
     runInTurn(options, state, { model, params, jobId, onProgress });
@@ -182,14 +239,25 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
         .map((m) => m.name),
     status: () => ({ model: state.loaded?.model ?? null, provider: state.loaded?.status ?? null, busyJobId: state.busy }),
     run,
-    async generate(model: string, request: GenerationRequest): Promise<GenerationOutcome> {
+    async generate(model: string, request: GenerationRequest, post?: GeneratePostProcessing): Promise<GenerationOutcome> {
       const params = generationParamsSchema.parse(request);
       const jobId = randomUUID();
       const { provider, result } = await run(model, params, jobId);
-      return toOutcome(jobId, model, provider, result);
+      state.postProcessing.set(jobId, post ?? null);
+      try {
+        const images = await postProcessImages(result.images, jobId, post, () => !state.postProcessing.has(jobId));
+        return await toOutcome(jobId, model, provider, { images, stats: result.stats }, images.length ? [...(post?.names ?? [])] : []);
+      } finally {
+        state.postProcessing.delete(jobId);
+      }
     },
+    upscale: async (job) => host.upscale({ ...job, providers: await options.providers() }),
+    cancelUpscale: (jobId) => host.cancel(jobId),
     cancel(jobId: string): boolean {
-      if (state.busy === jobId) host.cancel(jobId);
+      if (state.postProcessing.has(jobId)) {
+        state.postProcessing.get(jobId)?.cancel(jobId);
+        state.postProcessing.delete(jobId);
+      } else if (state.busy === jobId) host.cancel(jobId);
       else state.cancelledWhileWaiting.add(jobId);
       return true;
     },

@@ -4,7 +4,7 @@ import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { endThread } from '../threadExit';
-import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunStats } from '../../workers/protocol';
+import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunStats, type WorkerMessage } from '../../workers/protocol';
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
 export function defaultWorkerUrl(): URL {
@@ -16,6 +16,21 @@ export function defaultWorkerUrl(): URL {
 export interface GenerationResult {
   images: GeneratedImage[];
   stats: RunStats;
+}
+
+/** One image upscaled in the thread (inference/postprocess): packed RGB truncated to 8 bits, and how it ran. */
+export type UpscaleResult = Omit<Extract<WorkerMessage, { type: 'upscaled' }>, 'type' | 'requestId'>;
+
+/** What {@link InferenceHost.upscale} is asked: a converted upscaler folder and one packed RGB image (transferred). */
+export interface UpscaleJob {
+  modelDir: string;
+  providers: ExecutionProvider[];
+  width: number;
+  height: number;
+  rgb: ArrayBuffer;
+  /** The job it belongs to: `cancel(jobId)` stops it after the tile in progress (code `cancelled`). */
+  jobId?: string;
+  tile?: number;
 }
 
 /** A host message before its request id is assigned (Omit distributed over the union). */
@@ -63,6 +78,14 @@ export class InferenceHost {
     return (await this.request({ type: 'run', jobId, params }, { jobId, onProgress })) as GenerationResult;
   }
 
+  /**
+   * Upscales one image with a converted upscaler folder, after whatever the thread is doing (it keeps the last
+   * upscaler open). The pixels are transferred to the thread: the caller's buffer is emptied.
+   */
+  async upscale(job: UpscaleJob): Promise<UpscaleResult> {
+    return (await this.request({ type: 'upscale', ...job }, {}, [job.rgb])) as UpscaleResult;
+  }
+
   /** Stops a running job at the next sampler step; its promise rejects with code `cancelled`. */
   cancel(jobId: string): void {
     this.worker?.postMessage({ type: 'cancel', jobId } satisfies HostMessage);
@@ -98,12 +121,16 @@ export class InferenceHost {
     return worker;
   }
 
-  private request(message: Unnumbered<Extract<HostMessage, { requestId: number }>>, extra: Partial<Pending> = {}): Promise<unknown> {
+  private request(
+    message: Unnumbered<Extract<HostMessage, { requestId: number }>>,
+    extra: Partial<Pending> = {},
+    transfer: ArrayBuffer[] = [],
+  ): Promise<unknown> {
     const worker = this.spawn();
     const requestId = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject, ...extra });
-      worker.postMessage({ ...message, requestId } as HostMessage);
+      worker.postMessage({ ...message, requestId } as HostMessage, transfer);
     });
   }
 
@@ -125,7 +152,10 @@ export class InferenceHost {
     if (message.type === 'error') pending.reject(new UserFacingError(message.code, message.message));
     else if (message.type === 'loaded') pending.resolve(message.status);
     else if (message.type === 'result') pending.resolve({ images: message.images, stats: message.stats });
-    else pending.resolve(undefined);
+    else if (message.type === 'upscaled') {
+      const { type: _type, requestId: _id, ...result } = message;
+      pending.resolve(result);
+    } else pending.resolve(undefined);
   }
 
   private onCrash(worker: Worker, error: Error): void {

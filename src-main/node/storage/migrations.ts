@@ -133,4 +133,13 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE job_log SET kind = 'txt2img' WHERE model <> 'unknown';
     `,
   },
+  {
+    version: 7,
+    name: 'job post-processing',
+    // The post-processors that ran on a job's images (issue 17), joined by "+" in the order they ran
+    // (core/worker/postProcessing.ts); none for older rows and for jobs where none ran.
+    sql: `
+      ALTER TABLE job_log ADD COLUMN post_processing TEXT CHECK (post_processing IS NULL OR length(post_processing) BETWEEN 1 AND 400);
+    `,
+  },
 ];

@@ -20,7 +20,8 @@ export class UploadError extends Error {
 export function createImageDelivery(): DeliveryPort {
   return {
     async encodeWebp(image: RawImage) {
-      const webp = await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } })
+      // RGBA after strip_background: WebP keeps the alpha.
+      const webp = await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: image.channels ?? 3 } })
         .webp({ quality: 95, effort: 4 })
         .toBuffer();
       return new Uint8Array(webp.buffer, webp.byteOffset, webp.byteLength);

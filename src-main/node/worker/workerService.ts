@@ -10,6 +10,7 @@ import type { SettingsService } from '../../core/settings/settingsService';
 import { HordeWorker, type WorkerStatus } from '../../core/worker/hordeWorker';
 import { hordeDeskPopBody } from '../../core/worker/popBody';
 import type { Clock, DeliveryPort, JobLogPort, WorkerSafetyPort } from '../../core/worker/ports';
+import type { PostProcessorPort } from '../../core/worker/postProcessing';
 import { kudosPerHour, mpsPerSecond } from '../../core/worker/stats';
 import type { GenerationService } from '../inference/generation';
 import { createSourceFetch } from './sourceFetch';
@@ -41,6 +42,8 @@ export interface WorkerServiceOptions {
   safety: WorkerSafetyPort;
   /** The model reference's entry for a model, for the safety check's model adjustments. */
   modelSafetyInfo: (model: string) => Promise<ModelSafetyInfo | null>;
+  /** The installed post-processors (node/postprocess); absent: none, and the pop declines post-processing. */
+  postProcessors?: PostProcessorPort;
   onStatus: (status: WorkerStatusDto) => void;
 }
 
@@ -80,9 +83,10 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   // What each ready model serves besides txt2img, read from its folder (the pipeline's claim).
   const modelKinds = (model: string) => generation.list().find((entry) => entry.name === model && entry.ready)?.kinds;
   const popBody = (models: string[]): PopRequest => {
-    const { workerName, nsfw, amount, blacklist } = settings.get();
+    const { workerName: name, nsfw, amount, blacklist } = settings.get();
     const kinds = models.flatMap((model) => modelKinds(model) ?? []);
-    return hordeDeskPopBody({ name: workerName, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist, kinds });
+    const postProcessors = options.postProcessors?.installed() ?? [];
+    return hordeDeskPopBody({ name, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist, kinds, postProcessors });
   };
 
   const worker = new HordeWorker(
@@ -113,6 +117,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       safety: options.safety,
       modelSafetyInfo: options.modelSafetyInfo,
       sources: createSourceFetch(),
+      ...(options.postProcessors ? { postProcessors: options.postProcessors } : {}),
     },
     (status) => options.onStatus(toDto(status)),
   );

@@ -1,5 +1,6 @@
 import type { WorkerStatusDto } from '../../common/contract';
 import type { WorkerSafetyPort } from '../../core/worker/ports';
+import type { PostProcessorPort } from '../../core/worker/postProcessing';
 import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../../core/schedule/scheduler';
 import type { GenerationService } from '../inference/generation';
 import type { Foundation } from '../system/foundation';
@@ -16,6 +17,8 @@ export interface WorkerServiceOptions {
   generation: GenerationService;
   /** The safety check every image goes through before delivery; the worker does not pop until it is ready. */
   safety: WorkerSafetyPort;
+  /** The installed post-processors (node/postprocess's registry); absent: none. */
+  postProcessors?: PostProcessorPort;
   /** The data folder, where the Models catalog keeps the model reference the safety check reads. */
   dataDir: string;
   /** The Client-Agent the worker names as its bridge agent. */
@@ -60,6 +63,7 @@ export function createWorkerServices(
     log: base.log.child('worker'),
     safety: options.safety,
     modelSafetyInfo: createModelSafetyLookup(options.dataDir),
+    ...(options.postProcessors ? { postProcessors: options.postProcessors } : {}),
     onStatus: options.onWorkerStatus,
   });
   const scheduler = createScheduler({
