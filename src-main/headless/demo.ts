@@ -13,6 +13,10 @@ import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/system/settingsStore';
 import { createSimulatedIdleSource } from '../node/system/idleSource';
 import { TINY_MODEL_NAME, writeTinyModel } from '../node/models/tinyModel';
+import { TINY_UPSCALER_SPEC, TINY_UPSCALER_X2_SPEC, writeTinyUpscaler } from '../node/models/tinyUpscaler';
+import { POSTPROCESS_FOLDER } from '../node/postprocess/postprocessServices';
+import { convertUpscaler } from '../inference/postprocess/convert';
+import { existsSync } from 'node:fs';
 import { safetyDirOf } from '../node/safety/safetyModel';
 import { writeTinySafetyModel } from '../node/safety/tinySafetyModel';
 import { parseHeadlessArgs, tokenFromEnvironment } from './args';
@@ -32,7 +36,8 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // and ratings in the data folder, so ratings pending when the demo stopped (or crashed) are
   // delivered after a restart instead of being refused as gone.
   const standin = await startStandin({
-    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint']),
+    // A quarter of them are upscaled afterwards by RealESRGAN_x4plus, which the demo installs (see demoUpscalers).
+    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint'], ['RealESRGAN_x4plus']),
     ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') },
   });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
@@ -52,9 +57,14 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // Plus a real (tiny, random-weight) SD 1.x checkpoint in the original single-file layout, so
   // Install on the Models page downloads and converts it like any horde model.
   const checkpoint = tinyCheckpoint();
-  const references = await startModelFileServer({ 'tiny-sd-checkpoint.safetensors': checkpoint });
+  const upscalers = demoUpscalers();
+  const references = await startModelFileServer({ 'tiny-sd-checkpoint.safetensors': checkpoint, ...upscalers.files });
   const reference = demoModelReference(`${references.url}/tiny-sd-checkpoint.safetensors`, checkpoint);
-  const referenceServer = await startModelFileServer({ 'stable_diffusion.json': Buffer.from(JSON.stringify(reference)) });
+  // esrgan.json beside it, as in the horde's model reference repository: the Models page's post-processors.
+  const referenceServer = await startModelFileServer({
+    'stable_diffusion.json': Buffer.from(JSON.stringify(reference)),
+    'esrgan.json': Buffer.from(JSON.stringify(upscalers.reference(references.url))),
+  });
   app.settings.update({
     hordeUrl: standin.hordeApiUrl,
     ratingsUrl: standin.ratingsApiUrl,
@@ -76,6 +86,10 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // And the safety check's model, the same way: every image goes through the whole check (CLIP towers in
   // their thread, the word lists, the decision); random weights flag nothing, so the demo's images go out.
   writeTinySafetyModel(safetyDirOf(dataDir));
+  // And a tiny upscaler where the horde's RealESRGAN_x4plus goes, so post-processing requests are served at
+  // once; the ×2 one waits on the Models page to be installed.
+  const x4 = join(dataDir, POSTPROCESS_FOLDER, 'RealESRGAN_x4plus');
+  if (!existsSync(x4)) convertUpscaler(upscalers.x4Path, x4, { name: 'RealESRGAN_x4plus' });
   // Keep requests waiting like a busy horde: counted by what this worker's pops can take, so
   // requests it cannot (a model not installed yet, img2img, LoRA) never starve it; those are
   // capped and expire after a while, as requests nobody serves do on the horde.
@@ -109,6 +123,55 @@ runHeadless('The HordeDesk demo', async (guard) => {
     () => referenceServer.close(),
   ];
 });
+
+/**
+ * The demo's upscalers: tiny RRDBNets (node/models/tinyUpscaler.ts) under the horde's names RealESRGAN_x4plus
+ * and RealESRGAN_x2plus, in an esrgan.json of the real shape (with sha256, so Install needs no consent), plus
+ * the reference's other names pointing nowhere, as the SD demo reference does.
+ */
+function demoUpscalers(): { files: Record<string, Buffer>; x4Path: string; reference: (baseUrl: string) => Record<string, unknown> } {
+  const dir = mkdtempSync(join(tmpdir(), 'hordedesk-demo-upscalers-'));
+  const x4Path = join(dir, 'tiny-upscaler-x4.safetensors');
+  writeTinyUpscaler(x4Path, TINY_UPSCALER_SPEC);
+  writeTinyUpscaler(join(dir, 'tiny-upscaler-x2.safetensors'), TINY_UPSCALER_X2_SPEC);
+  const files = {
+    'tiny-upscaler-x4.safetensors': readFileSync(x4Path),
+    'tiny-upscaler-x2.safetensors': readFileSync(join(dir, 'tiny-upscaler-x2.safetensors')),
+  };
+  const record = (name: string, description: string, file: string, url: string, body?: Buffer) => ({
+    name,
+    type: name.startsWith('RealESRGAN') ? 'realesrgan' : 'esrgan',
+    description,
+    version: '0.1.0',
+    style: 'generalist',
+    config: {
+      files: [{ path: file, ...(body && { sha256sum: createHash('sha256').update(body).digest('hex') }) }],
+      download: [{ file_name: file, file_path: '', file_url: url }],
+    },
+    available: false,
+  });
+  return {
+    files,
+    x4Path,
+    reference: (baseUrl) => ({
+      RealESRGAN_x4plus: record(
+        'RealESRGAN_x4plus',
+        '4x Upscaler (demo record: a tiny random-weight RRDBNet)',
+        'tiny-upscaler-x4.safetensors',
+        `${baseUrl}/tiny-upscaler-x4.safetensors`,
+        files['tiny-upscaler-x4.safetensors'],
+      ),
+      RealESRGAN_x2plus: record(
+        'RealESRGAN_x2plus',
+        '2x Upscaler (demo record: a tiny random-weight RRDBNet behind a pixel-unshuffle)',
+        'tiny-upscaler-x2.safetensors',
+        `${baseUrl}/tiny-upscaler-x2.safetensors`,
+        files['tiny-upscaler-x2.safetensors'],
+      ),
+      NMKD_Siax: record('NMKD_Siax', 'Universal 4x upscaler (demo record)', 'NMKD_Siax.pth', 'https://example.invalid/NMKD_Siax.pth'),
+    }),
+  };
+}
 
 /** A tiny SD 1.x checkpoint in the ldm single-file layout (F16, seeded random weights). */
 function tinyCheckpoint(): Buffer {

@@ -5,8 +5,51 @@
 // replace entries.
 import { HORDE_SAMPLERS } from '../common/inference';
 
+/**
+ * The horde's post-processors (`KNOWN_POST_PROCESSORS`, HORDE-PROTOCOL §2.6). Each is a bridge capability of its
+ * own besides "post-processing": the horde skips a request as `bridge_version` when the worker's bridge lacks any
+ * post-processor it names (`can_generate`: `for pp in KNOWN_POST_PROCESSORS … check_bridge_capability(pp, …)`).
+ */
+export const KNOWN_POST_PROCESSORS = [
+  'GFPGAN',
+  'RealESRGAN_x4plus',
+  'RealESRGAN_x2plus',
+  'RealESRGAN_x4plus_anime_6B',
+  'NMKD_Siax',
+  '4x_AnimeSharp',
+  'CodeFormers',
+  'strip_background',
+  '4xNomos8kSC',
+  '4xLSDIRplus',
+  '4xNomosWebPhoto_RealPLKSR',
+  '4xNomos2_realplksr_dysample',
+  '4xNomos2_hq_dat2',
+  '2xModernSpanimationV1',
+  'GFPGANv1.3',
+  'RestoreFormer',
+] as const;
+export type PostProcessorName = (typeof KNOWN_POST_PROCESSORS)[number];
+
+/** The upscalers among them (the horde's upscaler list): a request may name one at most (`TooManyUpscalers`). */
+export const KNOWN_UPSCALERS: readonly PostProcessorName[] = [
+  'RealESRGAN_x4plus',
+  'RealESRGAN_x2plus',
+  'RealESRGAN_x4plus_anime_6B',
+  'NMKD_Siax',
+  '4x_AnimeSharp',
+  '4xNomos8kSC',
+  '4xLSDIRplus',
+  '4xNomosWebPhoto_RealPLKSR',
+  '4xNomos2_realplksr_dysample',
+  '4xNomos2_hq_dat2',
+  '2xModernSpanimationV1',
+];
+
+const isPostProcessor = (name: string): boolean => (KNOWN_POST_PROCESSORS as readonly string[]).includes(name);
+
 /** Capability names as the horde's bridge reference spells them. */
 export type Capability =
+  | PostProcessorName
   | 'r2'
   | 'r2_source'
   | 'img2img'
@@ -87,6 +130,7 @@ const ALL_CAPABILITIES: readonly Capability[] = [
   'karras',
   'layer_diffuse',
   'workflow',
+  ...KNOWN_POST_PROCESSORS,
 ];
 
 /** The name every unparsable or unlisted agent falls back to. */
@@ -116,14 +160,28 @@ export const UNLISTED_BRIDGE: BridgeSpec = {
 export const HORDEDESK_KIND_CAPABILITIES: readonly Capability[] = ['img2img', 'r2_source', 'inpainting', 'hires_fix', 'tiling'];
 
 /**
+ * The post-processors HordeDesk runs (issue 17): the horde's five ESRGAN upscalers, converted from their
+ * published files (core/worker/postProcessing.ts). The listing claims them with "post-processing"; the pop
+ * allows post-processing only while one is installed, and a job naming one that is not installed is faulted
+ * with the reason. Face restorers and the other upscalers stay unclaimed, so the horde never sends them.
+ */
+export const HORDEDESK_POST_PROCESSORS: readonly Capability[] = [
+  'RealESRGAN_x4plus',
+  'RealESRGAN_x2plus',
+  'RealESRGAN_x4plus_anime_6B',
+  'NMKD_Siax',
+  '4x_AnimeSharp',
+];
+
+/**
  * The entry docs/upstream-listing.md proposes for the horde's tables: only what HordeDesk really
- * implements (R2 uploads, clip_skip, the karras schedule, the request kinds above, every sampler it
- * runs, under both karras settings), from version 0 on, so HordeDesk 0.x is covered. A listed
+ * implements (R2 uploads, clip_skip, the karras schedule, the request kinds above, the ESRGAN
+ * post-processors, every sampler it runs, under both karras settings), from version 0 on, so HordeDesk 0.x is covered. A listed
  * bridge that is not official still earns ×0.75. The conformance command runs the stand-in with it
  * (`--listing proposed`).
  */
 export const HORDEDESK_LISTING: BridgeSpec = {
-  capabilities: ['r2', 'clip_skip', 'karras', ...HORDEDESK_KIND_CAPABILITIES],
+  capabilities: ['r2', 'clip_skip', 'karras', ...HORDEDESK_KIND_CAPABILITIES, 'post-processing', ...HORDEDESK_POST_PROCESSORS],
   karrasSamplers: HORDEDESK_SAMPLERS,
   otherSamplers: HORDEDESK_SAMPLERS,
   multiplier: 0.75,
@@ -132,7 +190,7 @@ export const HORDEDESK_LISTING: BridgeSpec = {
 
 /**
  * Default table. reGen (official, newest key 13) and the legacy worker get everything. HordeDesk
- * gets everything too, with every known sampler, at the non-official multiplier 0.75: the brief
+ * gets everything too (of the post-processors, those it runs), with every known sampler, at the non-official multiplier 0.75: the brief
  * for the stand-in grants it R2, and letting hires_fix, tiling and samplers it does not implement
  * through means the app meets such jobs and must fault them honestly; img2img, post-processing,
  * LoRA and ControlNet still only reach it when its pop allows them (`allow_*`). Any other name
@@ -156,7 +214,14 @@ export function defaultBridges(): Record<string, BridgeSpec> {
       otherSamplers: LEGACY_OTHER_SAMPLERS,
       multiplier: 0.9,
     },
-    HordeDesk: { capabilities: ALL_CAPABILITIES, karrasSamplers: KNOWN_SAMPLERS, otherSamplers: KNOWN_SAMPLERS, multiplier: 0.75 },
+    // Of the post-processors, only those HordeDesk runs, as its proposed entry claims them: a face restorer it
+    // would fault three times over (the horde retries a request twice) and the demo's worker into maintenance.
+    HordeDesk: {
+      capabilities: ALL_CAPABILITIES.filter((c) => !isPostProcessor(c) || HORDEDESK_POST_PROCESSORS.includes(c)),
+      karrasSamplers: KNOWN_SAMPLERS,
+      otherSamplers: KNOWN_SAMPLERS,
+      multiplier: 0.75,
+    },
     [UNKNOWN_BRIDGE]: UNLISTED_BRIDGE,
   };
 }

@@ -38,9 +38,21 @@ export interface DemoFeed {
   tick(): FeedTick;
 }
 
-/** The mix of requests the demo asks for: small and quick for the tiny model, a few it cannot do. */
-export function demoMixed(models: readonly string[]): MixedOptions {
-  return { models, minSize: 64, maxSize: 256, maxSteps: 20, maxN: 2, unsupportedShare: 0.04, unsupportedSamplerShare: 0.02 };
+/**
+ * The mix of requests the demo asks for: small and quick for the tiny model, a few it cannot do, and (when
+ * `postProcessors` names some) a share upscaled afterwards by one of them.
+ */
+export function demoMixed(models: readonly string[], postProcessors: readonly string[] = []): MixedOptions {
+  return {
+    models,
+    minSize: 64,
+    maxSize: 256,
+    maxSteps: 20,
+    maxN: 2,
+    unsupportedShare: 0.04,
+    unsupportedSamplerShare: 0.02,
+    ...(postProcessors.length ? { postProcessingShare: 0.25, postProcessors } : {}),
+  };
 }
 
 const MAX_BATCHES_PER_TICK = 4;

@@ -65,13 +65,23 @@ export const KUDOS_TABLE: Readonly<Record<string, number>> = {
   '512x512/20/k_euler/true/7': 6.24,
 };
 
+/**
+ * KudosModel values of plain txt2img jobs with one post-processor (§3.1 table), keyed as KUDOS_TABLE plus
+ * "|" and the post-processor: what a worker earns for upscaling beyond the generation.
+ */
+export const KUDOS_TABLE_POST_PROCESSED: Readonly<Record<string, number>> = {
+  '512x512/30/k_euler_a/true/7.5|RealESRGAN_x4plus': 10.42,
+  '512x512/30/k_euler_a/true/7.5|CodeFormers': 6.8,
+};
+
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
 /**
  * The per-image value of a request (the horde's `wp.kudos`). Plain txt2img jobs found in
- * {@link KUDOS_TABLE} take the table value. Otherwise:
+ * {@link KUDOS_TABLE} (with one post-processor: {@link KUDOS_TABLE_POST_PROCESSED}) take the table value.
+ * Otherwise:
  *
  *   value = 2.06 + 0.185 × effective_steps × (W×H / 512²)^0.87
  *           × 1.2 per post-processor × 1.6 with hires_fix × 3 for ControlNet without return_control_map
@@ -81,9 +91,11 @@ function round2(value: number): number {
  * 2 decimals; then +3 per LoRA and +1 if any textual inversion, as the horde adds them.
  */
 export function imageKudos(cost: ImageCost): number {
-  const plain = !cost.hiresFix && cost.postProcessing.length === 0 && !cost.controlType && !cost.hasSourceImage;
+  const plain = !cost.hiresFix && !cost.controlType && !cost.hasSourceImage;
   const key = `${cost.width}x${cost.height}/${cost.steps}/${cost.sampler}/${cost.karras}/${cost.cfgScale}`;
-  let value = plain ? KUDOS_TABLE[key] : undefined;
+  let value: number | undefined;
+  if (plain && cost.postProcessing.length === 0) value = KUDOS_TABLE[key];
+  else if (plain && cost.postProcessing.length === 1) value = KUDOS_TABLE_POST_PROCESSED[`${key}|${cost.postProcessing[0]}`];
   if (value === undefined) {
     const area = (cost.width * cost.height) / (512 * 512);
     value = 2.06 + 0.185 * effectiveSteps(cost.sampler, cost.steps) * area ** 0.87;

@@ -8,7 +8,8 @@ import type { GenerationRequestBody } from './requests';
 // 64; batches; R2 and inline delivery; seeds as strings (numbers, words, or none); clip_skip; and
 // a share of requests with a feature beyond plain txt2img: hires_fix and tiling reach HordeDesk
 // (served when its model serves them, else faulted with the reason), img2img only when its pop
-// allows it (a model serves it), post-processing, LoRA and ControlNet never (its pop declines them).
+// allows it (a model serves it), post-processing only while it has an upscaler installed, LoRA and
+// ControlNet never (its pop declines them). `postProcessingShare` adds upscaling requests on top.
 
 /** Knobs of {@link mixedRequests}; every one has a default. */
 export interface MixedOptions {
@@ -29,6 +30,13 @@ export interface MixedOptions {
   unsupportedSamplerShare?: number;
   /** Share of requests flagged NSFW (only `nsfw: true` workers get those). Default 0. */
   nsfwShare?: number;
+  /**
+   * Share of requests that ask for one of `postProcessors` after generation (workers get them only while their
+   * pop allows post-processing). Default 0, and then the mix is exactly what it was without this option.
+   */
+  postProcessingShare?: number;
+  /** The post-processors those requests name, one each. Default ["RealESRGAN_x4plus"]. */
+  postProcessors?: readonly string[];
 }
 
 // Every sampler the horde knows that HordeDesk does not implement: none since it runs all fourteen.
@@ -116,6 +124,10 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
     };
     if (chance(opts.unsupportedShare ?? 0.15))
       addUnsupported(body, params, pick(['post_processing', 'loras', 'img2img', 'hires_fix', 'tiling', 'control_type']));
+    // Drawn only when asked for, so the mixes of seeds without it stay as they were.
+    const share = opts.postProcessingShare ?? 0;
+    if (share > 0 && chance(share) && !params.post_processing)
+      params.post_processing = [pick(opts.postProcessors ?? ['RealESRGAN_x4plus'])] as NonNullable<typeof params.post_processing>;
     bodies.push(body);
   }
   return bodies;

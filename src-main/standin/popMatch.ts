@@ -1,4 +1,5 @@
 import { POP_SKIP_REASONS, type PopSkipReason } from '../common/horde';
+import type { Capability } from './bridges';
 import type { Job, WaitingRequest } from './queue';
 import type { UserTable } from './users';
 import type { StandinWorker } from './workers';
@@ -66,6 +67,8 @@ export function matchRequest(
   if (r.postProcessing.length) {
     if (!c.allow_post_processing) return skip('post-processing');
     if (!bridge.has('post-processing')) return skip('bridge_version');
+    // Each post-processor the request names is a capability of its own (can_generate's KNOWN_POST_PROCESSORS loop).
+    if (r.postProcessing.some((pp) => !bridge.has(pp as Capability))) return skip('bridge_version');
   }
   if (r.loras || r.tis) {
     if (r.loras && !c.allow_lora) return skip('lora');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sniffImage } from '../core/worker/jobSources';
-import { KNOWN_SAMPLERS } from './bridges';
+import { KNOWN_POST_PROCESSORS, KNOWN_SAMPLERS, KNOWN_UPSCALERS } from './bridges';
 import { hordeError, validationError, type Answer } from './router';
 
 // Image requests as a requester sends them to `POST /v2/generate/async` (HORDE-PROTOCOL.md §2.13),
@@ -26,7 +26,8 @@ const paramsSchema = z.looseObject({
   tiling: z.boolean().optional(),
   hires_fix: z.boolean().optional(),
   clip_skip: z.number().int().min(1).max(12).optional(),
-  post_processing: z.array(z.string()).optional(),
+  // The horde's API model lists the names it knows (KNOWN_POST_PROCESSORS); anything else is a validation error.
+  post_processing: z.array(z.enum(KNOWN_POST_PROCESSORS)).optional(),
   facefixer_strength: z.number().min(0).max(1).optional(),
   loras: z.array(loraSchema).optional(),
   tis: z.array(tiSchema).optional(),
@@ -116,7 +117,7 @@ function checkSources(body: z.infer<typeof generationRequestSchema>): Answer | n
   return null;
 }
 
-const UPSCALERS = ['RealESRGAN_x4plus', 'RealESRGAN_x2plus', 'RealESRGAN_x4plus_anime_6B', 'NMKD_Siax', '4x_AnimeSharp'];
+const UPSCALERS: readonly string[] = KNOWN_UPSCALERS;
 
 /** Validates and resolves an async body; an Answer describes why it was refused. */
 export function resolveRequest(input: unknown): ResolvedRequest | Answer {
