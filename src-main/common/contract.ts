@@ -235,6 +235,8 @@ const installedPostProcessorSchema = z.object({
   bytes: z.number(),
   /** What it is, e.g. "RRDBNet ×4 (64 features, 23 blocks, growth 32)". */
   detail: z.string(),
+  /** How many times wider and taller it makes an image (1: same size); null when the folder cannot be read. */
+  scale: z.number().int().positive().nullable(),
 });
 export type InstalledPostProcessorDto = z.infer<typeof installedPostProcessorSchema>;
 

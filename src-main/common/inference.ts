@@ -93,7 +93,8 @@ export const modelKindsSchema = z.object({
 });
 export type ModelKinds = z.infer<typeof modelKindsSchema>;
 
-export const generationPhaseSchema = z.enum(['loading', 'encoding', 'sampling', 'decoding']);
+/** `post-processing`: the Generate page's Upscale choice runs on image `image`, post-processor `step` of `steps`. */
+export const generationPhaseSchema = z.enum(['loading', 'encoding', 'sampling', 'decoding', 'post-processing']);
 
 export const inferenceProgressSchema = z.object({
   jobId: z.string(),

@@ -113,6 +113,7 @@ describe('Install and Delete', () => {
         problem: null,
         bytes: expect.any(Number),
         detail: 'RRDBNet ×4 (8 features, 1 blocks, growth 4)',
+        scale: 4,
       },
     ]);
     expect(services.postProcessors.installed()).toEqual(['RealESRGAN_x4plus']);

@@ -6,6 +6,7 @@ import {
   KNOWN_POST_PROCESSORS,
   UNLISTED_BRIDGE,
   type BridgeSpec,
+  type PostProcessorName,
 } from '../../src-main/standin/bridges';
 import { demoMixed } from '../../src-main/standin/demoFeed';
 import { imageKudos, type ImageCost } from '../../src-main/standin/kudos';
@@ -29,9 +30,10 @@ async function start(hordeDesk?: BridgeSpec) {
   return standin;
 }
 
-const request = (postProcessing: unknown[]) => ({
+const request = (postProcessing: string[]) => ({
   prompt: `upscale ${JSON.stringify(postProcessing)}`,
-  params: { width: 64, height: 64, steps: 4, n: 1, post_processing: postProcessing },
+  // Names outside the horde list go through too: the stand-in must refuse them itself.
+  params: { width: 64, height: 64, steps: 4, n: 1, post_processing: postProcessing as PostProcessorName[] },
   models: ['stable_diffusion'],
   nsfw: false,
   r2: false,

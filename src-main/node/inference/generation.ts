@@ -16,7 +16,14 @@ import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { modelKinds, NO_EXTRA_KINDS } from '../../inference/pipeline/kinds';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
-import type { GenerationResult, InferenceHost, UpscaleJob, UpscaleResult } from './inferenceHost';
+import type {
+  GenerationResult,
+  InferenceHost,
+  StripBackgroundJob,
+  StripBackgroundResult,
+  UpscaleJob,
+  UpscaleResult,
+} from './inferenceHost';
 
 export interface ModelEntry {
   name: string;
@@ -96,6 +103,8 @@ export interface GenerationService {
   upscale(job: Omit<UpscaleJob, 'providers'>): Promise<UpscaleResult>;
   /** Stops the upscale of `jobId` after the tile in progress; its upscale() rejects with code `cancelled`. */
   cancelUpscale(jobId: string): void;
+  /** Removes one image's background in the inference thread (strip_background), on this machine's providers. */
+  stripBackground(job: Omit<StripBackgroundJob, 'providers'>): Promise<StripBackgroundResult>;
   /** Cancels a running job, or one still waiting for its turn. */
   cancel(jobId: string): boolean;
   close(): Promise<void>;
@@ -163,18 +172,20 @@ async function runInTurn(
   }
 }
 
-/** Runs `post`'s post-processors on each image in turn; a cancel of the job stops them. */
+/** Runs `post`'s post-processors on each image in turn, telling `onProgress`; a cancel of the job stops them. */
 async function postProcessImages(
   images: readonly JobImage[],
-  jobId: string,
-  post: GeneratePostProcessing | undefined,
+  job: { jobId: string; post: GeneratePostProcessing | undefined; onProgress: (p: InferenceProgress) => void },
   cancelled: () => boolean,
 ): Promise<JobImage[]> {
+  const { jobId, post } = job;
   if (!post?.names.length) return [...images];
   const out: JobImage[] = [];
-  for (let image of images) {
-    for (const name of post.names) {
+  for (const [index, generated] of images.entries()) {
+    let image = generated;
+    for (const [step, name] of post.names.entries()) {
       if (cancelled()) throw new UserFacingError('cancelled', 'The job was cancelled.');
+      job.onProgress({ jobId, phase: 'post-processing', image: index, step: step + 1, steps: post.names.length });
       image = { ...(await post.run(name, image, jobId)), seed: image.seed };
     }
     out.push(image);
@@ -245,7 +256,8 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
       const { provider, result } = await run(model, params, jobId);
       state.postProcessing.set(jobId, post ?? null);
       try {
-        const images = await postProcessImages(result.images, jobId, post, () => !state.postProcessing.has(jobId));
+        const job = { jobId, post, onProgress: options.onProgress };
+        const images = await postProcessImages(result.images, job, () => !state.postProcessing.has(jobId));
         return await toOutcome(jobId, model, provider, { images, stats: result.stats }, images.length ? [...(post?.names ?? [])] : []);
       } finally {
         state.postProcessing.delete(jobId);
@@ -253,6 +265,7 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
     },
     upscale: async (job) => host.upscale({ ...job, providers: await options.providers() }),
     cancelUpscale: (jobId) => host.cancel(jobId),
+    stripBackground: async (job) => host.stripBackground({ ...job, providers: await options.providers() }),
     cancel(jobId: string): boolean {
       if (state.postProcessing.has(jobId)) {
         state.postProcessing.get(jobId)?.cancel(jobId);

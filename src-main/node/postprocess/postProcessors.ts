@@ -20,6 +20,8 @@ export interface InstalledPostProcessor {
   bytes: number;
   /** What it is, in a few words (e.g. "RRDBNet ×4 (64 features, 23 blocks, growth 32)"). */
   detail: string;
+  /** How many times wider and taller it makes an image (1: same size); null when unknown. */
+  scale: number | null;
 }
 
 /**
@@ -52,7 +54,7 @@ export function createPostProcessors(engines: readonly PostProcessorEngine[]): P
     engines
       .flatMap((engine) => engine.list().filter((entry) => entry.family === engine.family))
       // Only what the pages show: an engine's own fields (a folder's path) stay in the engine.
-      .map(({ name, family, ready, problem, bytes, detail }) => ({ name, family, ready, problem, bytes, detail }))
+      .map(({ name, family, ready, problem, bytes, detail, scale }) => ({ name, family, ready, problem, bytes, detail, scale }))
       .sort((a, b) => a.name.localeCompare(b.name));
   return {
     list,

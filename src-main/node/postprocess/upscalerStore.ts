@@ -46,11 +46,21 @@ function readFolder(dir: string, folder: string): InstalledUpscaler {
       problem: served ? null : `${manifest.name} is not one of the horde's ESRGAN upscalers.`,
       bytes: bytesUnder(dir),
       detail: describeUpscaler(manifest.spec),
+      scale: manifest.spec.scale,
       dir,
     };
   } catch (error) {
     const problem = error instanceof Error ? error.message : String(error);
-    return { name: folder, family: 'esrgan', ready: false, problem, bytes: bytesUnder(dir), detail: 'unfinished install', dir };
+    return {
+      name: folder,
+      family: 'esrgan',
+      ready: false,
+      problem,
+      bytes: bytesUnder(dir),
+      detail: 'unfinished install',
+      scale: null,
+      dir,
+    };
   }
 }
 

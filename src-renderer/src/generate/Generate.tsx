@@ -15,6 +15,11 @@ function GenerateResult({ outcome, asked }: { outcome: GenerationOutcome | null;
           <p data-testid="ran-kind">
             Kind: <strong>{kindSummary(outcome, asked?.params ?? {}, asked?.note)}</strong>
           </p>
+          {outcome.postProcessed.length > 0 && (
+            <p data-testid="post-processed">
+              Upscaled by <strong>{outcome.postProcessed.join(', ')}</strong>, as the horde&apos;s worker runs it after generation
+            </p>
+          )}
           <p data-testid="provider">
             Ran on <strong>{PROVIDER_NAMES[outcome.provider.provider]}</strong>
             {outcome.provider.fallbackReason && <span className="muted"> (not the GPU: {outcome.provider.fallbackReason})</span>}

@@ -8,6 +8,8 @@ import { SourceFields } from './SourceFields';
 import { sourcePart, type SourcePart } from './sourceRequest';
 import type { Generation } from './useGeneration';
 import { useKindSources } from './useKindSources';
+import { NO_UPSCALE, postProcessingOf, upscaleOptions } from './upscale';
+import { UpscaleField } from './UpscaleField';
 
 /** The form as typed; an empty seed means a random one for each run. */
 interface Form {
@@ -157,14 +159,20 @@ function SamplingFields({ form, set }: { form: Form; set: <K extends keyof Form>
   );
 }
 
+/** "sampling step 3/20", "post-processing image 2", or the phase's name. */
+function phaseText(progress: NonNullable<Generation['progress']>): string {
+  if (progress.phase === 'sampling') return `sampling step ${progress.step}/${progress.steps}`;
+  if (progress.phase === 'post-processing') return `upscaling image ${progress.image + 1}`;
+  return progress.phase;
+}
+
 /** The bar and the phase ("sampling step 3/20") while a run is on. */
 function GenerateProgress({ generation: { running, progress } }: { generation: Generation }) {
   if (!running) return null;
   const pct = progress && progress.steps ? Math.round((100 * progress.step) / progress.steps) : 0;
   return (
     <div data-testid="progress">
-      <progress max={100} value={pct} />{' '}
-      {progress ? `${progress.phase}${progress.phase === 'sampling' ? ` step ${progress.step}/${progress.steps}` : ''}` : 'starting…'}
+      <progress max={100} value={pct} /> {progress ? phaseText(progress) : 'starting…'}
     </div>
   );
 }
@@ -201,6 +209,9 @@ export function GenerateForm({ generation }: { generation: Generation }) {
   const [form, setForm] = useState<Form>(INITIAL_FORM);
   const [kind, setKind] = useState<KindForm>(INITIAL_KIND_FORM);
   const sources = useKindSources();
+  const installedPost = useCommand('postprocess.list', {});
+  const [upscale, setUpscale] = useState(NO_UPSCALE);
+  const upscalers = upscaleOptions(installedPost.data);
   const chosen = model || (models.data ?? []).find((m) => m.ready)?.name || '';
   const reasons = kindReasons((models.data ?? []).find((m) => m.name === chosen));
   const set = <K extends keyof Form>(key: K, value: Form[K]): void => setForm({ ...form, [key]: value });
@@ -210,7 +221,7 @@ export function GenerateForm({ generation }: { generation: Generation }) {
     try {
       const images = sourcePart(kind.source_processing, sources, form);
       const params = paramsOf(form, kind, reasons, images);
-      generation.generate({ model: chosen, params }, images.note);
+      generation.generate({ model: chosen, params, postProcessing: postProcessingOf(upscale, upscalers) }, images.note);
     } catch (e) {
       generation.setError(e instanceof Error ? e.message : String(e));
     }
@@ -231,6 +242,7 @@ export function GenerateForm({ generation }: { generation: Generation }) {
       </label>
       <SamplingFields form={form} set={set} />
       <KindOptions form={kind} set={setKindField} reasons={reasons} size={form} />
+      <UpscaleField options={upscalers} choice={upscale} onChoose={setUpscale} size={form} />
       <GenerateActions generation={generation} chosen={chosen} blocked={reasons[kind.source_processing]} />
     </form>
   );

@@ -1,6 +1,7 @@
 import type { CatalogDto } from '../../../src-main/common/contract';
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { HordeModels } from './HordeModels';
+import { PostProcessors } from './PostProcessors';
 import { gb } from './modelFormat';
 import { useModelInstalls } from './useModelInstalls';
 
@@ -53,6 +54,7 @@ export function Models() {
     <div className="column" data-testid="models-page">
       <InstalledModels catalog={catalog.data} error={installs.error} onDelete={installs.remove} />
       <HordeModels catalog={catalog.data} installs={installs} onRefresh={refresh} />
+      <PostProcessors />
     </div>
   );
 }

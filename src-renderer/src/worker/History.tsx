@@ -72,6 +72,14 @@ export function History() {
               <td>
                 {j.width}×{j.height}, {j.steps} steps
                 {j.kind && j.kind !== 'txt2img' && <span data-testid="history-kind">, {j.kind.split('+').join(' + ')}</span>}
+                {j.postProcessing && (
+                  <span
+                    data-testid="history-post-processing"
+                    title="Post-processors that ran on the images, in order, before the safety check"
+                  >
+                    , then {j.postProcessing.split('+').join(' + ')}
+                  </span>
+                )}
               </td>
               <td>{j.sampler}</td>
               <Result job={j} />
