@@ -3,6 +3,7 @@ import { silentLogger } from '../../src-main/core/log';
 import { HordeWorker } from '../../src-main/core/worker/hordeWorker';
 import { checkJob, parsePop, type HordeJob } from '../../src-main/core/worker/job';
 import { hordeDeskPopBody } from '../../src-main/core/worker/popBody';
+import { describeNoJobs } from '../../src-main/core/worker/skipped';
 import type { GeneratorPort, JobRecord, RawImage, SubmitBody, WorkerDeps } from '../../src-main/core/worker/ports';
 import {
   allowPostProcessing,
@@ -80,9 +81,16 @@ describe('the horde post-processors HordeDesk runs and declines', () => {
       });
     expect(body().allow_post_processing).toBe(false);
     expect(body([]).allow_post_processing).toBe(false);
-    expect(body(['strip_background']).allow_post_processing).toBe(false);
+    // strip_background alone is a post-processor the worker serves: the pop asks for post-processing jobs.
+    expect(body(['strip_background']).allow_post_processing).toBe(true);
     expect(body(['4x_AnimeSharp']).allow_post_processing).toBe(true);
     expect(allowPostProcessing(['RealESRGAN_x2plus', 'strip_background'])).toBe(true);
+  });
+
+  test('empty pops skipped for post-processing say that no upscaler is installed', () => {
+    expect(describeNoJobs([{ reason: 'post-processing', count: 2 }], { maxPixels: 262144 })).toBe(
+      'No jobs right now: 2 requests need post-processing (an upscaler), and no upscaler is installed (the Models page installs them).',
+    );
   });
 
   test('the job log names what ran, in order', () => {
@@ -103,8 +111,8 @@ describe('the horde post-processors HordeDesk runs and declines', () => {
   });
 });
 
-/** A pop answer as the horde sends one (the stand-in's shape): one image, 64², and `post_processing`. */
-function popAnswer(postProcessing: unknown, ttl = 150): Record<string, unknown> {
+/** A pop answer as the horde sends one (the stand-in's shape): one image, 64² unless told, and `post_processing`. */
+function popAnswer(postProcessing: unknown, ttl = 150, side = 64, id = 'job-1'): Record<string, unknown> {
   return {
     payload: {
       prompt: 'a lighthouse',
@@ -113,13 +121,13 @@ function popAnswer(postProcessing: unknown, ttl = 150): Record<string, unknown> 
       seed: '7',
       sampler_name: 'k_euler',
       cfg_scale: 7,
-      width: 64,
-      height: 64,
+      width: side,
+      height: side,
       karras: true,
       post_processing: postProcessing,
     },
-    id: 'job-1',
-    ids: ['job-1'],
+    id,
+    ids: [id],
     ttl,
     model: 'tiny',
     r2_upload: null,
@@ -199,9 +207,14 @@ interface Run {
 
 /** One popped job through a HordeWorker with fake ports; resolves once it was logged. */
 async function runJob(postProcessing: string[], behaviour: Parameters<typeof fakePostProcessors>[2] = {}): Promise<Run> {
+  return runJobs([popAnswer(postProcessing)], behaviour);
+}
+
+/** Popped jobs one after the other through one HordeWorker; resolves once each was logged. */
+async function runJobs(answers: Record<string, unknown>[], behaviour: Parameters<typeof fakePostProcessors>[2] = {}): Promise<Run> {
   const clock = virtualClock(START);
   const run: Run = { events: [], submits: [], encoded: [], log: [], cancelled: [] };
-  let popped = false;
+  const queue = [...answers];
   const generator: GeneratorPort = {
     readyModels: () => ['tiny'],
     async generate(job: HordeJob) {
@@ -215,7 +228,7 @@ async function runJob(postProcessing: string[], behaviour: Parameters<typeof fak
   run.cancelled = post.cancelled;
   const deps = {
     horde: {
-      pop: async () => (popped ? { ids: [], skipped: {} } : ((popped = true), popAnswer(postProcessing))),
+      pop: async () => queue.shift() ?? { ids: [], skipped: {} },
       submit: async (body: SubmitBody) => (run.submits.push(body), { reward: body.state === 'ok' ? 5 : 0 }),
     },
     generator,
@@ -246,7 +259,7 @@ async function runJob(postProcessing: string[], behaviour: Parameters<typeof fak
   } as unknown as WorkerDeps;
   const worker = new HordeWorker(deps, () => undefined);
   worker.start();
-  await until(() => run.log.length > 0, 1);
+  await until(() => run.log.length >= answers.length, 1);
   worker.pause();
   await worker.whenIdle();
   return run;
@@ -279,6 +292,20 @@ describe('a job with post-processing, through the worker loop', () => {
     expect(run.cancelled).toEqual(['job-1']);
     expect(run.submits.map((s) => s.state)).toEqual(['faulted']);
     expect(run.log[0]?.reason).toBe('post-processing would not have finished before the job deadline');
+  });
+
+  test('a job whose deadline cannot hold its post-processing, at the speed measured here, is declined before generating', async () => {
+    // 100 s for 64² the first time; the second job is 128², 4× the pixels: about 400 s, past its 150 s.
+    const run = await runJobs([popAnswer(['RealESRGAN_x2plus']), popAnswer(['RealESRGAN_x2plus'], 150, 128, 'job-2')], { ms: 100_000 });
+    expect(run.events).toEqual(['generate', 'RealESRGAN_x2plus:64', 'safety:128']);
+    // Delivery runs beside the next job: the fault may be logged first.
+    expect(run.log.map((row) => [row.jobId, row.state]).sort()).toEqual([
+      ['job-1', 'ok'],
+      ['job-2', 'faulted'],
+    ]);
+    expect(run.log.find((row) => row.jobId === 'job-2')?.reason).toBe(
+      'its deadline leaves no time for post-processing (RealESRGAN_x2plus: about 400 s here)',
+    );
   });
 
   test('a job asking for one that is not installed is declined before any generation', async () => {

@@ -345,7 +345,7 @@ export class HordeWorker {
       this.delivery.fault(
         job,
         postMs > 0 && budget + postMs > 0
-          ? `its deadline leaves no time for ${names.join(' and ')}, which take about ${Math.ceil(postMs / 1000)} s here`
+          ? `its deadline leaves no time for post-processing (${names.join(' and ')}: about ${Math.ceil(postMs / 1000)} s here)`
           : 'the job waited too long in HordeDesk to finish before its deadline',
       );
       return this.takeAhead();
