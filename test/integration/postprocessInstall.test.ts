@@ -88,6 +88,8 @@ describe('the upscaler reference on the Models page', () => {
       ['NMKD_Siax', true, false, false],
       ['RealESRGAN_x2plus', true, false, true],
       ['RealESRGAN_x4plus', true, false, true],
+      // In no horde reference: rembg's u2net.onnx, offered with its pinned sha256 (node/models/postProcessorCatalog.ts).
+      ['strip_background', true, false, true],
       ['4x_NMKD_Superscale_SP', false, false, false],
     ]);
     expect(view.entries.find((e) => e.name === '4x_NMKD_Superscale_SP')?.reason).toMatch(/not one of its post-processors/);

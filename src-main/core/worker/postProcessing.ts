@@ -87,12 +87,12 @@ export function postProcessingProblems(names: readonly string[], installed: read
 }
 
 /**
- * The pop's `allow_post_processing`: on only while an upscaler is installed. The horde decides by the
+ * The pop's `allow_post_processing`: on only while an upscaler or the background removal is installed. The horde decides by the
  * bridge's capabilities which post-processors it sends (HORDE-PROTOCOL §2.8); a job naming one that is
  * not installed is declined with the reason.
  */
 export function allowPostProcessing(installed: readonly string[]): boolean {
-  return installed.some((name) => familyOf(name) === 'esrgan');
+  return installed.some((name) => familyOf(name) === 'esrgan' || familyOf(name) === 'background');
 }
 
 /** What the History and the job log say ran: the names joined by "+", or null when none ran. */

