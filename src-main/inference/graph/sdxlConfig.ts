@@ -1,0 +1,141 @@
+/**
+ * Architecture of SDXL (base) components, and how to read it from a checkpoint's tensor shapes.
+ * Sources: Stability-AI/generative-models `configs/inference/sd_xl_base.yaml` (UNet, conditioner, scale factor);
+ * shared/docs/SD-ONNX.md §5.3 and ../shared/data/sdxl-reference/README.md (the tiny reference's table).
+ */
+import type { TextEncoderConfig, VaeConfig } from './config';
+
+/** The SDXL denoising UNet (sgm `UNetModel` with `num_classes: sequential`, linear transformer projections). */
+export interface SdxlUnetConfig {
+  inChannels: number;
+  outChannels: number;
+  /** Channels per level (SDXL: 320, 640, 1280); level i > 0 starts with a stride-2 downsample. */
+  blockOutChannels: readonly number[];
+  /** Resnets per down level (up levels have one more). */
+  layersPerBlock: number;
+  /** Transformer blocks after each resnet, per level; 0 = no attention at that level (SDXL: 0, 2, 10). */
+  transformerDepth: readonly number[];
+  /** Transformer blocks of the middle block's transformer (SDXL: 10). */
+  midTransformerDepth: number;
+  /** Channels per attention head (`num_head_channels`; SDXL: 64). */
+  headDim: number;
+  /** Width of the text context: CLIP-L hidden + OpenCLIP-G hidden (SDXL: 768 + 1280). */
+  crossAttentionDim: number;
+  /** Width of the time embedding (SDXL: 1280 = 4 × 320). */
+  timeEmbedDim: number;
+  /** Input width of `label_emb` (`adm_in_channels`): pooled text + 6 embedded size/crop values (SDXL: 2816). */
+  admInChannels: number;
+  /** Width of each size/crop value's sinusoidal embedding (`ConcatTimestepEmbedderND.outdim`; SDXL: 256). */
+  addTimeDim: number;
+  normGroups: number;
+  resnetEps: number;
+  transformerNormEps: number;
+  layerNormEps: number;
+}
+
+/** The OpenCLIP text tower (`open_clip.model.CLIP` text side, as SDXL's `FrozenOpenCLIPEmbedder2` holds it). */
+export interface OpenClipTextConfig {
+  vocabSize: number;
+  width: number;
+  layers: number;
+  heads: number;
+  /** MLP hidden width (`mlp.c_fc`). */
+  mlpDim: number;
+  maxPositions: number;
+  layerNormEps: number;
+  /** Columns of `text_projection` (used as x @ text_projection). */
+  projectionDim: number;
+  /** ViT-bigG-14's text tower uses exact GELU (open_clip `nn.GELU`). */
+  activation: 'gelu' | 'quick_gelu';
+  /** Id whose first occurrence is the pooled position (the end-of-text token, CLIP's highest id). */
+  eosTokenId: number;
+}
+
+/** Everything needed to build the SDXL ONNX components. */
+export interface SdxlGraphConfig {
+  family: 'sdxl';
+  unet: SdxlUnetConfig;
+  /** CLIP ViT-L/14 text (`conditioner.embedders.0`, HF CLIPTextModel names). */
+  textEncoder: TextEncoderConfig;
+  /** OpenCLIP ViT-bigG/14 text (`conditioner.embedders.1`). */
+  textEncoder2: OpenClipTextConfig;
+  vae: VaeConfig;
+}
+
+/** SDXL's latent scale factor (`sd_xl_base.yaml` `scale_factor`). */
+export const SDXL_LATENT_SCALE = 0.13025;
+
+/** SDXL base 1.0: UNet ≈ 2.57G, CLIP-L ≈ 123M, OpenCLIP-G text ≈ 695M parameters. */
+export const SDXL_BASE_CONFIG: SdxlGraphConfig = Object.freeze<SdxlGraphConfig>({
+  family: 'sdxl',
+  unet: {
+    inChannels: 4,
+    outChannels: 4,
+    blockOutChannels: [320, 640, 1280],
+    layersPerBlock: 2,
+    transformerDepth: [0, 2, 10],
+    midTransformerDepth: 10,
+    headDim: 64,
+    crossAttentionDim: 2048,
+    timeEmbedDim: 1280,
+    admInChannels: 2816,
+    addTimeDim: 256,
+    normGroups: 32,
+    resnetEps: 1e-5,
+    transformerNormEps: 1e-6,
+    layerNormEps: 1e-5,
+  },
+  textEncoder: {
+    vocabSize: 49408,
+    hiddenSize: 768,
+    intermediateSize: 3072,
+    layers: 12,
+    heads: 12,
+    maxPositions: 77,
+    layerNormEps: 1e-5,
+    activation: 'quick_gelu',
+    eosTokenId: 49407,
+  },
+  textEncoder2: {
+    vocabSize: 49408,
+    width: 1280,
+    layers: 32,
+    heads: 20,
+    mlpDim: 5120,
+    maxPositions: 77,
+    layerNormEps: 1e-5,
+    projectionDim: 1280,
+    activation: 'gelu',
+    eosTokenId: 49407,
+  },
+  vae: {
+    imageChannels: 3,
+    latentChannels: 4,
+    blockOutChannels: [128, 256, 512, 512],
+    layersPerBlock: 2,
+    normGroups: 32,
+    eps: 1e-6,
+    scalingFactor: SDXL_LATENT_SCALE,
+  },
+});
+
+/** Throws when an SDXL config cannot describe a valid graph. */
+export function validateSdxlConfig(config: SdxlGraphConfig): void {
+  const { unet: u, textEncoder: l, textEncoder2: g, vae } = config;
+  const problems: string[] = [];
+  if (u.transformerDepth.length !== u.blockOutChannels.length) problems.push('unet.transformerDepth must have one entry per level');
+  for (const c of u.blockOutChannels) {
+    if (c % u.normGroups !== 0) problems.push(`unet: ${c} channels are not divisible by ${u.normGroups} groups`);
+    if (c % u.headDim !== 0) problems.push(`unet: ${c} channels are not divisible into heads of ${u.headDim}`);
+  }
+  if (u.admInChannels - g.projectionDim !== 6 * u.addTimeDim)
+    problems.push(`unet.admInChannels ${u.admInChannels} is not the pooled width ${g.projectionDim} + 6 × ${u.addTimeDim}`);
+  if (u.addTimeDim % 2 !== 0) problems.push('unet.addTimeDim must be even');
+  if (u.crossAttentionDim !== l.hiddenSize + g.width)
+    problems.push(`unet.crossAttentionDim ${u.crossAttentionDim} is not ${l.hiddenSize} (CLIP-L) + ${g.width} (OpenCLIP-G)`);
+  if (l.hiddenSize % l.heads !== 0) problems.push('textEncoder.hiddenSize must be divisible by heads');
+  if (g.width % g.heads !== 0) problems.push('textEncoder2.width must be divisible by heads');
+  for (const c of vae.blockOutChannels)
+    if (c % vae.normGroups !== 0) problems.push(`vae: ${c} channels are not divisible by ${vae.normGroups} groups`);
+  if (problems.length > 0) throw new Error(`Invalid SDXL graph config: ${problems.join('; ')}`);
+}
