@@ -1,6 +1,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { UserFacingError } from '../common/result';
-import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint } from '../inference/convert/convert';
+import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint, type CheckpointTensors } from '../inference/convert/convert';
 import { SD15_CONFIG, type FloatDtype } from '../inference/graph';
 // Not '../inference/clip': its index also exports the runner, which loads onnxruntime-node, and a thread that has
 // loaded that addon can abort the whole process when it is terminated (the host terminates this one when it is done).
@@ -9,6 +9,8 @@ import { CLIP_VIT_L14_CONFIG } from '../inference/clip/config';
 import { clipConfigFromCheckpoint } from '../inference/clip/hfKeys';
 import { convertClipCheckpoint } from '../inference/clip/modelFolder';
 import { SafetensorsReader } from '../inference/convert/safetensors';
+import { detectLdmFamily } from '../inference/convert/ldmKeys';
+import { convertOpenSdxlCheckpoint, sdxlConfigForCheckpoint } from '../inference/convert/sdxlConvert';
 // Not '../inference/postprocess': its index also exports the runner (onnxruntime-node).
 import { convertUpscaler } from '../inference/postprocess/convert';
 import { writeTokenizerFiles, type TokenizerFiles } from '../inference/tokenizer';
@@ -82,6 +84,29 @@ async function convertClip(port: MessagePort, job: ConvertJob, post: (m: FromCon
   writeTokenizerFiles(staging, tokenizer);
 }
 
+/**
+ * An SDXL checkpoint (published single-file layout): its architecture from the tensors' shapes, then both text
+ * encoders, the UNet and the VAE. Both encoders use CLIP's BPE, so a full vocabulary asks for CLIP's tokenizer files.
+ */
+async function convertSdxl(
+  port: MessagePort,
+  reader: CheckpointTensors,
+  job: ConvertJob,
+  post: (m: FromConvertWorker) => void,
+): Promise<void> {
+  const config = sdxlConfigForCheckpoint(reader);
+  post({ type: 'detected', family: config.textEncoder.vocabSize === SD15_CONFIG.textEncoder.vocabSize ? 'sd15' : 'tiny' });
+  const tokenizer = await nextTokenizer(port);
+  convertOpenSdxlCheckpoint(reader, job.outDir, {
+    dtype: job.dtype,
+    config,
+    tokenizer,
+    overwrite: true,
+    commit: false,
+    onProgress: (done, total) => post({ type: 'progress', done, total }),
+  });
+}
+
 async function run(port: MessagePort, job: ConvertJob): Promise<void> {
   const post = (m: FromConvertWorker): void => port.postMessage(m);
   try {
@@ -99,6 +124,11 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
     }
     const reader = openCheckpoint(job.checkpoint);
     try {
+      if (detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape) === 'sdxl') {
+        await convertSdxl(port, reader, job, post);
+        post({ type: 'done' });
+        return;
+      }
       const config = configForCheckpoint(reader);
       // The width names the tokenizer; an inpainting SD 1.5 (9 input channels) is a copy of SD15_CONFIG, so compare sizes.
       const sd15 = config.unet.blockOutChannels[0] === SD15_CONFIG.unet.blockOutChannels[0];

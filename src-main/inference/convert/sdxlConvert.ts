@@ -1,0 +1,167 @@
+/**
+ * Converts an SDXL checkpoint in the published single-file layout into a HordeDesk ONNX model folder, streaming one
+ * tensor at a time from disk into the graph builder as the SD 1.x converter does (convert.ts). Every tensor the
+ * graphs need is checked (present, shape, readable dtype) and every tensor of the file is accounted for (used, or
+ * one of the known non-weights) before anything is written.
+ */
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { FloatDtype, Opset } from '../graph/builder';
+import type { SdIoDtypes } from '../graph/io';
+import { MANIFEST_FILE } from '../graph/modelFolder';
+import type { SdxlGraphConfig } from '../graph/sdxlConfig';
+import { SDXL_COMPONENTS, type SdxlComponent, type SdxlModelManifest, expectedSdxlWeights, writeSdxlModelFolder } from '../graph/sdxlModel';
+import { WeightError, type WeightSource } from '../graph/weights';
+import { writeTokenizerFiles } from '../tokenizer/files';
+import { CONVERTER_VERSION, ConversionError, type CheckpointTensors } from './convert';
+import { SDXL_IGNORED_KEYS, sdxlConfigFromTensors, sdxlTensorKey } from './sdxlKeys';
+
+const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+const LISTED_PROBLEMS = 25;
+
+/** Options of `convertOpenSdxlCheckpoint` (as the SD 1.x converter's). */
+export interface SdxlConvertOptions {
+  /** Stored weight precision (default fp16; the VAE graphs keep float32 weights either way). */
+  dtype?: FloatDtype;
+  opset?: Opset;
+  /** Architecture (default: read from the checkpoint's shapes). */
+  config?: SdxlGraphConfig;
+  /** Default all five; a subset skips the check that every tensor of the file is used. */
+  components?: readonly SdxlComponent[];
+  /** Also write the seamless-tiling twins (default true). */
+  tiled?: boolean;
+  io?: Partial<SdIoDtypes>;
+  externalThresholdBytes?: number;
+  tokenizer?: { vocabJson?: string; mergesTxt: string };
+  overwrite?: boolean;
+  /** false: leave the folder at `outDir + '.partial'` for the caller (the installer) to move. Default true. */
+  commit?: boolean;
+  onProgress?: (done: number, total: number, tensorName: string) => void;
+}
+
+/** The written manifest. */
+export interface SdxlConvertManifest extends SdxlModelManifest {
+  converterVersion: string;
+  source: { file: string; family: 'sdxl'; tensors: number };
+}
+
+interface PlannedTensor {
+  shape: readonly number[];
+  key: string;
+}
+
+const stripOnes = (s: readonly number[]): string => {
+  const out = [...s];
+  while (out.length > 2 && out.at(-1) === 1) out.pop();
+  return out.join(',');
+};
+
+/** The architecture of an open SDXL checkpoint, read from its tensors' shapes. */
+export function sdxlConfigForCheckpoint(reader: CheckpointTensors): SdxlGraphConfig {
+  return sdxlConfigFromTensors([...reader.entries.keys()], (k) => reader.entry(k)?.shape, reader.path);
+}
+
+function refuse(reader: CheckpointTensors, problems: readonly string[], what: string): never {
+  const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
+  const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
+  throw new ConversionError(`${reader.path}: ${problems.length} ${what}:\n  ${shown}${more}`, problems);
+}
+
+/**
+ * Resolves every tensor the components need to a checkpoint key, checking presence, shape and dtype without reading
+ * data; with all components, also refuses any tensor of the file that no graph uses and that is not a known
+ * non-weight (naming each one), so a layout HordeDesk does not understand is never half converted.
+ */
+export function planSdxlConversion(
+  reader: CheckpointTensors,
+  config: SdxlGraphConfig,
+  components: readonly SdxlComponent[],
+): Map<string, PlannedTensor> {
+  const plan = new Map<string, PlannedTensor>();
+  const problems: string[] = [];
+  for (const component of components) {
+    for (const { name, shape } of expectedSdxlWeights(config, component)) {
+      const { key } = sdxlTensorKey(name, component, config);
+      const entry = reader.entry(key);
+      if (!entry) problems.push(`missing ${key} (${component} ${name}, shape [${shape.join(', ')}])`);
+      else if (stripOnes(entry.shape) !== stripOnes(shape))
+        problems.push(`${key}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
+      else if (!READABLE_DTYPES.has(entry.dtype)) problems.push(`${key}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
+      else plan.set(`${component}/${name}`, { shape, key });
+    }
+  }
+  if (problems.length > 0) refuse(reader, problems, 'tensor(s) missing or mis-shaped');
+  if (SDXL_COMPONENTS.every((c) => components.includes(c))) {
+    const used = new Set([...plan.values()].map((p) => p.key));
+    const ignored = new Set(SDXL_IGNORED_KEYS);
+    const unmapped = [...reader.entries.keys()].filter((k) => !used.has(k) && !ignored.has(k)).sort();
+    if (unmapped.length > 0)
+      refuse(
+        reader,
+        unmapped.map((k) => `${k}: HordeDesk does not know where this tensor belongs in an SDXL model`),
+        'tensor(s) that no SDXL graph uses, so the file is not an SDXL base checkpoint HordeDesk understands',
+      );
+  }
+  return plan;
+}
+
+function plannedSource(
+  reader: CheckpointTensors,
+  plan: ReadonlyMap<string, PlannedTensor>,
+  component: SdxlComponent,
+  onRead: (name: string) => void,
+): WeightSource {
+  return {
+    get(name, shape) {
+      const p = plan.get(`${component}/${name}`);
+      if (!p) throw new WeightError(name, `Weight ${name} (${component}) was not planned for conversion`);
+      if (stripOnes(p.shape) !== stripOnes(shape))
+        throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
+      const data = reader.read(p.key);
+      onRead(name);
+      return data;
+    },
+  };
+}
+
+/**
+ * Converts an open SDXL checkpoint into `outDir` (built at `outDir + '.partial'`, renamed unless `commit: false`).
+ * A failure leaves no output behind.
+ */
+export function convertOpenSdxlCheckpoint(reader: CheckpointTensors, outDir: string, opts: SdxlConvertOptions = {}): SdxlConvertManifest {
+  const commit = opts.commit ?? true;
+  if (commit && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
+  const components = opts.components ?? SDXL_COMPONENTS;
+  const staging = `${outDir}.partial`;
+  try {
+    const config = opts.config ?? sdxlConfigForCheckpoint(reader);
+    const plan = planSdxlConversion(reader, config, components);
+    rmSync(staging, { recursive: true, force: true });
+    let done = 0;
+    const manifest = writeSdxlModelFolder(staging, {
+      config,
+      weights: (component) => plannedSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name)),
+      components,
+      dtype: opts.dtype ?? 'fp16',
+      opset: opts.opset ?? 17,
+      ...(opts.io ? { io: opts.io } : {}),
+      ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
+      tiled: opts.tiled ?? true,
+    });
+    if (opts.tokenizer) writeTokenizerFiles(staging, opts.tokenizer);
+    const full: SdxlConvertManifest = {
+      ...manifest,
+      converterVersion: CONVERTER_VERSION,
+      source: { file: basename(reader.path), family: 'sdxl', tensors: reader.entries.size },
+    };
+    writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
+    if (commit) {
+      if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
+      renameSync(staging, outDir);
+    }
+    return full;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
