@@ -12,11 +12,13 @@ const TILED_MODEL_FILE = 'model.tiled.onnx';
 
 export interface ModelFolder {
   dir: string;
+  /** 'sdxl' when the manifest says so or the folder has `text_encoder_2/` (the published SDXL layout); else 'sd1'. */
+  family: 'sd1' | 'sdxl';
   /**
    * Path of each component's model.onnx. `vae_encoder` (img2img, inpainting) is undefined in folders installed
    * before HordeDesk wrote it.
    */
-  components: Record<SdComponent, string> & { vae_encoder?: string };
+  components: Record<SdComponent, string> & { vae_encoder?: string; text_encoder_2?: string };
   /**
    * The seamless-tiling variants (circular padding), sharing their component's weights: undefined when the
    * folder has none (older installs, published exports). `vae_encoder` only where the encoder has one.
@@ -79,6 +81,11 @@ export function inspectModelFolder(dir: string): ModelFolder {
     if (!path) missing.push(`${component}/model.onnx`);
     components[component] = path ?? join(dir, component, 'model.onnx');
   }
+  const manifest = readManifest(dir);
+  const secondEncoder = modelFile(dir, 'text_encoder_2', 'model.onnx', missing);
+  const family = manifest?.family === 'sdxl' || secondEncoder ? 'sdxl' : 'sd1';
+  if (secondEncoder) components.text_encoder_2 = secondEncoder;
+  else if (family === 'sdxl') missing.push('text_encoder_2/model.onnx');
   const encoder = modelFile(dir, 'vae_encoder', 'model.onnx', missing);
   if (encoder) components.vae_encoder = encoder;
   const tiledUnet = modelFile(dir, 'unet', TILED_MODEL_FILE, missing);
@@ -87,13 +94,13 @@ export function inspectModelFolder(dir: string): ModelFolder {
   const tokenizerDir = join(dir, 'tokenizer');
   if (!existsSync(join(tokenizerDir, 'merges.txt'))) missing.push('tokenizer/merges.txt');
   if (missing.length) throw new ModelFormatError(`The model folder ${dir} is incomplete: missing ${missing.join(', ')}.`);
-  const manifest = readManifest(dir);
   const tiled =
     tiledUnet && tiledDecoder
       ? { unet: tiledUnet, vae_decoder: tiledDecoder, ...(tiledEncoder ? { vae_encoder: tiledEncoder } : {}) }
       : undefined;
   return {
     dir,
+    family,
     components,
     ...(tiled ? { tiled } : {}),
     unetInChannels: unetInChannels(manifest, components.unet),
