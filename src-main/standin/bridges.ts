@@ -161,9 +161,10 @@ export const HORDEDESK_KIND_CAPABILITIES: readonly Capability[] = ['img2img', 'r
 
 /**
  * The post-processors HordeDesk runs (issue 17): the horde's five ESRGAN upscalers, converted from their
- * published files (core/worker/postProcessing.ts). The listing claims them with "post-processing"; the pop
- * allows post-processing only while one is installed, and a job naming one that is not installed is faulted
- * with the reason. Face restorers and the other upscalers stay unclaimed, so the horde never sends them.
+ * published files, and the background removal (core/worker/postProcessing.ts). The listing claims them with
+ * "post-processing"; the pop allows post-processing only while one is installed, and a job naming one that is
+ * not installed is faulted with the reason. Face restorers and the other upscalers stay unclaimed, so the
+ * horde never sends them.
  */
 export const HORDEDESK_POST_PROCESSORS: readonly Capability[] = [
   'RealESRGAN_x4plus',
@@ -171,6 +172,7 @@ export const HORDEDESK_POST_PROCESSORS: readonly Capability[] = [
   'RealESRGAN_x4plus_anime_6B',
   'NMKD_Siax',
   '4x_AnimeSharp',
+  'strip_background',
 ];
 
 /**

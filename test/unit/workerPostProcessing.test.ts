@@ -87,9 +87,9 @@ describe('the horde post-processors HordeDesk runs and declines', () => {
     expect(allowPostProcessing(['RealESRGAN_x2plus', 'strip_background'])).toBe(true);
   });
 
-  test('empty pops skipped for post-processing say that no upscaler is installed', () => {
+  test('empty pops skipped for post-processing say that no post-processor is installed', () => {
     expect(describeNoJobs([{ reason: 'post-processing', count: 2 }], { maxPixels: 262144 })).toBe(
-      'No jobs right now: 2 requests need post-processing (an upscaler), and no upscaler is installed (the Models page installs them).',
+      'No jobs right now: 2 requests need post-processing (an upscaler or background removal), and none is installed (the Models page installs them).',
     );
   });
 

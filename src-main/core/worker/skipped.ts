@@ -52,10 +52,10 @@ const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = 
     'need inpainting or outpainting, which none of the models you offer serves',
     'needs inpainting or outpainting, which none of the models you offer serves',
   ],
-  // HordeDesk allows post-processing while an upscaler is installed (postProcessing.ts), so these wanted one.
+  // HordeDesk allows post-processing while a post-processor is installed (postProcessing.ts), so none is.
   'post-processing': () => [
-    'need post-processing (an upscaler), and no upscaler is installed (the Models page installs them)',
-    'needs post-processing (an upscaler), and no upscaler is installed (the Models page installs them)',
+    'need post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
+    'needs post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
   ],
   lora: () => ['need LoRAs, which HordeDesk does not offer yet', 'needs LoRAs, which HordeDesk does not offer yet'],
   controlnet: () => ['need ControlNet, which HordeDesk does not offer yet', 'needs ControlNet, which HordeDesk does not offer yet'],
