@@ -22,6 +22,7 @@ import { expectedWeights, modelToBytes, type SdGraphConfig } from '../../src-mai
 import { textEncoderGraph } from '../../src-main/inference/graph/textEncoder';
 import { unetGraph } from '../../src-main/inference/graph/unet';
 import { writeMergedModel } from '../../src-main/inference/lora/merge';
+import { createOrtMatMul } from '../../src-main/inference/lora/ortMatMul';
 import { readStoredTensors } from '../../src-main/inference/lora/onnxInitializers';
 import { AddonFormatError } from '../../src-main/inference/lora/errors';
 import { createModelInstaller } from '../../src-main/node/models/modelInstaller';
@@ -234,6 +235,19 @@ describe.skipIf(data.skip)('a LoRA merged into the reference model agrees with t
     // Not vacuous: the LoRA moves both outputs far more than the tolerance.
     expect(diff(base.unet, wantUnet)).toBeGreaterThan(100 * REFERENCE_TOLERANCE);
     expect(diff(base.text, wantText)).toBeGreaterThan(100 * REFERENCE_TOLERANCE);
+  });
+
+  test("the factor products on ONNX Runtime's GEMM (what the inference thread uses) give the same merge", async () => {
+    const product = await createOrtMatMul();
+    try {
+      const out = join(root, 'merged-a-ort');
+      await writeMergedModel(fp32Dir, out, [{ path: loraA, model: 0.8, clip: 0.6 }], [], { matMul: product.matMul });
+      const merged = await run(out);
+      expect(diff(merged.unet, await branchUnet([{ factors: factorsA, strength: 0.8 }]))).toBeLessThan(REFERENCE_TOLERANCE);
+      expect(diff(merged.text, await branchText([{ factors: factorsA, strength: 0.6 }]))).toBeLessThan(REFERENCE_TOLERANCE);
+    } finally {
+      await product.release();
+    }
   });
 
   test('two LoRAs on shared layers add up; strengths apply per side (model only, clip only)', async () => {

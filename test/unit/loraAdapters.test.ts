@@ -211,6 +211,29 @@ describe('adapters as ComfyUI computes them', () => {
     expectClose(out, want);
   });
 
+  test.each([
+    ['a plain LoRA (its product made in the [in, out] layout)', 'lora', { up: [3, 2], down: [2, 4], alpha: [] }],
+    ['a LoRA with DoRA', 'lora', { up: [3, 2], down: [2, 4], dora_scale: [1, 4] }],
+    ['a LoHa', 'loha', { hada_w1_a: [3, 2], hada_w1_b: [2, 4], hada_w2_a: [3, 2], hada_w2_b: [2, 4] }],
+  ] as const)('%s on a linear layer stored transposed equals the diffusers-layout result, transposed', async (_, kind, shapes) => {
+    const roles = Object.fromEntries(
+      Object.entries(shapes).map(([r, sh]) => [
+        r,
+        r === 'alpha'
+          ? { data: Float32Array.of(3), shape: [] }
+          : r === 'dora_scale'
+            ? { data: Float32Array.of(1, 2, 0.5, 1.5), shape: [...sh] }
+            : tensor([...sh]),
+      ]),
+    );
+    const w = tensor([3, 4]);
+    const plain = await applied(kind, w, roles, 0.7);
+    const { module, read } = moduleOf(kind, [3, 4], roles);
+    const stored = transpose01(w).data;
+    await applyModule(stored, module, read, 0.7, matMulJs, 'test.safetensors', true);
+    expectClose(stored, transpose01({ data: plain, shape: [3, 4] }).data, 1e-6);
+  });
+
   test('a product that does not fit the layer is refused naming the layer', async () => {
     const error = await applied('lora', tensor([3, 4]), { up: tensor([3, 2]), down: tensor([2, 5]) }, 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AddonFormatError);

@@ -66,6 +66,17 @@ export function transpose01(t: Tensor): Tensor {
   const [a = 1, b = 1, ...rest] = t.shape;
   const inner = elementCount(rest);
   const out = new Float32Array(t.data.length);
+  if (inner === 1) {
+    // A matrix: in 32×32 blocks, so both sides stay in cache (the merge transposes every linear layer twice).
+    const src = t.data;
+    for (let i0 = 0; i0 < a; i0 += 32)
+      for (let j0 = 0; j0 < b; j0 += 32) {
+        const i1 = Math.min(a, i0 + 32);
+        const j1 = Math.min(b, j0 + 32);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * a + i] = src[i * b + j] as number;
+      }
+    return { data: out, shape: [b, a] };
+  }
   for (let i = 0; i < a; i++)
     for (let j = 0; j < b; j++) out.set(t.data.subarray((i * b + j) * inner, (i * b + j + 1) * inner), (j * a + i) * inner);
   return { data: out, shape: [b, a, ...rest] };
@@ -135,6 +146,8 @@ export type ReadRole = (role: LoraRole) => Tensor | undefined;
 /** What the per-kind diff functions share: reading roles, checking sizes, multiplying factors. */
 interface DiffContext {
   module: LoraModule;
+  /** Make the diff in the transposed [in, out] layout (a plain LoRA on a linear layer only). */
+  transposed: boolean;
   read: ReadRole;
   alpha: number | undefined;
   /** Throws unless `n` values fit the target weight. */
@@ -156,7 +169,11 @@ async function loraDiff(c: DiffContext): Promise<{ diff: Float32Array; scale: nu
     if (elementCount(shape) !== prod.data.length) c.fits(prod.data.length, 'LoCon mid product');
     down = transpose01({ data: prod.data, shape });
   }
-  const diff = await c.mm(up, down, 'up and down factors');
+  // (up·down)ᵀ = downᵀ·upᵀ: for a linear layer stored transposed, the product comes out in its stored layout.
+  const flat = (t: Tensor): Tensor => ({ data: t.data, shape: flat2(t) });
+  const diff = c.transposed
+    ? await c.mm(transpose01(flat(down)), transpose01(flat(up)), 'down and up factors')
+    : await c.mm(up, down, 'up and down factors');
   c.fits(diff.data.length, 'LoRA product');
   return { diff: diff.data, scale: c.alpha === undefined ? 1 : c.alpha / rank };
 }
@@ -208,11 +225,15 @@ export async function moduleDiff(
   read: ReadRole,
   matMul: MatMul,
   where: string,
+  transposed = false,
 ): Promise<{ diff: Float32Array; scale: number }> {
   const want = elementCount(module.target.shape);
   const alphaT = read('alpha');
+  if (transposed && (module.kind !== 'lora' || read('mid')))
+    throw new Error(`internal: only a plain LoRA's diff is made transposed (${module.name})`);
   const c: DiffContext = {
     module,
+    transposed,
     read,
     alpha: alphaT ? (alphaT.data[0] as number) : undefined,
     fits(n, what) {
@@ -247,8 +268,10 @@ export async function moduleDiff(
 }
 
 /**
- * Adds one module's change to `weight` (float32, diffusers layout, modified in place), as ComfyUI's
- * `calculate_weight` does for one patch of strength `strength`.
+ * Adds one module's change to `weight` (float32, modified in place), as ComfyUI's `calculate_weight` does for one
+ * patch of strength `strength`. `weight` is in the diffusers layout, or, with `transposed`, a linear layer's
+ * [in, out] as our graphs store it (a plain LoRA's product is then made in that layout, sparing two transposes of
+ * the whole weight).
  */
 export async function applyModule(
   weight: Float32Array,
@@ -257,9 +280,18 @@ export async function applyModule(
   strength: number,
   matMul: MatMul,
   where: string,
+  transposed = false,
 ): Promise<void> {
   if (module.kind === 'diff' && module.tensors.diff === undefined) return; // only a bias diff: see applyBiasDiff
-  const { diff, scale } = await moduleDiff(module, read, matMul, where);
+  if (transposed && (module.kind !== 'lora' || read('mid') || read('dora_scale'))) {
+    // Anything but a plain LoRA is worked out in the diffusers layout, and the result transposed back.
+    const [out = 1, inF = 1] = module.target.shape;
+    const plain = transpose01({ data: weight, shape: [inF, out] });
+    await applyModule(plain.data, module, read, strength, matMul, where);
+    weight.set(transpose01(plain).data);
+    return;
+  }
+  const { diff, scale } = await moduleDiff(module, read, matMul, where, transposed);
   const dora = read('dora_scale');
   if (dora && module.kind !== 'diff') {
     weightDecompose(weight, module.target.shape, diff, scale, strength, dora, module.name, where);

@@ -146,13 +146,26 @@ function writeRange(fd: number, bytes: Uint8Array, offset: number): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
 }
 
+/** The runtime's Float16Array (Node 24 has one): widening a tensor natively. */
+const NativeFloat16Array = (globalThis as { Float16Array?: new (buffer: ArrayBufferLike) => ArrayBufferView }).Float16Array;
+
+/** Elsewhere, every half's float32 value by its bits (built on first use): one lookup per value. */
+let halfTable: Float32Array | null = null;
+
 /** Stored bytes → float32 (FLOAT copied, FLOAT16 widened exactly). */
 function decode(bytes: Uint8Array, t: StoredTensor): Float32Array {
   const count = elementCount(t.dims);
   if (t.dataType === DataType.FLOAT && bytes.length === count * 4)
     return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  if (t.dataType === DataType.FLOAT16 && bytes.length === count * 2)
-    return float16BitsToFloat32(new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+  if (t.dataType === DataType.FLOAT16 && bytes.length === count * 2) {
+    const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    if (NativeFloat16Array) return new Float32Array(new NativeFloat16Array(copy) as unknown as ArrayLike<number>);
+    halfTable ??= float16BitsToFloat32(Uint16Array.from({ length: 65536 }, (_, i) => i));
+    const bits = new Uint16Array(copy);
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = halfTable[bits[i] as number] as number;
+    return out;
+  }
   throw new AddonFormatError(
     `Weight ${t.name} is stored as ONNX type ${t.dataType} with ${bytes.length} bytes; HordeDesk merges float32 and float16 weights.`,
   );
@@ -201,14 +214,14 @@ function storedOf(tensors: ReadonlyMap<string, StoredTensor>, weight: string): {
   return t ? { stored: t, transposed: true } : undefined;
 }
 
-/** Applies `patches`, in order, to one weight given as float32 in the diffusers layout. */
-async function patchWeight(values: Float32Array, patches: readonly Patch[], matMul: MatMul): Promise<void> {
+/** Applies `patches`, in order, to one weight: float32 in the diffusers layout, or stored transposed (`transposed`). */
+async function patchWeight(values: Float32Array, patches: readonly Patch[], matMul: MatMul, transposed = false): Promise<void> {
   for (const { file, module, strength } of patches) {
     const read = (role: LoraRole): Tensor | undefined => {
       const name = module.tensors[role];
       return name === undefined ? undefined : file.read(name);
     };
-    await applyModule(values, module, read, strength, matMul, file.path);
+    await applyModule(values, module, read, strength, matMul, file.path, transposed);
   }
 }
 
@@ -216,12 +229,6 @@ async function patchWeight(values: Float32Array, patches: readonly Patch[], matM
 function toDiffusersLayout(values: Float32Array, stored: StoredTensor, transposed: boolean): Float32Array {
   if (!transposed) return values;
   return transpose01({ data: values, shape: stored.dims }).data;
-}
-
-function fromDiffusersLayout(values: Float32Array, stored: StoredTensor, transposed: boolean): Float32Array {
-  if (!transposed) return values;
-  const [inF = 1, outF = 1] = stored.dims;
-  return transpose01({ data: values, shape: [outF, inF] }).data;
 }
 
 /** Checks every patched weight against the stored tensors before anything is written. */
@@ -285,13 +292,10 @@ async function mergeComponent(
     const dst = openSync(to, 'r+');
     try {
       for (const { stored, transposed, patches: list, bias } of work) {
-        const values = toDiffusersLayout(decode(readRange(src, stored.offset, stored.length, from), stored), stored, transposed);
-        await patchWeight(
-          values,
-          list.filter((p) => p.module.kind !== 'diff' || p.module.tensors.diff !== undefined),
-          matMul,
-        );
-        writeRange(dst, encode(fromDiffusersLayout(values, stored, transposed), stored), stored.offset);
+        // In the stored layout: a linear layer's [in, out] is patched as it is (applyModule's `transposed`).
+        const values = decode(readRange(src, stored.offset, stored.length, from), stored);
+        await patchWeight(values, list, matMul, transposed);
+        writeRange(dst, encode(values, stored), stored.offset);
         if (bias) {
           if (bias.file !== from)
             throw new AddonFormatError(`${bias.name} is stored in another file than its weight; HordeDesk cannot patch it.`);
