@@ -8,7 +8,9 @@
  * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
  * [--job-ms N]`: ms per image of the safety check and its share of a job; see bench/safety.ts),
  * upscale (`-- upscale [--provider cuda,cpu] [--size 512] [--runs 3] [--full no]`: post-processing upscalers, ms per
- * megapixel and peak RSS; see bench/upscale.ts).
+ * megapixel and peak RSS; see bench/upscale.ts), lora (`-- lora [--rank 32] [--conv-rank 0] [--full no] [--matmul js,ort]`:
+ * LoRA merge time and peak RSS on the tiny and an SD 1.5-shaped model, cache hits, cached set vs plain model load time;
+ * see bench/lora.ts).
  */
 import sharp from 'sharp';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
 import { safetyBench } from './safety';
 import { upscaleBench } from './upscale';
+import { loraBench } from './lora';
 import { soakBench } from './soak';
 import { silentLogger } from '../src-main/core/log';
 import type { GeneratorPort } from '../src-main/core/worker/ports';
@@ -393,7 +396,17 @@ async function upscale(): Promise<Row[]> {
   });
 }
 
-const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak, safety, upscale };
+/** LoRAs merged into the weights: merge time and peak RSS, cache hits, merged vs plain load time; see bench/lora.ts. */
+async function lora(): Promise<Row[]> {
+  return loraBench({
+    rank: Number(flag('rank') ?? 32),
+    convRank: Number(flag('conv-rank') ?? 0),
+    full: flag('full') !== 'no',
+    matMul: (flag('matmul') ?? 'js,ort').split(',') as ('js' | 'ort')[],
+  });
+}
+
+const SUITES: Record<string, () => Promise<Row[]>> = { ledger, transport, inference, worker, rater, convert, soak, safety, upscale, lora };
 
 async function main(): Promise<void> {
   // Suite names are the bare words that are not a --flag's value.
