@@ -13,6 +13,7 @@ import { createApp } from '../node/app';
 import { headlessConfFactory } from '../node/system/settingsStore';
 import { createSimulatedIdleSource } from '../node/system/idleSource';
 import { TINY_MODEL_NAME, writeTinyModel } from '../node/models/tinyModel';
+import { TINY_SDXL_MODEL_NAME, writeTinySdxlModel } from '../node/models/tinySdxlModel';
 import { TINY_UPSCALER_SPEC, TINY_UPSCALER_X2_SPEC, writeTinyUpscaler } from '../node/models/tinyUpscaler';
 import { POSTPROCESS_FOLDER } from '../node/postprocess/postprocessServices';
 import { convertUpscaler } from '../inference/postprocess/convert';
@@ -37,7 +38,7 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // delivered after a restart instead of being refused as gone.
   const standin = await startStandin({
     // A quarter of them are upscaled afterwards by RealESRGAN_x4plus, which the demo installs (see demoUpscalers).
-    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint'], ['RealESRGAN_x4plus']),
+    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint', TINY_SDXL_MODEL_NAME], ['RealESRGAN_x4plus']),
     ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') },
   });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
@@ -83,6 +84,9 @@ runHeadless('The HordeDesk demo', async (guard) => {
   app.rater.start();
   // The embedded default model: tiny, random weights, real architecture.
   await writeTinyModel(app.generation.modelsDir);
+  // And a tiny SDXL model beside it (SDXL's two text encoders, size conditioning and VAE at toy widths), so the
+  // worker advertises an SDXL model too and serves the requests the feed makes for it.
+  await writeTinySdxlModel(app.generation.modelsDir);
   // And the safety check's model, the same way: every image goes through the whole check (CLIP towers in
   // their thread, the word lists, the decision); random weights flag nothing, so the demo's images go out.
   writeTinySafetyModel(safetyDirOf(dataDir));
@@ -93,7 +97,10 @@ runHeadless('The HordeDesk demo', async (guard) => {
   // Keep requests waiting like a busy horde: counted by what this worker's pops can take, so
   // requests it cannot (a model not installed yet, img2img, LoRA) never starve it; those are
   // capped and expire after a while, as requests nobody serves do on the horde.
-  const feed = createDemoFeed(standin, { workerName: () => app.settings.get().workerName, models: [TINY_MODEL_NAME] });
+  const feed = createDemoFeed(standin, {
+    workerName: () => app.settings.get().workerName,
+    models: [TINY_MODEL_NAME, TINY_SDXL_MODEL_NAME],
+  });
   feed.tick();
   const feeder = setInterval(() => feed.tick(), 2000);
   if (!args.idle && !args.fresh) await app.worker.start();
@@ -182,7 +189,7 @@ function tinyCheckpoint(): Buffer {
   return bytes;
 }
 
-/** Records in the reference's real shape: the tiny checkpoint (installable), an SD 1.5 and an SDXL one. */
+/** Records in the reference's real shape: the tiny checkpoint (installable), the tiny SD 1.x and SDXL models, an SD 1.5 and an SDXL one. */
 function demoModelReference(tinyUrl: string, tinyBytes: Buffer): Record<string, unknown> {
   const record = (name: string, baseline: string, size: number, nsfw = false) => ({
     name,
@@ -208,6 +215,7 @@ function demoModelReference(tinyUrl: string, tinyBytes: Buffer): Record<string, 
   return {
     'tiny-sd-checkpoint': tiny,
     [TINY_MODEL_NAME]: record(TINY_MODEL_NAME, 'stable diffusion 1', 20_000_000),
+    [TINY_SDXL_MODEL_NAME]: record(TINY_SDXL_MODEL_NAME, 'stable_diffusion_xl', 30_000_000),
     stable_diffusion: record('stable_diffusion', 'stable diffusion 1', 2_132_626_066),
     'AlbedoBase XL (SDXL)': record('AlbedoBase XL (SDXL)', 'stable_diffusion_xl', 6_938_040_682),
   };

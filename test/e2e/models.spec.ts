@@ -11,5 +11,6 @@ test('the Models page lists installed models with disk use and the horde referen
   // SDXL is hidden while "only models that fit" is on: this machine has no GPU.
   await expect(rows.filter({ hasText: 'AlbedoBase XL' })).toHaveCount(0);
   await page.getByLabel('Only models that fit this machine').uncheck();
-  await expect(rows.filter({ hasText: 'AlbedoBase XL' })).toContainText(/Only Stable Diffusion 1|not/i);
+  // SDXL converts, but on the processor it is far too slow for the horde's deadlines: the profile's SDXL rule says so.
+  await expect(rows.filter({ hasText: 'AlbedoBase XL' })).toContainText(/too slow on the processor/i);
 });

@@ -122,9 +122,9 @@ describe('buildCatalog', () => {
   test('ranks fitting, in-demand models first', () => {
     const catalog = buildCatalog(records, profile({ sd1: true, sd2: true, sdxl: true }), demand, ['Deliberate']);
     expect(catalog.map((e) => e.name)).toEqual([
+      'AlbedoBase XL (SDXL)', // SDXL converts and fits this profile: 900 MPS / (1+1) = 450
       'Anything Diffusion', // 4 MPS / (0+1) = 4
       'Deliberate', // 20 MPS / (9+1) = 2
-      'AlbedoBase XL (SDXL)', // does not fit: only SD1 converts, however large the demand
       'Deliberate Inpainting',
       'Flux.1-Schnell fp8 (Compact)',
       'stable_diffusion_2.1',
@@ -152,7 +152,8 @@ describe('buildCatalog', () => {
     ['Deliberate', { sd1: false }, false, /sd1 needs more VRAM/],
     ['Deliberate Inpainting', { sd1: true }, false, /Inpainting models are not supported yet/],
     ['stable_diffusion_2.1', { sd2: true }, false, /Only Stable Diffusion 1/],
-    ['AlbedoBase XL (SDXL)', { sdxl: true }, false, /Only Stable Diffusion 1/],
+    ['AlbedoBase XL (SDXL)', { sdxl: true }, true, /fits in VRAM/],
+    ['AlbedoBase XL (SDXL)', { sdxl: false }, false, /sdxl needs more VRAM/],
     ['Flux.1-Schnell fp8 (Compact)', { sd1: true }, false, /cannot run "flux_1"/],
   ] as const)('%s with %o → fits=%s', (name, families, fits, reason) => {
     const entry = buildCatalog(records, profile(families), [], []).find((e) => e.name === name);

@@ -40,8 +40,8 @@ export interface CatalogEntry {
   installed: boolean;
 }
 
-/** The families HordeDesk can convert to ONNX and run today. */
-export const CONVERTIBLE_FAMILIES: readonly CatalogFamily[] = ['sd1'];
+/** The families HordeDesk can convert to ONNX and run today: SD 1.x and SDXL (single-file checkpoints, inference/convert). */
+export const CONVERTIBLE_FAMILIES: readonly CatalogFamily[] = ['sd1', 'sdxl'];
 
 const NO_DEMAND: CatalogDemand = { queuedMps: 0, jobs: 0, workers: 0, opportunity: 0 };
 
@@ -62,7 +62,7 @@ export function fitOf(record: ModelRecord, family: CatalogFamily, profile: Capab
     return { fits: false, reason: 'Inpainting models are not supported yet.' };
   }
   if (!CONVERTIBLE_FAMILIES.includes(family)) {
-    return { fits: false, reason: 'Only Stable Diffusion 1 models can be converted today.' };
+    return { fits: false, reason: 'Only Stable Diffusion 1 and SDXL models can be converted today.' };
   }
   const verdict = profile.modelFamilies.find((f) => f.family === family);
   if (!verdict) {

@@ -139,3 +139,46 @@ export function validateSdxlConfig(config: SdxlGraphConfig): void {
     if (c % vae.normGroups !== 0) problems.push(`vae: ${c} channels are not divisible by ${vae.normGroups} groups`);
   if (problems.length > 0) throw new Error(`Invalid SDXL graph config: ${problems.join('; ')}`);
 }
+
+/**
+ * A tiny SDXL-shaped config for tests and the demo: the reference checkpoint's toy sizes (../shared/data/sdxl-reference
+ * README: levels 32/32/64 without attention at level 0, depth 1 and 2, 2 in the middle, 16-channel heads, CLIP-L 32
+ * wide × 2 layers, OpenCLIP-G 48 wide × 3 layers, a 4-level VAE), with `vocabSize` tokens (the tiny tokenizer's).
+ */
+export function makeTinySdxlConfig(opts: { vocabSize?: number } = {}): SdxlGraphConfig {
+  const vocabSize = opts.vocabSize ?? 49408;
+  return {
+    family: 'sdxl',
+    unet: {
+      ...SDXL_BASE_CONFIG.unet,
+      blockOutChannels: [32, 32, 64],
+      transformerDepth: [0, 1, 2],
+      midTransformerDepth: 2,
+      headDim: 16,
+      crossAttentionDim: 80,
+      timeEmbedDim: 128,
+      admInChannels: 240,
+      addTimeDim: 32,
+    },
+    textEncoder: {
+      ...SDXL_BASE_CONFIG.textEncoder,
+      vocabSize,
+      hiddenSize: 32,
+      intermediateSize: 128,
+      layers: 2,
+      heads: 2,
+      eosTokenId: vocabSize - 1,
+    },
+    textEncoder2: {
+      ...SDXL_BASE_CONFIG.textEncoder2,
+      vocabSize,
+      width: 48,
+      layers: 3,
+      heads: 2,
+      mlpDim: 192,
+      projectionDim: 48,
+      eosTokenId: vocabSize - 1,
+    },
+    vae: { ...SDXL_BASE_CONFIG.vae, blockOutChannels: [32, 32, 32, 64], layersPerBlock: 1 },
+  };
+}
