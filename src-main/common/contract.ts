@@ -69,6 +69,8 @@ const modelEntrySchema = z.object({
   problem: z.string().nullable(),
   /** What the model serves besides txt2img; all false while it is not ready. */
   kinds: modelKindsSchema,
+  /** Its architecture, when the folder could be read: SDXL models want SDXL's sizes (about 1024² pixels). */
+  family: z.enum(['sd1', 'sdxl']).optional(),
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 

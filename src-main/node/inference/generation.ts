@@ -33,6 +33,8 @@ export interface ModelEntry {
   problem: string | null;
   /** What the model serves besides txt2img (all false when it is not ready). */
   kinds: ModelKinds;
+  /** SD 1.x or SDXL, when the folder could be read. */
+  family?: 'sd1' | 'sdxl';
 }
 
 export interface GenerationOutcome {
@@ -73,7 +75,8 @@ export function listModelFolders(modelsDir: string): ModelEntry[] {
     .map((d) => {
       const dir = join(modelsDir, d.name);
       try {
-        return { name: d.name, dir, ready: true, problem: null, kinds: modelKinds(inspectModelFolder(dir)) };
+        const folder = inspectModelFolder(dir);
+        return { name: d.name, dir, ready: true, problem: null, kinds: modelKinds(folder), family: folder.family };
       } catch (error) {
         const problem = error instanceof Error ? error.message : String(error);
         return { name: d.name, dir, ready: false, problem, kinds: { ...NO_EXTRA_KINDS } };

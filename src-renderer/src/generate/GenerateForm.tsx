@@ -10,6 +10,7 @@ import type { Generation } from './useGeneration';
 import { useKindSources } from './useKindSources';
 import { NO_UPSCALE, postProcessingOf, upscaleOptions } from './upscale';
 import { UpscaleField } from './UpscaleField';
+import { presetLabel, presetOf, sizePresets } from './sizes';
 
 /** The form as typed; an empty seed means a random one for each run. */
 interface Form {
@@ -159,6 +160,40 @@ function SamplingFields({ form, set }: { form: Form; set: <K extends keyof Form>
   );
 }
 
+/**
+ * Sizes made for the chosen model's family (SDXL: its 1024²-pixel aspect buckets; SD 1.x: 512-pixel sizes); picking
+ * one sets width and height, which stay editable for any other size.
+ */
+function SizeField({ family, form, setSize }: { family: 'sd1' | 'sdxl' | undefined; form: Form; setSize: (w: number, h: number) => void }) {
+  const presets = sizePresets(family);
+  const current = presetOf(family, form.width, form.height);
+  return (
+    <div className="row">
+      <label>
+        <span>{family === 'sdxl' ? 'SDXL size' : 'Size'}</span>
+        <select
+          name="size-preset"
+          value={current ? presetLabel(current) : 'custom'}
+          onChange={(e) => {
+            const picked = presets.find((p) => presetLabel(p) === e.target.value);
+            if (picked) setSize(picked.width, picked.height);
+          }}
+        >
+          {presets.map((p) => (
+            <option key={presetLabel(p)}>{presetLabel(p)}</option>
+          ))}
+          <option value="custom">custom (width and height below)</option>
+        </select>
+      </label>
+      {family === 'sdxl' && !current && (
+        <small className="muted" data-testid="sdxl-size-note">
+          SDXL models are made for about 1024×1024 pixels; much smaller images come out poorly.
+        </small>
+      )}
+    </div>
+  );
+}
+
 /** "sampling step 3/20", "post-processing image 2", or the phase's name. */
 function phaseText(progress: NonNullable<Generation['progress']>): string {
   if (progress.phase === 'sampling') return `sampling step ${progress.step}/${progress.steps}`;
@@ -213,7 +248,8 @@ export function GenerateForm({ generation }: { generation: Generation }) {
   const [upscale, setUpscale] = useState(NO_UPSCALE);
   const upscalers = upscaleOptions(installedPost.data);
   const chosen = model || (models.data ?? []).find((m) => m.ready)?.name || '';
-  const reasons = kindReasons((models.data ?? []).find((m) => m.name === chosen));
+  const chosenEntry = (models.data ?? []).find((m) => m.name === chosen);
+  const reasons = kindReasons(chosenEntry);
   const set = <K extends keyof Form>(key: K, value: Form[K]): void => setForm({ ...form, [key]: value });
   const setKindField = <K extends keyof KindForm>(key: K, value: KindForm[K]): void => setKind({ ...kind, [key]: value });
   const submit = (event: FormEvent): void => {
@@ -240,6 +276,7 @@ export function GenerateForm({ generation }: { generation: Generation }) {
         <span>Prompt (negative prompt after ###)</span>
         <textarea name="prompt" rows={3} value={form.prompt} onChange={(e) => set('prompt', e.target.value)} />
       </label>
+      <SizeField family={chosenEntry?.family} form={form} setSize={(width, height) => setForm({ ...form, width, height })} />
       <SamplingFields form={form} set={set} />
       <KindOptions form={kind} set={setKindField} reasons={reasons} size={form} />
       <UpscaleField options={upscalers} choice={upscale} onChoose={setUpscale} size={form} />
