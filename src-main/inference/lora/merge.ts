@@ -324,23 +324,18 @@ function storedWeightSource(
 ): WeightSource {
   return {
     get(name, shape) {
-      const ready = pending.get(name);
-      if (ready) {
-        pending.delete(name);
-        return ready;
-      }
-      const found = storedOf(tensors, name);
-      if (!found) throw new WeightError(name, `Weight ${name} is not stored in the base text encoder.`);
-      const fd = openSync(found.stored.file, 'r');
-      let values: Float32Array;
-      try {
-        values = toDiffusersLayout(
-          decode(readRange(fd, found.stored.offset, found.stored.length, found.stored.file), found.stored),
-          found.stored,
-          found.transposed,
-        );
-      } finally {
-        closeSync(fd);
+      let values = pending.get(name);
+      pending.delete(name);
+      if (!values) {
+        const found = storedOf(tensors, name);
+        if (!found) throw new WeightError(name, `Weight ${name} is not stored in the base text encoder.`);
+        const fd = openSync(found.stored.file, 'r');
+        try {
+          const { stored, transposed } = found;
+          values = toDiffusersLayout(decode(readRange(fd, stored.offset, stored.length, stored.file), stored), stored, transposed);
+        } finally {
+          closeSync(fd);
+        }
       }
       if (name.endsWith('token_embedding.weight') && extraRows) {
         const out = new Float32Array(values.length + extraRows.length);
