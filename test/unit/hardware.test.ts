@@ -101,7 +101,8 @@ describe('fixtures → capability profile', () => {
       integrated: true,
       providers: ['coreml', 'webgpu', 'cpu'],
       maxPixels: 32 * 32768,
-      fits: { sd1: true, sd2: true, sdxl: false },
+      // 10.9 GB of unified memory holds SDXL's measured UNet and VAE weights plus their allowance (thresholds.ts).
+      fits: { sd1: true, sd2: true, sdxl: true },
     },
     {
       fixture: 'windows-hybrid-laptop',
@@ -264,6 +265,30 @@ describe('platform rules', () => {
     expect(profile.primaryGpu).toBeNull();
     expect(providersOf(profile)).toEqual(['cpu']);
     expect(fitsOf(profile)).toEqual({ sd1: false, sd2: false, sdxl: false });
+  });
+
+  test('SDXL on an 8 GB card: the measured UNet and VAE weights plus the allowance fit, with the encoders released', () => {
+    const profile = profileOf(
+      baseFacts({
+        memoryMiB: 16_000,
+        graphics: { controllers: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 4060' }] },
+        nvidiaSmi: 'NVIDIA GeForce RTX 4060, 8188, 560.94\n',
+      }),
+    );
+    expect(fitsOf(profile)).toEqual({ sd1: true, sd2: true, sdxl: true });
+    const sdxl = profile.modelFamilies.find((f) => f.family === 'sdxl');
+    expect(sdxl?.reason).toMatch(/about 8 GB of graphics memory/);
+  });
+
+  test('SDXL on a 6 GB card does not fit: its UNet alone takes 4.8 GB', () => {
+    const profile = profileOf(
+      baseFacts({
+        memoryMiB: 16_000,
+        graphics: { controllers: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 2060' }] },
+        nvidiaSmi: 'NVIDIA GeForce RTX 2060, 6144, 560.94\n',
+      }),
+    );
+    expect(fitsOf(profile)).toEqual({ sd1: true, sd2: false, sdxl: false });
   });
 
   test('SDXL needs 16 GB of system RAM next to a 12 GB card', () => {

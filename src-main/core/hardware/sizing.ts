@@ -23,7 +23,7 @@ export interface FamilyVerdict {
 const GPU_NEEDS: Readonly<Record<ModelFamily, { minMiB: number; label: string; what: string }>> = {
   sd1: { minMiB: SD1_MIN_GPU_MIB, label: '6 GB', what: 'SD 1.x models (512×512)' },
   sd2: { minMiB: SD2_MIN_GPU_MIB, label: '8 GB', what: 'SD 2.x models (768×768)' },
-  sdxl: { minMiB: SDXL_MIN_GPU_MIB, label: '12 GB', what: 'SDXL models (1024×1024)' },
+  sdxl: { minMiB: SDXL_MIN_GPU_MIB, label: '8 GB', what: 'SDXL models (1024×1024)' },
 };
 const FAMILIES: readonly ModelFamily[] = ['sd1', 'sd2', 'sdxl'];
 
@@ -99,6 +99,14 @@ function onGpu(family: ModelFamily, gpu: Gpu, budgetMiB: number | null, memoryMi
         };
   }
   const have = describeGpuMemory(gpu, budgetMiB);
+  if (family === 'sdxl' && borrowsSystemMemory(gpu)) {
+    // SD-ONNX §7.1: an SDXL step is about 8 times an SD 1.x step; built-in graphics already take minutes per SD 1.x image.
+    return {
+      family,
+      fits: false,
+      reason: `Built-in graphics are too slow for SDXL models: an image would take far longer than the Horde waits; ${have}.`,
+    };
+  }
   if (budgetMiB < need.minMiB) {
     return { family, fits: false, reason: `${need.what} need about ${need.label} of graphics memory; ${have}.` };
   }

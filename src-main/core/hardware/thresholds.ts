@@ -51,10 +51,25 @@ export const SD1_MIN_GPU_MIB = MEMORY_CLASS_6GB_MIB;
  */
 export const SD2_MIN_GPU_MIB = MEMORY_CLASS_8GB_MIB;
 /**
- * SDXL on a GPU. SD-ONNX §7.3: UNet ≈5.2 GB + text encoders ≈1.6 GB at fp16, "expect 8–10 GB for a 1024²
- * fp16 run". The desktop and browser also hold graphics memory, so we ask for the next common size.
+ * What an SDXL base model's graphs hold, measured on the full-size conversion of `npm run bench -- inference --family
+ * sdxl` (fp16 install): UNet 4.784 GiB of weights, OpenCLIP-G 1.294 GiB, CLIP-L 0.229 GiB, the VAE decoder (kept in
+ * fp32, SDXL's VAE overflows in half precision) 0.185 GiB and its encoder 0.127 GiB.
  */
-export const SDXL_MIN_GPU_MIB = MEMORY_CLASS_12GB_MIB;
+export const SDXL_MEASURED_WEIGHTS_MIB = { unet: 4899, textEncoders: 1560, vaeDecoder: 189, vaeEncoder: 130 } as const;
+/**
+ * Room left for activations, ONNX Runtime's workspace and the desktop next to the UNet and the VAE decoder. Not
+ * measured on a GPU: the fused-attention UNet's largest activation at a 128² latent is tens of MB, and the VAE
+ * decoder's full-size 128-channel fp32 tensors at 1024² are 512 MB each, so a couple of GB covers a 1024² run.
+ */
+export const SDXL_ACTIVATION_ALLOWANCE_MIB = 2560;
+/**
+ * SDXL on a GPU: the UNet and VAE decoder's measured weights plus the allowance, the text encoders being released
+ * before the UNet runs (the SDXL pipeline does so on every GPU). 4899 + 189 + 2560 = 7648 MiB: the 8 GB class.
+ */
+export const SDXL_MIN_GPU_MIB = Math.max(
+  MEMORY_CLASS_8GB_MIB,
+  SDXL_MEASURED_WEIGHTS_MIB.unet + SDXL_MEASURED_WEIGHTS_MIB.vaeDecoder + SDXL_ACTIVATION_ALLOWANCE_MIB,
+);
 /** PROTOCOL §6: SDXL needs ~9 GB of free system RAM, so a 16 GB machine at the very least. */
 export const SDXL_MIN_SYSTEM_RAM_MIB = MEMORY_CLASS_16GB_MIB;
 /**
