@@ -2,7 +2,8 @@
  * `npm run bench [-- suite...]`: prints numbers and writes bench-results/<suite>.json.
  * Suites: ledger (durable kudos writes), transport (command round trip over the headless
  * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
- * [--steps 20] [--images 3] [--sampler k_euler]`), worker (`-- worker [--jobs 40] [--size 128]`).
+ * [--steps 20] [--images 3] [--sampler k_euler]`; `--family sdxl [--full no]`: tiny SDXL next to tiny SD 1.x at 1024²
+ * and a full-size SDXL conversion, see bench/sdxl.ts), worker (`-- worker [--jobs 40] [--size 128]`).
  * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`), soak (`-- soak
  * [--minutes 2]`: the demo stream with injected faults; exits non-zero if a job or rating was lost
  * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
@@ -13,6 +14,7 @@
  * see bench/lora.ts).
  */
 import sharp from 'sharp';
+import { sdxlBench } from './sdxl';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +150,13 @@ async function benchSource(size: number): Promise<JobSources> {
  * inside ONNX Runtime (goal ≤ 1.05).
  */
 async function inference(): Promise<Row[]> {
+  if (flag('family') === 'sdxl')
+    return sdxlBench({
+      size: Number(flag('size') ?? 1024),
+      steps: Number(flag('steps') ?? 10),
+      images: Number(flag('images') ?? 2),
+      full: flag('full') !== 'no',
+    });
   const modelDir = flag('model') ?? (await writeTinyModel(mkdtempSync(join(tmpdir(), 'hd-bench-model-'))));
   const providers = (flag('provider') ?? 'cpu').split(',') as ExecutionProvider[];
   const steps = Number(flag('steps') ?? 20);
