@@ -9,6 +9,9 @@
  * - Writes all four components (VAE encoder included) and the seamless-tiling variants by default; an inpainting
  *   checkpoint (9-channel UNet input) converts with `config.unet.inChannels` 9.
  * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks (all four components).
+ * - SDXL single files: `convertOpenSdxlCheckpoint(reader, outDir, opts)` and `sdxlConfigForCheckpoint` (sdxlConvert.ts; the
+ *   convert worker imports them from there), key mapping and architecture from shapes in sdxlKeys.ts, synthetic files in
+ *   sdxlSynthetic.ts.
  */
 export {
   CONVERTER_VERSION,

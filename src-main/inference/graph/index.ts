@@ -23,6 +23,11 @@
  *   GroupNorm via InstanceNormalization, GELU via Erf: DirectML-safe) | 21 (GroupNormalization-21, Gelu),
  *   `io` (`SdIoDtypes`), `hiddenStates`, `paddingMode` 'zeros' | 'circular' (the tiled variant).
  * - The UNet's input channels come from `config.unet.inChannels`: 4, or 9 for inpainting checkpoints.
+ * - SDXL (`sdxlModel.ts`): `writeSdxlModelFolder(dir, { config, weights: (component) => source, … })` writes
+ *   `text_encoder/` (CLIP-L: `hidden_states.*`, `last_hidden_state`, `pooler_output`), `text_encoder_2/` (OpenCLIP-G:
+ *   `hidden_states.*`, `last_hidden_state`, `text_embeds`), `unet/` (inputs `sample`, `timestep`,
+ *   `encoder_hidden_states`, `text_embeds`, `time_ids` [batch, 6]), and the VAE (fp32 in every install, latents / 0.13025);
+ *   configs `SDXL_BASE_CONFIG`, `makeTinySdxlConfig`.
  * - CLIP pieces shared with `inference/clip/`: `clipEncoderLayer` (`clipEncoder.ts`), `clipTextTower` (`textEncoder.ts`).
  * - Lower level: `GraphBuilder` + op helpers (`ops.ts`, `blocks.ts`), `ProtoWriter`, `encodeModel`,
  *   `inlineSink`/`externalSink`, fp16 helpers (`float32ToFloat16Bits`, `tensorDataToFloat32`).
@@ -89,6 +94,25 @@ export {
   type WrittenComponent,
 } from './modelFolder';
 export { readOnnxInputs } from './onnxRead';
+export {
+  SDXL_BASE_CONFIG,
+  SDXL_LATENT_SCALE,
+  makeTinySdxlConfig,
+  validateSdxlConfig,
+  type OpenClipTextConfig,
+  type SdxlGraphConfig,
+  type SdxlUnetConfig,
+} from './sdxlConfig';
+export {
+  SDXL_COMPONENTS,
+  SDXL_TILED_COMPONENTS,
+  buildSdxlComponent,
+  expectedSdxlWeights,
+  writeSdxlModelFolder,
+  type SdxlComponent,
+  type SdxlModelManifest,
+  type WriteSdxlModelOptions,
+} from './sdxlModel';
 export { DataType, encodeModel, type DataTypeCode, type ModelSpec, type TensorSpec, type ValueInfoSpec } from './onnxProto';
 export { ProtoWriter } from './protobuf';
 export { WeightError, mapWeightSource, seededRandomWeights, type ShapedTensor, type WeightSource, type WeightSpec } from './weights';
