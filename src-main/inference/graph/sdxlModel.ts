@@ -46,11 +46,15 @@ const GRAPHS: Record<SdxlComponent, (g: GraphBuilder, config: SdxlGraphConfig, o
   text_encoder: (g, config, opts) => clipLGraph(g, config, resolveOptions(opts).io),
   text_encoder_2: (g, config, opts) => openClipTextGraph(g, config.textEncoder2, resolveOptions(opts).io),
   unet: (g, config, opts) => sdxlUnetGraph(g, config.unet, resolveOptions(opts).io),
-  // SDXL's original VAE overflows in half precision (SD-ONNX §1.5; the reason madebyollin's fp16-fix VAE exists),
-  // so both VAE graphs run, and keep their weights, in float32 whatever the model's dtype.
-  vae_decoder: (g, config, opts) => g.withDtype('fp32', () => vaeDecoderGraph(g, vaeOnly(config), opts)),
+  vae_decoder: (g, config, opts) => vaeDecoderGraph(g, vaeOnly(config), opts),
   vae_encoder: (g, config, opts) => vaeEncoderGraph(g, vaeOnly(config), opts),
 };
+
+/**
+ * Components built in float32 whatever the model's dtype: SDXL's original VAE overflows in half precision (SD-ONNX
+ * §1.5; the reason madebyollin's fp16-fix VAE exists), so both VAE graphs run, and keep their weights, in float32.
+ */
+const FP32_COMPONENTS: readonly SdxlComponent[] = ['vae_decoder', 'vae_encoder'];
 
 /** Builds one SDXL component (weights handed to `opts.sink` as the graph is built; or `opts.storedWeights`). */
 export function buildSdxlComponent(
@@ -64,7 +68,7 @@ export function buildSdxlComponent(
   const { opset, dtype, attention } = resolveOptions(opts);
   const g = new GraphBuilder({
     opset,
-    dtype,
+    dtype: FP32_COMPONENTS.includes(component) ? 'fp32' : dtype,
     attention,
     weights,
     ...(opts.sink ? { sink: opts.sink } : {}),
@@ -86,7 +90,7 @@ export function expectedSdxlWeights(config: SdxlGraphConfig, component: SdxlComp
 
 /** Bytes a component's stored weights take: the VAE graphs keep float32 weights in fp16 models too. */
 function storedWeightBytes(component: SdxlComponent, parameters: number, dtype: 'fp32' | 'fp16'): number {
-  const fp32 = dtype === 'fp32' || component === 'vae_decoder' || component === 'vae_encoder';
+  const fp32 = dtype === 'fp32' || FP32_COMPONENTS.includes(component);
   return parameters * (fp32 ? 4 : 2);
 }
 
