@@ -172,6 +172,8 @@ const jobRecordSchema = z.object({
   kind: z.string().nullable(),
   /** The post-processors that ran on its images, joined by "+" ("RealESRGAN_x4plus"); null when none ran. */
   postProcessing: z.string().nullable(),
+  /** The LoRAs and textual inversions it used ("LoRA 247778 (0.8/1), TI 7808; left out: …"); null when it named none. */
+  addons: z.string().nullable().default(null),
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 

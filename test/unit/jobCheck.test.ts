@@ -3,6 +3,13 @@ import { generationParamsSchema, TXT2IMG_FIELDS } from '../../src-main/common/in
 import { checkJob, jobTtlSeconds, SECOND_ORDER, type HordeJob, type JobCapabilities } from '../../src-main/core/worker/job';
 
 const CAPS: JobCapabilities = { models: ['stable_diffusion', 'Deliberate'], maxPixels: 1024 * 1024 };
+/** LoRAs and TIs taken, on the SD 1.x model only. */
+const ADDON_CAPS: JobCapabilities = {
+  ...CAPS,
+  addons: { loras: true, tis: true, family: (model) => (model === 'stable_diffusion' ? 'sd1' : 'sdxl') },
+};
+const LORA = { name: '247778', model: 1, clip: 1, is_version: false };
+const TI = { name: '7808', strength: 1 };
 
 /** A job as parsePop builds it from the recorded exchange, with changes. */
 function job(changes: Partial<Omit<HordeJob, 'params'>> & { params?: Partial<HordeJob['params']> } = {}): HordeJob {
@@ -61,6 +68,24 @@ describe('checkJob', () => {
     ['an unsupported feature', job({ unsupported: ['img2img', 'loras'] }), CAPS, /features HordeDesk does not support: img2img, loras/],
     ['a cfg scale beyond the engine range', job({ params: { cfg_scale: 250 } }), CAPS, /params\.cfg_scale/],
     ['a clip skip beyond 12', job({ params: { clip_skip: 13 } }), CAPS, /params\.clip_skip/],
+    [
+      'LoRAs without the add-on engine',
+      job({ addons: { loras: [LORA], tis: [] } }),
+      CAPS,
+      /asks for LoRAs, which this worker does not take now/,
+    ],
+    [
+      'LoRAs while they are off (TIs still taken)',
+      job({ addons: { loras: [LORA], tis: [TI] } }),
+      { ...ADDON_CAPS, addons: { loras: false, tis: true, family: () => 'sd1' } },
+      /asks for LoRAs and textual inversions, which this worker does not take now/,
+    ],
+    [
+      'add-ons on a model they cannot be merged into',
+      job({ model: 'Deliberate', addons: { loras: [], tis: [TI] } }),
+      ADDON_CAPS,
+      /textual inversions, which HordeDesk applies only to SD 1\.x models it converted, and "Deliberate" is not one/,
+    ],
   ])('refuses %s', (_name, candidate, caps, reason) => {
     const verdict = checkJob(candidate, caps);
     expect(verdict.ok).toBe(false);
@@ -73,6 +98,13 @@ describe('checkJob', () => {
     ['exactly the horde step limit', job({ params: { steps: 500 } }), CAPS],
     ['400 steps (a real request the horde re-queued while HordeDesk refused it)', job({ params: { steps: 400 } }), CAPS],
     ['one step', job({ params: { steps: 1 } }), CAPS],
+    ['LoRAs and TIs on an SD 1.x model', job({ addons: { loras: [LORA], tis: [TI] } }), ADDON_CAPS],
+    [
+      'TIs while LoRAs are off',
+      job({ addons: { loras: [], tis: [TI] } }),
+      { ...ADDON_CAPS, addons: { loras: false, tis: true, family: () => 'sd1' } },
+    ],
+    ['an empty add-on list without the engine', job({ addons: { loras: [], tis: [] } }), CAPS],
     ['a raised step limit', job({ params: { steps: 300 } }), { ...CAPS, maxSteps: 300 }],
     ['every sampler HordeDesk has', job({ samplerName: 'k_dpmpp_sde', params: { sampler_name: 'k_dpmpp_sde' } }), CAPS],
     ['k_dpm_fast', job({ samplerName: 'k_dpm_fast', params: { sampler_name: 'k_dpm_fast' } }), CAPS],

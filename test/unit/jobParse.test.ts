@@ -68,6 +68,7 @@ describe.skipIf(exchange.skip)('recorded answers', () => {
       },
       unsupported: [],
       postProcessing: [],
+      addons: { loras: [], tis: [] },
       sourceUrls: {},
       notes: [],
       nsfwCensor: false,
@@ -192,6 +193,29 @@ describe.skipIf(exchange.skip)('jobs', () => {
     },
   );
 
+  test('LoRAs and textual inversions are read with the API model’s defaults', () => {
+    const job = jobOf(
+      parsePop(
+        withPayload({
+          loras: [
+            { name: '247778', model: 0.8 },
+            { name: '9124', is_version: true, inject_trigger: 'any' },
+          ],
+          tis: [{ name: '7808', inject_ti: 'negprompt' }],
+        }),
+        T0,
+      ),
+    );
+    expect(job.addons).toEqual({
+      loras: [
+        { name: '247778', model: 0.8, clip: 1, is_version: false },
+        { name: '9124', model: 1, clip: 1, is_version: true, inject_trigger: 'any' },
+      ],
+      tis: [{ name: '7808', inject_ti: 'negprompt', strength: 1 }],
+    });
+    expect(job.unsupported).toEqual([]);
+  });
+
   test('use_nsfw_censor is passed on', () => {
     expect(jobOf(parsePop(withPayload({ use_nsfw_censor: true }), T0)).nsfwCensor).toBe(true);
   });
@@ -204,7 +228,8 @@ describe.skipIf(exchange.skip)('jobs', () => {
     ['extra source images', { extra_source_images: [{ image: 'https://x/y.webp', strength: 1 }] }, ['extra_source_images']],
     // Post-processors are checked one by one against those installed (workerPostProcessing.test.ts).
     ['post-processing', { payload: { post_processing: ['GFPGAN'] } }, []],
-    ['loras and tis', { payload: { loras: [{ name: '123' }], tis: [{ name: '7' }] } }, ['loras', 'tis']],
+    // LoRAs and textual inversions are read as the job's add-ons (core/lora) and checked against the engine and the model.
+    ['loras and tis', { payload: { loras: [{ name: '123' }], tis: [{ name: '7' }] } }, []],
     ['hires fix, tiling, transparency', { payload: { hires_fix: true, tiling: true, transparent: true } }, ['transparent']],
     [
       'controlnet and workflows',
@@ -243,6 +268,12 @@ describe.skipIf(exchange.skip)('answers HordeDesk cannot run but must answer', (
     ['upload URLs that are not a list', { ...popR2(), r2_uploads: 5 }, /answer\.r2_uploads/],
     ['repeated ids', { ...popR2(), ids: [ID_A, ID_A] }, /repeated/],
     ['ids that are not a list', { ...popR2(), ids: 'nope' }, /not a list/],
+    // The horde's own limits and ranges on LoRAs and TIs (core/lora/request.ts).
+    ['six LoRAs', withPayload({ loras: Array.from({ length: 6 }, (_, i) => ({ name: String(i) })) }), /at most 5 LoRAs/],
+    ['21 textual inversions', withPayload({ tis: Array.from({ length: 21 }, (_, i) => ({ name: String(i) })) }), /at most 20 textual/],
+    ['a LoRA strength above 5', withPayload({ loras: [{ name: '1', model: 6 }] }), /payload\.loras\.0\.model/],
+    ['a LoRA without a name', withPayload({ loras: [{ model: 1 }] }), /payload\.loras\.0\.name/],
+    ['an inject_ti the horde does not know', withPayload({ tis: [{ name: '1', inject_ti: 'both' }] }), /payload\.tis\.0\.inject_ti/],
   ])('%s is invalid but keeps the ids', (_name, answer, reason) => {
     const parsed = parsePop(answer, T0);
     expect(parsed).toEqual({ kind: 'invalid', ids: [ID_A], reason: expect.stringMatching(reason) });

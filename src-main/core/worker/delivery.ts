@@ -3,6 +3,7 @@ import { deliverImage, deliveryPlan, FAULT_GRACE_MS, type ImageOutcome, type Job
 import type { HordeJob } from './job';
 import { kindLabel } from './jobKinds';
 import { postProcessingLabel } from './postProcessing';
+import { addonsLabel } from '../lora/addons';
 import { checkJobSafety, checkUntil } from './jobSafety';
 import type { JobCensorship, JobRecord, RawImage, WorkerDeps } from './ports';
 import { submit } from './submit';
@@ -55,6 +56,7 @@ function unreadable(ids: readonly string[], now: number): JobDescription {
     poppedAt: now,
     kind: null,
     postProcessing: null,
+    addons: null,
   };
 }
 
@@ -71,6 +73,7 @@ function describe(job: HordeJob, ran: readonly string[] = []): JobDescription {
     poppedAt: job.receivedAt,
     kind: kindLabel(job.params),
     postProcessing: postProcessingLabel(ran),
+    addons: addonsLabel(job.addons, job.fetchedAddons),
   };
 }
 

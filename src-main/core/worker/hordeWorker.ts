@@ -11,6 +11,8 @@ import { safetyGate, type SafetyGate } from './safetyGate';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { emptyStats, type WorkerStats } from './stats';
 import { expectedPostProcessingMs, runPostProcessing, type PostProcessed, type PostProcessingSpeeds } from './postProcessing';
+import { addonFetchBudgetMs, type FetchedAddons } from '../lora/addons';
+import { hasAddons } from '../lora/request';
 
 /** Waits between failed pops: 1 s, 2 s, 4 s … 30 s, or the horde's Retry-After up to 5 minutes. */
 export const POP_RETRY: BackoffPolicy = { baseMs: 1_000, capMs: 30_000, retryAfterCapMs: 5 * 60_000 };
@@ -82,6 +84,8 @@ export class HordeWorker {
   private readonly inFlightIds = new Set<string>();
   /** Source downloads started when their job was accepted, by first job id: they overlap the job before. */
   private readonly sourceDownloads = new Map<string, Promise<HordeJob>>();
+  /** LoRA and TI fetches started when their job was accepted, by first job id; each ends by its deadline. */
+  private readonly addonFetches = new Map<string, Promise<FetchedAddons>>();
   /** How fast each post-processor ran here last (ms per input megapixel), for the next job's budget. */
   private readonly postSpeeds: PostProcessingSpeeds = new Map();
 
@@ -142,6 +146,7 @@ export class HordeWorker {
       this.deps.generator.cancel(this.current.jobId);
       this.deps.postProcessors?.cancel(this.current.jobId);
     }
+    for (const jobId of this.addonFetches.keys()) this.deps.addons?.cancel(jobId);
   }
 
   /**
@@ -231,7 +236,15 @@ export class HordeWorker {
         for (const id of parsed.job.ids) this.inFlightIds.add(id);
         const kinds = (model: string) => this.deps.generator.modelKinds?.(model);
         const postProcessors = this.deps.postProcessors?.installed() ?? [];
-        const verdict = checkJob(parsed.job, { models, maxPixels: this.deps.maxPixels(), kinds, postProcessors });
+        const port = this.deps.addons;
+        const addons = port && { ...port.capabilities(), family: (model: string) => port.addonFamily(model) };
+        const verdict = checkJob(parsed.job, {
+          models,
+          maxPixels: this.deps.maxPixels(),
+          kinds,
+          postProcessors,
+          ...(addons ? { addons } : {}),
+        });
         if (verdict.ok) return this.startDownloads(parsed.job);
         this.deps.log.warn(`cannot do job ${parsed.job.ids[0]}: ${verdict.reason}`);
         this.delivery.fault(parsed.job, verdict.reason);
@@ -255,6 +268,7 @@ export class HordeWorker {
    * leaves the rest for generation and delivery.
    */
   private startDownloads(job: HordeJob): HordeJob {
+    this.startAddonFetch(job);
     const urls = job.sourceUrls ?? {};
     if (Object.keys(urls).length === 0) return job;
     const until = job.receivedAt + (job.ttlSeconds * 1000) / 3;
@@ -265,6 +279,57 @@ export class HordeWorker {
     });
     this.sourceDownloads.set(job.ids[0] as string, download);
     return job;
+  }
+
+  /**
+   * Starts fetching the job's LoRAs and textual inversions (CivitAI lookups, downloads or the cache), so they arrive
+   * while the job before it generates. The fetch must end within the reference's waits (core/lora/addons.ts), else
+   * it is cancelled and the job faulted: a job never waits on a download past its deadline.
+   */
+  private startAddonFetch(job: HordeJob): void {
+    const port = this.deps.addons;
+    if (!port || !job.addons || !hasAddons(job.addons)) return;
+    const { clock } = this.deps;
+    const jobId = job.ids[0] as string;
+    const budgetMs = addonFetchBudgetMs(job.addons, job.ttlSeconds);
+    const family = port.addonFamily(job.model) ?? 'sd1';
+    const fetching = port.fetch(jobId, { ...job.addons, workerNsfw: job.workerNsfw ?? false, family });
+    const timed = new Promise<FetchedAddons>((resolve, reject) => {
+      const stop = clock.setTimer(Math.max(0, job.receivedAt + budgetMs - clock.now()), () => {
+        port.cancel(jobId);
+        reject(new JobStageError(`its LoRAs and textual inversions could not be fetched within ${Math.round(budgetMs / 1000)} s`));
+      });
+      fetching.then(
+        (fetched) => {
+          stop();
+          resolve(fetched);
+        },
+        (error: unknown) => {
+          stop();
+          reject(new JobStageError(`its LoRAs and textual inversions could not be fetched: ${messageOf(error)}`));
+        },
+      );
+    });
+    // Awaited by process(); until then a rejection is not unhandled.
+    timed.catch(() => undefined);
+    this.addonFetches.set(jobId, timed);
+  }
+
+  /** The job with its fetched add-ons (and the notes on those left out); itself when it named none. */
+  private async withAddons(job: HordeJob): Promise<HordeJob> {
+    const jobId = job.ids[0] as string;
+    const fetching = this.addonFetches.get(jobId);
+    if (!fetching) return job;
+    try {
+      const fetched = await fetching;
+      for (const note of fetched.notes)
+        this.deps.log.warn(
+          `job ${jobId}: ${note.type === 'ti' ? 'textual inversion' : 'LoRA'} "${note.ref ?? ''}" left out (${note.value}); the requester is told so`,
+        );
+      return { ...job, fetchedAddons: fetched, notes: [...(job.notes ?? []), ...fetched.notes] };
+    } finally {
+      this.addonFetches.delete(jobId);
+    }
   }
 
   /** The job with its downloaded sources in its params (itself when it named none). */
@@ -329,12 +394,34 @@ export class HordeWorker {
 
   /** Generates one job (then post-processes it) and hands it to delivery; returns the job popped ahead meanwhile, if any. */
   private async process(popped: HordeJob): Promise<HordeJob | null> {
+    const jobId = popped.ids[0] as string;
+    try {
+      return await this.processJob(popped);
+    } finally {
+      // The job's LoRA and TI files may be evicted from the cache again.
+      this.addonFetches.delete(jobId);
+      if (hasAddons(popped.addons)) this.deps.addons?.release(jobId);
+    }
+  }
+
+  /** {@link process} itself: the fetched add-ons, the time budget, generation and post-processing. */
+  private async processJob(popped: HordeJob): Promise<HordeJob | null> {
     const { clock, log } = this.deps;
     const jobId = popped.ids[0] as string;
-    const job = await this.withSources(popped);
+    const sourced = await this.withSources(popped);
     if (this.state === 'stopping') {
-      this.delivery.fault(job, this.cancelReason ?? 'the worker was stopped');
+      this.deps.addons?.cancel(jobId);
+      this.delivery.fault(sourced, this.cancelReason ?? 'the worker was stopped');
       return null;
+    }
+    let job: HordeJob;
+    try {
+      job = await this.withAddons(sourced);
+    } catch (error) {
+      const reason = this.cancelReason ?? (error instanceof JobStageError ? error.message : `its add-ons failed: ${messageOf(error)}`);
+      log.warn(`job ${jobId} faulted: ${reason}`);
+      this.delivery.fault(sourced, reason);
+      return this.takeAhead();
     }
     // The post-processors' time comes out of the ttl too: generation must leave it to them.
     const names = job.postProcessing ?? [];

@@ -21,6 +21,8 @@ import {
   type PopJobPayload,
 } from './jobSchema';
 import { readSource, sourceNote, withoutSourceImage, type SourceField } from './jobSources';
+import { hasAddons, type RequestedAddons } from '../lora/request';
+import type { FetchedAddons } from '../lora/addons';
 import type { GenMetadataEntry } from './ports';
 import { postProcessingProblems } from './postProcessing';
 
@@ -58,6 +60,16 @@ export interface HordeJob {
    */
   sourceUrls?: Partial<Record<SourceField, string>>;
   /**
+   * The LoRAs and textual inversions the job names (the payload's `loras` and `tis`, core/lora/request.ts).
+   * Optional so hand-built jobs need not say there are none.
+   */
+  addons?: RequestedAddons;
+  /**
+   * Those of them fetched and checked, ready for the merge (set by the worker loop before generation); the ones
+   * left out are in `notes`.
+   */
+  fetchedAddons?: FetchedAddons;
+  /**
    * What the requester is told with every image of the job (gen_metadata), e.g. a source that could
    * not be read or downloaded, as reGen reports it. Optional: none.
    */
@@ -93,6 +105,11 @@ export interface JobCapabilities {
   kinds?: (model: string) => ModelKinds | undefined;
   /** The post-processors installed and ready, by the horde's names; absent: none. */
   postProcessors?: readonly string[];
+  /**
+   * LoRAs and textual inversions: whether the worker takes them now (the pop's allow_lora; TIs whenever the engine
+   * is there) and which family each model's folder takes them for. Absent: none are applied.
+   */
+  addons?: { loras: boolean; tis: boolean; family: (model: string) => 'sd1' | 'sdxl' | null };
 }
 
 /** Samplers whose steps count double for ttl and kudos (HORDE-PROTOCOL.md §2.6). */
@@ -190,6 +207,7 @@ function readAnswer(answer: unknown, receivedAt: number): ParsedPop {
     params,
     unsupported: unsupportedFeatures(answer, answer.payload),
     postProcessing: p.post_processing ?? [],
+    addons: { loras: p.loras ?? [], tis: p.tis ?? [] },
     sourceUrls: sources.urls,
     notes: sources.notes,
     nsfwCensor: p.use_nsfw_censor === true,
@@ -293,6 +311,19 @@ function readSkipped(skipped: unknown): Record<string, number> {
   );
 }
 
+/** Why the job's LoRAs or textual inversions cannot be applied here, or null (none asked, or all fine). */
+function addonProblem(job: HordeJob, capabilities: JobCapabilities): string | null {
+  if (!hasAddons(job.addons)) return null;
+  const loras = job.addons?.loras.length ?? 0;
+  const tis = job.addons?.tis.length ?? 0;
+  const what = loras > 0 ? (tis > 0 ? 'LoRAs and textual inversions' : 'LoRAs') : 'textual inversions';
+  const caps = capabilities.addons;
+  if (!caps || (loras > 0 && !caps.loras) || (tis > 0 && !caps.tis)) return `it asks for ${what}, which this worker does not take now`;
+  if (capabilities.models.includes(job.model) && caps.family(job.model) !== 'sd1')
+    return `it asks for ${what}, which HordeDesk applies only to SD 1.x models it converted, and "${job.model}" is not one`;
+  return null;
+}
+
 /**
  * Whether this worker can run the job as asked. Every problem is listed, in plain words for the
  * log and the faulted submit. After `ok`, `job.params` passes the engine's schema.
@@ -310,6 +341,8 @@ export function checkJob(job: HordeJob, capabilities: JobCapabilities): { ok: tr
   }
   const postProcessing = postProcessingProblems(job.postProcessing ?? [], capabilities.postProcessors ?? []);
   if (postProcessing.length) problems.push(`it asks for ${postProcessing.join(' and ')}`);
+  const addons = addonProblem(job, capabilities);
+  if (addons) problems.push(addons);
   if (!SAMPLERS.includes(job.samplerName)) problems.push(`the sampler "${job.samplerName}" is not supported by HordeDesk`);
   const size = `${params.width}×${params.height}`;
   if (!(params.width >= 64 && params.height >= 64 && params.width % 64 === 0 && params.height % 64 === 0)) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lorasFieldSchema, tisFieldSchema } from '../lora/request';
 
 // The parts of a pop answer that core/worker/job.ts reads per job, and the small readers it
 // needs. Split from job.ts so the decisions there stay readable.
@@ -33,6 +34,12 @@ export const popJobPayloadSchema = z.looseObject({
    * and then some; a list of anything else makes the job unreadable. Which ones HordeDesk runs is checkJob's.
    */
   post_processing: z.array(z.string().min(1).max(100)).max(20).nullish(),
+  /**
+   * LoRAs and textual inversions (core/lora/request.ts: the horde's API model and limits); an entry outside them
+   * makes the job unreadable. Whether this worker applies them is checkJob's.
+   */
+  loras: lorasFieldSchema,
+  tis: tisFieldSchema,
 });
 export type PopJobPayload = z.infer<typeof popJobPayloadSchema>;
 
@@ -74,11 +81,10 @@ export function isOff(value: unknown): boolean {
 /**
  * Payload fields whose presence asks for a feature HordeDesk does not implement, by name. hires_fix
  * and tiling are request kinds instead: the job's model says whether it serves them (job.ts); the
- * post-processors are checked one by one against those installed (postProcessing.ts).
+ * post-processors are checked one by one against those installed (postProcessing.ts); LoRAs and
+ * textual inversions against the add-on engine and the job's model (job.ts, core/lora).
  */
 const PAYLOAD_FEATURES: readonly (readonly [field: string, feature: string])[] = [
-  ['loras', 'loras'],
-  ['tis', 'tis'],
   ['control_type', 'control_type'],
   ['transparent', 'transparent'],
   ['workflow', 'workflow'],

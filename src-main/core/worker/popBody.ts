@@ -16,13 +16,16 @@ export interface PopChoices {
   kinds?: readonly ModelKinds[];
   /** The post-processors installed and ready (the horde's names); absent: none. */
   postProcessors?: readonly string[];
+  /** LoRAs are taken (the user allows them and the merge engine is there: core/lora's AddonPort); absent: no. */
+  loras?: boolean;
 }
 
 /**
  * The pop body HordeDesk sends: every field explicit (the horde's defaults differ from its
  * documentation, HORDE-PROTOCOL §2.2), and only what HordeDesk really implements on SD 1.x: img2img
  * and painting only when one of the offered models serves them (jobKinds.ts), post-processing only
- * while an upscaler is installed (postProcessing.ts), never ControlNet or LoRA.
+ * while an upscaler is installed (postProcessing.ts), LoRAs only while they are taken (core/lora),
+ * never ControlNet.
  */
 export function hordeDeskPopBody(choices: PopChoices): PopRequest {
   return {
@@ -40,7 +43,7 @@ export function hordeDeskPopBody(choices: PopChoices): PopRequest {
     allow_post_processing: allowPostProcessing(choices.postProcessors ?? []),
     allow_controlnet: false,
     allow_sdxl_controlnet: false,
-    allow_lora: false,
+    allow_lora: choices.loras === true,
     extra_slow_worker: false,
     // As reGen by default: every step count a request may have (up to 500) is served (job.ts).
     limit_max_steps: false,

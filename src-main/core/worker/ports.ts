@@ -7,6 +7,7 @@ import type { ModelSafetyInfo } from '../safety/csamCheck';
 import type { HordeJob } from './job';
 import type { SourceFetchPort } from './jobSources';
 import type { PostProcessorPort } from './postProcessing';
+import type { AddonPort } from '../lora/addons';
 
 /** Time, injectable so tests run the loop on a fake clock if they want to. */
 export interface Clock {
@@ -109,6 +110,11 @@ export interface JobRecord {
   kind: string | null;
   /** The post-processors that ran on its images, joined by "+" in the order they ran; null when none ran. */
   postProcessing: string | null;
+  /**
+   * The LoRAs and textual inversions it used (core/lora/request.ts `addonsLabel`: "LoRA 247778 (0.8/1), TI 7808"),
+   * with those left out after "left out:"; null when it named none (and for rows written before migration 8).
+   */
+  addons: string | null;
 }
 
 export interface JobLogPort {
@@ -153,4 +159,6 @@ export interface WorkerDeps {
   sources?: SourceFetchPort;
   /** The installed post-processors (upscalers, background removal); absent: none, and post-processing jobs are declined. */
   postProcessors?: PostProcessorPort;
+  /** LoRAs and textual inversions (node/lora: CivitAI lookups, downloads, cache); absent: such jobs are declined. */
+  addons?: AddonPort;
 }

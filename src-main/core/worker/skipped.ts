@@ -57,7 +57,11 @@ const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = 
     'need post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
     'needs post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
   ],
-  lora: () => ['need LoRAs, which HordeDesk does not offer yet', 'needs LoRAs, which HordeDesk does not offer yet'],
+  // HordeDesk pops with allow_lora while LoRAs are on in Settings and the merge engine is there (core/lora).
+  lora: () => [
+    'need LoRAs, which this worker does not take now (LoRAs are off in Settings)',
+    'needs LoRAs, which this worker does not take now (LoRAs are off in Settings)',
+  ],
   controlnet: () => ['need ControlNet, which HordeDesk does not offer yet', 'needs ControlNet, which HordeDesk does not offer yet'],
   models: () => ['are for models this worker does not serve', 'is for a model this worker does not serve'],
   max_pixels: (max) => [

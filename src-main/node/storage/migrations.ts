@@ -142,4 +142,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE job_log ADD COLUMN post_processing TEXT CHECK (post_processing IS NULL OR length(post_processing) BETWEEN 1 AND 400);
     `,
   },
+  {
+    version: 8,
+    name: 'job add-ons',
+    // The LoRAs and textual inversions a job used (issue 18), as core/lora/addons.ts `addonsLabel` words them
+    // ("LoRA 247778 (0.8/1), TI 7808; left out: LoRA 99"); none for older rows and for jobs that named none.
+    sql: `
+      ALTER TABLE job_log ADD COLUMN addons TEXT CHECK (addons IS NULL OR length(addons) BETWEEN 1 AND 400);
+    `,
+  },
 ];

@@ -9,15 +9,15 @@ export interface JobLog extends JobLogPort {
   count(): number;
 }
 
-/** The job log on SQLite (migrations 2, 5, 6 and 7), trimmed to the newest JOB_LOG_LIMIT rows. */
+/** The job log on SQLite (migrations 2, 5, 6, 7 and 8), trimmed to the newest JOB_LOG_LIMIT rows. */
 export function createSqliteJobLog(db: DatabaseSync, limit = JOB_LOG_LIMIT): JobLog {
   const insert = db.prepare(
-    `INSERT INTO job_log (job_id, model, sampler, width, height, steps, state, reason, reward, popped_at, finished_at, generation_ms, censorship, kind, post_processing)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
+    `INSERT INTO job_log (job_id, model, sampler, width, height, steps, state, reason, reward, popped_at, finished_at, generation_ms, censorship, kind, post_processing, addons)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING`,
   );
   const trim = db.prepare('DELETE FROM job_log WHERE id <= (SELECT id FROM job_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
   const page = db.prepare(
-    `SELECT job_id AS jobId, model, sampler, width, height, steps, state, reason, reward, popped_at AS poppedAt, finished_at AS finishedAt, generation_ms AS generationMs, censorship, kind, post_processing AS postProcessing
+    `SELECT job_id AS jobId, model, sampler, width, height, steps, state, reason, reward, popped_at AS poppedAt, finished_at AS finishedAt, generation_ms AS generationMs, censorship, kind, post_processing AS postProcessing, addons
      FROM job_log ORDER BY id DESC LIMIT ? OFFSET ?`,
   );
   const total = db.prepare('SELECT COUNT(*) AS n FROM job_log');
@@ -39,6 +39,7 @@ export function createSqliteJobLog(db: DatabaseSync, limit = JOB_LOG_LIMIT): Job
         job.censorship,
         job.kind,
         job.postProcessing,
+        job.addons,
       );
       trim.run(limit);
     },

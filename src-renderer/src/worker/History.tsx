@@ -80,6 +80,11 @@ export function History() {
                     , then {j.postProcessing.split('+').join(' + ')}
                   </span>
                 )}
+                {j.addons && (
+                  <span data-testid="history-addons" title="LoRAs and textual inversions the job used (merged into the model's weights)">
+                    , with {j.addons}
+                  </span>
+                )}
               </td>
               <td>{j.sampler}</td>
               <Result job={j} />
