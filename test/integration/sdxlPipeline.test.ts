@@ -15,6 +15,7 @@ import { convertOpenSdxlCheckpoint } from '../../src-main/inference/convert/sdxl
 import { decodeSources } from '../../src-main/inference/pipeline/decodeImage';
 import { planJob, SDXL_HIRES_ABOVE } from '../../src-main/inference/pipeline/requestKinds';
 import { SdPipeline } from '../../src-main/inference/pipeline/sdPipeline';
+import { decodeLatent, toBytes, WHOLE } from '../../src-main/inference/pipeline/vaeCodec';
 import { conditionSdxlPrompt, sdxlTimeIds, type SdxlEncoders } from '../../src-main/inference/pipeline/sdxlConditioning';
 import { openSession, type TimedSession } from '../../src-main/inference/pipeline/sessions';
 import { loadTokenizerFromFolder, type ClipTokenizer } from '../../src-main/inference/tokenizer';
@@ -120,6 +121,18 @@ describe.skipIf(data.skip || tokenizerFiles.skip)('SDXL conditioning and generat
     // Other positions are as encoded, and the pooled vector is the unweighted one.
     expect([...weighted.cond.data.subarray(0, 5 * 80)]).toEqual([...z.subarray(0, 5 * 80)]);
     expect([...weighted.cond.pooled]).toEqual([...plain.cond.pooled]);
+  });
+
+  test("the sampler's latent is decoded at SDXL's scale: decodeLatent(latent, 0.13025) gives the original code's image, to the byte", async () => {
+    const vae = await openSession(join(modelDir, 'vae_decoder', 'model.onnx'), 'cpu', clock);
+    sessions.push(vae);
+    const latent = Float32Array.from(inputs.get('vae.latent').data);
+    const rgb = await decodeLatent(vae, latent, [1, 4, 16, 16], WHOLE, 0.13025);
+    const want = toBytes(Float32Array.from(ref.get('vae.sample').data), 128 * 128);
+    // float32 rounding may move a value across a byte boundary, never by more than one level.
+    expect(Math.max(...rgb.map((v, i) => Math.abs(v - (want[i] as number))))).toBeLessThanOrEqual(1);
+    const sd1Scale = await decodeLatent(vae, latent, [1, 4, 16, 16], WHOLE);
+    expect(Math.max(...sd1Scale.map((v, i) => Math.abs(v - (want[i] as number))))).toBeGreaterThan(8);
   });
 
   test('time ids are [H, W, 0, 0, H, W] of the pass; hires fix needs both sides above 1024', () => {
