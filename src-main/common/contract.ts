@@ -177,6 +177,26 @@ const jobRecordSchema = z.object({
 });
 export type JobRecordDto = z.infer<typeof jobRecordSchema>;
 
+/** The LoRA card: what is cached and how much disk it takes, and whether a CivitAI token is set (never the token). */
+const loraStatusSchema = z.object({
+  /** LoRA jobs are taken (the setting) and a ready model takes them. */
+  taking: z.boolean(),
+  /** Why not, in words; null while taking. */
+  reason: z.string().nullable(),
+  tokenSet: z.boolean(),
+  /** How the token is protected ("encrypted with your system key store"). */
+  tokenProtection: z.string(),
+  /** Downloaded LoRA and embedding files, their bytes and the budget. */
+  files: z.number().int().nonnegative(),
+  filesBytes: z.number().nonnegative(),
+  filesBudgetBytes: z.number().nonnegative(),
+  /** Models merged with LoRAs, their own bytes and the budget. */
+  mergedSets: z.number().int().nonnegative(),
+  mergedBytes: z.number().nonnegative(),
+  mergedBudgetBytes: z.number().nonnegative(),
+});
+export type LoraStatusDto = z.infer<typeof loraStatusSchema>;
+
 const apiKeyStatusSchema = z.object({
   set: z.boolean(),
   protection: z.string(),
@@ -343,6 +363,12 @@ export const contract = {
         .strict(),
       response: generationOutcomeSchema,
     },
+    'lora.status': { request: none, response: loraStatusSchema },
+    /** Stores the CivitAI API token (checked for shape only); it is never sent back. */
+    'lora.setToken': { request: z.object({ token: z.string().trim().max(200) }).strict(), response: loraStatusSchema },
+    'lora.clearToken': { request: none, response: loraStatusSchema },
+    /** Removes the downloaded LoRA and embedding files no job is using. */
+    'lora.clearCache': { request: none, response: loraStatusSchema },
     'apiKey.status': { request: none, response: apiKeyStatusSchema },
     'apiKey.set': { request: z.object({ apiKey: z.string().trim().max(200) }).strict(), response: apiKeyStatusSchema },
     'apiKey.clear': { request: none, response: apiKeyStatusSchema },

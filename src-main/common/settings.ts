@@ -135,6 +135,10 @@ const hordeUrl = serviceUrl('the AI Horde');
 const ratingsUrl = serviceUrl('the ratings service');
 const modelReferenceUrl = serviceUrl('the model reference');
 const clipTokenizerUrl = serviceUrl('the CLIP tokenizer download');
+const civitaiUrl = serviceUrl('CivitAI');
+const hordelingUrl = serviceUrl('the AI Hordeling');
+const loraCacheGb = wholeNumber(1, 1000, 'Enter a whole number of gigabytes from 1 to 1000 for the downloaded LoRAs.');
+const loraMergedGb = wholeNumber(1, 1000, 'Enter a whole number of gigabytes from 1 to 1000 for the merged models.');
 const blacklist = textList({ item: 'Blacklist word', list: 'The blacklist', most: 200, longest: 100 });
 const models = textList({ item: 'Model', list: 'The list of models to serve', most: 300, longest: 200 }).nullable();
 const amount = wholeNumber(1, 20, 'Enter a whole number from 1 to 20 (the horde hands out at most 20 images per pop).');
@@ -224,6 +228,16 @@ export const settingsSchema = z.object(
     clipTokenizerUrl: clipTokenizerUrl.default('https://huggingface.co/openai/clip-vit-large-patch14/resolve/main'),
     /** Models to serve, by folder name; null = every model that is ready. */
     models: models.default(null),
+    /** Take LoRA jobs (the pop's allow_lora); textual inversions are taken whenever the merge engine is there. */
+    loras: onOff.default(true),
+    /** Disk the downloaded LoRA and embedding files may use, GB (the reference worker's max_lora_cache_size, 10). */
+    loraCacheGb: loraCacheGb.default(10),
+    /** Disk the models merged with LoRAs may use, GB (each SD 1.5 set holds a copy of the weights it changes, ~1.8 GB). */
+    loraMergedGb: loraMergedGb.default(8),
+    /** CivitAI's site, where LoRAs and embeddings are looked up and downloaded. */
+    civitaiUrl: civitaiUrl.default('https://civitai.com'),
+    /** The AI Hordeling, which hands out embeddings converted to safetensors (the reference worker's source for them). */
+    hordelingUrl: hordelingUrl.default('https://hordeling.aihorde.net'),
     schedule: scheduleRulesSchema.default(scheduleRulesSchema.parse({})),
     /** Desktop notifications (opt-in): maintenance, a rating session synced, a download finished. */
     notifications: onOff.default(false),
@@ -253,6 +267,11 @@ export const settingsPatchSchema = z
       modelReferenceUrl,
       clipTokenizerUrl,
       models,
+      loras: onOff,
+      loraCacheGb,
+      loraMergedGb,
+      civitaiUrl,
+      hordelingUrl,
       schedule: scheduleRulesSchema,
       notifications: onOff,
       autostart: onOff,

@@ -49,6 +49,7 @@ async function start(): Promise<void> {
     dataDir,
     settingsFactory: electronStoreFactory,
     secrets: createFileSecretStore(dataDir, cipher),
+    secretCipher: cipher,
     notifier: { show: (note) => Notification.isSupported() && new Notification({ title: note.title, body: note.body }).show() },
     idleSource: createElectronIdleSource(),
   });

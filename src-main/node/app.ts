@@ -36,6 +36,8 @@ import { workerHandlers } from './worker/handlers';
 import type { JobLog } from './worker/jobLog';
 import type { WorkerService } from './worker/workerService';
 import { createWorkerServices } from './worker/workerServices';
+import { createLoraServices } from './lora/loraServices';
+import type { SecretCipher } from './system/fileSecrets';
 
 export interface AppOptions {
   shell: 'electron' | 'headless';
@@ -48,6 +50,8 @@ export interface AppOptions {
   now?: () => Date;
   /** Electron passes a safeStorage-backed store; headless uses a 0600 file. */
   secrets?: SecretStorePort;
+  /** The cipher behind `secrets` (Electron safeStorage), so the CivitAI token is kept the same way; absent: a 0600 file. */
+  secretCipher?: SecretCipher | null;
   /** Start the rater's download and sync loops (default true; tests that do not rate turn them off). */
   startRater?: boolean;
   /** Desktop notifications (Electron); headless shows them as in-app notices. */
@@ -116,11 +120,12 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const relay = createStatusRelay();
   const base = openFoundation({ ...options, clientAgent: agent, now, onSettingsChange: relay.settingsChanged });
   const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
-  const { generation, safety, postprocess, models, modelsLog } = createEngineFeatures(base, options, agent, relay.modelProgress);
+  const { generation, safety, postprocess, models, modelsLog, lora } = createEngineFeatures(base, options, agent, relay.modelProgress);
   const simulated = options.simulatedIdle ?? null;
   const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
     postProcessors: postprocess.postProcessors,
+    addons: { port: lora.addons, mergedCache: lora.mergedCache },
     safety: options.safetyCheck ?? safety.service,
     dataDir: options.dataDir,
     clientAgent: agent,
@@ -154,6 +159,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     ...modelsHandlers({ generation, ...models, log: modelsLog }),
     ...inferenceHandlers(generation, postprocess.postProcessors),
     ...postprocess.handlers,
+    ...lora.handlers,
     ...workerHandlers({ worker, scheduler, horde, jobLog, simulated }),
     ...ratingHandlers({ ...rating, now }),
     ...safety.handlers,
@@ -185,7 +191,8 @@ export function createApp(options: AppOptions): HordeDeskApp {
 
 /**
  * The features that own models and threads: generation (the inference thread), the safety check, the
- * post-processors (upscalers in the inference thread, node/postprocess) and the Models page's catalogs and installs.
+ * post-processors (upscalers in the inference thread, node/postprocess), the Models page's catalogs and installs,
+ * and LoRAs (node/lora).
  */
 function createEngineFeatures(base: Foundation, options: AppOptions, agent: string, onProgress: (progress: InstallProgress) => void) {
   const generation = createInferenceServices(base, options);
@@ -209,7 +216,18 @@ function createEngineFeatures(base: Foundation, options: AppOptions, agent: stri
     log: modelsLog,
     onProgress,
   });
-  return { generation, safety, postprocess, models, modelsLog };
+  // LoRAs and textual inversions: CivitAI lookups and downloads for the worker, merged in the inference thread.
+  const lora = createLoraServices({
+    dataDir: options.dataDir,
+    http: base.http,
+    clientAgent: agent,
+    settings: base.settings,
+    generation,
+    cipher: options.secretCipher ?? null,
+    redactSecret: base.redactSecret,
+    log: base.log.child('lora'),
+  });
+  return { generation, safety, postprocess, models, modelsLog, lora };
 }
 
 /** Stops the loops (nothing new starts), then each thread in turn (the worker's jobs use the others), then the database. */

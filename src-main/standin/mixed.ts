@@ -8,8 +8,10 @@ import type { GenerationRequestBody } from './requests';
 // 64; batches; R2 and inline delivery; seeds as strings (numbers, words, or none); clip_skip; and
 // a share of requests with a feature beyond plain txt2img: hires_fix and tiling reach HordeDesk
 // (served when its model serves them, else faulted with the reason), img2img only when its pop
-// allows it (a model serves it), post-processing only while it has an upscaler installed, LoRA and
-// ControlNet never (its pop declines them). `postProcessingShare` adds upscaling requests on top.
+// allows it (a model serves it), post-processing only while it has an upscaler installed, LoRA only
+// while its pop allows them (the unsupported share's LoRA names no file the fake CivitAI has: left out
+// with download_failed), ControlNet never. `postProcessingShare` adds upscaling requests on top,
+// `loraShare` and `tiShare` LoRA and textual-inversion requests (standin/civitai.ts serves their files).
 
 /** Knobs of {@link mixedRequests}; every one has a default. */
 export interface MixedOptions {
@@ -37,6 +39,17 @@ export interface MixedOptions {
   postProcessingShare?: number;
   /** The post-processors those requests name, one each. Default ["RealESRGAN_x4plus"]. */
   postProcessors?: readonly string[];
+  /**
+   * Share of requests that name one or two of `loras` (workers get them only with allow_lora and a bridge that has
+   * LoRAs). Default 0, and then the mix is exactly what it was without this option.
+   */
+  loraShare?: number;
+  /** The LoRAs those requests draw from: a CivitAI model id (or, with `is_version`, a version id). Default [{name: "247778"}]. */
+  loras?: readonly { name: string; is_version?: boolean }[];
+  /** Share of requests that name one of `tis`, injected into the prompt or the negative prompt. Default 0. */
+  tiShare?: number;
+  /** The textual inversions (CivitAI model ids) those requests draw from. Default ["7808"]. */
+  tis?: readonly string[];
 }
 
 // Every sampler the horde knows that HordeDesk does not implement: none since it runs all fourteen.
@@ -128,6 +141,7 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
     const share = opts.postProcessingShare ?? 0;
     if (share > 0 && chance(share) && !params.post_processing)
       params.post_processing = [pick(opts.postProcessors ?? ['RealESRGAN_x4plus'])] as NonNullable<typeof params.post_processing>;
+    addAddons(params, opts, { chance, pick, int });
     bodies.push(body);
   }
   return bodies;
@@ -156,4 +170,37 @@ function addUnsupported(body: GenerationRequestBody, params: NonNullable<Generat
       params.control_type = 'canny';
       body.source_image = TINY_WEBP_BASE64;
   }
+}
+
+/** The draws of one request. */
+interface Draws {
+  chance: (share: number) => boolean;
+  pick: <T>(items: readonly T[]) => T;
+  int: (lo: number, hi: number) => number;
+}
+
+/**
+ * LoRAs and textual inversions as requesters send them (HORDE-PROTOCOL §2.13): one or two LoRAs with model/clip
+ * strengths in steps of 0.25 and sometimes `inject_trigger: "any"`; one TI injected into the prompt or the negative
+ * prompt. Drawn only when a share is asked, so the mixes of seeds without it stay as they were.
+ */
+function addAddons(params: NonNullable<GenerationRequestBody['params']>, opts: MixedOptions, draw: Draws): void {
+  const loraShare = opts.loraShare ?? 0;
+  if (loraShare > 0 && draw.chance(loraShare) && !params.loras) {
+    const pool = opts.loras ?? [{ name: '247778' }];
+    const count = pool.length > 1 && draw.chance(0.3) ? 2 : 1;
+    const chosen = count === 2 ? [pool[0], pool[1]] : [draw.pick(pool)];
+    params.loras = chosen.map((l) => ({
+      name: l?.name ?? '247778',
+      model: draw.int(2, 6) / 4,
+      clip: draw.int(2, 6) / 4,
+      ...(l?.is_version ? { is_version: true } : {}),
+      ...(draw.chance(0.5) ? { inject_trigger: 'any' } : {}),
+    }));
+  }
+  const tiShare = opts.tiShare ?? 0;
+  if (tiShare > 0 && draw.chance(tiShare) && !params.tis)
+    params.tis = [
+      { name: draw.pick(opts.tis ?? ['7808']), inject_ti: draw.chance(0.5) ? 'prompt' : 'negprompt', strength: draw.int(2, 6) / 4 },
+    ];
 }

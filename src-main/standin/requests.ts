@@ -8,8 +8,20 @@ import { hordeError, validationError, type Answer } from './router';
 // parser's defaults (nsfw and censor_nsfw true, r2 true) and the waiting prompt's (§2.3: sampler
 // k_euler_a, cfg 5.0, karras true, 512×512, 30 steps or 20 with ControlNet).
 
-const loraSchema = z.looseObject({ name: z.string().min(1).max(255) });
-const tiSchema = z.looseObject({ name: z.string().min(1).max(255) });
+// The horde's API models ModelPayloadLorasStable and ModelPayloadTextualInversionsStable (stable_v2.py).
+const strength = z.number().min(-5).max(5);
+const loraSchema = z.looseObject({
+  name: z.string().min(1).max(255),
+  model: strength.optional(),
+  clip: strength.optional(),
+  inject_trigger: z.string().min(1).max(30).optional(),
+  is_version: z.boolean().optional(),
+});
+const tiSchema = z.looseObject({
+  name: z.string().min(1).max(255),
+  inject_ti: z.enum(['prompt', 'negprompt']).optional(),
+  strength: strength.optional(),
+});
 
 const paramsSchema = z.looseObject({
   sampler_name: z.enum(KNOWN_SAMPLERS).optional(),

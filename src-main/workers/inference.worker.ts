@@ -6,7 +6,9 @@ import { ModelFormatError } from '../inference/pipeline/tensors';
 import { UpscalerSlot, upscaleRequest } from '../inference/postprocess/workerUpscale';
 import { BackgroundSlot, stripBackgroundRequest } from '../inference/postprocess/background/workerStrip';
 import type { z } from 'zod';
-import { hostMessageSchema, type WorkerMessage } from './protocol';
+import type { ExecutionProvider } from '../common/hardware';
+import { hostMessageSchema, type RunAddons, type WorkerMessage } from './protocol';
+import { MergedModels } from './mergedModel';
 
 /**
  * The inference worker thread: owns the ONNX Runtime sessions and runs one job at a time.
@@ -16,6 +18,9 @@ const port = parentPort;
 if (!port) throw new Error('inference.worker must run in a worker thread');
 
 let pipeline: SdPipeline | null = null;
+/** The model folder the host loaded, the folder the pipeline has open (it differs while a merged set is open), and the providers. */
+let loaded: { baseDir: string; openDir: string; providers: ExecutionProvider[] } | null = null;
+const merged = new MergedModels();
 const upscalers = new UpscalerSlot();
 const backgrounds = new BackgroundSlot();
 const running = new Map<string, CancelSignal>();
@@ -52,8 +57,65 @@ async function upscale(message: UpscaleMessage): Promise<void> {
   }
 }
 
+/** Opens a model folder (the host's `load`), closing whatever was open, merged sets included. */
+async function loadModel(modelDir: string, providers: ExecutionProvider[]): Promise<void> {
+  await pipeline?.unload();
+  pipeline = null;
+  loaded = null;
+  merged.opened(null);
+  pipeline = await SdPipeline.load(modelDir, providers, () => undefined);
+  loaded = { baseDir: modelDir, openDir: modelDir, providers };
+}
+
+/**
+ * The pipeline for a job: the loaded model's, or the model merged with the job's add-ons (workers/mergedModel.ts:
+ * taken from the cache or merged now, with progress as the 'loading' phase), reopened only when the folder changes.
+ */
+async function pipelineFor(jobId: string, addons: RunAddons | undefined, current: SdPipeline): Promise<SdPipeline> {
+  if (!loaded) return current;
+  const state = loaded;
+  const folder = await merged.folderFor(state.baseDir, addons, (done, total) =>
+    post({ type: 'progress', progress: { jobId, phase: 'loading', image: 0, step: done, steps: total } }),
+  );
+  if (folder.dir === state.openDir) {
+    merged.unused(folder.set);
+    return current;
+  }
+  await current.unload();
+  pipeline = null;
+  try {
+    const next = await SdPipeline.load(folder.dir, state.providers, () => undefined);
+    state.openDir = folder.dir;
+    merged.opened(folder.set);
+    return next;
+  } catch (error) {
+    // The plain model again, so the next job finds a pipeline; this job fails with why.
+    merged.unused(folder.set);
+    merged.opened(null);
+    state.openDir = state.baseDir;
+    pipeline = await SdPipeline.load(state.baseDir, state.providers, () => undefined);
+    throw error;
+  }
+}
+
 // Jobs run one after another: a GPU gains nothing from two at once and memory would double.
 let queue: Promise<void> = Promise.resolve();
+
+/**
+ * End by itself, never by terminate() (node/threadExit.ts): the job stops at its next step, then the sessions are
+ * released and the port closed, so the thread's event loop ends normally.
+ */
+function shutdown(): void {
+  for (const signal of running.values()) signal.aborted = true;
+  queue = queue.then(async () => {
+    await pipeline?.unload().catch(() => undefined);
+    pipeline = null;
+    await merged.close();
+    await upscalers.release().catch(() => undefined);
+    await backgrounds.release().catch(() => undefined);
+    port?.close();
+  });
+}
 
 port.on('message', (raw: unknown) => {
   const parsed = hostMessageSchema.safeParse(raw);
@@ -64,29 +126,15 @@ port.on('message', (raw: unknown) => {
     if (signal) signal.aborted = true;
     return;
   }
-  if (message.type === 'shutdown') {
-    // End by itself, never by terminate() (node/threadExit.ts): the job stops at its next step, then the
-    // sessions are released and the port closed, so the thread's event loop ends normally.
-    for (const signal of running.values()) signal.aborted = true;
-    queue = queue.then(async () => {
-      await pipeline?.unload().catch(() => undefined);
-      pipeline = null;
-      await upscalers.release().catch(() => undefined);
-      await backgrounds.release().catch(() => undefined);
-      port.close();
-    });
-    return;
-  }
+  if (message.type === 'shutdown') return shutdown();
   if (message.type === 'run') running.set(message.jobId, { aborted: false });
   // An upscale of a job (post-processing) can be cancelled too; it stops after the tile in progress.
   if (message.type === 'upscale' && message.jobId !== undefined) running.set(message.jobId, { aborted: false });
   queue = queue.then(async () => {
     try {
       if (message.type === 'load') {
-        await pipeline?.unload();
-        pipeline = null;
-        pipeline = await SdPipeline.load(message.modelDir, message.providers, () => undefined);
-        post({ type: 'loaded', requestId: message.requestId, status: pipeline.provider });
+        await loadModel(message.modelDir, message.providers);
+        post({ type: 'loaded', requestId: message.requestId, status: (pipeline as SdPipeline).provider });
       } else if (message.type === 'unload') {
         await pipeline?.unload();
         await upscalers.release();
@@ -103,6 +151,8 @@ port.on('message', (raw: unknown) => {
           if (!pipeline) throw new ModelFormatError('No model is loaded.');
           if (signal.aborted) throw new CancelledError();
           const start = performance.now();
+          pipeline = await pipelineFor(message.jobId, message.addons, pipeline);
+          if (signal.aborted) throw new CancelledError();
           const before = { ...pipeline.clock };
           // Decoded here, off the main thread: a 3072² source is ~38 MB of RGBA.
           const sources = await decodeSources(message.params);

@@ -2,10 +2,32 @@ import { z } from 'zod';
 import { executionProviderSchema } from '../common/hardware';
 import { generationParamsSchema, inferenceProgressSchema, providerStatusSchema, sourceProcessingSchema } from '../common/inference';
 
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * A job's LoRAs and textual inversions for the merge (inference/lora's MergeCache in the inference thread): the
+ * checked files, the strengths, and where the merged sets live and how much disk they may use.
+ */
+export const runAddonsSchema = z.object({
+  cacheDir: z.string().min(1),
+  budgetBytes: z.number().positive(),
+  loras: z.array(z.object({ path: z.string().min(1), model: z.number().finite(), clip: z.number().finite(), sha256: sha256Schema })).max(5),
+  /** `name`: what the prompt writes after `embedding:` (the TI's CivitAI id). */
+  embeddings: z.array(z.object({ name: z.string().min(1).max(255), path: z.string().min(1), sha256: sha256Schema })).max(20),
+});
+export type RunAddons = z.infer<typeof runAddonsSchema>;
+
 /** Messages from the host (main thread) to the inference worker. */
 export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('load'), requestId: z.number().int(), modelDir: z.string(), providers: z.array(executionProviderSchema) }),
-  z.object({ type: z.literal('run'), requestId: z.number().int(), jobId: z.string(), params: generationParamsSchema }),
+  /** One job on the loaded model, or on the model merged with `addons` (merged or taken from the cache first). */
+  z.object({
+    type: z.literal('run'),
+    requestId: z.number().int(),
+    jobId: z.string(),
+    params: generationParamsSchema,
+    addons: runAddonsSchema.optional(),
+  }),
   z.object({ type: z.literal('cancel'), jobId: z.string() }),
   z.object({ type: z.literal('unload'), requestId: z.number().int() }),
   /** Stop the running job, release every session and end the thread (node/threadExit.ts). */

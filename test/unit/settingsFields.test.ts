@@ -46,6 +46,21 @@ describe('each settings field refuses bad input with the page’s own words, on 
       { clipTokenizerUrl: expect.stringContaining('Use https:// for the CLIP tokenizer download') as unknown as string },
     ],
     [
+      'plain http for CivitAI',
+      { civitaiUrl: 'http://example.org' },
+      { civitaiUrl: expect.stringContaining('Use https:// for CivitAI') as unknown as string },
+    ],
+    [
+      'a LoRA disk budget of 0 GB',
+      { loraCacheGb: 0 },
+      { loraCacheGb: 'Enter a whole number of gigabytes from 1 to 1000 for the downloaded LoRAs.' },
+    ],
+    [
+      'a merged-model budget that is not a number',
+      { loraMergedGb: 'lots' },
+      { loraMergedGb: 'Enter a whole number of gigabytes from 1 to 1000 for the merged models.' },
+    ],
+    [
       'a 10,000-character URL',
       { hordeUrl: `https://aihorde.net/${'a'.repeat(10_000)}` },
       { hordeUrl: 'That address is too long (at most 2048 characters).' },
@@ -379,6 +394,12 @@ describe('good input is saved as the user meant it', () => {
       modelReferenceUrl: 'https://raw.githubusercontent.com/Haidra-Org/AI-Horde-image-model-reference/main/stable_diffusion.json',
       clipTokenizerUrl: 'https://huggingface.co/openai/clip-vit-large-patch14/resolve/main',
       models: null,
+      // LoRAs taken, 10 GB of downloads as the reference worker's max_lora_cache_size, 8 GB of merged models.
+      loras: true,
+      loraCacheGb: 10,
+      loraMergedGb: 8,
+      civitaiUrl: 'https://civitai.com',
+      hordelingUrl: 'https://hordeling.aihorde.net',
       schedule: { mode: 'idle', idleMinutes: 5, onReturn: 'finish', pauseOnBattery: true, windows: [], maxGpuTempC: null },
       notifications: false,
       autostart: false,

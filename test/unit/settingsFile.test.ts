@@ -134,6 +134,8 @@ describe('field labels', () => {
     ['ratingsUrl', 'Ratings service URL'],
     ['modelReferenceUrl', 'Model reference URL'],
     ['clipTokenizerUrl', 'CLIP tokenizer URL'],
+    ['loraCacheGb', 'Disk for downloaded LoRAs (GB)'],
+    ['civitaiUrl', 'CivitAI URL'],
     ['workerName', 'Worker name'],
     ['maxPixels', 'Largest image (max_pixels)'],
     ['amount', 'Images per pop'],

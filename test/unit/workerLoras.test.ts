@@ -166,6 +166,7 @@ describe('LoRAs and textual inversions through the worker loop', () => {
       {
         jobId: 'job-1',
         request: expect.objectContaining({
+          model: 'tiny',
           workerNsfw: false,
           family: 'sd1',
           loras: [expect.objectContaining({ name: '247778', model: 0.8, clip: 1 }), expect.objectContaining({ name: 'missing-lora' })],

@@ -81,7 +81,7 @@ export interface AddonPort {
    * Looks up, downloads (or finds cached) and checks the job's add-ons. Never rejects for one add-on: those that
    * cannot be had are left out with a note. Rejects only when the job cannot be served at all (the cancel).
    */
-  fetch(jobId: string, request: RequestedAddons & { workerNsfw: boolean; family: 'sd1' | 'sdxl' }): Promise<FetchedAddons>;
+  fetch(jobId: string, request: RequestedAddons & { model: string; workerNsfw: boolean; family: 'sd1' | 'sdxl' }): Promise<FetchedAddons>;
   /** Stops the job's lookups and downloads; its fetch() rejects soon after. */
   cancel(jobId: string): void;
   /** The job is done with its files: they may be evicted again. */

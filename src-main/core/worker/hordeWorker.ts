@@ -293,7 +293,7 @@ export class HordeWorker {
     const jobId = job.ids[0] as string;
     const budgetMs = addonFetchBudgetMs(job.addons, job.ttlSeconds);
     const family = port.addonFamily(job.model) ?? 'sd1';
-    const fetching = port.fetch(jobId, { ...job.addons, workerNsfw: job.workerNsfw ?? false, family });
+    const fetching = port.fetch(jobId, { ...job.addons, model: job.model, workerNsfw: job.workerNsfw ?? false, family });
     const timed = new Promise<FetchedAddons>((resolve, reject) => {
       const stop = clock.setTimer(Math.max(0, job.receivedAt + budgetMs - clock.now()), () => {
         port.cancel(jobId);

@@ -16,6 +16,7 @@ import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { modelKinds, NO_EXTRA_KINDS } from '../../inference/pipeline/kinds';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
+import type { RunAddons } from '../../workers/protocol';
 import type {
   GenerationResult,
   InferenceHost,
@@ -93,12 +94,16 @@ export interface GenerationService {
   /** Names of the folders that hold a usable model. */
   readyModels(): string[];
   status(): { model: string | null; provider: ProviderStatus | null; busyJobId: string | null };
-  /** Runs one job on `model` (loading it first if needed), after the jobs already waiting. */
+  /**
+   * Runs one job on `model` (loading it first if needed), after the jobs already waiting; with `addons`, on the model
+   * merged with the job's LoRAs and textual inversions.
+   */
   run(
     model: string,
     params: GenerationParams,
     jobId: string,
     onProgress?: (p: InferenceProgress) => void,
+    addons?: RunAddons,
   ): Promise<{ provider: ProviderStatus; result: GenerationResult }>;
   /** The Generate page's job: the images (post-processed as `post` says) as PNG data URLs. */
   generate(model: string, request: GenerationRequest, post?: GeneratePostProcessing): Promise<GenerationOutcome>;
@@ -150,9 +155,15 @@ async function ensureModel(options: GenerationServiceOptions, state: GenerationS
 async function runInTurn(
   options: GenerationServiceOptions,
   state: GenerationState,
-  job: { model: string; params: GenerationParams; jobId: string; onProgress?: ((p: InferenceProgress) => void) | undefined },
+  job: {
+    model: string;
+    params: GenerationParams;
+    jobId: string;
+    onProgress?: ((p: InferenceProgress) => void) | undefined;
+    addons?: RunAddons | undefined;
+  },
 ): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
-  const { model, params, jobId, onProgress } = job;
+  const { model, params, jobId, onProgress, addons } = job;
   const previous = state.turn;
   let release = (): void => undefined;
   state.turn = new Promise<void>((resolve) => {
@@ -168,7 +179,7 @@ async function runInTurn(
     };
     progress({ jobId, phase: 'loading', image: 0, step: 0, steps: params.steps });
     const provider = await ensureModel(options, state, model);
-    return { provider, result: await options.host.generate(jobId, params, progress) };
+    return { provider, result: await options.host.generate(jobId, params, progress, addons) };
   } finally {
     state.busy = null;
     release();
@@ -241,8 +252,8 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
     postProcessing: new Map(),
   };
   mkdirSync(options.modelsDir, { recursive: true });
-  const run: GenerationService['run'] = (model, params, jobId, onProgress) =>
-    runInTurn(options, state, { model, params, jobId, onProgress });
+  const run: GenerationService['run'] = (model, params, jobId, onProgress, addons) =>
+    runInTurn(options, state, { model, params, jobId, onProgress, addons });
 
   return {
     modelsDir: options.modelsDir,

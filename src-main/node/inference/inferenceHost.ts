@@ -4,7 +4,14 @@ import type { GenerationParams, InferenceProgress, ProviderStatus } from '../../
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { endThread } from '../threadExit';
-import { workerMessageSchema, type GeneratedImage, type HostMessage, type RunStats, type WorkerMessage } from '../../workers/protocol';
+import {
+  workerMessageSchema,
+  type GeneratedImage,
+  type HostMessage,
+  type RunAddons,
+  type RunStats,
+  type WorkerMessage,
+} from '../../workers/protocol';
 
 /** The worker entry: the built file next to the bundle, or the TypeScript source in dev and tests. */
 export function defaultWorkerUrl(): URL {
@@ -81,13 +88,21 @@ export class InferenceHost {
     return status;
   }
 
-  /** Generates `params.n` images; progress arrives per sampler step. */
-  async generate(jobId: string, params: GenerationParams, onProgress?: (progress: InferenceProgress) => void): Promise<GenerationResult> {
+  /**
+   * Generates `params.n` images; progress arrives per sampler step. With `addons`, on the loaded model merged with
+   * the job's LoRAs and textual inversions (merged in the thread, or taken from its cache of merged sets).
+   */
+  async generate(
+    jobId: string,
+    params: GenerationParams,
+    onProgress?: (progress: InferenceProgress) => void,
+    addons?: RunAddons,
+  ): Promise<GenerationResult> {
     if (!this.loaded) {
       if (!this.lastLoad) throw new UserFacingError('no-model', 'No model is loaded yet.');
       await this.load(this.lastLoad.modelDir, this.lastLoad.providers);
     }
-    return (await this.request({ type: 'run', jobId, params }, { jobId, onProgress })) as GenerationResult;
+    return (await this.request({ type: 'run', jobId, params, ...(addons ? { addons } : {}) }, { jobId, onProgress })) as GenerationResult;
   }
 
   /**

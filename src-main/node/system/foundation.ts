@@ -53,6 +53,8 @@ export interface Foundation {
   http: HttpPort;
   horde: HordeClient;
   hardware: HardwareProfiles;
+  /** Keeps another secret (the CivitAI token, by `name`) out of every log line as the API key is; null forgets it. */
+  redactSecret(name: string, value: string | null): void;
 }
 
 /**
@@ -73,11 +75,17 @@ export function openFoundation(options: FoundationOptions): Foundation {
   const settings = createSettingsService(settingsStore, (problem) => report(problem), options.onSettingsChange);
 
   const redactor = createRedactor();
+  let apiKey: string | null = null;
+  const otherSecrets = new Map<string, string>();
+  const redactAll = (): void => redactor.setSecrets([...(apiKey ? [apiKey] : []), ...otherSecrets.values()]);
   let keyReadError: unknown = null;
   const keys = createKeyBinding(
     options.secrets ?? createFileSecretStore(options.dataDir),
     () => ({ horde: settings.get().hordeUrl, ratings: settings.get().ratingsUrl }),
-    (key) => redactor.setSecrets(key ? [key] : []),
+    (key) => {
+      apiKey = key;
+      redactAll();
+    },
     (error) => (keyReadError = error),
   );
   const log = createFileLogger(paths.logs, 'app', redactor, options.echoLog);
@@ -112,5 +120,10 @@ export function openFoundation(options: FoundationOptions): Foundation {
     http,
     horde,
     hardware,
+    redactSecret(name, value) {
+      if (value) otherSecrets.set(name, value);
+      else otherSecrets.delete(name);
+      redactAll();
+    },
   };
 }

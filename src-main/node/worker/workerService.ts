@@ -9,10 +9,12 @@ import type { SecretStorePort } from '../../core/secrets';
 import type { SettingsService } from '../../core/settings/settingsService';
 import { HordeWorker, type WorkerStatus } from '../../core/worker/hordeWorker';
 import { hordeDeskPopBody } from '../../core/worker/popBody';
-import type { Clock, DeliveryPort, JobLogPort, WorkerSafetyPort } from '../../core/worker/ports';
+import type { Clock, DeliveryPort, GeneratorPort, JobLogPort, WorkerSafetyPort } from '../../core/worker/ports';
 import type { PostProcessorPort } from '../../core/worker/postProcessing';
 import { kudosPerHour, mpsPerSecond } from '../../core/worker/stats';
 import type { GenerationService } from '../inference/generation';
+import { addonPrompt, mergeRequest } from '../lora/addonPrompt';
+import type { AddonPort } from '../../core/lora/addons';
 import { createSourceFetch } from './sourceFetch';
 
 /** Timers on Node's event loop; unref'd so a sleeping worker never keeps a process alive. */
@@ -44,6 +46,11 @@ export interface WorkerServiceOptions {
   modelSafetyInfo: (model: string) => Promise<ModelSafetyInfo | null>;
   /** The installed post-processors (node/postprocess); absent: none, and the pop declines post-processing. */
   postProcessors?: PostProcessorPort;
+  /**
+   * LoRAs and textual inversions (node/lora): the fetcher, and where the inference thread keeps the models merged
+   * with them and how much disk they may use. Absent: the pop declines LoRAs and such jobs are declined.
+   */
+  addons?: { port: AddonPort; mergedCache: () => { dir: string; budgetBytes: number } };
   onStatus: (status: WorkerStatusDto) => void;
 }
 
@@ -64,13 +71,64 @@ export interface WorkerService {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/** What each ready model serves besides txt2img, read from its folder (the pipeline's claim). */
+function kindsOf(generation: GenerationService, model: string) {
+  return generation.list().find((entry) => entry.name === model && entry.ready)?.kinds;
+}
+
+/** The pop body from the settings, the offered models, the post-processors and the add-on engine. */
+function workerPopBody(options: WorkerServiceOptions, models: string[], maxPixels: number): PopRequest {
+  const { workerName: name, nsfw, amount, blacklist } = options.settings.get();
+  const kinds = models.flatMap((model) => kindsOf(options.generation, model) ?? []);
+  const postProcessors = options.postProcessors?.installed() ?? [];
+  // LoRAs while they are on and one of the offered models takes them (an SD 1.x model HordeDesk converted).
+  const addons = options.addons?.port;
+  const loras = addons !== undefined && addons.capabilities().loras && models.some((model) => addons.addonFamily(model) === 'sd1');
+  return hordeDeskPopBody({
+    name,
+    models,
+    bridgeAgent: options.bridgeAgent,
+    maxPixels,
+    nsfw,
+    amount,
+    blacklist,
+    kinds,
+    postProcessors,
+    loras,
+  });
+}
+
+/** The generation service as the worker's GeneratorPort. */
+function workerGenerator(options: WorkerServiceOptions): GeneratorPort {
+  const { settings, generation } = options;
+  return {
+    // The models the user chose (all ready ones by default) that are really ready.
+    readyModels: () => {
+      const chosen = settings.get().models;
+      return generation.readyModels().filter((m) => chosen === null || chosen.includes(m));
+    },
+    modelKinds: (model) => kindsOf(generation, model),
+    async generate(job, onProgress) {
+      // With LoRAs or textual inversions: their prompt injection, and the model merged with them (inference thread).
+      const fetched = job.fetchedAddons;
+      const params = fetched ? { ...job.params, prompt: addonPrompt(job.params.prompt, fetched, job.seed) } : job.params;
+      const merge = fetched && options.addons ? mergeRequest(fetched, options.addons.mergedCache()) : undefined;
+      const { result } = await generation.run(job.model, params, job.ids[0] as string, onProgress, merge);
+      // The engine's warnings are what it did otherwise than asked (a lowered clip_skip, a cut prompt).
+      const changes = result.stats.warnings;
+      return changes.length ? result.images.map((image) => ({ ...image, changes })) : result.images;
+    },
+    cancel: (jobId) => void generation.cancel(jobId),
+  };
+}
+
 /**
  * The horde worker wired to this app: settings and the hardware profile make the pop, the
  * inference worker thread generates, sharp and fetch deliver, SQLite keeps the ledger and log.
  */
 export function createWorkerService(options: WorkerServiceOptions): WorkerService {
   const clock = options.clock ?? nodeClock;
-  const { settings, generation } = options;
+  const { settings } = options;
   let maxPixels = 262144;
 
   const toDto = (status: WorkerStatus): WorkerStatusDto => ({
@@ -80,33 +138,12 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     kudos24h: options.ledger.sumSince(clock.now() - 24 * 3600_000).find((r) => r.source === 'job')?.total ?? 0,
   });
 
-  // What each ready model serves besides txt2img, read from its folder (the pipeline's claim).
-  const modelKinds = (model: string) => generation.list().find((entry) => entry.name === model && entry.ready)?.kinds;
-  const popBody = (models: string[]): PopRequest => {
-    const { workerName: name, nsfw, amount, blacklist } = settings.get();
-    const kinds = models.flatMap((model) => modelKinds(model) ?? []);
-    const postProcessors = options.postProcessors?.installed() ?? [];
-    return hordeDeskPopBody({ name, models, bridgeAgent: options.bridgeAgent, maxPixels, nsfw, amount, blacklist, kinds, postProcessors });
-  };
+  const popBody = (models: string[]): PopRequest => workerPopBody(options, models, maxPixels);
 
   const worker = new HordeWorker(
     {
       horde: options.horde,
-      generator: {
-        // The models the user chose (all ready ones by default) that are really ready.
-        readyModels: () => {
-          const chosen = settings.get().models;
-          return generation.readyModels().filter((m) => chosen === null || chosen.includes(m));
-        },
-        modelKinds,
-        async generate(job, onProgress) {
-          const { result } = await generation.run(job.model, job.params, job.ids[0] as string, onProgress);
-          // The engine's warnings are what it did otherwise than asked (a lowered clip_skip, a cut prompt).
-          const changes = result.stats.warnings;
-          return changes.length ? result.images.map((image) => ({ ...image, changes })) : result.images;
-        },
-        cancel: (jobId) => void generation.cancel(jobId),
-      },
+      generator: workerGenerator(options),
       delivery: options.delivery,
       ledger: options.ledger,
       jobLog: options.jobLog,
@@ -118,6 +155,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       modelSafetyInfo: options.modelSafetyInfo,
       sources: createSourceFetch(),
       ...(options.postProcessors ? { postProcessors: options.postProcessors } : {}),
+      ...(options.addons ? { addons: options.addons.port } : {}),
     },
     (status) => options.onStatus(toDto(status)),
   );

@@ -10,7 +10,7 @@ import { workerControl } from './handlers';
 import { createImageDelivery } from './imageDelivery';
 import { createSqliteJobLog, type JobLog } from './jobLog';
 import { createModelSafetyLookup } from './modelSafetyInfo';
-import { createWorkerService, nodeClock, type WorkerService } from './workerService';
+import { createWorkerService, nodeClock, type WorkerService, type WorkerServiceOptions as WorkerServiceOptionsBase } from './workerService';
 
 /** What the worker feature is built over, besides the shared foundation. */
 export interface WorkerServiceOptions {
@@ -19,6 +19,8 @@ export interface WorkerServiceOptions {
   safety: WorkerSafetyPort;
   /** The installed post-processors (node/postprocess's registry); absent: none. */
   postProcessors?: PostProcessorPort;
+  /** LoRAs and textual inversions (node/lora): the fetcher and the merged sets' folder and budget; absent: declined. */
+  addons?: WorkerServiceOptionsBase['addons'];
   /** The data folder, where the Models catalog keeps the model reference the safety check reads. */
   dataDir: string;
   /** The Client-Agent the worker names as its bridge agent. */
@@ -64,6 +66,7 @@ export function createWorkerServices(
     safety: options.safety,
     modelSafetyInfo: createModelSafetyLookup(options.dataDir),
     ...(options.postProcessors ? { postProcessors: options.postProcessors } : {}),
+    ...(options.addons ? { addons: options.addons } : {}),
     onStatus: options.onWorkerStatus,
   });
   const scheduler = createScheduler({

@@ -3,6 +3,7 @@ import type { SettingsPatch, Settings as SettingsValue } from '../../../src-main
 import { useBridge, useCommand } from '../bridge/BridgeContext';
 import { ApiKeyCard } from './ApiKeyCard';
 import { KeyOriginCard } from './KeyOriginCard';
+import { LoraCard } from './LoraCard';
 import { ModelsChoice } from '../models/ModelsChoice';
 import { ScheduleCard } from '../worker/ScheduleCard';
 import { SettingsFileCard } from './SettingsFileCard';
@@ -213,6 +214,7 @@ export function Settings() {
       <ApiKeyCard />
       <SettingsForm form={form} setForm={setForm} errors={errors} message={message} onSave={save} />
       <ModelsChoice />
+      <LoraCard />
       <ScheduleCard />
       <SettingsFileCard onImported={settings.reload} />
     </div>
