@@ -7,6 +7,8 @@ import { writeSafetensors } from '../inference/convert/safetensors';
 import { makeTinyConfig, seededRandomWeights } from '../inference/graph';
 import { TINY_VOCAB_SIZE } from '../inference/tokenizer';
 import { startModelFileServer } from '../standin/modelsServer';
+import { startFakeCivitai, type FakeAddon } from '../standin/civitai';
+import { tinyEmbeddingBytes, tinyLoraBytes } from '../node/lora/tinyAddons';
 import { createDemoFeed, demoMixed } from '../standin/demoFeed';
 import { STANDIN_KEYS, startStandin } from '../standin/server';
 import { createApp } from '../node/app';
@@ -32,13 +34,12 @@ runHeadless('The HordeDesk demo', async (guard) => {
   const args = parseHeadlessArgs(process.argv.slice(2), { port: 8787 });
   const token = tokenFromEnvironment(process.env);
   const dataDir = args.dataDir ?? resolve(import.meta.dirname, '../../.demo/data');
-  // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks,
-  // so honest faults and "why no jobs" reasons show up too. The ratings service keeps its images
-  // and ratings in the data folder, so ratings pending when the demo stopped (or crashed) are
-  // delivered after a restart instead of being refused as gone.
+  // Requests the tiny model can serve at a lively pace; a few ask for features HordeDesk lacks, so honest faults
+  // and "why no jobs" reasons show up too. The ratings service keeps its images and ratings in the data folder,
+  // so ratings pending when the demo stopped (or crashed) are delivered after a restart, not refused as gone.
   const standin = await startStandin({
-    // A quarter of them are upscaled afterwards by RealESRGAN_x4plus, which the demo installs (see demoUpscalers).
-    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint', TINY_SDXL_MODEL_NAME], ['RealESRGAN_x4plus']),
+    // A quarter upscaled by RealESRGAN_x4plus, which the demo installs (demoUpscalers); a share with LoRAs (demoAddons).
+    mixed: demoMixed([TINY_MODEL_NAME, 'tiny-sd-checkpoint', TINY_SDXL_MODEL_NAME], ['RealESRGAN_x4plus'], demoAddonRequests()),
     ratings: { stateFile: join(dataDir, 'demo-standin', 'ratings.jsonl') },
   });
   // Node cannot see keyboard or mouse input: the demo's idle time is simulated from the Dashboard.
@@ -60,6 +61,7 @@ runHeadless('The HordeDesk demo', async (guard) => {
   const checkpoint = tinyCheckpoint();
   const upscalers = demoUpscalers();
   const references = await startModelFileServer({ 'tiny-sd-checkpoint.safetensors': checkpoint, ...upscalers.files });
+  const civitai = await startFakeCivitai(demoAddons());
   const reference = demoModelReference(`${references.url}/tiny-sd-checkpoint.safetensors`, checkpoint);
   // esrgan.json beside it, as in the horde's model reference repository: the Models page's post-processors.
   const referenceServer = await startModelFileServer({
@@ -70,6 +72,7 @@ runHeadless('The HordeDesk demo', async (guard) => {
     hordeUrl: standin.hordeApiUrl,
     ratingsUrl: standin.ratingsApiUrl,
     modelReferenceUrl: `${referenceServer.url}/stable_diffusion.json`,
+    ...{ civitaiUrl: civitai.url, hordelingUrl: civitai.hordelingUrl },
   });
   const workerName = app.settings.get().workerName || 'HordeDesk Demo Worker';
   if (args.fresh) {
@@ -127,9 +130,28 @@ runHeadless('The HordeDesk demo', async (guard) => {
     () => server.close(),
     () => standin.close(),
     () => references.close(),
-    () => referenceServer.close(),
+    () => Promise.all([referenceServer.close(), civitai.close()]),
   ];
 });
+
+/** What the demo's requests name: two LoRAs (one by its version id) and an embedding, by CivitAI id, on the tiny SD 1.x model. */
+function demoAddonRequests() {
+  return { loras: [{ name: '247778' }, { name: '301002', is_version: true }], tis: ['7808'], models: [TINY_MODEL_NAME] };
+}
+
+/**
+ * The add-ons the demo's fake CivitAI and AI Hordeling (standin/civitai.ts; the settings point the app at it)
+ * serve: tiny LoRAs and an embedding for the tiny model (node/lora/tinyAddons.ts), with trigger words, so the
+ * worker looks them up, downloads them (SHA256 checked), merges them into the model and injects their triggers
+ * and the embedding as it would from CivitAI.
+ */
+function demoAddons(): FakeAddon[] {
+  return [
+    { kind: 'lora', modelId: 247778, versionId: 268001, name: 'Tiny Glow', file: tinyLoraBytes(247778), triggers: ['glowing', 'neon'] },
+    { kind: 'lora', modelId: 301001, versionId: 301002, name: 'Tiny Ink', file: tinyLoraBytes(301002, 0.5), triggers: ['ink sketch'] },
+    { kind: 'ti', modelId: 7808, versionId: 9208, name: 'TinyNegative', file: tinyEmbeddingBytes(7808) },
+  ];
+}
 
 /**
  * The demo's upscalers: tiny RRDBNets (node/models/tinyUpscaler.ts) under the horde's names RealESRGAN_x4plus

@@ -39,10 +39,15 @@ export interface DemoFeed {
 }
 
 /**
- * The mix of requests the demo asks for: small and quick for the tiny model, a few it cannot do, and (when
- * `postProcessors` names some) a share upscaled afterwards by one of them.
+ * The mix of requests the demo asks for: small and quick for the tiny model, a few it cannot do, (when
+ * `postProcessors` names some) a share upscaled afterwards by one of them, and (with `addons`) a share with LoRAs
+ * and textual inversions on the models that take them.
  */
-export function demoMixed(models: readonly string[], postProcessors: readonly string[] = []): MixedOptions {
+export function demoMixed(
+  models: readonly string[],
+  postProcessors: readonly string[] = [],
+  addons?: { loras: readonly { name: string; is_version?: boolean }[]; tis: readonly string[]; models: readonly string[] },
+): MixedOptions {
   return {
     models,
     minSize: 64,
@@ -52,6 +57,8 @@ export function demoMixed(models: readonly string[], postProcessors: readonly st
     unsupportedShare: 0.04,
     unsupportedSamplerShare: 0.02,
     ...(postProcessors.length ? { postProcessingShare: 0.25, postProcessors } : {}),
+    // A share names LoRAs and textual inversions the demo's fake CivitAI serves, on the models that take them.
+    ...(addons ? { loraShare: 0.2, loras: addons.loras, tiShare: 0.1, tis: addons.tis, addonModels: addons.models } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export interface MixedOptions {
   tiShare?: number;
   /** The textual inversions (CivitAI model ids) those requests draw from. Default ["7808"]. */
   tis?: readonly string[];
+  /** The models LoRA and TI requests name (e.g. the SD 1.x ones, where a worker merges them); default `models`. */
+  addonModels?: readonly string[];
 }
 
 // Every sampler the horde knows that HordeDesk does not implement: none since it runs all fourteen.
@@ -141,7 +143,7 @@ export function mixedRequests(count: number, seed: number | string, opts: MixedO
     const share = opts.postProcessingShare ?? 0;
     if (share > 0 && chance(share) && !params.post_processing)
       params.post_processing = [pick(opts.postProcessors ?? ['RealESRGAN_x4plus'])] as NonNullable<typeof params.post_processing>;
-    addAddons(params, opts, { chance, pick, int });
+    if (addAddons(params, opts, { chance, pick, int }) && opts.addonModels?.length) body.models = [pick(opts.addonModels)];
     bodies.push(body);
   }
   return bodies;
@@ -182,9 +184,10 @@ interface Draws {
 /**
  * LoRAs and textual inversions as requesters send them (HORDE-PROTOCOL §2.13): one or two LoRAs with model/clip
  * strengths in steps of 0.25 and sometimes `inject_trigger: "any"`; one TI injected into the prompt or the negative
- * prompt. Drawn only when a share is asked, so the mixes of seeds without it stay as they were.
+ * prompt. Drawn only when a share is asked, so the mixes of seeds without it stay as they were. True when it added any.
  */
-function addAddons(params: NonNullable<GenerationRequestBody['params']>, opts: MixedOptions, draw: Draws): void {
+function addAddons(params: NonNullable<GenerationRequestBody['params']>, opts: MixedOptions, draw: Draws): boolean {
+  let added = false;
   const loraShare = opts.loraShare ?? 0;
   if (loraShare > 0 && draw.chance(loraShare) && !params.loras) {
     const pool = opts.loras ?? [{ name: '247778' }];
@@ -197,10 +200,14 @@ function addAddons(params: NonNullable<GenerationRequestBody['params']>, opts: M
       ...(l?.is_version ? { is_version: true } : {}),
       ...(draw.chance(0.5) ? { inject_trigger: 'any' } : {}),
     }));
+    added = true;
   }
   const tiShare = opts.tiShare ?? 0;
-  if (tiShare > 0 && draw.chance(tiShare) && !params.tis)
+  if (tiShare > 0 && draw.chance(tiShare) && !params.tis) {
     params.tis = [
       { name: draw.pick(opts.tis ?? ['7808']), inject_ti: draw.chance(0.5) ? 'prompt' : 'negprompt', strength: draw.int(2, 6) / 4 },
     ];
+    added = true;
+  }
+  return added;
 }

@@ -3,7 +3,7 @@
 // trigger injection, the fetch deadline, what the requester is told, and which cached files make room.
 // Facts and sources: /work/notes/lora-fetch-facts.md.
 import { describe, expect, test } from 'vitest';
-import { addonFetchBudgetMs, addonNote, addonsLabel, evictionPlan, type FetchedAddons } from '../../src-main/core/lora/addons';
+import { addonFetchBudgetMs, addonNote, addonsLabel, evictionPlan, popLane, type FetchedAddons } from '../../src-main/core/lora/addons';
 import {
   baselineMismatch,
   baselineOf,
@@ -250,5 +250,18 @@ describe('fetching a job’s add-ons', () => {
     expect(evictionPlan(files, 120)).toEqual([]);
     expect(evictionPlan(files, 100, 20)).toEqual(['a']);
     expect(evictionPlan(files, 50, 0)).toEqual(['a', 'c']);
+  });
+});
+
+describe('which pop asks for LoRA jobs', () => {
+  const sd1 = (model: string) => model.startsWith('sd1');
+  test('with mixed models, every other pop offers only those that take LoRAs; the counts shown come from the others', () => {
+    expect(popLane(['sd1-a', 'xl-b', 'sd1-c'], sd1, true, 0)).toEqual({ models: ['sd1-a', 'xl-b', 'sd1-c'], loras: false, counts: true });
+    expect(popLane(['sd1-a', 'xl-b', 'sd1-c'], sd1, true, 1)).toEqual({ models: ['sd1-a', 'sd1-c'], loras: true, counts: false });
+  });
+  test('one kind of model, or LoRAs off: every pop is the same', () => {
+    expect(popLane(['sd1-a', 'sd1-c'], sd1, true, 1)).toEqual({ models: ['sd1-a', 'sd1-c'], loras: true, counts: true });
+    expect(popLane(['xl-b'], sd1, true, 1)).toEqual({ models: ['xl-b'], loras: false, counts: true });
+    expect(popLane(['sd1-a', 'xl-b'], sd1, false, 1)).toEqual({ models: ['sd1-a', 'xl-b'], loras: false, counts: true });
   });
 });

@@ -52,13 +52,13 @@ interface FakeAddons extends AddonPort {
 }
 
 /** Gives the first LoRA of each job and leaves every other add-on out as not downloadable; or never answers. */
-function fakeAddons(behaviour: { hang?: boolean; loras?: boolean } = {}): FakeAddons {
+function fakeAddons(behaviour: { hang?: boolean; loras?: boolean; sd1?: (model: string) => boolean } = {}): FakeAddons {
   const port: FakeAddons = {
     fetched: [],
     cancelled: [],
     released: [],
     capabilities: () => ({ loras: behaviour.loras ?? true, tis: true }),
-    addonFamily: () => 'sd1',
+    addonFamily: (model) => (behaviour.sd1 === undefined || behaviour.sd1(model) ? 'sd1' : null),
     async fetch(jobId, request) {
       port.fetched.push({ jobId, request });
       if (behaviour.hang) {
@@ -102,12 +102,13 @@ async function runJobs(
   answers: Record<string, unknown>[],
   addons: FakeAddons,
   advance?: (clock: ReturnType<typeof virtualClock>) => Promise<void>,
+  models: string[] = ['tiny'],
 ): Promise<Run> {
   const clock = virtualClock(START);
   const run: Run = { submits: [], log: [], generated: [], pops: [] };
   const queue = [...answers];
   const generator: GeneratorPort = {
-    readyModels: () => ['tiny'],
+    readyModels: () => models,
     async generate(job: HordeJob) {
       run.generated.push(job);
       return [{ width: 64, height: 64, seed: job.seed, rgb: new Uint8Array(64 * 64 * 3).fill(1).buffer }];
@@ -125,7 +126,7 @@ async function runJobs(
     jobLog: { record: (row: JobRecord) => void run.log.push(row) },
     clock,
     log: silentLogger(),
-    popBody: (models: string[]) =>
+    popBody: (models: string[], lane?: { loras: boolean }) =>
       hordeDeskPopBody({
         name: 'w',
         models,
@@ -134,7 +135,7 @@ async function runJobs(
         nsfw: false,
         amount: 1,
         blacklist: [],
-        loras: addons.capabilities().loras,
+        loras: lane?.loras,
       }),
     maxPixels: () => 262144,
     safety: fakeSafety(() => 'clean'),
@@ -144,7 +145,8 @@ async function runJobs(
   const worker = new HordeWorker(deps, () => undefined);
   worker.start();
   if (advance) await advance(clock);
-  await until(() => run.log.length >= answers.length, 1);
+  const jobsAsked = answers.filter((a) => Array.isArray(a.ids) && a.ids.length > 0).length;
+  await until(() => run.log.length >= jobsAsked, 1);
   worker.pause();
   await worker.whenIdle();
   return run;
@@ -157,6 +159,16 @@ describe('LoRAs and textual inversions through the worker loop', () => {
   test('the pop asks for LoRAs only while they are taken', async () => {
     expect((await runJobs([popAnswer({})], fakeAddons())).pops[0]?.allow_lora).toBe(true);
     expect((await runJobs([popAnswer({})], fakeAddons({ loras: false }))).pops[0]?.allow_lora).toBe(false);
+  });
+
+  test('with models LoRAs cannot be merged into, every other pop offers only those that take them, with allow_lora', async () => {
+    const addons = fakeAddons({ sd1: (model) => model === 'tiny' });
+    const run = await runJobs([{ ids: [], skipped: {} }, popAnswer({ loras: LORAS })], addons, undefined, ['tiny', 'xl']);
+    expect(run.pops.slice(0, 2).map((p) => [p.models, p.allow_lora])).toEqual([
+      [['tiny', 'xl'], false],
+      [['tiny'], true],
+    ]);
+    expect(run.log[0]).toMatchObject({ state: 'ok', model: 'tiny' });
   });
 
   test('the fetched add-ons reach the generator; those left out are told to the requester and logged', async () => {

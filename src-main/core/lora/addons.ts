@@ -131,3 +131,25 @@ export function addonsLabel(requested: RequestedAddons | undefined, fetched?: Fe
   const text = [applied.join(', '), left.length ? `left out: ${left.join(', ')}` : ''].filter(Boolean).join('; ');
   return text.length > 400 ? `${text.slice(0, 399)}…` : text;
 }
+
+/** One pop: the models it offers and whether it asks for LoRA jobs; `counts`: its "why no jobs" counts are shown. */
+export interface PopLane {
+  models: string[];
+  loras: boolean;
+  counts: boolean;
+}
+
+/**
+ * Which pop to send next. The horde sends LoRA jobs for any model a pop offers when it allows LoRAs, and HordeDesk
+ * merges them only into some (SD 1.x models it converted); faulting the others would count against the worker
+ * (more than 20 aborted jobs an hour put it in maintenance, HORDE-PROTOCOL §2.7). So while the offered models are
+ * mixed, every other pop offers only the models that take LoRAs, with allow_lora, and the pops between offer every
+ * model without it; the "why no jobs" counts come from the latter. With LoRAs off, or no model taking them, or all
+ * of them taking them, every pop is the same.
+ */
+export function popLane(models: readonly string[], takesLoras: (model: string) => boolean, lorasOn: boolean, turn: number): PopLane {
+  const takers = lorasOn ? models.filter(takesLoras) : [];
+  if (takers.length === 0) return { models: [...models], loras: false, counts: true };
+  if (takers.length === models.length) return { models: [...models], loras: true, counts: true };
+  return turn % 2 === 1 ? { models: takers, loras: true, counts: false } : { models: [...models], loras: false, counts: true };
+}

@@ -11,7 +11,7 @@ import { safetyGate, type SafetyGate } from './safetyGate';
 import { describeNoJobs, readSkipCounts, type NoJobs } from './skipped';
 import { emptyStats, type WorkerStats } from './stats';
 import { expectedPostProcessingMs, runPostProcessing, type PostProcessed, type PostProcessingSpeeds } from './postProcessing';
-import { addonFetchBudgetMs, type FetchedAddons } from '../lora/addons';
+import { addonFetchBudgetMs, popLane, type FetchedAddons, type PopLane } from '../lora/addons';
 import { hasAddons } from '../lora/request';
 
 /** Waits between failed pops: 1 s, 2 s, 4 s … 30 s, or the horde's Retry-After up to 5 minutes. */
@@ -86,6 +86,8 @@ export class HordeWorker {
   private readonly sourceDownloads = new Map<string, Promise<HordeJob>>();
   /** LoRA and TI fetches started when their job was accepted, by first job id; each ends by its deadline. */
   private readonly addonFetches = new Map<string, Promise<FetchedAddons>>();
+  /** Pops sent, for the LoRA lane that every other pop takes while the offered models are mixed (popLane). */
+  private popTurn = 0;
   /** How fast each post-processor ran here last (ms per input megapixel), for the next job's budget. */
   private readonly postSpeeds: PostProcessingSpeeds = new Map();
 
@@ -203,7 +205,8 @@ export class HordeWorker {
     while (this.wantsMoreJobs()) {
       if (!(await this.safetyReady())) return null;
       const models = this.deps.generator.readyModels();
-      const body = this.deps.popBody(models);
+      const lane = this.nextLane(models);
+      const body = this.deps.popBody(lane.models, { loras: lane.loras });
       let raw: unknown;
       try {
         raw = await this.deps.horde.pop(body);
@@ -229,25 +232,14 @@ export class HordeWorker {
         return null;
       }
       const parsed = parsePop(raw, this.deps.clock.now());
+      // An empty pop of the LoRA lane is followed at once by a pop of every model, whose counts are the ones shown.
+      if (parsed.kind === 'none' && !lane.counts) continue;
       if (parsed.kind === 'none') this.noteNoJob(parsed.skipped);
       else this.noJobs = null;
       if (parsed.kind === 'job') {
         parsed.job.workerNsfw = body.nsfw;
-        for (const id of parsed.job.ids) this.inFlightIds.add(id);
-        const kinds = (model: string) => this.deps.generator.modelKinds?.(model);
-        const postProcessors = this.deps.postProcessors?.installed() ?? [];
-        const port = this.deps.addons;
-        const addons = port && { ...port.capabilities(), family: (model: string) => port.addonFamily(model) };
-        const verdict = checkJob(parsed.job, {
-          models,
-          maxPixels: this.deps.maxPixels(),
-          kinds,
-          postProcessors,
-          ...(addons ? { addons } : {}),
-        });
-        if (verdict.ok) return this.startDownloads(parsed.job);
-        this.deps.log.warn(`cannot do job ${parsed.job.ids[0]}: ${verdict.reason}`);
-        this.delivery.fault(parsed.job, verdict.reason);
+        const accepted = this.accept(parsed.job, models);
+        if (accepted) return accepted;
         continue;
       }
       if (parsed.kind === 'invalid') {
@@ -259,6 +251,27 @@ export class HordeWorker {
       if (parsed.kind === 'garbage') this.deps.log.warn(`skipped an unreadable pop answer: ${parsed.reason}`);
       await this.deps.clock.sleep(IDLE_POP_MS);
     }
+    return null;
+  }
+
+  /** The lane of the next pop (core/lora/addons.ts `popLane`). */
+  private nextLane(models: string[]): PopLane {
+    const port = this.deps.addons;
+    if (!port) return { models, loras: false, counts: true };
+    return popLane(models, (model) => port.addonFamily(model) === 'sd1', port.capabilities().loras, this.popTurn++);
+  }
+
+  /** Checks a popped job against what this worker serves: the job (downloads started) or null (faulted with why). */
+  private accept(job: HordeJob, models: string[]): HordeJob | null {
+    for (const id of job.ids) this.inFlightIds.add(id);
+    const kinds = (model: string) => this.deps.generator.modelKinds?.(model);
+    const postProcessors = this.deps.postProcessors?.installed() ?? [];
+    const port = this.deps.addons;
+    const addons = port && { ...port.capabilities(), family: (model: string) => port.addonFamily(model) };
+    const verdict = checkJob(job, { models, maxPixels: this.deps.maxPixels(), kinds, postProcessors, ...(addons ? { addons } : {}) });
+    if (verdict.ok) return this.startDownloads(job);
+    this.deps.log.warn(`cannot do job ${job.ids[0]}: ${verdict.reason}`);
+    this.delivery.fault(job, verdict.reason);
     return null;
   }
 

@@ -148,8 +148,11 @@ export interface WorkerDeps {
   jobLog: JobLogPort;
   clock: Clock;
   log: Logger;
-  /** The pop body for this machine and these settings (models filled from the generator). */
-  popBody(models: string[]): PopRequest;
+  /**
+   * The pop body for this machine and these settings (models filled from the generator); `lane.loras`: this pop
+   * asks for LoRA jobs (core/lora/addons.ts `popLane` decides; absent: none).
+   */
+  popBody(models: string[], lane?: { loras: boolean }): PopRequest;
   maxPixels(): number;
   /** Every image is checked through it before it leaves the machine; no pop while it is not ready. */
   safety: WorkerSafetyPort;

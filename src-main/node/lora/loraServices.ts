@@ -61,6 +61,39 @@ function mergedUsage(dir: string): { sets: number; bytes: number } {
   return { sets, bytes };
 }
 
+/** What the LoRA card shows. */
+function statusOf(
+  deps: LoraServiceDeps,
+  addons: AddonService,
+  token: CivitaiTokenStore,
+  mergedDir: string,
+  tokenSet: boolean,
+): LoraStatusDto {
+  const s = deps.settings.get();
+  const models = deps.generation.list().filter((m) => m.ready);
+  const takes = models.some((m) => addons.addonFamily(m.name) === 'sd1');
+  const others = models.filter((m) => addons.addonFamily(m.name) !== 'sd1').map((m) => m.name);
+  const merged = mergedUsage(mergedDir);
+  return {
+    taking: s.loras && takes,
+    reason: !s.loras
+      ? 'LoRA jobs are off.'
+      : !takes
+        ? 'None of your ready models takes LoRAs (they are merged into SD 1.x models HordeDesk converted).'
+        : others.length
+          ? `they are taken for your SD 1.x models only, not for ${others.join(', ')} (every other pop offers only the SD 1.x ones).`
+          : null,
+    tokenSet,
+    tokenProtection: token.protection,
+    files: addons.store.count(),
+    filesBytes: addons.store.usedBytes(),
+    filesBudgetBytes: s.loraCacheGb * GB,
+    mergedSets: merged.sets,
+    mergedBytes: merged.bytes,
+    mergedBudgetBytes: s.loraMergedGb * GB,
+  };
+}
+
 /**
  * The LoRA feature: CivitAI lookups and downloads into `<dataDir>/lora/` within the downloads budget, the merged
  * sets' folder `<dataDir>/lora-merged/` with its own budget (the inference thread merges there), and the CivitAI
@@ -96,28 +129,7 @@ export function createLoraServices(deps: LoraServiceDeps): LoraServices {
   const mergedDir = join(deps.dataDir, MERGED_FOLDER);
   const mergedCache = () => ({ dir: mergedDir, budgetBytes: deps.settings.get().loraMergedGb * GB });
 
-  const status = (): LoraStatusDto => {
-    const s = deps.settings.get();
-    const models = deps.generation.list().filter((m) => m.ready);
-    const takes = models.some((m) => addons.addonFamily(m.name) === 'sd1');
-    const merged = mergedUsage(mergedDir);
-    return {
-      taking: s.loras && takes,
-      reason: !s.loras
-        ? 'LoRA jobs are off.'
-        : takes
-          ? null
-          : 'None of your ready models takes LoRAs (they are merged into SD 1.x models HordeDesk converted).',
-      tokenSet: safeToken() !== null,
-      tokenProtection: token.protection,
-      files: addons.store.count(),
-      filesBytes: addons.store.usedBytes(),
-      filesBudgetBytes: s.loraCacheGb * GB,
-      mergedSets: merged.sets,
-      mergedBytes: merged.bytes,
-      mergedBudgetBytes: s.loraMergedGb * GB,
-    };
-  };
+  const status = (): LoraStatusDto => statusOf(deps, addons, token, mergedDir, safeToken() !== null);
 
   return {
     addons,

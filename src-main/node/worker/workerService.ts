@@ -76,14 +76,12 @@ function kindsOf(generation: GenerationService, model: string) {
   return generation.list().find((entry) => entry.name === model && entry.ready)?.kinds;
 }
 
-/** The pop body from the settings, the offered models, the post-processors and the add-on engine. */
-function workerPopBody(options: WorkerServiceOptions, models: string[], maxPixels: number): PopRequest {
+/** The pop body from the settings, the offered models, the post-processors and the lane (LoRAs: core/lora popLane). */
+function workerPopBody(options: WorkerServiceOptions, models: string[], maxPixels: number, lane?: { loras: boolean }): PopRequest {
   const { workerName: name, nsfw, amount, blacklist } = options.settings.get();
   const kinds = models.flatMap((model) => kindsOf(options.generation, model) ?? []);
   const postProcessors = options.postProcessors?.installed() ?? [];
-  // LoRAs while they are on and one of the offered models takes them (an SD 1.x model HordeDesk converted).
-  const addons = options.addons?.port;
-  const loras = addons !== undefined && addons.capabilities().loras && models.some((model) => addons.addonFamily(model) === 'sd1');
+  const loras = lane?.loras === true && options.addons !== undefined;
   return hordeDeskPopBody({
     name,
     models,
@@ -138,7 +136,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     kudos24h: options.ledger.sumSince(clock.now() - 24 * 3600_000).find((r) => r.source === 'job')?.total ?? 0,
   });
 
-  const popBody = (models: string[]): PopRequest => workerPopBody(options, models, maxPixels);
+  const popBody = (models: string[], lane?: { loras: boolean }): PopRequest => workerPopBody(options, models, maxPixels, lane);
 
   const worker = new HordeWorker(
     {

@@ -67,6 +67,37 @@ function TokenForm({ s, onStatus }: { s: LoraStatusDto; onStatus: (s: LoraStatus
   );
 }
 
+/** A disk budget in GB as typed, with its help or the app's error. */
+function BudgetField(props: {
+  name: string;
+  label: string;
+  help: string;
+  value: string;
+  error: string | undefined;
+  onChange: (v: string) => void;
+}) {
+  const { name, label, help, value, error, onChange } = props;
+  return (
+    <label>
+      <span>{label}</span>
+      <input
+        name={name}
+        inputMode="numeric"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+      />
+      {error ? (
+        <small className="error" data-testid={`error-${name}`}>
+          {error}
+        </small>
+      ) : (
+        <small className="muted">{help}</small>
+      )}
+    </label>
+  );
+}
+
 /** LoRAs: whether the worker takes them, how much disk they may use, the CivitAI token. */
 export function LoraCard() {
   const bridge = useBridge();
@@ -98,23 +129,14 @@ export function LoraCard() {
   };
   const s = status.data;
   const budget = (key: 'loraCacheGb' | 'loraMergedGb', label: string, help: string) => (
-    <label>
-      <span>{label}</span>
-      <input
-        name={key}
-        inputMode="numeric"
-        value={form[key]}
-        onChange={(e) => setForm({ ...form, [key]: e.target.value })}
-        aria-invalid={errors[key] ? true : undefined}
-      />
-      {errors[key] ? (
-        <small className="error" data-testid={`error-${key}`}>
-          {errors[key]}
-        </small>
-      ) : (
-        <small className="muted">{help}</small>
-      )}
-    </label>
+    <BudgetField
+      name={key}
+      label={label}
+      help={help}
+      value={form[key]}
+      error={errors[key]}
+      onChange={(v) => setForm({ ...form, [key]: v })}
+    />
   );
   return (
     <section className="card settings" data-testid="lora-card">
@@ -122,7 +144,11 @@ export function LoraCard() {
       <p className="muted" data-testid="lora-state">
         Requesters name LoRAs and embeddings by their CivitAI id; the worker downloads them from CivitAI (checked against the SHA256 CivitAI
         publishes) and merges them into the model before generating.{' '}
-        {s ? (s.taking ? 'LoRA jobs are taken now.' : `LoRA jobs are not taken now: ${s.reason ?? ''}`) : ''}
+        {s
+          ? s.taking
+            ? `LoRA jobs are taken now${s.reason ? `: ${s.reason}` : '.'}`
+            : `LoRA jobs are not taken now: ${s.reason ?? ''}`
+          : ''}
       </p>
       <form onSubmit={save} data-testid="lora-form">
         <label className="check">
