@@ -50,7 +50,7 @@ test('says why in words, with the numbers and this worker’s max_pixels', () =>
     'No jobs right now: 12 requests need img2img, which none of the models you offer serves; 3 need more memory than max_pixels (262,144 pixels) allows.',
   );
   expect(describeNoJobs([{ reason: 'lora', count: 1 }], { maxPixels: 4096 })).toBe(
-    'No jobs right now: 1 request needs LoRAs, which this worker does not take now (LoRAs are off in Settings).',
+    'No jobs right now: 1 request needs LoRAs, which this worker takes only for its SD 1.x models and only while LoRAs are on (Settings, LoRA card).',
   );
   expect(describeNoJobs([], { maxPixels: 4096 })).toBe('No jobs right now: the horde has no waiting requests for this worker.');
   // Every reason the horde documents has its own words; a new one is still shown, by its key.

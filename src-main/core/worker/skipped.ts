@@ -57,10 +57,12 @@ const PHRASES: Record<PopSkipReason, (maxPixels: number) => [string, string]> = 
     'need post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
     'needs post-processing (an upscaler or background removal), and none is installed (the Models page installs them)',
   ],
-  // HordeDesk pops with allow_lora while LoRAs are on in Settings and the merge engine is there (core/lora).
+  // HordeDesk pops with allow_lora while LoRAs are on in Settings, for the models it merges them into (core/lora
+  // popLane): the counts shown come from the pops without it, so these are LoRA requests for the other models,
+  // or all of them while LoRAs are off.
   lora: () => [
-    'need LoRAs, which this worker does not take now (LoRAs are off in Settings)',
-    'needs LoRAs, which this worker does not take now (LoRAs are off in Settings)',
+    'need LoRAs, which this worker takes only for its SD 1.x models and only while LoRAs are on (Settings, LoRA card)',
+    'needs LoRAs, which this worker takes only for its SD 1.x models and only while LoRAs are on (Settings, LoRA card)',
   ],
   controlnet: () => ['need ControlNet, which HordeDesk does not offer yet', 'needs ControlNet, which HordeDesk does not offer yet'],
   models: () => ['are for models this worker does not serve', 'is for a model this worker does not serve'],
