@@ -69,14 +69,17 @@ async function loadModel(modelDir: string, providers: ExecutionProvider[]): Prom
 
 /**
  * The pipeline for a job: the loaded model's, or the model merged with the job's add-ons (workers/mergedModel.ts:
- * taken from the cache or merged now, with progress as the 'loading' phase), reopened only when the folder changes.
+ * taken from the cache or merged now, with progress as the 'loading' phase, stopped by a cancel), reopened only when
+ * the folder changes.
  */
-async function pipelineFor(jobId: string, addons: RunAddons | undefined, current: SdPipeline): Promise<SdPipeline> {
+async function pipelineFor(jobId: string, addons: RunAddons | undefined, current: SdPipeline, signal: CancelSignal): Promise<SdPipeline> {
   if (!loaded) return current;
   const state = loaded;
-  const folder = await merged.folderFor(state.baseDir, addons, (done, total) =>
-    post({ type: 'progress', progress: { jobId, phase: 'loading', image: 0, step: done, steps: total } }),
-  );
+  const folder = await merged.folderFor(state.baseDir, addons, (done, total) => {
+    post({ type: 'progress', progress: { jobId, phase: 'loading', image: 0, step: done, steps: total } });
+    // A cancel (the job's deadline, Stop now) stops the merge between two tensors; the cache removes the partial set.
+    if (signal.aborted) throw new CancelledError();
+  });
   if (folder.dir === state.openDir) {
     merged.unused(folder.set);
     return current;
@@ -151,7 +154,7 @@ port.on('message', (raw: unknown) => {
           if (!pipeline) throw new ModelFormatError('No model is loaded.');
           if (signal.aborted) throw new CancelledError();
           const start = performance.now();
-          pipeline = await pipelineFor(message.jobId, message.addons, pipeline);
+          pipeline = await pipelineFor(message.jobId, message.addons, pipeline, signal);
           if (signal.aborted) throw new CancelledError();
           const before = { ...pipeline.clock };
           // Decoded here, off the main thread: a 3072² source is ~38 MB of RGBA.
