@@ -158,7 +158,7 @@ export function LoraCard() {
         {budget('loraCacheGb', 'Disk for downloaded LoRAs (GB)', 'LoRA files are up to 400 MB each; 10 GB as the reference worker.')}
         {budget('loraMergedGb', 'Disk for merged models (GB)', 'Each SD 1.5 model merged with a set of LoRAs takes about 1.8 GB.')}
         <div className="actions">
-          <button type="submit">Save</button>
+          <button type="submit">Save LoRA settings</button>
           <span data-testid="lora-message">{message}</span>
         </div>
       </form>
