@@ -8,6 +8,7 @@ import {
   modelToBytes,
   seededRandomWeights,
   tensorDataToFloat32,
+  type AttentionKind,
   type Opset,
 } from '../../src-main/inference/graph';
 import { attentionModule, downsample, resnetBlock, spatialTransformer, upsample } from '../../src-main/inference/graph/blocks';
@@ -131,12 +132,18 @@ const fromTokens = (t: Arr, n: number, c: number, hw: number): Arr =>
 const input = (n: number, seed: number): Arr => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 
 // ---- harness ----
+/** How a block is written: the opset (GroupNorm's form) and the attention form. */
+interface Form {
+  opset: Opset;
+  attention: AttentionKind;
+}
 async function runBlock(
-  opset: Opset,
+  form: Opset | Form,
   inputs: Record<string, { shape: number[]; data: Arr }>,
   body: (g: GraphBuilder, v: Record<string, string>) => string,
 ): Promise<Arr> {
-  const g = new GraphBuilder({ opset, dtype: 'fp32', weights: W });
+  const { opset, attention } = typeof form === 'number' ? { opset: form, attention: 'plain' as const } : form;
+  const g = new GraphBuilder({ opset, dtype: 'fp32', weights: W, attention });
   const values: Record<string, string> = {};
   for (const [name, t] of Object.entries(inputs)) values[name] = g.input(name, DataType.FLOAT, t.shape);
   g.output('y', body(g, values), DataType.FLOAT, DataType.FLOAT, null);
@@ -153,11 +160,18 @@ function expectClose(actual: Arr, expected: Arr, tol: number): void {
   expect(worst).toBeLessThan(tol);
 }
 
-describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) => {
+// Each block in both attention forms: the fused one is a single com.microsoft.MultiHeadAttention node (the CLIP mask
+// as its attention_bias), which ONNX Runtime's CPU kernel runs here.
+describe.each([
+  { opset: 17, attention: 'plain' },
+  { opset: 17, attention: 'fused' },
+  { opset: 21, attention: 'plain' },
+  { opset: 21, attention: 'fused' },
+] as const)('opset $opset, $attention attention: blocks match JS references', (form) => {
   test('GroupNorm', async () => {
     const shape = [2, 8, 5, 3];
     const x = input(240, 1);
-    const y = await runBlock(opset, { x: { shape, data: x } }, (g, v) => groupNorm(g, v.x as string, 'gn', 8, 4, 1e-5));
+    const y = await runBlock(form, { x: { shape, data: x } }, (g, v) => groupNorm(g, v.x as string, 'gn', 8, 4, 1e-5));
     expectClose(y, groupNormRef(x, shape, 4, 1e-5, W.get('gn.weight', [8]), W.get('gn.bias', [8])), 1e-4);
   });
 
@@ -165,7 +179,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
     const shape = [2, 8, 4, 4];
     const x = input(256, 2);
     const temb = input(24, 3);
-    const y = await runBlock(opset, { x: { shape, data: x }, temb: { shape: [2, 12], data: temb } }, (g, v) =>
+    const y = await runBlock(form, { x: { shape, data: x }, temb: { shape: [2, 12], data: temb } }, (g, v) =>
       resnetBlock(g, v.x as string, 'res', 8, 16, { groups: 4, eps: 1e-5 }, { act: silu(g, v.temb as string), dim: 12 }),
     );
     const p = (n: string, s: number[]): Arr => W.get(`res.${n}`, s);
@@ -199,7 +213,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
   test('multi-head cross-attention', async () => {
     const x = input(2 * 6 * 8, 4);
     const ctx = input(2 * 5 * 12, 5);
-    const y = await runBlock(opset, { x: { shape: [2, 6, 8], data: x }, ctx: { shape: [2, 5, 12], data: ctx } }, (g, v) =>
+    const y = await runBlock(form, { x: { shape: [2, 6, 8], data: x }, ctx: { shape: [2, 5, 12], data: ctx } }, (g, v) =>
       attentionModule(g, v.x as string, v.ctx as string, 'attn', 8, 12, 2, false),
     );
     const q = linearRef(x, 12, 8, W.get('attn.to_q.weight', [8, 8]), null, 8);
@@ -211,7 +225,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
 
   test('causal self-attention (CLIP mask sliced to the runtime length)', async () => {
     const x = input(2 * 6 * 8, 6);
-    const y = await runBlock(opset, { x: { shape: [2, 6, 8], data: x } }, (g, v) => {
+    const y = await runBlock(form, { x: { shape: [2, 6, 8], data: x } }, (g, v) => {
       const len = g.op('Shape', [v.x as string], { start: attr.i(1), end: attr.i(2) });
       return attention(g, v.x as string, v.x as string, v.x as string, 2, 4, causalMask(g, 77, len));
     });
@@ -222,7 +236,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
     const shape = [1, 8, 3, 2];
     const x = input(48, 7);
     const ctx = input(4 * 12, 8);
-    const y = await runBlock(opset, { x: { shape, data: x }, ctx: { shape: [1, 4, 12], data: ctx } }, (g, v) =>
+    const y = await runBlock(form, { x: { shape, data: x }, ctx: { shape: [1, 4, 12], data: ctx } }, (g, v) =>
       spatialTransformer(g, v.x as string, v.ctx as string, 'st', 8, {
         heads: 2,
         contextDim: 12,
@@ -259,7 +273,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
   test('upsample (nearest ×2 + conv) and asymmetric-pad downsample', async () => {
     const shape = [1, 4, 3, 3];
     const x = input(36, 9);
-    const up = await runBlock(opset, { x: { shape, data: x } }, (g, v) => upsample(g, v.x as string, 'up', 4));
+    const up = await runBlock(form, { x: { shape, data: x } }, (g, v) => upsample(g, v.x as string, 'up', 4));
     const big = Float32Array.from(
       { length: 144 },
       (_, i) => x[Math.floor(i / 36) * 9 + Math.floor((i % 36) / 12) * 3 + Math.floor((i % 6) / 2)] as number,
@@ -270,7 +284,7 @@ describe.each([17, 21] as const)('opset %i blocks match JS references', (opset) 
       1e-4,
     );
     const x2 = input(64, 10);
-    const down = await runBlock(opset, { x: { shape: [1, 4, 4, 4], data: x2 } }, (g, v) => downsample(g, v.x as string, 'dn', 4, true));
+    const down = await runBlock(form, { x: { shape: [1, 4, 4, 4], data: x2 } }, (g, v) => downsample(g, v.x as string, 'dn', 4, true));
     expectClose(
       down,
       conv(x2, [1, 4, 4, 4], W.get('dn.conv.weight', [4, 4, 3, 3]), W.get('dn.conv.bias', [4]), 4, 3, 2, [0, 0, 1, 1]).y,

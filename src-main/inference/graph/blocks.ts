@@ -46,7 +46,10 @@ export function fromTokens(g: GraphBuilder, tokens: string, like: string): strin
   return g.op('Reshape', [g.op('Transpose', [tokens], { perm: attr.ints([0, 2, 1]) }), g.op('Shape', [like])]);
 }
 
-/** diffusers Attention: q from `x`, k/v from `context`, projections `to_q/to_k/to_v`, output `to_out.0`. */
+/**
+ * diffusers Attention: q from `x`, k/v from `context`, projections `to_q/to_k/to_v`, output `to_out.0`;
+ * `upcastSoftmax` as diffusers' own flag (see `attention`).
+ */
 export function attentionModule(
   g: GraphBuilder,
   x: string,
@@ -56,12 +59,14 @@ export function attentionModule(
   contextDim: number,
   heads: number,
   qkvBias: boolean,
+  upcastSoftmax = false,
 ): string {
   return g.scope(prefix, () => {
     const q = linear(g, x, `${prefix}.to_q`, dim, dim, qkvBias);
     const k = linear(g, context, `${prefix}.to_k`, contextDim, dim, qkvBias);
     const v = linear(g, context, `${prefix}.to_v`, contextDim, dim, qkvBias);
-    return linear(g, attention(g, q, k, v, heads, dim / heads), `${prefix}.to_out.0`, dim, dim);
+    const out = attention(g, q, k, v, heads, dim / heads, undefined, upcastSoftmax);
+    return linear(g, out, `${prefix}.to_out.0`, dim, dim);
   });
 }
 
@@ -116,11 +121,14 @@ export function spatialTransformer(
   });
 }
 
-/** VAE mid-block attention: GN → single-head self-attention over pixels (q/k/v with bias) → residual. */
+/**
+ * VAE mid-block attention: GN → single-head self-attention over pixels (q/k/v with bias) → residual; an fp16
+ * graph's plain Softmax runs in float32, as diffusers' VAE attention does (`upcast_softmax=True`).
+ */
 export function vaeAttention(g: GraphBuilder, x: string, prefix: string, channels: number, norm: NormSettings): string {
   return g.scope(prefix, () => {
     const tokens = toTokens(g, groupNorm(g, x, `${prefix}.group_norm`, channels, norm.groups, norm.eps), channels);
-    const out = attentionModule(g, tokens, tokens, prefix, channels, channels, 1, true);
+    const out = attentionModule(g, tokens, tokens, prefix, channels, channels, 1, true, true);
     return g.op('Add', [fromTokens(g, out, x), x]);
   });
 }

@@ -22,6 +22,16 @@ export type Opset = 17 | 21;
 export type FloatDtype = 'fp32' | 'fp16';
 /** How convolutions pad (torch's `padding_mode`): 'circular' wraps the image around, for seamless tiling. */
 export type PaddingMode = 'zeros' | 'circular';
+/**
+ * How attention is written: 'plain' = Reshape/Transpose/MatMul/Softmax (every provider runs it, but the
+ * [B, heads, Sq, Sk] score tensor is materialised), 'fused' = one `com.microsoft.MultiHeadAttention` node
+ * (kernels on ONNX Runtime's CPU, CUDA, DirectML and WebGPU providers; which provider gets which form:
+ * inference/convert/graphChoice.ts). Without a mask the CPU kernel works in blocks and never holds the score
+ * tensor: one SD 1.5 self-attention at 64×64 latent, batch 2, peaks at 0.2 GB against 2.3 GB plain (docs/memory.md).
+ */
+export type AttentionKind = 'plain' | 'fused';
+/** ONNX Runtime's contrib-op domain (MultiHeadAttention). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** Version stamped into models and manifests; bump when graphs change meaning. */
 export const BUILDER_VERSION = '1.0.0';
@@ -42,6 +52,8 @@ export interface GraphBuilderOptions {
    * twin's `weights.pb` this way. `weights` must then be null.
    */
   storedWeights?: ReadonlyMap<string, TensorSpec>;
+  /** How `attention` (ops.ts) is written (default 'plain'). */
+  attention?: AttentionKind;
 }
 
 /** How a stored weight is laid out relative to the diffusers tensor. */
@@ -70,10 +82,8 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 /** Builds one ONNX graph. Values are plain strings (tensor names). */
 export class GraphBuilder {
   readonly opset: Opset;
-  readonly dtype: FloatDtype;
-  /** ONNX element type of in-graph float compute. */
-  readonly floatType: DataTypeCode;
   readonly paddingMode: PaddingMode;
+  readonly attention: AttentionKind;
   /** Every weight requested so far, in order, with its diffusers name and shape. */
   readonly weightLog: WeightSpec[] = [];
   private readonly source: WeightSource | null;
@@ -87,18 +97,44 @@ export class GraphBuilder {
   private readonly weightCache = new Map<string, string>();
   private readonly logged = new Set<string>();
   private readonly scopes: string[] = [];
+  /** Compute precision, innermost last (see `withDtype`). */
+  private readonly dtypes: FloatDtype[];
+  private readonly domains = new Set<string>();
   private counter = 0;
   private readonly graphName: string;
 
   constructor(opts: GraphBuilderOptions) {
     this.opset = opts.opset;
-    this.dtype = opts.dtype;
-    this.floatType = opts.dtype === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
+    this.dtypes = [opts.dtype];
+    this.attention = opts.attention ?? 'plain';
     this.source = opts.weights;
     this.stored = opts.storedWeights ?? null;
     this.paddingMode = opts.paddingMode ?? 'zeros';
     this.sink = opts.sink ?? inlineSink();
     this.graphName = opts.name ?? 'graph';
+  }
+
+  /** Precision of weights and compute at this point of the graph (the builder's, or a `withDtype` region's). */
+  get dtype(): FloatDtype {
+    return this.dtypes.at(-1) as FloatDtype;
+  }
+
+  /** ONNX element type of in-graph float compute at this point. */
+  get floatType(): DataTypeCode {
+    return this.dtype === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
+  }
+
+  /**
+   * Builds `fn` in `dtype`: its weights are stored and its float ops computed in that precision (an fp16 graph's
+   * numerically sensitive parts in fp32). The caller casts values crossing the region's edges (`cast`).
+   */
+  withDtype<T>(dtype: FloatDtype, fn: () => T): T {
+    this.dtypes.push(dtype);
+    try {
+      return fn();
+    } finally {
+      this.dtypes.pop();
+    }
   }
 
   /** Runs `fn` with node names prefixed by `name`, a full module path (diffusers paths make graphs readable). */
@@ -140,6 +176,15 @@ export class GraphBuilder {
   /** Adds a single-output node. */
   op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}): string {
     return this.node(opType, inputs, attrs, 1)[0] as string;
+  }
+
+  /** Adds a single-output node of another operator domain (ONNX Runtime's contrib ops); the model imports it. */
+  domainOp(domain: string, opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}): string {
+    const [out] = this.node(opType, inputs, attrs, 1) as [string];
+    const last = this.nodes.pop() as NodeSpec;
+    this.nodes.push({ ...last, domain });
+    this.domains.add(domain);
+    return out;
   }
 
   /** Casts `x` from `from` to `to`, or returns it unchanged when they agree. */
@@ -207,7 +252,10 @@ export class GraphBuilder {
     if (this.stored) {
       const spec = this.stored.get(storedName);
       if (!spec) throw new WeightError(name, `Weight ${storedName} is not among the stored weights`);
-      this.initializers.push(spec);
+      if (spec.dataType !== this.floatType || elementCount(spec.dims) !== elementCount(dims))
+        throw new WeightError(name, `Weight ${storedName} is stored as another type or size than this graph needs`);
+      // Same bytes, maybe other dims ([C, 1, 1] for a broadcasting GroupNorm, [C] for GroupNormalization-21).
+      this.initializers.push(spec.dims.join(',') === dims.join(',') ? spec : { ...spec, dims: [...dims] });
     } else if (this.source) {
       let data = checkWeight(name, shape, this.source.get(name, shape));
       if (layout.transpose) data = transpose2d(data, shape[0] as number, shape[1] as number);
@@ -222,7 +270,7 @@ export class GraphBuilder {
   finish(docString?: string, metadata?: Record<string, string>): ModelSpec {
     return {
       irVersion: this.opset >= 21 ? 10 : 8,
-      opsetImports: [{ domain: '', version: this.opset }],
+      opsetImports: [{ domain: '', version: this.opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: 'hordedesk-graph',
       producerVersion: BUILDER_VERSION,
       ...(docString ? { docString } : {}),

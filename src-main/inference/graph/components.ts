@@ -3,7 +3,7 @@
  */
 import { GraphBuilder } from './builder';
 import { type SdGraphConfig, validateConfig } from './config';
-import type { SdBuildOptions } from './io';
+import { type SdBuildOptions, resolveOptions } from './io';
 import type { ModelSpec } from './onnxProto';
 import { textEncoderGraph } from './textEncoder';
 import { unetGraph } from './unet';
@@ -47,9 +47,11 @@ export function buildComponent(
 ): ModelSpec {
   validateConfig(config);
   if (weights === null && !opts.storedWeights) throw new Error(`${component}: no weights and no stored weights to build from`);
+  const { opset, dtype, attention } = resolveOptions(opts);
   const g = new GraphBuilder({
-    opset: opts.opset ?? 17,
-    dtype: opts.dtype ?? 'fp32',
+    opset,
+    dtype,
+    attention,
     weights,
     ...(opts.sink ? { sink: opts.sink } : {}),
     ...(opts.paddingMode ? { paddingMode: opts.paddingMode } : {}),

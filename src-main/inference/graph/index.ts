@@ -21,7 +21,12 @@
  * - Configs: `SdGraphConfig`, `SD15_CONFIG`, `TINY_CONFIG`, `makeTinyConfig({ vocabSize, eosTokenId })`.
  * - Options (`SdBuildOptions`): `dtype` 'fp32' | 'fp16' (weights and compute), `opset` 17 (default;
  *   GroupNorm via InstanceNormalization, GELU via Erf: DirectML-safe) | 21 (GroupNormalization-21, Gelu),
- *   `io` (`SdIoDtypes`), `hiddenStates`, `paddingMode` 'zeros' | 'circular' (the tiled variant).
+ *   `io` (`SdIoDtypes`), `hiddenStates`, `paddingMode` 'zeros' | 'circular' (the tiled variant), `attention` 'fused'
+ *   (default: one `com.microsoft.MultiHeadAttention` per attention, the CLIP mask as its attention_bias) | 'plain'
+ *   (Reshape/MatMul/Softmax, for providers without that op); the manifest records it (`attention`, absent in folders
+ *   written before it existed, which are plain). An fp16 graph keeps GroupNorm statistics, the VAE decoder's up
+ *   blocks and output layers, the whole VAE encoder and the VAE attention's plain Softmax in fp32
+ *   (`GraphBuilder.withDtype` regions).
  * - The UNet's input channels come from `config.unet.inChannels`: 4, or 9 for inpainting checkpoints.
  * - SDXL (`sdxlModel.ts`): `writeSdxlModelFolder(dir, { config, weights: (component) => source, … })` writes
  *   `text_encoder/` (CLIP-L: `hidden_states.*`, `last_hidden_state`, `pooler_output`), `text_encoder_2/` (OpenCLIP-G:
@@ -50,6 +55,7 @@ export {
   BUILDER_VERSION,
   GraphBuilder,
   attr,
+  type AttentionKind,
   type FloatDtype,
   type GraphBuilderOptions,
   type Opset,

@@ -8,7 +8,7 @@
  * styles exist so the pipeline's metadata-driven feed code can be tested against each published variant.
  */
 import type { InitializerSink } from './initializers';
-import type { FloatDtype, GraphBuilder, Opset, PaddingMode } from './builder';
+import type { AttentionKind, FloatDtype, GraphBuilder, Opset, PaddingMode } from './builder';
 import { type DataTypeCode, DataType, type TensorSpec } from './onnxProto';
 
 /** Element types and ranks of graph inputs/outputs. */
@@ -46,6 +46,8 @@ export interface SdBuildOptions {
   paddingMode?: PaddingMode;
   /** Point at weights an earlier build wrote instead of reading them (see `GraphBuilderOptions.storedWeights`). */
   storedWeights?: ReadonlyMap<string, TensorSpec>;
+  /** 'fused' (default): one MultiHeadAttention per attention; 'plain': the spelled-out form every provider runs. */
+  attention?: AttentionKind;
 }
 
 /** Symbolic dimension names used by the graphs. */
@@ -79,6 +81,7 @@ export interface ResolvedOptions {
   opset: Opset;
   io: SdIoDtypes;
   hiddenStates: boolean;
+  attention: AttentionKind;
 }
 
 /** Fills in defaults. */
@@ -88,6 +91,7 @@ export function resolveOptions(opts: SdBuildOptions = {}): ResolvedOptions {
     opset: opts.opset ?? 17,
     io: { ...DEFAULT_IO_DTYPES, ...opts.io },
     hiddenStates: opts.hiddenStates ?? true,
+    attention: opts.attention ?? 'fused',
   };
 }
 

@@ -3,7 +3,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILDER_VERSION, type FloatDtype, type Opset } from './builder';
+import { type AttentionKind, BUILDER_VERSION, type FloatDtype, type Opset } from './builder';
 import { type SdComponent, TILED_COMPONENTS, buildComponent, expectedWeights, parameterCount } from './components';
 import type { SdGraphConfig } from './config';
 import { type InitializerSink, externalSink, inlineSink, writeModelFile } from './initializers';
@@ -37,6 +37,8 @@ export interface WriteSdModelOptions {
    * (default false). Both graphs read one `weights.pb`, so such a component always stores its weights externally.
    */
   tiled?: boolean;
+  /** How attention is written (default 'fused': one MultiHeadAttention node; see `AttentionKind`). */
+  attention?: AttentionKind;
 }
 
 /** What was written for one component. */
@@ -59,6 +61,8 @@ export interface SdModelManifest {
   config: SdGraphConfig;
   dtype: FloatDtype;
   opset: Opset;
+  /** Absent in folders written before the fused form existed (they are 'plain'). */
+  attention?: AttentionKind;
   io: SdIoDtypes;
   builderVersion: string;
   components: WrittenComponent[];
@@ -77,7 +81,7 @@ function externalWeights(model: ModelSpec): Map<string, TensorSpec> {
 
 /** Writes one component's folder (model, weights, tiled twin) and says what it wrote. */
 function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelOptions, threshold: number): WrittenComponent {
-  const { dtype, opset, io, hiddenStates } = resolveOptions(opts);
+  const { dtype, opset, io, hiddenStates, attention } = resolveOptions(opts);
   const folder = join(dir, component);
   mkdirSync(folder, { recursive: true });
   const parameters = parameterCount(expectedWeights(opts.config, component));
@@ -89,7 +93,7 @@ function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelO
   const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
   let model: ModelSpec;
   try {
-    model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates });
+    model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates, attention });
     sink.close();
     writeModelFile(join(folder, 'model.onnx'), model);
   } finally {
@@ -97,7 +101,10 @@ function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelO
   }
   if (tiled) {
     const storedWeights = externalWeights(model);
-    const twin = buildComponent(component, opts.config, null, { dtype, opset, io, hiddenStates, storedWeights, paddingMode: 'circular' });
+    const twin = buildComponent(component, opts.config, null, {
+      ...{ dtype, opset, io, hiddenStates, attention, storedWeights },
+      paddingMode: 'circular',
+    });
     writeModelFile(join(folder, TILED_MODEL_FILE), twin);
   }
   return {
@@ -116,7 +123,7 @@ function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelO
  * even for a tiled twin; the manifest is written last, so a folder without it is an interrupted conversion.
  */
 export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdModelManifest {
-  const { dtype, opset, io } = resolveOptions(opts);
+  const { dtype, opset, io, attention } = resolveOptions(opts);
   const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
   const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
   mkdirSync(dir, { recursive: true });
@@ -128,6 +135,7 @@ export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdMo
     config: opts.config,
     dtype,
     opset,
+    attention,
     io,
     builderVersion: BUILDER_VERSION,
     components: written,

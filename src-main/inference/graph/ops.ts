@@ -3,7 +3,7 @@
  * Weighted helpers take the diffusers module prefix (`down_blocks.0.resnets.0.conv1`) and fetch
  * `<prefix>.weight` / `<prefix>.bias` themselves.
  */
-import { type GraphBuilder, attr } from './builder';
+import { type GraphBuilder, MS_DOMAIN, attr } from './builder';
 import { DataType } from './onnxProto';
 
 /**
@@ -61,8 +61,12 @@ export function linear(g: GraphBuilder, x: string, prefix: string, inF: number, 
 
 /**
  * GroupNorm over NCHW with per-channel affine (torch semantics). Opset 21 uses GroupNormalization-21,
- * whose scale/bias are per channel (opset 18's were per group, which does not match torch). Opset 17
- * uses Reshape → InstanceNormalization → Reshape → Mul → Add, which DirectML and every EP run.
+ * whose scale/bias are per channel (opset 18's were per group, which does not match torch), and whose
+ * statistics are float32 (`stash_type` 1) in an fp16 graph. Opset 17 uses Reshape → InstanceNormalization →
+ * Reshape → Mul → Add, which DirectML and every EP run; ONNX Runtime 1.30 has no CPU or CUDA kernel for
+ * GroupNormalization-21 and expands it into primitive ops, 0.8–1.7× the InstanceNormalization form's time on the
+ * CPU by shape (docs/memory.md), so conversions stay at opset 17 (inference/convert/graphChoice.ts). An fp16
+ * graph computes the statistics in float32 there too, as torch's GroupNorm kernels accumulate half inputs in float.
  */
 export function groupNorm(g: GraphBuilder, x: string, prefix: string, channels: number, groups: number, eps: number): string {
   if (channels % groups !== 0) throw new Error(`${prefix}: ${channels} channels do not split into ${groups} groups`);
@@ -71,13 +75,14 @@ export function groupNorm(g: GraphBuilder, x: string, prefix: string, channels: 
     const bias = g.weight(`${prefix}.bias`, [channels]);
     return g.op('GroupNormalization', [x, scale, bias], { num_groups: attr.i(groups), epsilon: attr.f(eps) });
   }
-  const grouped = g.op('Reshape', [x, g.constInt64([0, groups, -1])]);
-  const normed = g.op(
-    'InstanceNormalization',
-    [grouped, g.constFloat(new Array<number>(groups).fill(1)), g.constFloat(new Array<number>(groups).fill(0))],
-    { epsilon: attr.f(eps) },
-  );
-  const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
+  const type = g.floatType;
+  const normed = g.withDtype('fp32', () => {
+    const grouped = g.op('Reshape', [g.cast(x, type, g.floatType), g.constInt64([0, groups, -1])]);
+    const ones = new Array<number>(groups).fill(1);
+    const zeros = new Array<number>(groups).fill(0);
+    return g.op('InstanceNormalization', [grouped, g.constFloat(ones), g.constFloat(zeros)], { epsilon: attr.f(eps) });
+  });
+  const back = g.op('Reshape', [g.cast(normed, DataType.FLOAT, type), g.op('Shape', [x])]);
   const scale = g.weight(`${prefix}.weight`, [channels], { dims: [channels, 1, 1] });
   const bias = g.weight(`${prefix}.bias`, [channels], { dims: [channels, 1, 1] });
   return g.op('Add', [g.op('Mul', [back, scale]), bias]);
@@ -108,17 +113,36 @@ export function quickGelu(g: GraphBuilder, x: string): string {
 }
 
 /**
- * Multi-head scaled dot-product attention on [B, S, heads·dimHead] tensors. `mask` (optional) is added
- * to the [.., Sq, Sk] scores before Softmax. The 1/√dimHead scale is applied to q (smaller tensor).
+ * Multi-head scaled dot-product attention on [B, S, heads·dimHead] tensors. `mask` (optional, [Sq, Sk]) is added
+ * to the scores before Softmax. The builder's `attention` picks the form: 'fused' is one MultiHeadAttention
+ * (the mask as its `attention_bias`), 'plain' spells it out (the 1/√dimHead scale applied to q, the smaller
+ * tensor). `upcastSoftmax` computes a plain fp16 graph's Softmax in float32, as diffusers does for the VAE's
+ * attention (`upcast_softmax=True`); the fused kernels accumulate in float32 anyway.
  */
-export function attention(g: GraphBuilder, q: string, k: string, v: string, heads: number, dimHead: number, mask?: string): string {
+export function attention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  heads: number,
+  dimHead: number,
+  mask?: string,
+  upcastSoftmax = false,
+): string {
+  if (g.attention === 'fused') {
+    const bias = mask ? g.op('Unsqueeze', [mask, g.constInt64([0, 1])]) : undefined;
+    const inputs = bias ? [q, k, v, '', '', bias] : [q, k, v];
+    return g.domainOp(MS_DOMAIN, 'MultiHeadAttention', inputs, { num_heads: attr.i(heads) });
+  }
   const split = g.constInt64([0, 0, heads, dimHead]);
   const qh = g.op('Transpose', [g.op('Reshape', [q, split])], { perm: attr.ints([0, 2, 1, 3]) });
   const kt = g.op('Transpose', [g.op('Reshape', [k, split])], { perm: attr.ints([0, 2, 3, 1]) });
   const vh = g.op('Transpose', [g.op('Reshape', [v, split])], { perm: attr.ints([0, 2, 1, 3]) });
   let scores = g.op('MatMul', [g.op('Mul', [qh, g.constFloat([1 / Math.sqrt(dimHead)], [])]), kt]);
   if (mask) scores = g.op('Add', [scores, mask]);
-  const probs = g.op('Softmax', [scores], { axis: attr.i(-1) });
+  const type = g.floatType;
+  const up = upcastSoftmax ? DataType.FLOAT : type;
+  const probs = g.cast(g.op('Softmax', [g.cast(scores, type, up)], { axis: attr.i(-1) }), up, type);
   const out = g.op('Transpose', [g.op('MatMul', [probs, vh])], { perm: attr.ints([0, 2, 1, 3]) });
   return g.op('Reshape', [out, g.constInt64([0, 0, heads * dimHead])]);
 }

@@ -13,7 +13,14 @@ function midBlock(g: GraphBuilder, h: string, prefix: string, ch: number, norm: 
   return resnetBlock(g, x, `${prefix}.resnets.1`, ch, ch, norm);
 }
 
-/** Adds the VAE decoder to `g`. */
+/**
+ * Adds the VAE decoder to `g`. In an fp16 graph only `post_quant_conv`, `conv_in` and the mid block run in fp16:
+ * the up blocks, `conv_norm_out` and `conv_out` run (and keep their weights) in fp32, the split diffusers makes
+ * when it upcasts a half-precision VAE (`upcast_vae` in its SDXL pipelines: everything to float32, then those three
+ * back to half), since the full-resolution layers are where half precision overflows. The reference worker's
+ * ComfyUI never runs this VAE in float16 unless told to (`VAE.working_dtypes` bfloat16 or float32, comfy/sd.py).
+ * fp32 graphs are unchanged.
+ */
 export function vaeDecoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
   const { io } = resolveOptions(opts);
   const v = config.vae;
@@ -25,20 +32,32 @@ export function vaeDecoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: Sd
   let h = conv2d(g, latent, 'post_quant_conv', v.latentChannels, v.latentChannels, 1, { pad: 0 });
   h = conv2d(g, h, 'decoder.conv_in', v.latentChannels, ch, 3);
   h = midBlock(g, h, 'decoder.mid_block', ch, norm);
-  widths.forEach((width, i) => {
-    for (let j = 0; j <= v.layersPerBlock; j++) {
-      h = resnetBlock(g, h, `decoder.up_blocks.${i}.resnets.${j}`, ch, width, norm);
-      ch = width;
-    }
-    if (i < widths.length - 1) h = upsample(g, h, `decoder.up_blocks.${i}.upsamplers.0`, ch);
+  const bodyType = g.floatType;
+  g.withDtype('fp32', () => {
+    h = g.cast(h, bodyType, g.floatType);
+    widths.forEach((width, i) => {
+      for (let j = 0; j <= v.layersPerBlock; j++) {
+        h = resnetBlock(g, h, `decoder.up_blocks.${i}.resnets.${j}`, ch, width, norm);
+        ch = width;
+      }
+      if (i < widths.length - 1) h = upsample(g, h, `decoder.up_blocks.${i}.upsamplers.0`, ch);
+    });
+    h = silu(g, groupNorm(g, h, 'decoder.conv_norm_out', ch, v.normGroups, v.eps));
+    h = conv2d(g, h, 'decoder.conv_out', ch, v.imageChannels, 3);
+    floatOutput(g, io, 'sample', h, [DIMS.batch, v.imageChannels, DIMS.imageHeight, DIMS.imageWidth]);
   });
-  h = silu(g, groupNorm(g, h, 'decoder.conv_norm_out', ch, v.normGroups, v.eps));
-  h = conv2d(g, h, 'decoder.conv_out', ch, v.imageChannels, 3);
-  floatOutput(g, io, 'sample', h, [DIMS.batch, v.imageChannels, DIMS.imageHeight, DIMS.imageWidth]);
 }
 
-/** Adds the VAE encoder to `g`. */
+/**
+ * Adds the VAE encoder to `g`, in fp32 whatever the model's dtype: it runs once per img2img job, and the reference
+ * worker's ComfyUI never runs this VAE in float16 unless told to (bfloat16 or float32, comfy/sd.py
+ * `VAE.working_dtypes`).
+ */
 export function vaeEncoderGraph(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions = {}): void {
+  g.withDtype('fp32', () => vaeEncoderLayers(g, config, opts));
+}
+
+function vaeEncoderLayers(g: GraphBuilder, config: SdGraphConfig, opts: SdBuildOptions): void {
   const { io } = resolveOptions(opts);
   const v = config.vae;
   const norm = { groups: v.normGroups, eps: v.eps };
