@@ -1,7 +1,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { UserFacingError } from '../common/result';
 import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint, type CheckpointTensors } from '../inference/convert/convert';
-import { SD15_CONFIG, type FloatDtype } from '../inference/graph';
+import { SD15_CONFIG, type AttentionKind, type FloatDtype } from '../inference/graph';
 // Not '../inference/clip': its index also exports the runner, which loads onnxruntime-node, and a thread that has
 // loaded that addon can abort the whole process when it is terminated (the host terminates this one when it is done).
 import { CLIP_TOWERS } from '../inference/clip/build';
@@ -29,6 +29,8 @@ export interface ConvertJob {
   /** The model folder; the worker writes `<outDir>.partial` only. */
   outDir: string;
   dtype: FloatDtype;
+  /** How an SD 1.x conversion writes attention (default 'fused'; inference/convert/graphChoice.ts). */
+  attention?: AttentionKind;
   /**
    * `clip`: a Hugging Face CLIP checkpoint (the safety model, node/safety); `upscaler`: a post-processor's
    * `.pth` / `.safetensors` (node/models/upscalerInstaller.ts, no tokenizer asked); default an SD checkpoint.
@@ -136,6 +138,7 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
       const tokenizer = await nextTokenizer(port);
       convertOpenCheckpoint(reader, job.outDir, {
         dtype: job.dtype,
+        ...(job.attention ? { attention: job.attention } : {}),
         config,
         tokenizer,
         overwrite: true,

@@ -11,19 +11,27 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src-main/core/log';
 import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
+import type { AttentionKind } from '../../src-main/inference/graph';
 import { createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { REFERENCE_TOLERANCE as TOLERANCE, ldmReference, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 
 const data = ldmReference('convertReference.test.ts');
-/** fp16 graphs against the fp32 original: the README says about 5e-3 on values of order 1–6; measured 2.2e-3 (encoder), 2.4e-3 (decoder). */
+/**
+ * fp16 graphs against the fp32 original: the README says about 5e-3 on values of order 1–6; measured 2.2e-3 (VAE
+ * encoder), 1.2e-3 (VAE decoder, whose full-resolution layers run in fp32), 3.4e-3 (text encoder), 3.5e-3 (UNet).
+ */
 const FP16_TOLERANCE = 1e-2;
+/** The fused and the plain attention graphs of one install against each other (measured ≤ 2.4e-6). */
+const FORMS_AGREE = 1e-5;
 
 describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint into models that match the original code', () => {
   let root: string;
   let server: ModelFileServer;
   let modelDir: string;
   let fp16Dir: string;
+  let plainDir: string;
+  let plainFp16Dir: string;
   let inputs: Bundle;
   let ref: Bundle;
   let enc: Bundle;
@@ -41,15 +49,21 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
       latent_noise: new ort.Tensor('float32', noise, [2, 4, 16, 16]),
     });
 
-  /** Installs the reference checkpoint as the Install button does, converting to `dtype`; returns the model folder. */
-  const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16'): Promise<string> => {
+  /**
+   * Installs the reference checkpoint as the Install button does, converting to `dtype` with attention written as
+   * the provider's choice says (`graphChoiceFor`: fused for the CPU and the GPUs, plain for CoreML); returns the
+   * model folder.
+   */
+  const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> => {
     const progress: InstallProgress[] = [];
+    const name = `${dtype}${attention ? `-${attention}` : ''}`;
     const installer = createModelInstaller({
-      dataDir: join(root, `data-${dtype}`),
-      modelsDir: join(root, `models-${dtype}`),
+      dataDir: join(root, `data-${name}`),
+      modelsDir: join(root, `models-${name}`),
       clipTokenizerUrl: () => `${server.url}/clip`,
       clientAgent: 'test',
       weightDtype: async () => dtype,
+      ...(attention ? { graphAttention: async () => attention } : {}),
       onProgress: (p) => progress.push(p),
       log: silentLogger(),
     });
@@ -60,7 +74,7 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
       downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
     });
     expect(progress.at(-1)).toMatchObject({ phase: 'done' });
-    return join(root, `models-${dtype}`, 'LDM Reference');
+    return join(root, `models-${name}`, 'LDM Reference');
   };
 
   beforeAll(async () => {
@@ -72,6 +86,8 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
     server = await startModelFileServer({ '/model.safetensors': checkpoint });
     modelDir = await install(checkpoint, 'fp32');
     fp16Dir = await install(checkpoint, 'fp16');
+    plainDir = await install(checkpoint, 'fp32', 'plain');
+    plainFp16Dir = await install(checkpoint, 'fp16', 'plain');
   }, 180_000);
 
   afterAll(async () => {
@@ -148,5 +164,54 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
     expect(maxAbsDiff(out.latent_sample as ort.Tensor, enc.get('vae.mean'))).toBeLessThan(FP16_TOLERANCE);
     const decoded = await (await open('vae_decoder', fp16Dir)).run({ latent_sample: feed('vae.latent_scaled') });
     expect(maxAbsDiff(decoded.sample as ort.Tensor, ref.get('vae.sample'))).toBeLessThan(FP16_TOLERANCE);
+  });
+
+  /** Every reference output of the text encoder, the UNet (each timestep case and 154 tokens) and the VAE decoder, from `dir`. */
+  const outputsOf = async (dir: string): Promise<Map<string, ort.Tensor>> => {
+    const out = new Map<string, ort.Tensor>();
+    const te = await open('text_encoder', dir);
+    const text = await te.run({ input_ids: feed('clip.ids') });
+    for (const name of ['last_hidden_state', 'pooler_output', 'normed_hidden_states.1']) out.set(`clip.${name}`, text[name] as ort.Tensor);
+    const unet = await open('unet', dir);
+    for (const c of ['t999', 't500', 't1', 't0', 'tmix', 'tfrac']) {
+      const r = await unet.run({ sample: feed('unet.x'), timestep: feed(`unet.${c}.t`), encoder_hidden_states: feed('unet.ctx77') });
+      out.set(`unet.${c}.eps`, r.out_sample as ort.Tensor);
+    }
+    const t = new ort.Tensor('float32', Float32Array.from([500, 500]), [2]);
+    const long = await unet.run({ sample: feed('unet.x'), timestep: t, encoder_hidden_states: feed('unet.ctx154') });
+    out.set('unet.ctx154.eps', long.out_sample as ort.Tensor);
+    const vae = await open('vae_decoder', dir);
+    out.set('vae.sample', (await vae.run({ latent_sample: feed('vae.latent_scaled') })).sample as ort.Tensor);
+    return out;
+  };
+  const mhaNodes = (dir: string, component: string): boolean =>
+    readFileSync(join(dir, component, 'model.onnx')).includes('MultiHeadAttention');
+
+  test('the default install writes fused attention (one MultiHeadAttention per attention); the plain install none', () => {
+    for (const component of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
+      expect.soft(mhaNodes(modelDir, component), `fused ${component}`).toBe(true);
+      expect.soft(mhaNodes(plainDir, component), `plain ${component}`).toBe(false);
+    }
+    expect(JSON.parse(readFileSync(join(plainDir, 'hordedesk-model.json'), 'utf8'))).toMatchObject({ attention: 'plain', dtype: 'fp32' });
+    expect(JSON.parse(readFileSync(join(modelDir, 'hordedesk-model.json'), 'utf8'))).toMatchObject({ attention: 'fused', dtype: 'fp32' });
+  });
+
+  test('plain attention (providers without MultiHeadAttention) reproduces the original code, and agrees with fused', async () => {
+    const plain = await outputsOf(plainDir);
+    const fused = await outputsOf(modelDir);
+    for (const [name, tensor] of plain) {
+      expect.soft(maxAbsDiff(tensor, ref.get(name)), `plain ${name}`).toBeLessThan(TOLERANCE);
+      const other = fused.get(name) as ort.Tensor;
+      expect
+        .soft(maxAbsDiff(tensor, { data: other.data as Float32Array, dims: [...other.dims] }), `plain vs fused ${name}`)
+        .toBeLessThan(FORMS_AGREE);
+    }
+  });
+
+  test.each([
+    ['fused', () => fp16Dir],
+    ['plain', () => plainFp16Dir],
+  ] as const)('fp16 install, %s attention: text encoder, UNet and VAE decoder within the fp16 tolerance', async (_form, dir) => {
+    for (const [name, tensor] of await outputsOf(dir())) expect.soft(maxAbsDiff(tensor, ref.get(name)), name).toBeLessThan(FP16_TOLERANCE);
   });
 });

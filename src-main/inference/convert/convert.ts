@@ -22,6 +22,7 @@ import {
   type WeightSource,
 } from '../graph';
 import { writeTokenizerFiles } from '../tokenizer';
+import type { AttentionKind } from '../graph/builder';
 import { type ConvertibleFamily, assertSupportedFamily, detectLdmFamily, diffusersToLdm, sd1DetectionKey } from './ldmKeys';
 import { CheckpointFormatError } from './formatError';
 import { SafetensorsReader } from './safetensors';
@@ -49,6 +50,8 @@ export interface ConvertOptions {
   dtype?: FloatDtype;
   /** 17 (default, DirectML-safe) or 21. */
   opset?: Opset;
+  /** How attention is written (default 'fused'; `graphChoiceFor(provider)` picks it per provider). */
+  attention?: AttentionKind;
   /** Architecture (default: read from the checkpoint by `configForCheckpoint`). */
   config?: SdGraphConfig;
   /** Default all four: text_encoder, unet, vae_decoder, vae_encoder. */
@@ -228,6 +231,7 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
         components: [component],
         dtype: opts.dtype ?? 'fp16',
         opset: opts.opset ?? 17,
+        ...(opts.attention ? { attention: opts.attention } : {}),
         ...(opts.io ? { io: opts.io } : {}),
         ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
         tiled: opts.tiled ?? true,

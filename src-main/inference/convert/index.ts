@@ -8,11 +8,13 @@
  * - `diffusersToLdm(name, component, config)`, `detectLdmFamily`, `assertSupportedFamily`, `sd1DetectionKey`.
  * - Writes all four components (VAE encoder included) and the seamless-tiling variants by default; an inpainting
  *   checkpoint (9-channel UNet input) converts with `config.unet.inChannels` 9.
+ * - `graphChoiceFor(provider)` (graphChoice.ts): the dtype and attention form a conversion writes for a provider.
  * - `ldmCheckpointTensors(config, weights, dtype)` for synthetic checkpoints in tests and benchmarks (all four components).
  * - SDXL single files: `convertOpenSdxlCheckpoint(reader, outDir, opts)` and `sdxlConfigForCheckpoint` (sdxlConvert.ts; the
  *   convert worker imports them from there), key mapping and architecture from shapes in sdxlKeys.ts, synthetic files in
  *   sdxlSynthetic.ts.
  */
+export { graphChoiceFor, type GraphChoice } from './graphChoice';
 export {
   CONVERTER_VERSION,
   ConversionError,

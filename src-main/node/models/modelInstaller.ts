@@ -5,6 +5,7 @@ import type { CatalogDownload, CatalogEntry } from '../../core/models/catalog';
 import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { CONVERTER_VERSION } from '../../inference/convert/convert';
+import type { AttentionKind } from '../../inference/graph/builder';
 import { tinyTokenizerFiles, type TokenizerFiles } from '../../inference/tokenizer';
 import { ConvertCancelledError, convertInWorker, type ConvertCeilings } from './convertHost';
 import { ChecksumError, downloadFile, type DownloadProgress } from './modelDownloads';
@@ -127,6 +128,8 @@ export interface ModelInstallerOptions {
   clientAgent: string;
   /** fp16 weights for GPU providers; fp32 for the CPU, which would widen fp16 to fp32 copies anyway. */
   weightDtype: () => Promise<'fp16' | 'fp32'>;
+  /** How SD 1.x graphs write attention for the provider that will run them (default 'fused'; graphChoiceFor). */
+  graphAttention?: () => Promise<AttentionKind>;
   onProgress: (p: InstallProgress) => void;
   log: Logger;
   /** Time and heap ceilings of the convert worker (defaults: DEFAULT_CONVERT_CEILINGS). */
@@ -166,9 +169,10 @@ async function convertCheckpoint(
   report: ReportProgress,
 ): Promise<void> {
   const dtype = await options.weightDtype();
+  const attention = options.graphAttention ? await options.graphAttention() : undefined;
   // Everything that reads the checkpoint, config detection included, happens in the worker thread.
   await convertInWorker(
-    { checkpoint: paths.checkpoint, outDir: paths.dir, dtype },
+    { checkpoint: paths.checkpoint, outDir: paths.dir, dtype, ...(attention ? { attention } : {}) },
     {
       tokenizerFor: (family) =>
         family === 'sd15' ? clipTokenizer(options.dataDir, options.clipTokenizerUrl, signal) : Promise.resolve(tinyTokenizerFiles()),

@@ -4,6 +4,7 @@ import type { HttpPort } from '../../core/horde/http';
 import type { Logger } from '../../core/log';
 import type { SettingsService } from '../../core/settings/settingsService';
 import type { ModelsHandlerDeps } from './handlers';
+import { graphChoiceFor } from '../../inference/convert/graphChoice';
 import { createModelCatalog } from './modelCatalog';
 import { createModelInstaller, type InstallProgress } from './modelInstaller';
 
@@ -42,7 +43,8 @@ export function createModelServices(deps: ModelServiceDeps): Pick<ModelsHandlerD
     modelsDir,
     clipTokenizerUrl: () => deps.settings.get().clipTokenizerUrl,
     clientAgent,
-    weightDtype: async () => (((await profile()).executionProviders[0]?.id ?? 'cpu') === 'cpu' ? 'fp32' : 'fp16'),
+    weightDtype: async () => graphChoiceFor((await profile()).executionProviders[0]?.id ?? 'cpu').dtype,
+    graphAttention: async () => graphChoiceFor((await profile()).executionProviders[0]?.id ?? 'cpu').attention,
     onProgress: deps.onProgress,
     log,
   });
