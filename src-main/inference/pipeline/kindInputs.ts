@@ -7,7 +7,7 @@ import { createGaussianSource } from '../samplers';
 import type { JobSources, RgbaImage } from './decodeImage';
 import { inpaintFill, latentMask, prepareSource, toEncoderInput, type KindPlan } from './requestKinds';
 import type { TimedSession } from './sessions';
-import { encodePixels } from './vaeCodec';
+import { encodePixels, WHOLE, type VaeTiling } from './vaeCodec';
 
 /** The sampler's extra inputs for a job with a source (all null for txt2img). */
 export interface KindInputs {
@@ -46,6 +46,10 @@ export interface KindInputsOptions {
   plan: KindPlan;
   sources: JobSources;
   encoder: TimedSession;
+  /** How the VAE encoder splits a large source (default: whole). */
+  tiling?: VaeTiling;
+  /** The model's latent scale (default SD 1.x's; SDXL 0.13025). */
+  latentScale?: number;
   /** A 9-channel UNet: painting adds the concat channels, and a missing mask means "repaint all". */
   inpaintingModel: boolean;
   seed: number;
@@ -60,13 +64,13 @@ export async function kindInputs(options: KindInputsOptions): Promise<KindInputs
   const source = prepareSource(image, sources.mask, width, height);
   if (!plan.painting) {
     // img2img; with a mask or an alpha channel, SetLatentNoiseMask on the plain encode (no grey fill, no grow).
-    const initLatent = await encodePixels(encoder, toEncoderInput(source.rgb), height, width);
+    const initLatent = await encodePixels(encoder, toEncoderInput(source.rgb), height, width, options.tiling ?? WHOLE, options.latentScale);
     return { initLatent, noiseMask: source.mask ? latentMask(source.mask, width, height) : null, extra: null };
   }
   // Inpainting checkpoints repaint everything when neither a mask nor alpha came; other models keep everything.
   const mask = source.mask ?? new Float32Array(width * height).fill(inpaintingModel ? 1 : 0);
   const { rgb, grown } = inpaintFill(source, mask);
-  const initLatent = await encodePixels(encoder, toEncoderInput(rgb), height, width);
+  const initLatent = await encodePixels(encoder, toEncoderInput(rgb), height, width, options.tiling ?? WHOLE, options.latentScale);
   const noiseMask = latentMask(grown, width, height);
   const plane = (width / 8) * (height / 8);
   let extra: Float32Array | null = null;

@@ -1,3 +1,6 @@
+import { readdirSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ExecutionProvider } from '../../common/hardware';
 import type { GenerationParams, InferenceProgress, ProviderStatus, SourceProcessing } from '../../common/inference';
 import { runSampler } from '../samplers';
@@ -10,7 +13,8 @@ import { chooseProvider, openSession, type RunClock, type TimedSession } from '.
 import { ModelFormatError } from './tensors';
 import { conditionHordePrompt, type PromptConditioning } from './textConditioning';
 import { unetDenoiser } from './unetDenoiser';
-import { decodeLatent, LATENT_CHANNELS } from './vaeCodec';
+import { decodeLatent, isOutOfMemory, LATENT_CHANNELS, WHOLE, type VaeTiling } from './vaeCodec';
+import { type ComponentBytes, type MemoryPlan, planMemory } from './memoryPlan';
 
 /** A job with no source image or mask (txt2img). */
 export const NO_SOURCES: JobSources = { image: null, mask: null };
@@ -48,6 +52,48 @@ export interface PipelineOutput {
   hiresFix: boolean;
 }
 
+/** Overlap, in latent pixels, of VAE tiles of `tile` (see test/integration/vaeTiles.test.ts for why a third). */
+export function vaeOverlap(tile: number): number {
+  return Math.max(1, Math.round(tile / 3));
+}
+
+/** The tile a VAE call falls back to when a whole image ran out of device memory (ComfyUI's `decode_tiled_` default). */
+export const OOM_VAE_TILE = 64;
+
+/**
+ * The memory budget of a job on `provider` when none is given: half the machine's memory on the CPU, where the
+ * pipeline must plan (memoryPlan.ts); none on a GPU, whose out-of-memory errors the pipeline catches instead
+ * (a VAE call is retried in tiles, as ComfyUI does).
+ */
+export function defaultMemoryBudget(provider: ExecutionProvider, totalBytes = totalmem()): number {
+  return provider === 'cpu' ? totalBytes / 2 : Number.POSITIVE_INFINITY;
+}
+
+/** How a pipeline spends memory (see docs/memory.md for what each choice measured). */
+export interface PipelineMemoryOptions {
+  /** The most a job should take, in MiB; default `defaultMemoryBudget(provider)`. Each job plans within it (memoryPlan.ts). */
+  budgetMb?: number;
+  /**
+   * Release the text encoder's session once the prompt is encoded, before the UNet runs, and reopen it for the
+   * next job. Default: the job's memory plan.
+   */
+  releaseTextEncoder?: boolean;
+  /**
+   * The largest latent side (height or width, in latent pixels) the VAE decodes or encodes in one piece; a larger
+   * image is done in overlapping tiles (vaeTiles.ts). Default: the job's memory plan; `Infinity` never tiles.
+   */
+  vaeTile?: number;
+}
+
+/** Bytes a component's folder holds (model and external weights; not its seamless-tiling twin, opened instead of it). */
+function componentBytes(modelPath: string | undefined): number {
+  if (!modelPath) return 0;
+  const dir = dirname(modelPath);
+  return readdirSync(dir)
+    .filter((name) => name !== 'model.tiled.onnx')
+    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}
+
 /**
  * A loaded SD model folder. Sessions open lazily on first use and `unload()` releases them all,
  * so switching models never holds two UNets.
@@ -61,21 +107,46 @@ export class SdPipeline {
    * inference/lora): name → the token ids of its vectors.
    */
   readonly embeddings: ReadonlyMap<string, readonly number[]>;
+  /** Weight bytes of each component, for the jobs' memory plans. */
+  private readonly weightBytes: ComponentBytes;
 
   private constructor(
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
     readonly provider: ProviderStatus,
+    readonly memory: PipelineMemoryOptions,
   ) {
     this.embeddings = folderEmbeddings(folder.manifest);
+    const c = folder.components;
+    this.weightBytes = {
+      text_encoder: componentBytes(c.text_encoder),
+      unet: componentBytes(c.unet),
+      vae_decoder: componentBytes(c.vae_decoder),
+      vae_encoder: componentBytes(c.vae_encoder),
+    };
   }
 
   /** Checks the folder, reads its tokenizer and picks the provider (verified by opening a session). */
-  static async load(dir: string, providers: readonly ExecutionProvider[], log: (message: string) => void): Promise<SdPipeline> {
+  static async load(
+    dir: string,
+    providers: readonly ExecutionProvider[],
+    log: (message: string) => void,
+    memory: PipelineMemoryOptions = {},
+  ): Promise<SdPipeline> {
     const folder = inspectModelFolder(dir);
     const tokenizer = loadTokenizerFromFolder(folder.tokenizerDir);
     const provider = await chooseProvider(folder.components.text_encoder, providers, log);
-    return new SdPipeline(folder, tokenizer, provider);
+    return new SdPipeline(folder, tokenizer, provider, memory);
+  }
+
+  /** Releases one component's open sessions (both variants); the next use reopens them. */
+  private async release(component: PipelineComponent): Promise<void> {
+    for (const key of [component, `${component}:tiled`]) {
+      const open = this.sessions.get(key);
+      if (!open) continue;
+      this.sessions.delete(key);
+      await (await open).release().catch(() => undefined);
+    }
   }
 
   /**
@@ -121,6 +192,7 @@ export class SdPipeline {
     const plan = planJob(params, sources.image !== null || inpaintingModel, inpaintingModel);
     this.checkServes(plan, params);
     onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
+    const memory = this.memoryPlan(plan, params);
     const encoder = await this.session('text_encoder');
     const withNegative = params.cfg_scale !== 1;
     const conditioning = await conditionHordePrompt(
@@ -133,6 +205,7 @@ export class SdPipeline {
       params.seed,
       this.embeddings,
     );
+    if (memory.releaseTextEncoder) await this.release('text_encoder');
     throwIfCancelled(signal);
     const inputs =
       plan.kind === 'txt2img'
@@ -141,6 +214,7 @@ export class SdPipeline {
             plan,
             sources,
             encoder: await this.session('vae_encoder', params.tiling),
+            tiling: this.vaeTiling(params, memory),
             inpaintingModel,
             seed: params.seed,
           });
@@ -154,9 +228,63 @@ export class SdPipeline {
       throwIfCancelled(signal);
       onProgress({ jobId, phase: 'decoding', image: index, step: params.steps, steps: params.steps });
       const shape = [1, LATENT_CHANNELS, params.height / 8, params.width / 8] as const;
-      images.push({ width: params.width, height: params.height, seed, rgb: await decodeLatent(vae, latent, shape) });
+      images.push({
+        width: params.width,
+        height: params.height,
+        seed,
+        rgb: await this.decode(vae, latent, shape, this.vaeTiling(params, memory)),
+      });
     }
     return { images, warnings, stepMs: job.stepMs, kind: plan.kind, hiresFix: plan.hires !== null };
+  }
+
+  /**
+   * How this job keeps within memory (memoryPlan.ts), the explicit options first.
+   */
+  memoryPlan(plan: KindPlan, params: GenerationParams): MemoryPlan {
+    const { budgetMb, releaseTextEncoder, vaeTile } = this.memory;
+    const budget = budgetMb === undefined ? defaultMemoryBudget(this.provider.provider) : budgetMb * 2 ** 20;
+    const planned = planMemory({
+      budget,
+      weights: this.weightBytes,
+      latentHeight: params.height / 8,
+      latentWidth: params.width / 8,
+      encodes: plan.kind !== 'txt2img',
+    });
+    return {
+      ...planned,
+      releaseTextEncoder: releaseTextEncoder ?? planned.releaseTextEncoder,
+      vaeTile: vaeTile ?? planned.vaeTile,
+    };
+  }
+
+  /**
+   * How the VAE splits this job's image: tiles of the plan's `vaeTile` latent pixels overlapping by a third of a
+   * tile (vaeTiles.ts); a seamless-tiling job is never split, as its graphs wrap each call's edges around.
+   */
+  private vaeTiling(params: GenerationParams, memory: MemoryPlan): VaeTiling {
+    const tile = memory.vaeTile;
+    if (params.tiling || !Number.isFinite(tile)) return WHOLE;
+    return { tile, overlap: vaeOverlap(tile) };
+  }
+
+  /**
+   * Decodes one image; a whole-image decode that runs out of device memory (a GPU's: the CPU's never errs) is done
+   * again in tiles of OOM_VAE_TILE, as ComfyUI's `VAE.decode` falls back to `decode_tiled_`.
+   */
+  private async decode(
+    vae: TimedSession,
+    latent: Float32Array,
+    shape: readonly [number, number, number, number],
+    tiling: VaeTiling,
+  ): Promise<Uint8Array> {
+    try {
+      return await decodeLatent(vae, latent, shape, tiling);
+    } catch (error) {
+      const side = Math.max(shape[2], shape[3]);
+      if (!isOutOfMemory(error) || Number.isFinite(tiling.tile) || side <= OOM_VAE_TILE) throw error;
+      return decodeLatent(vae, latent, shape, { tile: OOM_VAE_TILE, overlap: vaeOverlap(OOM_VAE_TILE) });
+    }
   }
 
   /** Refuses a kind this folder cannot run (older installs have no VAE encoder or tiled graphs). */

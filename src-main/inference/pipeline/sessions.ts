@@ -16,12 +16,58 @@ export interface TimedSession {
   release(): Promise<void>;
 }
 
-function sessionOptions(provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+/**
+ * How a session spends memory (ONNX Runtime's knobs): `cpuArena` = the CPU allocator keeps freed blocks for reuse
+ * (`enableCpuMemArena`), `memPattern` = one block per run planned from the first run's shapes (`enableMemPattern`),
+ * `prepacking` = weights copied once into the MLAS kernels' layout (`session.disable_prepacking` when false).
+ */
+export interface SessionMemory {
+  cpuArena: boolean;
+  memPattern: boolean;
+  prepacking: boolean;
+}
+
+/**
+ * The settings each provider runs with, from the full-size measurements in docs/memory.md. On the CPU the arena
+ * stays on and memory patterns off: without the arena every run's freed blocks fragment the heap and the peaks rise
+ * (the UNet at 512²: 4.17 GB without, 3.74 GB with; the VAE decoder at 256²: 1.15 GB without, 0.56 GB with), while
+ * memory patterns only add (the UNet: 3.90 GB with both). What an arena keeps after a run is given back by releasing
+ * its session, which the pipeline does where memory is tight (memoryPlan.ts). Prepacking stays on. DirectML wants
+ * sequential execution without memory patterns (SD-ONNX §4.2). The GPU providers keep ONNX Runtime's defaults:
+ * these options govern the CPU-side allocator, and their effect on a GPU has not been measured.
+ */
+export function sessionMemoryFor(provider: ExecutionProvider): SessionMemory {
+  if (provider === 'cpu') return { cpuArena: true, memPattern: false, prepacking: true };
+  if (provider === 'dml') return { cpuArena: true, memPattern: false, prepacking: true };
+  return { cpuArena: true, memPattern: true, prepacking: true };
+}
+
+/**
+ * `HORDEDESK_ORT_MEMORY` (e.g. `arena=on,pattern=off,prepack=on`) overrides the provider's settings one knob at a
+ * time; the full-size bench measures each option this way, and a user can try one without a rebuild.
+ */
+export function sessionMemoryOverride(base: SessionMemory, spec: string | undefined): SessionMemory {
+  const out = { ...base };
+  const keys: Record<string, keyof SessionMemory> = { arena: 'cpuArena', pattern: 'memPattern', prepack: 'prepacking' };
+  for (const part of (spec ?? '').split(',').filter((p) => p.trim())) {
+    const [name, value] = part.split('=').map((x) => x.trim());
+    const key = keys[name ?? ''];
+    if (!key || (value !== 'on' && value !== 'off')) throw new Error(`HORDEDESK_ORT_MEMORY: cannot read "${part}" (e.g. arena=off)`);
+    out[key] = value === 'on';
+  }
+  return out;
+}
+
+/** The session options for `provider`: full graph optimisation and its memory settings. */
+export function sessionOptions(provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  const memory = sessionMemoryOverride(sessionMemoryFor(provider), process.env.HORDEDESK_ORT_MEMORY);
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
-    // DirectML wants sequential execution without memory patterns (SD-ONNX §4.2).
-    ...(provider === 'dml' ? { enableMemPattern: false, executionMode: 'sequential' as const } : {}),
+    enableCpuMemArena: memory.cpuArena,
+    enableMemPattern: memory.memPattern,
+    ...(provider === 'dml' ? { executionMode: 'sequential' as const } : {}),
+    ...(memory.prepacking ? {} : { extra: { session: { disable_prepacking: '1' } } }),
   };
 }
 
