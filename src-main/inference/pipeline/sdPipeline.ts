@@ -13,7 +13,7 @@ import { chooseProvider, openSession, type RunClock, type TimedSession } from '.
 import { ModelFormatError } from './tensors';
 import { conditionHordePrompt, type PromptConditioning } from './textConditioning';
 import { unetDenoiser } from './unetDenoiser';
-import { decodeLatent, isOutOfMemory, LATENT_CHANNELS, WHOLE, type VaeTiling } from './vaeCodec';
+import { COMFY_TILED_DECODE, decodeLatent, isOutOfMemory, LATENT_CHANNELS, WHOLE, type VaeTiling } from './vaeCodec';
 import { type ComponentBytes, type MemoryPlan, planMemory } from './memoryPlan';
 
 /** A job with no source image or mask (txt2img). */
@@ -56,9 +56,6 @@ export interface PipelineOutput {
 export function vaeOverlap(tile: number): number {
   return Math.max(1, Math.round(tile / 3));
 }
-
-/** The tile a VAE call falls back to when a whole image ran out of device memory (ComfyUI's `decode_tiled_` default). */
-export const OOM_VAE_TILE = 64;
 
 /**
  * The memory budget of a job on `provider` when none is given: half the machine's memory on the CPU, where the
@@ -270,7 +267,7 @@ export class SdPipeline {
 
   /**
    * Decodes one image; a whole-image decode that runs out of device memory (a GPU's: the CPU's never errs) is done
-   * again in tiles of OOM_VAE_TILE, as ComfyUI's `VAE.decode` falls back to `decode_tiled_`.
+   * again the way the reference worker's ComfyUI does then: its own tiled decode (`VAE.decode` → `decode_tiled_`).
    */
   private async decode(
     vae: TimedSession,
@@ -282,8 +279,8 @@ export class SdPipeline {
       return await decodeLatent(vae, latent, shape, tiling);
     } catch (error) {
       const side = Math.max(shape[2], shape[3]);
-      if (!isOutOfMemory(error) || Number.isFinite(tiling.tile) || side <= OOM_VAE_TILE) throw error;
-      return decodeLatent(vae, latent, shape, { tile: OOM_VAE_TILE, overlap: vaeOverlap(OOM_VAE_TILE) });
+      if (!isOutOfMemory(error) || Number.isFinite(tiling.tile) || side <= COMFY_TILED_DECODE.tile) throw error;
+      return decodeLatent(vae, latent, shape, COMFY_TILED_DECODE);
     }
   }
 

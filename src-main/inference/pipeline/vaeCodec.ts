@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { TimedSession } from './sessions';
 import { floatTensor, ModelFormatError, requireSpec, sessionSpecs, toFloat32 } from './tensors';
-import { tiledScale, type TilePass } from './vaeTiles';
+import { comfyTiledDecode, tiledScale, type TilePass, type VaeTileCall } from './vaeTiles';
 
 /** SD 1.x/2.x latent scale (SD-ONNX §1.5; ComfyUI's SD15 latent format). SDXL's is 0.13025 (`latentScale` arguments). */
 export const LATENT_SCALE = 0.18215;
@@ -17,12 +17,17 @@ function scaled(x: Float32Array, factor: number): Float32Array {
 
 /**
  * How the VAE splits a large image (see vaeTiles.ts): `tile` is the largest side, in latent pixels, done in one
- * call; tiles overlap by `overlap` latent pixels. Infinity never tiles.
+ * call; tiles overlap by `overlap` latent pixels. Infinity never tiles. `comfy`: a decode is ComfyUI's own tiled
+ * decode instead (`decode_tiled_`, three passes averaged, ComfyUI's layout), about three times the calls.
  */
 export interface VaeTiling {
   tile: number;
   overlap: number;
+  comfy?: boolean;
 }
+
+/** ComfyUI's tiled decode as its `VAE.decode` falls back to it after running out of memory (tile 64, overlap 16). */
+export const COMFY_TILED_DECODE: VaeTiling = { tile: 64, overlap: 16, comfy: true };
 
 /** Whether an error from the runtime means the device ran out of memory (CUDA, DirectML, WebGPU, the CPU allocator). */
 export function isOutOfMemory(error: unknown): boolean {
@@ -117,7 +122,9 @@ export function decodeToPlanes(
   w: number,
   tiling: VaeTiling = WHOLE,
 ): Promise<Float32Array> {
-  return tiledScale(latent, h, w, (tile, th, tw) => decodeCall(vae, tile, th, tw), {
+  const call: VaeTileCall = (tile, th, tw) => decodeCall(vae, tile, th, tw);
+  if (tiling.comfy) return comfyTiledDecode(latent, h, w, call, tiling.tile, tiling.overlap);
+  return tiledScale(latent, h, w, call, {
     ...passOf(tiling, 1),
     inChannels: LATENT_CHANNELS,
     outChannels: 3,
