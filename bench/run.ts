@@ -3,7 +3,9 @@
  * Suites: ledger (durable kudos writes), transport (command round trip over the headless
  * WebSocket), inference (`-- inference [--model DIR] [--provider cuda,cpu] [--size 512]
  * [--steps 20] [--images 3] [--sampler k_euler]`; `--family sdxl [--full no]`: tiny SDXL next to tiny SD 1.x at 1024²
- * and a full-size SDXL conversion, see bench/sdxl.ts), worker (`-- worker [--jobs 40] [--size 128]`).
+ * and a full-size SDXL conversion, see bench/sdxl.ts; `--full-size [--dtype fp32,fp16] [--variants plain,fused,fused-o21]
+ * [--memory 'arena=off;arena=on,pattern=on'] [--budget 4500] [--steps 4]`: SD 1.5's full shapes with random weights, per
+ * graph variant UNet ms/step, VAE decode ms and peak RSS against plain fp32, see bench/inferenceFull.ts), worker (`-- worker [--jobs 40] [--size 128]`).
  * rater (`-- rater [--ratings 100]`), convert (`-- convert [--size-mb 1024]`), soak (`-- soak
  * [--minutes 2]`: the demo stream with injected faults; exits non-zero if a job or rating was lost
  * or duplicated), safety (`-- safety [--model PATH|vit-l-random] [--provider cuda,cpu] [--images 10]
@@ -35,6 +37,8 @@ import { resolveChromium } from '../scripts/chromium';
 import type { RatingImage, RatingStatus } from '../src-main/common/ratings';
 import { chromium } from 'playwright-core';
 import { convertBench } from './convert';
+import { inferenceFullBench } from './inferenceFull';
+import type { FloatDtype } from '../src-main/inference/graph';
 import { safetyBench } from './safety';
 import { upscaleBench } from './upscale';
 import { loraBench } from './lora';
@@ -150,6 +154,7 @@ async function benchSource(size: number): Promise<JobSources> {
  * inside ONNX Runtime (goal ≤ 1.05).
  */
 async function inference(): Promise<Row[]> {
+  if (process.argv.includes('--full-size')) return inferenceFull();
   if (flag('family') === 'sdxl')
     return sdxlBench({
       size: Number(flag('size') ?? 1024),
@@ -202,6 +207,21 @@ async function inference(): Promise<Row[]> {
   }
   await pipeline.unload();
   return rows;
+}
+
+/** `-- inference --full-size`: the SD 1.5-shaped model per graph variant (bench/inferenceFull.ts). */
+async function inferenceFull(): Promise<Row[]> {
+  const providers = (flag('provider') ?? 'cpu').split(',') as ExecutionProvider[];
+  const gpu = providers[0] !== 'cpu';
+  return inferenceFullBench({
+    providers,
+    size: Number(flag('size') ?? 512),
+    steps: Number(flag('steps') ?? 4),
+    dtypes: (flag('dtype') ?? (gpu ? 'fp32,fp16' : 'fp32')).split(',') as FloatDtype[],
+    variants: (flag('variants') ?? 'plain,fused,fused-o21').split(','),
+    memory: (flag('memory') ?? (gpu ? '' : 'arena=off;arena=on,pattern=on')).split(';').filter(Boolean),
+    budgets: (flag('budget') ?? (gpu ? '' : '4500')).split(',').filter(Boolean).map(Number),
+  });
 }
 
 /**
