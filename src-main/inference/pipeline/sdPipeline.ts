@@ -8,21 +8,25 @@ import { loadTokenizerFromFolder, type ClipTokenizer } from '../tokenizer';
 import type { JobSources } from './decodeImage';
 import { kindInputs, TXT2IMG_INPUTS, type KindInputs } from './kindInputs';
 import { inspectModelFolder, type ModelFolder } from './modelFolder';
-import { planJob, upscaleLatentNearestExact, type KindPlan } from './requestKinds';
+import { planJob, SD1_NATIVE, SDXL_HIRES_ABOVE, upscaleLatentNearestExact, type KindPlan } from './requestKinds';
+import { conditionSdxlPrompt, sdxlTimeIds } from './sdxlConditioning';
 import { chooseProvider, openSession, type RunClock, type TimedSession } from './sessions';
 import { ModelFormatError } from './tensors';
 import { conditionHordePrompt, type PromptConditioning } from './textConditioning';
-import { unetDenoiser } from './unetDenoiser';
-import { COMFY_TILED_DECODE, decodeLatent, isOutOfMemory, LATENT_CHANNELS, WHOLE, type VaeTiling } from './vaeCodec';
+import { type DenoiserSetup, unetDenoiser } from './unetDenoiser';
+import { COMFY_TILED_DECODE, decodeLatent, isOutOfMemory, LATENT_CHANNELS, LATENT_SCALE, WHOLE, type VaeTiling } from './vaeCodec';
 import { type ComponentBytes, type MemoryPlan, planMemory } from './memoryPlan';
 
 /** A job with no source image or mask (txt2img). */
 export const NO_SOURCES: JobSources = { image: null, mask: null };
 
-/** The graphs a job opens: the three every folder has, and the VAE encoder of img2img and painting. */
-type PipelineComponent = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
+/** The graphs a job opens: the three every folder has, SDXL's second text encoder, and the VAE encoder of img2img and painting. */
+type PipelineComponent = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_decoder' | 'vae_encoder';
 /** Components with a seamless-tiling variant (circular padding), used instead for `tiling` jobs. */
-type TiledComponent = Exclude<PipelineComponent, 'text_encoder'>;
+type TiledComponent = Exclude<PipelineComponent, 'text_encoder' | 'text_encoder_2'>;
+
+/** SDXL's latent scale factor (Stability-AI/generative-models `sd_xl_base.yaml` `scale_factor`). */
+const SDXL_LATENT_SCALE = 0.13025;
 
 /** Thrown when a job is cancelled; the worker reports it with code `cancelled`. */
 export class CancelledError extends Error {
@@ -72,7 +76,7 @@ export interface PipelineMemoryOptions {
   budgetMb?: number;
   /**
    * Release the text encoder's session once the prompt is encoded, before the UNet runs, and reopen it for the
-   * next job. Default: the job's memory plan.
+   * next job. Default: the job's memory plan (and always for SDXL on a GPU).
    */
   releaseTextEncoder?: boolean;
   /**
@@ -99,13 +103,14 @@ export class SdPipeline {
   readonly clock: RunClock = { runMs: 0, runs: 0 };
   /** Open sessions by key: the component, with `:tiled` for a tiling variant. */
   private readonly sessions = new Map<string, Promise<TimedSession>>();
+
+  /** Weight bytes of each component, for the jobs' memory plans. */
+  private readonly weightBytes: ComponentBytes;
   /**
    * Textual inversions this folder's text encoder holds (a merged folder's manifest `merge.embeddings`, written by
    * inference/lora): name → the token ids of its vectors.
    */
   readonly embeddings: ReadonlyMap<string, readonly number[]>;
-  /** Weight bytes of each component, for the jobs' memory plans. */
-  private readonly weightBytes: ComponentBytes;
 
   private constructor(
     readonly folder: ModelFolder,
@@ -113,14 +118,14 @@ export class SdPipeline {
     readonly provider: ProviderStatus,
     readonly memory: PipelineMemoryOptions,
   ) {
-    this.embeddings = folderEmbeddings(folder.manifest);
     const c = folder.components;
     this.weightBytes = {
-      text_encoder: componentBytes(c.text_encoder),
+      text_encoder: componentBytes(c.text_encoder) + componentBytes((c as { text_encoder_2?: string }).text_encoder_2),
       unet: componentBytes(c.unet),
       vae_decoder: componentBytes(c.vae_decoder),
       vae_encoder: componentBytes(c.vae_encoder),
     };
+    this.embeddings = folderEmbeddings(folder.manifest);
   }
 
   /** Checks the folder, reads its tokenizer and picks the provider (verified by opening a session). */
@@ -186,23 +191,13 @@ export class SdPipeline {
   ): Promise<PipelineOutput> {
     const warnings: string[] = [];
     const inpaintingModel = this.folder.unetInChannels === 9;
-    const plan = planJob(params, sources.image !== null || inpaintingModel, inpaintingModel);
+    const sdxl = this.folder.family === 'sdxl';
+    const plan = planJob(params, sources.image !== null || inpaintingModel, inpaintingModel, sdxl ? SDXL_HIRES_ABOVE : SD1_NATIVE);
     this.checkServes(plan, params);
     onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const memory = this.memoryPlan(plan, params);
-    const encoder = await this.session('text_encoder');
-    const withNegative = params.cfg_scale !== 1;
-    const conditioning = await conditionHordePrompt(
-      encoder,
-      this.tokenizer,
-      params.prompt,
-      params.clip_skip,
-      withNegative,
-      warnings,
-      params.seed,
-      this.embeddings,
-    );
-    if (memory.releaseTextEncoder) await this.release('text_encoder');
+    const conditioning = await this.condition(params, warnings);
+    if (memory.releaseTextEncoder) await Promise.all([this.release('text_encoder'), this.release('text_encoder_2')]);
     throwIfCancelled(signal);
     const inputs =
       plan.kind === 'txt2img'
@@ -212,10 +207,11 @@ export class SdPipeline {
             sources,
             encoder: await this.session('vae_encoder', params.tiling),
             tiling: this.vaeTiling(params, memory),
+            latentScale: this.latentScale,
             inpaintingModel,
             seed: params.seed,
           });
-    const job: JobRun = { jobId, params, plan, inputs, ...conditioning, onProgress, signal, stepMs: [] };
+    const job: JobRun = { jobId, params, plan, inputs, ...conditioning, sdxl, onProgress, signal, stepMs: [] };
     const unet = await this.session('unet', params.tiling);
     const vae = await this.session('vae_decoder', params.tiling);
     const images: PipelineImage[] = [];
@@ -236,7 +232,9 @@ export class SdPipeline {
   }
 
   /**
-   * How this job keeps within memory (memoryPlan.ts), the explicit options first.
+   * How this job keeps within memory (memoryPlan.ts), the explicit options first. SDXL's two text encoders (1.5 GiB
+   * fp16) always go before its UNet (4.8 GiB) on a GPU: what lets an 8 GB card run it (core/hardware/thresholds.ts
+   * SDXL_MIN_GPU_MIB).
    */
   memoryPlan(plan: KindPlan, params: GenerationParams): MemoryPlan {
     const { budgetMb, releaseTextEncoder, vaeTile } = this.memory;
@@ -248,9 +246,10 @@ export class SdPipeline {
       latentWidth: params.width / 8,
       encodes: plan.kind !== 'txt2img',
     });
+    const sdxlOnGpu = this.folder.family === 'sdxl' && this.provider.provider !== 'cpu';
     return {
       ...planned,
-      releaseTextEncoder: releaseTextEncoder ?? planned.releaseTextEncoder,
+      releaseTextEncoder: releaseTextEncoder ?? (sdxlOnGpu || planned.releaseTextEncoder),
       vaeTile: vaeTile ?? planned.vaeTile,
     };
   }
@@ -276,12 +275,40 @@ export class SdPipeline {
     tiling: VaeTiling,
   ): Promise<Uint8Array> {
     try {
-      return await decodeLatent(vae, latent, shape, tiling);
+      return await decodeLatent(vae, latent, shape, tiling, this.latentScale);
     } catch (error) {
       const side = Math.max(shape[2], shape[3]);
       if (!isOutOfMemory(error) || Number.isFinite(tiling.tile) || side <= COMFY_TILED_DECODE.tile) throw error;
-      return decodeLatent(vae, latent, shape, COMFY_TILED_DECODE);
+      return decodeLatent(vae, latent, shape, COMFY_TILED_DECODE, this.latentScale);
     }
+  }
+
+  /** The latent scale of this folder's VAE: SDXL's 0.13025, else SD 1.x's 0.18215. */
+  private get latentScale(): number {
+    return this.folder.family === 'sdxl' ? SDXL_LATENT_SCALE : LATENT_SCALE;
+  }
+
+  /**
+   * Both CFG sides' conditioning: SD 1.x's one text encoder (with the folder's textual inversions), or SDXL's two
+   * (sdxlConditioning.ts). cfg_scale 1 skips the negative side, which CFG would not use.
+   */
+  private async condition(params: GenerationParams, warnings: string[]): Promise<PromptConditioning> {
+    const withNegative = params.cfg_scale !== 1;
+    if (this.folder.family === 'sdxl') {
+      const encoders = { clipL: await this.session('text_encoder'), clipG: await this.session('text_encoder_2') };
+      return conditionSdxlPrompt(encoders, this.tokenizer, params.prompt, params.clip_skip, withNegative, warnings, params.seed);
+    }
+    const encoder = await this.session('text_encoder');
+    return conditionHordePrompt(
+      encoder,
+      this.tokenizer,
+      params.prompt,
+      params.clip_skip,
+      withNegative,
+      warnings,
+      params.seed,
+      this.embeddings,
+    );
   }
 
   /** Refuses a kind this folder cannot run (older installs have no VAE encoder or tiled graphs). */
@@ -303,7 +330,7 @@ export class SdPipeline {
       steps: params.steps,
       seed,
       latentShape: [1, LATENT_CHANNELS, h, w],
-      denoiser: unetDenoiser(unet, { cond: job.cond, uncond: job.uncond, cfgScale: params.cfg_scale, h, w, extra: inputs.extra }),
+      denoiser: unetDenoiser(unet, { ...passConditioning(job, h, w), cfgScale: params.cfg_scale, h, w, extra: inputs.extra }),
       denoise: plan.denoise,
       ...(inputs.initLatent ? { initLatent: inputs.initLatent } : {}),
       ...(inputs.noiseMask ? { noiseMask: inputs.noiseMask } : {}),
@@ -323,7 +350,7 @@ export class SdPipeline {
       steps: plan.hires.steps,
       seed,
       latentShape: [1, LATENT_CHANNELS, H, W],
-      denoiser: unetDenoiser(unet, { cond: job.cond, uncond: job.uncond, cfgScale: params.cfg_scale, h: H, w: W, extra: null }),
+      denoiser: unetDenoiser(unet, { ...passConditioning(job, H, W), cfgScale: params.cfg_scale, h: H, w: W, extra: null }),
       denoise: plan.hires.denoise,
       initLatent: latent,
       signal: job.signal,
@@ -338,9 +365,16 @@ interface JobRun extends PromptConditioning {
   params: GenerationParams;
   plan: KindPlan;
   inputs: KindInputs;
+  /** An SDXL folder: each pass also feeds its size values (sdxlConditioning.ts `sdxlTimeIds`). */
+  sdxl: boolean;
   onProgress: (p: InferenceProgress) => void;
   signal: CancelSignal;
   stepMs: number[];
+}
+
+/** The UNet's conditioning for a pass over an h × w latent: SDXL adds the pass's [H, W, 0, 0, H, W]. */
+function passConditioning(job: JobRun, h: number, w: number): Pick<DenoiserSetup, 'cond' | 'uncond' | 'timeIds'> {
+  return { cond: job.cond, uncond: job.uncond, ...(job.sdxl ? { timeIds: sdxlTimeIds(h, w) } : {}) };
 }
 
 /** The `merge.embeddings` of a merged folder's manifest ({ name: { firstId, vectors } }) as name → token ids. */
