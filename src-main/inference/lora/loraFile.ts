@@ -152,7 +152,12 @@ function splitKey(key: string, targets: ReadonlyMap<string, LoraTarget>): { modu
  * must belong to a layer of this model with a known role; otherwise an `AddonFormatError` names the keys (all
  * problems of one kind at once). Pure: works on names only, so it is tested without files.
  */
-export function planLoraModules(path: string, keys: Iterable<string>, targets: ReadonlyMap<string, LoraTarget>): LoraModule[] {
+export function planLoraModules(
+  path: string,
+  keys: Iterable<string>,
+  targets: ReadonlyMap<string, LoraTarget>,
+  family = 'SD 1.x',
+): LoraModule[] {
   const byModule = new Map<string, Partial<Record<LoraRole, string>>>();
   const unknown: string[] = [];
   const sdxl: string[] = [];
@@ -160,7 +165,7 @@ export function planLoraModules(path: string, keys: Iterable<string>, targets: R
     const refused = REFUSED_SUFFIXES.find(([re]) => re.test(key));
     if (refused) throw new AddonFormatError(`${path}: "${key}" is ${refused[1]}, which HordeDesk does not apply.`, key);
     const split = splitKey(key, targets);
-    if (split && isSdxlSecondEncoderKey(split.module)) {
+    if (split && !targets.has(split.module) && isSdxlSecondEncoderKey(split.module)) {
       sdxl.push(key);
       continue;
     }
@@ -176,12 +181,12 @@ export function planLoraModules(path: string, keys: Iterable<string>, targets: R
   }
   if (sdxl.length > 0)
     throw new AddonFormatError(
-      `${path} was made for SDXL (it changes SDXL's second text encoder: ${listKeys(sdxl)}); this model is SD 1.x.`,
+      `${path} was made for SDXL (it changes SDXL's second text encoder: ${listKeys(sdxl)}); this model is ${family}.`,
       sdxl[0],
     );
   if (unknown.length > 0)
     throw new AddonFormatError(
-      `${path}: ${unknown.length} key(s) name no layer of this SD 1.x model (a LoRA for another model family?): ${listKeys(unknown)}.`,
+      `${path}: ${unknown.length} key(s) name no layer of this ${family} model (a LoRA for another model family?): ${listKeys(unknown)}.`,
       unknown[0],
     );
   if (byModule.size === 0) throw new AddonFormatError(`${path} holds no LoRA tensors.`);
@@ -189,7 +194,7 @@ export function planLoraModules(path: string, keys: Iterable<string>, targets: R
   const modules: LoraModule[] = [];
   for (const [name, tensors] of byModule) {
     const target = targets.get(name) as LoraTarget;
-    const key = `${target.component}/${target.weight}`;
+    const key = `${target.component}/${target.weight}${target.rows ? `/rows ${target.rows.offset}` : ''}`;
     const other = seen.get(key);
     if (other !== undefined)
       throw new AddonFormatError(`${path}: layers "${other}" and "${name}" are two names for the same weight ${target.weight}.`, name);
@@ -202,7 +207,7 @@ export function planLoraModules(path: string, keys: Iterable<string>, targets: R
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
 
 /** Opens a LoRA `.safetensors` file and plans it against `targets`; a pickled `.pt` is refused (see above). */
-export function openLoraFile(path: string, targets: ReadonlyMap<string, LoraTarget>): LoraFile {
+export function openLoraFile(path: string, targets: ReadonlyMap<string, LoraTarget>, family = 'SD 1.x'): LoraFile {
   if (!path.toLowerCase().endsWith('.safetensors'))
     throw new AddonFormatError(`${path}: LoRAs are read as .safetensors only, as the reference worker downloads them.`);
   let reader: SafetensorsReader;
@@ -216,7 +221,7 @@ export function openLoraFile(path: string, targets: ReadonlyMap<string, LoraTarg
     for (const e of reader.entries.values())
       if (!FLOAT_DTYPES.has(e.dtype))
         throw new AddonFormatError(`${path}: tensor "${e.name}" is ${e.dtype}; a LoRA's tensors must be F32, F16 or BF16.`, e.name);
-    const modules = planLoraModules(path, reader.entries.keys(), targets);
+    const modules = planLoraModules(path, reader.entries.keys(), targets, family);
     return {
       path,
       modules,

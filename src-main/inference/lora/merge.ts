@@ -51,7 +51,8 @@ import { elementCount } from '../graph/weights';
 import { type MatMul, type Tensor, applyBiasDiff, applyModule, matMulJs, transpose01 } from './adapters';
 import { AddonFormatError } from './errors';
 import { type LoraFile, type LoraModule, type LoraRole, openLoraFile } from './loraFile';
-import { type LoraComponent, loraTargets } from './loraKeys';
+import type { SdxlGraphConfig } from '../graph/sdxlConfig';
+import { type LoraComponent, type LoraTarget, loraTargets, sdxlLoraTargets } from './loraKeys';
 import { readStoredTensors, type StoredTensor } from './onnxInitializers';
 import type { TextualInversion } from './textualInversion';
 
@@ -94,7 +95,13 @@ export interface MergeOptions {
   baseDigest?: string;
 }
 
-/** Reads and checks a model folder's manifest: merging needs the architecture HordeDesk built it with. */
+/** The components a merge may change, in the order they are planned. */
+const MERGED_COMPONENTS: readonly LoraComponent[] = ['unet', 'text_encoder', 'text_encoder_2'];
+
+/**
+ * Reads and checks a model folder's manifest: merging needs the architecture HordeDesk built it with (SD 1.x, or
+ * SDXL with its manifest's `family: 'sdxl'` and SdxlGraphConfig; the fields the merge reads are the same).
+ */
 export function readBaseManifest(baseDir: string): SdModelManifest & Record<string, unknown> {
   const path = join(baseDir, MANIFEST_FILE);
   if (!existsSync(path))
@@ -102,8 +109,9 @@ export function readBaseManifest(baseDir: string): SdModelManifest & Record<stri
       `${baseDir} has no ${MANIFEST_FILE}: LoRAs and textual inversions apply only to models HordeDesk converted.`,
     );
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as SdModelManifest & Record<string, unknown>;
-  if (manifest?.family !== 'sd1' || typeof manifest.config !== 'object' || manifest.config === null)
-    throw new AddonFormatError(`${baseDir}: its manifest names no SD 1.x architecture, so LoRAs cannot be mapped onto it.`);
+  const family = (manifest as { family?: unknown })?.family;
+  if ((family !== 'sd1' && family !== 'sdxl') || typeof manifest.config !== 'object' || manifest.config === null)
+    throw new AddonFormatError(`${baseDir}: its manifest names no SD 1.x or SDXL architecture, so LoRAs cannot be mapped onto it.`);
   if ('merge' in manifest) throw new AddonFormatError(`${baseDir} is itself a merged model; merge into the plain model instead.`);
   return manifest;
 }
@@ -187,10 +195,7 @@ interface Patch {
 type PatchPlan = Map<LoraComponent, Map<string, Patch[]>>;
 
 function planPatches(files: readonly LoraFile[], loras: readonly LoraApplication[]): PatchPlan {
-  const plan: PatchPlan = new Map([
-    ['unet', new Map()],
-    ['text_encoder', new Map()],
-  ]);
+  const plan: PatchPlan = new Map(MERGED_COMPONENTS.map((c) => [c, new Map<string, Patch[]>()]));
   files.forEach((file, i) => {
     const lora = loras[i] as LoraApplication;
     for (const module of file.modules) {
@@ -214,14 +219,48 @@ function storedOf(tensors: ReadonlyMap<string, StoredTensor>, weight: string): {
   return t ? { stored: t, transposed: true } : undefined;
 }
 
-/** Applies `patches`, in order, to one weight: float32 in the diffusers layout, or stored transposed (`transposed`). */
-async function patchWeight(values: Float32Array, patches: readonly Patch[], matMul: MatMul, transposed = false): Promise<void> {
+/**
+ * Applies `patches`, in order, to one weight: float32 in the diffusers layout, or stored transposed (`transposed`,
+ * with `dims` the stored [in, out]). A patch on some rows of the weight (`LoraTarget.rows`: q, k or v of a stacked
+ * in_proj) is applied to those rows in the diffusers layout, where they are contiguous, as ComfyUI's
+ * `calculate_weight` applies a patch to `weight.narrow(0, offset, size)`.
+ */
+async function patchWeight(
+  values: Float32Array,
+  patches: readonly Patch[],
+  matMul: MatMul,
+  transposed = false,
+  dims: readonly number[] = [],
+): Promise<void> {
+  const sliced = patches.some((p) => p.module.target.rows !== undefined);
+  const plain = sliced && transposed ? transpose01({ data: values, shape: dims }).data : values;
   for (const { file, module, strength } of patches) {
     const read = (role: LoraRole): Tensor | undefined => {
       const name = module.tensors[role];
       return name === undefined ? undefined : file.read(name);
     };
-    await applyModule(values, module, read, strength, matMul, file.path, transposed);
+    const rows = module.target.rows;
+    if (rows) {
+      const cols = elementCount(rows.of) / (rows.of[0] ?? 1);
+      const view = plain.subarray(rows.offset * cols, (rows.offset + rows.count) * cols);
+      await applyModule(view, module, read, strength, matMul, file.path);
+    } else await applyModule(plain, module, read, strength, matMul, file.path, transposed && !sliced);
+  }
+  if (plain !== values) values.set(transpose01({ data: plain, shape: [dims[1] ?? 1, dims[0] ?? 1] }).data);
+}
+
+/** The bias beside a weight (OpenCLIP's stacked `in_proj_weight` has `in_proj_bias`). */
+const biasOf = (weight: string): string =>
+  weight.endsWith('.in_proj_weight') ? weight.replace(/in_proj_weight$/, 'in_proj_bias') : weight.replace(/\.weight$/, '.bias');
+
+/** Adds the patches' `diff_b` to `bias` (to its rows for a row patch). */
+function patchBias(bias: Float32Array, patches: readonly Patch[]): void {
+  for (const p of patches) {
+    const name = p.module.tensors.diff_b;
+    if (name === undefined) continue;
+    const rows = p.module.target.rows;
+    const view = rows ? bias.subarray(rows.offset, rows.offset + rows.count) : bias;
+    applyBiasDiff(view, p.file.read(name), p.strength, p.module.name, p.file.path);
   }
 }
 
@@ -241,12 +280,12 @@ function checkPlan(component: LoraComponent, patches: ReadonlyMap<string, Patch[
         `${first.file.path}: layer "${first.module.name}" changes ${component} ${weight}, which this model does not store.`,
         first.module.name,
       );
-    if (elementCount(found.stored.dims) !== elementCount(first.module.target.shape))
+    if (elementCount(found.stored.dims) !== elementCount(first.module.target.rows?.of ?? first.module.target.shape))
       throw new AddonFormatError(
         `${first.file.path}: ${component} ${weight} is stored with another size than this model's architecture says.`,
         first.module.name,
       );
-    if (list.some((p) => p.module.tensors.diff_b !== undefined) && !tensors.has(weight.replace(/\.weight$/, '.bias')))
+    if (list.some((p) => p.module.tensors.diff_b !== undefined) && !tensors.has(biasOf(weight)))
       throw new AddonFormatError(
         `${first.file.path}: layer "${first.module.name}" changes a bias this model does not store.`,
         first.module.name,
@@ -271,7 +310,7 @@ async function mergeComponent(
   const jobs = new Map<string, { stored: StoredTensor; transposed: boolean; patches: Patch[]; bias?: StoredTensor }[]>();
   for (const [weight, list] of patches) {
     const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
-    const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(weight.replace(/\.weight$/, '.bias')) : undefined;
+    const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(biasOf(weight)) : undefined;
     const job = jobs.get(stored.file) ?? [];
     job.push({ stored, transposed, patches: list, ...(bias ? { bias } : {}) });
     jobs.set(stored.file, job);
@@ -294,16 +333,13 @@ async function mergeComponent(
       for (const { stored, transposed, patches: list, bias } of work) {
         // In the stored layout: a linear layer's [in, out] is patched as it is (applyModule's `transposed`).
         const values = decode(readRange(src, stored.offset, stored.length, from), stored);
-        await patchWeight(values, list, matMul, transposed);
+        await patchWeight(values, list, matMul, transposed, stored.dims);
         writeRange(dst, encode(values, stored), stored.offset);
         if (bias) {
           if (bias.file !== from)
             throw new AddonFormatError(`${bias.name} is stored in another file than its weight; HordeDesk cannot patch it.`);
           const b = decode(readRange(src, bias.offset, bias.length, from), bias);
-          for (const p of list) {
-            const name = p.module.tensors.diff_b;
-            if (name !== undefined) applyBiasDiff(b, p.file.read(name), p.strength, p.module.name, p.file.path);
-          }
+          patchBias(b, list);
           writeRange(dst, encode(b, bias), bias.offset);
         }
         progress();
@@ -392,7 +428,7 @@ async function rebuildTextEncoder(
     }
     await patchWeight(values, list, matMul);
     pending.set(weight, values);
-    const biasName = weight.replace(/\.weight$/, '.bias');
+    const biasName = biasOf(weight);
     const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(biasName) : undefined;
     if (bias) {
       const bfd = openSync(bias.file, 'r');
@@ -402,10 +438,7 @@ async function rebuildTextEncoder(
       } finally {
         closeSync(bfd);
       }
-      for (const p of list) {
-        const name = p.module.tensors.diff_b;
-        if (name !== undefined) applyBiasDiff(b, p.file.read(name), p.strength, p.module.name, p.file.path);
-      }
+      patchBias(b, list);
       pending.set(biasName, b);
     }
     progress();
@@ -447,19 +480,25 @@ export async function writeMergedModel(
   opts: MergeOptions = {},
 ): Promise<MergedManifest> {
   const manifest = readBaseManifest(baseDir);
-  const config = manifest.config as SdGraphConfig;
+  const sdxl = (manifest as { family: string }).family === 'sdxl';
   const matMul = opts.matMul ?? matMulJs;
-  const targets = loraTargets(config);
+  const targets: Map<string, LoraTarget> = sdxl
+    ? sdxlLoraTargets(manifest.config as unknown as SdxlGraphConfig)
+    : loraTargets(manifest.config as SdGraphConfig);
+  if (sdxl && embeddings.length > 0)
+    throw new AddonFormatError(
+      `${embeddings[0]?.path}: textual inversions are not applied to SDXL models yet; HordeDesk applies them to SD 1.x models.`,
+    );
   const files: LoraFile[] = [];
   try {
     for (const lora of loras) {
       if (!Number.isFinite(lora.model) || !Number.isFinite(lora.clip))
         throw new AddonFormatError(`${lora.path}: strengths must be finite numbers (got model ${lora.model}, clip ${lora.clip}).`);
-      files.push(openLoraFile(lora.path, targets));
+      files.push(openLoraFile(lora.path, targets, sdxl ? 'SDXL' : 'SD 1.x'));
     }
     const plan = planPatches(files, loras);
     const stored = new Map<LoraComponent, Map<string, StoredTensor>>();
-    for (const component of ['unet', 'text_encoder'] as const) {
+    for (const component of MERGED_COMPONENTS) {
       const patches = plan.get(component) as Map<string, Patch[]>;
       const rebuild = component === 'text_encoder' && embeddings.length > 0;
       if (patches.size === 0 && !rebuild) continue;
