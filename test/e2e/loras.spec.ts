@@ -16,8 +16,8 @@ test('the LoRA card: taken, usage, a bad budget refused on its field, a token ke
   await page.goto(demo.url);
   await page.getByRole('button', { name: 'Settings' }).click();
   const card = page.getByTestId('lora-card');
-  // The demo offers an SDXL model beside the tiny SD 1.x one: LoRA jobs are taken for the latter only.
-  await expect(card.getByTestId('lora-state')).toContainText('LoRA jobs are taken now: they are taken for your SD 1.x models only');
+  // The demo offers an SDXL model beside the tiny SD 1.x one: LoRAs are merged into both, so every model takes them.
+  await expect(card.getByTestId('lora-state')).toContainText('LoRA jobs are taken now.');
   await expect(card.getByTestId('lora-usage')).toContainText('Downloaded LoRAs and embeddings:');
 
   await page.getByLabel('Disk for downloaded LoRAs (GB)').fill('0');

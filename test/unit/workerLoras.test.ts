@@ -52,13 +52,15 @@ interface FakeAddons extends AddonPort {
 }
 
 /** Gives the first LoRA of each job and leaves every other add-on out as not downloadable; or never answers. */
-function fakeAddons(behaviour: { hang?: boolean; loras?: boolean; sd1?: (model: string) => boolean } = {}): FakeAddons {
+function fakeAddons(
+  behaviour: { hang?: boolean; loras?: boolean; sd1?: (model: string) => boolean; family?: AddonPort['addonFamily'] } = {},
+): FakeAddons {
   const port: FakeAddons = {
     fetched: [],
     cancelled: [],
     released: [],
     capabilities: () => ({ loras: behaviour.loras ?? true, tis: true }),
-    addonFamily: (model) => (behaviour.sd1 === undefined || behaviour.sd1(model) ? 'sd1' : null),
+    addonFamily: (model) => behaviour.family?.(model) ?? (behaviour.sd1 === undefined || behaviour.sd1(model) ? 'sd1' : null),
     async fetch(jobId, request) {
       port.fetched.push({ jobId, request });
       if (behaviour.hang) {
@@ -169,6 +171,16 @@ describe('LoRAs and textual inversions through the worker loop', () => {
       [['tiny'], true],
     ]);
     expect(run.log[0]).toMatchObject({ state: 'ok', model: 'tiny' });
+  });
+
+  test('SDXL models take LoRAs too: with SD 1.x and SDXL models only, every pop offers both with allow_lora', async () => {
+    const addons = fakeAddons({ family: (model) => (model === 'xl' ? 'sdxl' : 'sd1') });
+    const answer = popAnswer({ loras: LORAS });
+    const run = await runJobs([{ ...answer, model: 'xl' }], addons, undefined, ['tiny', 'xl']);
+    expect(run.pops[0]).toMatchObject({ models: ['tiny', 'xl'], allow_lora: true });
+    expect(run.log[0]).toMatchObject({ state: 'ok', model: 'xl' });
+    // The fetch is told the model's family, so a LoRA made for SD 1.x is left out of an SDXL job (baseline_mismatch).
+    expect(addons.fetched[0]?.request).toMatchObject({ model: 'xl', family: 'sdxl' });
   });
 
   test('the fetched add-ons reach the generator; those left out are told to the requester and logged', async () => {

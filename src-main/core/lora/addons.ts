@@ -75,7 +75,7 @@ export interface AddonPort {
    * there; textual inversions whenever the engine is (the horde sends them without asking the pop).
    */
   capabilities(): { loras: boolean; tis: boolean };
-  /** The model family a ready model's folder takes add-ons for ('sd1'), or null when it takes none. */
+  /** The model family a ready model's folder takes add-ons for ('sd1', 'sdxl'), or null when it takes none. */
   addonFamily(model: string): 'sd1' | 'sdxl' | null;
   /**
    * Looks up, downloads (or finds cached) and checks the job's add-ons. Never rejects for one add-on: those that
@@ -141,7 +141,7 @@ export interface PopLane {
 
 /**
  * Which pop to send next. The horde sends LoRA jobs for any model a pop offers when it allows LoRAs, and HordeDesk
- * merges them only into some (SD 1.x models it converted); faulting the others would count against the worker
+ * merges them only into some (SD 1.x and SDXL models it converted); faulting the others would count against the worker
  * (more than 20 aborted jobs an hour put it in maintenance, HORDE-PROTOCOL §2.7). So while the offered models are
  * mixed, every other pop offers only the models that take LoRAs, with allow_lora, and the pops between offer every
  * model without it; the "why no jobs" counts come from the latter. With LoRAs off, or no model taking them, or all

@@ -258,7 +258,7 @@ export class HordeWorker {
   private nextLane(models: string[]): PopLane {
     const port = this.deps.addons;
     if (!port) return { models, loras: false, counts: true };
-    return popLane(models, (model) => port.addonFamily(model) === 'sd1', port.capabilities().loras, this.popTurn++);
+    return popLane(models, (model) => port.addonFamily(model) !== null, port.capabilities().loras, this.popTurn++);
   }
 
   /** Checks a popped job against what this worker serves: the job (downloads started) or null (faulted with why). */

@@ -319,8 +319,8 @@ function addonProblem(job: HordeJob, capabilities: JobCapabilities): string | nu
   const what = loras > 0 ? (tis > 0 ? 'LoRAs and textual inversions' : 'LoRAs') : 'textual inversions';
   const caps = capabilities.addons;
   if (!caps || (loras > 0 && !caps.loras) || (tis > 0 && !caps.tis)) return `it asks for ${what}, which this worker does not take now`;
-  if (capabilities.models.includes(job.model) && caps.family(job.model) !== 'sd1')
-    return `it asks for ${what}, which HordeDesk applies only to SD 1.x models it converted, and "${job.model}" is not one`;
+  if (capabilities.models.includes(job.model) && caps.family(job.model) === null)
+    return `it asks for ${what}, which HordeDesk applies only to SD 1.x and SDXL models it converted, and "${job.model}" is not one`;
   return null;
 }
 

@@ -6,10 +6,11 @@ import type { HttpPort } from '../../core/horde/http';
 import type { Logger } from '../../core/log';
 import { AddonFormatError } from '../../inference/lora/errors';
 import { openLoraFile } from '../../inference/lora/loraFile';
-import { loraTargets, type LoraTarget } from '../../inference/lora/loraKeys';
+import { loraTargets, sdxlLoraTargets, type LoraTarget } from '../../inference/lora/loraKeys';
 import { readBaseManifest } from '../../inference/lora/merge';
 import { readTextualInversion } from '../../inference/lora/textualInversion';
 import type { SdGraphConfig } from '../../inference/graph';
+import type { SdxlGraphConfig } from '../../inference/graph/sdxlConfig';
 import { downloadFile, downloadLimitFor } from '../models/modelDownloads';
 import { AddonStore, fileKey, lookupKey, type FileEntry } from './addonStore';
 
@@ -59,14 +60,16 @@ export interface AddonService extends AddonPort {
 /** A resolved add-on: its cached file, or why it is left out. */
 type Outcome = { ok: true; entry: FileEntry; path: string } | { ok: false; problem: AddonProblem; reason: string };
 
-/** The manifest's architecture of a model folder HordeDesk converted, or null (no manifest, SDXL, merged). */
-function sd1Config(dir: string): SdGraphConfig | null {
+/** The family of a model folder HordeDesk converted, or null (no manifest, another architecture, merged). */
+function baseFamily(dir: string): 'sd1' | 'sdxl' | null {
   try {
-    return readBaseManifest(dir).config as SdGraphConfig;
+    return (readBaseManifest(dir) as { family: 'sd1' | 'sdxl' }).family;
   } catch {
     return null;
   }
 }
+
+const familyName = (family: 'sd1' | 'sdxl'): string => (family === 'sdxl' ? 'SDXL' : 'SD 1.x');
 
 /** Per-job context of a fetch: the lookups' context plus the job's signal, NSFW choice and model family. */
 type FetchContext = ResolveContext & { signal: AbortSignal; workerNsfw: boolean; family: 'sd1' | 'sdxl' };
@@ -76,7 +79,7 @@ class AddonFetcher implements AddonService {
   readonly store: AddonStore;
   private readonly jobs = new Map<string, AbortController>();
   private readonly downloads = new Map<string, Promise<FileEntry>>();
-  private readonly targetsByDir = new Map<string, Map<string, LoraTarget>>();
+  private readonly targetsByDir = new Map<string, { family: 'sd1' | 'sdxl'; targets: Map<string, LoraTarget> }>();
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: AddonServiceOptions) {
@@ -90,7 +93,7 @@ class AddonFetcher implements AddonService {
 
   addonFamily(model: string): 'sd1' | 'sdxl' | null {
     const dir = this.options.modelDir(model);
-    return dir && sd1Config(dir) ? 'sd1' : null;
+    return dir ? baseFamily(dir) : null;
   }
 
   /** fetch with the token added to CivitAI's own download addresses; the URL with the token is never logged. */
@@ -162,7 +165,11 @@ class AddonFetcher implements AddonService {
       candidate = choice.candidate;
     }
     if (baselineMismatch(candidate.baseModel, ctx.family))
-      return { ok: false, problem: 'baseline_mismatch', reason: `it was made for ${candidate.baseModel}, and this model is SD 1.x` };
+      return {
+        ok: false,
+        problem: 'baseline_mismatch',
+        reason: `it was made for ${candidate.baseModel}, and this model is ${familyName(ctx.family)}`,
+      };
     try {
       const entry = await this.download(candidate, ctx.signal);
       // The job holds it from now on: another job's download cannot make room by removing it.
@@ -175,15 +182,30 @@ class AddonFetcher implements AddonService {
     }
   }
 
+  /** The family and LoRA key map of a base model folder (read once per folder). */
+  private baseOf(baseDir: string): { family: 'sd1' | 'sdxl'; targets: Map<string, LoraTarget> } {
+    let base = this.targetsByDir.get(baseDir);
+    if (!base) {
+      const manifest = readBaseManifest(baseDir);
+      const family = (manifest as { family: 'sd1' | 'sdxl' }).family;
+      const targets =
+        family === 'sdxl' ? sdxlLoraTargets(manifest.config as unknown as SdxlGraphConfig) : loraTargets(manifest.config as SdGraphConfig);
+      this.targetsByDir.set(baseDir, (base = { family, targets }));
+    }
+    return base;
+  }
+
   /** A LoRA's keys against the job's model, an embedding's tensor: the reason they do not fit, or null. */
   private checkFile(kind: 'lora' | 'ti', path: string, id: string, baseDir: string | null): string | null {
     try {
-      if (kind === 'ti') readTextualInversion(path, id);
-      else {
+      if (kind === 'ti') {
+        // The merge writes SD 1.x embeddings only (inference/lora/merge.ts); on SDXL the job runs without the TI.
+        if (baseDir && this.baseOf(baseDir).family === 'sdxl') return 'HordeDesk does not apply textual inversions to SDXL models yet';
+        readTextualInversion(path, id);
+      } else {
         if (!baseDir) return 'the model has no folder';
-        let targets = this.targetsByDir.get(baseDir);
-        if (!targets) this.targetsByDir.set(baseDir, (targets = loraTargets(readBaseManifest(baseDir).config as SdGraphConfig)));
-        openLoraFile(path, targets).close();
+        const base = this.baseOf(baseDir);
+        openLoraFile(path, base.targets, familyName(base.family)).close();
       }
       return null;
     } catch (error) {

@@ -71,17 +71,17 @@ function statusOf(
 ): LoraStatusDto {
   const s = deps.settings.get();
   const models = deps.generation.list().filter((m) => m.ready);
-  const takes = models.some((m) => addons.addonFamily(m.name) === 'sd1');
-  const others = models.filter((m) => addons.addonFamily(m.name) !== 'sd1').map((m) => m.name);
+  const takes = models.some((m) => addons.addonFamily(m.name) !== null);
+  const others = models.filter((m) => addons.addonFamily(m.name) === null).map((m) => m.name);
   const merged = mergedUsage(mergedDir);
   return {
     taking: s.loras && takes,
     reason: !s.loras
       ? 'LoRA jobs are off.'
       : !takes
-        ? 'None of your ready models takes LoRAs (they are merged into SD 1.x models HordeDesk converted).'
+        ? 'None of your ready models takes LoRAs (they are merged into SD 1.x and SDXL models HordeDesk converted).'
         : others.length
-          ? `they are taken for your SD 1.x models only, not for ${others.join(', ')} (every other pop offers only the SD 1.x ones).`
+          ? `they are taken for your SD 1.x and SDXL models only, not for ${others.join(', ')} (every other pop offers only those).`
           : null,
     tokenSet,
     tokenProtection: token.protection,
