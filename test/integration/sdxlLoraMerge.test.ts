@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generationParamsSchema } from '../../src-main/common/inference';
 import { silentLogger } from '../../src-main/core/log';
 import { openCheckpoint, type CheckpointTensors } from '../../src-main/inference/convert/convert';
 import { sdxlConfigForCheckpoint } from '../../src-main/inference/convert/sdxlConvert';
@@ -24,6 +25,8 @@ import { sdxlUnetGraph } from '../../src-main/inference/graph/sdxlUnet';
 import { clipTextTower } from '../../src-main/inference/graph/textEncoder';
 import { AddonFormatError } from '../../src-main/inference/lora/errors';
 import { writeMergedModel } from '../../src-main/inference/lora/merge';
+import { decodeSources } from '../../src-main/inference/pipeline/decodeImage';
+import { SdPipeline } from '../../src-main/inference/pipeline/sdPipeline';
 import { createModelInstaller } from '../../src-main/node/models/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
 import { REFERENCE_TOLERANCE, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
@@ -294,6 +297,23 @@ describe.skipIf(data.skip || tokenizer.skip)(
       }
       // The VAE is the base's own files, linked.
       expect(existsSync(join(out, 'vae_decoder', 'model.onnx'))).toBe(true);
+    });
+
+    test('the pipeline opens the merged SDXL folder and its image differs from the plain model at the same seed', async () => {
+      const params = generationParamsSchema.parse({ prompt: 'a photo of a cat', seed: 7, width: 64, height: 64, steps: 2 });
+      const image = async (dir: string): Promise<Buffer> => {
+        const pipeline = await SdPipeline.load(dir, ['cpu'], () => undefined);
+        try {
+          const out = await pipeline.generate('job', params, () => undefined, { aborted: false }, await decodeSources(params));
+          return Buffer.from(out.images[0]?.rgb ?? new Uint8Array());
+        } finally {
+          await pipeline.unload();
+        }
+      };
+      const plain = await image(modelDir);
+      const merged = await image(join(root, 'merged'));
+      expect(merged.length).toBe(64 * 64 * 3);
+      expect(merged.equals(plain)).toBe(false);
     });
 
     test('an unknown key is refused naming it, and nothing is left behind', async () => {
