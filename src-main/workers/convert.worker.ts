@@ -29,7 +29,7 @@ export interface ConvertJob {
   /** The model folder; the worker writes `<outDir>.partial` only. */
   outDir: string;
   dtype: FloatDtype;
-  /** How an SD 1.x conversion writes attention (default 'fused'; inference/convert/graphChoice.ts). */
+  /** How a conversion writes attention (default 'fused'; inference/convert/graphChoice.ts). */
   attention?: AttentionKind;
   /**
    * `clip`: a Hugging Face CLIP checkpoint (the safety model, node/safety); `upscaler`: a post-processor's
@@ -101,6 +101,7 @@ async function convertSdxl(
   const tokenizer = await nextTokenizer(port);
   convertOpenSdxlCheckpoint(reader, job.outDir, {
     dtype: job.dtype,
+    ...(job.attention ? { attention: job.attention } : {}),
     config,
     tokenizer,
     overwrite: true,

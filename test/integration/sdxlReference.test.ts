@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src-main/core/log';
-import { GraphBuilder, DataType, modelToBytes } from '../../src-main/inference/graph';
+import { GraphBuilder, DataType, modelToBytes, type AttentionKind } from '../../src-main/inference/graph';
 import { timestepEmbedding } from '../../src-main/inference/graph/ops';
 import { sdxlAdmVector } from '../../src-main/inference/graph/sdxlUnet';
 import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
@@ -54,6 +54,7 @@ describe.skipIf(data.skip || tokenizer.skip)(
     let server: ModelFileServer;
     let modelDir: string;
     let fp16Dir: string;
+    let plainDir: string;
     let inputs: Bundle;
     let ref: Bundle;
     const sessions: ort.InferenceSession[] = [];
@@ -72,14 +73,17 @@ describe.skipIf(data.skip || tokenizer.skip)(
       return (await s.run(feeds)).out as ort.Tensor;
     };
 
-    const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16'): Promise<string> => {
+    /** Installs as the Install button does; `attention` as a provider's graph choice gives it (default: fused). */
+    const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> => {
       const progress: InstallProgress[] = [];
+      const name = `${dtype}${attention ? `-${attention}` : ''}`;
       const installer = createModelInstaller({
-        dataDir: join(root, `data-${dtype}`),
-        modelsDir: join(root, `models-${dtype}`),
+        dataDir: join(root, `data-${name}`),
+        modelsDir: join(root, `models-${name}`),
         clipTokenizerUrl: () => `${server.url}/clip`,
         clientAgent: 'test',
         weightDtype: async () => dtype,
+        ...(attention ? { graphAttention: async () => attention } : {}),
         onProgress: (p) => progress.push(p),
         log: silentLogger(),
       });
@@ -90,7 +94,7 @@ describe.skipIf(data.skip || tokenizer.skip)(
         downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
       });
       expect(progress.at(-1)).toMatchObject({ phase: 'done' });
-      return join(root, `models-${dtype}`, 'SDXL Reference');
+      return join(root, `models-${name}`, 'SDXL Reference');
     };
 
     beforeAll(async () => {
@@ -106,6 +110,7 @@ describe.skipIf(data.skip || tokenizer.skip)(
       });
       modelDir = await install(checkpoint, 'fp32');
       fp16Dir = await install(checkpoint, 'fp16');
+      plainDir = await install(checkpoint, 'fp32', 'plain');
     }, 300_000);
 
     afterAll(async () => {
@@ -223,6 +228,26 @@ describe.skipIf(data.skip || tokenizer.skip)(
       const vae = await (await open('vae_decoder', fp16Dir)).run({ latent_sample: feed('vae.latent_scaled') });
       expect.soft(maxAbsDiff(vae.sample as ort.Tensor, ref.get('vae.sample'))).toBeLessThan(TOLERANCE);
       expect(tensorOf(eps.out_sample as ort.Tensor).dims).toEqual([2, 4, 16, 16]);
+    });
+
+    test('plain attention (providers without MultiHeadAttention): both encoders and the UNet match the original code and the fused install', async () => {
+      const mha = (dir: string): boolean => readFileSync(join(dir, 'unet', 'model.onnx')).includes('MultiHeadAttention');
+      expect(mha(modelDir)).toBe(true);
+      expect(mha(plainDir)).toBe(false);
+      const both = async (component: string, feeds: Record<string, ort.Tensor>, output: string): Promise<[ort.Tensor, ort.Tensor]> => [
+        (await (await open(component, plainDir)).run(feeds))[output] as ort.Tensor,
+        (await (await open(component, modelDir)).run(feeds))[output] as ort.Tensor,
+      ];
+      const cases = [
+        ['text_encoder', { input_ids: feed('text.ids_l') }, 'hidden_states.1', 'clip_l.penultimate'],
+        ['text_encoder_2', { input_ids: feed('text.ids_g') }, 'text_embeds', 'clip_g.pooled'],
+        ['unet', unetFeeds('t500', 'unet.adm', 'cond.time_ids'), 'out_sample', 'unet.t500.eps'],
+      ] as const;
+      for (const [component, feeds, output, reference] of cases) {
+        const [plain, fused] = await both(component, feeds, output);
+        expect.soft(maxAbsDiff(plain, ref.get(reference)), `plain ${component}`).toBeLessThan(TOLERANCE);
+        expect.soft(maxAbsDiff(plain, tensorOf(fused)), `plain vs fused ${component}`).toBeLessThan(1e-5);
+      }
     });
   },
 );

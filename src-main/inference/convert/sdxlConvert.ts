@@ -6,7 +6,7 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { FloatDtype, Opset } from '../graph/builder';
+import type { AttentionKind, FloatDtype, Opset } from '../graph/builder';
 import type { SdIoDtypes } from '../graph/io';
 import { MANIFEST_FILE } from '../graph/modelFolder';
 import type { SdxlGraphConfig } from '../graph/sdxlConfig';
@@ -24,6 +24,8 @@ export interface SdxlConvertOptions {
   /** Stored weight precision (default fp16; the VAE graphs keep float32 weights either way). */
   dtype?: FloatDtype;
   opset?: Opset;
+  /** How attention is written (default 'fused'; `graphChoiceFor(provider)` picks it per provider). */
+  attention?: AttentionKind;
   /** Architecture (default: read from the checkpoint's shapes). */
   config?: SdxlGraphConfig;
   /** Default all five; a subset skips the check that every tensor of the file is used. */
@@ -144,6 +146,7 @@ export function convertOpenSdxlCheckpoint(reader: CheckpointTensors, outDir: str
       components,
       dtype: opts.dtype ?? 'fp16',
       opset: opts.opset ?? 17,
+      ...(opts.attention ? { attention: opts.attention } : {}),
       ...(opts.io ? { io: opts.io } : {}),
       ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
       tiled: opts.tiled ?? true,

@@ -128,7 +128,7 @@ export interface ModelInstallerOptions {
   clientAgent: string;
   /** fp16 weights for GPU providers; fp32 for the CPU, which would widen fp16 to fp32 copies anyway. */
   weightDtype: () => Promise<'fp16' | 'fp32'>;
-  /** How SD 1.x graphs write attention for the provider that will run them (default 'fused'; graphChoiceFor). */
+  /** How the graphs write attention for the provider that will run them (default 'fused'; graphChoiceFor). */
   graphAttention?: () => Promise<AttentionKind>;
   onProgress: (p: InstallProgress) => void;
   log: Logger;
