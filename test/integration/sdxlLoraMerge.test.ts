@@ -25,6 +25,9 @@ import { sdxlUnetGraph } from '../../src-main/inference/graph/sdxlUnet';
 import { clipTextTower } from '../../src-main/inference/graph/textEncoder';
 import { AddonFormatError } from '../../src-main/inference/lora/errors';
 import { writeMergedModel } from '../../src-main/inference/lora/merge';
+import { readTextualInversion } from '../../src-main/inference/lora/textualInversion';
+import { writeSafetensors } from '../../src-main/inference/convert/safetensors';
+import { mulberry32 } from '../../src-main/inference/graph/weights';
 import { decodeSources } from '../../src-main/inference/pipeline/decodeImage';
 import { SdPipeline } from '../../src-main/inference/pipeline/sdPipeline';
 import { createModelInstaller } from '../../src-main/node/models/modelInstaller';
@@ -177,11 +180,12 @@ describe.skipIf(data.skip || tokenizer.skip)(
       layers: readonly Layer[],
       strength: number,
       feeds: Record<string, ort.Tensor>,
+      source: WeightSource = fromCheckpoint(component),
     ): Promise<Record<string, ort.OnnxValue>> => {
       const weights = new Set(layers.map((l) => l.weight));
       const loras = strength === 0 ? [] : [{ factors, strength }];
       const g = new BranchBuilder(
-        { opset: 17, dtype: 'fp32', weights: fromCheckpoint(component), attention: 'fused', name: component },
+        { opset: 17, dtype: 'fp32', weights: source, attention: 'fused', name: component },
         branchesOf(loras, weights),
       );
       const { io } = resolveOptions({});
@@ -314,6 +318,79 @@ describe.skipIf(data.skip || tokenizer.skip)(
       const merged = await image(join(root, 'merged'));
       expect(merged.length).toBe(64 * 64 * 3);
       expect(merged.equals(plain)).toBe(false);
+    });
+
+    test('an SDXL textual inversion: clip_l vectors in CLIP-L and clip_g in CLIP-G at the same new ids, as tokens whose rows they replace', async () => {
+      const next = mulberry32(5);
+      const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => next() * 2 - 1);
+      const vl = random(2 * 32);
+      const vg = random(2 * G);
+      const file = join(root, '4242.safetensors');
+      writeSafetensors(file, [
+        { name: 'clip_g', dtype: 'F32', shape: [2, G], data: vg },
+        { name: 'clip_l', dtype: 'F32', shape: [2, 32], data: vl },
+      ]);
+      const out = join(root, 'merged-ti');
+      const manifest = await writeMergedModel(modelDir, out, [], [readTextualInversion(file, '4242')]);
+      expect(manifest.merge.embeddings).toEqual({ '4242': { firstId: 49408, vectors: 2 } });
+      // Prompt 1 "a photo of a cat": "photo of" (positions 2 and 3, ids 1125 and 539) become the embedding's two ids.
+      const ids = (name: string, swap: boolean): ort.Tensor => {
+        const t = rowsOf(name, 0, 1);
+        const data = Int32Array.from(t.data as Int32Array);
+        expect([data[2], data[3]]).toEqual([1125, 539]);
+        if (swap) [data[2], data[3]] = [49408, 49409];
+        return new ort.Tensor('int32', data, [1, 77]);
+      };
+      // The reference: the base graph from the checkpoint with token rows 1125 and 539 set to the vectors.
+      const withRows = (component: SdxlComponent, table: string, vectors: Float32Array, width: number): WeightSource => ({
+        get: (name, shape) => {
+          const data = fromCheckpoint(component).get(name, shape);
+          if (name !== table) return data;
+          const out = Float32Array.from(data);
+          out.set(vectors.subarray(0, width), 1125 * width);
+          out.set(vectors.subarray(width), 539 * width);
+          return out;
+        },
+      });
+      const wantL = await branchRun(
+        'text_encoder',
+        [],
+        0,
+        { input_ids: ids('text.ids_l', false) },
+        withRows('text_encoder', 'text_model.embeddings.token_embedding.weight', vl, 32),
+      );
+      const wantG = await branchRun(
+        'text_encoder_2',
+        [],
+        0,
+        { input_ids: ids('text.ids_g', false) },
+        withRows('text_encoder_2', 'token_embedding.weight', vg, G),
+      );
+      const l = await (await open(join(out, 'text_encoder', 'model.onnx'))).run({ input_ids: ids('text.ids_l', true) });
+      const g = await (await open(join(out, 'text_encoder_2', 'model.onnx'))).run({ input_ids: ids('text.ids_g', true) });
+      expect(diff(l['hidden_states.1'] as ort.Tensor, wantL['hidden_states.1'] as ort.Tensor)).toBeLessThan(REFERENCE_TOLERANCE);
+      expect(diff(g.last_hidden_state as ort.Tensor, wantG.last_hidden_state as ort.Tensor)).toBeLessThan(REFERENCE_TOLERANCE);
+      expect(diff(g.text_embeds as ort.Tensor, wantG.text_embeds as ort.Tensor)).toBeLessThan(REFERENCE_TOLERANCE);
+      // Not vacuous: against the plain prompt the vectors move the states.
+      const plainL = await branchRun('text_encoder', [], 0, { input_ids: ids('text.ids_l', false) });
+      expect(diff(plainL['hidden_states.1'] as ort.Tensor, wantL['hidden_states.1'] as ort.Tensor)).toBeGreaterThan(
+        100 * REFERENCE_TOLERANCE,
+      );
+
+      // The pipeline maps embedding:4242 to those ids; without it in the prompt the merged folder is the plain model.
+      const params = (prompt: string) => generationParamsSchema.parse({ prompt, seed: 3, width: 64, height: 64, steps: 2 });
+      const image = async (dir: string, prompt: string): Promise<Buffer> => {
+        const pipeline = await SdPipeline.load(dir, ['cpu'], () => undefined);
+        try {
+          const p = params(prompt);
+          const result = await pipeline.generate('job', p, () => undefined, { aborted: false }, await decodeSources(p));
+          return Buffer.from(result.images[0]?.rgb ?? new Uint8Array());
+        } finally {
+          await pipeline.unload();
+        }
+      };
+      expect((await image(out, 'a cat')).equals(await image(modelDir, 'a cat'))).toBe(true);
+      expect((await image(out, 'a embedding:4242 cat')).equals(await image(out, 'a cat'))).toBe(false);
     });
 
     test('an unknown key is refused naming it, and nothing is left behind', async () => {

@@ -32,8 +32,8 @@
  *    that LoRA/TI out and report it in gen_metadata as the reference reports a LoRA it could not use.
  * 5. Only `.safetensors` LoRAs (the reference downloads only those); embeddings also as `.pt`/`.bin` (restricted
  *    unpickler). SD 1.x and SDXL models HordeDesk converted (a manifest with the architecture is needed). On SDXL the
- *    clip strength applies to both text encoders, as ComfyUI's LoraLoader patches both; textual inversions are
- *    refused on SDXL for now (`addon-format`).
+ *    clip strength applies to both text encoders, as ComfyUI's LoraLoader patches both, and an embedding's `clip_l`
+ *    and `clip_g` vectors extend both token tables at the same ids.
  *
  * ## Public API
  * - `MergeCache` (`acquire`, `key`, `entries`, `usedBytes`, `evict`), `MergeRequest`, `MergedSet`, `sha256File`, `baseDigest`.

@@ -42,6 +42,7 @@ import {
   inlineSink,
   writeModelFile,
   WeightError,
+  type InitializerSink,
   type SdGraphConfig,
   type SdModelManifest,
   type WeightSource,
@@ -52,9 +53,11 @@ import { type MatMul, type Tensor, applyBiasDiff, applyModule, matMulJs, transpo
 import { AddonFormatError } from './errors';
 import { type LoraFile, type LoraModule, type LoraRole, openLoraFile } from './loraFile';
 import type { SdxlGraphConfig } from '../graph/sdxlConfig';
+import { buildSdxlComponent } from '../graph/sdxlModel';
+import type { ModelSpec } from '../graph/onnxProto';
 import { type LoraComponent, type LoraTarget, loraTargets, sdxlLoraTargets } from './loraKeys';
 import { readStoredTensors, type StoredTensor } from './onnxInitializers';
-import type { TextualInversion } from './textualInversion';
+import { readTextualInversion, type TextualInversion } from './textualInversion';
 
 /** One LoRA of a request: its file and the two strengths (the horde's `model` and `clip`). */
 export interface LoraApplication {
@@ -386,6 +389,46 @@ function storedWeightSource(
   };
 }
 
+/** A text encoder's graph with a token table of `vocabSize` rows; the end token keeps its id (the pooled position). */
+function buildExtendedEncoder(
+  manifest: SdModelManifest,
+  component: 'text_encoder' | 'text_encoder_2',
+  vocabSize: number,
+  source: WeightSource,
+  sink: InitializerSink,
+): ModelSpec {
+  const options = { dtype: manifest.dtype, opset: manifest.opset, io: manifest.io, sink, attention: manifest.attention ?? 'plain' };
+  if ((manifest as { family: string }).family !== 'sdxl') {
+    const config = manifest.config as SdGraphConfig;
+    const te = config.textEncoder;
+    return buildComponent(
+      'text_encoder',
+      { ...config, textEncoder: { ...te, vocabSize, eosTokenId: te.eosTokenId ?? te.vocabSize - 1 } },
+      source,
+      options,
+    );
+  }
+  const config = manifest.config as unknown as SdxlGraphConfig;
+  const l = config.textEncoder;
+  const extended: SdxlGraphConfig =
+    component === 'text_encoder_2'
+      ? { ...config, textEncoder2: { ...config.textEncoder2, vocabSize } }
+      : { ...config, textEncoder: { ...l, vocabSize, eosTokenId: l.eosTokenId ?? l.vocabSize - 1 } };
+  return buildSdxlComponent(component, extended, source, options);
+}
+
+/** SDXL: each embedding's `clip_g` vectors for CLIP-G (ComfyUI's SDXL tokenizers: embedding_key clip_l and clip_g). */
+function secondEncoderEmbeddings(embeddings: readonly TextualInversion[]): TextualInversion[] {
+  return embeddings.map((l) => {
+    const g = readTextualInversion(l.path, l.name, 'clip_g');
+    if (g.vectors !== l.vectors)
+      throw new AddonFormatError(
+        `${l.path}: its clip_l and clip_g embeddings have ${l.vectors} and ${g.vectors} vectors; SDXL needs the same count for both text encoders.`,
+      );
+    return g;
+  });
+}
+
 /**
  * Rebuilds the text encoder into `outFolder` with the clip patches applied and the embeddings' vectors appended to
  * the token table. The graph builder asks for weights synchronously, so the (async) patched weights are computed
@@ -394,21 +437,25 @@ function storedWeightSource(
 async function rebuildTextEncoder(
   outFolder: string,
   manifest: SdModelManifest,
+  component: 'text_encoder' | 'text_encoder_2',
   patches: ReadonlyMap<string, Patch[]>,
   tensors: ReadonlyMap<string, StoredTensor>,
   embeddings: readonly TextualInversion[],
   matMul: MatMul,
   progress: () => void,
 ): Promise<{ bytes: number; slots: Record<string, EmbeddingSlot> }> {
+  const sdxlConfig = manifest.config as unknown as SdxlGraphConfig;
   const config = manifest.config as SdGraphConfig;
-  const te = config.textEncoder;
+  const second = component === 'text_encoder_2';
+  const vocabSize = second ? sdxlConfig.textEncoder2.vocabSize : config.textEncoder.vocabSize;
+  const width = second ? sdxlConfig.textEncoder2.width : config.textEncoder.hiddenSize;
   const slots: Record<string, EmbeddingSlot> = {};
-  let next = te.vocabSize;
+  let next = vocabSize;
   const rows: Float32Array[] = [];
   for (const ti of embeddings) {
-    if (ti.width !== te.hiddenSize)
+    if (ti.width !== width)
       throw new AddonFormatError(
-        `${ti.path}: its vectors are ${ti.width} wide, but this model's text encoder is ${te.hiddenSize} wide (an embedding for another model family).`,
+        `${ti.path}: its vectors are ${ti.width} wide, but this model's ${second ? 'second ' : ''}text encoder is ${width} wide (an embedding for another model family).`,
       );
     slots[ti.name] = { firstId: next, vectors: ti.vectors };
     next += ti.vectors;
@@ -443,20 +490,14 @@ async function rebuildTextEncoder(
     }
     progress();
   }
-  const eos = te.eosTokenId ?? te.vocabSize - 1;
-  const extended: SdGraphConfig = { ...config, textEncoder: { ...te, vocabSize: next, eosTokenId: eos } };
-  const baseComponent = manifest.components.find((c) => c.component === 'text_encoder');
+  const baseComponent = (manifest.components as { component: string; externalData: string | null }[]).find(
+    (c) => c.component === component,
+  );
   const external = baseComponent?.externalData != null;
   mkdirSync(outFolder, { recursive: true });
   const sink = external ? externalSink(join(outFolder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
   try {
-    const model = buildComponent('text_encoder', extended, storedWeightSource(tensors, extra, pending), {
-      dtype: manifest.dtype,
-      opset: manifest.opset,
-      io: manifest.io,
-      sink,
-      attention: manifest.attention ?? 'plain',
-    });
+    const model = buildExtendedEncoder(manifest, component, next, storedWeightSource(tensors, extra, pending), sink);
     sink.close();
     writeModelFile(join(outFolder, 'model.onnx'), model);
   } finally {
@@ -485,10 +526,7 @@ export async function writeMergedModel(
   const targets: Map<string, LoraTarget> = sdxl
     ? sdxlLoraTargets(manifest.config as unknown as SdxlGraphConfig)
     : loraTargets(manifest.config as SdGraphConfig);
-  if (sdxl && embeddings.length > 0)
-    throw new AddonFormatError(
-      `${embeddings[0]?.path}: textual inversions are not applied to SDXL models yet; HordeDesk applies them to SD 1.x models.`,
-    );
+  const secondEmbeddings = sdxl ? secondEncoderEmbeddings(embeddings) : [];
   const files: LoraFile[] = [];
   try {
     for (const lora of loras) {
@@ -500,7 +538,7 @@ export async function writeMergedModel(
     const stored = new Map<LoraComponent, Map<string, StoredTensor>>();
     for (const component of MERGED_COMPONENTS) {
       const patches = plan.get(component) as Map<string, Patch[]>;
-      const rebuild = component === 'text_encoder' && embeddings.length > 0;
+      const rebuild = (component === 'text_encoder' || (sdxl && component === 'text_encoder_2')) && embeddings.length > 0;
       if (patches.size === 0 && !rebuild) continue;
       const tensors = readStoredTensors(join(baseDir, component, 'model.onnx'));
       checkPlan(component, patches, tensors);
@@ -527,9 +565,12 @@ export async function writeMergedModel(
         continue;
       }
       const patches = plan.get(component) as Map<string, Patch[]>;
-      if (component === 'text_encoder' && embeddings.length > 0) {
-        const rebuilt = await rebuildTextEncoder(to, manifest, patches, tensors, embeddings, matMul, progress);
+      if ((component === 'text_encoder' || component === 'text_encoder_2') && embeddings.length > 0) {
+        const list = component === 'text_encoder' ? embeddings : secondEmbeddings;
+        const rebuilt = await rebuildTextEncoder(to, manifest, component, patches, tensors, list, matMul, progress);
         ownBytes += rebuilt.bytes;
+        if (Object.keys(slots).length > 0 && JSON.stringify(slots) !== JSON.stringify(rebuilt.slots))
+          throw new AddonFormatError(`${baseDir}: its two text encoders would give the embeddings different token ids.`);
         slots = rebuilt.slots;
       } else {
         ownBytes += await mergeComponent(from, to, patches, tensors, matMul, progress);

@@ -296,7 +296,16 @@ export class SdPipeline {
     const withNegative = params.cfg_scale !== 1;
     if (this.folder.family === 'sdxl') {
       const encoders = { clipL: await this.session('text_encoder'), clipG: await this.session('text_encoder_2') };
-      return conditionSdxlPrompt(encoders, this.tokenizer, params.prompt, params.clip_skip, withNegative, warnings, params.seed);
+      return conditionSdxlPrompt(
+        encoders,
+        this.tokenizer,
+        params.prompt,
+        params.clip_skip,
+        withNegative,
+        warnings,
+        params.seed,
+        this.embeddings,
+      );
     }
     const encoder = await this.session('text_encoder');
     return conditionHordePrompt(

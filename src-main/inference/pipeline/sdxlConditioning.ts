@@ -153,9 +153,11 @@ export async function conditionSdxlPrompt(
   withNegative: boolean,
   warnings: string[],
   seed?: number,
+  embeddings?: ReadonlyMap<string, readonly number[]>,
 ): Promise<SdxlPromptConditioning> {
   const tokenizers = { l: tokenizer, g: withPad(tokenizer, SDXL_CLIP_G_PAD) };
-  const options = seed === undefined ? {} : { seed };
+  // A merged folder's textual inversions take the same ids in both encoders' token tables (inference/lora/merge.ts).
+  const options = { ...(seed === undefined ? {} : { seed }), ...(embeddings ? { embeddings } : {}) };
   const l = tokenizeHordePrompt(prompt, tokenizers.l, options);
   const g = tokenizeHordePrompt(prompt, tokenizers.g, options);
   sdxlPromptWarnings(withNegative ? [l.positive, l.negative] : [l.positive], warnings);

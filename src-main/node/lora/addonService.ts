@@ -199,9 +199,15 @@ class AddonFetcher implements AddonService {
   private checkFile(kind: 'lora' | 'ti', path: string, id: string, baseDir: string | null): string | null {
     try {
       if (kind === 'ti') {
-        // The merge writes SD 1.x embeddings only (inference/lora/merge.ts); on SDXL the job runs without the TI.
-        if (baseDir && this.baseOf(baseDir).family === 'sdxl') return 'HordeDesk does not apply textual inversions to SDXL models yet';
         readTextualInversion(path, id);
+        // SDXL: CLIP-G takes the file's clip_g vectors (inference/lora/merge.ts); a file without them is left out.
+        if (baseDir && this.baseOf(baseDir).family === 'sdxl') {
+          const l = readTextualInversion(path, id);
+          const g = readTextualInversion(path, id, 'clip_g');
+          const width = (readBaseManifest(baseDir).config as unknown as SdxlGraphConfig).textEncoder2.width;
+          if (g.width !== width || g.vectors !== l.vectors)
+            return `it holds no clip_g vectors for this SDXL model's second text encoder (${width} wide, ${l.vectors} vector(s))`;
+        }
       } else {
         if (!baseDir) return 'the model has no folder';
         const base = this.baseOf(baseDir);
