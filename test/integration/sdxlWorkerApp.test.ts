@@ -1,10 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { writeTinyModel, TINY_MODEL_NAME } from '../../src-main/node/models/tinyModel';
 import { writeTinySdxlModel, TINY_SDXL_MODEL_NAME } from '../../src-main/node/models/tinySdxlModel';
 import { startStandin, STANDIN_KEYS, type StandinHandle } from '../../src-main/standin/server';
+import { startFakeCivitai, type FakeCivitai } from '../../src-main/standin/civitai';
+import { makeTinySdxlConfig } from '../../src-main/inference/graph/sdxlConfig';
+import { expectedSdxlWeights, type SdxlComponent } from '../../src-main/inference/graph/sdxlModel';
+import { TINY_VOCAB_SIZE } from '../../src-main/inference/tokenizer';
+import { writeTestLora } from '../helpers/loraFixtures';
 import type { HordeDeskApp } from '../../src-main/node/app';
 import { testApp } from '../helpers/app';
 import { presetDataDir } from '../helpers/headlessProcess';
@@ -16,11 +21,14 @@ import { until } from '../helpers/worker';
 
 let standin: StandinHandle | undefined;
 let app: (HordeDeskApp & { dataDir: string }) | undefined;
+let civitai: FakeCivitai | undefined;
 afterEach(async () => {
   await app?.close();
   await standin?.close();
+  await civitai?.close();
   app = undefined;
   standin = undefined;
+  civitai = undefined;
 });
 
 test('an installed SDXL model is advertised and its requests are served end to end, beside SD 1.x ones', async () => {
@@ -50,4 +58,71 @@ test('an installed SDXL model is advertised and its requests are served end to e
   await until(() => standin!.jobs().filter((j) => j.state === 'done').length === 4);
   const done = standin.jobs().filter((j) => j.state === 'done');
   expect(done.filter((j) => j.model === TINY_SDXL_MODEL_NAME)).toHaveLength(3);
+}, 180_000);
+
+test('an SDXL model takes LoRA jobs (issue 18): the pop allows LoRAs and the LoRA changes the delivered image', async () => {
+  // A kohya SDXL LoRA for the tiny SDXL model: a UNet projection, a CLIP-L layer and CLIP-G's q projection.
+  const config = makeTinySdxlConfig({ vocabSize: TINY_VOCAB_SIZE });
+  const shape = (component: SdxlComponent, weight: string): number[] => [
+    ...(expectedSdxlWeights(config, component).find((w) => w.name === weight)?.shape ?? []),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'hd-sdxl-lora-'));
+  const loraPath = join(dir, 'xl.safetensors');
+  writeTestLora(
+    loraPath,
+    [
+      {
+        key: 'lora_unet_input_blocks_4_1_proj_in',
+        weight: 'down_blocks.1.attentions.0.proj_in.weight',
+        shape: shape('unet', 'down_blocks.1.attentions.0.proj_in.weight'),
+      },
+      {
+        key: 'lora_te1_text_model_encoder_layers_0_mlp_fc1',
+        weight: 'text_model.encoder.layers.0.mlp.fc1.weight',
+        shape: shape('text_encoder', 'text_model.encoder.layers.0.mlp.fc1.weight'),
+      },
+      {
+        key: 'lora_te2_text_model_encoder_layers_0_self_attn_q_proj',
+        weight: 'transformer.resblocks.0.attn.in_proj_weight',
+        shape: [48, 48],
+      },
+    ].map((l) => ({ ...l, rank: 4, alpha: 4, style: 'kohya' as const, dtype: 'F16' as const })),
+    5,
+    2,
+  );
+  civitai = await startFakeCivitai([
+    { kind: 'lora', modelId: 7007, versionId: 7107, name: 'XL Glow', file: readFileSync(loraPath), baseModel: 'SDXL 1.0' },
+  ]);
+  standin = await startStandin({ models: [TINY_MODEL_NAME, TINY_SDXL_MODEL_NAME] });
+  const request = (loras: { name: string }[]) => ({
+    prompt: 'a lighthouse at dusk ### blurry',
+    models: [TINY_SDXL_MODEL_NAME],
+    r2: true,
+    nsfw: false,
+    params: { width: 64, height: 64, steps: 3, sampler_name: 'k_euler' as const, seed: '42', ...(loras.length ? { loras } : {}) },
+  });
+  const plainId = standin.enqueue(request([])).id;
+  const loraId = standin.enqueue(request([{ name: '7007' }])).id;
+  const dataDir = mkdtempSync(join(tmpdir(), 'hd-sdxl-app-'));
+  const settings = {
+    hordeUrl: standin.hordeApiUrl,
+    ratingsUrl: standin.ratingsApiUrl,
+    workerName: 'Desk Dreamer 02',
+    schedule: { mode: 'always' },
+  };
+  presetDataDir(dataDir, settings, STANDIN_KEYS.workerOwner);
+  await writeTinyModel(join(dataDir, 'models'));
+  await writeTinySdxlModel(join(dataDir, 'models'));
+  app = await testApp({ dataDir, startScheduler: true, echoLog: () => undefined });
+  app.settings.update({ civitaiUrl: civitai.url, hordelingUrl: civitai.hordelingUrl });
+  await until(() => standin!.jobs().filter((j) => j.state === 'done').length === 2);
+  expect(standin.worker('Desk Dreamer 02')).toMatchObject({ lora: true });
+  const jobOf = (requestId: string) => standin!.jobs().find((j) => j.requestId === requestId);
+  const plain = standin.image(jobOf(plainId)?.id ?? '');
+  const withLora = standin.image(jobOf(loraId)?.id ?? '');
+  expect(plain).toBeTruthy();
+  expect(withLora).toBeTruthy();
+  expect(withLora?.equals(plain as Buffer)).toBe(false);
+  // The LoRA file was fetched from the fake CivitAI (once).
+  expect(civitai.requests.filter((r) => r.path.includes('/download/') && r.status === 200)).toHaveLength(1);
 }, 180_000);
