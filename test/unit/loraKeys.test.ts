@@ -5,7 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { SD15_CONFIG, expectedWeights } from '../../src-main/inference/graph';
 import { AddonFormatError } from '../../src-main/inference/lora/errors';
 import { planLoraModules } from '../../src-main/inference/lora/loraFile';
-import { loraTargets } from '../../src-main/inference/lora/loraKeys';
+import { SDXL_BASE_CONFIG } from '../../src-main/inference/graph/sdxlConfig';
+import { loraTargets, sdxlLoraTargets } from '../../src-main/inference/lora/loraKeys';
 
 const targets = loraTargets(SD15_CONFIG);
 
@@ -170,5 +171,76 @@ describe('planning a file: every key belongs to a layer, or the file is refused 
       'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight',
     ]);
     expect(e.message).toMatch(/two names for the same weight/);
+  });
+});
+
+// SDXL base (sd_xl_base.yaml: channels 320/640/1280, transformer depth 0/2/10, CLIP-L 768 × 12, OpenCLIP-G 1280 × 32)
+// by hand from sgm's layout and kohya sd-scripts' SDXL key names (`lora_te1_` CLIP-L, `lora_te2_` OpenCLIP-G), as
+// ComfyUI's model_lora_keys_unet / model_lora_keys_clip accept them.
+describe('LoRA module names → SDXL base weights', () => {
+  const xl = sdxlLoraTargets(SDXL_BASE_CONFIG);
+  test.each([
+    [
+      'lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q',
+      'unet',
+      'down_blocks.1.attentions.0.transformer_blocks.1.attn1.to_q.weight',
+      [640, 640],
+    ],
+    [
+      'lora_unet_middle_block_1_transformer_blocks_9_attn2_to_k',
+      'unet',
+      'mid_block.attentions.0.transformer_blocks.9.attn2.to_k.weight',
+      [1280, 2048],
+    ],
+    ['lora_unet_output_blocks_2_2_conv', 'unet', 'up_blocks.0.upsamplers.0.conv.weight', [1280, 1280, 3, 3]],
+    ['lora_unet_label_emb_0_0', 'unet', 'add_embedding.linear_1.weight', [1280, 2816]],
+    ['lora_unet_input_blocks_7_1_proj_in', 'unet', 'down_blocks.2.attentions.0.proj_in.weight', [1280, 1280]],
+    ['lora_te1_text_model_encoder_layers_11_mlp_fc2', 'text_encoder', 'text_model.encoder.layers.11.mlp.fc2.weight', [768, 3072]],
+    ['lora_te2_text_model_encoder_layers_31_mlp_fc1', 'text_encoder_2', 'transformer.resblocks.31.mlp.c_fc.weight', [5120, 1280]],
+    [
+      'text_encoder_2.text_model.encoder.layers.0.self_attn.out_proj',
+      'text_encoder_2',
+      'transformer.resblocks.0.attn.out_proj.weight',
+      [1280, 1280],
+    ],
+  ])('%s → %s %s', (key, component, weight, shape) => {
+    expect(xl.get(key)).toEqual({ component, weight, shape });
+  });
+
+  test("OpenCLIP-G's q, k and v LoRAs patch their thirds of the stacked in_proj_weight", () => {
+    for (const [i, name] of ['q', 'k', 'v'].entries())
+      expect(xl.get(`lora_te2_text_model_encoder_layers_5_self_attn_${name}_proj`)).toEqual({
+        component: 'text_encoder_2',
+        weight: 'transformer.resblocks.5.attn.in_proj_weight',
+        shape: [1280, 1280],
+        rows: { offset: i * 1280, count: 1280, of: [3840, 1280] },
+      });
+  });
+
+  test('an SDXL LoRA plans on SDXL; a key of another layout is refused naming it', () => {
+    const modules = planLoraModules(
+      'xl.safetensors',
+      [
+        'lora_te2_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight',
+        'lora_te2_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight',
+        'lora_te2_text_model_encoder_layers_0_self_attn_k_proj.lora_down.weight',
+        'lora_te2_text_model_encoder_layers_0_self_attn_k_proj.lora_up.weight',
+      ],
+      xl,
+      'SDXL',
+    );
+    expect(modules.map((m) => m.target.rows?.offset)).toEqual([0, 1280]);
+    // SD 1.x's input_blocks run to 11; SDXL's stop at 8.
+    const error = (() => {
+      try {
+        planLoraModules('sd1.safetensors', ['lora_unet_input_blocks_11_0_in_layers_2.lora_down.weight'], xl, 'SDXL');
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(AddonFormatError);
+    expect((error as AddonFormatError).message).toContain('"lora_unet_input_blocks_11_0_in_layers_2.lora_down.weight"');
+    expect((error as AddonFormatError).message).toContain('SDXL model');
   });
 });
