@@ -148,8 +148,9 @@ export class BranchBuilder extends GraphBuilder {
     const y = super.op(opType, inputs, attrs);
     const x = inputs[0] as string;
     const w = inputs[1] ?? '';
-    if (opType === 'MatMul' && w.endsWith('.T')) {
-      const list = this.branches.get(w.slice(0, -2));
+    // A linear layer's MatMul(x, Wᵀ), or a matrix used as x @ P with P = Wᵀ stored as is (OpenCLIP's text_projection).
+    if (opType === 'MatMul' && (w.endsWith('.T') || this.branches.has(w))) {
+      const list = this.branches.get(w.endsWith('.T') ? w.slice(0, -2) : w);
       if (!list) return y;
       let out = y;
       for (const { factors, factor } of list) {

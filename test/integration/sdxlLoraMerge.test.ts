@@ -118,6 +118,8 @@ const CLIP_G_LAYERS: readonly (Layer & { full?: number[] })[] = [
     alpha: 4,
     style: 'kohya',
   },
+  // OneTrainer's CLIP-G projection: ComfyUI's text_projection.weight is the transpose of OpenCLIP's x @ text_projection.
+  { key: 'lora_te2_text_projection', weight: 'text_projection', alpha: 4, style: 'kohya' },
   {
     key: 'text_encoder_2.text_model.encoder.layers.2.mlp.fc1',
     weight: 'transformer.resblocks.2.mlp.c_fc.weight',

@@ -42,6 +42,11 @@ export interface LoraTarget {
    * `attn.in_proj_weight` [3d, d], where the LoRA (and ComfyUI's HF-layout CLIP-G) has separate q/k/v_proj [d, d].
    */
   rows?: { offset: number; count: number; of: readonly number[] };
+  /**
+   * The weight is stored under its own name as the transpose of this [out, in] matrix (OpenCLIP's `text_projection`,
+   * used as x @ text_projection, is the transpose of the Hugging Face / ComfyUI `text_projection.weight`).
+   */
+  storedTransposed?: true;
 }
 
 /** ComfyUI's `LORA_CLIP_MAP`: CLIP module → the underscore spelling in kohya keys. */
@@ -155,6 +160,13 @@ export function sdxlLoraTargets(config: SdxlGraphConfig): Map<string, LoraTarget
       add(`text_encoder_2.${module}`, target);
       add(`text_encoders.clip_g.transformer.${module}`, target);
     }
+  // ComfyUI (41444b5) maps `lora_te2_text_projection` (OneTrainer) onto CLIP-G's text_projection.weight [proj, d].
+  add('lora_te2_text_projection', {
+    component: 'text_encoder_2',
+    weight: 'text_projection',
+    shape: [g.projectionDim, d],
+    storedTransposed: true,
+  });
   return map;
 }
 

@@ -267,6 +267,19 @@ function patchBias(bias: Float32Array, patches: readonly Patch[]): void {
   }
 }
 
+/** Whether a weight's targets say it is stored as the transpose of its matrix under its own name (no `.T`). */
+const storedTransposed = (patches: readonly Patch[]): boolean => patches[0]?.module.target.storedTransposed === true;
+
+/** The stored tensor of a patched weight and whether it holds the transpose of the diffusers-layout matrix. */
+function layoutOf(
+  tensors: ReadonlyMap<string, StoredTensor>,
+  weight: string,
+  patches: readonly Patch[],
+): { stored: StoredTensor; transposed: boolean } {
+  const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
+  return { stored, transposed: transposed || storedTransposed(patches) };
+}
+
 /** float32 values of a stored tensor in the diffusers layout. */
 function toDiffusersLayout(values: Float32Array, stored: StoredTensor, transposed: boolean): Float32Array {
   if (!transposed) return values;
@@ -312,7 +325,7 @@ async function mergeComponent(
   // Which files hold a changed tensor (weights.pb, or model.onnx for inline weights).
   const jobs = new Map<string, { stored: StoredTensor; transposed: boolean; patches: Patch[]; bias?: StoredTensor }[]>();
   for (const [weight, list] of patches) {
-    const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
+    const { stored, transposed } = layoutOf(tensors, weight, list);
     const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(biasOf(weight)) : undefined;
     const job = jobs.get(stored.file) ?? [];
     job.push({ stored, transposed, patches: list, ...(bias ? { bias } : {}) });
@@ -465,7 +478,7 @@ async function rebuildTextEncoder(
   // Patched weights first (async matmuls), kept until the builder asks for them; text encoders are small.
   const pending = new Map<string, Float32Array>();
   for (const [weight, list] of patches) {
-    const { stored, transposed } = storedOf(tensors, weight) as { stored: StoredTensor; transposed: boolean };
+    const { stored, transposed } = layoutOf(tensors, weight, list);
     const fd = openSync(stored.file, 'r');
     let values: Float32Array;
     try {
@@ -474,7 +487,8 @@ async function rebuildTextEncoder(
       closeSync(fd);
     }
     await patchWeight(values, list, matMul);
-    pending.set(weight, values);
+    // The graph reads a weight stored as its matrix's transpose (OpenCLIP's text_projection) in that stored layout.
+    pending.set(weight, storedTransposed(list) ? transpose01({ data: values, shape: list[0]?.module.target.shape ?? [] }).data : values);
     const biasName = biasOf(weight);
     const bias = list.some((p) => p.module.tensors.diff_b !== undefined) ? tensors.get(biasName) : undefined;
     if (bias) {
