@@ -3,10 +3,15 @@ import { generationParamsSchema, TXT2IMG_FIELDS } from '../../src-main/common/in
 import { checkJob, jobTtlSeconds, SECOND_ORDER, type HordeJob, type JobCapabilities } from '../../src-main/core/worker/job';
 
 const CAPS: JobCapabilities = { models: ['stable_diffusion', 'Deliberate'], maxPixels: 1024 * 1024 };
-/** LoRAs and TIs taken, on the SD 1.x model only. */
+/** LoRAs and TIs taken on the SD 1.x and SDXL models HordeDesk converted ('Deliberate' stands for one it did not). */
 const ADDON_CAPS: JobCapabilities = {
-  ...CAPS,
-  addons: { loras: true, tis: true, family: (model) => (model === 'stable_diffusion' ? 'sd1' : 'sdxl') },
+  models: [...CAPS.models, 'SDXL 1.0'],
+  maxPixels: CAPS.maxPixels,
+  addons: {
+    loras: true,
+    tis: true,
+    family: (model) => (model === 'stable_diffusion' ? 'sd1' : model === 'SDXL 1.0' ? 'sdxl' : null),
+  },
 };
 const LORA = { name: '247778', model: 1, clip: 1, is_version: false };
 const TI = { name: '7808', strength: 1 };
@@ -84,7 +89,7 @@ describe('checkJob', () => {
       'add-ons on a model they cannot be merged into',
       job({ model: 'Deliberate', addons: { loras: [], tis: [TI] } }),
       ADDON_CAPS,
-      /textual inversions, which HordeDesk applies only to SD 1\.x models it converted, and "Deliberate" is not one/,
+      /textual inversions, which HordeDesk applies only to SD 1\.x and SDXL models it converted, and "Deliberate" is not one/,
     ],
   ])('refuses %s', (_name, candidate, caps, reason) => {
     const verdict = checkJob(candidate, caps);
@@ -99,6 +104,7 @@ describe('checkJob', () => {
     ['400 steps (a real request the horde re-queued while HordeDesk refused it)', job({ params: { steps: 400 } }), CAPS],
     ['one step', job({ params: { steps: 1 } }), CAPS],
     ['LoRAs and TIs on an SD 1.x model', job({ addons: { loras: [LORA], tis: [TI] } }), ADDON_CAPS],
+    ['LoRAs and TIs on an SDXL model', job({ model: 'SDXL 1.0', addons: { loras: [LORA], tis: [TI] } }), ADDON_CAPS],
     [
       'TIs while LoRAs are off',
       job({ addons: { loras: [], tis: [TI] } }),
