@@ -4,6 +4,7 @@
  */
 import type { ExecutionProvider } from '../../common/hardware';
 import type { ProviderStatus } from '../../common/inference';
+import { OpenSlot } from './openSlot';
 import { type Upscaler, openUpscaler } from './runner';
 
 /** What the thread is asked. */
@@ -27,29 +28,9 @@ export interface UpscaleReply {
 }
 
 /** The one open upscaler, reopened when the folder or the providers change. */
-export class UpscalerSlot {
-  private open: { key: string; upscaler: Promise<Upscaler> } | null = null;
-
-  /** The upscaler for `modelDir` on `providers`, opened now or kept from the last call. */
-  async get(modelDir: string, providers: readonly ExecutionProvider[]): Promise<Upscaler> {
-    const key = `${modelDir}\n${providers.join(',')}`;
-    if (this.open?.key !== key) {
-      await this.release();
-      this.open = { key, upscaler: openUpscaler(modelDir, { providers }) };
-    }
-    try {
-      return await this.open.upscaler;
-    } catch (error) {
-      this.open = null;
-      throw error;
-    }
-  }
-
-  /** Closes the open upscaler (its sessions hold device memory). */
-  async release(): Promise<void> {
-    const open = this.open;
-    this.open = null;
-    if (open) await (await open.upscaler.catch(() => null))?.release();
+export class UpscalerSlot extends OpenSlot<Upscaler> {
+  constructor() {
+    super((modelDir, providers) => openUpscaler(modelDir, { providers }));
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ExecutionProvider } from '../../../common/hardware';
 import type { ProviderStatus } from '../../../common/inference';
+import { OpenSlot } from '../openSlot';
 import { type BackgroundRemover, openBackgroundRemover } from './runner';
 
 /** What the thread is asked. */
@@ -33,28 +34,9 @@ export interface StripBackgroundReply {
 }
 
 /** The one open remover, reopened when the folder or the providers change. */
-export class BackgroundSlot {
-  private open: { key: string; remover: Promise<BackgroundRemover> } | null = null;
-
-  async get(modelDir: string, providers: readonly ExecutionProvider[]): Promise<BackgroundRemover> {
-    const key = `${modelDir}\n${providers.join(',')}`;
-    if (this.open?.key !== key) {
-      await this.release();
-      this.open = { key, remover: openBackgroundRemover(modelDir, { providers }) };
-    }
-    try {
-      return await this.open.remover;
-    } catch (error) {
-      this.open = null;
-      throw error;
-    }
-  }
-
-  /** Closes the open remover (its session holds device memory). */
-  async release(): Promise<void> {
-    const open = this.open;
-    this.open = null;
-    if (open) await (await open.remover.catch(() => null))?.release();
+export class BackgroundSlot extends OpenSlot<BackgroundRemover> {
+  constructor() {
+    super((modelDir, providers) => openBackgroundRemover(modelDir, { providers }));
   }
 }
 
