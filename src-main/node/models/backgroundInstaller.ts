@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log';
 import { STRIP_BACKGROUND, U2NET_MODEL } from '../../inference/postprocess/background/facts';
 import { installBackgroundModel, type BackgroundModelSpec } from '../../inference/postprocess/background/modelFile';
 import { downloadFile, type DownloadProgress } from './modelDownloads';
-import type { InstallProgress } from './modelInstaller';
+import { installEndMessage, type InstallProgress } from './modelInstaller';
 
 /** What the background-removal install is built over. */
 export interface BackgroundInstallerOptions {
@@ -66,13 +66,7 @@ export function createBackgroundInstaller(options: BackgroundInstallerOptions): 
       const cancelled = signal.aborted;
       rmSync(partial, { recursive: true, force: true });
       if (!cancelled) options.log.error(`installing ${STRIP_BACKGROUND} failed`, error);
-      const message = cancelled
-        ? phase === 'downloading'
-          ? 'Cancelled; the partial download is kept and resumes next time.'
-          : 'Cancelled; nothing was installed.'
-        : error instanceof Error
-          ? error.message
-          : String(error);
+      const message = installEndMessage(error, cancelled, phase);
       report({ phase: cancelled ? 'cancelled' : 'failed', message });
     }
   };

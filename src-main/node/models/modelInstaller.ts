@@ -112,12 +112,14 @@ async function fetchCheckpoint(
   );
 }
 
-/** What the Models page shows when an install ends early. */
-function endMessage(error: unknown, cancelled: boolean, phase: 'downloading' | 'converting'): string {
+/**
+ * What the Models page shows when an install ends early (every installer: models, safety model, post-processors).
+ * `kept` names the downloaded file when a cancel after the download keeps it for next time.
+ */
+export function installEndMessage(error: unknown, cancelled: boolean, phase: 'downloading' | 'converting', kept?: string): string {
   if (!cancelled) return error instanceof Error ? error.message : String(error);
-  return phase === 'downloading'
-    ? 'Cancelled; the partial download is kept and resumes next time.'
-    : 'Cancelled; nothing was installed (the downloaded checkpoint is kept for next time).';
+  if (phase === 'downloading') return 'Cancelled; the partial download is kept and resumes next time.';
+  return kept ? `Cancelled; nothing was installed (the downloaded ${kept} is kept for next time).` : 'Cancelled; nothing was installed.';
 }
 
 /** What createModelInstaller is built over. */
@@ -221,7 +223,7 @@ async function runInstall(
   } catch (error) {
     const cancelled = signal.aborted || error instanceof ConvertCancelledError;
     if (phase === 'converting') rmSync(staging, { recursive: true, force: true });
-    const message = endMessage(error, cancelled, phase);
+    const message = installEndMessage(error, cancelled, phase, 'checkpoint');
     if (!cancelled) options.log.error(`installing ${name} failed`, error);
     report({ phase: cancelled ? 'cancelled' : 'failed', message });
   }

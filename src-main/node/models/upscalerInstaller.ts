@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log';
 import type { UpscalerStore } from '../postprocess/upscalerStore';
 import { ConvertCancelledError, convertInWorker, type ConvertCeilings } from './convertHost';
 import { downloadFile, type DownloadProgress } from './modelDownloads';
-import type { InstallProgress } from './modelInstaller';
+import { installEndMessage, type InstallProgress } from './modelInstaller';
 import { folderNameOf } from './modelStore';
 
 /**
@@ -89,13 +89,7 @@ async function runInstall(
     const cancelled = signal.aborted || error instanceof ConvertCancelledError;
     rmSync(`${dir}.partial`, { recursive: true, force: true });
     if (!cancelled) options.log.error(`installing ${name} failed`, error);
-    const message = cancelled
-      ? phase === 'downloading'
-        ? 'Cancelled; the partial download is kept and resumes next time.'
-        : 'Cancelled; nothing was installed.'
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    const message = installEndMessage(error, cancelled, phase);
     report({ phase: cancelled ? 'cancelled' : 'failed', message });
   }
 }

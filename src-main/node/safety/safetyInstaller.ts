@@ -5,7 +5,7 @@ import { UserFacingError } from '../../common/result';
 import type { Logger } from '../../core/log';
 import { tinyTokenizerFiles } from '../../inference/tokenizer';
 import { ConvertCancelledError, convertInWorker, type ConvertCeilings } from '../models/convertHost';
-import { CLIP_TOKENIZER_FILES, clipTokenizer, type InstallProgress } from '../models/modelInstaller';
+import { CLIP_TOKENIZER_FILES, clipTokenizer, installEndMessage, type InstallProgress } from '../models/modelInstaller';
 import { ChecksumError, downloadFile } from '../models/modelDownloads';
 import { CLIP_SAFETY_MODEL, SAFETY_MANIFEST_FILE, type SafetyModelManifest } from './safetyModel';
 
@@ -127,13 +127,6 @@ async function convertAndCommit(
   }
 }
 
-function endMessage(error: unknown, cancelled: boolean, phase: 'downloading' | 'converting'): string {
-  if (!cancelled) return error instanceof Error ? error.message : String(error);
-  return phase === 'downloading'
-    ? 'Cancelled; the partial download is kept and resumes next time.'
-    : 'Cancelled; nothing was installed (the downloaded file is kept for next time).';
-}
-
 /**
  * The safety model's install, through the Models machinery: a resumable download pinned by sha256 (and its size
  * limit), the CLIP tokenizer files pinned the same way, the conversion in the convert worker (its time and heap
@@ -172,7 +165,7 @@ export function createSafetyInstaller(o: SafetyInstallerOptions): SafetyInstalle
     } catch (error) {
       const cancelled = signal.aborted || error instanceof ConvertCancelledError;
       if (!cancelled) o.log.error(`installing the safety model failed`, error);
-      report({ phase: cancelled ? 'cancelled' : 'failed', message: endMessage(error, cancelled, phase) });
+      report({ phase: cancelled ? 'cancelled' : 'failed', message: installEndMessage(error, cancelled, phase, 'file') });
     } finally {
       if (running === controller) running = null;
     }
