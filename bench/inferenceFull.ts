@@ -8,7 +8,9 @@
  * hard-link `weights.pb`), so a new variant costs a graph build, not a weight build. Each row is one txt2img job at
  * `size`² (CFG, so the UNet runs at batch 2) in a fresh process (bench/inferenceFullChild.ts): UNet ms per step
  * (median of the steps after the first), VAE decode ms, and the process's peak RSS, after the UNet phase and at the
- * end, with each figure's ratio to the plain fp32 graph measured in the same run. The fused graph is also run with
+ * end; then a second job of one step, as a worker meets it after the first (with whatever the first left open), for
+ * the text encoder's per-job time and the peak over both. `job_s_30_steps` adds those parts up for a horde job of
+ * 30 steps. Each figure has its ratio to the plain fp32 graph measured in the same run. The fused graph is also run with
  * each `--memory` setting (`HORDEDESK_ORT_MEMORY`, sessions.ts) and each `--budget` (MiB, the pipeline's memory
  * plan, memoryPlan.ts).
  */
@@ -41,6 +43,8 @@ import type { ChildJob, ChildResult } from './inferenceFullChild';
 type Row = Record<string, string | number>;
 
 const COMPONENTS: readonly SdComponent[] = ['text_encoder', 'unet', 'vae_decoder'];
+/** Steps of the job the `job_s_30_steps` column adds up: the horde's default (HORDE-PROTOCOL §2, `ddim_steps`). */
+const JOB_STEPS = 30;
 const WEIGHT_SEED = 15;
 
 /** A graph variant: how attention is written and which opset (17: GroupNorm via InstanceNormalization; 21: GroupNormalization-21). */
@@ -200,7 +204,7 @@ function casesOf(opts: FullBenchOptions): Case[] {
 export async function inferenceFullBench(opts: FullBenchOptions): Promise<Row[]> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const rows: Row[] = [];
-  let baseline: { step: number; decode: number; peak: number } | null = null;
+  let baseline: { step: number; decode: number; peak: number; job: number } | null = null;
   for (const c of casesOf(opts)) {
     const dir = variantFolder(c.dtype, c.variant, log);
     const memory: PipelineMemoryOptions = c.budgetMb === undefined ? {} : { budgetMb: c.budgetMb };
@@ -211,7 +215,10 @@ export async function inferenceFullBench(opts: FullBenchOptions): Promise<Row[]>
     try {
       const r = await runChild({ dir, providers: opts.providers, size: opts.size, steps: opts.steps, memory }, env);
       const step = median(r.stepMs.slice(1));
-      baseline ??= { step, decode: r.decodeMs, peak: r.peakMb };
+      // A horde job's time from these parts: the text encoder (as a next job meets it), 30 steps (the horde's
+      // default), the decode. Computed, not timed in one piece: the bench runs `steps` steps.
+      const jobMs = r.beforeStepsMs + JOB_STEPS * step + r.decodeMs;
+      baseline ??= { step, decode: r.decodeMs, peak: r.peakMb, job: jobMs };
       row = {
         variant: label,
         provider: r.provider,
@@ -219,11 +226,14 @@ export async function inferenceFullBench(opts: FullBenchOptions): Promise<Row[]>
         unet_ms_step: Math.round(step),
         first_step_ms: Math.round(r.stepMs[0] ?? Number.NaN),
         vae_decode_ms: Math.round(r.decodeMs),
+        text_ms: Math.round(r.beforeStepsMs),
+        job_s_30_steps: +(jobMs / 1000).toFixed(1),
         load_ms: Math.round(r.loadMs),
         peak_unet_mb: r.peakUnetMb,
         peak_rss_mb: r.peakMb,
         step_ratio: +(step / baseline.step).toFixed(3),
         decode_ratio: +(r.decodeMs / baseline.decode).toFixed(3),
+        job_ratio: +(jobMs / baseline.job).toFixed(3),
         rss_ratio: +(r.peakMb / baseline.peak).toFixed(3),
         ...(r.peakGpuMb === null ? {} : { peak_gpu_mb: r.peakGpuMb }),
         plan: r.plan,

@@ -254,8 +254,22 @@ describe('a job through the pipeline with the VAE in tiles', () => {
     expect(new Set(b).size).toBeGreaterThan(16);
   });
 
+  test('with the text encoder released, the VAE goes before it reopens: their working memory never sits side by side', async () => {
+    const openAtStart = async (p: SdPipeline): Promise<string[]> => {
+      let open: string[] = [];
+      await p.generate('job', params(), (e) => (e.phase === 'encoding' ? (open = p.openSessions) : undefined), { aborted: false });
+      return open;
+    };
+    await openAtStart(tiled);
+    // The job after a job: the VAE decoder that decoded the last image is closed before the text encoder reopens.
+    expect((await openAtStart(tiled)).sort()).toEqual(['unet']);
+    // Everything kept: the text encoder and the VAE stay open from job to job.
+    await openAtStart(whole);
+    expect(await openAtStart(whole)).toEqual(expect.arrayContaining(['text_encoder', 'unet', 'vae_decoder']));
+  });
+
   test('a memory budget too small for everything releases the text encoder and tiles the VAE', () => {
     const plan = tiled.memoryPlan({ kind: 'txt2img' } as KindPlan, params({ width: 1024, height: 1024 }));
-    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: 4 });
+    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: { height: 4, width: 4 } });
   });
 });

@@ -1,9 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import {
+  MAX_VAE_PIECE,
+  MIN_VAE_SIDE,
   MIN_VAE_TILE,
   PROCESS_BYTES,
+  WHOLE_PIECE,
   WORKING_BYTES_PER_LATENT_PIXEL as W,
   estimatePeak,
+  pieceCalls,
+  pieceOverlap,
   planMemory,
   type MemoryFacts,
 } from '../../src-main/inference/pipeline/memoryPlan';
@@ -11,46 +16,83 @@ import {
 const MiB = 2 ** 20;
 // SD 1.5 in fp32 as the converter writes it (file sizes of the component folders).
 const SD15 = { text_encoder: 469 * MiB, unet: 3279 * MiB, vae_decoder: 189 * MiB, vae_encoder: 131 * MiB };
-const job = (budget: number, side = 64, encodes = false): MemoryFacts => ({
+const job = (budget: number, side = 64, encodes = false, width = side): MemoryFacts => ({
   budget,
   weights: SD15,
   latentHeight: side,
-  latentWidth: side,
+  latentWidth: width,
   encodes,
 });
 
 describe('a job keeps within its memory budget on the CPU', () => {
   test('with room to spare, everything stays open and the VAE decodes the whole image (as the reference worker)', () => {
-    expect(planMemory(job(12_000 * MiB))).toMatchObject({ releaseTextEncoder: false, vaeTile: Number.POSITIVE_INFINITY });
-    expect(planMemory(job(Number.POSITIVE_INFINITY, 192, true))).toMatchObject({
-      releaseTextEncoder: false,
-      vaeTile: Number.POSITIVE_INFINITY,
-    });
+    expect(planMemory(job(12_000 * MiB))).toMatchObject({ releaseTextEncoder: false, vaeTile: WHOLE_PIECE });
+    expect(planMemory(job(Number.POSITIVE_INFINITY, 192, true))).toMatchObject({ releaseTextEncoder: false, vaeTile: WHOLE_PIECE });
   });
 
   test('the text encoder goes first: released before the UNet when that alone fits', () => {
-    const all = estimatePeak(job(0), false, Number.POSITIVE_INFINITY);
+    const all = estimatePeak(job(0), false, WHOLE_PIECE);
     const plan = planMemory(job(all - 1));
-    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: Number.POSITIVE_INFINITY });
+    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: WHOLE_PIECE });
     expect(plan.estimatedBytes).toBe(all - SD15.text_encoder);
   });
 
-  test('then the VAE works in the largest tiles that fit, in steps of 8 latent pixels', () => {
-    // 512² with a 4.5 GB budget: the whole decode (1.06 GB of work) does not fit beside the UNet; 40² tiles do.
-    const plan = planMemory(job(4500 * MiB));
-    expect(plan.releaseTextEncoder).toBe(true);
-    expect(plan.vaeTile).toBe(40);
-    expect(plan.estimatedBytes).toBeLessThanOrEqual(4500 * MiB);
-    expect(estimatePeak(job(0), true, 48)).toBeGreaterThan(4500 * MiB);
+  test('then the VAE works in the pieces that fit and decode the least area in all: full-width strips at 512²', () => {
+    // 512² with a 4600 MiB budget: the whole decode (1.06 GB of work) does not fit beside the UNet. Three strips of
+    // 28×64 decode 1.31× the image's area; square tiles of 40 would decode 4 × 1600 = 1.56×.
+    const plan = planMemory(job(4600 * MiB));
+    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: { height: 28, width: 64 } });
+    expect(plan.estimatedBytes).toBeLessThanOrEqual(4600 * MiB);
+    expect(pieceCalls(plan.vaeTile, 64, 64)).toBe(3);
+    expect(pieceCalls({ height: 40, width: 40 }, 64, 64) * 1600).toBeGreaterThan(3 * 28 * 64);
+    // 4500 MiB: four strips of 24×64 (1.5×) rather than tiles of 40 that would also fit.
+    const tighter = planMemory(job(4500 * MiB));
+    expect(tighter.vaeTile).toEqual({ height: 24, width: 64 });
+    expect(estimatePeak(job(0), true, 40)).toBeLessThanOrEqual(4500 * MiB);
+    // A wide image (768×512): pieces within MAX_VAE_PIECE that fit its larger UNet work.
+    const wide = planMemory(job(4600 * MiB, 64, false, 96));
+    expect(wide.vaeTile.height * wide.vaeTile.width).toBeLessThanOrEqual(MAX_VAE_PIECE);
+    expect(wide.estimatedBytes).toBeLessThanOrEqual(4600 * MiB);
   });
 
-  test('never below the smallest tile, even when nothing fits', () => {
-    expect(planMemory(job(1000 * MiB))).toMatchObject({ releaseTextEncoder: true, vaeTile: MIN_VAE_TILE });
+  test('pieces between MAX_VAE_PIECE and the whole image are never planned (their measured peak is near the whole decode)', () => {
+    // A budget with room for a 40×64 piece by the per-pixel estimate: the plan still takes a piece of at most 2048.
+    const roomy = estimatePeak(job(0), true, { height: 40, width: 64 });
+    const plan = planMemory(job(roomy));
+    expect(plan.vaeTile.height * plan.vaeTile.width).toBeLessThanOrEqual(MAX_VAE_PIECE);
   });
 
-  test('an image no larger than a tile is never tiled', () => {
-    // 256² (32×32 latent) with a budget that fits nothing: tiles of 32 would be the whole image anyway.
-    expect(planMemory(job(1000 * MiB, 32)).vaeTile).toBe(Number.POSITIVE_INFINITY);
+  test('a tighter budget gives smaller pieces, never narrower than MIN_VAE_SIDE nor smaller than MIN_VAE_TILE²', () => {
+    let last = Number.POSITIVE_INFINITY;
+    for (const budget of [4600, 4500, 4400, 4350, 4300]) {
+      const plan = planMemory(job(budget * MiB));
+      const { height, width } = plan.vaeTile;
+      expect(Math.min(height, width)).toBeGreaterThanOrEqual(MIN_VAE_SIDE);
+      expect(height * width).toBeGreaterThanOrEqual(MIN_VAE_TILE * MIN_VAE_TILE);
+      expect(height * width).toBeLessThanOrEqual(last);
+      last = height * width;
+    }
+    expect(planMemory(job(4350 * MiB)).estimatedBytes).toBeLessThanOrEqual(4350 * MiB);
+  });
+
+  test('never below the smallest piece, even when nothing fits', () => {
+    expect(planMemory(job(1000 * MiB))).toMatchObject({ releaseTextEncoder: true, vaeTile: { height: MIN_VAE_TILE, width: MIN_VAE_TILE } });
+  });
+
+  test('an image no larger than the smallest piece is never split', () => {
+    // 256² (32×32 latent) with a budget that fits nothing: the smallest piece would be the whole image anyway.
+    expect(planMemory(job(1000 * MiB, 32)).vaeTile).toEqual(WHOLE_PIECE);
+  });
+
+  test('pieces count as the even tile layout makes them', () => {
+    // 64 rows in strips of 28 overlapping by ≥ 9: starts 0, 18, 36; the width is whole.
+    expect(pieceCalls({ height: 28, width: 64 }, 64, 64)).toBe(3);
+    expect(pieceOverlap({ height: 28, width: 64 }, 64, 64)).toBe(9);
+    // Both axes split: the overlap is a third of the smaller side, on both.
+    expect(pieceOverlap({ height: 32, width: 48 }, 64, 96)).toBe(11);
+    expect(pieceCalls({ height: 32, width: 48 }, 64, 96)).toBe(3 * 3);
+    expect(pieceOverlap(WHOLE_PIECE, 64, 64)).toBe(0);
+    expect(pieceCalls(WHOLE_PIECE, 64, 64)).toBe(1);
   });
 
   test('the estimate adds the weights, the UNet and VAE work for the image, the encoder for img2img, and the process', () => {

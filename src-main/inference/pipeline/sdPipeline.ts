@@ -15,7 +15,7 @@ import { ModelFormatError } from './tensors';
 import { conditionHordePrompt, type PromptConditioning } from './textConditioning';
 import { type DenoiserSetup, unetDenoiser } from './unetDenoiser';
 import { COMFY_TILED_DECODE, decodeLatent, isOutOfMemory, LATENT_CHANNELS, LATENT_SCALE, WHOLE, type VaeTiling } from './vaeCodec';
-import { type ComponentBytes, type MemoryPlan, planMemory } from './memoryPlan';
+import { type ComponentBytes, type MemoryPlan, pieceOverlap, planMemory } from './memoryPlan';
 
 /** A job with no source image or mask (txt2img). */
 export const NO_SOURCES: JobSources = { image: null, mask: null };
@@ -56,10 +56,7 @@ export interface PipelineOutput {
   hiresFix: boolean;
 }
 
-/** Overlap, in latent pixels, of VAE tiles of `tile` (see test/integration/vaeTiles.test.ts for why a third). */
-export function vaeOverlap(tile: number): number {
-  return Math.max(1, Math.round(tile / 3));
-}
+export { vaeOverlap } from './memoryPlan';
 
 /**
  * The memory budget of a job on `provider` when none is given: half the machine's memory on the CPU, where the
@@ -81,7 +78,8 @@ export interface PipelineMemoryOptions {
   releaseTextEncoder?: boolean;
   /**
    * The largest latent side (height or width, in latent pixels) the VAE decodes or encodes in one piece; a larger
-   * image is done in overlapping tiles (vaeTiles.ts). Default: the job's memory plan; `Infinity` never tiles.
+   * image is done in overlapping square tiles (vaeTiles.ts). Default: the job's memory plan (which may pick
+   * strips or other rectangles); `Infinity` never tiles.
    */
   vaeTile?: number;
 }
@@ -141,6 +139,11 @@ export class SdPipeline {
     return new SdPipeline(folder, tokenizer, provider, memory);
   }
 
+  /** The components whose sessions are open (or opening) now, e.g. `unet`, `vae_decoder:tiled`. */
+  get openSessions(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /** Releases one component's open sessions (both variants); the next use reopens them. */
   private async release(component: PipelineComponent): Promise<void> {
     for (const key of [component, `${component}:tiled`]) {
@@ -194,8 +197,13 @@ export class SdPipeline {
     const sdxl = this.folder.family === 'sdxl';
     const plan = planJob(params, sources.image !== null || inpaintingModel, inpaintingModel, sdxl ? SDXL_HIRES_ABOVE : SD1_NATIVE);
     this.checkServes(plan, params);
-    onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const memory = this.memoryPlan(plan, params);
+    // A session's arena keeps the working memory of its largest run while it is open: the VAE's would sit beside
+    // the text encoder that a released plan reopens here, which is the very sum the plan keeps apart (measured in the
+    // full-size bench's second job). So the VAE sessions go first and reopen after the text encoder is released.
+    if (memory.releaseTextEncoder && !this.sessions.has('text_encoder'))
+      await Promise.all([this.release('vae_decoder'), this.release('vae_encoder')]);
+    onProgress({ jobId, phase: 'encoding', image: 0, step: 0, steps: params.steps });
     const conditioning = await this.condition(params, warnings);
     if (memory.releaseTextEncoder) await Promise.all([this.release('text_encoder'), this.release('text_encoder_2')]);
     throwIfCancelled(signal);
@@ -250,18 +258,21 @@ export class SdPipeline {
     return {
       ...planned,
       releaseTextEncoder: releaseTextEncoder ?? (sdxlOnGpu || planned.releaseTextEncoder),
-      vaeTile: vaeTile ?? planned.vaeTile,
+      vaeTile: vaeTile === undefined ? planned.vaeTile : { height: vaeTile, width: vaeTile },
     };
   }
 
   /**
-   * How the VAE splits this job's image: tiles of the plan's `vaeTile` latent pixels overlapping by a third of a
-   * tile (vaeTiles.ts); a seamless-tiling job is never split, as its graphs wrap each call's edges around.
+   * How the VAE splits this job's image: pieces of the plan's `vaeTile` latent pixels overlapping by a third of their
+   * smaller split side (memoryPlan.ts, vaeTiles.ts); a seamless-tiling job is never split, as its graphs wrap each
+   * call's edges around.
    */
   private vaeTiling(params: GenerationParams, memory: MemoryPlan): VaeTiling {
-    const tile = memory.vaeTile;
-    if (params.tiling || !Number.isFinite(tile)) return WHOLE;
-    return { tile, overlap: vaeOverlap(tile) };
+    const h = params.height / 8;
+    const w = params.width / 8;
+    const piece = memory.vaeTile;
+    if (params.tiling || (piece.height >= h && piece.width >= w)) return WHOLE;
+    return { tile: Math.min(piece.height, h), tileW: Math.min(piece.width, w), overlap: pieceOverlap(piece, h, w) };
   }
 
   /**

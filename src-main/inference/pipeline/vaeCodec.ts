@@ -16,12 +16,14 @@ function scaled(x: Float32Array, factor: number): Float32Array {
 }
 
 /**
- * How the VAE splits a large image (see vaeTiles.ts): `tile` is the largest side, in latent pixels, done in one
- * call; tiles overlap by `overlap` latent pixels. Infinity never tiles. `comfy`: a decode is ComfyUI's own tiled
- * decode instead (`decode_tiled_`, three passes averaged, ComfyUI's layout), about three times the calls.
+ * How the VAE splits a large image (see vaeTiles.ts): `tile` is the largest height, in latent pixels, done in one
+ * call, `tileW` the largest width (default `tile`); tiles overlap by `overlap` latent pixels. Infinity never tiles.
+ * `comfy`: a decode is ComfyUI's own tiled decode instead (`decode_tiled_`, three passes averaged, ComfyUI's layout,
+ * square tiles of `tile`), about three times the calls.
  */
 export interface VaeTiling {
   tile: number;
+  tileW?: number;
   overlap: number;
   comfy?: boolean;
 }
@@ -40,7 +42,13 @@ export const WHOLE: VaeTiling = { tile: Number.POSITIVE_INFINITY, overlap: 0 };
 
 /** The pass for `tiling` in input pixels of `unit` (1 for latents, 8 for images). */
 function passOf(tiling: VaeTiling, unit: number): TilePass {
-  return { tileH: tiling.tile * unit, tileW: tiling.tile * unit, overlap: tiling.overlap * unit, even: true, align: unit };
+  return {
+    tileH: tiling.tile * unit,
+    tileW: (tiling.tileW ?? tiling.tile) * unit,
+    overlap: tiling.overlap * unit,
+    even: true,
+    align: unit,
+  };
 }
 
 /**
