@@ -45,10 +45,12 @@ describe('a job keeps within its memory budget on the CPU', () => {
     expect(plan.estimatedBytes).toBeLessThanOrEqual(4600 * MiB);
     expect(pieceCalls(plan.vaeTile, 64, 64)).toBe(3);
     expect(pieceCalls({ height: 40, width: 40 }, 64, 64) * 1600).toBeGreaterThan(3 * 28 * 64);
-    // 4500 MiB: four strips of 24×64 (1.5×) rather than tiles of 40 that would also fit.
+    // 4500 MiB: strips would have to be narrower than MIN_VAE_SIDE; four tiles of 40 (1.56×) fit, where pieces of
+    // 28×56 would take six calls (2.3×).
     const tighter = planMemory(job(4500 * MiB));
-    expect(tighter.vaeTile).toEqual({ height: 24, width: 64 });
-    expect(estimatePeak(job(0), true, 40)).toBeLessThanOrEqual(4500 * MiB);
+    expect(tighter.vaeTile).toEqual({ height: 40, width: 40 });
+    expect(estimatePeak(job(0), true, { height: 28, width: 56 })).toBeLessThanOrEqual(4500 * MiB);
+    expect(pieceCalls({ height: 28, width: 56 }, 64, 64)).toBe(6);
     // A wide image (768×512): pieces within MAX_VAE_PIECE that fit its larger UNet work.
     const wide = planMemory(job(4600 * MiB, 64, false, 96));
     expect(wide.vaeTile.height * wide.vaeTile.width).toBeLessThanOrEqual(MAX_VAE_PIECE);

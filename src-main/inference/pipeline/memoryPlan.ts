@@ -33,7 +33,11 @@ export const PROCESS_BYTES = 300 * 2 ** 20;
 
 /** Smallest VAE piece, in latent pixels of area (32×32); a piece is never narrower than MIN_VAE_SIDE either. */
 export const MIN_VAE_TILE = 32;
-export const MIN_VAE_SIDE = 24;
+/**
+ * Narrowest VAE piece, in latent pixels: strips of 28 at 512² have seams no worse than ComfyUI's tiled decode on the
+ * original code's VAE, strips of 24 do not (test/integration/vaeTiles.test.ts).
+ */
+export const MIN_VAE_SIDE = 28;
 /**
  * Largest VAE piece short of the whole image, in latent pixels of area. Above it the decoder's measured peak leaves
  * the per-pixel estimate: the arena grows in doubling steps, so 48×48 or 40×64 pieces peak at 0.86–0.98 GB, near
