@@ -68,6 +68,11 @@ export const groups = {
     ],
   },
   /** The settings schema and the one rule for service URLs. */
+  /** The CPU job's memory plan: what stays open and how the VAE splits an image to keep within the budget. */
+  memoryPlan: {
+    mutate: ['src-main/inference/pipeline/memoryPlan.ts'],
+    testFiles: ['test/unit/memoryPlan.test.ts'],
+  },
   settings: {
     mutate: ['src-main/common/settings.ts', 'src-main/common/serviceUrl.ts'],
     testFiles: ['test/unit/settings*.test.ts', 'test/unit/fuzz.settings.test.ts'],
