@@ -73,48 +73,76 @@ export const TILED_MODEL_FILE = 'model.tiled.onnx';
 
 /**
  * The weights a built model keeps in external data, by name: what its tiled twin points at. Every weight of a
- * component that gets a twin is external (see `writeComponent`), and the builder's own small constants are inline.
+ * component that gets a twin is external (see `writeComponentFolder`), and the builder's own small constants are inline.
  */
 function externalWeights(model: ModelSpec): Map<string, TensorSpec> {
   return new Map(model.graph.initializers.filter((t) => t.external).map((t) => [t.name, t]));
 }
 
-/** Writes one component's folder (model, weights, tiled twin) and says what it wrote. */
-function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelOptions, threshold: number): WrittenComponent {
-  const { dtype, opset, io, hiddenStates, attention } = resolveOptions(opts);
-  const folder = join(dir, component);
+/** One component for {@link writeComponentFolder}: its folder name, its size, and how its graphs are built. */
+export interface ComponentToWrite<Name extends string> {
+  component: Name;
+  parameters: number;
+  /** Bytes its weights take as stored (decides whether they go to `weights.pb`). */
+  weightBytes: number;
+  /** Also write the seamless-tiling twin (`model.tiled.onnx`, circular padding, pointing at the same weights). */
+  tiled: boolean;
+  /** The graph with weights streamed into `sink`. */
+  build: (sink: InitializerSink) => ModelSpec;
+  /** The twin's graph, pointing at the weights the first graph stored. */
+  buildTwin: (storedWeights: Map<string, TensorSpec>) => ModelSpec;
+}
+
+/**
+ * Writes one component's folder (model, weights, tiled twin) and says what it wrote; the same for SD 1.x and SDXL
+ * (sdxlModel.ts). Weights go to `weights.pb` when they pass `threshold` bytes or a twin shares them.
+ */
+export function writeComponentFolder<Name extends string>(dir: string, c: ComponentToWrite<Name>, threshold: number) {
+  const folder = join(dir, c.component);
   mkdirSync(folder, { recursive: true });
-  const parameters = parameterCount(expectedWeights(opts.config, component));
-  const weightBytes = parameters * (dtype === 'fp16' ? 2 : 4);
-  const tiled = opts.tiled === true && TILED_COMPONENTS.includes(component);
-  const external = tiled || weightBytes > threshold;
+  const external = c.tiled || c.weightBytes > threshold;
   rmSync(join(folder, EXTERNAL_DATA_FILE), { force: true });
   rmSync(join(folder, TILED_MODEL_FILE), { force: true });
   const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
   let model: ModelSpec;
   try {
-    model = buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates, attention });
+    model = c.build(sink);
     sink.close();
     writeModelFile(join(folder, 'model.onnx'), model);
   } finally {
     sink.close();
   }
-  if (tiled) {
-    const storedWeights = externalWeights(model);
-    const twin = buildComponent(component, opts.config, null, {
-      ...{ dtype, opset, io, hiddenStates, attention, storedWeights },
-      paddingMode: 'circular',
-    });
-    writeModelFile(join(folder, TILED_MODEL_FILE), twin);
-  }
+  if (c.tiled) writeModelFile(join(folder, TILED_MODEL_FILE), c.buildTwin(externalWeights(model)));
   return {
-    component,
-    model: `${component}/model.onnx`,
-    externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null,
-    ...(tiled ? { tiledModel: `${component}/${TILED_MODEL_FILE}` } : {}),
-    parameters,
-    weightBytes,
+    component: c.component,
+    model: `${c.component}/model.onnx`,
+    externalData: external ? `${c.component}/${EXTERNAL_DATA_FILE}` : null,
+    ...(c.tiled ? { tiledModel: `${c.component}/${TILED_MODEL_FILE}` } : {}),
+    parameters: c.parameters,
+    weightBytes: c.weightBytes,
   };
+}
+
+/** Writes one SD 1.x component's folder (model, weights, tiled twin) and says what it wrote. */
+function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelOptions, threshold: number): WrittenComponent {
+  const { dtype, opset, io, hiddenStates, attention } = resolveOptions(opts);
+  const parameters = parameterCount(expectedWeights(opts.config, component));
+  return writeComponentFolder(
+    dir,
+    {
+      component,
+      parameters,
+      weightBytes: parameters * (dtype === 'fp16' ? 2 : 4),
+      tiled: opts.tiled === true && TILED_COMPONENTS.includes(component),
+      build: (sink) => buildComponent(component, opts.config, opts.weights, { dtype, opset, io, sink, hiddenStates, attention }),
+      buildTwin: (storedWeights) =>
+        buildComponent(component, opts.config, null, {
+          ...{ dtype, opset, io, hiddenStates, attention, storedWeights },
+          paddingMode: 'circular',
+        }),
+    },
+    threshold,
+  );
 }
 
 /**

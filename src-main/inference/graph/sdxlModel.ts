@@ -7,10 +7,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILDER_VERSION, GraphBuilder } from './builder';
 import { SD15_CONFIG, type SdGraphConfig } from './config';
-import { type InitializerSink, externalSink, inlineSink, writeModelFile } from './initializers';
 import { DIMS, type SdBuildOptions, type SdIoDtypes, floatOutput, resolveOptions } from './io';
-import { DEFAULT_EXTERNAL_THRESHOLD_BYTES, EXTERNAL_DATA_FILE, MANIFEST_FILE, MANIFEST_FORMAT, TILED_MODEL_FILE } from './modelFolder';
-import type { ModelSpec, TensorSpec } from './onnxProto';
+import { DEFAULT_EXTERNAL_THRESHOLD_BYTES, MANIFEST_FILE, MANIFEST_FORMAT, writeComponentFolder } from './modelFolder';
+import type { ModelSpec } from './onnxProto';
 import { openClipTextGraph } from './openClipText';
 import { type SdxlGraphConfig, validateSdxlConfig } from './sdxlConfig';
 import { sdxlUnetGraph } from './sdxlUnet';
@@ -131,38 +130,21 @@ export interface SdxlModelManifest {
 }
 
 function writeSdxlComponent(dir: string, component: SdxlComponent, opts: WriteSdxlModelOptions, threshold: number): WrittenSdxlComponent {
-  const resolved = resolveOptions(opts);
-  const { dtype, opset, io, attention } = resolved;
-  const folder = join(dir, component);
-  mkdirSync(folder, { recursive: true });
+  const { dtype, opset, io, attention } = resolveOptions(opts);
   const parameters = expectedSdxlWeights(opts.config, component).reduce((n, w) => n + elementCount(w.shape), 0);
-  const weightBytes = storedWeightBytes(component, parameters, dtype);
-  const tiled = opts.tiled === true && SDXL_TILED_COMPONENTS.includes(component);
-  const external = tiled || weightBytes > threshold;
-  rmSync(join(folder, EXTERNAL_DATA_FILE), { force: true });
-  rmSync(join(folder, TILED_MODEL_FILE), { force: true });
-  const sink: InitializerSink = external ? externalSink(join(folder, EXTERNAL_DATA_FILE), EXTERNAL_DATA_FILE) : inlineSink();
-  let model: ModelSpec;
-  try {
-    model = buildSdxlComponent(component, opts.config, opts.weights(component), { dtype, opset, io, sink, attention });
-    sink.close();
-    writeModelFile(join(folder, 'model.onnx'), model);
-  } finally {
-    sink.close();
-  }
-  if (tiled) {
-    const storedWeights = new Map<string, TensorSpec>(model.graph.initializers.filter((t) => t.external).map((t) => [t.name, t]));
-    const twin = buildSdxlComponent(component, opts.config, null, { dtype, opset, io, attention, storedWeights, paddingMode: 'circular' });
-    writeModelFile(join(folder, TILED_MODEL_FILE), twin);
-  }
-  return {
-    component,
-    model: `${component}/model.onnx`,
-    externalData: external ? `${component}/${EXTERNAL_DATA_FILE}` : null,
-    ...(tiled ? { tiledModel: `${component}/${TILED_MODEL_FILE}` } : {}),
-    parameters,
-    weightBytes,
-  };
+  return writeComponentFolder(
+    dir,
+    {
+      component,
+      parameters,
+      weightBytes: storedWeightBytes(component, parameters, dtype),
+      tiled: opts.tiled === true && SDXL_TILED_COMPONENTS.includes(component),
+      build: (sink) => buildSdxlComponent(component, opts.config, opts.weights(component), { dtype, opset, io, sink, attention }),
+      buildTwin: (storedWeights) =>
+        buildSdxlComponent(component, opts.config, null, { dtype, opset, io, attention, storedWeights, paddingMode: 'circular' }),
+    },
+    threshold,
+  );
 }
 
 /**
