@@ -35,6 +35,14 @@ describe('a job keeps within its memory budget on the CPU', () => {
     const plan = planMemory(job(all - 1));
     expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: WHOLE_PIECE });
     expect(plan.estimatedBytes).toBe(all - SD15.text_encoder);
+    // A budget of exactly the estimate is enough.
+    expect(planMemory(job(all))).toMatchObject({ releaseTextEncoder: false, vaeTile: WHOLE_PIECE, estimatedBytes: all });
+  });
+
+  test('a piece may span a whole axis: 512×384 takes two full-height pieces of 48×40', () => {
+    const plan = planMemory(job(4500 * MiB, 48, false, 64));
+    expect(plan).toMatchObject({ releaseTextEncoder: true, vaeTile: { height: 48, width: 40 } });
+    expect(pieceCalls(plan.vaeTile, 48, 64)).toBe(2);
   });
 
   test('then the VAE works in the pieces that fit and decode the least area in all: full-width strips at 512²', () => {
@@ -93,6 +101,10 @@ describe('a job keeps within its memory budget on the CPU', () => {
     // Both axes split: the overlap is a third of the smaller side, on both.
     expect(pieceOverlap({ height: 32, width: 48 }, 64, 96)).toBe(11);
     expect(pieceCalls({ height: 32, width: 48 }, 64, 96)).toBe(3 * 3);
+    // Only split sides count: a 32-row piece on a 32-row image overlaps by a third of its 56 columns, not of 32.
+    expect(pieceOverlap({ height: 32, width: 56 }, 32, 128)).toBe(19);
+    expect(pieceOverlap({ height: 56, width: 32 }, 128, 32)).toBe(19);
+    expect(pieceCalls({ height: 32, width: 56 }, 32, 128)).toBe(3);
     expect(pieceOverlap(WHOLE_PIECE, 64, 64)).toBe(0);
     expect(pieceCalls(WHOLE_PIECE, 64, 64)).toBe(1);
   });

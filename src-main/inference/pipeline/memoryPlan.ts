@@ -88,10 +88,6 @@ export interface MemoryPlan {
   estimatedBytes: number;
 }
 
-/** How one axis of `size` latent pixels splits into pieces of `side` overlapping by `overlap` (vaeTiles.ts's even layout). */
-function piecesAlong(size: number, side: number, overlap: number): number {
-  return side >= size ? 1 : evenTileStarts(size, side, overlap).length;
-}
 
 /** The overlap a piece's calls get on an image of `height`×`width` latent pixels: a third of its smaller split side. */
 export function pieceOverlap(piece: VaePiece, height: number, width: number): number {
@@ -103,7 +99,8 @@ export function pieceOverlap(piece: VaePiece, height: number, width: number): nu
 /** Model calls for `piece` on an image of `height`×`width` latent pixels. */
 export function pieceCalls(piece: VaePiece, height: number, width: number): number {
   const overlap = pieceOverlap(piece, height, width);
-  return piecesAlong(height, piece.height, overlap) * piecesAlong(width, piece.width, overlap);
+  // vaeTiles.ts's even layout: one piece along an axis it covers, else as many as keep the overlap.
+  return evenTileStarts(height, piece.height, overlap).length * evenTileStarts(width, piece.width, overlap).length;
 }
 
 /** The job's expected peak with these choices (see the module comment); a number is a square piece's side. */
