@@ -88,7 +88,6 @@ export interface MemoryPlan {
   estimatedBytes: number;
 }
 
-
 /** The overlap a piece's calls get on an image of `height`×`width` latent pixels: a third of its smaller split side. */
 export function pieceOverlap(piece: VaePiece, height: number, width: number): number {
   const split = [piece.height < height ? piece.height : Infinity, piece.width < width ? piece.width : Infinity];
