@@ -3,7 +3,7 @@
  * Sources: Stability-AI/generative-models `configs/inference/sd_xl_base.yaml` (UNet, conditioner, scale factor);
  * shared/docs/SD-ONNX.md §5.3 and ../shared/data/sdxl-reference/README.md (the tiny reference's table).
  */
-import type { TextEncoderConfig, VaeConfig } from './config';
+import { SD15_CONFIG, type TextEncoderConfig, type VaeConfig } from './config';
 
 /** The SDXL denoising UNet (sgm `UNetModel` with `num_classes: sequential`, linear transformer projections). */
 export interface SdxlUnetConfig {
@@ -85,17 +85,8 @@ export const SDXL_BASE_CONFIG: SdxlGraphConfig = Object.freeze<SdxlGraphConfig>(
     transformerNormEps: 1e-6,
     layerNormEps: 1e-5,
   },
-  textEncoder: {
-    vocabSize: 49408,
-    hiddenSize: 768,
-    intermediateSize: 3072,
-    layers: 12,
-    heads: 12,
-    maxPositions: 77,
-    layerNormEps: 1e-5,
-    activation: 'quick_gelu',
-    eosTokenId: 49407,
-  },
+  // SDXL's first encoder is SD 1.x's CLIP ViT-L/14 text tower, unchanged.
+  textEncoder: SD15_CONFIG.textEncoder,
   textEncoder2: {
     vocabSize: 49408,
     width: 1280,
