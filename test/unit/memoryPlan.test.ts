@@ -53,6 +53,9 @@ describe('a job keeps within its memory budget on the CPU', () => {
     expect(plan.estimatedBytes).toBeLessThanOrEqual(4600 * MiB);
     expect(pieceCalls(plan.vaeTile, 64, 64)).toBe(3);
     expect(pieceCalls({ height: 40, width: 40 }, 64, 64) * 1600).toBeGreaterThan(3 * 28 * 64);
+    // A budget of exactly a piece's estimate is enough for it.
+    const strips = estimatePeak(job(0), true, { height: 28, width: 64 });
+    expect(planMemory(job(strips)).vaeTile).toEqual({ height: 28, width: 64 });
     // 4500 MiB: strips would have to be narrower than MIN_VAE_SIDE; four tiles of 40 (1.56×) fit, where pieces of
     // 28×56 would take six calls (2.3×).
     const tighter = planMemory(job(4500 * MiB));
@@ -91,7 +94,11 @@ describe('a job keeps within its memory budget on the CPU', () => {
 
   test('an image no larger than the smallest piece is never split', () => {
     // 256² (32×32 latent) with a budget that fits nothing: the smallest piece would be the whole image anyway.
-    expect(planMemory(job(1000 * MiB, 32)).vaeTile).toEqual(WHOLE_PIECE);
+    expect(planMemory(job(1000 * MiB, 32))).toEqual({
+      releaseTextEncoder: true,
+      vaeTile: WHOLE_PIECE,
+      estimatedBytes: estimatePeak(job(0, 32), true, WHOLE_PIECE),
+    });
   });
 
   test('pieces count as the even tile layout makes them', () => {
