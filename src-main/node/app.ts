@@ -122,7 +122,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
   const { db, ledger, settings, keys, log, events, notices, horde, hardware } = base;
   const { generation, safety, postprocess, models, modelsLog, lora } = createEngineFeatures(base, options, agent, relay.modelProgress);
   const simulated = options.simulatedIdle ?? null;
-  const { worker, jobLog, scheduler, resumeAfterKeyChange } = createWorkerServices(base, {
+  const { worker, jobLog, scheduler, modelReleaser, resumeAfterKeyChange } = createWorkerServices(base, {
     generation,
     postProcessors: postprocess.postProcessors,
     addons: { port: lora.addons, mergedCache: lora.mergedCache },
@@ -182,7 +182,7 @@ export function createApp(options: AppOptions): HordeDeskApp {
     log,
     close: () =>
       closeApp(
-        [stopUptime, () => scheduler.stop(), () => rater.stop()],
+        [stopUptime, () => scheduler.stop(), () => modelReleaser.stop(), () => rater.stop()],
         [() => worker.shutdown(), () => generation.close(), () => safety.close()],
         db,
       ),

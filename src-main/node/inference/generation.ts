@@ -13,6 +13,7 @@ import {
   type SourceProcessing,
 } from '../../common/inference';
 import { UserFacingError } from '../../common/result';
+import type { LoadedModelView } from '../../core/schedule/modelRelease';
 import type { Logger } from '../../core/log';
 import { modelKinds, NO_EXTRA_KINDS } from '../../inference/pipeline/kinds';
 import { inspectModelFolder } from '../../inference/pipeline/modelFolder';
@@ -115,6 +116,13 @@ export interface GenerationService {
   stripBackground(job: Omit<StripBackgroundJob, 'providers'>): Promise<StripBackgroundResult>;
   /** Cancels a running job, or one still waiting for its turn. */
   cancel(jobId: string): boolean;
+  /** The loaded model as the memory releaser sees it (core/schedule/modelRelease.ts). */
+  usage(): LoadedModelView;
+  /**
+   * Releases the loaded model's memory after the jobs already waiting; the next job loads it again. Resolves with
+   * whether a model was released (false: a job got in first and used it, or none was loaded).
+   */
+  releaseModel(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -133,6 +141,10 @@ interface GenerationState {
   busy: string | null;
   /** Settles when the last job asked for is done: one job at a time, page or worker, in the order asked. */
   turn: Promise<unknown>;
+  /** Jobs asked for and not finished (running or waiting for their turn). */
+  pending: number;
+  /** When the last job ended (Date.now()), null before the first. */
+  usedAt: number | null;
   cancelledWhileWaiting: Set<string>;
   /** Generate-page jobs being post-processed, with what stops them (deleted once cancelled or done). */
   postProcessing: Map<string, GeneratePostProcessing | null>;
@@ -164,12 +176,8 @@ async function runInTurn(
   },
 ): Promise<{ provider: ProviderStatus; result: GenerationResult }> {
   const { model, params, jobId, onProgress, addons } = job;
-  const previous = state.turn;
-  let release = (): void => undefined;
-  state.turn = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  await previous.catch(() => undefined);
+  state.pending += 1;
+  const release = await takeTurn(state);
   state.busy = jobId;
   try {
     if (state.cancelledWhileWaiting.delete(jobId)) throw new UserFacingError('cancelled', 'The job was cancelled.');
@@ -182,8 +190,21 @@ async function runInTurn(
     return { provider, result: await options.host.generate(jobId, params, progress, addons) };
   } finally {
     state.busy = null;
+    state.pending -= 1;
+    state.usedAt = Date.now();
     release();
   }
+}
+
+/** Waits for the jobs asked for before this one; resolves with the function that ends this turn. */
+async function takeTurn(state: GenerationState): Promise<() => void> {
+  const previous = state.turn;
+  let release = (): void => undefined;
+  state.turn = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await previous.catch(() => undefined);
+  return release;
 }
 
 /** Runs `post`'s post-processors on each image in turn, telling `onProgress`; a cancel of the job stops them. */
@@ -248,6 +269,8 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
     loaded: null,
     busy: null,
     turn: Promise.resolve(),
+    pending: 0,
+    usedAt: null,
     cancelledWhileWaiting: new Set(),
     postProcessing: new Map(),
   };
@@ -287,6 +310,22 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
       } else if (state.busy === jobId) host.cancel(jobId);
       else state.cancelledWhileWaiting.add(jobId);
       return true;
+    },
+    usage: () => ({ loaded: state.loaded !== null, busy: state.pending > 0, usedAt: state.usedAt }),
+    async releaseModel(): Promise<boolean> {
+      const asked = state.usedAt;
+      const release = await takeTurn(state);
+      try {
+        // A job that ran while this waited used the model: it is in use again, not idle.
+        if (state.loaded === null || state.usedAt !== asked) return false;
+        const { model } = state.loaded;
+        state.loaded = null;
+        await host.unload();
+        options.log.info(`released ${model}'s memory (it loads again for the next job)`);
+        return true;
+      } finally {
+        release();
+      }
     },
     async close(): Promise<void> {
       await host.dispose();

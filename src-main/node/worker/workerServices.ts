@@ -1,6 +1,7 @@
 import type { WorkerStatusDto } from '../../common/contract';
 import type { WorkerSafetyPort } from '../../core/worker/ports';
 import type { PostProcessorPort } from '../../core/worker/postProcessing';
+import { createModelReleaser, type ModelReleaser } from '../../core/schedule/modelRelease';
 import { createScheduler, type IdleSourcePort, type Scheduler, type ScheduleStatus } from '../../core/schedule/scheduler';
 import type { GenerationService } from '../inference/generation';
 import type { Foundation } from '../system/foundation';
@@ -38,6 +39,8 @@ export interface WorkerServices {
   worker: WorkerService;
   jobLog: JobLog;
   scheduler: Scheduler;
+  /** Releases the model's memory once the worker and the Generate page have left it unused for five minutes. */
+  modelReleaser: ModelReleaser;
   /**
    * The API key changed or may now be sent: a worker the horde had stopped for its key resumes
    * by itself, as the schedule says (the scheduler starts it), or at once when it works only on
@@ -77,6 +80,13 @@ export function createWorkerServices(
     rules: base.settings.get().schedule,
     onStatus: options.onScheduleStatus,
   });
+  const modelReleaser = createModelReleaser({
+    clock: nodeClock,
+    workerState: () => worker.status().state,
+    model: () => options.generation.usage(),
+    release: async () => void (await options.generation.releaseModel()),
+    log: (line) => base.log.child('worker').info(line),
+  });
   const resumeAfterKeyChange = async (): Promise<void> => {
     if (!worker.leaveKeyError()) return;
     base.log.info('the API key changed; the worker stopped for its key resumes');
@@ -85,5 +95,5 @@ export function createWorkerServices(
       .start()
       .catch((error: unknown) => base.log.warn(`could not resume the worker: ${error instanceof Error ? error.message : String(error)}`));
   };
-  return { worker, jobLog, scheduler, resumeAfterKeyChange };
+  return { worker, jobLog, scheduler, modelReleaser, resumeAfterKeyChange };
 }
