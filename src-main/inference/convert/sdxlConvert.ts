@@ -6,39 +6,28 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { AttentionKind, FloatDtype, Opset } from '../graph/builder';
-import type { SdIoDtypes } from '../graph/io';
 import { MANIFEST_FILE } from '../graph/modelFolder';
 import type { SdxlGraphConfig } from '../graph/sdxlConfig';
 import { SDXL_COMPONENTS, type SdxlComponent, type SdxlModelManifest, expectedSdxlWeights, writeSdxlModelFolder } from '../graph/sdxlModel';
 import { WeightError, type WeightSource } from '../graph/weights';
 import { writeTokenizerFiles } from '../tokenizer/files';
-import { CONVERTER_VERSION, ConversionError, type CheckpointTensors } from './convert';
+import { CONVERTER_VERSION, ConversionError, type CheckpointTensors, type ConvertOptions } from './convert';
 import { SDXL_IGNORED_KEYS, sdxlConfigFromTensors, sdxlTensorKey } from './sdxlKeys';
 
 const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
 const LISTED_PROBLEMS = 25;
 
 /** Options of `convertOpenSdxlCheckpoint` (as the SD 1.x converter's). */
-export interface SdxlConvertOptions {
-  /** Stored weight precision (default fp16; the VAE graphs keep float32 weights either way). */
-  dtype?: FloatDtype;
-  opset?: Opset;
-  /** How attention is written (default 'fused'; `graphChoiceFor(provider)` picks it per provider). */
-  attention?: AttentionKind;
+/**
+ * Options of an SDXL conversion: the SD 1.x converter's (convert.ts), with SDXL's architecture and components. The
+ * VAE graphs keep float32 weights whatever `dtype` says; a subset of `components` skips the check that every tensor
+ * of the file is used.
+ */
+export interface SdxlConvertOptions extends Omit<ConvertOptions, 'config' | 'components'> {
   /** Architecture (default: read from the checkpoint's shapes). */
   config?: SdxlGraphConfig;
-  /** Default all five; a subset skips the check that every tensor of the file is used. */
+  /** Default all five. */
   components?: readonly SdxlComponent[];
-  /** Also write the seamless-tiling twins (default true). */
-  tiled?: boolean;
-  io?: Partial<SdIoDtypes>;
-  externalThresholdBytes?: number;
-  tokenizer?: { vocabJson?: string; mergesTxt: string };
-  overwrite?: boolean;
-  /** false: leave the folder at `outDir + '.partial'` for the caller (the installer) to move. Default true. */
-  commit?: boolean;
-  onProgress?: (done: number, total: number, tensorName: string) => void;
 }
 
 /** The written manifest. */
