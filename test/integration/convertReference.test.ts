@@ -3,17 +3,15 @@
 // the Install button's path (download, convert worker, manifest), then the installed ONNX models must reproduce
 // the reference outputs within 1e-4. A wrong key mapping, transpose, epsilon or op order cannot pass this, unlike
 // round trips through our own mapping.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { silentLogger } from '../../src-main/core/log';
 import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
 import type { AttentionKind } from '../../src-main/inference/graph';
-import { createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
+import { installReference } from '../helpers/referenceInstall';
 import { REFERENCE_TOLERANCE as TOLERANCE, ldmReference, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 
 const data = ldmReference('convertReference.test.ts');
@@ -54,28 +52,9 @@ describe.skipIf(data.skip)('the installer converts the ldm reference checkpoint 
    * the provider's choice says (`graphChoiceFor`: fused for the CPU and the GPUs, plain for CoreML); returns the
    * model folder.
    */
-  const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> => {
-    const progress: InstallProgress[] = [];
-    const name = `${dtype}${attention ? `-${attention}` : ''}`;
-    const installer = createModelInstaller({
-      dataDir: join(root, `data-${name}`),
-      modelsDir: join(root, `models-${name}`),
-      clipTokenizerUrl: () => `${server.url}/clip`,
-      clientAgent: 'test',
-      weightDtype: async () => dtype,
-      ...(attention ? { graphAttention: async () => attention } : {}),
-      onProgress: (p) => progress.push(p),
-      log: silentLogger(),
-    });
-    const sha256 = createHash('sha256').update(checkpoint).digest('hex');
-    await installer.install({
-      name: 'LDM Reference',
-      sizeBytes: checkpoint.length,
-      downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
-    });
-    expect(progress.at(-1)).toMatchObject({ phase: 'done' });
-    return join(root, `models-${name}`, 'LDM Reference');
-  };
+  /** Installs as the Install button does; `attention` as a provider's graph choice gives it (default: fused). */
+  const install = (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> =>
+    installReference({ root, serverUrl: server.url, checkpoint, name: 'LDM Reference', dtype, ...(attention ? { attention } : {}) });
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'hordedesk-ldmref-'));

@@ -3,21 +3,19 @@
 // checkpoint goes through the Install button's path (download, convert worker, manifest); the installed ONNX models
 // must reproduce every reference output within 1e-4. A wrong key mapping, transpose, epsilon, hidden layer,
 // concatenation order or time-id embedding cannot pass this, unlike round trips through our own mapping.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { silentLogger } from '../../src-main/core/log';
 import { GraphBuilder, DataType, modelToBytes, type AttentionKind } from '../../src-main/inference/graph';
 import { timestepEmbedding } from '../../src-main/inference/graph/ops';
 import { sdxlAdmVector } from '../../src-main/inference/graph/sdxlUnet';
 import { inspectModelFolder } from '../../src-main/inference/pipeline/modelFolder';
 import { sdxlContext } from '../../src-main/inference/pipeline/sdxlConditioning';
 import { buildSchedule } from '../../src-main/inference/samplers/schedule';
-import { createModelInstaller, type InstallProgress } from '../../src-main/node/models/modelInstaller';
 import { startModelFileServer, type ModelFileServer } from '../../src-main/standin/modelsServer';
+import { installReference } from '../helpers/referenceInstall';
 import { REFERENCE_TOLERANCE as TOLERANCE, maxAbsDiff, readBundle, toTensor, type Bundle } from '../helpers/ldmReference';
 import { publishedClipTokenizer, sdxlReference } from '../helpers/sdxlReference';
 
@@ -74,28 +72,8 @@ describe.skipIf(data.skip || tokenizer.skip)(
     };
 
     /** Installs as the Install button does; `attention` as a provider's graph choice gives it (default: fused). */
-    const install = async (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> => {
-      const progress: InstallProgress[] = [];
-      const name = `${dtype}${attention ? `-${attention}` : ''}`;
-      const installer = createModelInstaller({
-        dataDir: join(root, `data-${name}`),
-        modelsDir: join(root, `models-${name}`),
-        clipTokenizerUrl: () => `${server.url}/clip`,
-        clientAgent: 'test',
-        weightDtype: async () => dtype,
-        ...(attention ? { graphAttention: async () => attention } : {}),
-        onProgress: (p) => progress.push(p),
-        log: silentLogger(),
-      });
-      const sha256 = createHash('sha256').update(checkpoint).digest('hex');
-      await installer.install({
-        name: 'SDXL Reference',
-        sizeBytes: checkpoint.length,
-        downloads: [{ fileName: 'model.safetensors', url: `${server.url}/model.safetensors`, sha256 }],
-      });
-      expect(progress.at(-1)).toMatchObject({ phase: 'done' });
-      return join(root, `models-${name}`, 'SDXL Reference');
-    };
+    const install = (checkpoint: Buffer, dtype: 'fp32' | 'fp16', attention?: AttentionKind): Promise<string> =>
+      installReference({ root, serverUrl: server.url, checkpoint, name: 'SDXL Reference', dtype, ...(attention ? { attention } : {}) });
 
     beforeAll(async () => {
       root = mkdtempSync(join(tmpdir(), 'hordedesk-sdxlref-'));
