@@ -14,35 +14,13 @@ import type { PopRequest } from '../../src-main/common/horde';
 import { fakeSafety } from '../helpers/safety';
 import { virtualClock } from '../helpers/virtualClock';
 import { until } from '../helpers/worker';
+import { tinyPopAnswer } from '../helpers/popAnswer';
 
 const START = 1_700_000_000_000;
 
 /** A pop answer as the horde sends one; `addons` as on the wire (defaults left out). */
 function popAnswer(addons: { loras?: unknown[]; tis?: unknown[] }, id = 'job-1', ttl = 150): Record<string, unknown> {
-  return {
-    payload: {
-      prompt: 'a lighthouse',
-      ddim_steps: 4,
-      n_iter: 1,
-      seed: '7',
-      sampler_name: 'k_euler',
-      cfg_scale: 7,
-      width: 64,
-      height: 64,
-      karras: true,
-      ...addons,
-    },
-    id,
-    ids: [id],
-    ttl,
-    model: 'tiny',
-    r2_upload: null,
-    r2_uploads: null,
-    source_image: null,
-    source_processing: 'img2img',
-    source_mask: null,
-    skipped: {},
-  };
+  return tinyPopAnswer({ payload: addons, id, ttl });
 }
 
 interface FakeAddons extends AddonPort {

