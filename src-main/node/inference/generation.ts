@@ -311,7 +311,8 @@ export function createGenerationService(options: GenerationServiceOptions): Gene
       else state.cancelledWhileWaiting.add(jobId);
       return true;
     },
-    usage: () => ({ loaded: state.loaded !== null, busy: state.pending > 0, usedAt: state.usedAt }),
+    // A Generate-page job's post-processing runs after its turn, in the same thread: still busy.
+    usage: () => ({ loaded: state.loaded !== null, busy: state.pending > 0 || state.postProcessing.size > 0, usedAt: state.usedAt }),
     async releaseModel(): Promise<boolean> {
       const asked = state.usedAt;
       const release = await takeTurn(state);
