@@ -10,7 +10,7 @@
  *   the tower's own prefixes that the graph does not read (a deeper or wider model than the config says).
  * The sizes come from the shapes (`clipConfigFromCheckpoint`), except the head counts, which no shape holds.
  */
-import { type CheckpointTensors, ConversionError } from '../convert/convert';
+import { type CheckpointTensors, ConversionError, READABLE_DTYPES, listedProblems } from '../convert/convert';
 import { CheckpointFormatError } from '../convert/formatError';
 import { WeightError, type WeightSource } from '../graph';
 import { type ClipTower, expectedClipWeights } from './build';
@@ -21,9 +21,6 @@ export const HF_TOWER_PREFIXES: Readonly<Record<ClipTower, readonly string[]>> =
   vision: ['vision_model.', 'visual_projection.'],
   text: ['text_model.', 'text_projection.'],
 });
-
-const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
-const LISTED_PROBLEMS = 25;
 
 /** Whether an HF tensor is not a weight any graph reads: position-id buffers and CLIPModel's `logit_scale`. */
 export function isIgnoredHfKey(name: string): boolean {
@@ -142,14 +139,11 @@ export function planClipWeights(
     if (ours && !isIgnoredHfKey(key) && !used.has(key) && !problems.some((p) => p.startsWith(`${key}:`)))
       problems.push(`${key}: not part of a ${tower} tower of this size (config and file disagree)`);
   }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
-    const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
+  if (problems.length > 0)
     throw new ConversionError(
-      `${ckpt.path}: the CLIP ${tower} tower does not fit (${problems.length} problem(s)):\n  ${shown}${more}`,
+      `${ckpt.path}: the CLIP ${tower} tower does not fit (${problems.length} problem(s)):\n  ${listedProblems(problems)}`,
       problems,
     );
-  }
   return plan;
 }
 

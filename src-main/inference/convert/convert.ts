@@ -30,8 +30,16 @@ import { SafetensorsReader } from './safetensors';
 /** Version of this converter, recorded in the manifest as `converterVersion`. */
 export const CONVERTER_VERSION = '1.0.0';
 
-const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
+/** The tensor dtypes a converter reads (safetensors names). */
+export const READABLE_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16']);
 const LISTED_PROBLEMS = 25;
+
+/** A refusal's list of problems as its message shows it: the first LISTED_PROBLEMS, one a line, then how many more. */
+export function listedProblems(problems: readonly string[]): string {
+  const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
+  const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
+  return `${shown}${more}`;
+}
 
 /** The checkpoint lacks tensors the model needs, or has them in the wrong shape; `problems` lists each one. */
 export class ConversionError extends Error {
@@ -79,19 +87,42 @@ export interface ConvertManifest extends SdModelManifest {
   source: { file: string; family: ConvertibleFamily; tensors: number };
 }
 
+/** Resolved location of one needed tensor: the graph's shape and the checkpoint key it is read from. */
+export interface PlannedWeight {
+  shape: readonly number[];
+  key: string;
+}
+
 /** Resolved location of one needed tensor. */
-interface PlannedTensor {
+interface PlannedTensor extends PlannedWeight {
   component: SdComponent;
   name: string;
-  shape: readonly number[];
   entry: { name: string; dtype: string; shape: readonly number[] };
 }
 
-const stripOnes = (s: readonly number[]): string => {
+/** A shape without its trailing 1s beyond two dimensions (a conv 1×1 kernel stored as a matrix), for comparing. */
+export const stripOnes = (s: readonly number[]): string => {
   const out = [...s];
   while (out.length > 2 && out.at(-1) === 1) out.pop();
   return out.join(',');
 };
+
+/**
+ * What is wrong with the checkpoint tensor `entry` found for `key` (missing, another shape, a dtype no converter
+ * reads), or null; `where` names the graph weight ("unet conv_in.weight").
+ */
+export function tensorProblem(
+  entry: { name: string; dtype: string; shape: readonly number[] } | undefined,
+  key: string,
+  where: string,
+  shape: readonly number[],
+): string | null {
+  if (!entry) return `missing ${key} (${where}, shape [${shape.join(', ')}])`;
+  if (stripOnes(entry.shape) !== stripOnes(shape))
+    return `${entry.name}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${where})`;
+  if (!READABLE_DTYPES.has(entry.dtype)) return `${entry.name}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`;
+  return null;
+}
 
 /** What the converter reads from a checkpoint: `.safetensors` (SafetensorsReader) or `.ckpt` (ckpt/). */
 export interface CheckpointTensors {
@@ -155,27 +186,24 @@ export function planConversion(
       const ldm = diffusersToLdm(name, component, config);
       const key = [ldm.key, ...(ldm.alternatives ?? [])].find((k) => reader.entries.has(k));
       const entry = key === undefined ? undefined : reader.entry(key);
-      if (!entry) problems.push(`missing ${ldm.key} (${component} ${name}, shape [${shape.join(', ')}])`);
-      else if (stripOnes(entry.shape) !== stripOnes(shape))
-        problems.push(`${entry.name}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
-      else if (!READABLE_DTYPES.has(entry.dtype))
-        problems.push(`${entry.name}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
-      else plan.set(`${component}/${name}`, { component, name, shape, entry });
+      const problem = tensorProblem(entry, ldm.key, `${component} ${name}`, shape);
+      if (problem !== null) problems.push(problem);
+      else if (entry) plan.set(`${component}/${name}`, { component, name, shape, key: entry.name, entry });
     }
   }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
-    const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
-    throw new ConversionError(`${reader.path}: ${problems.length} tensor(s) missing or mis-shaped:\n  ${shown}${more}`, problems);
-  }
+  if (problems.length > 0)
+    throw new ConversionError(
+      `${reader.path}: ${problems.length} tensor(s) missing or mis-shaped:\n  ${listedProblems(problems)}`,
+      problems,
+    );
   return plan;
 }
 
-/** A `WeightSource` for one component that reads planned tensors from the checkpoint on demand. */
+/** A `WeightSource` for one component that reads planned tensors (keyed `component/name`) from the checkpoint on demand. */
 export function plannedWeightSource(
   reader: CheckpointTensors,
-  plan: ReadonlyMap<string, PlannedTensor>,
-  component: SdComponent,
+  plan: ReadonlyMap<string, PlannedWeight>,
+  component: string,
   onRead?: (name: string) => void,
 ): WeightSource {
   return {
@@ -184,7 +212,7 @@ export function plannedWeightSource(
       if (!p) throw new WeightError(name, `Weight ${name} (${component}) was not planned for conversion`);
       if (stripOnes(p.shape) !== stripOnes(shape))
         throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
-      const data = reader.read(p.entry.name);
+      const data = reader.read(p.key);
       onRead?.(name);
       return data;
     },

@@ -9,15 +9,19 @@ import { basename, join } from 'node:path';
 import { MANIFEST_FILE } from '../graph/modelFolder';
 import type { SdxlGraphConfig } from '../graph/sdxlConfig';
 import { SDXL_COMPONENTS, type SdxlComponent, type SdxlModelManifest, expectedSdxlWeights, writeSdxlModelFolder } from '../graph/sdxlModel';
-import { WeightError, type WeightSource } from '../graph/weights';
 import { writeTokenizerFiles } from '../tokenizer/files';
-import { CONVERTER_VERSION, ConversionError, type CheckpointTensors, type ConvertOptions } from './convert';
+import {
+  CONVERTER_VERSION,
+  ConversionError,
+  listedProblems,
+  plannedWeightSource,
+  tensorProblem,
+  type CheckpointTensors,
+  type ConvertOptions,
+  type PlannedWeight,
+} from './convert';
 import { SDXL_IGNORED_KEYS, sdxlConfigFromTensors, sdxlTensorKey } from './sdxlKeys';
 
-const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16']);
-const LISTED_PROBLEMS = 25;
-
-/** Options of `convertOpenSdxlCheckpoint` (as the SD 1.x converter's). */
 /**
  * Options of an SDXL conversion: the SD 1.x converter's (convert.ts), with SDXL's architecture and components. The
  * VAE graphs keep float32 weights whatever `dtype` says; a subset of `components` skips the check that every tensor
@@ -36,26 +40,13 @@ export interface SdxlConvertManifest extends SdxlModelManifest {
   source: { file: string; family: 'sdxl'; tensors: number };
 }
 
-interface PlannedTensor {
-  shape: readonly number[];
-  key: string;
-}
-
-const stripOnes = (s: readonly number[]): string => {
-  const out = [...s];
-  while (out.length > 2 && out.at(-1) === 1) out.pop();
-  return out.join(',');
-};
-
 /** The architecture of an open SDXL checkpoint, read from its tensors' shapes. */
 export function sdxlConfigForCheckpoint(reader: CheckpointTensors): SdxlGraphConfig {
   return sdxlConfigFromTensors([...reader.entries.keys()], (k) => reader.entry(k)?.shape, reader.path);
 }
 
 function refuse(reader: CheckpointTensors, problems: readonly string[], what: string): never {
-  const shown = problems.slice(0, LISTED_PROBLEMS).join('\n  ');
-  const more = problems.length > LISTED_PROBLEMS ? `\n  … and ${problems.length - LISTED_PROBLEMS} more` : '';
-  throw new ConversionError(`${reader.path}: ${problems.length} ${what}:\n  ${shown}${more}`, problems);
+  throw new ConversionError(`${reader.path}: ${problems.length} ${what}:\n  ${listedProblems(problems)}`, problems);
 }
 
 /**
@@ -67,17 +58,14 @@ export function planSdxlConversion(
   reader: CheckpointTensors,
   config: SdxlGraphConfig,
   components: readonly SdxlComponent[],
-): Map<string, PlannedTensor> {
-  const plan = new Map<string, PlannedTensor>();
+): Map<string, PlannedWeight> {
+  const plan = new Map<string, PlannedWeight>();
   const problems: string[] = [];
   for (const component of components) {
     for (const { name, shape } of expectedSdxlWeights(config, component)) {
       const { key } = sdxlTensorKey(name, component, config);
-      const entry = reader.entry(key);
-      if (!entry) problems.push(`missing ${key} (${component} ${name}, shape [${shape.join(', ')}])`);
-      else if (stripOnes(entry.shape) !== stripOnes(shape))
-        problems.push(`${key}: shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}] (${component} ${name})`);
-      else if (!READABLE_DTYPES.has(entry.dtype)) problems.push(`${key}: dtype ${entry.dtype} cannot be converted (need F32, F16 or BF16)`);
+      const problem = tensorProblem(reader.entry(key), key, `${component} ${name}`, shape);
+      if (problem) problems.push(problem);
       else plan.set(`${component}/${name}`, { shape, key });
     }
   }
@@ -96,25 +84,6 @@ export function planSdxlConversion(
   return plan;
 }
 
-function plannedSource(
-  reader: CheckpointTensors,
-  plan: ReadonlyMap<string, PlannedTensor>,
-  component: SdxlComponent,
-  onRead: (name: string) => void,
-): WeightSource {
-  return {
-    get(name, shape) {
-      const p = plan.get(`${component}/${name}`);
-      if (!p) throw new WeightError(name, `Weight ${name} (${component}) was not planned for conversion`);
-      if (stripOnes(p.shape) !== stripOnes(shape))
-        throw new WeightError(name, `Weight ${name}: expected shape [${shape.join(', ')}], planned [${p.shape.join(', ')}]`);
-      const data = reader.read(p.key);
-      onRead(name);
-      return data;
-    },
-  };
-}
-
 /**
  * Converts an open SDXL checkpoint into `outDir` (built at `outDir + '.partial'`, renamed unless `commit: false`).
  * A failure leaves no output behind.
@@ -131,7 +100,7 @@ export function convertOpenSdxlCheckpoint(reader: CheckpointTensors, outDir: str
     let done = 0;
     const manifest = writeSdxlModelFolder(staging, {
       config,
-      weights: (component) => plannedSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name)),
+      weights: (component) => plannedWeightSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name)),
       components,
       dtype: opts.dtype ?? 'fp16',
       opset: opts.opset ?? 17,
