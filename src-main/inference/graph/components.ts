@@ -36,6 +36,30 @@ const GRAPHS: Record<SdComponent, (g: GraphBuilder, config: SdGraphConfig, opts:
 };
 
 /**
+ * The graph builder for one component of any family: weights from `weights` (handed to `opts.sink`) or pointing at
+ * `opts.storedWeights`; `dtype` overrides the options' (SDXL's VAE stays fp32 in fp16 models).
+ */
+export function componentBuilder(
+  component: string,
+  weights: WeightSource | null,
+  opts: SdBuildOptions,
+  dtype?: SdBuildOptions['dtype'],
+): GraphBuilder {
+  if (weights === null && !opts.storedWeights) throw new Error(`${component}: no weights and no stored weights to build from`);
+  const resolved = resolveOptions(opts);
+  return new GraphBuilder({
+    opset: resolved.opset,
+    dtype: dtype ?? resolved.dtype,
+    attention: resolved.attention,
+    weights,
+    ...(opts.sink ? { sink: opts.sink } : {}),
+    ...(opts.paddingMode ? { paddingMode: opts.paddingMode } : {}),
+    ...(opts.storedWeights ? { storedWeights: opts.storedWeights } : {}),
+    name: component,
+  });
+}
+
+/**
  * Builds one component's model (weights are fetched and handed to `opts.sink` as the graph is built; with
  * `opts.storedWeights`, `weights` may be null and the graph points at those instead).
  */
@@ -46,18 +70,7 @@ export function buildComponent(
   opts: SdBuildOptions = {},
 ): ModelSpec {
   validateConfig(config);
-  if (weights === null && !opts.storedWeights) throw new Error(`${component}: no weights and no stored weights to build from`);
-  const { opset, dtype, attention } = resolveOptions(opts);
-  const g = new GraphBuilder({
-    opset,
-    dtype,
-    attention,
-    weights,
-    ...(opts.sink ? { sink: opts.sink } : {}),
-    ...(opts.paddingMode ? { paddingMode: opts.paddingMode } : {}),
-    ...(opts.storedWeights ? { storedWeights: opts.storedWeights } : {}),
-    name: component,
-  });
+  const g = componentBuilder(component, weights, opts);
   GRAPHS[component](g, config, opts);
   return g.finish(`HordeDesk ${config.family} ${component}`);
 }

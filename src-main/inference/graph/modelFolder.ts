@@ -153,21 +153,37 @@ function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelO
 export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdModelManifest {
   const { dtype, opset, io, attention } = resolveOptions(opts);
   const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
-  const components = opts.components ?? ['text_encoder', 'unet', 'vae_decoder'];
+  return writeFolderAndManifest(
+    dir,
+    opts.components ?? (['text_encoder', 'unet', 'vae_decoder'] as const),
+    (component) => writeComponent(dir, component, opts, threshold),
+    (written): SdModelManifest => ({
+      format: MANIFEST_FORMAT,
+      family: opts.config.family,
+      config: opts.config,
+      dtype,
+      opset,
+      attention,
+      io,
+      builderVersion: BUILDER_VERSION,
+      components: written,
+    }),
+  );
+}
+
+/**
+ * Writes each component with `writeOne`, then `hordedesk-model.json` from `manifestOf(written)`, last: a folder
+ * without it is an interrupted write (any manifest from before is removed first).
+ */
+export function writeFolderAndManifest<C, W, M>(
+  dir: string,
+  components: readonly C[],
+  writeOne: (component: C) => W,
+  manifestOf: (written: W[]) => M,
+): M {
   mkdirSync(dir, { recursive: true });
   rmSync(join(dir, MANIFEST_FILE), { force: true });
-  const written = components.map((component) => writeComponent(dir, component, opts, threshold));
-  const manifest: SdModelManifest = {
-    format: MANIFEST_FORMAT,
-    family: opts.config.family,
-    config: opts.config,
-    dtype,
-    opset,
-    attention,
-    io,
-    builderVersion: BUILDER_VERSION,
-    components: written,
-  };
+  const manifest = manifestOf(components.map(writeOne));
   writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -3,12 +3,11 @@
  * folder in the published diffusers-ONNX SDXL layout (`text_encoder/`, `text_encoder_2/`, `unet/`, `vae_decoder/`,
  * `vae_encoder/`) with HordeDesk's manifest (family `sdxl`).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BUILDER_VERSION, GraphBuilder } from './builder';
+import { componentBuilder } from './components';
 import { SD15_CONFIG, type SdGraphConfig } from './config';
 import { DIMS, type SdBuildOptions, type SdIoDtypes, floatOutput, resolveOptions } from './io';
-import { DEFAULT_EXTERNAL_THRESHOLD_BYTES, MANIFEST_FILE, MANIFEST_FORMAT, writeComponentFolder } from './modelFolder';
+import { DEFAULT_EXTERNAL_THRESHOLD_BYTES, MANIFEST_FORMAT, writeComponentFolder, writeFolderAndManifest } from './modelFolder';
 import type { ModelSpec } from './onnxProto';
 import { openClipTextGraph } from './openClipText';
 import { type SdxlGraphConfig, validateSdxlConfig } from './sdxlConfig';
@@ -63,18 +62,7 @@ export function buildSdxlComponent(
   opts: SdBuildOptions = {},
 ): ModelSpec {
   validateSdxlConfig(config);
-  if (weights === null && !opts.storedWeights) throw new Error(`${component}: no weights and no stored weights to build from`);
-  const { opset, dtype, attention } = resolveOptions(opts);
-  const g = new GraphBuilder({
-    opset,
-    dtype: FP32_COMPONENTS.includes(component) ? 'fp32' : dtype,
-    attention,
-    weights,
-    ...(opts.sink ? { sink: opts.sink } : {}),
-    ...(opts.paddingMode ? { paddingMode: opts.paddingMode } : {}),
-    ...(opts.storedWeights ? { storedWeights: opts.storedWeights } : {}),
-    name: component,
-  });
+  const g = componentBuilder(component, weights, opts, FP32_COMPONENTS.includes(component) ? 'fp32' : undefined);
   GRAPHS[component](g, config, opts);
   return g.finish(`HordeDesk sdxl ${component}`);
 }
@@ -154,20 +142,20 @@ function writeSdxlComponent(dir: string, component: SdxlComponent, opts: WriteSd
 export function writeSdxlModelFolder(dir: string, opts: WriteSdxlModelOptions): SdxlModelManifest {
   const { dtype, opset, io, attention } = resolveOptions(opts);
   const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
-  mkdirSync(dir, { recursive: true });
-  rmSync(join(dir, MANIFEST_FILE), { force: true });
-  const written = (opts.components ?? SDXL_COMPONENTS).map((c) => writeSdxlComponent(dir, c, opts, threshold));
-  const manifest: SdxlModelManifest = {
-    format: MANIFEST_FORMAT,
-    family: 'sdxl',
-    config: opts.config,
-    dtype,
-    opset,
-    attention,
-    io,
-    builderVersion: BUILDER_VERSION,
-    components: written,
-  };
-  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  return writeFolderAndManifest(
+    dir,
+    opts.components ?? SDXL_COMPONENTS,
+    (c) => writeSdxlComponent(dir, c, opts, threshold),
+    (written): SdxlModelManifest => ({
+      format: MANIFEST_FORMAT,
+      family: 'sdxl',
+      config: opts.config,
+      dtype,
+      opset,
+      attention,
+      io,
+      builderVersion: BUILDER_VERSION,
+      components: written,
+    }),
+  );
 }
