@@ -81,6 +81,9 @@ export interface ConvertOptions {
   onProgress?: (done: number, total: number, tensorName: string) => void;
 }
 
+/** What every converter (SD 1.x, SDXL) takes besides its architecture and components. */
+export type ConvertOutputOptions = Omit<ConvertOptions, 'config' | 'components'>;
+
 /** The written `hordedesk-model.json`. */
 export interface ConvertManifest extends SdModelManifest {
   converterVersion: string;
@@ -242,8 +245,7 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
   const components = opts.components ?? SD_COMPONENTS;
   if (commit && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const config = opts.config ?? configForCheckpoint(reader);
-  const staging = `${outDir}.partial`;
-  try {
+  return stagedConversion(outDir, opts, (staging) => {
     const detectionKey = sd1DetectionKey(config);
     const family = detectLdmFamily(reader.entries.keys(), (k) => reader.entry(k)?.shape, detectionKey);
     assertSupportedFamily(family, reader.path, detectionKey);
@@ -253,33 +255,47 @@ export function convertOpenCheckpoint(reader: CheckpointTensors, outDir: string,
     const written: SdModelManifest['components'] = [];
     for (const component of components) {
       const weights = plannedWeightSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name));
-      const part = writeSdModelFolder(staging, {
-        config,
-        weights,
-        components: [component],
-        dtype: opts.dtype ?? 'fp16',
-        opset: opts.opset ?? 17,
-        ...(opts.attention ? { attention: opts.attention } : {}),
-        ...(opts.io ? { io: opts.io } : {}),
-        ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
-        tiled: opts.tiled ?? true,
-      });
+      const part = writeSdModelFolder(staging, { config, weights, components: [component], ...folderOptions(opts) });
       written.push(...part.components);
     }
-    if (opts.tokenizer) writeTokenizerFiles(staging, opts.tokenizer);
     const last = JSON.parse(readFileSync(join(staging, MANIFEST_FILE), 'utf8')) as SdModelManifest;
-    const full: ConvertManifest = {
+    return {
       ...last,
       components: written,
       converterVersion: CONVERTER_VERSION,
       source: { file: basename(reader.path), family, tensors: reader.entries.size },
     };
-    writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
-    if (commit) {
+  });
+}
+
+/** The model-folder writer's options a conversion passes on, with the converters' defaults (fp16, opset 17, twins). */
+export function folderOptions(opts: ConvertOutputOptions) {
+  return {
+    dtype: opts.dtype ?? 'fp16',
+    opset: opts.opset ?? 17,
+    ...(opts.attention ? { attention: opts.attention } : {}),
+    ...(opts.io ? { io: opts.io } : {}),
+    ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
+    tiled: opts.tiled ?? true,
+  } as const;
+}
+
+/**
+ * Builds a model folder at `outDir + '.partial'`: `build(staging)` writes the graphs and returns the manifest; then
+ * the tokenizer files, the manifest last, and the rename into place unless `commit: false`. A failure anywhere
+ * removes the partial folder, so it leaves no output behind.
+ */
+export function stagedConversion<M>(outDir: string, opts: ConvertOutputOptions, build: (staging: string) => M): M {
+  const staging = `${outDir}.partial`;
+  try {
+    const manifest = build(staging);
+    if (opts.tokenizer) writeTokenizerFiles(staging, opts.tokenizer);
+    writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (opts.commit ?? true) {
       if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
       renameSync(staging, outDir);
     }
-    return full;
+    return manifest;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;

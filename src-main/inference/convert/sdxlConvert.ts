@@ -4,20 +4,20 @@
  * graphs need is checked (present, shape, readable dtype) and every tensor of the file is accounted for (used, or
  * one of the known non-weights) before anything is written.
  */
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { MANIFEST_FILE } from '../graph/modelFolder';
+import { existsSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { SdxlGraphConfig } from '../graph/sdxlConfig';
 import { SDXL_COMPONENTS, type SdxlComponent, type SdxlModelManifest, expectedSdxlWeights, writeSdxlModelFolder } from '../graph/sdxlModel';
-import { writeTokenizerFiles } from '../tokenizer/files';
 import {
   CONVERTER_VERSION,
   ConversionError,
+  folderOptions,
   listedProblems,
   plannedWeightSource,
+  stagedConversion,
   tensorProblem,
   type CheckpointTensors,
-  type ConvertOptions,
+  type ConvertOutputOptions,
   type PlannedWeight,
 } from './convert';
 import { SDXL_IGNORED_KEYS, sdxlConfigFromTensors, sdxlTensorKey } from './sdxlKeys';
@@ -27,7 +27,7 @@ import { SDXL_IGNORED_KEYS, sdxlConfigFromTensors, sdxlTensorKey } from './sdxlK
  * VAE graphs keep float32 weights whatever `dtype` says; a subset of `components` skips the check that every tensor
  * of the file is used.
  */
-export interface SdxlConvertOptions extends Omit<ConvertOptions, 'config' | 'components'> {
+export interface SdxlConvertOptions extends ConvertOutputOptions {
   /** Architecture (default: read from the checkpoint's shapes). */
   config?: SdxlGraphConfig;
   /** Default all five. */
@@ -92,8 +92,7 @@ export function convertOpenSdxlCheckpoint(reader: CheckpointTensors, outDir: str
   const commit = opts.commit ?? true;
   if (commit && existsSync(outDir) && !opts.overwrite) throw new Error(`${outDir} already exists (pass overwrite: true to replace it)`);
   const components = opts.components ?? SDXL_COMPONENTS;
-  const staging = `${outDir}.partial`;
-  try {
+  return stagedConversion(outDir, opts, (staging): SdxlConvertManifest => {
     const config = opts.config ?? sdxlConfigForCheckpoint(reader);
     const plan = planSdxlConversion(reader, config, components);
     rmSync(staging, { recursive: true, force: true });
@@ -102,27 +101,12 @@ export function convertOpenSdxlCheckpoint(reader: CheckpointTensors, outDir: str
       config,
       weights: (component) => plannedWeightSource(reader, plan, component, (name) => opts.onProgress?.(++done, plan.size, name)),
       components,
-      dtype: opts.dtype ?? 'fp16',
-      opset: opts.opset ?? 17,
-      ...(opts.attention ? { attention: opts.attention } : {}),
-      ...(opts.io ? { io: opts.io } : {}),
-      ...(opts.externalThresholdBytes !== undefined ? { externalThresholdBytes: opts.externalThresholdBytes } : {}),
-      tiled: opts.tiled ?? true,
+      ...folderOptions(opts),
     });
-    if (opts.tokenizer) writeTokenizerFiles(staging, opts.tokenizer);
-    const full: SdxlConvertManifest = {
+    return {
       ...manifest,
       converterVersion: CONVERTER_VERSION,
       source: { file: basename(reader.path), family: 'sdxl', tensors: reader.entries.size },
     };
-    writeFileSync(join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
-    if (commit) {
-      if (opts.overwrite) rmSync(outDir, { recursive: true, force: true });
-      renameSync(staging, outDir);
-    }
-    return full;
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
