@@ -1,6 +1,12 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { UserFacingError } from '../common/result';
-import { configForCheckpoint, convertOpenCheckpoint, openCheckpoint, type CheckpointTensors } from '../inference/convert/convert';
+import {
+  configForCheckpoint,
+  convertOpenCheckpoint,
+  openCheckpoint,
+  type CheckpointTensors,
+  type ConvertOutputOptions,
+} from '../inference/convert/convert';
 import { SD15_CONFIG, type AttentionKind, type FloatDtype } from '../inference/graph';
 // Not '../inference/clip': its index also exports the runner, which loads onnxruntime-node, and a thread that has
 // loaded that addon can abort the whole process when it is terminated (the host terminates this one when it is done).
@@ -99,15 +105,22 @@ async function convertSdxl(
   const config = sdxlConfigForCheckpoint(reader);
   post({ type: 'detected', family: config.textEncoder.vocabSize === SD15_CONFIG.textEncoder.vocabSize ? 'sd15' : 'tiny' });
   const tokenizer = await nextTokenizer(port);
-  convertOpenSdxlCheckpoint(reader, job.outDir, {
+  convertOpenSdxlCheckpoint(reader, job.outDir, { ...outputOptions(job, tokenizer, post), config });
+}
+
+/**
+ * What either checkpoint converter is told by the job: its dtype and attention form, the tokenizer, progress, and to
+ * leave the folder at `.partial` for the host to move (overwriting a leftover one).
+ */
+function outputOptions(job: ConvertJob, tokenizer: TokenizerFiles, post: (m: FromConvertWorker) => void): ConvertOutputOptions {
+  return {
     dtype: job.dtype,
     ...(job.attention ? { attention: job.attention } : {}),
-    config,
     tokenizer,
     overwrite: true,
     commit: false,
     onProgress: (done, total) => post({ type: 'progress', done, total }),
-  });
+  };
 }
 
 async function run(port: MessagePort, job: ConvertJob): Promise<void> {
@@ -137,15 +150,7 @@ async function run(port: MessagePort, job: ConvertJob): Promise<void> {
       const sd15 = config.unet.blockOutChannels[0] === SD15_CONFIG.unet.blockOutChannels[0];
       post({ type: 'detected', family: sd15 ? 'sd15' : 'tiny' });
       const tokenizer = await nextTokenizer(port);
-      convertOpenCheckpoint(reader, job.outDir, {
-        dtype: job.dtype,
-        ...(job.attention ? { attention: job.attention } : {}),
-        config,
-        tokenizer,
-        overwrite: true,
-        commit: false,
-        onProgress: (done, total) => post({ type: 'progress', done, total }),
-      });
+      convertOpenCheckpoint(reader, job.outDir, { ...outputOptions(job, tokenizer, post), config });
     } finally {
       reader.close();
     }
