@@ -305,30 +305,12 @@ export class SdPipeline {
    */
   private async condition(params: GenerationParams, warnings: string[]): Promise<PromptConditioning> {
     const withNegative = params.cfg_scale !== 1;
+    const prompt = [this.tokenizer, params.prompt, params.clip_skip, withNegative, warnings, params.seed, this.embeddings] as const;
     if (this.folder.family === 'sdxl') {
       const encoders = { clipL: await this.session('text_encoder'), clipG: await this.session('text_encoder_2') };
-      return conditionSdxlPrompt(
-        encoders,
-        this.tokenizer,
-        params.prompt,
-        params.clip_skip,
-        withNegative,
-        warnings,
-        params.seed,
-        this.embeddings,
-      );
+      return conditionSdxlPrompt(encoders, ...prompt);
     }
-    const encoder = await this.session('text_encoder');
-    return conditionHordePrompt(
-      encoder,
-      this.tokenizer,
-      params.prompt,
-      params.clip_skip,
-      withNegative,
-      warnings,
-      params.seed,
-      this.embeddings,
-    );
+    return conditionHordePrompt(await this.session('text_encoder'), ...prompt);
   }
 
   /** Refuses a kind this folder cannot run (older installs have no VAE encoder or tiled graphs). */
