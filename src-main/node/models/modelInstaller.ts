@@ -122,6 +122,19 @@ export function installEndMessage(error: unknown, cancelled: boolean, phase: 'do
   return kept ? `Cancelled; nothing was installed (the downloaded ${kept} is kept for next time).` : 'Cancelled; nothing was installed.';
 }
 
+/** The progress an install that threw before reporting its own end says: failed, with the error's message. */
+export function failedInstall(name: string, error: unknown): InstallProgress {
+  return {
+    name,
+    phase: 'failed',
+    bytes: 0,
+    total: null,
+    bytesPerSecond: 0,
+    etaSeconds: null,
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
 /** What createModelInstaller is built over. */
 export interface ModelInstallerOptions {
   dataDir: string;
@@ -267,17 +280,7 @@ export function createModelInstaller(options: ModelInstallerOptions): ModelInsta
   };
   return {
     start(entry) {
-      void install(deps, entry).catch((error: unknown) =>
-        options.onProgress({
-          name: entry.name,
-          phase: 'failed',
-          bytes: 0,
-          total: null,
-          bytesPerSecond: 0,
-          etaSeconds: null,
-          message: error instanceof Error ? error.message : String(error),
-        }),
-      );
+      void install(deps, entry).catch((error: unknown) => options.onProgress(failedInstall(entry.name, error)));
     },
     install: (entry) => install(deps, entry),
     cancel(name) {

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log';
 import type { UpscalerStore } from '../postprocess/upscalerStore';
 import { ConvertCancelledError, convertInWorker, type ConvertCeilings } from './convertHost';
 import { downloadFile, type DownloadProgress } from './modelDownloads';
-import { installEndMessage, type InstallProgress } from './modelInstaller';
+import { failedInstall, installEndMessage, type InstallProgress } from './modelInstaller';
 import { folderNameOf } from './modelStore';
 
 /**
@@ -111,17 +111,7 @@ export function createUpscalerInstaller(options: UpscalerInstallerOptions): Upsc
   };
   return {
     start(entry) {
-      void install(entry).catch((error: unknown) =>
-        options.onProgress({
-          name: entry.name,
-          phase: 'failed',
-          bytes: 0,
-          total: null,
-          bytesPerSecond: 0,
-          etaSeconds: null,
-          message: error instanceof Error ? error.message : String(error),
-        }),
-      );
+      void install(entry).catch((error: unknown) => options.onProgress(failedInstall(entry.name, error)));
     },
     install,
     cancel(name) {
