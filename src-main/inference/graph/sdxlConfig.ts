@@ -99,15 +99,8 @@ export const SDXL_BASE_CONFIG: SdxlGraphConfig = Object.freeze<SdxlGraphConfig>(
     activation: 'gelu',
     eosTokenId: 49407,
   },
-  vae: {
-    imageChannels: 3,
-    latentChannels: 4,
-    blockOutChannels: [128, 256, 512, 512],
-    layersPerBlock: 2,
-    normGroups: 32,
-    eps: 1e-6,
-    scalingFactor: SDXL_LATENT_SCALE,
-  },
+  // SD's VAE architecture; only the latent scale differs.
+  vae: { ...SD15_CONFIG.vae, scalingFactor: SDXL_LATENT_SCALE },
 });
 
 /** Throws when an SDXL config cannot describe a valid graph. */
