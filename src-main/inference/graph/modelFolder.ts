@@ -7,7 +7,7 @@ import { type AttentionKind, BUILDER_VERSION, type FloatDtype, type Opset } from
 import { type SdComponent, TILED_COMPONENTS, buildComponent, expectedWeights, parameterCount } from './components';
 import type { SdGraphConfig } from './config';
 import { type InitializerSink, externalSink, inlineSink, writeModelFile } from './initializers';
-import { type SdIoDtypes, resolveOptions } from './io';
+import { type SdBuildOptions, type SdIoDtypes, resolveOptions } from './io';
 import type { ModelSpec, TensorSpec } from './onnxProto';
 import type { WeightSource } from './weights';
 
@@ -151,39 +151,41 @@ function writeComponent(dir: string, component: SdComponent, opts: WriteSdModelO
  * even for a tiled twin; the manifest is written last, so a folder without it is an interrupted conversion.
  */
 export function writeSdModelFolder(dir: string, opts: WriteSdModelOptions): SdModelManifest {
-  const { dtype, opset, io, attention } = resolveOptions(opts);
-  const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
-  return writeFolderAndManifest(
+  return writeModelFolder(
     dir,
+    { family: opts.config.family, config: opts.config, opts },
     opts.components ?? (['text_encoder', 'unet', 'vae_decoder'] as const),
-    (component) => writeComponent(dir, component, opts, threshold),
-    (written): SdModelManifest => ({
-      format: MANIFEST_FORMAT,
-      family: opts.config.family,
-      config: opts.config,
-      dtype,
-      opset,
-      attention,
-      io,
-      builderVersion: BUILDER_VERSION,
-      components: written,
-    }),
+    (component, threshold) => writeComponent(dir, component, opts, threshold),
   );
 }
 
 /**
- * Writes each component with `writeOne`, then `hordedesk-model.json` from `manifestOf(written)`, last: a folder
- * without it is an interrupted write (any manifest from before is removed first).
+ * Writes each component with `writeOne` (weights to `weights.pb` above the options' threshold), then
+ * `hordedesk-model.json` last, for any family: a folder without it is an interrupted write (any manifest from
+ * before is removed first). Returns the manifest.
  */
-export function writeFolderAndManifest<C, W, M>(
+export function writeModelFolder<C, W, F extends string, Config>(
   dir: string,
+  head: { family: F; config: Config; opts: SdBuildOptions & { externalThresholdBytes?: number } },
   components: readonly C[],
-  writeOne: (component: C) => W,
-  manifestOf: (written: W[]) => M,
-): M {
+  writeOne: (component: C, threshold: number) => W,
+) {
+  const { dtype, opset, io, attention } = resolveOptions(head.opts);
+  const threshold = head.opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
   mkdirSync(dir, { recursive: true });
   rmSync(join(dir, MANIFEST_FILE), { force: true });
-  const manifest = manifestOf(components.map(writeOne));
+  const written = components.map((component) => writeOne(component, threshold));
+  const manifest = {
+    format: MANIFEST_FORMAT as typeof MANIFEST_FORMAT,
+    family: head.family,
+    config: head.config,
+    dtype,
+    opset,
+    attention,
+    io,
+    builderVersion: BUILDER_VERSION,
+    components: written,
+  };
   writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

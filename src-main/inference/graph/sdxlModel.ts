@@ -3,11 +3,11 @@
  * folder in the published diffusers-ONNX SDXL layout (`text_encoder/`, `text_encoder_2/`, `unet/`, `vae_decoder/`,
  * `vae_encoder/`) with HordeDesk's manifest (family `sdxl`).
  */
-import { BUILDER_VERSION, GraphBuilder } from './builder';
+import { GraphBuilder } from './builder';
 import { componentBuilder } from './components';
 import { SD15_CONFIG, type SdGraphConfig } from './config';
 import { DIMS, type SdBuildOptions, type SdIoDtypes, floatOutput, resolveOptions } from './io';
-import { DEFAULT_EXTERNAL_THRESHOLD_BYTES, MANIFEST_FORMAT, writeComponentFolder, writeFolderAndManifest } from './modelFolder';
+import { type MANIFEST_FORMAT, writeComponentFolder, writeModelFolder } from './modelFolder';
 import type { ModelSpec } from './onnxProto';
 import { openClipTextGraph } from './openClipText';
 import { type SdxlGraphConfig, validateSdxlConfig } from './sdxlConfig';
@@ -140,22 +140,7 @@ function writeSdxlComponent(dir: string, component: SdxlComponent, opts: WriteSd
  * component, streaming weights one tensor at a time, then `hordedesk-model.json` last.
  */
 export function writeSdxlModelFolder(dir: string, opts: WriteSdxlModelOptions): SdxlModelManifest {
-  const { dtype, opset, io, attention } = resolveOptions(opts);
-  const threshold = opts.externalThresholdBytes ?? DEFAULT_EXTERNAL_THRESHOLD_BYTES;
-  return writeFolderAndManifest(
-    dir,
-    opts.components ?? SDXL_COMPONENTS,
-    (c) => writeSdxlComponent(dir, c, opts, threshold),
-    (written): SdxlModelManifest => ({
-      format: MANIFEST_FORMAT,
-      family: 'sdxl',
-      config: opts.config,
-      dtype,
-      opset,
-      attention,
-      io,
-      builderVersion: BUILDER_VERSION,
-      components: written,
-    }),
+  return writeModelFolder(dir, { family: 'sdxl' as const, config: opts.config, opts }, opts.components ?? SDXL_COMPONENTS, (c, threshold) =>
+    writeSdxlComponent(dir, c, opts, threshold),
   );
 }
